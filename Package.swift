@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Distill",
+    products: [
+        .executable(name: "distill", targets: ["DistillCLI"]),
+        .library(name: "ImplicitDiff", targets: ["ImplicitDiff"]),
+        .library(name: "Distill", targets: ["Distill"]),
+        .library(name: "DistillIO", targets: ["DistillIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+
+        // Files in, arrays out: IDX, dataset folders, PNG grids. No numerics.
+        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG"]),
+        // Arrays in, numbers out: RNG, Adam, the outer pass kernel. No files.
+        .target(name: "DistillNumerics"),
+        // The implicit function theorem as a library: conditions, linear solvers, rootVJP.
+        .target(name: "ImplicitDiff"),
+        // Softmax regression, its inner solver, the hypergradient and the distiller loop.
+        .target(name: "Distill", dependencies: ["DistillNumerics", "ImplicitDiff"]),
+        // The `distill` command: composes IO and Distill.
+        .executableTarget(
+            name: "DistillCLI",
+            dependencies: [
+                "Distill", "DistillIO", "DistillNumerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "_TestSupport", dependencies: ["DistillNumerics"], path: "Tests/_TestSupport"),
+        .testTarget(name: "DistillIOTests", dependencies: ["DistillIO", "CPNG", "CZlib"]),
+        .testTarget(name: "DistillNumericsTests", dependencies: ["DistillNumerics", "_TestSupport"]),
+        .testTarget(name: "ImplicitDiffTests", dependencies: ["ImplicitDiff", "_TestSupport"]),
+        .testTarget(name: "DistillTests",
+                    dependencies: ["Distill", "DistillIO", "DistillNumerics", "ImplicitDiff", "_TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillIO", "_TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
