@@ -1,0 +1,46 @@
+import Dispatch
+
+/// Fork-join helpers over a fixed number of parts. Results come back in part
+/// order, so a reduction over them is deterministic for a given part count.
+public enum Parallel {
+    /// Runs `body(part)` for every part in `0..<parts` on Dispatch's worker
+    /// threads and returns the results in part order.
+    public static func map<T: Sendable>(parts: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        if parts <= 1 { return parts == 1 ? [body(0)] : [] }
+        let slots = Slots<T>(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            slots.store(body(part), at: part)
+        }
+        return slots.collect()
+    }
+
+    /// Splits `0..<count` into `parts` contiguous ranges of near-equal size.
+    public static func chunks(of count: Int, parts: Int) -> [Range<Int>] {
+        let parts = max(1, min(parts, max(1, count)))
+        return (0..<parts).map { part in
+            (count * part / parts)..<(count * (part + 1) / parts)
+        }
+    }
+}
+
+/// One write-once slot per part; each part writes only its own slot.
+private final class Slots<T>: @unchecked Sendable {
+    private let buffer: UnsafeMutablePointer<T>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        buffer = .allocate(capacity: count)
+    }
+
+    func store(_ value: T, at index: Int) { (buffer + index).initialize(to: value) }
+
+    /// Moves the results out; every slot must have been stored.
+    func collect() -> [T] {
+        let out = Array(UnsafeBufferPointer(start: buffer, count: count))
+        buffer.deinitialize(count: count)
+        return out
+    }
+
+    deinit { buffer.deallocate() }
+}
