@@ -30,10 +30,10 @@ public final class OuterPass: Sendable {
     }
 
     public func evaluate(weights: [Double], gradient wantGradient: Bool) -> OuterPassResult {
+        let data = self.data
         let p = data.features, c = data.classes, n = data.count
         precondition(weights.count == p * c, "weights must be features x classes")
         let w = weights.map { Float($0) * data.scale }   // fold the pixel scale into W
-        let data = self.data
         let chunks = Parallel.chunks(of: n, parts: threads)
         let results = Parallel.map(parts: chunks.count) { part in
             OuterPass.evaluateRows(data: data, w: w, rows: chunks[part], wantGradient: wantGradient)
