@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An error writing an output file: names the file and what went wrong.
+public struct OutputFileError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Writes files atomically: the bytes go to a temporary file in the same folder,
+/// are flushed to disk, and the temporary file is renamed over the destination.
+/// A crash or a full disk never leaves a half-written file under the final name.
+public enum OutputFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws(OutputFileError) {
+        let temporary = path + ".partial-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw OutputFileError(path: path, reason: "cannot create file (\(errorText()))")
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = errorText()
+                close(fd); unlink(temporary)
+                throw OutputFileError(path: path, reason: "cannot write (\(reason))")
+            }
+            written += n
+        }
+        if fsync(fd) != 0 {
+            let reason = errorText()
+            close(fd); unlink(temporary)
+            throw OutputFileError(path: path, reason: "cannot flush to disk (\(reason))")
+        }
+        close(fd)
+        if rename(temporary, path) != 0 {
+            let reason = errorText()
+            unlink(temporary)
+            throw OutputFileError(path: path, reason: "cannot rename temporary file into place (\(reason))")
+        }
+    }
+
+    /// Writes UTF-8 text atomically.
+    public static func write(_ text: String, to path: String) throws(OutputFileError) {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Creates `path` and any missing parent folders; succeeds if it already is a folder.
+    public static func createDirectory(_ path: String) throws(OutputFileError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            var info = stat()
+            if stat(current, &info) == 0 {
+                if (info.st_mode & S_IFMT) != S_IFDIR {
+                    throw OutputFileError(path: path, reason: "\(current) exists and is not a folder")
+                }
+                continue
+            }
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw OutputFileError(path: path, reason: "cannot create folder \(current) (\(errorText()))")
+            }
+        }
+    }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+}
