@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Loss, accuracy and weight-gradient of a linear softmax classifier over a whole
 /// labelled image set: the "outer pass" of dataset distillation.

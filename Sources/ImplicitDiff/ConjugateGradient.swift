@@ -1,0 +1,50 @@
+/// Conjugate gradient for symmetric positive definite systems.
+///
+/// Stops when `‖b - A x‖ ≤ tolerance · ‖b‖` or after `maxIterations` products.
+/// The reported residual is recomputed from the returned `x` (one extra product),
+/// so it is the true residual, not CG's recurrence estimate.
+/// It must not be used on indefinite or non-symmetric systems: a non-positive
+/// curvature `pᵀ A p ≤ 0` stops it and reports no convergence.
+public struct ConjugateGradient: LinearSolver {
+    public var tolerance: Double
+    public var maxIterations: Int
+
+    public init(tolerance: Double = 1e-10, maxIterations: Int = 1000) {
+        self.tolerance = tolerance
+        self.maxIterations = maxIterations
+    }
+
+    public func solve(_ matvec: ([Double]) -> [Double], _ b: [Double], initialGuess: [Double]?) -> LinearSolution {
+        let bNorm = norm(b)
+        var x = initialGuess ?? [Double](repeating: 0, count: b.count)
+        precondition(x.count == b.count, "initial guess and right-hand side differ in size")
+        var r: [Double]
+        if initialGuess != nil {
+            let ax = matvec(x)
+            r = zip(b, ax).map { $0 - $1 }
+        } else {
+            r = b
+        }
+        let target = tolerance * bNorm
+        var rr = dot(r, r)
+        var p = r
+        var iterations = 0
+        while rr.squareRoot() > target && iterations < maxIterations {
+            let ap = matvec(p)
+            let curvature = dot(p, ap)
+            if !(curvature > 0) { break }
+            let alpha = rr / curvature
+            axpy(alpha, p, &x)
+            axpy(-alpha, ap, &r)
+            let rrNew = dot(r, r)
+            let beta = rrNew / rr
+            rr = rrNew
+            for i in p.indices { p[i] = r[i] + beta * p[i] }
+            iterations += 1
+        }
+        let ax = matvec(x)
+        let residual = norm(zip(b, ax).map { $0 - $1 })
+        return LinearSolution(x: x, iterations: iterations, residualNorm: residual,
+                              rightHandSideNorm: bNorm, converged: residual <= max(target, 0) || (bNorm == 0 && residual == 0))
+    }
+}
