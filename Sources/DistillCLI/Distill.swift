@@ -2,5 +2,20 @@ import ArgumentParser
 
 @main
 struct DistillCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "distill", abstract: "Distil a labelled image set into a few synthetic images.")
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Condense a labelled image set into a few synthetic images by implicit differentiation.",
+        discussion: """
+            Distill learns a tiny synthetic training set: a linear softmax classifier \
+            trained to optimality on it does well on the whole real training set. The \
+            synthetic images are moved by the implicit gradient of the training-set loss \
+            (implicit function theorem and a conjugate-gradient solve, no unrolling).
+
+            Examples:
+              distill                                   # MNIST in data/mnist, 1 image per class, into out/
+              distill run --images-per-class 10 --out out-10
+              distill run --data ~/datasets/fashion --steps 500
+            """,
+        subcommands: [Run.self],
+        defaultSubcommand: Run.self)
 }

@@ -1,0 +1,34 @@
+/// What `metrics.json` holds: the run's settings and its measured results.
+/// Accuracies are fractions in [0, 1]; losses are mean cross-entropies.
+struct RunMetrics: Codable, Equatable {
+    var dataset: String
+    var classes: Int
+    var imageHeight: Int
+    var imageWidth: Int
+    var imagesPerClass: Int
+    var steps: Int
+    var learningRate: Double
+    var l2: Double
+    var seed: UInt64
+    var initialisation: String
+    var threads: Int
+    var trainLoss: Double
+    var trainAccuracy: Double
+    var testLoss: Double
+    var testAccuracy: Double
+    var innerGradientNorm: Double
+    var innerTolerance: Double
+    var innerIterations: Int
+    var seconds: Double
+    var secondsPerStep: Double
+    var loadSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, classes, steps, l2, seed, threads, seconds
+        case imageHeight = "image_height", imageWidth = "image_width", imagesPerClass = "images_per_class"
+        case learningRate = "learning_rate", initialisation = "init"
+        case trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss", testAccuracy = "test_accuracy"
+        case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
+        case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
+    }
+}

@@ -1,0 +1,52 @@
+import Distill
+import DistillIO
+import DistillNumerics
+import Foundation
+
+/// Writes a finished run into its output folder. Every file is written
+/// atomically (a temporary file renamed into place).
+struct RunOutputs {
+    let folder: String
+    let height: Int
+    let width: Int
+    let zoom: Int
+
+    static let grid = "distilled.png"
+    static let images = "distilled-images-idx3-float"
+    static let labels = "distilled-labels-idx1-ubyte"
+    static let history = "history.csv"
+    static let metrics = "metrics.json"
+
+    var files: [String] { [Self.grid, Self.images, Self.labels, Self.history, Self.metrics] }
+
+    func path(_ name: String) -> String { folder + "/" + name }
+
+    func write(distiller: Distiller, history: [StepRecord], metrics: RunMetrics) throws {
+        let images = distiller.images
+        let pixels = images.values.map { Float($0) }
+        let picture = try ImageGrid.render(
+            images: pixels, imageWidth: width, imageHeight: height,
+            rows: distiller.classes, columns: distiller.configuration.imagesPerClass,
+            scale: zoom, separator: 2, greyScale: .symmetricPerImage)
+        try picture.write(to: path(Self.grid))
+        let imageArray = try IDXArray(shape: [images.rows, height, width], elements: .float32(pixels))
+        try IDX.write(imageArray, to: path(Self.images))
+        let labelArray = try IDXArray(shape: [images.rows], elements: .ubyte(distiller.imageClasses.map { UInt8(truncatingIfNeeded: $0) }))
+        try IDX.write(labelArray, to: path(Self.labels))
+        try OutputFile.write(Self.csv(history), to: path(Self.history))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = try encoder.encode(metrics)
+        try OutputFile.write(Array(json) + [UInt8(ascii: "\n")], to: path(Self.metrics))
+    }
+
+    /// One row per step: step, train_loss, inner_iterations, inner_gradient_norm,
+    /// cg_iterations, cg_residual, seconds (then train_accuracy).
+    static func csv(_ history: [StepRecord]) -> String {
+        var text = "step,train_loss,inner_iterations,inner_gradient_norm,cg_iterations,cg_residual,seconds,train_accuracy\n"
+        for r in history {
+            text += "\(r.step),\(r.trainLoss),\(r.innerIterations),\(r.innerGradientNorm),\(r.cgIterations),\(r.cgResidual),\(r.seconds),\(r.trainAccuracy)\n"
+        }
+        return text
+    }
+}
