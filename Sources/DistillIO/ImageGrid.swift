@@ -1,0 +1,175 @@
+/// How float pixel values become grey levels in an `ImageGrid`. Every mode
+/// draws high values light: digits appear white on a black background, as
+/// MNIST stores them (ink = 1.0).
+///
+/// In every mode NaN is treated as 0, +infinity and -infinity clamp to the
+/// ends of the range, and rounding is to the nearest integer with halves
+/// rounded away from zero.
+public enum GreyScale: Sendable, Equatable {
+    /// `grey = round(255 * clamp(v, 0, 1))`: 0 is black, 1 is white.
+    /// For images in MNIST's pixel range [0, 1].
+    case unitRange
+    /// Each image scaled by its own largest magnitude `s = max |v|` (over its
+    /// finite values): `grey = round(127.5 * (1 + v / s))`, so -s is black (0),
+    /// 0 is mid-grey (128) and +s is white (255). An image that is all zero is
+    /// mid-grey. For unbounded synthetic images, where the sign matters.
+    case symmetricPerImage
+    /// One scale for all images of the grid: `lo` and `hi` are the 1st and
+    /// 99th percentiles of all their finite values (sorted ascending, the
+    /// values at index `round(0.01 * (n - 1))` and `round(0.99 * (n - 1))`),
+    /// and `grey = round(255 * (clamp(v, lo, hi) - lo) / (hi - lo))`: `lo` and
+    /// below are black, `hi` and above white. If `hi == lo` every pixel is
+    /// mid-grey (128). For comparing images on one scale despite outliers.
+    case robustGlobal
+
+    /// The separator grey `ImageGrid` uses unless told otherwise: mid-grey
+    /// (128) for `unitRange` and `robustGlobal`, whose backgrounds are dark;
+    /// white (255) for `symmetricPerImage`, whose backgrounds are mid-grey.
+    public var defaultSeparatorGrey: UInt8 {
+        self == .symmetricPerImage ? 255 : 128
+    }
+}
+
+/// Renders equally sized float images as one grey picture: a grid with one
+/// row per class and one column per image within the class.
+///
+/// Each image is enlarged `scale` times (nearest neighbour: every pixel
+/// becomes a `scale` x `scale` block). Cells are separated by `separator`
+/// pixels of grey `separatorGrey`, with the same border around the outside,
+/// so the picture is
+///
+///     width  = columns * imageWidth  * scale + (columns + 1) * separator
+///     height = rows    * imageHeight * scale + (rows + 1)    * separator
+///
+/// pixels. A cell with no image is filled with `separatorGrey` too. Leaving
+/// `separatorGrey` nil picks `greyScale.defaultSeparatorGrey`.
+public enum ImageGrid {
+    /// Renders `cells` (row-major grid order: cell `r * columns + c` is row
+    /// `r`, column `c`), each `imageHeight` x `imageWidth` values, row-major.
+    /// A `nil` cell, and every cell past the end of `cells`, is left empty,
+    /// which is how ragged classes are drawn.
+    ///
+    /// Throws `PNGError.invalidImage` when a size is not positive, the picture
+    /// would be too large, there are more cells than `rows * columns`, or an
+    /// image does not have `imageWidth * imageHeight` values.
+    public static func render(
+        cells: [[Float]?], imageWidth: Int, imageHeight: Int, rows: Int, columns: Int,
+        scale: Int = 4, separator: Int = 2, separatorGrey: UInt8? = nil,
+        greyScale: GreyScale = .unitRange
+    ) throws(PNGError) -> PNGImage {
+        guard imageWidth > 0, imageHeight > 0, rows > 0, columns > 0, scale > 0, separator >= 0 else {
+            throw .invalidImage("""
+                grid of \(rows) x \(columns) images of \(imageWidth) x \(imageHeight) at scale \(scale) \
+                with separator \(separator): sizes must be positive (separator at least 0)
+                """)
+        }
+        let pixelsPerImage = try checkedProduct(imageWidth, imageHeight)
+        guard cells.count <= (try checkedProduct(rows, columns)) else {
+            throw .invalidImage("\(cells.count) images do not fit a grid of \(rows) x \(columns)")
+        }
+        for (index, cell) in cells.enumerated() {
+            if let cell, cell.count != pixelsPerImage {
+                throw .invalidImage("image \(index) has \(cell.count) values, expected \(imageWidth) x \(imageHeight)")
+            }
+        }
+        let cellWidth = try checkedProduct(imageWidth, scale)
+        let cellHeight = try checkedProduct(imageHeight, scale)
+        let width = try checkedSum(try checkedProduct(columns, cellWidth), try checkedProduct(try checkedSum(columns, 1), separator))
+        let height = try checkedSum(try checkedProduct(rows, cellHeight), try checkedProduct(try checkedSum(rows, 1), separator))
+        _ = try PNGImage.byteCount(width: width, height: height, channels: 1)
+
+        let map = GreyMap(greyScale, images: cells.compactMap { $0 })
+        var pixels = [UInt8](repeating: separatorGrey ?? greyScale.defaultSeparatorGrey, count: width * height)
+        for (index, cell) in cells.enumerated() {
+            guard let cell else { continue }
+            let grey = map.greys(for: cell)
+            let left = separator + (index % columns) * (cellWidth + separator)
+            let top = separator + (index / columns) * (cellHeight + separator)
+            for y in 0..<cellHeight {
+                let source = (y / scale) * imageWidth
+                let row = (top + y) * width + left
+                for x in 0..<cellWidth {
+                    pixels[row + x] = grey[source + x / scale]
+                }
+            }
+        }
+        return try PNGImage(width: width, height: height, channels: 1, pixels: pixels)
+    }
+
+    /// Renders `count` images stored one after another in `images`
+    /// (`count * imageHeight * imageWidth` values, image-major, each row-major),
+    /// filling the grid row by row; the cells after the last image stay empty.
+    /// With images ordered by class, `rows` = classes and `columns` = images
+    /// per class give one row per class. Other parameters as in
+    /// `render(cells:...)`; also throws if `images.count` is not a whole
+    /// number of images.
+    public static func render(
+        images: [Float], imageWidth: Int, imageHeight: Int, rows: Int, columns: Int,
+        scale: Int = 4, separator: Int = 2, separatorGrey: UInt8? = nil,
+        greyScale: GreyScale = .unitRange
+    ) throws(PNGError) -> PNGImage {
+        let pixelsPerImage = try checkedProduct(imageWidth, imageHeight)
+        guard pixelsPerImage > 0, images.count % pixelsPerImage == 0 else {
+            throw .invalidImage("\(images.count) values are not a whole number of \(imageWidth) x \(imageHeight) images")
+        }
+        let cells: [[Float]?] = stride(from: 0, to: images.count, by: pixelsPerImage).map {
+            Array(images[$0..<$0 + pixelsPerImage])
+        }
+        return try render(
+            cells: cells, imageWidth: imageWidth, imageHeight: imageHeight, rows: rows, columns: columns,
+            scale: scale, separator: separator, separatorGrey: separatorGrey, greyScale: greyScale)
+    }
+
+    private static func checkedProduct(_ a: Int, _ b: Int) throws(PNGError) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw .invalidImage("size \(a) x \(b) overflows") }
+        return product
+    }
+
+    private static func checkedSum(_ a: Int, _ b: Int) throws(PNGError) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw .invalidImage("size \(a) + \(b) overflows") }
+        return sum
+    }
+}
+
+/// A `GreyScale` made concrete for one grid (the global range of
+/// `robustGlobal` is computed once, up front).
+private struct GreyMap {
+    let scale: GreyScale
+    let low: Float, high: Float
+
+    init(_ scale: GreyScale, images: [[Float]]) {
+        self.scale = scale
+        guard scale == .robustGlobal else { low = 0; high = 1; return }
+        let sorted = images.joined().filter(\.isFinite).sorted()
+        guard !sorted.isEmpty else { low = 0; high = 0; return }
+        func percentile(_ p: Float) -> Float {
+            sorted[Int((p * Float(sorted.count - 1)).rounded())]
+        }
+        low = percentile(0.01)
+        high = percentile(0.99)
+    }
+
+    /// One image's grey levels, as documented on `GreyScale`.
+    func greys(for image: [Float]) -> [UInt8] {
+        let image = image.map { $0.isNaN ? 0 : $0 }
+        switch scale {
+        case .unitRange:
+            return image.map { GreyMap.byte(255 * $0) }
+        case .symmetricPerImage:
+            // With s == 0 the image holds only zeros (mid-grey) and infinities (the ends).
+            let s = image.reduce(Float(0)) { $1.isFinite ? max($0, abs($1)) : $0 }
+            return image.map { GreyMap.byte(127.5 * (1 + (s > 0 ? $0 / s : $0))) }
+        case .robustGlobal:
+            guard high > low else { return [UInt8](repeating: 128, count: image.count) }
+            return image.map { GreyMap.byte(255 * (min(max($0, low), high) - low) / (high - low)) }
+        }
+    }
+
+    /// `round(value)` clamped to 0...255, NaN as 0.
+    private static func byte(_ value: Float) -> UInt8 {
+        if value.isNaN { return 0 }
+        return UInt8(min(max(value, 0), 255).rounded())
+    }
+}
