@@ -15,7 +15,8 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Writes one line to standard error.
 func printError(_ line: String) {
-    fputs(line + "\n", stderr)
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
 /// Wall-clock seconds since creation (monotonic).

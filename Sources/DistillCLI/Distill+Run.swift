@@ -89,7 +89,7 @@ extension DistillCommand {
         func run() throws {
             do {
                 try execute()
-            } catch let error as CLIError {
+            } catch {
                 printError(error.description)
                 throw ExitCode.failure
             }
