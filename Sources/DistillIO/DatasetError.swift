@@ -25,6 +25,8 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case imageSizeMismatch(train: [Int], test: [Int], trainPath: String)
         /// Fewer than two classes over training and test labels (classes = largest label + 1).
         case tooFewClasses(Int)
+        /// More classes than `DatasetFolder.maximumClasses` (classes = largest label + 1).
+        case tooManyClasses(Int, limit: Int)
     }
 
     /// The folder or file the error is about.
@@ -64,6 +66,8 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
                 + "found \(test[0])x\(test[1])"
         case .tooFewClasses(let classes):
             "\(path): expected at least 2 classes (largest label + 1), found \(classes)"
+        case .tooManyClasses(let classes, let limit):
+            "\(path): expected at most \(limit) classes (largest label + 1), found \(classes)"
         }
     }
 }

@@ -44,7 +44,7 @@ public struct ImageSplit: Sendable {
 ///
 /// Images are rank 3 (count x height x width) of any IDX type; labels are rank 1
 /// of an integer type, non-negative. Any image size and any number of classes
-/// (the largest label + 1, at least 2); a class may have no training image.
+/// (the largest label + 1, from 2 to `maximumClasses`); a class may have no training image.
 public struct DatasetFolder: Sendable {
     /// The folder the dataset was loaded from.
     public let path: String
@@ -54,6 +54,10 @@ public struct DatasetFolder: Sendable {
     public let test: ImageSplit
     /// The number of classes: the largest label over both splits + 1.
     public let classes: Int
+
+    /// The largest number of classes accepted: a stray huge label would otherwise make
+    /// every per-class array (weights, counts) enormous.
+    public static let maximumClasses = 1 << 16
 
     /// Loads and validates the dataset in the folder at `path`.
     public static func load(_ path: String) throws(DatasetError) -> DatasetFolder {
@@ -74,6 +78,9 @@ public struct DatasetFolder: Sendable {
         let largest = max(train.labels.max() ?? 0, test.labels.max() ?? 0)
         let classes = Int(largest) + 1
         guard classes >= 2 else { throw DatasetError(path: path, kind: .tooFewClasses(classes)) }
+        guard classes <= maximumClasses else {
+            throw DatasetError(path: path, kind: .tooManyClasses(classes, limit: maximumClasses))
+        }
         return DatasetFolder(path: path, train: train, test: test, classes: classes)
     }
 
@@ -84,13 +91,13 @@ public struct DatasetFolder: Sendable {
         guard images.shape.count == 3 else {
             throw DatasetError(path: imagesPath, kind: .wrongRank(expected: 3, shape: images.shape))
         }
-        let pixels = try pixels(of: images, path: imagesPath)
+        let pixels = try imagePixels(of: images, path: imagesPath)
 
         let labelArray = try readIDX(labelsPath)
         guard labelArray.shape.count == 1 else {
             throw DatasetError(path: labelsPath, kind: .wrongRank(expected: 1, shape: labelArray.shape))
         }
-        let labels = try labels(of: labelArray, path: labelsPath)
+        let labels = try integerLabels(of: labelArray, path: labelsPath)
         guard labels.count == images.shape[0] else {
             throw DatasetError(path: labelsPath, kind: .countMismatch(
                 images: images.shape[0], labels: labels.count, imagesPath: imagesPath))
@@ -120,7 +127,7 @@ public struct DatasetFolder: Sendable {
     }
 
     /// Bytes stay bytes; every other type becomes Float and must be finite.
-    private static func pixels(of images: IDXArray, path: String) throws(DatasetError) -> ImagePixels {
+    private static func imagePixels(of images: IDXArray, path: String) throws(DatasetError) -> ImagePixels {
         if case .ubyte(let bytes) = images.elements { return .bytes(bytes) }
         let floats = images.floats()
         if let index = floats.firstIndex(where: { !$0.isFinite }) {
@@ -130,7 +137,7 @@ public struct DatasetFolder: Sendable {
     }
 
     /// Integer labels as Int32, all non-negative.
-    private static func labels(of array: IDXArray, path: String) throws(DatasetError) -> [Int32] {
+    private static func integerLabels(of array: IDXArray, path: String) throws(DatasetError) -> [Int32] {
         let labels: [Int32]
         switch array.elements {
         case .ubyte(let v): labels = v.map(Int32.init)

@@ -16,7 +16,9 @@ public enum IDX {
     /// Such a claim is answered with `truncated` after counting the real content in
     /// bounded chunks, so a lying header never makes the reader allocate.
     static let gzipMaximumRatio = 1032
+    /// Headroom for tiny files and gzip headers in the cap above.
     static let gzipSlack = 1 << 20
+    static let gzipMagic: [UInt8] = [0x1F, 0x8B]
 
     /// Reads the IDX file at `path`, raw or gzip-compressed.
     ///
@@ -44,8 +46,7 @@ public enum IDX {
         }
     }
 
-    static let gzipMagic: [UInt8] = [0x1F, 0x8B]
-
+    /// The most decompressed bytes a gzip file of `compressedBytes` bytes can hold.
     private static func gzipCap(_ compressedBytes: Int) -> Int {
         let (product, overflow) = compressedBytes.multipliedReportingOverflow(by: gzipMaximumRatio)
         return overflow ? Int.max : product.addingReportingOverflow(gzipSlack).partialValue

@@ -23,9 +23,6 @@ public enum IDXDataType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
-    /// Whether the elements are integers (ubyte, byte, int16, int32).
-    public var isInteger: Bool { self != .float32 && self != .float64 }
-
     /// The type name followed by its code, e.g. `float32 (0x0D)`.
     public var description: String { "\(name) (\(idxHexByte(rawValue)))" }
 

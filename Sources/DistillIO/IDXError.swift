@@ -29,7 +29,8 @@ public struct IDXError: Error, CustomStringConvertible, Equatable, Sendable {
         case trailingBytes(expected: Int, found: Int)
         /// The gzip stream is damaged (bad CRC, cut short, bad header); carries zlib's message.
         case corruptGzip(String)
-        /// An element is NaN or infinite (only reported by `IDXArray.validateFinite(path:)`).
+        /// An element is NaN or infinite. Reading never checks this: only the opt-in
+        /// `IDXArray.validateFinite(path:)` and the dataset loader report it.
         case nonFiniteValue(index: Int)
         /// An in-memory array whose element count differs from the product of its shape.
         case elementCountMismatch(expected: Int, found: Int)

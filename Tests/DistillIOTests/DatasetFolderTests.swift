@@ -122,6 +122,9 @@ func inconsistentDatasets() throws {
         tiny.trainLabels = try IDXArray(shape: [6], elements: .int32(.init(repeating: 0, count: 6)))
         tiny.testLabels = try IDXArray(shape: [4], elements: .ubyte(.init(repeating: 0, count: 4)))
     }
+    try expectDatasetError(file: nil, { _ in .tooManyClasses(70_001, limit: DatasetFolder.maximumClasses) }) {
+        tiny in tiny.testLabels = try IDXArray(shape: [4], elements: .int32([0, 70_000, 1, 2]))
+    }
 }
 
 @Test("missing folders and files, and malformed files, give typed errors")
