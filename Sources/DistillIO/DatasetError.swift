@@ -1,0 +1,73 @@
+/// Why a dataset folder was rejected: the folder or file concerned and what was
+/// expected versus found.
+public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What went wrong.
+    public enum Kind: Equatable, Sendable {
+        /// Nothing exists at the folder path.
+        case folderNotFound
+        /// The folder path names a file.
+        case notAFolder
+        /// The folder cannot be examined; carries the system's error text.
+        case unreadableFolder(String)
+        /// None of the accepted names for a file exists in the folder; carries the names tried.
+        case missingFile(tried: [String])
+        /// The file is unreadable or not valid IDX, or holds a NaN or infinite pixel.
+        case file(IDXError)
+        /// The file has the wrong rank (images: 3, labels: 1); carries the shape found.
+        case wrongRank(expected: Int, shape: [Int])
+        /// A labels file of a non-integer type.
+        case nonIntegerLabels(IDXDataType)
+        /// A label below 0, at this index.
+        case negativeLabel(index: Int, value: Int)
+        /// The labels file holds a different number of labels than the images file has images.
+        case countMismatch(images: Int, labels: Int, imagesPath: String)
+        /// The test images are not the size of the training images.
+        case imageSizeMismatch(train: [Int], test: [Int], trainPath: String)
+        /// Fewer than two classes over training and test labels (classes = largest label + 1).
+        case tooFewClasses(Int)
+        /// More classes than `DatasetFolder.maximumClasses` (classes = largest label + 1).
+        case tooManyClasses(Int, limit: Int)
+    }
+
+    /// The folder or file the error is about.
+    public let path: String
+    /// What went wrong.
+    public let kind: Kind
+
+    public init(path: String, kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    /// One line: the folder or file, then what was expected versus found.
+    public var description: String {
+        switch kind {
+        case .folderNotFound:
+            "\(path): no such dataset folder"
+        case .notAFolder:
+            "\(path): expected a dataset folder, found a file"
+        case .unreadableFolder(let reason):
+            "\(path): cannot read the dataset folder (\(reason))"
+        case .missingFile(let tried):
+            "\(path): missing file: expected one of \(tried.joined(separator: ", "))"
+        case .file(let error):
+            error.description
+        case .wrongRank(let expected, let shape):
+            "\(path): expected rank \(expected) (\(expected == 3 ? "count x height x width" : "count")), "
+                + "found shape \(shape)"
+        case .nonIntegerLabels(let type):
+            "\(path): expected integer labels (ubyte, byte, int16 or int32), found \(type)"
+        case .negativeLabel(let index, let value):
+            "\(path): label \(index) is \(value): expected labels >= 0"
+        case .countMismatch(let images, let labels, let imagesPath):
+            "\(path): expected \(images) labels (one per image in \(imagesPath)), found \(labels)"
+        case .imageSizeMismatch(let train, let test, let trainPath):
+            "\(path): expected \(train[0])x\(train[1]) images (the size in \(trainPath)), "
+                + "found \(test[0])x\(test[1])"
+        case .tooFewClasses(let classes):
+            "\(path): expected at least 2 classes (largest label + 1), found \(classes)"
+        case .tooManyClasses(let classes, let limit):
+            "\(path): expected at most \(limit) classes (largest label + 1), found \(classes)"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The pixels of a set of images, row-major, image after image.
+public enum ImagePixels: Sendable, Equatable {
+    /// Unsigned bytes, as stored by an IDX ubyte file (MNIST).
+    case bytes([UInt8])
+    /// Any other IDX type, converted to Float; always finite.
+    case floats([Float])
+}
+
+/// One split (train or test) of a dataset folder: images and their labels.
+public struct ImageSplit: Sendable {
+    /// `count * height * width` pixels.
+    public let pixels: ImagePixels
+    /// One label per image, each in `0..<classes` of the folder.
+    public let labels: [Int32]
+    /// The number of images.
+    public let count: Int
+    /// Image height in pixels.
+    public let height: Int
+    /// Image width in pixels.
+    public let width: Int
+    /// The images file that was read.
+    public let imagesPath: String
+    /// The labels file that was read.
+    public let labelsPath: String
+
+    /// How many images each class `0..<classes` has; labels >= `classes` are not counted.
+    public func classCounts(classes: Int) -> [Int] {
+        var counts = [Int](repeating: 0, count: max(classes, 0))
+        for label in labels where Int(label) < counts.count { counts[Int(label)] += 1 }
+        return counts
+    }
+}
+
+/// A dataset in a folder of MNIST-named IDX files:
+/// `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`,
+/// `t10k-labels-idx1-ubyte`, each raw or gzip-compressed (optionally named `.gz`),
+/// also with a dot before `idx` (`train-images.idx3-ubyte`).
+///
+/// Images are rank 3 (count x height x width) of any IDX type; labels are rank 1
+/// of an integer type, non-negative. Any image size and any number of classes
+/// (the largest label + 1, from 2 to `maximumClasses`); a class may have no training image.
+public struct DatasetFolder: Sendable {
+    /// The folder the dataset was loaded from.
+    public let path: String
+    /// The training split.
+    public let train: ImageSplit
+    /// The test split; its images have the size of the training images.
+    public let test: ImageSplit
+    /// The number of classes: the largest label over both splits + 1.
+    public let classes: Int
+
+    /// The largest number of classes accepted: a stray huge label would otherwise make
+    /// every per-class array (weights, counts) enormous.
+    public static let maximumClasses = 1 << 16
+
+    /// Loads and validates the dataset in the folder at `path`.
+    public static func load(_ path: String) throws(DatasetError) -> DatasetFolder {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { throw DatasetError(path: path, kind: .folderNotFound) }
+            throw DatasetError(path: path, kind: .unreadableFolder(idxErrnoText()))
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw DatasetError(path: path, kind: .notAFolder) }
+
+        let train = try loadSplit(folder: path, prefix: "train")
+        let test = try loadSplit(folder: path, prefix: "t10k")
+        guard train.height == test.height, train.width == test.width else {
+            throw DatasetError(path: test.imagesPath, kind: .imageSizeMismatch(
+                train: [train.height, train.width], test: [test.height, test.width],
+                trainPath: train.imagesPath))
+        }
+        let largest = max(train.labels.max() ?? 0, test.labels.max() ?? 0)
+        let classes = Int(largest) + 1
+        guard classes >= 2 else { throw DatasetError(path: path, kind: .tooFewClasses(classes)) }
+        guard classes <= maximumClasses else {
+            throw DatasetError(path: path, kind: .tooManyClasses(classes, limit: maximumClasses))
+        }
+        return DatasetFolder(path: path, train: train, test: test, classes: classes)
+    }
+
+    private static func loadSplit(folder: String, prefix: String) throws(DatasetError) -> ImageSplit {
+        let imagesPath = try locate(folder: folder, stem: prefix + "-images", format: "idx3-ubyte")
+        let labelsPath = try locate(folder: folder, stem: prefix + "-labels", format: "idx1-ubyte")
+        let images = try readIDX(imagesPath)
+        guard images.shape.count == 3 else {
+            throw DatasetError(path: imagesPath, kind: .wrongRank(expected: 3, shape: images.shape))
+        }
+        let pixels = try imagePixels(of: images, path: imagesPath)
+
+        let labelArray = try readIDX(labelsPath)
+        guard labelArray.shape.count == 1 else {
+            throw DatasetError(path: labelsPath, kind: .wrongRank(expected: 1, shape: labelArray.shape))
+        }
+        let labels = try integerLabels(of: labelArray, path: labelsPath)
+        guard labels.count == images.shape[0] else {
+            throw DatasetError(path: labelsPath, kind: .countMismatch(
+                images: images.shape[0], labels: labels.count, imagesPath: imagesPath))
+        }
+        return ImageSplit(pixels: pixels, labels: labels, count: images.shape[0],
+                          height: images.shape[1], width: images.shape[2],
+                          imagesPath: imagesPath, labelsPath: labelsPath)
+    }
+
+    /// The first of the accepted names for `stem`/`format` that exists in `folder`.
+    private static func locate(folder: String, stem: String, format: String) throws(DatasetError) -> String {
+        let names = ["\(stem)-\(format)", "\(stem)-\(format).gz", "\(stem).\(format)", "\(stem).\(format).gz"]
+        let base = folder.hasSuffix("/") ? folder : folder + "/"
+        var info = stat()
+        for name in names where stat(base + name, &info) == 0 {
+            return base + name
+        }
+        throw DatasetError(path: folder, kind: .missingFile(tried: names))
+    }
+
+    private static func readIDX(_ path: String) throws(DatasetError) -> IDXArray {
+        do {
+            return try IDX.read(contentsOf: path)
+        } catch {
+            throw DatasetError(path: path, kind: .file(error))
+        }
+    }
+
+    /// Bytes stay bytes; every other type becomes Float and must be finite.
+    private static func imagePixels(of images: IDXArray, path: String) throws(DatasetError) -> ImagePixels {
+        if case .ubyte(let bytes) = images.elements { return .bytes(bytes) }
+        let floats = images.floats()
+        if let index = floats.firstIndex(where: { !$0.isFinite }) {
+            throw DatasetError(path: path, kind: .file(IDXError(path: path, kind: .nonFiniteValue(index: index))))
+        }
+        return .floats(floats)
+    }
+
+    /// Integer labels as Int32, all non-negative.
+    private static func integerLabels(of array: IDXArray, path: String) throws(DatasetError) -> [Int32] {
+        let labels: [Int32]
+        switch array.elements {
+        case .ubyte(let v): labels = v.map(Int32.init)
+        case .byte(let v): labels = v.map(Int32.init)
+        case .int16(let v): labels = v.map(Int32.init)
+        case .int32(let v): labels = v
+        case .float32, .float64: throw DatasetError(path: path, kind: .nonIntegerLabels(array.dataType))
+        }
+        if let index = labels.firstIndex(where: { $0 < 0 }) {
+            throw DatasetError(path: path, kind: .negativeLabel(index: index, value: Int(labels[index])))
+        }
+        return labels
+    }
+}
