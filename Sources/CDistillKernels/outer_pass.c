@@ -176,31 +176,26 @@ AVX512 INLINE __m512 exp_ps(__m512 x) {
 
 /// Logits of rows r0 and r1 for `cg` classes (weights_t already offset to the
 /// group): z0[j], z1[j]. The two rows share every load of W^T.
+AVX512 INLINE void logits_step(const void *pixels, int kind, long x0, long x1, __mmask16 m,
+                               const float *wt, long ldw, int cg, __m512 *a0, __m512 *a1) {
+    const __m512 v0 = load_pixels(pixels, kind, x0, m);
+    const __m512 v1 = load_pixels(pixels, kind, x1, m);
+    for (int j = 0; j < cg; j++) {
+        const __m512 w = _mm512_loadu_ps(wt + j * ldw);
+        a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
+        a1[j] = _mm512_fmadd_ps(v1, w, a1[j]);
+    }
+}
+
 AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, long r1,
                                const float *wt, long ldw, int cg, float *z0, float *z1) {
     __m512 a0[CLASS_GROUP], a1[CLASS_GROUP];
     for (int j = 0; j < cg; j++) { a0[j] = _mm512_setzero_ps(); a1[j] = _mm512_setzero_ps(); }
-    const long x0 = r0 * p, x1 = r1 * p;
     long k = 0;
-    for (; k + 16 <= p; k += 16) {
-        const __m512 v0 = load_pixels(pixels, kind, x0 + k, 0xFFFF);
-        const __m512 v1 = load_pixels(pixels, kind, x1 + k, 0xFFFF);
-        for (int j = 0; j < cg; j++) {
-            const __m512 w = _mm512_loadu_ps(wt + j * ldw + k);
-            a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
-            a1[j] = _mm512_fmadd_ps(v1, w, a1[j]);
-        }
-    }
-    if (k < p) {   // W^T is zero-padded to ldw >= k + 16
-        const __mmask16 m = tail_mask(p - k);
-        const __m512 v0 = load_pixels(pixels, kind, x0 + k, m);
-        const __m512 v1 = load_pixels(pixels, kind, x1 + k, m);
-        for (int j = 0; j < cg; j++) {
-            const __m512 w = _mm512_loadu_ps(wt + j * ldw + k);
-            a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
-            a1[j] = _mm512_fmadd_ps(v1, w, a1[j]);
-        }
-    }
+    for (; k + 16 <= p; k += 16)
+        logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wt + k, ldw, cg, a0, a1);
+    if (k < p)   // W^T is zero-padded to ldw >= k + 16
+        logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wt + k, ldw, cg, a0, a1);
     for (int j = 0; j < cg; j++) { z0[j] = _mm512_reduce_add_ps(a0[j]); z1[j] = _mm512_reduce_add_ps(a1[j]); }
 }
 
@@ -258,30 +253,26 @@ typedef void (*logits_fn)(const void *, long, long, long, const float *, long, f
 static const logits_fn logits_u8[CLASS_GROUP] = {CG_CASES(LOGITS_U8_ENTRY)};
 static const logits_fn logits_f32[CLASS_GROUP] = {CG_CASES(LOGITS_F32_ENTRY)};
 
-#define GRADIENT_FN(CG)                                                                              \
-    AVX512 static void gradient_u8_##CG(const void *x, long p, long b0, long nb, const float *d,     \
-                                        long ldc, double *g, long ldw) {                             \
-        long k = 0;                                                                                  \
-        for (; k + 32 <= p; k += 32)                                                                 \
-            gradient_tile(x, DISTILL_PIXELS_U8, p, b0, nb, d, ldc, CG, 2, k, 0xFFFF, 0xFFFF, g, ldw); \
-        if (p - k > 16)                                                                              \
-            gradient_tile(x, DISTILL_PIXELS_U8, p, b0, nb, d, ldc, CG, 2, k, 0xFFFF,                 \
-                          tail_mask(p - k - 16), g, ldw);                                            \
-        else if (p > k)                                                                              \
-            gradient_tile(x, DISTILL_PIXELS_U8, p, b0, nb, d, ldc, CG, 1, k, tail_mask(p - k), 0,    \
-                          g, ldw);                                                                   \
-    }                                                                                                \
-    AVX512 static void gradient_f32_##CG(const void *x, long p, long b0, long nb, const float *d,    \
-                                         long ldc, double *g, long ldw) {                            \
-        long k = 0;                                                                                  \
-        for (; k + 32 <= p; k += 32)                                                                 \
-            gradient_tile(x, DISTILL_PIXELS_F32, p, b0, nb, d, ldc, CG, 2, k, 0xFFFF, 0xFFFF, g, ldw); \
-        if (p - k > 16)                                                                              \
-            gradient_tile(x, DISTILL_PIXELS_F32, p, b0, nb, d, ldc, CG, 2, k, 0xFFFF,                \
-                          tail_mask(p - k - 16), g, ldw);                                            \
-        else if (p > k)                                                                              \
-            gradient_tile(x, DISTILL_PIXELS_F32, p, b0, nb, d, ldc, CG, 1, k, tail_mask(p - k), 0,   \
-                          g, ldw);                                                                   \
+/// The gradient of one block over all pixels, in tiles of 32 (then 16) pixels.
+AVX512 INLINE void gradient_block(const void *x, int kind, long p, long b0, long nb, const float *d,
+                                  long ldc, int cg, double *g, long ldw) {
+    long k = 0;
+    for (; k + 32 <= p; k += 32)
+        gradient_tile(x, kind, p, b0, nb, d, ldc, cg, 2, k, 0xFFFF, 0xFFFF, g, ldw);
+    if (p - k > 16)
+        gradient_tile(x, kind, p, b0, nb, d, ldc, cg, 2, k, 0xFFFF, tail_mask(p - k - 16), g, ldw);
+    else if (p > k)
+        gradient_tile(x, kind, p, b0, nb, d, ldc, cg, 1, k, tail_mask(p - k), 0, g, ldw);
+}
+
+#define GRADIENT_FN(CG)                                                                          \
+    AVX512 static void gradient_u8_##CG(const void *x, long p, long b0, long nb, const float *d, \
+                                        long ldc, double *g, long ldw) {                         \
+        gradient_block(x, DISTILL_PIXELS_U8, p, b0, nb, d, ldc, CG, g, ldw);                     \
+    }                                                                                            \
+    AVX512 static void gradient_f32_##CG(const void *x, long p, long b0, long nb, const float *d, \
+                                         long ldc, double *g, long ldw) {                        \
+        gradient_block(x, DISTILL_PIXELS_F32, p, b0, nb, d, ldc, CG, g, ldw);                    \
     }
 CG_CASES(GRADIENT_FN)
 
