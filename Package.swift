@@ -21,8 +21,10 @@ let package = Package(
 
         // Files in, arrays out: IDX, dataset folders, PNG grids. No numerics.
         .target(name: "DistillIO", dependencies: ["CZlib", "CPNG"]),
+        // The fused outer-pass kernels in C (AVX-512 with run-time dispatch, portable fallback).
+        .target(name: "CDistillKernels"),
         // Arrays in, numbers out: RNG, Adam, the outer pass kernel. No files.
-        .target(name: "DistillNumerics"),
+        .target(name: "DistillNumerics", dependencies: ["CDistillKernels"]),
         // The implicit function theorem as a library: conditions, linear solvers, rootVJP.
         .target(name: "ImplicitDiff"),
         // Softmax regression, its inner solver, the hypergradient and the distiller loop.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CDistillKernels
 
 /// Loss, accuracy and weight-gradient of a linear softmax classifier over a whole
 /// labelled image set: the "outer pass" of dataset distillation.
@@ -14,6 +10,12 @@ public struct OuterPassResult: Sendable {
     /// Gradient of `loss` with respect to the weights, `features x classes`
     /// row-major; empty when it was not requested.
     public var gradient: [Double]
+
+    public init(loss: Double, correct: Int, gradient: [Double]) {
+        self.loss = loss
+        self.correct = correct
+        self.gradient = gradient
+    }
 }
 
 /// Computes, for weights `W` (`features x classes`, row-major),
@@ -21,83 +23,103 @@ public struct OuterPassResult: Sendable {
 ///     L = (1/n) sum_i [ logsumexp(x_i W) - x_i W[:, y_i] ]
 ///     G = (1/n) X^T (softmax(X W) - Y)
 ///
-/// in one pass over the images, split over `threads` threads in fixed contiguous
-/// chunks and reduced in order, so the result is deterministic for a thread count.
-/// Arithmetic is Float32 inside a block of rows, accumulated in Double across blocks.
+/// in one fused pass over the images: each block of rows is read once, and its
+/// logits, softmax, loss, correct count and rank-C gradient update are computed
+/// while it is in cache. The pixels stay in their stored form (bytes stay bytes);
+/// the pixel scale is folded into the weights. The rows are split over `threads`
+/// threads in fixed contiguous chunks and reduced in order, so the result is
+/// deterministic for a thread count. Arithmetic is Float32 inside a block of rows,
+/// accumulated in Double across blocks.
 public final class OuterPass: Sendable {
+    /// Which implementation of the kernel runs.
+    public enum Kernel: Sendable {
+        /// AVX-512 when the CPU has it, else the portable loops.
+        case automatic
+        /// Plain C loops that run on any CPU (slower; for checking and fallback).
+        case portable
+    }
+
     public let data: LabeledImages
     public let threads: Int
+    /// The kernel that actually runs (`.automatic` resolved against the CPU).
+    public let usesAVX512: Bool
 
-    public init(data: LabeledImages, threads: Int) {
+    public convenience init(data: LabeledImages, threads: Int) {
+        self.init(data: data, threads: threads, kernel: .automatic)
+    }
+
+    public init(data: LabeledImages, threads: Int, kernel: Kernel) {
         self.data = data
         self.threads = max(1, threads)
+        self.usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
     }
 
     public func evaluate(weights: [Double], gradient wantGradient: Bool) -> OuterPassResult {
         let data = self.data
         let p = data.features, c = data.classes, n = data.count
         precondition(weights.count == p * c, "weights must be features x classes")
-        let w = weights.map { Float($0) * data.scale }   // fold the pixel scale into W
+        let ldw = distill_outer_ldw(p)
+        // W^T (classes x ldw, zero-padded), pixel scale folded in, Float32.
+        let scale = Double(data.scale)
+        let weightsT = [Float](unsafeUninitializedCapacity: c * ldw) { buffer, initialized in
+            for j in 0..<c {
+                for k in 0..<ldw { buffer[j * ldw + k] = k < p ? Float(weights[k * c + j] * scale) : 0 }
+            }
+            initialized = c * ldw
+        }
+        let kernel = usesAVX512 ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
         let chunks = Parallel.chunks(of: n, parts: threads)
-        let results = Parallel.map(parts: chunks.count) { part in
-            OuterPass.evaluateRows(data: data, w: w, rows: chunks[part], wantGradient: wantGradient)
+        let parts = Parallel.map(parts: chunks.count) { part in
+            OuterPass.evaluateRows(data: data, weightsT: weightsT, ldw: ldw, kernel: kernel,
+                                   rows: chunks[part], wantGradient: wantGradient)
         }
-        var total = OuterPassResult(loss: 0, correct: 0, gradient: wantGradient ? [Double](repeating: 0, count: p * c) : [])
-        for part in results.indices {
-            total.loss += results[part].loss
-            total.correct += results[part].correct
-            if wantGradient { for j in 0..<(p * c) { total.gradient[j] += results[part].gradient[j] } }
+        var loss = 0.0, correct = 0
+        var gradientT = [Double](repeating: 0, count: wantGradient ? c * ldw : 0)
+        for part in parts {   // in part order: deterministic
+            loss += part.lossSum
+            correct += part.correct
+            for j in gradientT.indices { gradientT[j] += part.gradientT[j] }
         }
-        let scaleG = Double(data.scale) / Double(n)
-        total.loss /= Double(n)
-        if wantGradient { for j in 0..<(p * c) { total.gradient[j] *= scaleG } }
-        return total
+        var gradient = [Double](repeating: 0, count: wantGradient ? p * c : 0)
+        if wantGradient {
+            let scaleG = scale / Double(n)   // stored-pixel units -> model units, mean
+            for k in 0..<p {
+                for j in 0..<c { gradient[k * c + j] = gradientT[j * ldw + k] * scaleG }
+            }
+        }
+        return OuterPassResult(loss: loss / Double(n), correct: correct, gradient: gradient)
     }
 
-    /// Sums (not means) over `rows`; the gradient is in stored-pixel units.
-    private static func evaluateRows(data: LabeledImages, w: [Float], rows: Range<Int>, wantGradient: Bool) -> OuterPassResult {
-        let p = data.features, c = data.classes
-        var loss = 0.0, correct = 0
-        var g = [Double](repeating: 0, count: wantGradient ? p * c : 0)
-        var gBlock = [Float](repeating: 0, count: wantGradient ? p * c : 0)
-        var z = [Float](repeating: 0, count: c)
-        var x = [Float](repeating: 0, count: p)
-        let block = 256
-        var start = rows.lowerBound
-        while start < rows.upperBound {
-            let end = min(rows.upperBound, start + block)
-            for i in start..<end {
-                switch data.pixels {
-                case .bytes(let b): for k in 0..<p { x[k] = Float(b[i * p + k]) }
-                case .floats(let f): for k in 0..<p { x[k] = f[i * p + k] }
-                }
-                for j in 0..<c { z[j] = 0 }
-                for k in 0..<p where x[k] != 0 {
-                    let xk = x[k]
-                    for j in 0..<c { z[j] += xk * w[k * c + j] }
-                }
-                var zmax = z[0], arg = 0
-                for j in 1..<c where z[j] > zmax { zmax = z[j]; arg = j }
-                let label = Int(data.labels[i])
-                let margin = z[label] - zmax
-                var sum: Float = 0
-                for j in 0..<c { z[j] = exp(z[j] - zmax); sum += z[j] }
-                if arg == label { correct += 1 }
-                loss += Double(log(sum)) - Double(margin)
-                if wantGradient {
-                    for j in 0..<c { z[j] /= sum }
-                    z[label] -= 1
-                    for k in 0..<p where x[k] != 0 {
-                        let xk = x[k]
-                        for j in 0..<c { gBlock[k * c + j] += xk * z[j] }
+    private struct Partial: Sendable {
+        var lossSum: Double
+        var correct: Int
+        /// Sum over the rows of x_i (p_i - y_i)^T in stored-pixel units, classes x ldw.
+        var gradientT: [Double]
+    }
+
+    private static func evaluateRows(data: LabeledImages, weightsT: [Float], ldw: Int, kernel: Int32,
+                                     rows: Range<Int>, wantGradient: Bool) -> Partial {
+        var lossSum = 0.0, correct = 0
+        var gradientT = [Double](repeating: 0, count: wantGradient ? data.classes * ldw : 0)
+        var scratch = [Float](repeating: 0, count: distill_outer_scratch_count(data.features, data.classes))
+        func run(_ pixels: UnsafeRawPointer?, _ kind: Int32) {
+            weightsT.withUnsafeBufferPointer { w in
+                data.labels.withUnsafeBufferPointer { labels in
+                    var problem = distill_outer_problem(
+                        pixels: pixels, pixel_kind: kind, labels: labels.baseAddress,
+                        features: data.features, classes: data.classes,
+                        weights_t: w.baseAddress, ldw: ldw)
+                    gradientT.withUnsafeMutableBufferPointer { g in
+                        distill_outer_rows(&problem, kernel, rows.lowerBound, rows.upperBound, &scratch,
+                                           &lossSum, &correct, wantGradient ? g.baseAddress : nil)
                     }
                 }
             }
-            if wantGradient {
-                for j in 0..<(p * c) { g[j] += Double(gBlock[j]); gBlock[j] = 0 }
-            }
-            start = end
         }
-        return OuterPassResult(loss: loss, correct: correct, gradient: g)
+        switch data.pixels {
+        case .bytes(let b): b.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_U8) }
+        case .floats(let f): f.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_F32) }
+        }
+        return Partial(lossSum: lossSum, correct: correct, gradientT: gradientT)
     }
 }

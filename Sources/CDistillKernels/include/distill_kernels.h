@@ -1,0 +1,51 @@
+#ifndef DISTILL_KERNELS_H
+#define DISTILL_KERNELS_H
+
+#include <stdint.h>
+
+/// Pixel storage of an image matrix (row-major, `features` values per row).
+#define DISTILL_PIXELS_U8 0
+#define DISTILL_PIXELS_F32 1
+
+/// Kernel selection: the portable C loops, or AVX-512 (used only when
+/// `distill_outer_has_avx512()`; otherwise the portable loops run).
+#define DISTILL_KERNEL_PORTABLE 0
+#define DISTILL_KERNEL_AVX512 1
+
+/// Rows of one cache block: its logits are computed, turned into P - Y and
+/// folded into the gradient while its pixels are still in cache.
+#define DISTILL_BLOCK_ROWS 128
+
+/// One outer-pass problem: images X (count x features, `pixel_kind` storage),
+/// labels, and the transposed, pixel-scaled Float32 weights `weights_t`
+/// (classes x ldw row-major, columns features..<ldw zero).
+typedef struct {
+    const void *pixels;
+    int pixel_kind;
+    const int32_t *labels;
+    long features;
+    long classes;
+    const float *weights_t;
+    long ldw;
+} distill_outer_problem;
+
+/// Leading dimension of the transposed weights and of the gradient: `features`
+/// rounded up to a multiple of 16.
+long distill_outer_ldw(long features);
+
+/// Number of floats of per-thread scratch `distill_outer_rows` needs.
+long distill_outer_scratch_count(long features, long classes);
+
+/// 1 when the AVX-512 kernel runs on this CPU (and OS), else 0.
+int distill_outer_has_avx512(void);
+
+/// Evaluates rows begin..<end: adds the sum over rows of the cross-entropy to
+/// `*loss_sum`, the number of rows whose first arg-max logit is the label to
+/// `*correct` and, when `gradient_t` is not NULL, X^T (P - Y) (in stored pixel
+/// units, transposed: classes x ldw, Double) to `gradient_t`. Float32 inside a
+/// block of DISTILL_BLOCK_ROWS rows, Double across blocks; deterministic.
+void distill_outer_rows(const distill_outer_problem *problem, int kernel,
+                        long begin, long end, float *scratch,
+                        double *loss_sum, long *correct, double *gradient_t);
+
+#endif
