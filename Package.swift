@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "CDistillKernels"),
         // Arrays in, numbers out: RNG, Adam, the outer pass kernel. No files.
         .target(name: "DistillNumerics", dependencies: ["CDistillKernels"]),
+        // The glue from loaded dataset folders to the model's labelled image sets.
+        .target(name: "DistillDatasets", dependencies: ["DistillIO", "DistillNumerics"]),
         // The implicit function theorem as a library: conditions, linear solvers, rootVJP.
         .target(name: "ImplicitDiff"),
         // Softmax regression, its inner solver, the hypergradient and the distiller loop.
@@ -33,17 +35,17 @@ let package = Package(
         .executableTarget(
             name: "DistillCLI",
             dependencies: [
-                "Distill", "DistillIO", "DistillNumerics",
+                "Distill", "DistillDatasets", "DistillIO", "DistillNumerics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "_TestSupport", dependencies: ["DistillNumerics"], path: "Tests/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["DistillNumerics", "DistillDatasets", "DistillIO"], path: "Tests/_TestSupport"),
         .testTarget(name: "DistillIOTests", dependencies: ["DistillIO", "CPNG", "CZlib"]),
         .testTarget(name: "DistillNumericsTests", dependencies: ["DistillNumerics", "_TestSupport"]),
         .testTarget(name: "ImplicitDiffTests", dependencies: ["ImplicitDiff", "_TestSupport"]),
         .testTarget(name: "DistillTests",
                     dependencies: ["Distill", "DistillIO", "DistillNumerics", "ImplicitDiff", "_TestSupport"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillIO", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import DistillIO
+import DistillDatasets
 import DistillNumerics
 #if canImport(Glibc)
 import Glibc

@@ -6,21 +6,21 @@ import _TestSupport
 /// Random images: bytes (about half of them zero, like MNIST's background) with
 /// scale 1/255, or floats in [-1, 1) with scale 1; labels uniform.
 private func randomImages(count: Int, features: Int, classes: Int, bytes: Bool, seed: UInt64) -> LabeledImages {
-    var rng = TestRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let labels = (0..<count).map { _ in Int32(rng.next() % UInt64(classes)) }
     if bytes {
         let pixels = (0..<(count * features)).map { _ in rng.next() % 2 == 0 ? 0 : UInt8(truncatingIfNeeded: rng.next()) }
         return LabeledImages(pixels: .bytes(pixels), scale: 1 / 255, labels: labels, features: features, classes: classes)
     }
-    let pixels = (0..<(count * features)).map { _ in Float(2 * rng.uniform() - 1) }
+    let pixels = (0..<(count * features)).map { _ in Float(2 * rng.nextUniform() - 1) }
     return LabeledImages(pixels: .floats(pixels), scale: 1, labels: labels, features: features, classes: classes)
 }
 
 /// Weights with logits of order 1 whatever the number of features.
 private func randomWeights(features: Int, classes: Int, seed: UInt64) -> [Double] {
-    var rng = TestRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let s = 2 / Double(features).squareRoot()
-    return (0..<(features * classes)).map { _ in rng.normal() * s }
+    return (0..<(features * classes)).map { _ in rng.nextNormal() * s }
 }
 
 /// max |a - b| / max |b| (0 when both are 0).

@@ -1,4 +1,7 @@
+import DistillDatasets
+import DistillIO
 import DistillNumerics
+import Foundation
 
 /// Shared helpers for the test targets.
 public enum TestSupport {
@@ -43,5 +46,31 @@ public enum TestSupport {
         var parts = filePath.split(separator: "/", omittingEmptySubsequences: false)
         parts.removeLast(3)
         return parts.joined(separator: "/")
+    }
+}
+
+extension TestSupport {
+    /// The MNIST copy the repository ships in data/mnist.
+    public static var mnistFolder: String { packageRoot() + "/data/mnist" }
+
+    /// MNIST's training and test sets as the model sees them (loaded once per process).
+    public static func mnist() throws -> (train: LabeledImages, test: LabeledImages) {
+        try MNISTCache.shared.load()
+    }
+}
+
+private final class MNISTCache: @unchecked Sendable {
+    static let shared = MNISTCache()
+    private let lock = NSLock()
+    private var value: (train: LabeledImages, test: LabeledImages)?
+
+    func load() throws -> (train: LabeledImages, test: LabeledImages) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let value { return value }
+        let folder = try DatasetFolder.load(TestSupport.mnistFolder)
+        let loaded = (LabeledImages(folder.train, classes: folder.classes), LabeledImages(folder.test, classes: folder.classes))
+        value = loaded
+        return loaded
     }
 }

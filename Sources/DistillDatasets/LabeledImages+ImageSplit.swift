@@ -4,7 +4,7 @@ import DistillNumerics
 extension LabeledImages {
     /// The model's view of a loaded split: bytes stay bytes with scale 1/255
     /// (pixels in [0, 1]); other pixel types are taken as they are.
-    init(_ split: ImageSplit, classes: Int) {
+    public init(_ split: ImageSplit, classes: Int) {
         let pixels: LabeledImages.Pixels
         let scale: Float
         switch split.pixels {
