@@ -41,8 +41,8 @@ extension DistillCommand {
         @Option(help: "The seed of the random generator; the same seed and thread count give the same result.")
         var seed: UInt64 = 0
 
-        @Option(help: "How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means).")
-        var `init` = DistillerConfiguration().initialisation
+        @Option(name: .customLong("init"), help: "How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means).")
+        var initialisation = DistillerConfiguration().initialisation
 
         @Option(help: "The folder to write the results into; created if missing.")
         var out = "out"
@@ -80,7 +80,7 @@ extension DistillCommand {
             c.learningRate = learningRate
             c.l2 = l2
             c.seed = seed
-            c.initialisation = `init`
+            c.initialisation = initialisation
             c.threads = threads
             c.innerTolerance = innerTolerance
             c.cgTolerance = cgTolerance
@@ -132,7 +132,7 @@ extension DistillCommand {
             let metrics = RunMetrics(
                 dataset: data, classes: dataset.classes, imageHeight: dataset.train.height, imageWidth: dataset.train.width,
                 imagesPerClass: imagesPerClass, steps: steps, learningRate: learningRate, l2: l2, seed: seed,
-                initialisation: `init`.rawValue, threads: threads,
+                initialisation: initialisation.rawValue, threads: threads,
                 trainLoss: trainEval.loss, trainAccuracy: trainEval.accuracy,
                 testLoss: testEval.loss, testAccuracy: testEval.accuracy,
                 innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,

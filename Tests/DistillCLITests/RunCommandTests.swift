@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import Distill
+import DistillIO
+import DistillDatasets
+import DistillNumerics
+import _TestSupport
+@testable import DistillCLI
+
+/// A unique scratch folder under /tmp, removed by `cleanUp()`.
+struct ScratchFolder {
+    let path: String
+
+    init(_ name: String = #function) throws {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        path = NSTemporaryDirectory() + "distill-cli-\(safe)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite struct RunOptionTests {
+    @Test func defaultsAreTheDocumentedOnes() throws {
+        let run = try DistillCommand.Run.parse([])
+        #expect(run.data == "data/mnist")
+        #expect(run.imagesPerClass == 1)
+        #expect(run.out == "out")
+        #expect(run.initialisation == .noise)
+        #expect(run.distillerConfiguration == DistillerConfiguration())
+    }
+
+    @Test func runIsTheDefaultSubcommand() throws {
+        let command = try DistillCommand.parseAsRoot(["--images-per-class", "3"])
+        let run = try #require(command as? DistillCommand.Run)
+        #expect(run.imagesPerClass == 3)
+    }
+
+    @Test func everyOptionIsParsed() throws {
+        let run = try DistillCommand.Run.parse([
+            "--data", "d", "--images-per-class", "5", "--steps", "7", "--learning-rate", "0.5", "--l2", "0.01",
+            "--seed", "42", "--init", "mean", "--out", "o", "--threads", "3", "--inner-tolerance", "1e-8",
+            "--cg-tolerance", "1e-6", "--zoom", "2", "--quiet",
+        ])
+        let c = run.distillerConfiguration
+        #expect(run.data == "d" && run.out == "o" && run.zoom == 2 && run.quiet)
+        #expect(c.imagesPerClass == 5 && c.steps == 7 && c.learningRate == 0.5 && c.l2 == 0.01)
+        #expect(c.seed == 42 && c.initialisation == .mean && c.threads == 3)
+        #expect(c.innerTolerance == 1e-8 && c.cgTolerance == 1e-6)
+    }
+
+    @Test(arguments: [
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--steps=-3"], "--steps must be at least 1"),
+        (["--images-per-class", "0"], "--images-per-class must be at least 1"),
+        (["--learning-rate", "0"], "--learning-rate must be a positive number"),
+        (["--learning-rate=-1"], "--learning-rate must be a positive number"),
+        (["--learning-rate", "nan"], "--learning-rate must be a positive number"),
+        (["--l2", "0"], "--l2 must be a positive number"),
+        (["--l2=-0.1"], "--l2 must be a positive number"),
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--inner-tolerance", "2"], "--inner-tolerance must lie strictly between 0 and 1"),
+        (["--cg-tolerance", "0"], "--cg-tolerance must lie strictly between 0 and 1"),
+        (["--zoom", "0"], "--zoom must lie between 1 and 64"),
+    ])
+    func badValuesAreRejectedWithASentence(arguments: [String], message: String) {
+        do {
+            _ = try DistillCommand.Run.parse(arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            #expect(DistillCommand.Run.message(for: error).contains(message))
+            #expect(DistillCommand.Run.exitCode(for: error) == .validationFailure)
+        }
+    }
+
+    @Test func anUnknownInitialisationIsRejected() {
+        #expect(throws: (any Error).self) { try DistillCommand.Run.parse(["--init", "zeros"]) }
+    }
+}
+
+/// The command end to end on a small real subset of MNIST, through the same
+/// code path as `distill run`.
+@Suite(.serialized) struct RunEndToEndTests {
+    /// Writes the first `train` training and `test` test images of MNIST as a dataset folder.
+    static func writeSubset(to folder: String, train: Int, test: Int) throws {
+        let mnist = TestSupport.mnistFolder
+        for (split, count) in [("train", train), ("t10k", test)] {
+            let images = try IDX.read(contentsOf: "\(mnist)/\(split)-images-idx3-ubyte.gz")
+            let labels = try IDX.read(contentsOf: "\(mnist)/\(split)-labels-idx1-ubyte.gz")
+            guard case .ubyte(let pixels) = images.elements, case .ubyte(let classes) = labels.elements else {
+                Issue.record("MNIST is not bytes"); return
+            }
+            try IDX.write(IDXArray(shape: [count, 28, 28], elements: .ubyte(Array(pixels[0..<(count * 784)]))),
+                          to: "\(folder)/\(split)-images-idx3-ubyte", gzip: split == "train")
+            try IDX.write(IDXArray(shape: [count], elements: .ubyte(Array(classes[0..<count]))),
+                          to: "\(folder)/\(split)-labels-idx1-ubyte")
+        }
+    }
+
+    @Test func distilsASubsetOfMNIST() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = scratch.path + "/data", out = scratch.path + "/out"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try Self.writeSubset(to: data, train: 3000, test: 1000)
+
+        let run = try DistillCommand.Run.parse(["--data", data, "--out", out, "--steps", "40", "--quiet"])
+        try run.run()
+
+        // The files README promises, readable by our own readers.
+        let metricsData = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))
+        let metrics = try JSONDecoder().decode(RunMetrics.self, from: metricsData)
+        let keys = try #require(JSONSerialization.jsonObject(with: metricsData) as? [String: Any]).keys
+        for key in ["dataset", "classes", "image_height", "image_width", "images_per_class", "steps", "l2",
+                    "train_loss", "train_accuracy", "test_loss", "test_accuracy", "inner_gradient_norm",
+                    "seconds", "seconds_per_step"] {
+            #expect(keys.contains(key), "metrics.json lacks \(key)")
+        }
+        #expect(metrics.classes == 10 && metrics.imageHeight == 28 && metrics.imageWidth == 28 && metrics.steps == 40)
+        #expect(metrics.innerGradientNorm <= metrics.innerTolerance)
+
+        let images = try IDX.read(contentsOf: out + "/distilled-images-idx3-float")
+        #expect(images.shape == [10, 28, 28] && images.dataType == .float32)
+        let labels = try IDX.read(contentsOf: out + "/distilled-labels-idx1-ubyte")
+        #expect(labels.elements == .ubyte(Array(0..<10)))
+        let grid = try PNGImage.read(contentsOf: out + "/distilled.png")
+        #expect(grid.width == 1 * 28 * 4 + 2 * 2 && grid.height == 10 * 28 * 4 + 11 * 2)
+
+        let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
+        #expect(history.first?.hasPrefix("step,train_loss,inner_iterations,inner_gradient_norm,cg_iterations,cg_residual,seconds") == true)
+        #expect(history.count == 41)
+        let firstLoss = try #require(Double(history[1].split(separator: ",")[1]))
+        // The stated margin: from chance (ln 10 = 2.30) to below 0.75 in 40 steps.
+        #expect(firstLoss > 2.2)
+        #expect(metrics.trainLoss < 0.75, "train loss \(metrics.trainLoss)")
+
+        // The baseline to beat: the same model trained on one random real image per class.
+        let folder = try DatasetFolder.load(data)
+        let train = LabeledImages(folder.train, classes: 10), test = LabeledImages(folder.test, classes: 10)
+        var random = SplitMix64(seed: 1)
+        let real = try Initialisation.real.images(from: train, imagesPerClass: 1, random: &random)
+        let baselineModel = NewtonCG().solve(SoftmaxRegression(images: real, labels: TestSupport.oneHot(Array(0..<10), classes: 10), l2: 0.1))
+        let baseline = Evaluation(weights: baselineModel.weights, on: test, threads: 2).accuracy
+        #expect(metrics.testAccuracy > baseline + 0.1, "distilled \(metrics.testAccuracy) vs one real image per class \(baseline)")
+    }
+
+    @Test func aMissingDataFolderFailsWithoutWritingOutputs() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let run = try DistillCommand.Run.parse(["--data", scratch.path + "/nowhere", "--out", scratch.path + "/out", "--quiet"])
+        #expect(throws: (any Error).self) { try run.run() }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/out"))
+    }
+}
