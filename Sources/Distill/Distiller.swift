@@ -6,7 +6,7 @@ public struct DistillerConfiguration: Sendable, Equatable {
     public var imagesPerClass = 1
     public var steps = 200
     /// Adam's learning rate on the synthetic images.
-    public var learningRate = 0.01
+    public var learningRate = 0.03
     /// L2 strength λ of the inner model.
     public var l2 = 0.1
     public var seed: UInt64 = 0

@@ -35,7 +35,7 @@ struct RunOutputs {
         try IDX.write(labelArray, to: path(Self.labels))
         try OutputFile.write(Self.csv(history), to: path(Self.history))
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = try encoder.encode(metrics)
         try OutputFile.write(Array(json) + [UInt8(ascii: "\n")], to: path(Self.metrics))
     }
