@@ -1,5 +1,10 @@
 import DistillNumerics
 import ImplicitDiff
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Settings of a distillation run.
 public struct DistillerConfiguration: Sendable, Equatable {
@@ -17,8 +22,27 @@ public struct DistillerConfiguration: Sendable, Equatable {
     public var cgTolerance = 1e-8
     public var cgMaxIterations = 1000
     public var threads = 2
+    /// Learn the labels as free real numbers (rows need not be probability vectors).
+    public var learnLabels = false
+    public var labelLearningRate = 0.01
+    /// Learn the L2 strength, through its logarithm so that it stays positive.
+    public var learnL2 = false
+    public var l2LearningRate = 0.01
+    /// Where the pixels may go: anywhere, or clipped to [0, 1] after every step.
+    public var pixelRange = PixelRange.unbounded
+    /// Weight of the pull towards the class means in the outer objective:
+    /// `pull · (1/m) Σ_j ‖s_j - μ_class(j)‖²`.
+    public var pull = 0.0
 
     public init() {}
+}
+
+/// The range the synthetic pixels are kept in.
+public enum PixelRange: String, Sendable, CaseIterable {
+    /// No constraint: images are free real arrays.
+    case unbounded = "none"
+    /// Projected to [0, 1] after every step, so they are real images shown as they are.
+    case unit
 }
 
 /// One outer step's figures (the losses are those at the start of the step).
@@ -26,6 +50,10 @@ public struct StepRecord: Sendable, Equatable {
     public var step: Int
     /// Mean cross-entropy on the training set of the model trained on the synthetic set.
     public var trainLoss: Double
+    /// The outer objective: the training loss plus the pull term.
+    public var objective: Double
+    /// The L2 strength the inner model was trained with at this step.
+    public var l2: Double
     public var trainAccuracy: Double
     public var innerIterations: Int
     public var innerGradientNorm: Double
@@ -51,12 +79,19 @@ public struct Distiller: Sendable {
     public let features: Int
     /// The synthetic images, `classes · imagesPerClass` x `features`, in class order.
     public private(set) var images: Matrix
-    /// Their labels (one-hot rows), `classes · imagesPerClass` x `classes`.
-    public let labels: Matrix
+    /// Their labels, `classes · imagesPerClass` x `classes`: one-hot rows, or
+    /// free real numbers when they are learned.
+    public private(set) var labels: Matrix
+    /// The inner model's L2 strength (learned or fixed).
+    public private(set) var l2: Double
     public private(set) var step = 0
 
     private let trainPass: OuterPass
-    private var optimiser: Adam
+    /// The class means, one per synthetic image row (for the pull term).
+    private let pullTargets: Matrix?
+    private var imageOptimiser: Adam
+    private var labelOptimiser: Adam
+    private var l2Optimiser: Adam
     private let innerSolver: NewtonCG
     private var warmWeights: Matrix?
     private var warmAdjoint: [Double]?
@@ -68,8 +103,23 @@ public struct Distiller: Sendable {
         var random = SplitMix64(seed: configuration.seed)
         images = try configuration.initialisation.images(from: train, imagesPerClass: configuration.imagesPerClass, random: &random)
         labels = Self.oneHotLabels(classes: classes, imagesPerClass: configuration.imagesPerClass)
+        l2 = configuration.l2
+        if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         trainPass = OuterPass(data: train, threads: configuration.threads)
-        optimiser = Adam(count: images.values.count, learningRate: configuration.learningRate)
+        if configuration.pull > 0 {
+            let means = try Initialisation.classMeans(train)
+            var targets = Matrix(zeros: images.rows, features)
+            for row in 0..<images.rows {
+                let c = row / configuration.imagesPerClass
+                for j in 0..<features { targets[row, j] = means[c, j] }
+            }
+            pullTargets = targets
+        } else {
+            pullTargets = nil
+        }
+        imageOptimiser = Adam(count: images.values.count, learningRate: configuration.learningRate)
+        labelOptimiser = Adam(count: labels.values.count, learningRate: configuration.labelLearningRate)
+        l2Optimiser = Adam(count: 1, learningRate: configuration.l2LearningRate)
         innerSolver = NewtonCG(relativeTolerance: configuration.innerTolerance)
     }
 
@@ -80,7 +130,7 @@ public struct Distiller: Sendable {
 
     /// The inner problem on the current synthetic set.
     public var problem: SoftmaxRegression {
-        SoftmaxRegression(images: images, labels: labels, l2: configuration.l2)
+        SoftmaxRegression(images: images, labels: labels, l2: l2)
     }
 
     /// Trains the inner model on the current synthetic set (warm started).
@@ -101,14 +151,39 @@ public struct Distiller: Sendable {
         let hypergradient = Hypergradient(problem: problem, solution: inner, outerGradient: outerGradient,
                                           solver: solver, initialGuess: warmAdjoint)
         warmAdjoint = hypergradient.adjoint
-        optimiser.update(&images.values, gradient: hypergradient.cotangent.images.values)
+        var imageGradient = hypergradient.cotangent.images
+        let pullValue = addPull(to: &imageGradient)
+        imageOptimiser.update(&images.values, gradient: imageGradient.values)
+        if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
+        if configuration.learnLabels {
+            labelOptimiser.update(&labels.values, gradient: hypergradient.cotangent.labels.values)
+        }
+        if configuration.learnL2 {
+            // θ = log λ, dL/dθ = λ dL/dλ.
+            var theta = [log(l2)]
+            l2Optimiser.update(&theta, gradient: [l2 * hypergradient.cotangent.l2])
+            l2 = exp(theta[0])
+        }
         step += 1
         return StepRecord(
-            step: step, trainLoss: outer.loss,
+            step: step, trainLoss: outer.loss, objective: outer.loss + pullValue, l2: problem.l2,
             trainAccuracy: Double(outer.correct) / Double(trainPass.data.count),
             innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm, innerConverged: inner.converged,
             cgIterations: hypergradient.solve.iterations, cgResidual: hypergradient.solve.relativeResidual,
             cgConverged: hypergradient.solve.converged, seconds: clock() - start)
+    }
+
+    /// Adds the gradient of `pull · (1/m) Σ_j ‖s_j - μ_j‖²` to `gradient`; returns the term's value.
+    private func addPull(to gradient: inout Matrix) -> Double {
+        guard let targets = pullTargets else { return 0 }
+        let weight = configuration.pull, m = Double(images.rows)
+        var value = 0.0
+        for i in images.values.indices {
+            let d = images.values[i] - targets.values[i]
+            value += d * d
+            gradient.values[i] += 2 * weight / m * d
+        }
+        return weight * value / m
     }
 
     static func oneHotLabels(classes: Int, imagesPerClass: Int) -> Matrix {

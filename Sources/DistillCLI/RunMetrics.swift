@@ -9,6 +9,12 @@ struct RunMetrics: Codable, Equatable {
     var steps: Int
     var learningRate: Double
     var l2: Double
+    /// The L2 strength the final model was trained with (equal to `l2` unless learned).
+    var learnedL2: Double
+    var learnLabels: Bool
+    var learnL2: Bool
+    var pixelRange: String
+    var pull: Double
     var seed: UInt64
     var initialisation: String
     var threads: Int
@@ -27,6 +33,7 @@ struct RunMetrics: Codable, Equatable {
         case dataset, classes, steps, l2, seed, threads, seconds
         case imageHeight = "image_height", imageWidth = "image_width", imagesPerClass = "images_per_class"
         case learningRate = "learning_rate", initialisation = "init"
+        case learnedL2 = "learned_l2", learnLabels = "learn_labels", learnL2 = "learn_l2", pixelRange = "pixel_range", pull
         case trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
         case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"

@@ -14,25 +14,32 @@ struct RunOutputs {
     static let grid = "distilled.png"
     static let images = "distilled-images-idx3-float"
     static let labels = "distilled-labels-idx1-ubyte"
+    static let softLabels = "distilled-labels-idx2-float"
     static let history = "history.csv"
     static let metrics = "metrics.json"
 
-    var files: [String] { [Self.grid, Self.images, Self.labels, Self.history, Self.metrics] }
+    var files: [String] { [Self.grid, Self.images, Self.labels, Self.softLabels, Self.history, Self.metrics] }
 
     func path(_ name: String) -> String { folder + "/" + name }
 
-    func write(distiller: Distiller, history: [StepRecord], metrics: RunMetrics) throws {
+    func write(_ outcome: DistillationOutcome) throws {
+        let distiller = outcome.distiller, history = outcome.history, metrics = outcome.metrics
         let images = distiller.images
         let pixels = images.values.map { Float($0) }
         let picture = try ImageGrid.render(
             images: pixels, imageWidth: width, imageHeight: height,
             rows: distiller.classes, columns: distiller.configuration.imagesPerClass,
-            scale: zoom, separator: 2, greyScale: .symmetricPerImage)
+            scale: zoom, separator: 2,
+            greyScale: distiller.configuration.pixelRange == .unit ? .unitRange : .symmetricPerImage)
         try picture.write(to: path(Self.grid))
         let imageArray = try IDXArray(shape: [images.rows, height, width], elements: .float32(pixels))
         try IDX.write(imageArray, to: path(Self.images))
         let labelArray = try IDXArray(shape: [images.rows], elements: .ubyte(distiller.imageClasses.map { UInt8(truncatingIfNeeded: $0) }))
         try IDX.write(labelArray, to: path(Self.labels))
+        // The labels the inner model was trained with (one-hot rows unless learned).
+        let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
+                                      elements: .float32(distiller.labels.values.map { Float($0) }))
+        try IDX.write(softLabels, to: path(Self.softLabels))
         try OutputFile.write(Self.csv(history), to: path(Self.history))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -109,6 +109,11 @@ public struct Matrix: Sendable, Equatable {
         return out
     }
 
+    /// Clamps every entry into `range`.
+    public mutating func clamp(to range: ClosedRange<Double>) {
+        for i in values.indices { values[i] = min(max(values[i], range.lowerBound), range.upperBound) }
+    }
+
     /// `alpha · self`
     public func scaled(by alpha: Double) -> Matrix {
         Matrix(rows: rows, columns: columns, values: values.map { $0 * alpha })

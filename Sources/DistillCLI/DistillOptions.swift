@@ -1,0 +1,95 @@
+import ArgumentParser
+import Distill
+
+/// The options that shape a distillation, shared by `run` and `sweep`.
+struct DistillOptions: ParsableArguments {
+    @Option(help: "The dataset folder: MNIST-named IDX files, raw or .gz.")
+    var data = "data/mnist"
+
+    @Option(help: "How many outer steps (inner solve, implicit gradient, Adam update) to take.")
+    var steps = DistillerConfiguration().steps
+
+    @Option(help: "Adam's learning rate on the synthetic pixels.")
+    var learningRate = DistillerConfiguration().learningRate
+
+    @Option(help: "The L2 strength of the inner logistic regression (positive); the starting value when it is learned.")
+    var l2 = DistillerConfiguration().l2
+
+    @Option(help: "The seed of the random generator; the same seed and thread count give the same result.")
+    var seed: UInt64 = DistillerConfiguration().seed
+
+    @Option(name: .customLong("init"), help: "How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means).")
+    var initialisation = DistillerConfiguration().initialisation
+
+    @Option(help: "How many threads the pass over the training set uses.")
+    var threads = DistillerConfiguration().threads
+
+    @Option(help: "The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero.")
+    var innerTolerance = DistillerConfiguration().innerTolerance
+
+    @Option(help: "The conjugate-gradient solve of the implicit system stops at this relative residual.")
+    var cgTolerance = DistillerConfiguration().cgTolerance
+
+    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images.", valueName: "on|off"))
+    var learnLabels = Switch(DistillerConfiguration().learnLabels)
+
+    @Option(help: "Adam's learning rate on the labels, when they are learned.")
+    var labelLearningRate = DistillerConfiguration().labelLearningRate
+
+    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2.", valueName: "on|off"))
+    var learnL2 = Switch(DistillerConfiguration().learnL2)
+
+    @Option(help: "Adam's learning rate on the logarithm of the L2 strength, when it is learned.")
+    var l2LearningRate = DistillerConfiguration().l2LearningRate
+
+    @Option(help: "Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none.")
+    var pixelRange = DistillerConfiguration().pixelRange
+
+    @Option(help: "Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable.")
+    var pull = DistillerConfiguration().pull
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
+        guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") }
+        guard cgTolerance > 0, cgTolerance < 1 else { throw ValidationError("--cg-tolerance must lie strictly between 0 and 1, got \(cgTolerance).") }
+        guard labelLearningRate > 0, labelLearningRate.isFinite else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") }
+        guard l2LearningRate > 0, l2LearningRate.isFinite else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") }
+        guard pull >= 0, pull.isFinite else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") }
+    }
+
+    /// The distiller's settings for `imagesPerClass` images per class.
+    func configuration(imagesPerClass: Int) -> DistillerConfiguration {
+        var c = DistillerConfiguration()
+        c.imagesPerClass = imagesPerClass
+        c.steps = steps
+        c.learningRate = learningRate
+        c.l2 = l2
+        c.seed = seed
+        c.initialisation = initialisation
+        c.threads = threads
+        c.innerTolerance = innerTolerance
+        c.cgTolerance = cgTolerance
+        c.learnLabels = learnLabels.isOn
+        c.labelLearningRate = labelLearningRate
+        c.learnL2 = learnL2.isOn
+        c.l2LearningRate = l2LearningRate
+        c.pixelRange = pixelRange
+        c.pull = pull
+        return c
+    }
+}
+
+extension Initialisation: ExpressibleByArgument {}
+extension PixelRange: ExpressibleByArgument {}
+
+/// An on/off option value.
+enum Switch: String, ExpressibleByArgument, CaseIterable {
+    case on, off
+
+    init(_ isOn: Bool) { self = isOn ? .on : .off }
+
+    var isOn: Bool { self == .on }
+}
