@@ -6,7 +6,9 @@ public enum Initialisation: String, Sendable, CaseIterable {
     case noise
     /// A random real training image of each class.
     case real
-    /// The mean training image of each class.
+    /// The mean training image of each class; with several images per class,
+    /// each copy gets its own small normal perturbation (standard deviation
+    /// 0.05) so that the copies can move apart.
     case mean
 }
 
@@ -42,9 +44,10 @@ extension Initialisation {
             }
         case .mean:
             let means = try Self.classMeans(train)
+            let jitter = imagesPerClass > 1 ? 0.05 : 0
             for c in 0..<classes {
                 for k in 0..<imagesPerClass {
-                    for j in 0..<p { out[c * imagesPerClass + k, j] = means[c, j] }
+                    for j in 0..<p { out[c * imagesPerClass + k, j] = means[c, j] + jitter * (jitter > 0 ? random.nextNormal() : 0) }
                 }
             }
         }

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Distill
+import DistillIO
+
+extension DistillCommand {
+    struct Sweep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Distil at several sizes and find the smallest distilled set that is good enough.",
+            discussion: """
+                Runs the distillation once for every size in `--images-per-class` (with the \
+                same options as `run`), writes each run's files into `<out>/ipc-K/`, and \
+                summarises them beside the baselines of the same size in sweep.csv, sweep.md \
+                and sweep.png (test accuracy against images per class). With \
+                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it.
+
+                Examples:
+                  distill sweep
+                  distill sweep --images-per-class 1,5,10 --target-accuracy 0.92
+                  distill sweep --images-per-class 1,2,5 --steps 100 --out sweep-quick
+                """)
+
+        @OptionGroup var options: DistillOptions
+
+        @Option(help: "The sizes to try, as a comma-separated list of images per class.")
+        var imagesPerClass = SizeList(sizes: [1, 2, 5, 10, 20, 50])
+
+        @Option(help: "A test accuracy to reach, as a fraction (0.92) or a percentage (92).")
+        var targetAccuracy: Double?
+
+        @Option(help: "The folder to write the sweep into; created if missing.")
+        var out = "out-sweep"
+
+        @Flag(help: "Print only errors and the final summary.")
+        var quiet = false
+
+        func validate() throws {
+            guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
+            }
+            if let target = targetAccuracy {
+                guard target > 0, target <= 100 else {
+                    throw ValidationError("--target-accuracy must be a fraction in (0, 1] or a percentage in (1, 100], got \(target).")
+                }
+            }
+        }
+
+        /// The target as a fraction in (0, 1].
+        var targetFraction: Double? { targetAccuracy.map { $0 > 1 ? $0 / 100 : $0 } }
+
+        func run() throws {
+            do {
+                try execute()
+            } catch {
+                printError(error.description)
+                throw ExitCode.failure
+            }
+        }
+
+        private func execute() throws(CLIError) {
+            let dataset = try LoadedDataset(path: options.data)
+            do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
+            var rows: [SweepRow] = []
+            for size in imagesPerClass.sizes {
+                let folder = out + "/ipc-\(size)"
+                do { try OutputFile.createDirectory(folder) } catch { throw CLIError(error) }
+                let outcome = try distil(dataset, options: options, configuration: options.configuration(imagesPerClass: size),
+                                         log: { if !quiet { print($0) } })
+                let outputs = RunOutputs(folder: folder, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: 4)
+                do { try outputs.write(outcome) } catch { throw CLIError(error) }
+                let m = outcome.metrics
+                rows.append(SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss, seconds: m.seconds))
+                print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
+            }
+            let report = SweepReport(rows: rows, target: targetFraction)
+            do {
+                try OutputFile.write(report.csv, to: out + "/sweep.csv")
+                try OutputFile.write(report.markdown, to: out + "/sweep.md")
+                try report.chart().write(to: out + "/sweep.png")
+            } catch { throw CLIError(error) }
+            print("Wrote \(out)/sweep.csv, \(out)/sweep.md, \(out)/sweep.png and one folder per size.")
+            if let target = targetFraction {
+                if let best = report.smallestReaching(target) {
+                    print("The smallest size reaching \(format(100 * target, 2))% test accuracy: \(best.imagesPerClass) image(s) per class (\(format(100 * best.testAccuracy, 2))%).")
+                } else {
+                    print("No size reached \(format(100 * target, 2))% test accuracy; the best was \(format(100 * (rows.map(\.testAccuracy).max() ?? 0), 2))%.")
+                }
+            }
+        }
+    }
+}
+
+/// A comma-separated list of sizes, e.g. `1,2,5,10`.
+struct SizeList: ExpressibleByArgument, Equatable {
+    var sizes: [Int]
+
+    init(sizes: [Int]) { self.sizes = sizes }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        var sizes: [Int] = []
+        for part in parts {
+            guard let size = Int(part.trimmingCharacters(in: .whitespaces)) else { return nil }
+            sizes.append(size)
+        }
+        self.sizes = sizes
+    }
+
+    var defaultValueDescription: String { sizes.map(String.init).joined(separator: ",") }
+}
