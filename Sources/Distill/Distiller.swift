@@ -87,8 +87,8 @@ public struct Distiller: Sendable {
     public private(set) var step = 0
 
     private let trainPass: OuterPass
-    /// The class means, one per synthetic image row (for the pull term).
-    private let pullTargets: Matrix?
+    /// The pull towards the class means (nil when its weight is 0).
+    private let pull: ClassMeanPull?
     private var imageOptimiser: Adam
     private var labelOptimiser: Adam
     private var l2Optimiser: Adam
@@ -106,21 +106,70 @@ public struct Distiller: Sendable {
         l2 = configuration.l2
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         trainPass = OuterPass(data: train, threads: configuration.threads)
-        if configuration.pull > 0 {
-            let means = try Initialisation.classMeans(train)
-            var targets = Matrix(zeros: images.rows, features)
-            for row in 0..<images.rows {
-                let c = row / configuration.imagesPerClass
-                for j in 0..<features { targets[row, j] = means[c, j] }
-            }
-            pullTargets = targets
-        } else {
-            pullTargets = nil
-        }
+        pull = configuration.pull > 0
+            ? ClassMeanPull(weight: configuration.pull, classMeans: try Initialisation.classMeans(train),
+                            imageClasses: (0..<images.rows).map { $0 / configuration.imagesPerClass })
+            : nil
         imageOptimiser = Adam(count: images.values.count, learningRate: configuration.learningRate)
         labelOptimiser = Adam(count: labels.values.count, learningRate: configuration.labelLearningRate)
         l2Optimiser = Adam(count: 1, learningRate: configuration.l2LearningRate)
         innerSolver = NewtonCG(relativeTolerance: configuration.innerTolerance)
+    }
+
+    /// Everything that changes during a run: saving it and restoring it with
+    /// `restore(_:)` continues the run exactly as if it had never stopped.
+    public struct State: Sendable, Equatable {
+        public var step: Int
+        public var images: Matrix
+        public var labels: Matrix
+        public var l2: Double
+        public var imageOptimiser: Adam
+        public var labelOptimiser: Adam
+        public var l2Optimiser: Adam
+        /// The last inner solution (the next inner solve's warm start).
+        public var warmWeights: Matrix?
+        /// The last adjoint `v` (the next CG solve's warm start).
+        public var warmAdjoint: [Double]?
+
+        public init(step: Int, images: Matrix, labels: Matrix, l2: Double, imageOptimiser: Adam, labelOptimiser: Adam,
+                    l2Optimiser: Adam, warmWeights: Matrix?, warmAdjoint: [Double]?) {
+            self.step = step
+            self.images = images
+            self.labels = labels
+            self.l2 = l2
+            self.imageOptimiser = imageOptimiser
+            self.labelOptimiser = labelOptimiser
+            self.l2Optimiser = l2Optimiser
+            self.warmWeights = warmWeights
+            self.warmAdjoint = warmAdjoint
+        }
+    }
+
+    public var state: State {
+        State(step: step, images: images, labels: labels, l2: l2, imageOptimiser: imageOptimiser,
+              labelOptimiser: labelOptimiser, l2Optimiser: l2Optimiser, warmWeights: warmWeights, warmAdjoint: warmAdjoint)
+    }
+
+    /// Continues from a saved state; its shapes must match this distiller's.
+    public mutating func restore(_ state: State) throws(InitialisationError) {
+        guard state.images.rows == images.rows, state.images.columns == images.columns,
+              state.labels.rows == labels.rows, state.labels.columns == labels.columns,
+              state.imageOptimiser.firstMoment.count == images.values.count,
+              state.labelOptimiser.firstMoment.count == labels.values.count,
+              state.l2Optimiser.firstMoment.count == 1,
+              state.warmWeights.map({ $0.rows == features && $0.columns == classes }) ?? true,
+              state.warmAdjoint.map({ $0.count == features * classes }) ?? true else {
+            throw InitialisationError(description: "the saved state does not match this run's shapes (\(images.rows) images of \(features) pixels, \(classes) classes)")
+        }
+        step = state.step
+        images = state.images
+        labels = state.labels
+        l2 = state.l2
+        imageOptimiser = state.imageOptimiser
+        labelOptimiser = state.labelOptimiser
+        l2Optimiser = state.l2Optimiser
+        warmWeights = state.warmWeights
+        warmAdjoint = state.warmAdjoint
     }
 
     /// The class of each synthetic image, in row order.
@@ -152,7 +201,11 @@ public struct Distiller: Sendable {
                                           solver: solver, initialGuess: warmAdjoint)
         warmAdjoint = hypergradient.adjoint
         var imageGradient = hypergradient.cotangent.images
-        let pullValue = addPull(to: &imageGradient)
+        var pullValue = 0.0
+        if let pull {
+            pullValue = pull.value(images)
+            imageGradient = imageGradient.adding(pull.gradient(images))
+        }
         imageOptimiser.update(&images.values, gradient: imageGradient.values)
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         if configuration.learnLabels {
@@ -171,19 +224,6 @@ public struct Distiller: Sendable {
             innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm, innerConverged: inner.converged,
             cgIterations: hypergradient.solve.iterations, cgResidual: hypergradient.solve.relativeResidual,
             cgConverged: hypergradient.solve.converged, seconds: clock() - start)
-    }
-
-    /// Adds the gradient of `pull · (1/m) Σ_j ‖s_j - μ_j‖²` to `gradient`; returns the term's value.
-    private func addPull(to gradient: inout Matrix) -> Double {
-        guard let targets = pullTargets else { return 0 }
-        let weight = configuration.pull, m = Double(images.rows)
-        var value = 0.0
-        for i in images.values.indices {
-            let d = images.values[i] - targets.values[i]
-            value += d * d
-            gradient.values[i] += 2 * weight / m * d
-        }
-        return weight * value / m
     }
 
     static func oneHotLabels(classes: Int, imagesPerClass: Int) -> Matrix {

@@ -133,3 +133,20 @@ import _TestSupport
         #expect(solution.iterations == 1)
     }
 }
+
+@Suite struct ClassMeanPullTests {
+    @Test func gradientMatchesFiniteDifferences() {
+        let means = TestSupport.randomMatrix(3, 8, seed: 31)
+        let pull = ClassMeanPull(weight: 0.07, classMeans: means, imageClasses: [0, 0, 1, 2, 2])
+        let images = TestSupport.randomMatrix(5, 8, seed: 32)
+        let numeric = TestSupport.centralDifferences(of: { pull.value(Matrix(rows: 5, columns: 8, values: $0)) }, at: images.values, step: 1e-5)
+        #expect(TestSupport.relativeError(pull.gradient(images).values, numeric) < 1e-8)
+    }
+
+    @Test func valueIsTheWeightedMeanSquaredDistance() {
+        let means = Matrix(rows: 2, columns: 2, values: [0, 0, 1, 1])
+        let pull = ClassMeanPull(weight: 0.5, classMeans: means, imageClasses: [0, 1])
+        let images = Matrix(rows: 2, columns: 2, values: [3, 4, 1, 1])   // distances² 25 and 0
+        #expect(pull.value(images) == 0.5 * (25 + 0) / 2)
+    }
+}
