@@ -45,3 +45,22 @@ enum DerivativeCheck {
         (s.adding(d.images, scaledBy: h), t.adding(d.labels, scaledBy: h), l2 + h * d.l2)
     }
 }
+
+extension DerivativeCheck {
+    /// Compares a cotangent on `(S, T, λ)` with central differences of `loss` at
+    /// `(s, t, l2)` in every coordinate of S and T (step `h`) and in λ (step
+    /// `l2Step`); prints and returns the largest relative error of the three.
+    @discardableResult
+    static func compare(_ label: String, _ cotangent: SyntheticSetCotangent,
+                        with loss: (Matrix, Matrix, Double) -> Double,
+                        at s: Matrix, _ t: Matrix, _ l2: Double,
+                        step h: Double = 1e-5, l2Step: Double = 1e-5) -> Double {
+        report(label, [
+            ("S", cotangent.images.values,
+             TestSupport.centralDifferences(of: { loss(Matrix(rows: s.rows, columns: s.columns, values: $0), t, l2) }, at: s.values, step: h)),
+            ("T", cotangent.labels.values,
+             TestSupport.centralDifferences(of: { loss(s, Matrix(rows: t.rows, columns: t.columns, values: $0), l2) }, at: t.values, step: h)),
+            ("λ", [cotangent.l2], [(loss(s, t, l2 + l2Step) - loss(s, t, l2 - l2Step)) / (2 * l2Step)]),
+        ])
+    }
+}

@@ -55,13 +55,8 @@ import _TestSupport
                 ("T", result.cotangent.labels.values, closedT.values),
                 ("λ", [result.cotangent.l2], [closedL]),
             ]))
-            worst = max(worst, DerivativeCheck.report("ridge rootVJP (\(type(of: solver))) vs central differences of the closed form", [
-                ("S", result.cotangent.images.values,
-                 TestSupport.centralDifferences(of: { pairing(Matrix(rows: m, columns: p, values: $0), labels, l2) }, at: images.values, step: 1e-5)),
-                ("T", result.cotangent.labels.values,
-                 TestSupport.centralDifferences(of: { pairing(images, Matrix(rows: m, columns: classes, values: $0), l2) }, at: labels.values, step: 1e-5)),
-                ("λ", [result.cotangent.l2], [(pairing(images, labels, l2 + 1e-5) - pairing(images, labels, l2 - 1e-5)) / 2e-5]),
-            ]))
+            worst = max(worst, DerivativeCheck.compare("ridge rootVJP (\(type(of: solver))) vs central differences of the closed form",
+                                                       result.cotangent, with: pairing, at: images, labels, l2))
         }
         #expect(worst < 1e-8)
     }
@@ -79,13 +74,8 @@ import _TestSupport
         let hyper = Hypergradient(condition: RidgeRegressionCondition(problem: problem, weights: w), outerGradient: g.values)
         #expect(hyper.solve.converged)
         func loss(_ s: Matrix, _ t: Matrix, _ l: Double) -> Double { outer.value(at: solved(s, t, l)) }
-        let error = DerivativeCheck.report("ridge training-set hypergradient vs central differences", [
-            ("S", hyper.cotangent.images.values,
-             TestSupport.centralDifferences(of: { loss(Matrix(rows: m, columns: p, values: $0), labels, l2) }, at: images.values, step: 1e-5)),
-            ("T", hyper.cotangent.labels.values,
-             TestSupport.centralDifferences(of: { loss(images, Matrix(rows: m, columns: classes, values: $0), l2) }, at: labels.values, step: 1e-5)),
-            ("λ", [hyper.cotangent.l2], [(loss(images, labels, l2 + 1e-5) - loss(images, labels, l2 - 1e-5)) / 2e-5]),
-        ])
+        let error = DerivativeCheck.compare("ridge training-set hypergradient vs central differences",
+                                            hyper.cotangent, with: loss, at: images, labels, l2)
         #expect(error < 1e-7)
     }
 }
@@ -120,13 +110,8 @@ import _TestSupport
         let result = rootVJP(KernelRidgeCondition(problem: problem, coefficients: alpha), cotangent: g.values,
                              solver: ConjugateGradient(tolerance: 1e-13))
         #expect(result.solve.converged)
-        let error = DerivativeCheck.report("kernel ridge rootVJP vs central differences of the closed form", [
-            ("S", result.cotangent.images.values,
-             TestSupport.centralDifferences(of: { pairing(Matrix(rows: m, columns: p, values: $0), labels, l2) }, at: images.values, step: 1e-5)),
-            ("T", result.cotangent.labels.values,
-             TestSupport.centralDifferences(of: { pairing(images, Matrix(rows: m, columns: classes, values: $0), l2) }, at: labels.values, step: 1e-5)),
-            ("λ", [result.cotangent.l2], [(pairing(images, labels, l2 + 1e-6) - pairing(images, labels, l2 - 1e-6)) / 2e-6]),
-        ])
+        let error = DerivativeCheck.compare("kernel ridge rootVJP vs central differences of the closed form",
+                                            result.cotangent, with: pairing, at: images, labels, l2, l2Step: 1e-6)
         #expect(error < 1e-7)
     }
 
@@ -141,13 +126,8 @@ import _TestSupport
         let hyper = Hypergradient(condition: KernelRidgeCondition(problem: problem, coefficients: alpha),
                                   outerGradient: pass.coefficientGradient.values, explicitImageGradient: pass.imageGradient)
         #expect(hyper.solve.converged)
-        let error = DerivativeCheck.report("kernel ridge training-set hypergradient vs central differences", [
-            ("S", hyper.cotangent.images.values,
-             TestSupport.centralDifferences(of: { loss(Matrix(rows: m, columns: p, values: $0), labels, l2) }, at: images.values, step: 1e-5)),
-            ("T", hyper.cotangent.labels.values,
-             TestSupport.centralDifferences(of: { loss(images, Matrix(rows: m, columns: classes, values: $0), l2) }, at: labels.values, step: 1e-5)),
-            ("λ", [hyper.cotangent.l2], [(loss(images, labels, l2 + 1e-6) - loss(images, labels, l2 - 1e-6)) / 2e-6]),
-        ])
+        let error = DerivativeCheck.compare("kernel ridge training-set hypergradient vs central differences",
+                                            hyper.cotangent, with: loss, at: images, labels, l2, l2Step: 1e-6)
         #expect(error < 1e-7)
     }
 }

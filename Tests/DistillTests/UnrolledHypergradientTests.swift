@@ -36,13 +36,8 @@ import _TestSupport
         func loss(_ s: Matrix, _ t: Matrix, _ l: Double) -> Double {
             outer.value(at: unrolled.run(SoftmaxRegression(images: s, labels: t, l2: l)).weights)
         }
-        let error = DerivativeCheck.report("unrolled (N = 25) vs central differences of the unrolled map", [
-            ("S", hyper.images.values,
-             TestSupport.centralDifferences(of: { loss(Matrix(rows: m, columns: p, values: $0), labels, l2) }, at: images.values, step: 1e-5)),
-            ("T", hyper.labels.values,
-             TestSupport.centralDifferences(of: { loss(images, Matrix(rows: m, columns: classes, values: $0), l2) }, at: labels.values, step: 1e-5)),
-            ("λ", [hyper.l2], [(loss(images, labels, l2 + 1e-5) - loss(images, labels, l2 - 1e-5)) / 2e-5]),
-        ])
+        let error = DerivativeCheck.compare("unrolled (N = 25) vs central differences of the unrolled map",
+                                            hyper, with: loss, at: images, labels, l2)
         #expect(error < 1e-7)
     }
 
