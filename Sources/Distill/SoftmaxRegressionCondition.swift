@@ -3,11 +3,24 @@ import ImplicitDiff
 
 /// Cotangents on everything that defines the inner problem: the synthetic
 /// images `S`, their labels `T` and the L2 strength `λ`.
+///
+/// The same triple serves as a tangent (a direction `(Ṡ, Ṫ, λ̇)` for `rootJVP`):
+/// see `SyntheticSetTangent`.
 public struct SyntheticSetCotangent: Sendable {
     public var images: Matrix
     public var labels: Matrix
     public var l2: Double
+
+    public init(images: Matrix, labels: Matrix, l2: Double) {
+        self.images = images
+        self.labels = labels
+        self.l2 = l2
+    }
 }
+
+/// A direction `(Ṡ, Ṫ, λ̇)` in the synthetic images, labels and L2 strength:
+/// the same shapes as the cotangent.
+public typealias SyntheticSetTangent = SyntheticSetCotangent
 
 /// The optimality condition of `SoftmaxRegression` at its solution `W*`:
 ///
@@ -19,6 +32,12 @@ public struct SyntheticSetCotangent: Sendable {
 ///     ∂⟨U, F⟩/∂S = (1/m) [ (P - T) Uᵀ + Q(S U) Wᵀ ]
 ///     ∂⟨U, F⟩/∂T = -(1/m) S U
 ///     ∂⟨U, F⟩/∂λ = ⟨W, U⟩
+///
+/// and its parameters-JVP along a direction `(Ṡ, Ṫ, λ̇)` is
+///
+///     Ḟ = (1/m) [ Ṡᵀ (P - T) + Sᵀ (Q(Ṡ W) - Ṫ) ] + λ̇ W
+///
+/// (the change of `P = softmax(S W)` is `Q(Ṡ W)`).
 public struct SoftmaxRegressionCondition: RootCondition {
     public let problem: SoftmaxRegression
     public let solution: SoftmaxRegression.Evaluation
@@ -35,6 +54,9 @@ public struct SoftmaxRegressionCondition: RootCondition {
         problem.hessianProduct(probabilities: solution.probabilities, asWeights(u)).values
     }
 
+    /// `A v = H[v]`: the Hessian is symmetric, so this is `solutionVJP`.
+    public func solutionJVP(_ v: [Double]) -> [Double] { solutionVJP(v) }
+
     public func parametersVJP(_ u: [Double]) -> SyntheticSetCotangent {
         let u = asWeights(u)
         let m = Double(problem.count)
@@ -45,6 +67,19 @@ public struct SoftmaxRegressionCondition: RootCondition {
             .adding(q.multipliedTransposed(by: solution.weights))
             .scaled(by: 1 / m)
         return SyntheticSetCotangent(images: images, labels: su.scaled(by: -1 / m), l2: solution.weights.dot(u))
+    }
+
+    public func parametersJVP(_ tangent: SyntheticSetTangent) -> [Double] {
+        let m = Double(problem.count)
+        let w = solution.weights
+        let residual = solution.probabilities.adding(problem.labels, scaledBy: -1)
+        let q = SoftmaxRegression.softmaxJacobianProduct(probabilities: solution.probabilities,
+                                                          tangent.images.multiplied(by: w))
+        return tangent.images.transposedMultiplied(by: residual)
+            .adding(problem.images.transposedMultiplied(by: q.adding(tangent.labels, scaledBy: -1)))
+            .scaled(by: 1 / m)
+            .adding(w, scaledBy: tangent.l2)
+            .values
     }
 
     private func asWeights(_ v: [Double]) -> Matrix {

@@ -15,17 +15,10 @@ public struct ConjugateGradient: LinearSolver {
     }
 
     public func solve(_ matvec: ([Double]) -> [Double], _ b: [Double], initialGuess: [Double]?) -> LinearSolution {
-        let bNorm = norm(b)
         var x = initialGuess ?? [Double](repeating: 0, count: b.count)
         precondition(x.count == b.count, "initial guess and right-hand side differ in size")
-        var r: [Double]
-        if initialGuess != nil {
-            let ax = matvec(x)
-            r = zip(b, ax).map { $0 - $1 }
-        } else {
-            r = b
-        }
-        let target = tolerance * bNorm
+        var r = initialGuess != nil ? subtracting(b, matvec(x)) : b
+        let target = tolerance * norm(b)
         var rr = dot(r, r)
         var p = r
         var iterations = 0
@@ -42,9 +35,6 @@ public struct ConjugateGradient: LinearSolver {
             for i in p.indices { p[i] = r[i] + beta * p[i] }
             iterations += 1
         }
-        let ax = matvec(x)
-        let residual = norm(zip(b, ax).map { $0 - $1 })
-        return LinearSolution(x: x, iterations: iterations, residualNorm: residual,
-                              rightHandSideNorm: bNorm, converged: residual <= max(target, 0) || (bNorm == 0 && residual == 0))
+        return LinearSolution(certifying: x, iterations: iterations, tolerance: tolerance, matvec, b)
     }
 }

@@ -16,3 +16,10 @@ func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 func axpy(_ alpha: Double, _ x: [Double], _ y: inout [Double]) {
     for i in y.indices { y[i] += alpha * x[i] }
 }
+
+/// `a - b`
+@inline(__always)
+func subtracting(_ a: [Double], _ b: [Double]) -> [Double] {
+    precondition(a.count == b.count, "vector sizes differ")
+    return zip(a, b).map { $0 - $1 }
+}

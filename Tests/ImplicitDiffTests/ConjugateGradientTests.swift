@@ -56,7 +56,9 @@ import _TestSupport
             var dimension: Int { a.rows }
             var isSymmetric: Bool { true }
             func solutionVJP(_ u: [Double]) -> [Double] { a.transposedMultiplied(by: Matrix(rows: u.count, columns: 1, values: u)).values }
+            func solutionJVP(_ v: [Double]) -> [Double] { a.multiplied(by: Matrix(rows: v.count, columns: 1, values: v)).values }
             func parametersVJP(_ u: [Double]) -> [Double] { u.map { -$0 } }
+            func parametersJVP(_ t: [Double]) -> [Double] { t.map { -$0 } }
         }
         let a = spd(12)
         let g = TestSupport.randomMatrix(12, 1, seed: 25).values
