@@ -30,11 +30,30 @@ public struct DistillerConfiguration: Sendable, Equatable {
     public var l2LearningRate = 0.01
     /// Where the pixels may go: anywhere, or clipped to [0, 1] after every step.
     public var pixelRange = PixelRange.unbounded
+    /// How the learning rates change over the run.
+    public var schedule = LearningRateSchedule.constant
     /// Weight of the pull towards the class means in the outer objective:
     /// `pull · (1/m) Σ_j ‖s_j - μ_class(j)‖²`.
     public var pull = 0.0
 
     public init() {}
+}
+
+/// How the learning rates change over the steps of a run.
+public enum LearningRateSchedule: String, Sendable, CaseIterable {
+    /// The same rate at every step.
+    case constant
+    /// Cosine decay from the rate to 0 over the run: `η_k = η (1 + cos(π k / N)) / 2`
+    /// at step k of N (k from 0).
+    case cosine
+
+    /// The factor applied to the base rates at step `k` (from 0) of `steps`.
+    public func factor(step k: Int, of steps: Int) -> Double {
+        switch self {
+        case .constant: return 1
+        case .cosine: return 0.5 * (1 + cos(Double.pi * Double(k) / Double(max(1, steps))))
+        }
+    }
 }
 
 /// The range the synthetic pixels are kept in.
@@ -200,6 +219,10 @@ public struct Distiller: Sendable {
         let hypergradient = Hypergradient(problem: problem, solution: inner, outerGradient: outerGradient,
                                           solver: solver, initialGuess: warmAdjoint)
         warmAdjoint = hypergradient.adjoint
+        let factor = configuration.schedule.factor(step: step, of: configuration.steps)
+        imageOptimiser.learningRate = configuration.learningRate * factor
+        labelOptimiser.learningRate = configuration.labelLearningRate * factor
+        l2Optimiser.learningRate = configuration.l2LearningRate * factor
         var imageGradient = hypergradient.cotangent.images
         var pullValue = 0.0
         if let pull {

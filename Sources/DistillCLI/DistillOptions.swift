@@ -42,6 +42,9 @@ struct DistillOptions: ParsableArguments {
     @Option(help: "Adam's learning rate on the logarithm of the L2 strength, when it is learned.")
     var l2LearningRate = DistillerConfiguration().l2LearningRate
 
+    @Option(help: "How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step).")
+    var schedule = DistillerConfiguration().schedule
+
     @Option(help: "Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none.")
     var pixelRange = DistillerConfiguration().pixelRange
 
@@ -78,12 +81,14 @@ struct DistillOptions: ParsableArguments {
         c.l2LearningRate = l2LearningRate
         c.pixelRange = pixelRange
         c.pull = pull
+        c.schedule = schedule
         return c
     }
 }
 
 extension Initialisation: ExpressibleByArgument {}
 extension PixelRange: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
 
 /// An on/off option value.
 enum Switch: String, ExpressibleByArgument, CaseIterable {
