@@ -103,11 +103,17 @@ extension DistillCommand {
             let train = LabeledImages(dataset.train, classes: dataset.classes)
             let test = LabeledImages(dataset.test, classes: dataset.classes)
             let loadSeconds = clock.seconds
-            do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
+            let distilledCount = dataset.classes.multipliedReportingOverflow(by: imagesPerClass)
+            guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
+                throw CLIError("--images-per-class \(imagesPerClass): expected at most \(train.count / dataset.classes) for \(dataset.classes) classes (no more distilled images than the \(train.count) training images of \(dataset.train.imagesPath))")
+            }
 
             let configuration = distillerConfiguration
             var distiller: Distiller
             do { distiller = try Distiller(train: train, configuration: configuration) } catch { throw CLIError(error) }
+            // Only once every input is loaded and checked: bad input never creates `--out`.
+            let outExisted = access(out, F_OK) == 0
+            do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
             if !quiet {
                 print("Distilling \(train.count) training images of \(dataset.train.height)x\(dataset.train.width) pixels, \(dataset.classes) classes, into \(imagesPerClass) per class (\(steps) steps, \(threads) threads); data loaded in \(format(loadSeconds, 2)) s.")
             }
@@ -140,7 +146,11 @@ extension DistillCommand {
             let outputs = RunOutputs(folder: out, height: dataset.train.height, width: dataset.train.width, zoom: zoom)
             do {
                 try outputs.write(distiller: distiller, history: history, metrics: metrics)
-            } catch { throw CLIError(error) }
+            } catch {
+                // The outputs are written as a set or not at all: a folder made for them is empty.
+                if !outExisted { rmdir(out) }
+                throw CLIError(error)
+            }
             print("Done in \(format(seconds, 1)) s (\(format(1000 * metrics.secondsPerStep, 1)) ms per step): train loss \(format(trainEval.loss, 4)), train accuracy \(format(100 * trainEval.accuracy, 2))%, test accuracy \(format(100 * testEval.accuracy, 2))%.")
             print("Wrote \(outputs.files.map { out + "/" + $0 }.joined(separator: ", ")).")
         }
