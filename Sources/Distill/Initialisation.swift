@@ -66,7 +66,7 @@ extension Initialisation {
         }
         for c in 0..<train.classes {
             guard counts[c] > 0 else {
-                throw InitialisationError(description: "class \(c) has no training image, so it has no mean image")
+                throw InitialisationError(description: "--init mean needs at least 1 training image of class \(c), the training set has 0")
             }
             for j in 0..<train.features { sums[c, j] /= Double(counts[c]) }
         }

@@ -11,6 +11,10 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ error: any Error) {
         description = "error: " + String(describing: error)
     }
+
+    init(_ message: String) {
+        description = "error: " + message
+    }
 }
 
 /// Writes one line to standard error.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Distill
 import DistillIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension DistillCommand {
     struct Run: ParsableCommand {
@@ -52,11 +55,19 @@ extension DistillCommand {
 
         private func execute() throws(CLIError) {
             let dataset = try LoadedDataset(path: options.data)
+            let distiller = try makeDistiller(dataset, configuration: distillerConfiguration)
+            // Only once every input is loaded and checked: bad input never creates `--out`.
+            let outExisted = access(out, F_OK) == 0
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
-            let outcome = try distil(dataset, options: options, configuration: distillerConfiguration,
-                                     log: { if !quiet { print($0) } })
+            let outcome = distil(distiller, dataset: dataset, options: options, log: { if !quiet { print($0) } })
             let outputs = RunOutputs(folder: out, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: zoom)
-            do { try outputs.write(outcome) } catch { throw CLIError(error) }
+            do {
+                try outputs.write(outcome)
+            } catch {
+                // The outputs are written as a set or not at all: a folder made for them is empty.
+                if !outExisted { rmdir(out) }
+                throw CLIError(error)
+            }
             let m = outcome.metrics
             print("Done in \(format(m.seconds, 1)) s (\(format(1000 * m.secondsPerStep, 1)) ms per step): train loss \(format(m.trainLoss, 4)), train accuracy \(format(100 * m.trainAccuracy, 2))%, test accuracy \(format(100 * m.testAccuracy, 2))%.")
             print("Wrote \(outputs.files.map { out + "/" + $0 }.joined(separator: ", ")).")

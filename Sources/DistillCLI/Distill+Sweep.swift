@@ -62,9 +62,9 @@ extension DistillCommand {
             var rows: [SweepRow] = []
             for size in imagesPerClass.sizes {
                 let folder = out + "/ipc-\(size)"
+                let distiller = try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size))
                 do { try OutputFile.createDirectory(folder) } catch { throw CLIError(error) }
-                let outcome = try distil(dataset, options: options, configuration: options.configuration(imagesPerClass: size),
-                                         log: { if !quiet { print($0) } })
+                let outcome = distil(distiller, dataset: dataset, options: options, log: { if !quiet { print($0) } })
                 let outputs = RunOutputs(folder: folder, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: 4)
                 do { try outputs.write(outcome) } catch { throw CLIError(error) }
                 let m = outcome.metrics

@@ -27,12 +27,23 @@ struct DistillationOutcome {
     let metrics: RunMetrics
 }
 
-/// Runs the distiller for its configured number of steps on `dataset` and
+/// A distiller for `dataset`, after checking that the training set can supply
+/// the requested number of images.
+func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConfiguration) throws(CLIError) -> Distiller {
+    let train = dataset.train, classes = dataset.folder.classes, perClass = configuration.imagesPerClass
+    let distilledCount = classes.multipliedReportingOverflow(by: perClass)
+    guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
+        throw CLIError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.folder.train.imagesPath))")
+    }
+    do { return try Distiller(train: train, configuration: configuration) } catch { throw CLIError(error) }
+}
+
+/// Runs `distiller` for its configured number of steps on `dataset` and
 /// measures the final model; `log` receives the progress lines.
-func distil(_ dataset: LoadedDataset, options: DistillOptions, configuration: DistillerConfiguration,
-            log: (String) -> Void) throws(CLIError) -> DistillationOutcome {
-    var distiller: Distiller
-    do { distiller = try Distiller(train: dataset.train, configuration: configuration) } catch { throw CLIError(error) }
+func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOptions,
+            log: (String) -> Void) -> DistillationOutcome {
+    var distiller = distiller
+    let configuration = distiller.configuration
     let steps = configuration.steps
     log("Distilling \(dataset.train.count) training images of \(dataset.folder.train.height)x\(dataset.folder.train.width) pixels, \(dataset.folder.classes) classes, into \(configuration.imagesPerClass) per class (\(steps) steps, \(configuration.threads) threads); data loaded in \(format(dataset.seconds, 2)) s.")
     var history: [StepRecord] = []

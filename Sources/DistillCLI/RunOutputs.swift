@@ -22,6 +22,8 @@ struct RunOutputs {
 
     func path(_ name: String) -> String { folder + "/" + name }
 
+    /// Writes every file as one set (`OutputFile.write(_:)`): if any cannot be
+    /// written, none is changed and no temporary file is left.
     func write(_ outcome: DistillationOutcome) throws {
         let distiller = outcome.distiller, history = outcome.history, metrics = outcome.metrics
         let images = distiller.images
@@ -31,20 +33,22 @@ struct RunOutputs {
             rows: distiller.classes, columns: distiller.configuration.imagesPerClass,
             scale: zoom, separator: 2,
             greyScale: distiller.configuration.pixelRange == .unit ? .unitRange : .symmetricPerImage)
-        try picture.write(to: path(Self.grid))
         let imageArray = try IDXArray(shape: [images.rows, height, width], elements: .float32(pixels))
-        try IDX.write(imageArray, to: path(Self.images))
         let labelArray = try IDXArray(shape: [images.rows], elements: .ubyte(distiller.imageClasses.map { UInt8(truncatingIfNeeded: $0) }))
-        try IDX.write(labelArray, to: path(Self.labels))
         // The labels the inner model was trained with (one-hot rows unless learned).
         let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
                                       elements: .float32(distiller.labels.values.map { Float($0) }))
-        try IDX.write(softLabels, to: path(Self.softLabels))
-        try OutputFile.write(Self.csv(history), to: path(Self.history))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = try encoder.encode(metrics)
-        try OutputFile.write(Array(json) + [UInt8(ascii: "\n")], to: path(Self.metrics))
+        try OutputFile.write([
+            (path(Self.grid), try picture.encoded(nameForErrors: path(Self.grid))),
+            (path(Self.images), IDX.encode(imageArray)),
+            (path(Self.labels), IDX.encode(labelArray)),
+            (path(Self.softLabels), IDX.encode(softLabels)),
+            (path(Self.history), Array(Self.csv(history).utf8)),
+            (path(Self.metrics), Array(json) + [UInt8(ascii: "\n")]),
+        ])
     }
 
     /// One row per step: step, train_loss, inner_iterations, inner_gradient_norm,

@@ -112,7 +112,9 @@ public struct DatasetFolder: Sendable {
         let names = ["\(stem)-\(format)", "\(stem)-\(format).gz", "\(stem).\(format)", "\(stem).\(format).gz"]
         let base = folder.hasSuffix("/") ? folder : folder + "/"
         var info = stat()
-        for name in names where stat(base + name, &info) == 0 {
+        // lstat: a name that exists but cannot be followed (a symbolic link loop, a
+        // dangling link) is returned, so that reading it reports why.
+        for name in names where lstat(base + name, &info) == 0 {
             return base + name
         }
         throw DatasetError(path: folder, kind: .missingFile(tried: names))

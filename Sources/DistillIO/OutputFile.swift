@@ -22,35 +22,61 @@ public struct OutputFileError: Error, CustomStringConvertible, Equatable {
 /// A crash or a full disk never leaves a half-written file under the final name.
 public enum OutputFile {
     public static func write(_ bytes: [UInt8], to path: String) throws(OutputFileError) {
+        try write([(path, bytes)])
+    }
+
+    /// Writes several files as a set: every file goes to its temporary file first,
+    /// and only once all of them are written and flushed are they renamed into place.
+    /// If any cannot be written (a full disk, no permission), every temporary file is
+    /// removed and no destination is touched.
+    public static func write(_ files: [(path: String, bytes: [UInt8])]) throws(OutputFileError) {
+        var staged: [String] = []
+        do throws(OutputFileError) {
+            for (path, bytes) in files {
+                staged.append(try writeTemporary(bytes, for: path))
+            }
+        } catch {
+            for temporary in staged { unlink(temporary) }
+            throw error
+        }
+        for ((path, _), temporary) in zip(files, staged) where rename(temporary, path) != 0 {
+            let reason = errorText()
+            for temporary in staged { unlink(temporary) }
+            throw OutputFileError(path: path, reason: "cannot rename temporary file into place (\(reason))")
+        }
+    }
+
+    /// Writes and flushes `bytes` to a temporary file next to `path`; returns its path.
+    /// On failure the temporary file is removed and the error names `path`.
+    private static func writeTemporary(_ bytes: [UInt8], for path: String) throws(OutputFileError) -> String {
         let temporary = path + ".partial-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw OutputFileError(path: path, reason: "cannot create file (\(errorText()))")
         }
+        func fail(_ what: String) -> OutputFileError {
+            let reason = errorText()
+            close(fd); unlink(temporary)
+            return OutputFileError(path: path, reason: "\(what) (\(reason))")
+        }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                Glibc.write(fd, raw.baseAddress.map { $0 + written }, raw.count - written)
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                let reason = errorText()
-                close(fd); unlink(temporary)
-                throw OutputFileError(path: path, reason: "cannot write (\(reason))")
+                throw fail("cannot write")
             }
             written += n
         }
-        if fsync(fd) != 0 {
-            let reason = errorText()
-            close(fd); unlink(temporary)
-            throw OutputFileError(path: path, reason: "cannot flush to disk (\(reason))")
-        }
-        close(fd)
-        if rename(temporary, path) != 0 {
+        if fsync(fd) != 0 { throw fail("cannot flush to disk") }
+        if close(fd) != 0 {
             let reason = errorText()
             unlink(temporary)
-            throw OutputFileError(path: path, reason: "cannot rename temporary file into place (\(reason))")
+            throw OutputFileError(path: path, reason: "cannot write (\(reason))")
         }
+        return temporary
     }
 
     /// Writes UTF-8 text atomically.

@@ -88,9 +88,10 @@ public struct PNGImage: Sendable, Equatable {
         }
     }
 
-    /// The PNG file's bytes: `png_image_write_to_memory` is called once with a
-    /// NULL buffer for the size, then again with a buffer of that size.
-    private func encoded(nameForErrors path: String) throws(PNGError) -> [UInt8] {
+    /// The PNG file's bytes (`path` names the file in errors):
+    /// `png_image_write_to_memory` is called once with a NULL buffer for the size,
+    /// then again with a buffer of that size.
+    public func encoded(nameForErrors path: String) throws(PNGError) -> [UInt8] {
         // The size query and the real write need identical, fresh descriptions.
         func describe() -> png_image {
             var image = png_image()
