@@ -59,7 +59,7 @@ extension DistillCommand {
             // Only once every input is loaded and checked: bad input never creates `--out`.
             let outExisted = access(out, F_OK) == 0
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
-            let outcome = distil(distiller, dataset: dataset, options: options, log: { if !quiet { print($0) } })
+            let outcome = distil(distiller, dataset: dataset, options: options, observers: [ProgressLines(log: { if !quiet { print($0) } })])
             let outputs = RunOutputs(folder: out, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: zoom)
             do {
                 try outputs.write(outcome)

@@ -38,27 +38,72 @@ func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConfigurati
     do { return try Distiller(train: train, configuration: configuration) } catch { throw CLIError(error) }
 }
 
-/// Runs `distiller` for its configured number of steps on `dataset` and
-/// measures the final model; `log` receives the progress lines.
-func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOptions,
-            log: (String) -> Void) -> DistillationOutcome {
-    var distiller = distiller
-    let configuration = distiller.configuration
-    let steps = configuration.steps
-    log("Distilling \(dataset.train.count) training images of \(dataset.folder.train.height)x\(dataset.folder.train.width) pixels, \(dataset.folder.classes) classes, into \(configuration.imagesPerClass) per class (\(steps) steps, \(configuration.threads) threads); data loaded in \(format(dataset.seconds, 2)) s.")
-    var history: [StepRecord] = []
-    let clock = Stopwatch()
-    let every = max(1, steps / 10)
-    for _ in 0..<steps {
-        let record = distiller.step(clock: { clock.seconds })
-        history.append(record)
-        if record.step % every == 0 || record.step == 1 {
+/// Watches a distillation as it runs (progress on the console, snapshots,
+/// checkpoints). Every method has a default that does nothing.
+protocol DistillationObserver: AnyObject {
+    /// Before the first step of this process (after a resume, `distiller.step` may be > 0).
+    func started(_ distiller: Distiller, dataset: LoadedDataset)
+    /// After every step. Returning `.stop` ends the run after this step.
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision
+    /// After the final model is measured.
+    func finished(_ outcome: DistillationOutcome)
+}
+
+/// What the loop does after a step.
+enum StepDecision {
+    case proceed
+    case stop
+}
+
+extension DistillationObserver {
+    func started(_ distiller: Distiller, dataset: LoadedDataset) {}
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision { .proceed }
+    func finished(_ outcome: DistillationOutcome) {}
+}
+
+/// Plain progress lines: one at the start, about ten during the run, and a
+/// warning whenever a solve misses its tolerance.
+final class ProgressLines: DistillationObserver {
+    let log: (String) -> Void
+
+    init(log: @escaping (String) -> Void) { self.log = log }
+
+    func started(_ distiller: Distiller, dataset: LoadedDataset) {
+        let c = distiller.configuration
+        log("Distilling \(dataset.train.count) training images of \(dataset.folder.train.height)x\(dataset.folder.train.width) pixels, \(dataset.folder.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps, \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s.")
+    }
+
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
+        let steps = distiller.configuration.steps
+        if record.step % max(1, steps / 10) == 0 || record.step == 1 {
             log("step \(record.step)/\(steps)  train loss \(format(record.trainLoss, 4))  accuracy \(format(100 * record.trainAccuracy, 2))%  inner \(record.innerIterations) it, |F| \(scientific(record.innerGradientNorm))  CG \(record.cgIterations) it, residual \(scientific(record.cgResidual))")
         }
         if !record.innerConverged || !record.cgConverged {
             printError("warning: step \(record.step): " + (record.innerConverged ? "" : "inner solve missed its tolerance (|F| = \(scientific(record.innerGradientNorm))) ")
                        + (record.cgConverged ? "" : "CG missed its tolerance (residual \(scientific(record.cgResidual)))"))
         }
+        return .proceed
+    }
+}
+
+/// Runs `distiller` up to its configured number of steps on `dataset` (fewer
+/// if an observer stops it) and measures the final model. `history` holds the
+/// records of steps taken before (when resuming).
+func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOptions,
+            history: [StepRecord] = [], observers: [any DistillationObserver]) -> DistillationOutcome {
+    var distiller = distiller
+    var history = history
+    let configuration = distiller.configuration
+    let clock = Stopwatch()
+    for observer in observers { observer.started(distiller, dataset: dataset) }
+    while distiller.step < configuration.steps {
+        let record = distiller.step(clock: { clock.seconds })
+        history.append(record)
+        var decision = StepDecision.proceed
+        for observer in observers where observer.stepped(record, distiller: distiller, history: history) == .stop {
+            decision = .stop
+        }
+        if decision == .stop { break }
     }
     let inner = distiller.solveInner()
     let seconds = clock.seconds
@@ -67,7 +112,7 @@ func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOpti
     let metrics = RunMetrics(
         dataset: options.data, classes: dataset.folder.classes,
         imageHeight: dataset.folder.train.height, imageWidth: dataset.folder.train.width,
-        imagesPerClass: configuration.imagesPerClass, steps: steps, learningRate: configuration.learningRate,
+        imagesPerClass: configuration.imagesPerClass, steps: distiller.step, learningRate: configuration.learningRate,
         l2: configuration.l2, learnedL2: distiller.l2, learnLabels: configuration.learnLabels, learnL2: configuration.learnL2,
         pixelRange: configuration.pixelRange.rawValue, pull: configuration.pull, seed: configuration.seed,
         initialisation: configuration.initialisation.rawValue, threads: configuration.threads,
@@ -75,5 +120,7 @@ func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOpti
         testLoss: testEval.loss, testAccuracy: testEval.accuracy,
         innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
         seconds: seconds, secondsPerStep: median(history.map(\.seconds)), loadSeconds: dataset.seconds)
-    return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
+    let outcome = DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
+    for observer in observers { observer.finished(outcome) }
+    return outcome
 }
