@@ -7,15 +7,15 @@ import Darwin
 #endif
 
 /// Settings of a distillation run.
-public struct DistillerConfiguration: Sendable, Equatable {
+public struct DistillerConfiguration: Sendable, Equatable, Codable {
     public var imagesPerClass = 1
-    public var steps = 200
+    public var steps = 300
     /// Adam's learning rate on the synthetic images.
-    public var learningRate = 0.03
+    public var learningRate = 0.02
     /// L2 strength λ of the inner model.
     public var l2 = 0.1
     public var seed: UInt64 = 0
-    public var initialisation = Initialisation.noise
+    public var initialisation = Initialisation.mean
     /// Inner solve certificate: ‖F(W*)‖ ≤ innerTolerance · ‖F(0)‖.
     public var innerTolerance = 1e-6
     /// Conjugate-gradient tolerance on the implicit system, relative to ‖∂L/∂W‖.
@@ -23,24 +23,24 @@ public struct DistillerConfiguration: Sendable, Equatable {
     public var cgMaxIterations = 1000
     public var threads = 2
     /// Learn the labels as free real numbers (rows need not be probability vectors).
-    public var learnLabels = false
-    public var labelLearningRate = 0.01
+    public var learnLabels = true
+    public var labelLearningRate = 0.02
     /// Learn the L2 strength, through its logarithm so that it stays positive.
-    public var learnL2 = false
-    public var l2LearningRate = 0.01
+    public var learnL2 = true
+    public var l2LearningRate = 0.02
     /// Where the pixels may go: anywhere, or clipped to [0, 1] after every step.
-    public var pixelRange = PixelRange.unbounded
+    public var pixelRange = PixelRange.unit
     /// How the learning rates change over the run.
-    public var schedule = LearningRateSchedule.constant
+    public var schedule = LearningRateSchedule.cosine
     /// Weight of the pull towards the class means in the outer objective:
     /// `pull · (1/m) Σ_j ‖s_j - μ_class(j)‖²`.
-    public var pull = 0.0
+    public var pull = 0.012
 
     public init() {}
 }
 
 /// How the learning rates change over the steps of a run.
-public enum LearningRateSchedule: String, Sendable, CaseIterable {
+public enum LearningRateSchedule: String, Sendable, CaseIterable, Codable {
     /// The same rate at every step.
     case constant
     /// Cosine decay from the rate to 0 over the run: `η_k = η (1 + cos(π k / N)) / 2`
@@ -57,7 +57,7 @@ public enum LearningRateSchedule: String, Sendable, CaseIterable {
 }
 
 /// The range the synthetic pixels are kept in.
-public enum PixelRange: String, Sendable, CaseIterable {
+public enum PixelRange: String, Sendable, CaseIterable, Codable {
     /// No constraint: images are free real arrays.
     case unbounded = "none"
     /// Projected to [0, 1] after every step, so they are real images shown as they are.
@@ -65,7 +65,7 @@ public enum PixelRange: String, Sendable, CaseIterable {
 }
 
 /// One outer step's figures (the losses are those at the start of the step).
-public struct StepRecord: Sendable, Equatable {
+public struct StepRecord: Sendable, Equatable, Codable {
     public var step: Int
     /// Mean cross-entropy on the training set of the model trained on the synthetic set.
     public var trainLoss: Double

@@ -1,7 +1,7 @@
 import DistillNumerics
 
 /// How the synthetic images start.
-public enum Initialisation: String, Sendable, CaseIterable {
+public enum Initialisation: String, Sendable, CaseIterable, Codable {
     /// Standard normal noise divided by the number of pixels (JAXopt's example).
     case noise
     /// A random real training image of each class.

@@ -26,8 +26,17 @@ extension DistillCommand {
         @Option(help: "How many synthetic images to learn for each class.")
         var imagesPerClass = DistillerConfiguration().imagesPerClass
 
-        @Option(help: "The folder to write the results into; created if missing.")
-        var out = "out"
+        @Option(help: "The folder to write the results into; created if missing (default: out, or the --resume folder).")
+        var out: String?
+
+        @Option(help: "Save a checkpoint every this many steps (0: only at the end), to resume an interrupted run.")
+        var checkpointEvery = 50
+
+        @Option(help: ArgumentHelp("Continue the run whose --out folder is this, from its checkpoint, with the options it was started with.", valueName: "dir"))
+        var resume: String?
+
+        @Option(help: "Stop after this step, saving a checkpoint and the outputs; continue later with --resume.")
+        var stopAfterStep: Int?
 
         @Option(help: "How many times each pixel is enlarged in distilled.png.")
         var zoom = 4
@@ -35,7 +44,12 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
+        /// Where the results go.
+        var outputFolder: String { out ?? resume ?? "out" }
+
         func validate() throws {
+            guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery).") }
+            if let stop = stopAfterStep, stop < 1 { throw ValidationError("--stop-after-step must be at least 1, got \(stop).") }
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard (1...64).contains(zoom) else { throw ValidationError("--zoom must lie between 1 and 64, got \(zoom).") }
         }
@@ -45,24 +59,62 @@ extension DistillCommand {
         }
 
         func run() throws {
+            let signals = StopOnSignal()
             do {
-                try execute()
+                try execute(signals: signals)
             } catch {
                 printError(error.description)
                 throw ExitCode.failure
             }
+            let received = signals.received
+            if received != 0 { throw ExitCode(128 + received) }
         }
 
-        private func execute() throws(CLIError) {
-            let dataset = try LoadedDataset(path: options.data)
-            let distiller = try makeDistiller(dataset, configuration: distillerConfiguration)
+        private func execute(signals: StopOnSignal) throws(CLIError) {
+            let out = outputFolder
+            var configuration = distillerConfiguration
+            var data = options.data
+            var checkpoint: Checkpoint?
+            if let resume {
+                let saved = try Checkpoint.read(from: resume)
+                configuration = saved.manifest.configuration
+                data = saved.manifest.data
+                checkpoint = saved
+            }
+            let dataset = try LoadedDataset(path: data)
+            var distiller = try makeDistiller(dataset, configuration: configuration)
+            var history: [StepRecord] = []
+            if let checkpoint {
+                guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
+                    throw CLIError("\(data): the dataset files differ from the ones the checkpoint in \(Checkpoint.folder(in: resume ?? out)) was made with (SHA-256 mismatch); resuming would not continue the same run")
+                }
+                do { try distiller.restore(checkpoint.state) } catch { throw CLIError(error) }
+                history = checkpoint.manifest.history
+                if !quiet { print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.") }
+            }
             // Only once every input is loaded and checked: bad input never creates `--out`.
             let outExisted = access(out, F_OK) == 0
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
-            let outcome = distil(distiller, dataset: dataset, options: options, observers: [ProgressLines(log: { if !quiet { print($0) } })])
+
+            let guardian = DivergenceGuard()
+            let periodic = PeriodicCheckpoint(every: checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes)
+            var observers: [any DistillationObserver] = [ProgressLines(log: { if !quiet { print($0) } }), guardian, periodic, signals]
+            if let stopAfterStep { observers.append(StopAfterStep(step: stopAfterStep)) }
+            let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: observers)
+
             let outputs = RunOutputs(folder: out, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: zoom)
+            if let failure = guardian.failure {
+                // Keep the last good state's outputs; the last good checkpoint stays as it was.
+                if let good = guardian.lastGood {
+                    let goodHistory = Array(fullHistory.prefix(good.step))
+                    try? outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data, commandLine: quotedCommandLine))
+                }
+                throw CLIError("\(failure). The outputs in \(out) are from the last good step.")
+            }
+            let outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commandLine: quotedCommandLine)
             do {
                 try outputs.write(outcome)
+                try Checkpoint.write(final, history: fullHistory, data: data, dataFiles: dataset.fileHashes, to: out)
             } catch {
                 // The outputs are written as a set or not at all: a folder made for them is empty.
                 if !outExisted { rmdir(out) }
@@ -71,6 +123,10 @@ extension DistillCommand {
             let m = outcome.metrics
             print("Done in \(format(m.seconds, 1)) s (\(format(1000 * m.secondsPerStep, 1)) ms per step): train loss \(format(m.trainLoss, 4)), train accuracy \(format(100 * m.trainAccuracy, 2))%, test accuracy \(format(100 * m.testAccuracy, 2))%.")
             print("Wrote \(outputs.files.map { out + "/" + $0 }.joined(separator: ", ")).")
+            if final.step < configuration.steps {
+                let reason = signals.received == SIGINT ? "Interrupted (SIGINT)" : signals.received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
+                print("\(reason) after step \(final.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
+            }
         }
     }
 }

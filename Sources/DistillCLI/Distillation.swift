@@ -2,6 +2,7 @@ import Distill
 import DistillDatasets
 import DistillIO
 import DistillNumerics
+import Foundation
 
 /// A dataset folder loaded and converted to the model's view.
 struct LoadedDataset {
@@ -9,12 +10,20 @@ struct LoadedDataset {
     let train: LabeledImages
     let test: LabeledImages
     let seconds: Double
+    /// The SHA-256 of each of the four files, as stored (by file name).
+    let fileHashes: [String: String]
 
     init(path: String) throws(CLIError) {
         let clock = Stopwatch()
         do { folder = try DatasetFolder.load(path) } catch { throw CLIError(error) }
         train = LabeledImages(folder.train, classes: folder.classes)
         test = LabeledImages(folder.test, classes: folder.classes)
+        var hashes: [String: String] = [:]
+        for file in [folder.train.imagesPath, folder.train.labelsPath, folder.test.imagesPath, folder.test.labelsPath] {
+            let name = String(file.split(separator: "/").last ?? Substring(file))
+            do { hashes[name] = try SHA256.hex(contentsOf: file) } catch { throw CLIError(error) }
+        }
+        fileHashes = hashes
         seconds = clock.seconds
     }
 }
@@ -86,17 +95,16 @@ final class ProgressLines: DistillationObserver {
     }
 }
 
-/// Runs `distiller` up to its configured number of steps on `dataset` (fewer
-/// if an observer stops it) and measures the final model. `history` holds the
-/// records of steps taken before (when resuming).
-func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOptions,
-            history: [StepRecord] = [], observers: [any DistillationObserver]) -> DistillationOutcome {
+/// Runs `distiller` up to its configured number of steps (fewer if an
+/// observer stops it). `history` holds the records of steps taken before
+/// (when resuming); the returned history includes them.
+func runSteps(_ distiller: Distiller, dataset: LoadedDataset, history: [StepRecord] = [],
+              observers: [any DistillationObserver]) -> (distiller: Distiller, history: [StepRecord]) {
     var distiller = distiller
     var history = history
-    let configuration = distiller.configuration
     let clock = Stopwatch()
     for observer in observers { observer.started(distiller, dataset: dataset) }
-    while distiller.step < configuration.steps {
+    while distiller.step < distiller.configuration.steps {
         let record = distiller.step(clock: { clock.seconds })
         history.append(record)
         var decision = StepDecision.proceed
@@ -105,12 +113,20 @@ func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOpti
         }
         if decision == .stop { break }
     }
+    return (distiller, history)
+}
+
+/// Trains the final model on `distiller`'s synthetic set and measures it on
+/// the training and test sets.
+func measure(_ distiller: Distiller, history: [StepRecord], dataset: LoadedDataset, data: String,
+             commandLine: String) -> DistillationOutcome {
+    var distiller = distiller
+    let configuration = distiller.configuration
     let inner = distiller.solveInner()
-    let seconds = clock.seconds
     let trainEval = Evaluation(weights: inner.weights, on: dataset.train, threads: configuration.threads)
     let testEval = Evaluation(weights: inner.weights, on: dataset.test, threads: configuration.threads)
     let metrics = RunMetrics(
-        dataset: options.data, classes: dataset.folder.classes,
+        dataset: data, classes: dataset.folder.classes,
         imageHeight: dataset.folder.train.height, imageWidth: dataset.folder.train.width,
         imagesPerClass: configuration.imagesPerClass, steps: distiller.step, learningRate: configuration.learningRate,
         l2: configuration.l2, learnedL2: distiller.l2, learnLabels: configuration.learnLabels, learnL2: configuration.learnL2,
@@ -119,8 +135,16 @@ func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOpti
         trainLoss: trainEval.loss, trainAccuracy: trainEval.accuracy,
         testLoss: testEval.loss, testAccuracy: testEval.accuracy,
         innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
-        seconds: seconds, secondsPerStep: median(history.map(\.seconds)), loadSeconds: dataset.seconds)
-    let outcome = DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
-    for observer in observers { observer.finished(outcome) }
-    return outcome
+        seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
+        loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
+        datasetSHA256: dataset.fileHashes, configuration: configuration)
+    return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
+}
+
+/// The command line of this process, quoted for a POSIX shell.
+var quotedCommandLine: String {
+    CommandLine.arguments.map { argument in
+        argument.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+".contains($0) }) && !argument.isEmpty
+            ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
 }

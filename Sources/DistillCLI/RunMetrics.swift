@@ -1,3 +1,5 @@
+import Distill
+
 /// What `metrics.json` holds: the run's settings and its measured results.
 /// Accuracies are fractions in [0, 1]; losses are mean cross-entropies.
 struct RunMetrics: Codable, Equatable {
@@ -28,6 +30,14 @@ struct RunMetrics: Codable, Equatable {
     var seconds: Double
     var secondsPerStep: Double
     var loadSeconds: Double
+    /// The command line that started the run, quoted for a shell.
+    var commandLine: String
+    /// The version of Distill that made it.
+    var version: String
+    /// The SHA-256 of each dataset file as stored.
+    var datasetSHA256: [String: String]
+    /// Every setting of the distiller, after defaults.
+    var configuration: DistillerConfiguration
 
     enum CodingKeys: String, CodingKey {
         case dataset, classes, steps, l2, seed, threads, seconds
@@ -37,5 +47,6 @@ struct RunMetrics: Codable, Equatable {
         case trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
         case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
+        case commandLine = "command_line", version, datasetSHA256 = "dataset_sha256", configuration
     }
 }

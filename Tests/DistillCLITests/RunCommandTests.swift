@@ -25,7 +25,7 @@ struct ScratchFolder {
         let run = try DistillCommand.Run.parse([])
         #expect(run.options.data == "data/mnist")
         #expect(run.imagesPerClass == 1)
-        #expect(run.out == "out")
+        #expect(run.outputFolder == "out")
         #expect(run.options.initialisation == DistillerConfiguration().initialisation)
         #expect(run.distillerConfiguration == DistillerConfiguration())
     }
@@ -43,7 +43,7 @@ struct ScratchFolder {
             "--cg-tolerance", "1e-6", "--zoom", "2", "--quiet",
         ])
         let c = run.distillerConfiguration
-        #expect(run.options.data == "d" && run.out == "o" && run.zoom == 2 && run.quiet)
+        #expect(run.options.data == "d" && run.outputFolder == "o" && run.zoom == 2 && run.quiet)
         #expect(c.imagesPerClass == 5 && c.steps == 7 && c.learningRate == 0.5 && c.l2 == 0.01)
         #expect(c.seed == 42 && c.initialisation == .mean && c.threads == 3)
         #expect(c.innerTolerance == 1e-8 && c.cgTolerance == 1e-6)

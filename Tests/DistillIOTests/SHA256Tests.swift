@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+@testable import DistillIO
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func knownVectors(input: String, digest: String) {
+        #expect(SHA256.hex(Array(input.utf8)) == digest)
+    }
+
+    @Test func chunkingDoesNotChangeTheDigest() {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var hash = SHA256()
+        for start in stride(from: 0, to: bytes.count, by: 37) { hash.update(Array(bytes[start..<min(bytes.count, start + 37)])) }
+        #expect(hash.finalHex() == SHA256.hex(bytes))
+    }
+
+    @Test func aMillionAs() {
+        #expect(SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func aMissingFileIsNamed() {
+        #expect(throws: IDXError.self) { try SHA256.hex(contentsOf: "/nonexistent/file") }
+    }
+}
