@@ -41,10 +41,9 @@ public struct NewtonCG: Sendable {
 
     /// Minimises `problem` from `start` (nil: from zero).
     public func solve(_ problem: SoftmaxRegression, from start: Matrix? = nil) -> InnerSolution {
-        let zero = Matrix(zeros: problem.features, problem.classes)
-        let scale = problem.evaluate(at: zero).gradient.norm
+        let scale = problem.gradientNormAtZero
         let tolerance = relativeTolerance * scale
-        var current = problem.evaluate(at: start ?? zero)
+        var current = problem.evaluate(at: start ?? Matrix(zeros: problem.features, problem.classes))
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
         while gradientNorm > tolerance && iterations < maxIterations {
@@ -52,7 +51,7 @@ public struct NewtonCG: Sendable {
             let cg = ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration)
             let probabilities = current.probabilities
             let newton = cg.solve({ problem.hessianProduct(probabilities: probabilities, Matrix(rows: problem.features, columns: problem.classes, values: $0)).values },
-                                  current.gradient.values.map { -$0 }, initialGuess: nil)
+                                  current.gradient.scaled(by: -1).values, initialGuess: nil)
             products += newton.iterations + 1
             let direction = Matrix(rows: problem.features, columns: problem.classes, values: newton.x)
             let slope = current.gradient.dot(direction)

@@ -20,8 +20,7 @@ public struct ConjugateGradient: LinearSolver {
         precondition(x.count == b.count, "initial guess and right-hand side differ in size")
         var r: [Double]
         if initialGuess != nil {
-            let ax = matvec(x)
-            r = zip(b, ax).map { $0 - $1 }
+            r = difference(b, matvec(x))
         } else {
             r = b
         }
@@ -39,11 +38,10 @@ public struct ConjugateGradient: LinearSolver {
             let rrNew = dot(r, r)
             let beta = rrNew / rr
             rr = rrNew
-            for i in p.indices { p[i] = r[i] + beta * p[i] }
+            xpby(r, beta, &p)
             iterations += 1
         }
-        let ax = matvec(x)
-        let residual = norm(zip(b, ax).map { $0 - $1 })
+        let residual = norm(difference(b, matvec(x)))
         return LinearSolution(x: x, iterations: iterations, residualNorm: residual,
                               rightHandSideNorm: bNorm, converged: residual <= max(target, 0) || (bNorm == 0 && residual == 0))
     }

@@ -48,4 +48,24 @@ void distill_outer_rows(const distill_outer_problem *problem, int kernel,
                         long begin, long end, float *scratch,
                         double *loss_sum, long *correct, double *gradient_t);
 
+// ---------------------------------------------------------------------------
+// Dense Double products for small matrices (row-major, leading dimensions
+// lda, ldb, ldc). Each overwrites the m x n result c; k is the shared depth.
+// `kernel` as above (AVX-512 only where the CPU has it).
+
+/// c = a b^T: a is m x k, b is n x k (dot products over contiguous depth).
+void distill_matrix_nt(int kernel, long m, long n, long k, const double *a, long lda,
+                       const double *b, long ldb, double *c, long ldc);
+
+/// c = a^T b: a is k x m, b is k x n.
+void distill_matrix_tn(int kernel, long m, long n, long k, const double *a, long lda,
+                       const double *b, long ldb, double *c, long ldc);
+
+/// c = a b: a is m x k, b is k x n.
+void distill_matrix_nn(int kernel, long m, long n, long k, const double *a, long lda,
+                       const double *b, long ldb, double *c, long ldc);
+
+/// b = a^T: a is m x n, b is n x m.
+void distill_matrix_transpose(long m, long n, const double *a, long lda, double *b, long ldb);
+
 #endif
