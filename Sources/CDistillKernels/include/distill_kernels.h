@@ -68,4 +68,17 @@ void distill_matrix_nn(int kernel, long m, long n, long k, const double *a, long
 /// b = a^T: a is m x n, b is n x m.
 void distill_matrix_transpose(long m, long n, const double *a, long lda, double *b, long ldb);
 
+// ---------------------------------------------------------------------------
+// Adam's element-wise update (see Adam.swift for the formulas).
+
+/// The scalars of one Adam step; bias1 = 1 - beta1^t, bias2 = 1 - beta2^t.
+typedef struct {
+    double beta1, beta2, learning_rate, epsilon, bias1, bias2;
+} distill_adam_step;
+
+/// Updates the moments and moves x (count values each) against the gradient.
+/// The AVX-512 kernel gives the same bits as the portable one.
+void distill_adam_update(int kernel, long count, double *x, const double *gradient,
+                         double *first_moment, double *second_moment, const distill_adam_step *step);
+
 #endif
