@@ -72,9 +72,10 @@ extension DistillCommand {
             var loadTimes: [Double] = []
             var loaded: DatasetFolder?
             for _ in 0..<min(repetitions, Self.maximumLoadRepetitions) {
-                let clock = Stopwatch()
+                loaded = nil   // one copy in memory at a time
+                let start = Stopwatch.now()
                 do { loaded = try DatasetFolder.load(data) } catch { throw CLIError(error) }
-                loadTimes.append(clock.seconds)
+                loadTimes.append(Stopwatch.now() - start)
             }
             guard let dataset = loaded else { throw CLIError(BenchError.noRepetitions) }
             let train = LabeledImages(dataset.train, classes: dataset.classes)
@@ -98,26 +99,34 @@ extension DistillCommand {
             let previousAdjoint = Hypergradient(problem: before, solution: previous, outerGradient: previousGradient, solver: cg).adjoint
             _ = distiller.step(clock: { clock.seconds })
             let problem = distiller.problem
-
-            func timed(_ body: () -> Void) -> Double {
-                median((0..<repetitions).map { _ in
-                    let start = Stopwatch.now()
-                    body()
-                    return Stopwatch.now() - start
-                })
-            }
-            var solution = inner.solve(problem, from: previous.weights)
-            let innerSeconds = timed { solution = inner.solve(problem, from: previous.weights) }
-            var outer = pass.evaluate(weights: solution.weights.values, gradient: true)
-            let passSeconds = timed { outer = pass.evaluate(weights: solution.weights.values, gradient: true) }
-            let gradient = Self.gradientMatrix(outer, like: solution.weights)
+            let solution = inner.solve(problem, from: previous.weights)
+            let gradient = Self.gradientMatrix(pass.evaluate(weights: solution.weights.values, gradient: true), like: solution.weights)
             let condition = SoftmaxRegressionCondition(problem: problem, solution: solution.evaluation)
-            var linear = cg.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint)
-            let cgSeconds = timed { linear = cg.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint) }
-            let hypergradientSeconds = timed {
-                _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: cg, initialGuess: previousAdjoint)
+
+            // The parts are timed in turn within each repetition, so that a change in
+            // the machine's load shows in all of them alike, and the step / pass ratio
+            // is the median of ratios taken a few milliseconds apart.
+            func seconds(_ body: () -> Void) -> Double {
+                let start = Stopwatch.now()
+                body()
+                return Stopwatch.now() - start
             }
-            let steps = (0..<repetitions).map { _ in distiller.step(clock: { clock.seconds }).seconds }
+            var passTimes: [Double] = [], innerTimes: [Double] = [], cgTimes: [Double] = []
+            var hypergradientTimes: [Double] = [], stepTimes: [Double] = [], ratios: [Double] = []
+            var cgIterations = 0
+            for _ in 0..<repetitions {
+                passTimes.append(seconds { _ = pass.evaluate(weights: solution.weights.values, gradient: true) })
+                innerTimes.append(seconds { _ = inner.solve(problem, from: previous.weights) })
+                cgTimes.append(seconds {
+                    cgIterations = cg.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
+                })
+                hypergradientTimes.append(seconds {
+                    _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: cg, initialGuess: previousAdjoint)
+                })
+                stepTimes.append(distiller.step(clock: { clock.seconds }).seconds)
+                ratios.append(stepTimes[stepTimes.count - 1] / passTimes[passTimes.count - 1])
+            }
+            let passSeconds = median(passTimes)
 
             let p = Double(train.features), n = Double(train.count), c = Double(train.classes)
             let bytesPerPixel: Double
@@ -126,16 +135,17 @@ extension DistillCommand {
             case .floats: bytesPerPixel = 4
             }
             return BenchReport(
-                outerPassMs: 1000 * passSeconds, innerSolveMs: 1000 * innerSeconds, cgMs: 1000 * cgSeconds,
-                hypergradientMs: 1000 * hypergradientSeconds, stepMs: 1000 * median(steps),
+                outerPassMs: 1000 * passSeconds, innerSolveMs: 1000 * median(innerTimes), cgMs: 1000 * median(cgTimes),
+                hypergradientMs: 1000 * median(hypergradientTimes), stepMs: 1000 * median(stepTimes),
                 loadMs: 1000 * median(loadTimes), peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
                 threads: threads,
                 outerPassGflops: 4 * n * p * c / passSeconds / 1e9,
                 outerPassGbps: bytesPerPixel * n * p / passSeconds / 1e9,
+                stepToPassRatio: median(ratios),
                 imagesPerClass: imagesPerClass, repetitions: repetitions, trainImages: train.count,
                 features: train.features, classes: train.classes,
                 innerIterations: solution.iterations, innerHessianProducts: solution.hessianProducts,
-                cgIterations: linear.iterations, avx512: pass.usesAVX512)
+                cgIterations: cgIterations, avx512: pass.usesAVX512)
         }
 
         private static func gradientMatrix(_ result: OuterPassResult, like weights: Matrix) -> Matrix {
@@ -162,6 +172,8 @@ struct BenchReport: Codable, Equatable {
     var threads: Int
     var outerPassGflops: Double
     var outerPassGbps: Double
+    /// The median over the repetitions of (whole step) / (outer pass timed just before it).
+    var stepToPassRatio: Double
     var imagesPerClass: Int
     var repetitions: Int
     var trainImages: Int
@@ -172,9 +184,6 @@ struct BenchReport: Codable, Equatable {
     var cgIterations: Int
     var avx512: Bool
 
-    /// The whole step over the outer pass alone.
-    var stepToPassRatio: Double { outerPassMs > 0 ? stepMs / outerPassMs : 0 }
-
     enum CodingKeys: String, CodingKey {
         case threads, repetitions, classes, features, avx512
         case outerPassMs = "outer_pass_ms", innerSolveMs = "inner_solve_ms", cgMs = "cg_ms"
@@ -182,15 +191,13 @@ struct BenchReport: Codable, Equatable {
         case peakRSSBytes = "peak_rss_bytes", outerPassGflops = "outer_pass_gflops", outerPassGbps = "outer_pass_gbps"
         case imagesPerClass = "images_per_class", trainImages = "train_images"
         case innerIterations = "inner_iterations", innerHessianProducts = "inner_hessian_products"
-        case cgIterations = "cg_iterations"
+        case cgIterations = "cg_iterations", stepToPassRatio = "step_to_pass_ratio"
     }
 
     var json: String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard var object = (try? JSONSerialization.jsonObject(with: encoder.encode(self))) as? [String: Any] else { return "{}" }
-        object["step_to_pass_ratio"] = stepToPassRatio
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(self) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
