@@ -81,10 +81,10 @@ public struct SoftmaxRegression: Sendable {
             p.values.withUnsafeBufferPointer { p in
                 m.values.withUnsafeBufferPointer { m in
                     for j in 0..<rows {
-                        let row = j * columns
+                        let row = flatRow(j, columns)
                         var pm = 0.0
-                        for c in row..<(row + columns) { pm += p[c] * m[c] }
-                        for c in row..<(row + columns) { out[c] = p[c] * (m[c] - pm) }
+                        for c in row { pm += p[c] * m[c] }
+                        for c in row { out[c] = p[c] * (m[c] - pm) }
                     }
                 }
             }
@@ -107,7 +107,7 @@ public struct SoftmaxRegression: Sendable {
             z.values.withUnsafeBufferPointer { z in
                 labels.values.withUnsafeBufferPointer { t in
                     for j in 0..<rows {
-                        let row = row(j, columns)
+                        let row = flatRow(j, columns)
                         var zmax = -Double.infinity
                         for c in row { zmax = max(zmax, z[c]) }
                         var sum = 0.0
@@ -130,8 +130,8 @@ public struct SoftmaxRegression: Sendable {
         }
         return (Matrix(rows: rows, columns: columns, values: p), total / Double(rows))
     }
-
-    /// The flat indices of row `j` of a matrix with `columns` columns.
-    @inline(__always)
-    private func row(_ j: Int, _ columns: Int) -> Range<Int> { (j * columns)..<((j + 1) * columns) }
 }
+
+/// The flat indices of row `j` of a row-major matrix with `columns` columns.
+@inline(__always)
+private func flatRow(_ j: Int, _ columns: Int) -> Range<Int> { (j * columns)..<((j + 1) * columns) }

@@ -23,8 +23,15 @@ extension DistillCommand {
                 the bandwidth (the stored training pixels read once per pass) the outer pass \
                 achieves.
 
-                Timings are wall-clock medians: on a busy machine, compare figures from the same \
-                run rather than across runs.
+                The parts are timed in turn within each repetition, and the step / pass ratio is \
+                the median of the ratios of a step to the pass timed just before it. Timings are \
+                wall-clock medians: on a busy machine, compare figures from the same run rather \
+                than across runs.
+
+                With `--json`, one object with the keys outer_pass_ms, inner_solve_ms, cg_ms, \
+                hypergradient_ms, step_ms, load_ms, peak_rss_bytes, threads, outer_pass_gflops \
+                and outer_pass_gbps, and a few more (step_to_pass_ratio, iteration counts, the \
+                sizes).
 
                 Examples:
                   distill bench

@@ -137,16 +137,6 @@ public struct Matrix: Sendable, Equatable {
         return elementwise(other) { a, b in a + alpha * b }
     }
 
-    /// `self += alpha · other`, in place.
-    public mutating func add(_ other: Matrix, scaledBy alpha: Double = 1) {
-        precondition(values.count == other.values.count, "Matrix sum: size mismatch")
-        other.values.withUnsafeBufferPointer { b in
-            values.withUnsafeMutableBufferPointer { a in
-                for i in a.indices { a[i] += alpha * b[i] }
-            }
-        }
-    }
-
     /// `alpha · self`
     public func scaled(by alpha: Double) -> Matrix {
         elementwise(self) { a, _ in a * alpha }

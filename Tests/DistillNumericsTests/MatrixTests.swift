@@ -68,9 +68,6 @@ import _TestSupport
         let alpha = 0.37, beta = -1.9
         #expect(a.scaled(by: alpha, adding: b, scaledBy: beta) == a.scaled(by: alpha).adding(b, scaledBy: beta))
         #expect(a.adding(b, scaledBy: beta).values == zip(a.values, b.values).map { $0 + beta * $1 })
-        var c = a
-        c.add(b, scaledBy: beta)
-        #expect(c == a.adding(b, scaledBy: beta))
         var plainDot = 0.0
         for i in a.values.indices { plainDot += a.values[i] * b.values[i] }
         #expect(abs(a.dot(b) - plainDot) <= 1e-13 * a.norm * b.norm)
