@@ -131,7 +131,7 @@ extension DistillCommand {
                     _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: cg, initialGuess: previousAdjoint)
                 })
                 stepTimes.append(distiller.step(clock: { clock.seconds }).seconds)
-                ratios.append(stepTimes[stepTimes.count - 1] / passTimes[passTimes.count - 1])
+                ratios.append(Self.rate(stepTimes[stepTimes.count - 1], per: passTimes[passTimes.count - 1]))
             }
             let passSeconds = median(passTimes)
 
@@ -146,13 +146,18 @@ extension DistillCommand {
                 hypergradientMs: 1000 * median(hypergradientTimes), stepMs: 1000 * median(stepTimes),
                 loadMs: 1000 * median(loadTimes), peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
                 threads: threads,
-                outerPassGflops: 4 * n * p * c / passSeconds / 1e9,
-                outerPassGbps: bytesPerPixel * n * p / passSeconds / 1e9,
+                outerPassGflops: Self.rate(4 * n * p * c / 1e9, per: passSeconds),
+                outerPassGbps: Self.rate(bytesPerPixel * n * p / 1e9, per: passSeconds),
                 stepToPassRatio: median(ratios),
                 imagesPerClass: imagesPerClass, repetitions: repetitions, trainImages: train.count,
                 features: train.features, classes: train.classes,
                 innerIterations: solution.iterations, innerHessianProducts: solution.hessianProducts,
                 cgIterations: cgIterations, avx512: pass.usesAVX512)
+        }
+
+        /// `amount / seconds`, or 0 for a time too short to measure (JSON has no infinity).
+        private static func rate(_ amount: Double, per seconds: Double) -> Double {
+            seconds > 0 ? amount / seconds : 0
         }
 
         private static func gradientMatrix(_ result: OuterPassResult, like weights: Matrix) -> Matrix {
