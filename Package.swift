@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "DistillCLI",
             dependencies: [
-                "Distill", "DistillDatasets", "DistillIO", "DistillNumerics",
+                "Distill", "DistillDatasets", "DistillIO", "DistillNumerics", "ImplicitDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -9,18 +9,12 @@
 // masked loads, and the weights and gradient are padded to `ldw` columns.
 
 #include "distill_kernels.h"
+#include "kernel_support.h"
 
 #include <math.h>
 #include <stddef.h>
 
 #define CLASS_GROUP 10
-
-// The portable loops are also compiled for x86-64-v3 (AVX2, FMA), chosen at load time.
-#if defined(__x86_64__) && defined(__linux__)
-#define DISPATCH_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define DISPATCH_CLONES
-#endif
 
 long distill_outer_ldw(long features) { return (features + 15) / 16 * 16; }
 
@@ -125,9 +119,6 @@ static void rows_portable(const distill_outer_problem *pb, long begin, long end,
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-#define INLINE static inline __attribute__((always_inline))
 
 static int detect_avx512(void) {
     unsigned a, b, c, d;

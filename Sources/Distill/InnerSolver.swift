@@ -41,19 +41,20 @@ public struct NewtonCG: Sendable {
 
     /// Minimises `problem` from `start` (nil: from zero).
     public func solve(_ problem: SoftmaxRegression, from start: Matrix? = nil) -> InnerSolution {
-        let zero = Matrix(zeros: problem.features, problem.classes)
-        let scale = problem.evaluate(at: zero).gradient.norm
+        let scale = problem.gradientNormAtZero
         let tolerance = relativeTolerance * scale
-        var current = problem.evaluate(at: start ?? zero)
+        var current = problem.evaluate(at: start ?? Matrix(zeros: problem.features, problem.classes))
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
         while gradientNorm > tolerance && iterations < maxIterations {
             let forcing = min(0.5, (gradientNorm / max(scale, .leastNormalMagnitude)).squareRoot())
-            let cg = ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration)
+            // Only the direction is needed: no extra product to recompute the residual.
+            let cg = ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration,
+                                       recomputesResidual: false)
             let probabilities = current.probabilities
             let newton = cg.solve({ problem.hessianProduct(probabilities: probabilities, Matrix(rows: problem.features, columns: problem.classes, values: $0)).values },
-                                  current.gradient.values.map { -$0 }, initialGuess: nil)
-            products += newton.iterations + 1
+                                  current.gradient.scaled(by: -1).values, initialGuess: nil)
+            products += newton.iterations
             let direction = Matrix(rows: problem.features, columns: problem.classes, values: newton.x)
             let slope = current.gradient.dot(direction)
             // CG on an SPD system gives a descent direction; fall back to the

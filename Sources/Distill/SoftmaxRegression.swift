@@ -47,10 +47,24 @@ public struct SoftmaxRegression: Sendable {
     /// Evaluates the objective, the softmax probabilities and the gradient at `w`.
     public func evaluate(at w: Matrix) -> Evaluation {
         let (probabilities, dataTerm) = softmaxCrossEntropy(logits: images.multiplied(by: w))
-        let residual = probabilities.adding(labels, scaledBy: -1)
-        let gradient = images.transposedMultiplied(by: residual).scaled(by: 1 / Double(count)).adding(w, scaledBy: l2)
+        let gradient = gradient(residual: probabilities.adding(labels, scaledBy: -1), at: w)
         let value = dataTerm + 0.5 * l2 * w.dot(w)
         return Evaluation(weights: w, probabilities: probabilities, value: value, gradient: gradient)
+    }
+
+    /// `‖F(0)‖`, the scale of the problem, with one product: at `W = 0` every
+    /// row of `P` is uniform, so `F(0) = (1/m) Sᵀ (1/C - T)`. The same arithmetic
+    /// as `evaluate(at: 0).gradient.norm`.
+    public var gradientNormAtZero: Double {
+        let uniform = Matrix(rows: count, columns: classes,
+                             values: [Double](repeating: 1 / Double(classes), count: count * classes))
+        let zero = Matrix(zeros: features, classes)
+        return gradient(residual: uniform.adding(labels, scaledBy: -1), at: zero).norm
+    }
+
+    /// `F(W) = (1/m) Sᵀ (P - T) + λ W` from the residual `P - T`.
+    private func gradient(residual: Matrix, at w: Matrix) -> Matrix {
+        images.transposedMultiplied(by: residual).scaled(by: 1 / Double(count), adding: w, scaledBy: l2)
     }
 
     /// The objective alone (for line searches).
@@ -61,42 +75,63 @@ public struct SoftmaxRegression: Sendable {
     /// `Q(M)` for probabilities `P`: row j is `p_j ⊙ m_j - p_j (p_j · m_j)`, the
     /// softmax Jacobian of row j applied to `m_j`.
     public static func softmaxJacobianProduct(probabilities p: Matrix, _ m: Matrix) -> Matrix {
-        var out = Matrix(zeros: m.rows, m.columns)
-        for j in 0..<m.rows {
-            var pm = 0.0
-            for c in 0..<m.columns { pm += p[j, c] * m[j, c] }
-            for c in 0..<m.columns { out[j, c] = p[j, c] * (m[j, c] - pm) }
+        precondition(p.rows == m.rows && p.columns == m.columns, "softmaxJacobianProduct: shapes differ")
+        let (rows, columns) = (m.rows, m.columns)
+        let out = [Double](unsafeUninitializedCapacity: rows * columns) { out, initialized in
+            p.values.withUnsafeBufferPointer { p in
+                m.values.withUnsafeBufferPointer { m in
+                    for j in 0..<rows {
+                        let row = flatRow(j, columns)
+                        var pm = 0.0
+                        for c in row { pm += p[c] * m[c] }
+                        for c in row { out[c] = p[c] * (m[c] - pm) }
+                    }
+                }
+            }
+            initialized = rows * columns
         }
-        return out
+        return Matrix(rows: rows, columns: columns, values: out)
     }
 
     /// H[V] at the point whose probabilities are `p`.
     public func hessianProduct(probabilities p: Matrix, _ v: Matrix) -> Matrix {
         let q = Self.softmaxJacobianProduct(probabilities: p, images.multiplied(by: v))
-        return images.transposedMultiplied(by: q).scaled(by: 1 / Double(count)).adding(v, scaledBy: l2)
+        return images.transposedMultiplied(by: q).scaled(by: 1 / Double(count), adding: v, scaledBy: l2)
     }
 
     /// Row-wise softmax of `logits` and the mean of `logsumexp(z_j) - t_j · z_j`.
     private func softmaxCrossEntropy(logits z: Matrix) -> (probabilities: Matrix, meanLoss: Double) {
-        var p = Matrix(zeros: z.rows, z.columns)
+        let (rows, columns) = (z.rows, z.columns)
         var total = 0.0
-        for j in 0..<z.rows {
-            var zmax = -Double.infinity
-            for c in 0..<z.columns { zmax = max(zmax, z[j, c]) }
-            var sum = 0.0
-            for c in 0..<z.columns {
-                let e = exp(z[j, c] - zmax)
-                p[j, c] = e
-                sum += e
+        let p = [Double](unsafeUninitializedCapacity: rows * columns) { p, initialized in
+            z.values.withUnsafeBufferPointer { z in
+                labels.values.withUnsafeBufferPointer { t in
+                    for j in 0..<rows {
+                        let row = flatRow(j, columns)
+                        var zmax = -Double.infinity
+                        for c in row { zmax = max(zmax, z[c]) }
+                        var sum = 0.0
+                        for c in row {
+                            let e = exp(z[c] - zmax)
+                            p[c] = e
+                            sum += e
+                        }
+                        let lse = zmax + log(sum)
+                        var tz = 0.0
+                        for c in row {
+                            p[c] /= sum
+                            tz += t[c] * z[c]
+                        }
+                        total += lse - tz
+                    }
+                }
             }
-            let lse = zmax + log(sum)
-            var tz = 0.0
-            for c in 0..<z.columns {
-                p[j, c] /= sum
-                tz += labels[j, c] * z[j, c]
-            }
-            total += lse - tz
+            initialized = rows * columns
         }
-        return (p, total / Double(z.rows))
+        return (Matrix(rows: rows, columns: columns, values: p), total / Double(rows))
     }
 }
+
+/// The flat indices of row `j` of a row-major matrix with `columns` columns.
+@inline(__always)
+private func flatRow(_ j: Int, _ columns: Int) -> Range<Int> { (j * columns)..<((j + 1) * columns) }

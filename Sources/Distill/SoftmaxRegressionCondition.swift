@@ -64,8 +64,7 @@ public struct SoftmaxRegressionCondition: RootCondition {
         let residual = solution.probabilities.adding(problem.labels, scaledBy: -1)
         let q = SoftmaxRegression.softmaxJacobianProduct(probabilities: solution.probabilities, su)
         let images = residual.multipliedTransposed(by: u)
-            .adding(q.multipliedTransposed(by: solution.weights))
-            .scaled(by: 1 / m)
+            .scaled(by: 1 / m, adding: q.multipliedTransposed(by: solution.weights), scaledBy: 1 / m)
         return SyntheticSetCotangent(images: images, labels: su.scaled(by: -1 / m), l2: solution.weights.dot(u))
     }
 

@@ -1,3 +1,4 @@
+import CDistillKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -35,13 +36,17 @@ public struct Adam: Sendable, Equatable {
         stepCount += 1
         let t = Double(stepCount)
         let c1 = 1 - pow(beta1, t), c2 = 1 - pow(beta2, t)
-        for i in x.indices {
-            let g = gradient[i]
-            firstMoment[i] = beta1 * firstMoment[i] + (1 - beta1) * g
-            secondMoment[i] = beta2 * secondMoment[i] + (1 - beta2) * g * g
-            let mHat = firstMoment[i] / c1
-            let vHat = secondMoment[i] / c2
-            x[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+        var scalars = distill_adam_step(beta1: beta1, beta2: beta2, learning_rate: learningRate, epsilon: epsilon,
+                                        bias1: c1, bias2: c2)
+        gradient.withUnsafeBufferPointer { gradient in
+            firstMoment.withUnsafeMutableBufferPointer { firstMoment in
+                secondMoment.withUnsafeMutableBufferPointer { secondMoment in
+                    x.withUnsafeMutableBufferPointer { x in
+                        distill_adam_update(DISTILL_KERNEL_AVX512, x.count, x.baseAddress, gradient.baseAddress,
+                                            firstMoment.baseAddress, secondMoment.baseAddress, &scalars)
+                    }
+                }
+            }
         }
     }
 }

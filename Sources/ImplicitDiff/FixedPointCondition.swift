@@ -46,10 +46,10 @@ public struct FixedPointCondition<ParameterCotangent, ParameterTangent>: RootCon
     }
 
     /// `Aᵀ u = (∂T/∂x)ᵀ u - u`.
-    public func solutionVJP(_ u: [Double]) -> [Double] { subtracting(mapSolutionVJP(u), u) }
+    public func solutionVJP(_ u: [Double]) -> [Double] { difference(mapSolutionVJP(u), u) }
 
     /// `A v = (∂T/∂x) v - v`.
-    public func solutionJVP(_ v: [Double]) -> [Double] { subtracting(mapSolutionJVP(v), v) }
+    public func solutionJVP(_ v: [Double]) -> [Double] { difference(mapSolutionJVP(v), v) }
 
     /// `uᵀ B = uᵀ ∂T/∂θ` (the `-x` term does not depend on θ).
     public func parametersVJP(_ u: [Double]) -> ParameterCotangent { mapParametersVJP(u) }

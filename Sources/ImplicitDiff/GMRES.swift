@@ -32,7 +32,7 @@ public struct GMRES: LinearSolver {
         precondition(x.count == n, "initial guess and right-hand side differ in size")
         let target = tolerance * norm(b)
         var iterations = 0
-        var r = initialGuess != nil ? subtracting(b, matvec(x)) : b
+        var r = initialGuess != nil ? difference(b, matvec(x)) : b
         while iterations < maxIterations {
             let beta = norm(r)
             if !(beta > target) { break }
@@ -80,7 +80,7 @@ public struct GMRES: LinearSolver {
             }
             for j in 0..<k { axpy(y[j], basis[j], &x) }
             if !x.allSatisfy(\.isFinite) { break }
-            r = subtracting(b, matvec(x))
+            r = difference(b, matvec(x))
         }
         return LinearSolution(certifying: x, iterations: iterations, tolerance: tolerance, matvec, b)
     }

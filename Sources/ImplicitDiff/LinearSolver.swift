@@ -31,7 +31,7 @@ public struct LinearSolution: Sendable {
     init(certifying x: [Double], iterations: Int, tolerance: Double,
          _ matvec: ([Double]) -> [Double], _ b: [Double]) {
         let bNorm = norm(b)
-        let residual = norm(subtracting(b, matvec(x)))
+        let residual = norm(difference(b, matvec(x)))
         self.init(x: x, iterations: iterations, residualNorm: residual, rightHandSideNorm: bNorm,
                   converged: residual <= max(tolerance, 0) * bNorm)
     }

@@ -66,3 +66,26 @@ import _TestSupport
         #expect(TestSupport.relativeError(apply(a, result.cotangent), g) < 1e-10)
     }
 }
+
+@Suite struct ConjugateGradientRecurrenceResidualTests {
+    /// Without the recomputed residual: the same x, one product fewer, and the
+    /// recurrence's residual, which tracks the true one.
+    @Test func skippingTheResidualProductKeepsTheSolution() {
+        let b0 = TestSupport.randomMatrix(25, 25, seed: 31)
+        let a = b0.transposedMultiplied(by: b0).adding(Matrix(rows: 25, columns: 25, values: (0..<625).map { $0 % 26 == 0 ? 1 : 0 }))
+        let rhs = TestSupport.randomMatrix(25, 1, seed: 32).values
+        var products = [0, 0]
+        func solve(recomputing: Bool, _ counter: Int) -> LinearSolution {
+            ConjugateGradient(tolerance: 1e-8, recomputesResidual: recomputing).solve({ x in
+                products[counter] += 1
+                return a.multiplied(by: Matrix(rows: 25, columns: 1, values: x)).values
+            }, rhs, initialGuess: nil)
+        }
+        let checked = solve(recomputing: true, 0), unchecked = solve(recomputing: false, 1)
+        #expect(checked.x == unchecked.x)
+        #expect(checked.iterations == unchecked.iterations)
+        #expect(products[1] == products[0] - 1)
+        #expect(unchecked.converged)
+        #expect(abs(unchecked.residualNorm - checked.residualNorm) <= 1e-6 * norm(rhs))
+    }
+}

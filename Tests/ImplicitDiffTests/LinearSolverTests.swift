@@ -100,7 +100,7 @@ struct KnownMatrix {
         let solution = GMRES(tolerance: 1e-14, maxIterations: 4, restart: 3).solve(nonSymmetric.apply, b, initialGuess: nil)
         #expect(!solution.converged)
         #expect(solution.iterations == 4)
-        let r = subtracting(b, nonSymmetric.apply(solution.x))
+        let r = difference(b, nonSymmetric.apply(solution.x))
         #expect(abs(solution.residualNorm - norm(r)) <= 1e-12 * norm(b))
         #expect(solution.relativeResidual < 1, "GMRES never increases the residual")
     }

@@ -66,7 +66,7 @@ struct AffineCondition: RootCondition {
         var x = [Double](repeating: 0, count: dimension)
         for _ in 0..<10_000 {
             let next = map(x)
-            let step = norm(subtracting(next, x))
+            let step = norm(difference(next, x))
             x = next
             if step <= 1e-15 * max(1, norm(x)) { break }
         }
@@ -124,7 +124,7 @@ struct AffineCondition: RootCondition {
         let h = 1e-5
         let plus = fixedPoint({ map($0, zip(theta, tangent).map { $0 + h * $1 }) }, dimension: n)
         let minus = fixedPoint({ map($0, zip(theta, tangent).map { $0 - h * $1 }) }, dimension: n)
-        let jvpError = TestSupport.relativeError(jvp.tangent, subtracting(plus, minus).map { $0 / (2 * h) })
+        let jvpError = TestSupport.relativeError(jvp.tangent, difference(plus, minus).map { $0 / (2 * h) })
         print("fixed point, coupled tanh: rootVJP \(vjpError), rootJVP \(jvpError) relative error vs central differences")
         #expect(vjpError < 1e-8 && jvpError < 1e-8)
     }

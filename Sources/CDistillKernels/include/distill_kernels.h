@@ -48,4 +48,37 @@ void distill_outer_rows(const distill_outer_problem *problem, int kernel,
                         long begin, long end, float *scratch,
                         double *loss_sum, long *correct, double *gradient_t);
 
+// ---------------------------------------------------------------------------
+// Dense Double products for small matrices (row-major, leading dimensions
+// lda, ldb, ldc). Each overwrites the m x n result c; k is the shared depth.
+// `kernel` as above (AVX-512 only where the CPU has it).
+
+/// c = a b^T: a is m x k, b is n x k (dot products over contiguous depth).
+void distill_matrix_nt(int kernel, long m, long n, long k, const double *a, long lda,
+                       const double *b, long ldb, double *c, long ldc);
+
+/// c = a^T b: a is k x m, b is k x n.
+void distill_matrix_tn(int kernel, long m, long n, long k, const double *a, long lda,
+                       const double *b, long ldb, double *c, long ldc);
+
+/// c = a b: a is m x k, b is k x n.
+void distill_matrix_nn(int kernel, long m, long n, long k, const double *a, long lda,
+                       const double *b, long ldb, double *c, long ldc);
+
+/// b = a^T: a is m x n, b is n x m.
+void distill_matrix_transpose(long m, long n, const double *a, long lda, double *b, long ldb);
+
+// ---------------------------------------------------------------------------
+// Adam's element-wise update (see Adam.swift for the formulas).
+
+/// The scalars of one Adam step; bias1 = 1 - beta1^t, bias2 = 1 - beta2^t.
+typedef struct {
+    double beta1, beta2, learning_rate, epsilon, bias1, bias2;
+} distill_adam_step;
+
+/// Updates the moments and moves x (count values each) against the gradient.
+/// The AVX-512 kernel gives the same bits as the portable one.
+void distill_adam_update(int kernel, long count, double *x, const double *gradient,
+                         double *first_moment, double *second_moment, const distill_adam_step *step);
+
 #endif

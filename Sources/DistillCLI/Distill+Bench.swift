@@ -1,0 +1,248 @@
+import ArgumentParser
+import Distill
+import DistillIO
+import DistillDatasets
+import DistillNumerics
+import Foundation
+import ImplicitDiff
+
+extension DistillCommand {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time every part of an outer step on a dataset folder and print the medians.",
+            discussion: """
+                Loads the dataset folder, takes \(Bench.warmUpSteps) outer steps of a default run to reach \
+                a realistic state, then times each part of a step `--repetitions` times and prints \
+                the medians: the outer pass over the training set (loss, accuracy and gradient), \
+                the warm-started inner solve (a re-solve after one real outer step has moved the \
+                synthetic images), the conjugate-gradient solve of the implicit system, the whole \
+                hypergradient (that solve plus the parameters-VJP), the whole outer step (as \
+                `distill run` takes it), and the loading of the data (repeated at most \
+                \(Bench.maximumLoadRepetitions) times). It also reports the peak resident memory, \
+                the thread count, and the floating-point rate (4 n p C operations per pass) and \
+                the bandwidth (the stored training pixels read once per pass) the outer pass \
+                achieves.
+
+                The parts are timed in turn within each repetition, and the step / pass ratio is \
+                the median of the ratios of a step to the pass timed just before it. Timings are \
+                wall-clock medians: on a busy machine, compare figures from the same run rather \
+                than across runs.
+
+                With `--json`, one object with the keys outer_pass_ms, inner_solve_ms, cg_ms, \
+                hypergradient_ms, step_ms, load_ms, peak_rss_bytes, threads, outer_pass_gflops \
+                and outer_pass_gbps, and a few more (step_to_pass_ratio, iteration counts, the \
+                sizes).
+
+                Examples:
+                  distill bench
+                  distill bench --images-per-class 10 --repetitions 50
+                  distill bench --threads 1 --json
+                """)
+
+        /// Outer steps taken before timing, so that the warm starts are those of a real run.
+        static let warmUpSteps = 10
+        /// Loading takes far longer than a step; it is repeated at most this often.
+        static let maximumLoadRepetitions = 5
+
+        @Option(help: "The dataset folder: MNIST-named IDX files, raw or .gz.")
+        var data = "data/mnist"
+
+        @Option(help: "How many synthetic images per class the timed steps use.")
+        var imagesPerClass = 1
+
+        @Option(help: "How many times each part is timed; the medians are reported.")
+        var repetitions = 30
+
+        @Option(help: "How many threads the pass over the training set uses.")
+        var threads = 2
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func validate() throws {
+            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
+            guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        }
+
+        func run() throws {
+            do {
+                let report = try measure()
+                print(json ? report.json : report.table)
+            } catch {
+                printError(error.description)
+                throw ExitCode.failure
+            }
+        }
+
+        func measure() throws(CLIError) -> BenchReport {
+            var loadTimes: [Double] = []
+            var loaded: DatasetFolder?
+            for _ in 0..<min(repetitions, Self.maximumLoadRepetitions) {
+                loaded = nil   // one copy in memory at a time
+                let start = Stopwatch.now()
+                do { loaded = try DatasetFolder.load(data) } catch { throw CLIError(error) }
+                loadTimes.append(Stopwatch.now() - start)
+            }
+            guard let dataset = loaded else { throw CLIError(BenchError.noRepetitions) }
+            let train = LabeledImages(dataset.train, classes: dataset.classes)
+
+            var configuration = DistillerConfiguration()
+            configuration.imagesPerClass = imagesPerClass
+            configuration.threads = threads
+            var distiller: Distiller
+            do { distiller = try Distiller(train: train, configuration: configuration) } catch { throw CLIError(error) }
+            let clock = Stopwatch()
+            for _ in 0..<Self.warmUpSteps { _ = distiller.step(clock: { clock.seconds }) }
+
+            // One real step's inputs, rebuilt from the public pieces: the inner solution
+            // and adjoint before the step, the moved synthetic set after it.
+            let inner = NewtonCG(relativeTolerance: configuration.innerTolerance)
+            let pass = OuterPass(data: train, threads: threads)
+            let cg = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            let before = distiller.problem
+            let previous = inner.solve(before)
+            let previousGradient = Self.gradientMatrix(pass.evaluate(weights: previous.weights.values, gradient: true), like: previous.weights)
+            let previousAdjoint = Hypergradient(problem: before, solution: previous, outerGradient: previousGradient, solver: cg).adjoint
+            _ = distiller.step(clock: { clock.seconds })
+            let problem = distiller.problem
+            let solution = inner.solve(problem, from: previous.weights)
+            let gradient = Self.gradientMatrix(pass.evaluate(weights: solution.weights.values, gradient: true), like: solution.weights)
+            let condition = SoftmaxRegressionCondition(problem: problem, solution: solution.evaluation)
+
+            // The parts are timed in turn within each repetition, so that a change in
+            // the machine's load shows in all of them alike, and the step / pass ratio
+            // is the median of ratios taken a few milliseconds apart.
+            func seconds(_ body: () -> Void) -> Double {
+                let start = Stopwatch.now()
+                body()
+                return Stopwatch.now() - start
+            }
+            var passTimes: [Double] = [], innerTimes: [Double] = [], cgTimes: [Double] = []
+            var hypergradientTimes: [Double] = [], stepTimes: [Double] = [], ratios: [Double] = []
+            var cgIterations = 0
+            for _ in 0..<repetitions {
+                passTimes.append(seconds { _ = pass.evaluate(weights: solution.weights.values, gradient: true) })
+                innerTimes.append(seconds { _ = inner.solve(problem, from: previous.weights) })
+                cgTimes.append(seconds {
+                    cgIterations = cg.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
+                })
+                hypergradientTimes.append(seconds {
+                    _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: cg, initialGuess: previousAdjoint)
+                })
+                stepTimes.append(distiller.step(clock: { clock.seconds }).seconds)
+                ratios.append(Self.rate(stepTimes[stepTimes.count - 1], per: passTimes[passTimes.count - 1]))
+            }
+            let passSeconds = median(passTimes)
+
+            let p = Double(train.features), n = Double(train.count), c = Double(train.classes)
+            let bytesPerPixel: Double
+            switch train.pixels {
+            case .bytes: bytesPerPixel = 1
+            case .floats: bytesPerPixel = 4
+            }
+            return BenchReport(
+                outerPassMs: 1000 * passSeconds, innerSolveMs: 1000 * median(innerTimes), cgMs: 1000 * median(cgTimes),
+                hypergradientMs: 1000 * median(hypergradientTimes), stepMs: 1000 * median(stepTimes),
+                loadMs: 1000 * median(loadTimes), peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
+                threads: threads,
+                outerPassGflops: Self.rate(4 * n * p * c / 1e9, per: passSeconds),
+                outerPassGbps: Self.rate(bytesPerPixel * n * p / 1e9, per: passSeconds),
+                stepToPassRatio: median(ratios),
+                imagesPerClass: imagesPerClass, repetitions: repetitions, trainImages: train.count,
+                features: train.features, classes: train.classes,
+                innerIterations: solution.iterations, innerHessianProducts: solution.hessianProducts,
+                cgIterations: cgIterations, avx512: pass.usesAVX512)
+        }
+
+        /// `amount / seconds`, or 0 for a time too short to measure (JSON has no infinity).
+        private static func rate(_ amount: Double, per seconds: Double) -> Double {
+            seconds > 0 ? amount / seconds : 0
+        }
+
+        private static func gradientMatrix(_ result: OuterPassResult, like weights: Matrix) -> Matrix {
+            Matrix(rows: weights.rows, columns: weights.columns, values: result.gradient)
+        }
+    }
+}
+
+enum BenchError: Error, CustomStringConvertible {
+    case noRepetitions
+
+    var description: String { "nothing was timed: --repetitions must be at least 1" }
+}
+
+/// The medians `distill bench` measures, in milliseconds unless named otherwise.
+struct BenchReport: Codable, Equatable {
+    var outerPassMs: Double
+    var innerSolveMs: Double
+    var cgMs: Double
+    var hypergradientMs: Double
+    var stepMs: Double
+    var loadMs: Double
+    var peakRSSBytes: Int
+    var threads: Int
+    var outerPassGflops: Double
+    var outerPassGbps: Double
+    /// The median over the repetitions of (whole step) / (outer pass timed just before it).
+    var stepToPassRatio: Double
+    var imagesPerClass: Int
+    var repetitions: Int
+    var trainImages: Int
+    var features: Int
+    var classes: Int
+    var innerIterations: Int
+    var innerHessianProducts: Int
+    var cgIterations: Int
+    var avx512: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case threads, repetitions, classes, features, avx512
+        case outerPassMs = "outer_pass_ms", innerSolveMs = "inner_solve_ms", cgMs = "cg_ms"
+        case hypergradientMs = "hypergradient_ms", stepMs = "step_ms", loadMs = "load_ms"
+        case peakRSSBytes = "peak_rss_bytes", outerPassGflops = "outer_pass_gflops", outerPassGbps = "outer_pass_gbps"
+        case imagesPerClass = "images_per_class", trainImages = "train_images"
+        case innerIterations = "inner_iterations", innerHessianProducts = "inner_hessian_products"
+        case cgIterations = "cg_iterations", stepToPassRatio = "step_to_pass_ratio"
+    }
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(self) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    var table: String {
+        func ms(_ x: Double) -> String { format(x, 2) + " ms" }
+        let rows: [(String, String)] = [
+            ("outer pass", ms(outerPassMs) + "  (\(format(outerPassGflops, 1)) GFLOP/s, \(format(outerPassGbps, 1)) GB/s\(avx512 ? ", AVX-512" : ""))"),
+            ("inner solve (warm)", ms(innerSolveMs) + "  (\(innerIterations) Newton it, \(innerHessianProducts) Hessian products)"),
+            ("CG solve", ms(cgMs) + "  (\(cgIterations) it)"),
+            ("hypergradient", ms(hypergradientMs) + "  (CG and parameters-VJP)"),
+            ("whole step", ms(stepMs) + "  (\(format(stepToPassRatio, 2))x the outer pass)"),
+            ("data loading", ms(loadMs)),
+            ("peak memory", format(Double(peakRSSBytes) / 1e6, 1) + " MB"),
+            ("threads", "\(threads)"),
+        ]
+        let width = rows.map(\.0.count).max() ?? 0
+        let header = "Medians of \(repetitions) runs, \(trainImages) training images of \(features) pixels, \(classes) classes, \(imagesPerClass) synthetic image(s) per class:"
+        return ([header] + rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 })
+            .joined(separator: "\n")
+    }
+}
+
+/// Figures about this process's memory.
+enum ProcessMemory {
+    /// The peak resident set size (VmHWM in /proc/self/status), or nil where there is none.
+    static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            // "VmHWM:<tab>   76280 kB"
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+            return kilobytes * 1024
+        }
+        return nil
+    }
+}

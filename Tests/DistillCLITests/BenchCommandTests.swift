@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import DistillCLI
+
+@Suite struct BenchOptionTests {
+    @Test func defaultsAreTheDocumentedOnes() throws {
+        let bench = try DistillCommand.Bench.parse([])
+        #expect(bench.data == "data/mnist")
+        #expect(bench.imagesPerClass == 1 && bench.repetitions == 30 && bench.threads == 2 && !bench.json)
+    }
+
+    @Test func everyOptionIsParsed() throws {
+        let command = try DistillCommand.parseAsRoot(["bench", "--data", "d", "--images-per-class", "10",
+                                                      "--repetitions", "5", "--threads", "1", "--json"])
+        let bench = try #require(command as? DistillCommand.Bench)
+        #expect(bench.data == "d" && bench.imagesPerClass == 10 && bench.repetitions == 5 && bench.threads == 1 && bench.json)
+    }
+
+    @Test(arguments: [
+        (["--images-per-class", "0"], "--images-per-class must be at least 1"),
+        (["--repetitions", "0"], "--repetitions must be at least 1"),
+        (["--repetitions=-2"], "--repetitions must be at least 1"),
+        (["--threads", "0"], "--threads must be at least 1"),
+    ])
+    func badValuesAreRejectedWithASentence(arguments: [String], message: String) {
+        do {
+            _ = try DistillCommand.Bench.parse(arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            #expect(DistillCommand.Bench.message(for: error).contains(message))
+            #expect(DistillCommand.Bench.exitCode(for: error) == .validationFailure)
+        }
+    }
+}
+
+/// The benchmark end to end on a small MNIST subset (no timing is asserted).
+@Suite(.serialized) struct BenchEndToEndTests {
+    @Test func jsonHasEveryKeyWithSaneValues() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        try RunEndToEndTests.writeSubset(to: scratch.path, train: 400, test: 100)
+        let bench = try DistillCommand.Bench.parse(["--data", scratch.path, "--images-per-class", "2",
+                                                    "--repetitions", "3", "--threads", "2", "--json"])
+        let report = try bench.measure()
+        let object = try #require(JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        for key in ["outer_pass_ms", "inner_solve_ms", "cg_ms", "hypergradient_ms", "step_ms", "load_ms",
+                    "outer_pass_gflops", "outer_pass_gbps"] {
+            let value = try #require(object[key] as? Double, "\(key) is missing or not a number")
+            #expect(value > 0 && value.isFinite, "\(key) = \(value)")
+        }
+        #expect((object["peak_rss_bytes"] as? Int).map { $0 > 0 } == true)
+        #expect(object["threads"] as? Int == 2)
+        #expect(object["images_per_class"] as? Int == 2)
+        #expect(report.trainImages == 400 && report.features == 784 && report.classes == 10)
+        #expect(report.table.contains("outer pass") && report.table.contains("whole step"))
+    }
+
+    @Test func aMissingDataFolderIsAnError() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let bench = try DistillCommand.Bench.parse(["--data", scratch.path + "/nowhere", "--repetitions", "1"])
+        #expect(throws: (any Error).self) { try bench.run() }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import _TestSupport
+@testable import DistillNumerics
+
+/// The Double products (AVX-512 tiles with masked and repeated-row edges, and
+/// the portable loops) against plain triple loops, on sizes that are not
+/// multiples of any tile or vector width.
+@Suite struct MatrixProductTests {
+    struct Shape: Sendable, CustomTestStringConvertible {
+        var m: Int, k: Int, n: Int
+        var testDescription: String { "\(m)x\(k) · \(k)x\(n)" }
+    }
+
+    static let shapes: [Shape] = [
+        Shape(m: 1, k: 1, n: 1), Shape(m: 3, k: 5, n: 2), Shape(m: 7, k: 9, n: 11), Shape(m: 10, k: 784, n: 10),
+        Shape(m: 13, k: 17, n: 3), Shape(m: 5, k: 1031, n: 7), Shape(m: 33, k: 3, n: 45), Shape(m: 101, k: 23, n: 19),
+        Shape(m: 6, k: 0, n: 4), Shape(m: 17, k: 20, n: 785),
+    ]
+    static let kernels: [Matrix.ProductKernel] = [.automatic, .portable]
+
+    /// `Σ_t a[i, t] b[t, j]` in a plain loop.
+    static func plainProduct(_ a: Matrix, _ b: Matrix) -> Matrix {
+        var c = Matrix(zeros: a.rows, b.columns)
+        for i in 0..<a.rows {
+            for j in 0..<b.columns {
+                var s = 0.0
+                for t in 0..<a.columns { s += a[i, t] * b[t, j] }
+                c[i, j] = s
+            }
+        }
+        return c
+    }
+
+    static func plainTranspose(_ a: Matrix) -> Matrix {
+        var t = Matrix(zeros: a.columns, a.rows)
+        for i in 0..<a.rows { for j in 0..<a.columns { t[j, i] = a[i, j] } }
+        return t
+    }
+
+    static func expectClose(_ a: Matrix, _ b: Matrix, _ what: String) {
+        #expect(a.rows == b.rows && a.columns == b.columns, "\(what): shape")
+        let scale = max(1, b.values.map(abs).max() ?? 0)
+        let error = zip(a.values, b.values).map { abs($0 - $1) }.max() ?? 0
+        #expect(error <= 1e-12 * scale, "\(what): max error \(error)")
+    }
+
+    @Test(arguments: shapes, kernels)
+    func productsAgreeWithPlainLoops(shape: Shape, kernel: Matrix.ProductKernel) {
+        let seed = UInt64(shape.m * 10_000 + shape.k * 100 + shape.n)
+        let a = TestSupport.randomMatrix(shape.m, shape.k, seed: seed)
+        let b = TestSupport.randomMatrix(shape.k, shape.n, seed: seed + 1)
+        let reference = Self.plainProduct(a, b)
+        Self.expectClose(a.multiplied(by: b, kernel: kernel), reference, "a · b")
+        Self.expectClose(Self.plainTranspose(a).transposedMultiplied(by: b, kernel: kernel), reference, "(aᵀ)ᵀ · b")
+        Self.expectClose(a.multipliedTransposed(by: Self.plainTranspose(b), kernel: kernel), reference, "a · (bᵀ)ᵀ")
+    }
+
+    @Test(arguments: shapes)
+    func transposeAgreesWithAPlainLoop(shape: Shape) {
+        let a = TestSupport.randomMatrix(shape.m, shape.n, seed: 5)
+        #expect(a.transposed() == Self.plainTranspose(a))
+        #expect(a.transposed().transposed() == a)
+    }
+
+    @Test func elementwiseOperationsRoundAsTheirDefinitions() {
+        let a = TestSupport.randomMatrix(7, 13, seed: 8), b = TestSupport.randomMatrix(7, 13, seed: 9)
+        let alpha = 0.37, beta = -1.9
+        #expect(a.scaled(by: alpha, adding: b, scaledBy: beta) == a.scaled(by: alpha).adding(b, scaledBy: beta))
+        #expect(a.adding(b, scaledBy: beta).values == zip(a.values, b.values).map { $0 + beta * $1 })
+        var plainDot = 0.0
+        for i in a.values.indices { plainDot += a.values[i] * b.values[i] }
+        #expect(abs(a.dot(b) - plainDot) <= 1e-13 * a.norm * b.norm)
+    }
+}
+
+/// Adam's AVX-512 update gives the same bits as the scalar formulas.
+@Suite struct AdamTests {
+    @Test(arguments: [1, 7, 8, 29])
+    func updateMatchesTheFormulas(count: Int) {
+        var random = SplitMix64(seed: UInt64(count))
+        var x = (0..<count).map { _ in random.nextNormal() }
+        var expected = x
+        var adam = Adam(count: count, learningRate: 0.03)
+        var m = [Double](repeating: 0, count: count), v = m
+        for step in 1...3 {
+            let g = (0..<count).map { _ in random.nextNormal() }
+            adam.update(&x, gradient: g)
+            let c1 = 1 - pow(0.9, Double(step)), c2 = 1 - pow(0.999, Double(step))
+            for i in 0..<count {
+                m[i] = 0.9 * m[i] + (1 - 0.9) * g[i]
+                v[i] = 0.999 * v[i] + (1 - 0.999) * g[i] * g[i]
+                expected[i] -= 0.03 * (m[i] / c1) / ((v[i] / c2).squareRoot() + 1e-8)
+            }
+        }
+        #expect(x == expected)
+        #expect(adam.firstMoment == m && adam.secondMoment == v && adam.stepCount == 3)
+    }
+}
