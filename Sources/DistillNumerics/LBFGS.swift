@@ -30,15 +30,19 @@ public struct LBFGSResult: Sendable {
 /// else `t` shrinks by quadratic interpolation (clamped to [0.1 t, 0.5 t]).
 ///
 /// It stops when `‖∇f(x)‖ ≤ relativeTolerance · ‖∇f(x₀)‖` (certified), after
-/// `maxIterations`, or when no step decreases `f` any more (round-off in `f`:
-/// the result then says `converged == false`).
+/// `maxIterations`, or when round-off in `f` and `∇f` stalls it: no step
+/// decreases `f` any more, or `‖∇f‖` has not reached a new low in `stallIterations`
+/// iterations (the result then says `converged == false`).
 public struct LBFGS: Sendable {
     public var memory: Int
     public var relativeTolerance: Double
     public var maxIterations: Int
+    public var stallIterations: Int
 
-    public init(memory: Int = 10, relativeTolerance: Double = 1e-5, maxIterations: Int = 1000) {
+    public init(memory: Int = 10, relativeTolerance: Double = 1e-5, maxIterations: Int = 1000,
+                stallIterations: Int = 50) {
         self.memory = max(1, memory)
+        self.stallIterations = max(1, stallIterations)
         self.relativeTolerance = relativeTolerance
         self.maxIterations = maxIterations
     }
@@ -53,7 +57,8 @@ public struct LBFGS: Sendable {
         let tolerance = relativeTolerance * gradientNorm
         var pairs: [(s: [Double], y: [Double], rho: Double)] = []
         var iterations = 0
-        while gradientNorm > tolerance && iterations < maxIterations {
+        var lowestGradientNorm = gradientNorm, lastLow = 0
+        while gradientNorm > tolerance && iterations < maxIterations && iterations - lastLow < stallIterations {
             var direction = twoLoopDirection(gradient, pairs)
             var slope = Self.dot(gradient, direction)
             if !(slope < 0) {   // round-off made H indefinite: restart from steepest descent
@@ -86,6 +91,7 @@ public struct LBFGS: Sendable {
             (x, value, gradient) = step
             gradientNorm = Self.norm(gradient)
             iterations += 1
+            if gradientNorm < lowestGradientNorm { lowestGradientNorm = gradientNorm; lastLow = iterations }
         }
         return LBFGSResult(x: x, value: value, gradientNorm: gradientNorm, tolerance: tolerance,
                            iterations: iterations, evaluations: evaluations)
