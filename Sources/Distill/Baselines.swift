@@ -1,9 +1,4 @@
 import DistillNumerics
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One baseline's figures. Accuracies are fractions in [0, 1]; `trainLoss` is the
 /// mean cross-entropy on the whole training set (no L2 term). For a baseline drawn
@@ -124,9 +119,11 @@ public struct Baselines: Sendable {
         return (mean, (squares / Double(values.count - 1)).squareRoot())
     }
 
+    /// Seconds on the monotonic clock (a common origin within the process).
     private static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        let elapsed = ContinuousClock.now - origin
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
+
+    private static let origin = ContinuousClock.now
 }

@@ -11,7 +11,7 @@ import DistillNumerics
 ///     ‖x - c‖² = ‖x‖² - 2 x·c + ‖c‖²     (only -2 x·c + ‖c‖² decides the argmin),
 ///
 /// with the products `x·c` for all centres at once as a sum over the non-zero
-/// pixels of `x` of `x_q · C[q, :]`; stop when no assignment changes
+/// pixels of `x` (stored sparsely) of `x_q · C[q, :]`; stop when no assignment changes
 /// (converged), else move every centre to the mean of its points. A centre left
 /// without points is moved onto the point farthest from its own centre.
 public struct KMeans: Sendable {
@@ -40,17 +40,17 @@ public struct KMeans: Sendable {
     /// needs `count ≥ clusters`.
     public func fit(_ points: [Float], count n: Int, features p: Int, random: inout SplitMix64) -> Result {
         precondition(n >= clusters && points.count == n * p, "KMeans: \(n) points of \(p) values for \(clusters) clusters")
-        let pointNorms = (0..<n).map { i in Self.squaredNorm(points, i * p, p) }
-        var centroids = seed(points, n, p, pointNorms, &random)
+        let x = SparseRows(points, count: n, features: p)
+        var centroids = seed(x, &random)
         var assignments = [Int](repeating: -1, count: n)
         var distances = [Float](repeating: 0, count: n)
         var iterations = 0, converged = false
         while true {
-            let changed = assign(points, n, p, pointNorms, centroids, &assignments, &distances)
+            let changed = assign(x, centroids, &assignments, &distances)
             iterations += 1
             if !changed { converged = true; break }
             if iterations >= maxIterations { break }
-            centroids = update(points, n, p, centroids, assignments, &distances)
+            centroids = update(x, centroids, assignments, &distances)
         }
         let inertia = distances.reduce(0.0) { $0 + Double($1) }
         return Result(centroids: centroids, assignments: assignments, inertia: inertia,
@@ -58,28 +58,22 @@ public struct KMeans: Sendable {
     }
 
     /// k-means++ seeding.
-    private func seed(_ x: [Float], _ n: Int, _ p: Int, _ norms: [Float], _ random: inout SplitMix64) -> [Float] {
-        var centroids = [Float](); centroids.reserveCapacity(clusters * p)
+    private func seed(_ x: SparseRows, _ random: inout SplitMix64) -> [Float] {
+        let n = x.count, p = x.features
+        var centroids = [Float](repeating: 0, count: clusters * p)
         var pick = Int(random.next() % UInt64(n))
         var nearest = [Float](repeating: .infinity, count: n)
         for j in 0..<clusters {
-            centroids.append(contentsOf: x[(pick * p)..<((pick + 1) * p)])
+            x.scatter(row: pick, into: &centroids, at: j * p)
             if j == clusters - 1 { break }
-            let c = Array(x[(pick * p)..<((pick + 1) * p)])
-            let cNorm = norms[pick]
+            let centre = Array(centroids[(j * p)..<((j + 1) * p)]), centreNorm = x.norms[pick]
             var total = 0.0
-            x.withUnsafeBufferPointer { xs in
-                c.withUnsafeBufferPointer { cs in
-                    for i in 0..<n {
-                        var dot: Float = 0
-                        let row = i * p
-                        for q in 0..<p where xs[row + q] != 0 { dot += xs[row + q] * cs[q] }
-                        nearest[i] = min(nearest[i], max(0, norms[i] - 2 * dot + cNorm))
-                        total += Double(nearest[i])
-                    }
-                }
+            for i in 0..<n {
+                let d = max(0, x.norms[i] - 2 * x.dot(row: i, centre) + centreNorm)
+                nearest[i] = min(nearest[i], d)
+                total += Double(nearest[i])
             }
-            // Sample with probability D²/ΣD²; if every point coincides with a centre, take any.
+            // Sample with probability D²/ΣD²; if every point coincides with a centre, take the last.
             var target = random.nextUniform() * total
             pick = n - 1
             for i in 0..<n {
@@ -91,10 +85,10 @@ public struct KMeans: Sendable {
     }
 
     /// Assigns every point to its nearest centre; returns whether any assignment changed.
-    private func assign(_ x: [Float], _ n: Int, _ p: Int, _ norms: [Float], _ centroids: [Float],
+    private func assign(_ x: SparseRows, _ centroids: [Float],
                         _ assignments: inout [Int], _ distances: inout [Float]) -> Bool {
-        let k = clusters
-        // Cᵀ (p x k): the products with every centre are then an axpy per pixel.
+        let k = clusters, p = x.features
+        // Cᵀ (p x k): the products with every centre are then an axpy per non-zero pixel.
         var transposed = [Float](repeating: 0, count: p * k)
         var centreNorms = [Float](repeating: 0, count: k)
         for j in 0..<k {
@@ -103,25 +97,24 @@ public struct KMeans: Sendable {
         }
         var changed = false
         var dots = [Float](repeating: 0, count: k)
-        x.withUnsafeBufferPointer { xs in
-            transposed.withUnsafeBufferPointer { ct in
-                dots.withUnsafeMutableBufferPointer { d in
-                    for i in 0..<n {
-                        for j in 0..<k { d[j] = 0 }
-                        let row = i * p
-                        for q in 0..<p {
-                            let v = xs[row + q]
-                            if v == 0 { continue }
-                            let column = q * k
-                            for j in 0..<k { d[j] += v * ct[column + j] }
+        transposed.withUnsafeBufferPointer { ct in
+            dots.withUnsafeMutableBufferPointer { d in
+                x.indices.withUnsafeBufferPointer { index in
+                    x.values.withUnsafeBufferPointer { value in
+                        for i in 0..<x.count {
+                            for j in 0..<k { d[j] = 0 }
+                            for e in x.starts[i]..<x.starts[i + 1] {
+                                let v = value[e], column = Int(index[e]) * k
+                                for j in 0..<k { d[j] += v * ct[column &+ j] }   // &+: no overflow trap, so it vectorises
+                            }
+                            var best = 0, bestValue = Float.infinity
+                            for j in 0..<k {
+                                let candidate = centreNorms[j] - 2 * d[j]
+                                if candidate < bestValue { bestValue = candidate; best = j }
+                            }
+                            distances[i] = max(0, x.norms[i] + bestValue)
+                            if assignments[i] != best { assignments[i] = best; changed = true }
                         }
-                        var best = 0, bestValue = Float.infinity
-                        for j in 0..<k {
-                            let value = centreNorms[j] - 2 * d[j]
-                            if value < bestValue { bestValue = value; best = j }
-                        }
-                        distances[i] = max(0, norms[i] + bestValue)
-                        if assignments[i] != best { assignments[i] = best; changed = true }
                     }
                 }
             }
@@ -131,26 +124,23 @@ public struct KMeans: Sendable {
 
     /// Moves every centre to the mean of its points (sums in Double); a centre with
     /// no point goes to the point farthest from its centre, whose distance is then zeroed.
-    private func update(_ x: [Float], _ n: Int, _ p: Int, _ old: [Float], _ assignments: [Int],
+    private func update(_ x: SparseRows, _ old: [Float], _ assignments: [Int],
                         _ distances: inout [Float]) -> [Float] {
-        let k = clusters
+        let k = clusters, p = x.features
         var sums = [Double](repeating: 0, count: k * p)
         var counts = [Int](repeating: 0, count: k)
-        x.withUnsafeBufferPointer { xs in
-            sums.withUnsafeMutableBufferPointer { s in
-                for i in 0..<n {
-                    let j = assignments[i], row = i * p, base = j * p
-                    counts[j] += 1
-                    for q in 0..<p where xs[row + q] != 0 { s[base + q] += Double(xs[row + q]) }
-                }
-            }
+        for i in 0..<x.count {
+            let base = assignments[i] * p
+            counts[assignments[i]] += 1
+            for e in x.starts[i]..<x.starts[i + 1] { sums[base + Int(x.indices[e])] += Double(x.values[e]) }
         }
         var centroids = old
         for j in 0..<k {
             if counts[j] > 0 {
                 for q in 0..<p { centroids[j * p + q] = Float(sums[j * p + q] / Double(counts[j])) }
             } else if let far = distances.indices.max(by: { distances[$0] < distances[$1] }) {
-                for q in 0..<p { centroids[j * p + q] = x[far * p + q] }
+                for q in 0..<p { centroids[j * p + q] = 0 }
+                x.scatter(row: far, into: &centroids, at: j * p)
                 distances[far] = 0
             }
         }
@@ -161,6 +151,48 @@ public struct KMeans: Sendable {
         var s: Float = 0
         for q in start..<(start + count) { s += a[q] * a[q] }
         return s
+    }
+}
+
+/// Points stored by their non-zero values only (compressed sparse rows): MNIST
+/// images are about 80% zeros, and skipping them without a branch per pixel is
+/// what makes k-means fast. Dense data works too (every value is kept).
+private struct SparseRows {
+    let count: Int
+    let features: Int
+    /// Row `i`'s entries are `starts[i] ..< starts[i + 1]`.
+    var starts: [Int] = [0]
+    var indices: [Int32] = []
+    var values: [Float] = []
+    /// ‖xᵢ‖².
+    var norms: [Float] = []
+
+    init(_ points: [Float], count: Int, features: Int) {
+        self.count = count
+        self.features = features
+        for i in 0..<count {
+            var norm: Float = 0
+            for q in 0..<features where points[i * features + q] != 0 {
+                let v = points[i * features + q]
+                indices.append(Int32(q))
+                values.append(v)
+                norm += v * v
+            }
+            starts.append(indices.count)
+            norms.append(norm)
+        }
+    }
+
+    /// xᵢ · c.
+    func dot(row i: Int, _ c: [Float]) -> Float {
+        var s: Float = 0
+        for e in starts[i]..<starts[i + 1] { s += values[e] * c[Int(indices[e])] }
+        return s
+    }
+
+    /// Writes row `i`'s non-zero values into `out[offset ..< offset + features]` (zeros are left as they are).
+    func scatter(row i: Int, into out: inout [Float], at offset: Int) {
+        for e in starts[i]..<starts[i + 1] { out[offset + Int(indices[e])] = values[e] }
     }
 }
 
