@@ -1,0 +1,215 @@
+import ArgumentParser
+import Distill
+import DistillIO
+import DistillDatasets
+import DistillNumerics
+import Foundation
+
+extension DistillCommand {
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate a distilled set written as IDX files on a dataset's test split.",
+            discussion: """
+                Reads the synthetic images `distilled-images-idx3-float` (any IDX numeric type, \
+                shape m x H x W with the dataset's image size) and their labels from the folder \
+                given by `--distilled`: `distilled-labels-idx2-float` (m x C soft labels, used as \
+                they are) if it is there, else `distilled-labels-idx1-ubyte` (class ids, made \
+                one-hot). The files may come from `distill run` or from any other tool.
+
+                It trains the linear softmax model on them alone to optimality (Newton-CG until \
+                the gradient norm is 1e-9 of its value at zero), with the L2 strength from `--l2`, \
+                else from `learned_l2` or `l2` in the folder's metrics.json, and prints its test \
+                accuracy and loss, its training loss and accuracy, the gradient norm reached, and \
+                the images' readability: their Pearson correlation with their class's mean \
+                training image (mean and minimum; the class of a soft-labelled image is its \
+                largest label) and the fraction of pixels outside [0, 1].
+
+                Examples:
+                  distill eval --distilled out
+                  distill eval --distilled out-10 --data ~/datasets/fashion-mnist --json
+                  distill eval --distilled their-set --l2 0.1
+                """)
+
+        @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json).")
+        var distilled: String
+
+        @Option(help: "The dataset folder whose training and test splits evaluate the set: MNIST-named IDX files, raw or .gz.")
+        var data = "data/mnist"
+
+        @Option(help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
+        var l2: Double?
+
+        @Option(help: "How many threads the passes over the training and test sets use.")
+        var threads = 2
+
+        @Flag(help: "Print the results as one JSON object instead of sentences.")
+        var json = false
+
+        func validate() throws {
+            if let l2 { guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        }
+
+        func run() throws {
+            do {
+                let report = try evaluate()
+                print(json ? try report.json() : report.sentences)
+            } catch {
+                printError(CLIError(error).description)
+                throw ExitCode.failure
+            }
+        }
+
+        /// Loads the dataset and the distilled set, trains and measures.
+        func evaluate() throws -> EvalReport {
+            let clock = Stopwatch()
+            let dataset = try DatasetFolder.load(data)
+            let train = LabeledImages(dataset.train, classes: dataset.classes)
+            let test = LabeledImages(dataset.test, classes: dataset.classes)
+            let set = try DistilledSet.load(distilled, height: dataset.train.height, width: dataset.train.width,
+                                            classes: dataset.classes)
+            let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
+
+            let inner = NewtonCG(relativeTolerance: 1e-9, maxIterations: 200)
+                .solve(SoftmaxRegression(images: set.images, labels: set.labels, l2: l2))
+            let trainEval = Evaluation(weights: inner.weights, on: train, threads: threads)
+            let testEval = Evaluation(weights: inner.weights, on: test, threads: threads)
+            let readability = Readability(images: set.images, classes: set.classes,
+                                          classMeans: try Initialisation.classMeans(train))
+            return EvalReport(
+                distilled: distilled, dataset: data, images: set.images.rows, classes: dataset.classes,
+                labels: set.labelsFile, l2: l2, l2Source: l2Source,
+                testAccuracy: testEval.accuracy, testLoss: testEval.loss,
+                trainAccuracy: trainEval.accuracy, trainLoss: trainEval.loss,
+                innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance,
+                innerIterations: inner.iterations, innerConverged: inner.converged,
+                readability: readability, seconds: clock.seconds)
+        }
+    }
+}
+
+/// What `distill eval` measured. Accuracies are fractions; losses mean cross-entropies.
+struct EvalReport: Codable, Equatable {
+    var distilled: String
+    var dataset: String
+    var images: Int
+    var classes: Int
+    /// The labels file used (its name in the distilled folder).
+    var labels: String
+    var l2: Double
+    /// Where the L2 strength came from: `--l2`, or `metrics.json learned_l2` / `metrics.json l2`.
+    var l2Source: String
+    var testAccuracy: Double
+    var testLoss: Double
+    var trainAccuracy: Double
+    var trainLoss: Double
+    var innerGradientNorm: Double
+    var innerTolerance: Double
+    var innerIterations: Int
+    var innerConverged: Bool
+    var readability: Readability
+    var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case distilled, dataset, images, classes, labels, l2, readability, seconds
+        case l2Source = "l2_source"
+        case testAccuracy = "test_accuracy", testLoss = "test_loss"
+        case trainAccuracy = "train_accuracy", trainLoss = "train_loss"
+        case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance"
+        case innerIterations = "inner_iterations", innerConverged = "inner_converged"
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    var sentences: String {
+        """
+        \(images) distilled images (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated on \(dataset) in \(format(seconds, 2)) s.
+        Test accuracy \(format(100 * testAccuracy, 2))%, test loss \(format(testLoss, 4)); train accuracy \(format(100 * trainAccuracy, 2))%, train loss \(format(trainLoss, 4)).
+        Inner solve: \(innerIterations) Newton iterations, gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
+        Readability: correlation with the class mean images \(format(readability.meanClassMeanCorrelation, 3)) on average, \(format(readability.minimumClassMeanCorrelation, 3)) at least; \(format(100 * readability.pixelsOutsideUnitRange, 2))% of pixels outside [0, 1].
+        """
+    }
+}
+
+/// Why a distilled folder cannot be evaluated: the file and what was expected versus found.
+struct DistilledSetError: Error, CustomStringConvertible, Equatable {
+    let description: String
+}
+
+/// A distilled set as read from its folder.
+struct DistilledSet {
+    static let imagesFile = "distilled-images-idx3-float"
+    static let softLabelsFile = "distilled-labels-idx2-float"
+    static let classLabelsFile = "distilled-labels-idx1-ubyte"
+    static let metricsFile = "metrics.json"
+
+    /// `m x (H·W)`.
+    let images: Matrix
+    /// `m x C`: the soft labels as given, or one-hot rows of the class ids.
+    let labels: Matrix
+    /// Each image's class: its id, or the column of its largest soft label.
+    let classes: [Int]
+    /// The labels file that was read.
+    let labelsFile: String
+
+    static func load(_ folder: String, height: Int, width: Int, classes: Int) throws -> DistilledSet {
+        let imagesPath = folder + "/" + imagesFile
+        let imageArray = try IDX.read(contentsOf: imagesPath)
+        guard imageArray.shape.count == 3, imageArray.shape[1] == height, imageArray.shape[2] == width else {
+            throw DistilledSetError(description: "\(imagesPath): expected shape m x \(height) x \(width) (the dataset's image size), found \(imageArray.shape)")
+        }
+        try imageArray.validateFinite(path: imagesPath)
+        let m = imageArray.shape[0]
+        let images = Matrix(rows: m, columns: height * width, values: imageArray.doubles())
+
+        let softPath = folder + "/" + softLabelsFile, classPath = folder + "/" + classLabelsFile
+        if FileManager.default.fileExists(atPath: softPath) {
+            let array = try IDX.read(contentsOf: softPath)
+            guard array.shape == [m, classes] else {
+                throw DistilledSetError(description: "\(softPath): expected shape [\(m), \(classes)] (one row of \(classes) class labels per image), found \(array.shape)")
+            }
+            try array.validateFinite(path: softPath)
+            let labels = Matrix(rows: m, columns: classes, values: array.doubles())
+            let argmax = (0..<m).map { j in (0..<classes).max { labels[j, $0] < labels[j, $1] } ?? 0 }
+            return DistilledSet(images: images, labels: labels, classes: argmax, labelsFile: softLabelsFile)
+        }
+        guard FileManager.default.fileExists(atPath: classPath) else {
+            throw DistilledSetError(description: "\(folder): expected labels in \(softLabelsFile) or \(classLabelsFile), found neither")
+        }
+        let array = try IDX.read(contentsOf: classPath)
+        guard array.shape == [m] else {
+            throw DistilledSetError(description: "\(classPath): expected shape [\(m)] (one class id per image), found \(array.shape)")
+        }
+        let values = array.doubles()
+        if let bad = values.firstIndex(where: { $0 < 0 || $0 >= Double(classes) || $0 != $0.rounded() }) {
+            throw DistilledSetError(description: "\(classPath): label \(bad) is \(values[bad]): expected a class id in 0..<\(classes)")
+        }
+        let ids = values.map { Int($0) }
+        var labels = Matrix(zeros: m, classes)
+        for (j, c) in ids.enumerated() { labels[j, c] = 1 }
+        return DistilledSet(images: images, labels: labels, classes: ids, labelsFile: classLabelsFile)
+    }
+
+    /// The L2 strength in the folder's metrics.json: `learned_l2` if present, else `l2`.
+    static func l2(in folder: String) throws -> (Double, String) {
+        let path = folder + "/" + metricsFile
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DistilledSetError(description: "\(path): not found, and no --l2 given: expected the L2 strength from --l2 or from learned_l2 or l2 in metrics.json")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw DistilledSetError(description: "\(path): expected a JSON object, found something else")
+        }
+        for key in ["learned_l2", "l2"] {
+            guard let value = object[key] else { continue }
+            guard let number = (value as? NSNumber)?.doubleValue, number > 0, number.isFinite else {
+                throw DistilledSetError(description: "\(path): expected a positive number under \(key), found \(value)")
+            }
+            return (number, "metrics.json " + key)
+        }
+        throw DistilledSetError(description: "\(path): expected the L2 strength under learned_l2 or l2, found neither (pass --l2)")
+    }
+}

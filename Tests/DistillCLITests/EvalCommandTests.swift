@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import Distill
+import DistillIO
+import DistillNumerics
+@testable import DistillCLI
+
+/// `distill eval` on a folder the test writes: a small MNIST subset and a
+/// distilled set of 10 real images written with IDX.write.
+@Suite(.serialized) struct EvalCommandTests {
+    struct Fixture {
+        let scratch: ScratchFolder
+        var data: String { scratch.path + "/data" }
+        var set: String { scratch.path + "/set" }
+
+        init(_ name: String = #function) throws {
+            scratch = try ScratchFolder(name)
+            try FileManager.default.createDirectory(atPath: scratch.path + "/data", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: scratch.path + "/set", withIntermediateDirectories: true)
+            try RunEndToEndTests.writeSubset(to: scratch.path + "/data", train: 500, test: 200)
+            // One real image of each class (the first of each in the subset), as float64.
+            let images = try IDX.read(contentsOf: scratch.path + "/data/train-images-idx3-ubyte")
+            let labels = try IDX.read(contentsOf: scratch.path + "/data/train-labels-idx1-ubyte")
+            let ids = labels.doubles().map { Int($0) }
+            let pixels = images.doubles()
+            var chosen = [Double]()
+            for c in 0..<10 {
+                let i = try #require(ids.firstIndex(of: c))
+                chosen += pixels[(i * 784)..<((i + 1) * 784)].map { $0 / 255 }
+            }
+            try IDX.write(IDXArray(shape: [10, 28, 28], elements: .float64(chosen)), to: set + "/distilled-images-idx3-float")
+            try IDX.write(IDXArray(shape: [10], elements: .ubyte(Array(0..<10))), to: set + "/distilled-labels-idx1-ubyte")
+        }
+
+        func writeMetrics(_ json: String) throws {
+            try OutputFile.write(Array(json.utf8), to: set + "/metrics.json")
+        }
+
+        func eval(_ extra: [String] = []) throws -> EvalReport {
+            try DistillCommand.Eval.parse(["--distilled", set, "--data", data] + extra).evaluate()
+        }
+    }
+
+    @Test func classLabelsWithTheL2OfMetricsJSON() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        try f.writeMetrics(#"{"l2": 0.1, "steps": 3}"#)
+        let report = try f.eval()
+        #expect(report.l2 == 0.1 && report.l2Source == "metrics.json l2")
+        #expect(report.labels == "distilled-labels-idx1-ubyte" && report.images == 10 && report.classes == 10)
+        #expect(report.innerConverged && report.innerGradientNorm <= report.innerTolerance)
+        // Real digits: well above chance, and perfectly readable.
+        #expect(report.testAccuracy > 0.3, "test accuracy \(report.testAccuracy)")
+        #expect(report.readability.pixelsOutsideUnitRange == 0)
+        #expect(report.readability.meanClassMeanCorrelation > 0.4)
+
+        // The same model as training it by hand.
+        let folder = try DatasetFolder.load(f.data)
+        let test = LabeledImages(folder.test, classes: 10)
+        let images = try IDX.read(contentsOf: f.set + "/distilled-images-idx3-float").doubles()
+        var labels = Matrix(zeros: 10, 10)
+        for c in 0..<10 { labels[c, c] = 1 }
+        let w = NewtonCG(relativeTolerance: 1e-9).solve(SoftmaxRegression(
+            images: Matrix(rows: 10, columns: 784, values: images), labels: labels, l2: 0.1)).weights
+        #expect(report.testAccuracy == Evaluation(weights: w, on: test, threads: 2).accuracy)
+
+        // learned_l2 wins over l2; --l2 wins over both.
+        try f.writeMetrics(#"{"l2": 0.1, "learned_l2": 0.02}"#)
+        #expect(try f.eval().l2Source == "metrics.json learned_l2")
+        let overridden = try f.eval(["--l2", "0.5"])
+        #expect(overridden.l2 == 0.5 && overridden.l2Source == "--l2")
+    }
+
+    @Test func softLabelsAreUsedAsGiven() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        // Soft labels: 0.7 on the class, 0.3 spread over the others; and class 3's
+        // image labelled as class 5 mostly, to see the argmax taken.
+        var soft = [Float](repeating: 0.3 / 9, count: 100)
+        for c in 0..<10 { soft[c * 10 + c] = 0.7 }
+        soft[3 * 10 + 3] = 0.1; soft[3 * 10 + 5] = 0.6
+        try IDX.write(IDXArray(shape: [10, 10], elements: .float32(soft)), to: f.set + "/distilled-labels-idx2-float")
+        let soft1 = try f.eval(["--l2", "0.1"])
+        #expect(soft1.labels == "distilled-labels-idx2-float")
+        try FileManager.default.removeItem(atPath: f.set + "/distilled-labels-idx2-float")
+        let hard = try f.eval(["--l2", "0.1"])
+        #expect(hard.labels == "distilled-labels-idx1-ubyte")
+        #expect(soft1.trainLoss != hard.trainLoss)
+        // Image 3 counted against class 5's mean: a lower mean correlation.
+        #expect(soft1.readability.meanClassMeanCorrelation < hard.readability.meanClassMeanCorrelation)
+    }
+
+    @Test func aMissingL2IsAnErrorNamingWhatWasMissing() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        #expect { try f.eval() } throws: { error in
+            String(describing: error).contains("metrics.json: not found, and no --l2 given")
+        }
+        try f.writeMetrics(#"{"steps": 3}"#)
+        #expect { try f.eval() } throws: { error in
+            String(describing: error).contains("expected the L2 strength under learned_l2 or l2, found neither")
+        }
+        try f.writeMetrics(#"{"l2": -1}"#)
+        #expect { try f.eval() } throws: { error in
+            String(describing: error).contains("expected a positive number under l2, found -1")
+        }
+    }
+
+    @Test func shapeMismatchesNameTheFileAndTheShapes() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        try IDX.write(IDXArray(shape: [10, 14, 56], elements: .float32(.init(repeating: 0, count: 7840))),
+                      to: f.set + "/distilled-images-idx3-float")
+        #expect { try f.eval(["--l2", "0.1"]) } throws: { error in
+            let text = String(describing: error)
+            return text.contains("distilled-images-idx3-float: expected shape m x 28 x 28") && text.contains("found [10, 14, 56]")
+        }
+        try IDX.write(IDXArray(shape: [10, 28, 28], elements: .ubyte(.init(repeating: 0, count: 7840))),
+                      to: f.set + "/distilled-images-idx3-float")
+        try IDX.write(IDXArray(shape: [9], elements: .ubyte(Array(0..<9))), to: f.set + "/distilled-labels-idx1-ubyte")
+        #expect { try f.eval(["--l2", "0.1"]) } throws: { error in
+            String(describing: error).contains("distilled-labels-idx1-ubyte: expected shape [10] (one class id per image), found [9]")
+        }
+        try IDX.write(IDXArray(shape: [10, 3], elements: .float32(.init(repeating: 0, count: 30))), to: f.set + "/distilled-labels-idx2-float")
+        #expect { try f.eval(["--l2", "0.1"]) } throws: { error in
+            String(describing: error).contains("distilled-labels-idx2-float: expected shape [10, 10]")
+        }
+    }
+
+    @Test func optionsAreValidatedAndTheJSONIsOneObject() throws {
+        #expect(throws: (any Error).self) { try DistillCommand.Eval.parse([]) }
+        #expect(throws: (any Error).self) { try DistillCommand.Eval.parse(["--distilled", "x", "--l2", "0"]) }
+        #expect(throws: (any Error).self) { try DistillCommand.Eval.parse(["--distilled", "x", "--threads", "0"]) }
+        let command = try DistillCommand.parseAsRoot(["eval", "--distilled", "x", "--json"])
+        #expect((command as? DistillCommand.Eval)?.json == true)
+
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let json = try f.eval(["--l2", "0.1"]).json()
+        let object = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        for key in ["test_accuracy", "test_loss", "train_accuracy", "train_loss", "inner_gradient_norm", "l2", "readability"] {
+            #expect(object[key] != nil, "no \(key)")
+        }
+        let readability = try #require(object["readability"] as? [String: Any])
+        #expect((readability["class_mean_correlation"] as? [String: Any])?["min"] != nil)
+        #expect(!json.contains("\n"))
+    }
+}

@@ -1,0 +1,125 @@
+import Testing
+import DistillNumerics
+import _TestSupport
+@testable import Distill
+
+@Suite struct KMeansTests {
+    /// Four tight clusters far apart, 50 points each: k-means++ and Lloyd find
+    /// their centres and converge.
+    @Test func recoversWellSeparatedCentres() {
+        let centres: [[Float]] = [[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10]]
+        var random = SplitMix64(seed: 3)
+        var points = [Float]()
+        for i in 0..<200 {
+            for q in 0..<3 { points.append(centres[i % 4][q] + Float(0.1 * random.nextNormal())) }
+        }
+        var seedRandom = SplitMix64(seed: 11)
+        let result = KMeans(clusters: 4).fit(points, count: 200, features: 3, random: &seedRandom)
+        #expect(result.converged)
+        for centre in centres {
+            var nearest: Float = .infinity
+            for j in 0..<4 {
+                var gap: Float = 0
+                for q in 0..<3 { gap = max(gap, abs(result.centroids[j * 3 + q] - centre[q])) }
+                nearest = min(nearest, gap)
+            }
+            #expect(nearest < 0.05, "no centroid near \(centre)")
+        }
+        // Points of one true cluster share one label.
+        for i in 0..<200 { #expect(result.assignments[i] == result.assignments[i % 4]) }
+    }
+
+    @Test func isDeterministicForASeedAndIndependentOfThreads() throws {
+        let data = SyntheticClusters.make(count: 300, features: 16, classes: 3, spread: 1.5, seed: 2)
+        let a = try KMeans.classCentroids(of: data, perClass: 5, seed: 9, threads: 1)
+        let b = try KMeans.classCentroids(of: data, perClass: 5, seed: 9, threads: 3)
+        let c = try KMeans.classCentroids(of: data, perClass: 5, seed: 10, threads: 1)
+        #expect(a == b)
+        #expect(a != c)
+        #expect(a.rows == 15 && a.columns == 16)
+    }
+
+    @Test func aClassWithTooFewImagesIsAnError() {
+        let data = SyntheticClusters.make(count: 12, features: 4, classes: 3, spread: 1, seed: 1)
+        #expect(throws: InitialisationError.self) { try KMeans.classCentroids(of: data, perClass: 5, seed: 0, threads: 2) }
+    }
+}
+
+@Suite struct BaselineTests {
+    /// Train and test must share the class centres.
+    static func splits() -> (LabeledImages, LabeledImages) {
+        let centres = TestSupport.randomMatrix(3, 20, seed: 100)
+        return (SyntheticClusters.make(count: 300, features: 20, classes: 3, spread: 2.5, seed: 7, centres: centres),
+                SyntheticClusters.make(count: 150, features: 20, classes: 3, spread: 2.5, seed: 8, centres: centres))
+    }
+
+    @Test func randomRealIsTheMeanAndSpreadOfItsDraws() throws {
+        let (train, test) = Self.splits()
+        let baselines = Baselines(train: train, test: test, threads: 2)
+        let result = try baselines.randomReal(imagesPerClass: 2, l2: 0.1, seed: 4)
+        #expect(result.name == "random_real" && result.draws == 5 && result.imagesPerClass == 2)
+
+        // The same five draws by hand.
+        var master = SplitMix64(seed: 4)
+        var accuracies: [Double] = [], losses: [Double] = []
+        for _ in 0..<5 {
+            var random = SplitMix64(seed: master.next())
+            let images = try Initialisation.real.images(from: train, imagesPerClass: 2, random: &random)
+            let w = NewtonCG(relativeTolerance: 1e-9).solve(SoftmaxRegression(
+                images: images, labels: TestSupport.oneHot([0, 0, 1, 1, 2, 2], classes: 3), l2: 0.1)).weights
+            accuracies.append(Evaluation(weights: w, on: test, threads: 1).accuracy)
+            losses.append(Evaluation(weights: w, on: train, threads: 1).loss)
+        }
+        let mean = accuracies.reduce(0, +) / 5
+        let std = (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4).squareRoot()
+        #expect(abs(result.testAccuracy - mean) < 1e-12)
+        #expect(abs((result.testAccuracyStd ?? -1) - std) < 1e-12)
+        #expect(abs(result.trainLoss - losses.reduce(0, +) / 5) < 1e-12)
+        #expect(std > 0, "five different draws should not all score the same")
+        #expect(mean > 0.5, "well above chance (1/3) on clustered data")
+    }
+
+    @Test func meanAndStdByHand() {
+        let (mean, std) = Baselines.meanAndStd([1, 2, 3, 4])
+        #expect(mean == 2.5)
+        #expect(abs(std - (5.0 / 3).squareRoot()) < 1e-15)
+        #expect(Baselines.meanAndStd([7]) == (7, 0))
+    }
+
+    @Test func centroidsAndFullDataBeatChanceAndAreOrdered() throws {
+        let (train, test) = Self.splits()
+        let baselines = Baselines(train: train, test: test, threads: 2)
+        let results = try baselines.all(imagesPerClass: 1, l2: 0.01, seed: 0)
+        #expect(results.map(\.name) == ["random_real", "class_means", "full_data"])
+        let kmeans = try baselines.centroids(imagesPerClass: 4, l2: 0.01, seed: 0)
+        #expect(kmeans.name == "kmeans" && kmeans.testAccuracyStd == nil)
+        // The full-data model minimises the training loss plus the same L2 term:
+        // its training loss is the lowest.
+        #expect(results[2].trainLoss < results[1].trainLoss && results[2].trainLoss < results[0].trainLoss)
+        #expect(results[1].testAccuracy > 0.6 && results[2].testAccuracy > 0.6)
+    }
+}
+
+@Suite struct ReadabilityTests {
+    @Test func pearsonByHand() {
+        // a = (1,2,3), b = (2,4,7): deviations (-1,0,1) and (-7/3,-1/3,8/3);
+        // r = 5 / √(2 · 38/3) = 5 / √(76/3).
+        let r = Readability.pearsonCorrelation([1, 2, 3], [2, 4, 7])
+        #expect(abs(r - 5 / (76.0 / 3).squareRoot()) < 1e-15)
+        #expect(Readability.pearsonCorrelation([1, 2, 3], [3, 2, 1]) == -1)
+        #expect(Readability.pearsonCorrelation([1, 1, 1], [1, 2, 3]) == 0)
+    }
+
+    @Test func summariesByHand() {
+        // Two class means; image 0 (class 1) is an affine copy of mean 1 (r = 1),
+        // image 1 (class 0) is mean 0 reversed (r = -1), image 2 (class 0) has r = 5/√(76/3).
+        let means = Matrix(rows: 2, columns: 3, values: [1, 2, 3, 0, 1, 0])
+        let images = Matrix(rows: 3, columns: 3, values: [-1, 1, -1, 3, 2, 1, 2, 4, 7])
+        let readability = Readability(images: images, classes: [1, 0, 0], classMeans: means)
+        let r2 = 5 / (76.0 / 3).squareRoot()
+        #expect(abs(readability.meanClassMeanCorrelation - (1 - 1 + r2) / 3) < 1e-15)
+        #expect(readability.minimumClassMeanCorrelation == -1)
+        // Outside [0, 1]: -1, -1, 3, 2, 2, 4, 7 (seven of nine; 1 and 1 are inside).
+        #expect(readability.pixelsOutsideUnitRange == 7.0 / 9)
+    }
+}
