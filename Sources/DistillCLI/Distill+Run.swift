@@ -12,13 +12,14 @@ extension DistillCommand {
             discussion: """
                 Reads the IDX files of a dataset folder (MNIST's file names, raw or gzip), \
                 learns `--images-per-class` synthetic images for every class, and writes the \
-                grid as a PNG, the images and labels as IDX, a per-step history.csv and a \
-                metrics.json into `--out`.
+                grid as a PNG, the images and labels as IDX, a per-step history.csv, a \
+                metrics.json and a report.html to open in a browser into `--out`.
 
                 Examples:
                   distill run
                   distill run --images-per-class 10 --steps 300 --out out-10
                   distill run --init real --seed 7 --l2 0.01
+                  distill run --eval-every 20 --snapshot-every 20
                 """)
 
         @OptionGroup var options: DistillOptions
@@ -34,6 +35,8 @@ extension DistillCommand {
 
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
+
+        @OptionGroup(title: "Watching the run") var display: DisplayOptions
 
         func validate() throws {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
@@ -56,10 +59,12 @@ extension DistillCommand {
         private func execute() throws(CLIError) {
             let dataset = try LoadedDataset(path: options.data)
             let distiller = try makeDistiller(dataset, configuration: distillerConfiguration)
+            let classNames = try display.names(classes: dataset.folder.classes)
             // Only once every input is loaded and checked: bad input never creates `--out`.
             let outExisted = access(out, F_OK) == 0
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
-            let outcome = distil(distiller, dataset: dataset, options: options, observers: [ProgressLines(log: { if !quiet { print($0) } })])
+            let watch = try RunDisplay(display, quiet: quiet, dataset: dataset, out: out, zoom: zoom, classNames: classNames)
+            let outcome = distil(distiller, dataset: dataset, options: options, observers: watch.observers)
             let outputs = RunOutputs(folder: out, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: zoom)
             do {
                 try outputs.write(outcome)
@@ -68,9 +73,8 @@ extension DistillCommand {
                 if !outExisted { rmdir(out) }
                 throw CLIError(error)
             }
-            let m = outcome.metrics
-            print("Done in \(format(m.seconds, 1)) s (\(format(1000 * m.secondsPerStep, 1)) ms per step): train loss \(format(m.trainLoss, 4)), train accuracy \(format(100 * m.trainAccuracy, 2))%, test accuracy \(format(100 * m.testAccuracy, 2))%.")
-            print("Wrote \(outputs.files.map { out + "/" + $0 }.joined(separator: ", ")).")
+            let extras = try watch.writeExtras(outcome, outputs: outputs)
+            watch.printSummary(outcome, folder: out, files: outputs.files + extras)
         }
     }
 }

@@ -69,8 +69,7 @@ final class ProgressLines: DistillationObserver {
     init(log: @escaping (String) -> Void) { self.log = log }
 
     func started(_ distiller: Distiller, dataset: LoadedDataset) {
-        let c = distiller.configuration
-        log("Distilling \(dataset.train.count) training images of \(dataset.folder.train.height)x\(dataset.folder.train.width) pixels, \(dataset.folder.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps, \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s.")
+        log(startLine(distiller, dataset: dataset))
     }
 
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
@@ -78,10 +77,7 @@ final class ProgressLines: DistillationObserver {
         if record.step % max(1, steps / 10) == 0 || record.step == 1 {
             log("step \(record.step)/\(steps)  train loss \(format(record.trainLoss, 4))  accuracy \(format(100 * record.trainAccuracy, 2))%  inner \(record.innerIterations) it, |F| \(scientific(record.innerGradientNorm))  CG \(record.cgIterations) it, residual \(scientific(record.cgResidual))")
         }
-        if !record.innerConverged || !record.cgConverged {
-            printError("warning: step \(record.step): " + (record.innerConverged ? "" : "inner solve missed its tolerance (|F| = \(scientific(record.innerGradientNorm))) ")
-                       + (record.cgConverged ? "" : "CG missed its tolerance (residual \(scientific(record.cgResidual)))"))
-        }
+        if let warning = toleranceWarning(record) { printError(warning) }
         return .proceed
     }
 }
