@@ -25,7 +25,8 @@ enum ClassNames {
     /// The names in `text` (the contents of `file`); throws an error naming
     /// the file if a line is empty or there is not one line per class.
     static func parse(_ text: String, classes: Int, file: String) throws(CLIError) -> [String] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character, a newline like "\n".
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         if lines.last == "" { lines.removeLast() }
         if let empty = lines.firstIndex(of: "") {

@@ -50,6 +50,7 @@ import _TestSupport
         while let command = commands.popLast() {
             let name = command["commandName"] as? String ?? "?"
             commands += command["subcommands"] as? [[String: Any]] ?? []
+            if name == "help" { continue }  // ArgumentParser's own `distill help`
             for argument in command["arguments"] as? [[String: Any]] ?? [] {
                 let names = (argument["names"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
                 // ArgumentParser's own --help and --version.
@@ -135,7 +136,8 @@ import _TestSupport
 /// Parses `commandLine` (starting `distill` or `swift run -c release distill`)
 /// as `distill` would; `--help` counts as accepted.
 private func expectAccepted(_ commandLine: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    var words = HelpTests.words(commandLine)
+    // The command's own words: up to a redirection or a pipe.
+    var words = Array(HelpTests.words(commandLine).prefix { ![">", ">>", "2>", "|", "&&"].contains($0) })
     if words.starts(with: ["swift", "run", "-c", "release"]) { words.removeFirst(4) }
     #expect(words.first == "distill", sourceLocation: sourceLocation)
     let arguments = Array(words.dropFirst())

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Distill
+@testable import Distill
 import DistillIO
 @testable import DistillCLI
 
@@ -128,7 +128,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
         let blank = try PNGImage(width: 30, height: 10, channels: 3, pixels: [UInt8](repeating: 255, count: 900))
         let drawn = blank.annotated(with: "88", left: -3, top: -2, color: LineChart.Color(200, 0, 0))
         #expect(drawn.width == 30 && drawn.height == 10)
-        #expect(drawn.pixel(x: 1, y: 0) == [200, 0, 0])
+        #expect(drawn.pixel(x: 5, y: 0) == [200, 0, 0])  // the right column of the first "8", its second row
         #expect(drawn.pixel(x: 29, y: 9) == [255, 255, 255])
         #expect(BitmapText.width(of: "") == 0 && BitmapText.width(of: "ab") == 22)
     }

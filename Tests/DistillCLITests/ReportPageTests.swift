@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Distill
+@testable import Distill
 import DistillIO
 @testable import DistillCLI
 
