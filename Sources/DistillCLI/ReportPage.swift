@@ -63,23 +63,23 @@ struct ReportPage {
             : "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative.")
             + "</p></section>\n"
 
-        if let progressSheet {
-            body += "<section><h2>How they emerged</h2>\n" + image(progressSheet, alt: "the distilled images at several steps")
-                + "\n<p class=\"note\">progress.png: the images at a few steps of the run (snapshots/ holds them all).</p></section>\n"
-        }
-
         body += "<section class=\"charts\"><div><h2>Training loss</h2>\n"
         body += SVGChart(points: history.map { (Double($0.step), $0.trainLoss) }, xLabel: "step", yLabel: "training loss").svg
         body += "</div><div><h2>Test accuracy</h2>\n"
         if testAccuracy.isEmpty {
             body += SVGChart(points: [(Double(m.steps), 100 * m.testAccuracy)], xLabel: "step", yLabel: "test accuracy (%)",
-                             xRange: 0...Double(max(1, m.steps)), color: "#2ca02c").svg
+                             xRange: 0...Double(max(1, m.steps)), yRange: 0...100, color: "#2ca02c").svg
             body += "<p class=\"note\">Measured once, at the end. Run with <code>--eval-every 20</code> to follow it during the run.</p>"
         } else {
             body += SVGChart(points: testAccuracy.map { (Double($0.step), 100 * $0.accuracy) }, xLabel: "step",
                              yLabel: "test accuracy (%)", color: "#2ca02c").svg
         }
         body += "</div></section>\n"
+
+        if let progressSheet {
+            body += "<section><h2>How they emerged</h2>\n" + image(progressSheet, alt: "the distilled images at several steps")
+                + "\n<p class=\"note\">progress.png: the images at a few steps of the run (snapshots/ holds them all).</p></section>\n"
+        }
 
         body += "<section><h2>Results</h2>\n" + resultsTable() + "</section>\n"
         body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again:</p>\n<pre><code>"
@@ -193,6 +193,7 @@ struct SVGChart {
     var xLabel: String
     var yLabel: String
     var xRange: ClosedRange<Double>? = nil
+    var yRange: ClosedRange<Double>? = nil
     var color = "#1f77b4"
     var width = 520, height = 300
 
@@ -200,7 +201,7 @@ struct SVGChart {
         let finite = points.filter { $0.x.isFinite && $0.y.isFinite }
         let xs = finite.map(\.x), ys = finite.map(\.y)
         let x = LineChart.ticks(low: xRange?.lowerBound ?? xs.min() ?? 0, high: xRange?.upperBound ?? xs.max() ?? 1)
-        let y = LineChart.ticks(low: ys.min() ?? 0, high: ys.max() ?? 1)
+        let y = LineChart.ticks(low: yRange?.lowerBound ?? ys.min() ?? 0, high: yRange?.upperBound ?? ys.max() ?? 1)
         let left = 62.0, right = Double(width) - 14, top = 12.0, bottom = Double(height) - 46
         func px(_ v: Double) -> Double { left + (v - x.range.lowerBound) / max(1e-300, x.range.upperBound - x.range.lowerBound) * (right - left) }
         func py(_ v: Double) -> Double { bottom - (v - y.range.lowerBound) / max(1e-300, y.range.upperBound - y.range.lowerBound) * (bottom - top) }

@@ -49,7 +49,6 @@ final class RunDisplay {
     let classNames: [String]
     let quiet: Bool
     let logFormat: LogFormat
-    let zoom: Int
 
     /// `out` must exist (snapshots/ is created in it).
     init(_ options: DisplayOptions, quiet: Bool, dataset: LoadedDataset, out: String, zoom: Int,
@@ -57,7 +56,6 @@ final class RunDisplay {
         self.classNames = classNames
         self.quiet = quiet
         self.logFormat = options.logFormat
-        self.zoom = zoom
         let plain = !quiet && options.logFormat == .text && !terminal
         probe = options.evalEvery.map { TestAccuracyProbe(every: $0, test: dataset.test, log: plain ? { print($0) } : nil) }
         snapshots = try options.snapshotEvery.map { every throws(CLIError) in
@@ -76,7 +74,7 @@ final class RunDisplay {
     }
 
     /// Writes progress.png (with snapshots) and report.html into `outputs`'
-    /// folder; returns the names of the files written.
+    /// folder; returns the names of the files and folders added beside `outputs.files`.
     func writeExtras(_ outcome: DistillationOutcome, outputs: RunOutputs,
                      command: [String] = CommandLine.arguments) throws(CLIError) -> [String] {
         do {
@@ -87,7 +85,7 @@ final class RunDisplay {
                 let bytes = try picture.encoded(nameForErrors: outputs.path(Self.progress))
                 try OutputFile.write(bytes, to: outputs.path(Self.progress))
                 sheet = ReportPage.ClassPicture(name: "progress", png: bytes, width: picture.width, height: picture.height)
-                written.append(Self.progress)
+                written += [Self.progress, SnapshotWriter.folderName + "/"]
             }
             let distiller = outcome.distiller, pixels = DistilledPicture.pixels(distiller)
             var pictures: [ReportPage.ClassPicture] = []
@@ -97,12 +95,12 @@ final class RunDisplay {
                 pictures.append(ReportPage.ClassPicture(name: name, png: try grid.encoded(nameForErrors: ReportPage.fileName),
                                                         width: grid.width, height: grid.height))
             }
-            let files = outputs.files + written + (snapshots == nil ? [] : [SnapshotWriter.folderName + "/"]) + [ReportPage.fileName]
+            written.append(ReportPage.fileName)
             let page = ReportPage(metrics: outcome.metrics, history: outcome.history, testAccuracy: probe?.points ?? [],
                                   classes: pictures, progressSheet: sheet, baselines: nil, command: command,
-                                  files: files, evaluationSeconds: probe?.seconds)
+                                  files: outputs.files + written, evaluationSeconds: probe?.seconds)
             try OutputFile.write(page.html, to: outputs.path(ReportPage.fileName))
-            return written + [ReportPage.fileName]
+            return written
         } catch {
             throw CLIError(error)
         }
