@@ -12,13 +12,14 @@ extension DistillCommand {
             discussion: """
                 Reads the IDX files of a dataset folder (MNIST's file names, raw or gzip), \
                 learns `--images-per-class` synthetic images for every class, and writes the \
-                grid as a PNG, the images and labels as IDX, a per-step history.csv and a \
-                metrics.json into `--out`.
+                grid as a PNG, the images and labels as IDX, a per-step history.csv, a \
+                metrics.json and a report.html to open in a browser into `--out`.
 
                 Examples:
                   distill run
                   distill run --images-per-class 10 --steps 300 --out out-10
                   distill run --init real --seed 7 --l2 0.01
+                  distill run --eval-every 20 --snapshot-every 20
                 """)
 
         @OptionGroup var options: DistillOptions
@@ -43,6 +44,8 @@ extension DistillCommand {
 
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
+
+        @OptionGroup(title: "Watching the run") var display: DisplayOptions
 
         /// Where the results go.
         var outputFolder: String { out ?? resume ?? "out" }
@@ -83,6 +86,7 @@ extension DistillCommand {
             }
             let dataset = try LoadedDataset(path: data)
             var distiller = try makeDistiller(dataset, configuration: configuration)
+            let classNames = try display.names(classes: dataset.folder.classes)
             var history: [StepRecord] = []
             if let checkpoint {
                 guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
@@ -98,7 +102,8 @@ extension DistillCommand {
 
             let guardian = DivergenceGuard()
             let periodic = PeriodicCheckpoint(every: checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes)
-            var observers: [any DistillationObserver] = [ProgressLines(log: { if !quiet { print($0) } }), guardian, periodic, signals]
+            let watch = try RunDisplay(display, quiet: quiet, dataset: dataset, out: out, zoom: zoom, classNames: classNames)
+            var observers: [any DistillationObserver] = watch.observers + [guardian, periodic, signals]
             if let stopAfterStep { observers.append(StopAfterStep(step: stopAfterStep)) }
             let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: observers)
 
@@ -120,9 +125,9 @@ extension DistillCommand {
                 if !outExisted { rmdir(out) }
                 throw CLIError(error)
             }
-            let m = outcome.metrics
-            print("Done in \(format(m.seconds, 1)) s (\(format(1000 * m.secondsPerStep, 1)) ms per step): train loss \(format(m.trainLoss, 4)), train accuracy \(format(100 * m.trainAccuracy, 2))%, test accuracy \(format(100 * m.testAccuracy, 2))%.")
-            print("Wrote \(outputs.files.map { out + "/" + $0 }.joined(separator: ", ")).")
+            for observer in observers { observer.finished(outcome) }
+            let extras = try watch.writeExtras(outcome, outputs: outputs)
+            watch.printSummary(outcome, folder: out, files: outputs.files + extras)
             if final.step < configuration.steps {
                 let reason = signals.received == SIGINT ? "Interrupted (SIGINT)" : signals.received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
                 print("\(reason) after step \(final.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")

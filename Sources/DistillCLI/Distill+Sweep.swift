@@ -64,8 +64,8 @@ extension DistillCommand {
                 let folder = out + "/ipc-\(size)"
                 let distiller = try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size))
                 do { try OutputFile.createDirectory(folder) } catch { throw CLIError(error) }
-                let (final, history) = runSteps(distiller, dataset: dataset, observers: [ProgressLines(log: { if !quiet { print($0) } })])
-                let outcome = measure(final, history: history, dataset: dataset, data: options.data, commandLine: quotedCommandLine)
+                let outcome = distil(distiller, dataset: dataset, options: options,
+                                     observers: [ProgressLines(log: { if !quiet { print($0) } })])
                 let outputs = RunOutputs(folder: folder, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: 4)
                 do { try outputs.write(outcome) } catch { throw CLIError(error) }
                 let m = outcome.metrics

@@ -12,7 +12,7 @@ struct DistillCommand: ParsableCommand {
             (implicit function theorem and a conjugate-gradient solve, no unrolling).
 
             Examples:
-              distill                                   # MNIST in data/mnist, 1 image per class, into out/
+              distill                    # data/mnist, 1 image per class, into out/
               distill run --images-per-class 10 --out out-10
               distill run --data ~/datasets/fashion --steps 500
             """,

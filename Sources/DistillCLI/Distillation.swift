@@ -78,8 +78,7 @@ final class ProgressLines: DistillationObserver {
     init(log: @escaping (String) -> Void) { self.log = log }
 
     func started(_ distiller: Distiller, dataset: LoadedDataset) {
-        let c = distiller.configuration
-        log("Distilling \(dataset.train.count) training images of \(dataset.folder.train.height)x\(dataset.folder.train.width) pixels, \(dataset.folder.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps, \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s.")
+        log(startLine(distiller, dataset: dataset))
     }
 
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
@@ -87,10 +86,7 @@ final class ProgressLines: DistillationObserver {
         if record.step % max(1, steps / 10) == 0 || record.step == 1 {
             log("step \(record.step)/\(steps)  train loss \(format(record.trainLoss, 4))  accuracy \(format(100 * record.trainAccuracy, 2))%  inner \(record.innerIterations) it, |F| \(scientific(record.innerGradientNorm))  CG \(record.cgIterations) it, residual \(scientific(record.cgResidual))")
         }
-        if !record.innerConverged || !record.cgConverged {
-            printError("warning: step \(record.step): " + (record.innerConverged ? "" : "inner solve missed its tolerance (|F| = \(scientific(record.innerGradientNorm))) ")
-                       + (record.cgConverged ? "" : "CG missed its tolerance (residual \(scientific(record.cgResidual)))"))
-        }
+        if let warning = toleranceWarning(record) { printError(warning) }
         return .proceed
     }
 }
@@ -114,6 +110,16 @@ func runSteps(_ distiller: Distiller, dataset: LoadedDataset, history: [StepReco
         if decision == .stop { break }
     }
     return (distiller, history)
+}
+
+/// A whole distillation from step 0: the steps, the final model's figures,
+/// and each observer's `finished`.
+func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOptions,
+            observers: [any DistillationObserver]) -> DistillationOutcome {
+    let (final, history) = runSteps(distiller, dataset: dataset, observers: observers)
+    let outcome = measure(final, history: history, dataset: dataset, data: options.data, commandLine: quotedCommandLine)
+    for observer in observers { observer.finished(outcome) }
+    return outcome
 }
 
 /// Trains the final model on `distiller`'s synthetic set and measures it on

@@ -27,12 +27,9 @@ struct RunOutputs {
     func write(_ outcome: DistillationOutcome) throws {
         let distiller = outcome.distiller, history = outcome.history, metrics = outcome.metrics
         let images = distiller.images
-        let pixels = images.values.map { Float($0) }
-        let picture = try ImageGrid.render(
-            images: pixels, imageWidth: width, imageHeight: height,
-            rows: distiller.classes, columns: distiller.configuration.imagesPerClass,
-            scale: zoom, separator: 2,
-            greyScale: distiller.configuration.pixelRange == .unit ? .unitRange : .symmetricPerImage)
+        let pixels = DistilledPicture.pixels(distiller)
+        let picture = try DistilledPicture.grid(pixels, configuration: distiller.configuration, classes: distiller.classes,
+                                                height: height, width: width, zoom: zoom)
         let imageArray = try IDXArray(shape: [images.rows, height, width], elements: .float32(pixels))
         let labelArray = try IDXArray(shape: [images.rows], elements: .ubyte(distiller.imageClasses.map { UInt8(truncatingIfNeeded: $0) }))
         // The labels the inner model was trained with (one-hot rows unless learned).

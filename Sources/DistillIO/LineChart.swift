@@ -320,7 +320,7 @@ private struct Canvas {
 
 /// A 5 x 7 bitmap font drawn at twice its size. Each glyph is 7 rows, top
 /// first; bit 4 of a row is its leftmost pixel.
-private enum Font {
+enum Font {
     static let scale = 2
     static let advance = 6 * scale
     static let height = 7 * scale

@@ -1,0 +1,40 @@
+import Foundation
+
+/// The names of a dataset's classes, shown in report.html and progress.png.
+/// Without a names file a class is named by its index, which for MNIST is
+/// its digit ("0" to "9").
+enum ClassNames {
+    static func defaults(classes: Int) -> [String] {
+        (0..<max(0, classes)).map(String.init)
+    }
+
+    /// Reads `--class-names FILE`: one name per line, in class order (line 1
+    /// names class 0). Surrounding spaces and a final newline are ignored;
+    /// Windows line ends are accepted.
+    static func load(_ path: String, classes: Int) throws(CLIError) -> [String] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CLIError("\(path): cannot read the class names (\(error.localizedDescription))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError("\(path): the class names are not UTF-8 text")
+        }
+        return try parse(text, classes: classes, file: path)
+    }
+
+    /// The names in `text` (the contents of `file`); throws an error naming
+    /// the file if a line is empty or there is not one line per class.
+    static func parse(_ text: String, classes: Int, file: String) throws(CLIError) -> [String] {
+        // "\r\n" is one Character, a newline like "\n".
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if lines.last == "" { lines.removeLast() }
+        if let empty = lines.firstIndex(of: "") {
+            throw CLIError("\(file): line \(empty + 1) is empty; expected one class name per line")
+        }
+        guard lines.count == classes else {
+            throw CLIError("\(file): \(lines.count) class name\(lines.count == 1 ? "" : "s") for \(classes) classes; expected one name per line, one line per class")
+        }
+        return lines
+    }
+}
