@@ -13,6 +13,13 @@ let stopSignal = Atomic<Int32>(0)
 final class StopOnSignal: DistillationObserver {
     init() {
         stopSignal.store(0, ordering: .relaxed)
+        // A parent may have blocked them (the mask survives exec); a blocked
+        // signal would never reach the handler.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
                 if stopSignal.exchange(received, ordering: .relaxed) != 0 {

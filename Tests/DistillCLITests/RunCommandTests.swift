@@ -130,9 +130,10 @@ struct ScratchFolder {
         #expect(history.first?.hasPrefix("step,train_loss,inner_iterations,inner_gradient_norm,cg_iterations,cg_residual,seconds") == true)
         #expect(history.count == 41)
         let firstLoss = try #require(Double(history[1].split(separator: ",")[1]))
-        // The stated margin: from chance (ln 10 = 2.30) to below 0.75 in 40 steps.
-        #expect(firstLoss > 2.2)
-        #expect(metrics.trainLoss < 0.75, "train loss \(metrics.trainLoss)")
+        // The stated margin: the default start (the class means) is already far below
+        // chance (ln 10 = 2.30); 40 steps take at least a quarter off its loss.
+        #expect(firstLoss < 2.3)
+        #expect(metrics.trainLoss < 0.75 * firstLoss, "train loss \(metrics.trainLoss) from \(firstLoss)")
 
         // The baseline to beat: the same model trained on one random real image per class.
         let folder = try DatasetFolder.load(data)
