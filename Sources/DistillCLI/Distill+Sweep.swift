@@ -33,6 +33,9 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
+        @Option(help: ArgumentHelp("Also train the model on random real images and class means or k-means centroids of each size, and once on all the data, for comparison.", valueName: "on|off"))
+        var baselines = Switch.on
+
         func validate() throws {
             guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
@@ -58,18 +61,28 @@ extension DistillCommand {
 
         private func execute() throws(CLIError) {
             let dataset = try LoadedDataset(path: options.data)
+            // Check every size before the first run and before creating `--out`.
+            for size in imagesPerClass.sizes { _ = try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
             var rows: [SweepRow] = []
+            var fullData: BaselineResult?
             for size in imagesPerClass.sizes {
                 let folder = out + "/ipc-\(size)"
                 let distiller = try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size))
                 do { try OutputFile.createDirectory(folder) } catch { throw CLIError(error) }
-                let outcome = distil(distiller, dataset: dataset, options: options,
+                var outcome = distil(distiller, dataset: dataset, options: options,
                                      observers: [ProgressLines(log: { if !quiet { print($0) } })])
+                var compared: [BaselineResult] = []
+                if baselines.isOn {
+                    compared = try DistillCLI.baselines(dataset, configuration: distiller.configuration, fullData: fullData)
+                    fullData = compared.last
+                    outcome.metrics.baselines = compared
+                }
                 let outputs = RunOutputs(folder: folder, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: 4)
                 do { try outputs.write(outcome) } catch { throw CLIError(error) }
                 let m = outcome.metrics
-                rows.append(SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss, seconds: m.seconds))
+                rows.append(SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
+                                     correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared))
                 print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
             }
             let report = SweepReport(rows: rows, target: targetFraction)

@@ -12,6 +12,8 @@ struct LoadedDataset {
     let seconds: Double
     /// The SHA-256 of each of the four files, as stored (by file name).
     let fileHashes: [String: String]
+    /// The mean training image of each class (nil when a class has no training image).
+    let classMeans: Matrix?
 
     init(path: String) throws(CLIError) {
         let clock = Stopwatch()
@@ -24,6 +26,7 @@ struct LoadedDataset {
             do { hashes[name] = try SHA256.hex(contentsOf: file) } catch { throw CLIError(error) }
         }
         fileHashes = hashes
+        classMeans = try? Initialisation.classMeans(train)
         seconds = clock.seconds
     }
 }
@@ -33,7 +36,7 @@ struct LoadedDataset {
 struct DistillationOutcome {
     let distiller: Distiller
     let history: [StepRecord]
-    let metrics: RunMetrics
+    var metrics: RunMetrics
 }
 
 /// A distiller for `dataset`, after checking that the training set can supply
@@ -143,7 +146,9 @@ func measure(_ distiller: Distiller, history: [StepRecord], dataset: LoadedDatas
         innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
         seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
         loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
-        datasetSHA256: dataset.fileHashes, configuration: configuration)
+        datasetSHA256: dataset.fileHashes, configuration: configuration,
+        readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0) },
+        baselines: nil)
     return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
 }
 
@@ -153,4 +158,22 @@ var quotedCommandLine: String {
         argument.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+".contains($0) }) && !argument.isEmpty
             ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }.joined(separator: " ")
+}
+
+/// The L2 strength of the full-data ceiling (the table: 92.64% on MNIST).
+let fullDataCeilingL2 = 1e-4
+
+/// The baselines for `imagesPerClass` images per class: random real images
+/// (5 draws) and class means or k-means centroids, trained with the run's
+/// starting `--l2` and one-hot labels, and the full-data model at L2 1e-4
+/// (pass `fullData` to reuse one already trained).
+func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,
+               fullData: BaselineResult? = nil) throws(CLIError) -> [BaselineResult] {
+    let baselines = Baselines(train: dataset.train, test: dataset.test, threads: configuration.threads)
+    do {
+        let k = configuration.imagesPerClass
+        return [try baselines.randomReal(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed),
+                try baselines.centroids(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed),
+                fullData ?? baselines.fullData(l2: fullDataCeilingL2)]
+    } catch { throw CLIError(error) }
 }

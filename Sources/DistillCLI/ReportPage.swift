@@ -20,6 +20,7 @@ struct ReportPage {
         var trainLoss: Double?
     }
 
+
     /// One class's distilled images as a PNG.
     struct ClassPicture {
         var name: String
@@ -252,4 +253,13 @@ func escaped(_ text: String) -> String {
         }
     }
     return out
+}
+
+extension ReportPage.Baseline {
+    /// A baseline's row: its name with its size and L2, its mean test accuracy and training loss.
+    init(_ result: BaselineResult) {
+        let size = result.imagesPerClass.map { "\($0) per class" } ?? "all data"
+        self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), L2 \(result.l2))",
+                  testAccuracy: result.testAccuracy, trainLoss: result.trainLoss)
+    }
 }

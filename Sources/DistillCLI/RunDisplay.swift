@@ -97,7 +97,8 @@ final class RunDisplay {
             }
             written.append(ReportPage.fileName)
             let page = ReportPage(metrics: outcome.metrics, history: outcome.history, testAccuracy: probe?.points ?? [],
-                                  classes: pictures, progressSheet: sheet, baselines: nil, command: command,
+                                  classes: pictures, progressSheet: sheet,
+                                  baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0) }, command: command,
                                   files: outputs.files + written, evaluationSeconds: probe?.seconds)
             try OutputFile.write(page.html, to: outputs.path(ReportPage.fileName))
             return written

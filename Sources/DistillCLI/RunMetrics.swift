@@ -38,6 +38,11 @@ struct RunMetrics: Codable, Equatable {
     var datasetSHA256: [String: String]
     /// Every setting of the distiller, after defaults.
     var configuration: DistillerConfiguration
+    /// How much the images look like their class: correlation with the class
+    /// mean image, and the fraction of pixels outside [0, 1].
+    var readability: Readability?
+    /// The same model trained on simple sets of the same size, and on all the data.
+    var baselines: [BaselineResult]?
 
     enum CodingKeys: String, CodingKey {
         case dataset, classes, steps, l2, seed, threads, seconds
@@ -47,6 +52,6 @@ struct RunMetrics: Codable, Equatable {
         case trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
         case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
-        case commandLine = "command_line", version, datasetSHA256 = "dataset_sha256", configuration
+        case commandLine = "command_line", version, datasetSHA256 = "dataset_sha256", configuration, readability, baselines
     }
 }
