@@ -107,8 +107,8 @@ func distil(_ distiller: Distiller, dataset: LoadedDataset, options: DistillOpti
     }
     let inner = distiller.solveInner()
     let seconds = clock.seconds
-    let trainEval = Evaluation(weights: inner.weights, on: dataset.train, threads: configuration.threads)
-    let testEval = Evaluation(weights: inner.weights, on: dataset.test, threads: configuration.threads)
+    let trainEval = distiller.evaluate(inner, on: dataset.train)
+    let testEval = distiller.evaluate(inner, on: dataset.test)
     let metrics = RunMetrics(
         dataset: options.data, classes: dataset.folder.classes,
         imageHeight: dataset.folder.train.height, imageWidth: dataset.folder.train.width,
