@@ -51,7 +51,7 @@ struct DistillOptions: ParsableArguments {
     @Option(help: "Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable.")
     var pull = DistillerConfiguration().pull
 
-    @Option(help: "The model trained on the synthetic images: logistic (multinomial logistic regression), ridge (ridge regression on the one-hot labels, closed form) or kernel-ridge (RBF kernel ridge regression, closed form; its pass over the training set costs about m times more).")
+    @Option(help: "The model trained on the synthetic images: logistic (multinomial logistic regression), ridge (ridge regression on the one-hot labels, closed form) or kernel-ridge (RBF kernel ridge regression, closed form; its pass over the training set costs about m/C times the linear models', for m synthetic images and C classes).")
     var model = DistillerConfiguration().model
 
     @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
