@@ -35,6 +35,15 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     /// Weight of the pull towards the class means in the outer objective:
     /// `pull · (1/m) Σ_j ‖s_j - μ_class(j)‖²`.
     public var pull = 0.012
+    /// The model trained on the synthetic set.
+    public var model = InnerModelKind.logistic
+    /// How the gradient with respect to the synthetic set is taken (unrolled: logistic only).
+    public var hypergradient = HypergradientMethod.implicit
+    /// N, the gradient-descent steps of the unrolled hypergradient.
+    public var unrollSteps = 100
+    /// γ of kernel ridge regression's RBF kernel; nil for the median heuristic on
+    /// the training set (`KernelRidgeRegression.defaultBandwidth(for:)`).
+    public var kernelBandwidth: Double?
 
     public init() {}
 }
@@ -74,9 +83,14 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// The L2 strength the inner model was trained with at this step.
     public var l2: Double
     public var trainAccuracy: Double
+    /// Inner solver iterations (0 for a closed form, N when unrolled).
     public var innerIterations: Int
+    /// ‖F(x*)‖ (for the unrolled hypergradient, ‖F(W_N)‖).
     public var innerGradientNorm: Double
+    /// Whether the inner solve met its certificate (always true for the unrolled
+    /// hypergradient, which differentiates its N steps whether or not they converged).
     public var innerConverged: Bool
+    /// Iterations of the implicit linear solve (0 when unrolled).
     public var cgIterations: Int
     /// ‖H v - G‖ / ‖G‖ of the implicit solve.
     public var cgResidual: Double
@@ -89,9 +103,15 @@ public struct StepRecord: Sendable, Equatable, Codable {
 ///
 /// Each step: train the inner model to optimality on the synthetic set (warm
 /// started), take the gradient of the training-set loss with respect to its
-/// weights in one pass over the training set, carry it to the synthetic images
+/// parameters in one pass over the training set, carry it to the synthetic images
 /// through the implicit function theorem (one conjugate-gradient solve), and
 /// move the images with Adam.
+///
+/// The inner model is any `InnerModel` (`configuration.model`): the step only
+/// calls its `fit`, `loss` and `hypergradient`. With `configuration.hypergradient
+/// == .unrolled` (logistic regression only), the inner model is instead
+/// `unrollSteps` gradient-descent steps from `W = 0`, differentiated in reverse
+/// through the stored iterates (`UnrolledGradientDescent`).
 public struct Distiller: Sendable {
     public let configuration: DistillerConfiguration
     public let classes: Int
@@ -111,11 +131,17 @@ public struct Distiller: Sendable {
     private var imageOptimiser: Adam
     private var labelOptimiser: Adam
     private var l2Optimiser: Adam
-    private let innerSolver: NewtonCG
+    private let model: any InnerModel
     private var warmWeights: Matrix?
     private var warmAdjoint: [Double]?
 
     public init(train: LabeledImages, configuration: DistillerConfiguration) throws(InitialisationError) {
+        guard configuration.hypergradient == .implicit || configuration.model == .logistic else {
+            throw InitialisationError(description: "the unrolled hypergradient is implemented for the logistic model only, not \(configuration.model.rawValue)")
+        }
+        guard configuration.hypergradient == .implicit || configuration.unrollSteps >= 1 else {
+            throw InitialisationError(description: "the unrolled hypergradient needs at least 1 step, got \(configuration.unrollSteps)")
+        }
         self.configuration = configuration
         classes = train.classes
         features = train.features
@@ -132,7 +158,13 @@ public struct Distiller: Sendable {
         imageOptimiser = Adam(count: images.values.count, learningRate: configuration.learningRate)
         labelOptimiser = Adam(count: labels.values.count, learningRate: configuration.labelLearningRate)
         l2Optimiser = Adam(count: 1, learningRate: configuration.l2LearningRate)
-        innerSolver = NewtonCG(relativeTolerance: configuration.innerTolerance)
+        switch configuration.model {
+        case .logistic: model = LogisticModel(solver: NewtonCG(relativeTolerance: configuration.innerTolerance))
+        case .ridge: model = RidgeModel(relativeTolerance: configuration.innerTolerance)
+        case .kernelRidge:
+            model = KernelRidgeModel(bandwidth: configuration.kernelBandwidth ?? KernelRidgeRegression.defaultBandwidth(for: train),
+                                     relativeTolerance: configuration.innerTolerance)
+        }
     }
 
     /// Everything that changes during a run: saving it and restoring it with
@@ -145,9 +177,9 @@ public struct Distiller: Sendable {
         public var imageOptimiser: Adam
         public var labelOptimiser: Adam
         public var l2Optimiser: Adam
-        /// The last inner solution (the next inner solve's warm start).
+        /// The last inner solution `x*` (the next inner solve's warm start).
         public var warmWeights: Matrix?
-        /// The last adjoint `v` (the next CG solve's warm start).
+        /// The last adjoint `v` (the next CG solve's warm start), shaped like `x*`.
         public var warmAdjoint: [Double]?
 
         public init(step: Int, images: Matrix, labels: Matrix, l2: Double, imageOptimiser: Adam, labelOptimiser: Adam,
@@ -171,13 +203,14 @@ public struct Distiller: Sendable {
 
     /// Continues from a saved state; its shapes must match this distiller's.
     public mutating func restore(_ state: State) throws(InitialisationError) {
+        let shape = model.parameterShape(count: images.rows, features: features, classes: classes)
         guard state.images.rows == images.rows, state.images.columns == images.columns,
               state.labels.rows == labels.rows, state.labels.columns == labels.columns,
               state.imageOptimiser.firstMoment.count == images.values.count,
               state.labelOptimiser.firstMoment.count == labels.values.count,
               state.l2Optimiser.firstMoment.count == 1,
-              state.warmWeights.map({ $0.rows == features && $0.columns == classes }) ?? true,
-              state.warmAdjoint.map({ $0.count == features * classes }) ?? true else {
+              state.warmWeights.map({ $0.rows == shape.rows && $0.columns == shape.columns }) ?? true,
+              state.warmAdjoint.map({ $0.count == shape.rows * shape.columns }) ?? true else {
             throw InitialisationError(description: "the saved state does not match this run's shapes (\(images.rows) images of \(features) pixels, \(classes) classes)")
         }
         step = state.step
@@ -196,34 +229,71 @@ public struct Distiller: Sendable {
         (0..<images.rows).map { $0 / configuration.imagesPerClass }
     }
 
-    /// The inner problem on the current synthetic set.
+    /// The logistic inner problem on the current synthetic set.
     public var problem: SoftmaxRegression {
         SoftmaxRegression(images: images, labels: labels, l2: l2)
     }
 
-    /// Trains the inner model on the current synthetic set (warm started).
-    public mutating func solveInner() -> InnerSolution {
-        let solution = innerSolver.solve(problem, from: warmWeights)
-        warmWeights = solution.weights
-        return solution
+    /// Trains the inner model on the current synthetic set: the configured model,
+    /// warm started from the last solution; with the unrolled hypergradient, the
+    /// `unrollSteps` gradient-descent steps from `W = 0` (the model that method optimises).
+    public mutating func solveInner() -> InnerFit {
+        switch configuration.hypergradient {
+        case .implicit:
+            let fit = model.fit(images: images, labels: labels, l2: l2, from: warmWeights)
+            warmWeights = fit.parameters
+            return fit
+        case .unrolled:
+            return Self.fit(of: unrolledTrajectory(), tolerance: configuration.innerTolerance)
+        }
+    }
+
+    /// The loss and accuracy on `data` of a model returned by `solveInner()`.
+    public func evaluate(_ fit: InnerFit, on data: LabeledImages) -> Evaluation {
+        model.evaluation(of: fit, on: data, threads: configuration.threads)
+    }
+
+    private func unrolledTrajectory() -> UnrolledGradientDescent.Trajectory {
+        let problem = self.problem
+        return UnrolledGradientDescent(steps: configuration.unrollSteps, stepSize: UnrolledGradientDescent.stepSize(for: problem))
+            .run(problem)
+    }
+
+    /// The unrolled solution `W_N` as a fit, certified against `relativeTolerance · ‖F(0)‖`.
+    static func fit(of trajectory: UnrolledGradientDescent.Trajectory, tolerance relativeTolerance: Double) -> InnerFit {
+        let problem = trajectory.problem
+        let initialNorm = trajectory.iterates.first?.gradient.norm
+            ?? problem.evaluate(at: Matrix(zeros: problem.features, problem.classes)).gradient.norm
+        return InnerFit(images: problem.images, labels: problem.labels, l2: problem.l2, parameters: trajectory.weights,
+                        iterations: trajectory.iterates.count, gradientNorm: trajectory.gradientNorm,
+                        tolerance: relativeTolerance * initialNorm)
     }
 
     /// One outer step; returns its record.
     public mutating func step(clock: () -> Double) -> StepRecord {
         let start = clock()
-        let problem = self.problem
-        let inner = solveInner()
-        let outer = trainPass.evaluate(weights: inner.weights.values, gradient: true)
-        let outerGradient = Matrix(rows: features, columns: classes, values: outer.gradient)
-        let solver = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
-        let hypergradient = Hypergradient(problem: problem, solution: inner, outerGradient: outerGradient,
-                                          solver: solver, initialGuess: warmAdjoint)
-        warmAdjoint = hypergradient.adjoint
+        let inner: InnerFit, outer: ModelLoss, cotangent: SyntheticSetCotangent, solve: LinearSolution?
+        switch configuration.hypergradient {
+        case .implicit:
+            inner = solveInner()
+            outer = model.loss(of: inner, on: trainPass, gradient: true)
+            let solver = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            let hypergradient = model.hypergradient(at: inner, loss: outer, solver: solver, initialGuess: warmAdjoint)
+            warmAdjoint = hypergradient.adjoint
+            cotangent = hypergradient.cotangent
+            solve = hypergradient.solve
+        case .unrolled:
+            let trajectory = unrolledTrajectory()
+            inner = Self.fit(of: trajectory, tolerance: configuration.innerTolerance)
+            outer = model.loss(of: inner, on: trainPass, gradient: true)
+            cotangent = trajectory.hypergradient(outerGradient: Matrix(rows: features, columns: classes, values: outer.parameterGradient))
+            solve = nil
+        }
         let factor = configuration.schedule.factor(step: step, of: configuration.steps)
         imageOptimiser.learningRate = configuration.learningRate * factor
         labelOptimiser.learningRate = configuration.labelLearningRate * factor
         l2Optimiser.learningRate = configuration.l2LearningRate * factor
-        var imageGradient = hypergradient.cotangent.images
+        var imageGradient = cotangent.images
         var pullValue = 0.0
         if let pull {
             pullValue = pull.value(images)
@@ -232,21 +302,22 @@ public struct Distiller: Sendable {
         imageOptimiser.update(&images.values, gradient: imageGradient.values)
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         if configuration.learnLabels {
-            labelOptimiser.update(&labels.values, gradient: hypergradient.cotangent.labels.values)
+            labelOptimiser.update(&labels.values, gradient: cotangent.labels.values)
         }
         if configuration.learnL2 {
             // θ = log λ, dL/dθ = λ dL/dλ.
             var theta = [log(l2)]
-            l2Optimiser.update(&theta, gradient: [l2 * hypergradient.cotangent.l2])
+            l2Optimiser.update(&theta, gradient: [l2 * cotangent.l2])
             l2 = exp(theta[0])
         }
         step += 1
         return StepRecord(
-            step: step, trainLoss: outer.loss, objective: outer.loss + pullValue, l2: problem.l2,
+            step: step, trainLoss: outer.loss, objective: outer.loss + pullValue, l2: inner.l2,
             trainAccuracy: Double(outer.correct) / Double(trainPass.data.count),
-            innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm, innerConverged: inner.converged,
-            cgIterations: hypergradient.solve.iterations, cgResidual: hypergradient.solve.relativeResidual,
-            cgConverged: hypergradient.solve.converged, seconds: clock() - start)
+            innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm,
+            innerConverged: solve == nil || inner.converged,
+            cgIterations: solve?.iterations ?? 0, cgResidual: solve?.relativeResidual ?? 0,
+            cgConverged: solve?.converged ?? true, seconds: clock() - start)
     }
 
     static func oneHotLabels(classes: Int, imagesPerClass: Int) -> Matrix {
@@ -256,11 +327,17 @@ public struct Distiller: Sendable {
     }
 }
 
-/// Loss and accuracy of a linear softmax model on a labelled image set.
+/// Loss and accuracy of a model on a labelled image set.
 public struct Evaluation: Sendable, Equatable {
     public var loss: Double
     public var accuracy: Double
 
+    public init(loss: Double, accuracy: Double) {
+        self.loss = loss
+        self.accuracy = accuracy
+    }
+
+    /// The linear softmax model `W` (the fused outer pass).
     public init(weights: Matrix, on data: LabeledImages, threads: Int) {
         let result = OuterPass(data: data, threads: threads).evaluate(weights: weights.values, gradient: false)
         loss = result.loss

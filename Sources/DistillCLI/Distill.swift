@@ -16,6 +16,6 @@ struct DistillCommand: ParsableCommand {
               distill run --images-per-class 10 --out out-10
               distill run --data ~/datasets/fashion --steps 500
             """,
-        subcommands: [Run.self, Sweep.self, Eval.self, Bench.self],
+        subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self],
         defaultSubcommand: Run.self)
 }

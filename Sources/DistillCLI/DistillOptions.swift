@@ -51,6 +51,15 @@ struct DistillOptions: ParsableArguments {
     @Option(help: "Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable.")
     var pull = DistillerConfiguration().pull
 
+    @Option(help: "The model trained on the synthetic images: logistic (multinomial logistic regression), ridge (ridge regression on the one-hot labels, closed form) or kernel-ridge (RBF kernel ridge regression, closed form; its pass over the training set costs about m/C times the linear models', for m synthetic images and C classes).")
+    var model = DistillerConfiguration().model
+
+    @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
+    var hypergradient = DistillerConfiguration().hypergradient
+
+    @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
+    var unrollSteps = DistillerConfiguration().unrollSteps
+
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
@@ -61,6 +70,10 @@ struct DistillOptions: ParsableArguments {
         guard labelLearningRate > 0, labelLearningRate.isFinite else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") }
         guard l2LearningRate > 0, l2LearningRate.isFinite else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") }
         guard pull >= 0, pull.isFinite else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") }
+        guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") }
+        guard hypergradient == .implicit || model == .logistic else {
+            throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model.rawValue).")
+        }
     }
 
     /// The distiller's settings for `imagesPerClass` images per class.
@@ -82,6 +95,9 @@ struct DistillOptions: ParsableArguments {
         c.pixelRange = pixelRange
         c.pull = pull
         c.schedule = schedule
+        c.model = model
+        c.hypergradient = hypergradient
+        c.unrollSteps = unrollSteps
         return c
     }
 }
@@ -89,6 +105,8 @@ struct DistillOptions: ParsableArguments {
 extension Initialisation: ExpressibleByArgument {}
 extension PixelRange: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
+extension InnerModelKind: ExpressibleByArgument {}
+extension HypergradientMethod: ExpressibleByArgument {}
 
 /// An on/off option value.
 enum Switch: String, ExpressibleByArgument, CaseIterable {

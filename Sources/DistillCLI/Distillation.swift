@@ -132,8 +132,8 @@ func measure(_ distiller: Distiller, history: [StepRecord], dataset: LoadedDatas
     var distiller = distiller
     let configuration = distiller.configuration
     let inner = distiller.solveInner()
-    let trainEval = Evaluation(weights: inner.weights, on: dataset.train, threads: configuration.threads)
-    let testEval = Evaluation(weights: inner.weights, on: dataset.test, threads: configuration.threads)
+    let trainEval = distiller.evaluate(inner, on: dataset.train)
+    let testEval = distiller.evaluate(inner, on: dataset.test)
     let metrics = RunMetrics(
         dataset: data, classes: dataset.folder.classes,
         imageHeight: dataset.folder.train.height, imageWidth: dataset.folder.train.width,

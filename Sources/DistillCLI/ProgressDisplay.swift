@@ -191,7 +191,7 @@ final class TestAccuracyProbe: DistillationObserver {
         let clock = Stopwatch()
         var copy = distiller
         let inner = copy.solveInner()
-        let evaluation = Evaluation(weights: inner.weights, on: test, threads: distiller.configuration.threads)
+        let evaluation = copy.evaluate(inner, on: test)
         points.append(Point(step: distiller.step, accuracy: evaluation.accuracy, loss: evaluation.loss))
         seconds += clock.seconds
         log?("step \(distiller.step)  test accuracy \(format(100 * evaluation.accuracy, 2))%  test loss \(format(evaluation.loss, 4))")

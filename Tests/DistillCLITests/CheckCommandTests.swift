@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import Distill
+import DistillIO
+import DistillNumerics
+@testable import DistillCLI
+
+@Suite struct ModelOptionTests {
+    @Test func theModelOptionsReachTheConfiguration() throws {
+        let run = try DistillCommand.Run.parse(["--model", "kernel-ridge"])
+        #expect(run.distillerConfiguration.model == .kernelRidge)
+        let unrolled = try DistillCommand.Run.parse(["--hypergradient", "unrolled", "--unroll-steps", "30"])
+        #expect(unrolled.distillerConfiguration.hypergradient == .unrolled && unrolled.distillerConfiguration.unrollSteps == 30)
+    }
+
+    @Test(arguments: [
+        (["--unroll-steps", "0"], "--unroll-steps must be at least 1"),
+        (["--hypergradient", "unrolled", "--model", "ridge"], "--hypergradient unrolled works with --model logistic only, got --model ridge."),
+        (["--hypergradient", "unrolled", "--model", "kernel-ridge"], "--hypergradient unrolled works with --model logistic only, got --model kernel-ridge."),
+    ])
+    func badModelOptionsAreRejectedWithASentence(arguments: [String], message: String) {
+        do {
+            _ = try DistillCommand.Run.parse(arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            #expect(DistillCommand.Run.message(for: error).contains(message))
+        }
+    }
+
+    @Test(arguments: [
+        (["--coordinates", "0"], "--coordinates must be at least 1"),
+        (["--steps=-1"], "--steps must be zero or more"),
+        (["--unroll-steps", "10,0"], "--unroll-steps must list step counts of at least 1"),
+        (["--measure", "unrolled"], "--measure unrolled times one step count"),
+        (["--repeats", "0"], "--repeats must be at least 1"),
+    ])
+    func badCheckOptionsAreRejectedWithASentence(arguments: [String], message: String) {
+        do {
+            _ = try DistillCommand.Check.parse(arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            #expect(DistillCommand.Check.message(for: error).contains(message))
+        }
+    }
+}
+
+/// `distill check` on a small subset of MNIST.
+@Suite(.serialized) struct CheckCommandTests {
+    @Test func theImplicitHypergradientAgreesWithFiniteDifferences() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        try RunEndToEndTests.writeSubset(to: scratch.path, train: 600, test: 100)
+        let dataset = try LoadedDataset(path: scratch.path)
+        var distiller = try makeDistiller(dataset, configuration: DistillerConfiguration())
+        for _ in 0..<10 { _ = distiller.step(clock: { 0 }) }
+        let check = HypergradientCheck(problem: distiller.problem, train: dataset.train, unrollSteps: [10, 500],
+                                       coordinates: 6, seed: 3, threads: 2)
+        print(check.text(header: "check on 600 MNIST images"))
+        let rows = Dictionary(uniqueKeysWithValues: check.rows.map { ($0.method, $0) })
+        #expect(check.innerResidual <= HypergradientCheck.innerTolerance)
+        #expect(try #require(rows["implicit"]).errorVersusFiniteDifferences < 1e-4)
+        #expect(try #require(rows["implicit, fused Float32 outer pass"]).errorVersusImplicit < 1e-4)
+        // Unrolled approaches implicit as N grows.
+        let short = try #require(rows["unrolled, N = 10"]), long = try #require(rows["unrolled, N = 500"])
+        #expect(long.errorVersusImplicit < short.errorVersusImplicit && long.errorVersusImplicit < 1e-3)
+        // A looser inner solve gives a worse hypergradient.
+        #expect(check.earlyStops.count == 4)
+        #expect(try #require(check.earlyStops.last).errorVersusImplicit < 1e-4)
+    }
+
+    @Test func theCommandRunsAndMeasures() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        try RunEndToEndTests.writeSubset(to: scratch.path, train: 300, test: 50)
+        try DistillCommand.Check.parse(["--data", scratch.path, "--steps", "2", "--coordinates", "3", "--unroll-steps", "5", "--json"]).run()
+        try DistillCommand.Check.parse(["--data", scratch.path, "--steps", "0", "--measure", "unrolled", "--unroll-steps", "20", "--repeats", "1"]).run()
+        #expect(memoryStatus("VmHWM").map { $0 > 0 } ?? true)
+    }
+}
