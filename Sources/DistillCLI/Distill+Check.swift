@@ -29,7 +29,7 @@ extension DistillCommand {
                 Examples:
                   distill check
                   distill check --images-per-class 10 --steps 20 --coordinates 20
-                  distill check --measure unrolled --unroll-steps 500 --images-per-class 10 --json
+                  distill check --measure unrolled --unroll-steps 500 --images-per-class 10
                 """)
 
         @Option(help: "The dataset folder: MNIST-named IDX files, raw or .gz.")

@@ -36,6 +36,12 @@ import _TestSupport
         let train = smallTrainingSet()
         var c = configuration(.logistic)
         c.threads = 1
+        // The plain path: fixed one-hot labels and L2, no pull, no clipping, a constant rate.
+        c.learnLabels = false
+        c.learnL2 = false
+        c.pull = 0
+        c.pixelRange = .unbounded
+        c.schedule = .constant
         var distiller = try Distiller(train: train, configuration: c)
         let start = distiller.images
         let problem = SoftmaxRegression(images: start, labels: distiller.labels, l2: c.l2)
