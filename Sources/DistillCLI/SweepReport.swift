@@ -25,7 +25,8 @@ struct SweepReport {
     var baselineNames: [String] {
         var names: [String] = []
         for row in rows { for b in row.baselines where !names.contains(b.name) { names.append(b.name) } }
-        return names
+        // The ceiling last, beside the distilled sets' own columns it bounds.
+        return names.filter { $0 != "full_data" } + names.filter { $0 == "full_data" }
     }
 
     private func baseline(_ name: String, in row: SweepRow) -> BaselineResult? {
@@ -72,11 +73,13 @@ struct SweepReport {
     }
 
     func chart() throws(PNGError) -> PNGImage {
-        var series = [LineChart.Series(name: "distilled", points: rows.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) })]
-        for name in baselineNames {
+        var series: [LineChart.Series] = baselineNames.map { name in
             let points = rows.compactMap { row in baseline(name, in: row).map { (x: Double(row.imagesPerClass), y: 100 * $0.testAccuracy) } }
-            series.append(LineChart.Series(name: name.replacingOccurrences(of: "_", with: " "), points: points))
+            return LineChart.Series(name: name.replacingOccurrences(of: "_", with: " "), points: points)
         }
+        // Drawn last, so that it stays visible where it meets the full-data ceiling.
+        series.append(LineChart.Series(name: "distilled", points: rows.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) },
+                                       color: LineChart.Color(31, 119, 180)))
         return try LineChart(series: series, title: "Test accuracy against images per class",
                              xLabel: "images per class", yLabel: "test accuracy %", logScaleX: true).rendered()
     }
