@@ -65,9 +65,9 @@ import _TestSupport
         #expect(checked > 20)
     }
 
-    /// README's `distill ...` command lines (and those of the README additions),
-    /// parsed as the tool parses its arguments.
-    @Test(arguments: ["README.md", "docs/README-additions.md"])
+    /// The `distill ...` command lines of README, parsed as the
+    /// tool parses its arguments.
+    @Test(arguments: ["README.md"])
     func readmeCommandsAreAccepted(file: String) throws {
         let text = try String(contentsOfFile: TestSupport.packageRoot() + "/" + file, encoding: .utf8)
         let commands = Self.commandLines(inCodeBlocksOf: text)
