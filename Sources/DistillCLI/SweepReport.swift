@@ -79,7 +79,7 @@ struct SweepReport {
         }
         // Drawn last, so that it stays visible where it meets the full-data ceiling.
         series.append(LineChart.Series(name: "distilled", points: rows.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) },
-                                       color: LineChart.Color(31, 119, 180)))
+                                       color: LineChart.Color(0, 0, 0)))
         return try LineChart(series: series, title: "Test accuracy against images per class",
                              xLabel: "images per class", yLabel: "test accuracy %", logScaleX: true).rendered()
     }
