@@ -1,3 +1,4 @@
+import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,6 +15,16 @@ struct CLIError: Error, CustomStringConvertible {
 
     init(_ message: String) {
         description = "error: " + message
+    }
+}
+
+/// Runs a command's body; a `CLIError` becomes its one line on stderr and exit status 1.
+func reportingFailure(_ body: () throws(CLIError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        printError(error.description)
+        throw ExitCode.failure
     }
 }
 

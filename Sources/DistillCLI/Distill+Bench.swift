@@ -66,12 +66,9 @@ extension DistillCommand {
         }
 
         func run() throws {
-            do {
+            try reportingFailure { () throws(CLIError) in
                 let report = try measure()
                 print(json ? report.json : report.table)
-            } catch {
-                printError(error.description)
-                throw ExitCode.failure
             }
         }
 

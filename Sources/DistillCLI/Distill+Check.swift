@@ -84,12 +84,7 @@ extension DistillCommand {
         }
 
         func run() throws {
-            do {
-                try execute()
-            } catch {
-                printError(error.description)
-                throw ExitCode.failure
-            }
+            try reportingFailure(execute)
         }
 
         private func execute() throws(CLIError) {

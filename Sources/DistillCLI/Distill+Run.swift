@@ -66,12 +66,7 @@ extension DistillCommand {
 
         func run() throws {
             let signals = StopOnSignal()
-            do {
-                try execute(signals: signals)
-            } catch {
-                printError(error.description)
-                throw ExitCode.failure
-            }
+            try reportingFailure { () throws(CLIError) in try execute(signals: signals) }
             let received = signals.received
             if received != 0 { throw ExitCode(128 + received) }
         }

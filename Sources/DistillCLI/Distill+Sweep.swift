@@ -51,12 +51,7 @@ extension DistillCommand {
         var targetFraction: Double? { targetAccuracy.map { $0 > 1 ? $0 / 100 : $0 } }
 
         func run() throws {
-            do {
-                try execute()
-            } catch {
-                printError(error.description)
-                throw ExitCode.failure
-            }
+            try reportingFailure(execute)
         }
 
         private func execute() throws(CLIError) {
