@@ -25,9 +25,14 @@ public struct InnerSolution: Sendable {
 /// It stops when `‖F(W)‖ ≤ relativeTolerance · ‖F(0)‖`: the tolerance is taken
 /// relative to the gradient at the cold start `W = 0`, the natural scale of the
 /// problem, so a warm start does not make the certificate stricter or looser.
-/// Each Newton system is solved by conjugate gradient to a forcing tolerance
-/// `min(0.5, √(‖F‖/‖F(0)‖))`, which gives superlinear convergence (Eisenstat
-/// and Walker, 1996) without wasting products far from the solution.
+/// Each Newton system is solved by conjugate gradient to a relative forcing
+/// tolerance `η = min(0.5, max(‖F‖/‖F(0)‖, τ / (2‖F‖)))` (τ the absolute
+/// tolerance): proportional to the gradient, which keeps Newton's quadratic
+/// convergence (Eisenstat and Walker, 1996), but never tighter than a step that
+/// lands within τ needs, since the new gradient is about η‖F‖. Warm started a
+/// step away from the last solution, one or two Newton steps finish; measured
+/// on MNIST at 10 images per class this took 30 Hessian products instead of 37
+/// with the square-root rule.
 public struct NewtonCG: Sendable {
     public var relativeTolerance: Double
     public var maxIterations: Int
@@ -47,7 +52,7 @@ public struct NewtonCG: Sendable {
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
         while gradientNorm > tolerance && iterations < maxIterations {
-            let forcing = min(0.5, (gradientNorm / max(scale, .leastNormalMagnitude)).squareRoot())
+            let forcing = min(0.5, max(0.5 * tolerance / gradientNorm, gradientNorm / max(scale, .leastNormalMagnitude)))
             // Only the direction is needed: no extra product to recompute the residual.
             let cg = ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration,
                                        recomputesResidual: false)
