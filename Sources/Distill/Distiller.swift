@@ -277,7 +277,15 @@ public struct Distiller: Sendable {
         case .implicit:
             inner = solveInner()
             outer = model.loss(of: inner, on: trainPass, gradient: true)
-            let solver = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            let solver: any LinearSolver
+            if configuration.model == .logistic && images.rows < features {
+                // The Hessian system in the images' space (m·C unknowns instead of p·C).
+                let problem = self.problem
+                solver = LogisticHessianSolver(problem: problem, probabilities: problem.probabilities(at: inner.parameters),
+                                               tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            } else {
+                solver = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            }
             let hypergradient = model.hypergradient(at: inner, loss: outer, solver: solver, initialGuess: warmAdjoint)
             warmAdjoint = hypergradient.adjoint
             cotangent = hypergradient.cotangent

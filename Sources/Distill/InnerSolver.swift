@@ -25,7 +25,8 @@ public struct InnerSolution: Sendable {
 /// It stops when `‖F(W)‖ ≤ relativeTolerance · ‖F(0)‖`: the tolerance is taken
 /// relative to the gradient at the cold start `W = 0`, the natural scale of the
 /// problem, so a warm start does not make the certificate stricter or looser.
-/// Each Newton system is solved by conjugate gradient to a relative forcing
+/// Each Newton system is solved (by `LogisticHessianSolver` when there are fewer
+/// images than pixels, else by conjugate gradient) to a relative forcing
 /// tolerance `η = min(0.5, max(‖F‖/‖F(0)‖, τ / (2‖F‖)))` (τ the absolute
 /// tolerance): proportional to the gradient, which keeps Newton's quadratic
 /// convergence (Eisenstat and Walker, 1996), but never tighter than a step that
@@ -51,14 +52,19 @@ public struct NewtonCG: Sendable {
         var current = problem.evaluate(at: start ?? Matrix(zeros: problem.features, problem.classes))
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
+        // Fewer images than pixels: the Newton systems are solved in the images' space.
+        let gram = gradientNorm > tolerance && problem.count < problem.features
+            ? problem.images.multipliedTransposed(by: problem.images) : nil
         while gradientNorm > tolerance && iterations < maxIterations {
             let forcing = min(0.5, max(0.5 * tolerance / gradientNorm, gradientNorm / max(scale, .leastNormalMagnitude)))
             // Only the direction is needed: no extra product to recompute the residual.
-            let cg = ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration,
-                                       recomputesResidual: false)
             let probabilities = current.probabilities
-            let newton = cg.solve({ problem.hessianProduct(probabilities: probabilities, Matrix(rows: problem.features, columns: problem.classes, values: $0)).values },
-                                  current.gradient.scaled(by: -1).values, initialGuess: nil)
+            let solver: any LinearSolver = gram.map {
+                LogisticHessianSolver(problem: problem, probabilities: probabilities, gram: $0, tolerance: forcing,
+                                      maxIterations: maxHessianProductsPerIteration, certifies: false)
+            } ?? ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration, recomputesResidual: false)
+            let newton = solver.solve({ problem.hessianProduct(probabilities: probabilities, Matrix(rows: problem.features, columns: problem.classes, values: $0)).values },
+                                      current.gradient.scaled(by: -1).values, initialGuess: nil)
             products += newton.iterations
             let direction = Matrix(rows: problem.features, columns: problem.classes, values: newton.x)
             let slope = current.gradient.dot(direction)

@@ -100,6 +100,11 @@ public struct SoftmaxRegression: Sendable {
     }
 
     /// Row-wise softmax of `logits` and the mean of `logsumexp(z_j) - t_j · z_j`.
+    /// `softmax(S W)`, row by row.
+    public func probabilities(at w: Matrix) -> Matrix {
+        softmaxCrossEntropy(logits: images.multiplied(by: w)).probabilities
+    }
+
     private func softmaxCrossEntropy(logits z: Matrix) -> (probabilities: Matrix, meanLoss: Double) {
         let (rows, columns) = (z.rows, z.columns)
         var total = 0.0

@@ -31,7 +31,8 @@ import _TestSupport
     }
 
     /// The first step through `LogisticModel` is the old hand-written path:
-    /// Newton-CG, the fused pass, `Hypergradient(problem:solution:…)`, Adam.
+    /// Newton-CG, the fused pass, `Hypergradient(problem:solution:…)` solved in
+    /// the images' space (fewer images than pixels), Adam.
     @Test func theLogisticPathIsThePreviousOne() throws {
         let train = smallTrainingSet()
         var c = configuration(.logistic)
@@ -49,7 +50,8 @@ import _TestSupport
         let outer = OuterPass(data: train, threads: 1).evaluate(weights: inner.weights.values, gradient: true)
         let hyper = Hypergradient(problem: problem, solution: inner,
                                   outerGradient: Matrix(rows: train.features, columns: train.classes, values: outer.gradient),
-                                  solver: ConjugateGradient(tolerance: c.cgTolerance, maxIterations: c.cgMaxIterations))
+                                  solver: LogisticHessianSolver(problem: problem, probabilities: inner.evaluation.probabilities,
+                                                                tolerance: c.cgTolerance, maxIterations: c.cgMaxIterations))
         var adam = Adam(count: start.values.count, learningRate: c.learningRate)
         var expected = start.values
         adam.update(&expected, gradient: hyper.cotangent.images.values)

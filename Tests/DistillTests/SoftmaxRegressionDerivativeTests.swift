@@ -150,3 +150,22 @@ import _TestSupport
         #expect(pull.value(images) == 0.5 * (25 + 0) / 2)
     }
 }
+
+@Suite struct LogisticHessianSolverTests {
+    /// The images'-space solve gives the same x as conjugate gradient on H, for
+    /// any right-hand side, with its true residual certified.
+    @Test(arguments: [(4, 30, 3), (10, 784, 10), (25, 40, 5)])
+    func solvesTheHessianSystem(m: Int, p: Int, classes: Int) {
+        let problem = SoftmaxRegression(images: TestSupport.randomMatrix(m, p, seed: 41, scale: 0.3),
+                                        labels: TestSupport.oneHot((0..<m).map { $0 % classes }, classes: classes), l2: 0.05)
+        let w = TestSupport.randomMatrix(p, classes, seed: 42, scale: 0.2)
+        let probabilities = problem.probabilities(at: w)
+        let b = TestSupport.randomMatrix(p, classes, seed: 43).values
+        let matvec: ([Double]) -> [Double] = { problem.hessianProduct(probabilities: probabilities, Matrix(rows: p, columns: classes, values: $0)).values }
+        let ours = LogisticHessianSolver(problem: problem, probabilities: probabilities, tolerance: 1e-11).solve(matvec, b, initialGuess: nil)
+        let cg = ConjugateGradient(tolerance: 1e-12, maxIterations: 5000).solve(matvec, b, initialGuess: nil)
+        #expect(ours.converged)
+        #expect(ours.relativeResidual <= 1e-11)
+        #expect(TestSupport.relativeError(ours.x, cg.x) < 1e-9)
+    }
+}
