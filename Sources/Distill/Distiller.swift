@@ -278,9 +278,9 @@ public struct Distiller: Sendable {
             inner = solveInner()
             outer = model.loss(of: inner, on: trainPass, gradient: true)
             let solver: any LinearSolver
-            if configuration.model == .logistic && images.rows < features {
+            let problem = self.problem
+            if configuration.model == .logistic && problem.prefersImageSpaceSolves {
                 // The Hessian system in the images' space (m·C unknowns instead of p·C).
-                let problem = self.problem
                 solver = LogisticHessianSolver(problem: problem, probabilities: problem.probabilities(at: inner.parameters),
                                                tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
             } else {

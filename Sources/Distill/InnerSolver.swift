@@ -25,8 +25,8 @@ public struct InnerSolution: Sendable {
 /// It stops when `‖F(W)‖ ≤ relativeTolerance · ‖F(0)‖`: the tolerance is taken
 /// relative to the gradient at the cold start `W = 0`, the natural scale of the
 /// problem, so a warm start does not make the certificate stricter or looser.
-/// Each Newton system is solved (by `LogisticHessianSolver` when there are fewer
-/// images than pixels, else by conjugate gradient) to a relative forcing
+/// Each Newton system is solved (by `LogisticHessianSolver` when there are few
+/// images, see `prefersImageSpaceSolves`, else by conjugate gradient) to a relative forcing
 /// tolerance `η = min(0.5, max(‖F‖/‖F(0)‖, τ / (2‖F‖)))` (τ the absolute
 /// tolerance): proportional to the gradient, which keeps Newton's quadratic
 /// convergence (Eisenstat and Walker, 1996), but never tighter than a step that
@@ -52,8 +52,8 @@ public struct NewtonCG: Sendable {
         var current = problem.evaluate(at: start ?? Matrix(zeros: problem.features, problem.classes))
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
-        // Fewer images than pixels: the Newton systems are solved in the images' space.
-        let gram = gradientNorm > tolerance && problem.count < problem.features
+        // Few images: the Newton systems are solved in the images' space.
+        let gram = gradientNorm > tolerance && problem.prefersImageSpaceSolves
             ? problem.images.multipliedTransposed(by: problem.images) : nil
         while gradientNorm > tolerance && iterations < maxIterations {
             let forcing = min(0.5, max(0.5 * tolerance / gradientNorm, gradientNorm / max(scale, .leastNormalMagnitude)))

@@ -16,7 +16,8 @@ import ImplicitDiff
 /// GMRES; `x`'s own residual `b - H x = (1/(mλ)) Sᵀ Q(r_u)` is then checked with
 /// one product with `H` when `certifies` is true. If that check fails (round-off
 /// on a badly conditioned `K`), conjugate gradient on `H` finishes from `x`.
-/// Use it when `m < p`; otherwise plain conjugate gradient on `H` is cheaper.
+/// Use it for few images (`SoftmaxRegression.prefersImageSpaceSolves`);
+/// otherwise plain conjugate gradient on `H` is cheaper.
 public struct LogisticHessianSolver: LinearSolver {
     public let images: Matrix
     public let gram: Matrix

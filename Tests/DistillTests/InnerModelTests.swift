@@ -32,7 +32,7 @@ import _TestSupport
 
     /// The first step through `LogisticModel` is the old hand-written path:
     /// Newton-CG, the fused pass, `Hypergradient(problem:solution:…)` solved in
-    /// the images' space (fewer images than pixels), Adam.
+    /// the images' space (few images: 6 against 36 pixels), Adam.
     @Test func theLogisticPathIsThePreviousOne() throws {
         let train = smallTrainingSet()
         var c = configuration(.logistic)
