@@ -277,15 +277,11 @@ public struct Distiller: Sendable {
         case .implicit:
             inner = solveInner()
             outer = model.loss(of: inner, on: trainPass, gradient: true)
-            let solver: any LinearSolver
             let problem = self.problem
-            if configuration.model == .logistic && problem.prefersImageSpaceSolves {
-                // The Hessian system in the images' space (m·C unknowns instead of p·C).
-                solver = LogisticHessianSolver(problem: problem, probabilities: problem.probabilities(at: inner.parameters),
-                                               tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
-            } else {
-                solver = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
-            }
+            let solver: any LinearSolver = configuration.model == .logistic
+                ? problem.hessianSolver(probabilities: problem.probabilities(at: inner.parameters),
+                                        tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+                : ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
             let hypergradient = model.hypergradient(at: inner, loss: outer, solver: solver, initialGuess: warmAdjoint)
             warmAdjoint = hypergradient.adjoint
             cotangent = hypergradient.cotangent

@@ -72,3 +72,13 @@ public struct LogisticHessianSolver: LinearSolver {
         return finished
     }
 }
+
+extension SoftmaxRegression {
+    /// The solver for systems with this problem's Hessian at `probabilities`:
+    /// `LogisticHessianSolver` for few images, conjugate gradient otherwise.
+    public func hessianSolver(probabilities: Matrix, tolerance: Double, maxIterations: Int) -> any LinearSolver {
+        prefersImageSpaceSolves
+            ? LogisticHessianSolver(problem: self, probabilities: probabilities, tolerance: tolerance, maxIterations: maxIterations)
+            : ConjugateGradient(tolerance: tolerance, maxIterations: maxIterations)
+    }
+}

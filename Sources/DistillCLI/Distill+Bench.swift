@@ -96,16 +96,22 @@ extension DistillCommand {
             // and adjoint before the step, the moved synthetic set after it.
             let inner = NewtonCG(relativeTolerance: configuration.innerTolerance)
             let pass = OuterPass(data: train, threads: threads)
-            let cg = ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            // The implicit system's solver, chosen as the step chooses it.
+            func solver(_ problem: SoftmaxRegression, _ solution: InnerSolution) -> any LinearSolver {
+                problem.hessianSolver(probabilities: solution.evaluation.probabilities,
+                                      tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+            }
             let before = distiller.problem
             let previous = inner.solve(before)
             let previousGradient = Self.gradientMatrix(pass.evaluate(weights: previous.weights.values, gradient: true), like: previous.weights)
-            let previousAdjoint = Hypergradient(problem: before, solution: previous, outerGradient: previousGradient, solver: cg).adjoint
+            let previousAdjoint = Hypergradient(problem: before, solution: previous, outerGradient: previousGradient,
+                                                solver: solver(before, previous)).adjoint
             _ = distiller.step(clock: { clock.seconds })
             let problem = distiller.problem
             let solution = inner.solve(problem, from: previous.weights)
             let gradient = Self.gradientMatrix(pass.evaluate(weights: solution.weights.values, gradient: true), like: solution.weights)
             let condition = SoftmaxRegressionCondition(problem: problem, solution: solution.evaluation)
+            let implicitSolver = solver(problem, solution)
 
             // The parts are timed in turn within each repetition, so that a change in
             // the machine's load shows in all of them alike, and the step / pass ratio
@@ -122,10 +128,10 @@ extension DistillCommand {
                 passTimes.append(seconds { _ = pass.evaluate(weights: solution.weights.values, gradient: true) })
                 innerTimes.append(seconds { _ = inner.solve(problem, from: previous.weights) })
                 cgTimes.append(seconds {
-                    cgIterations = cg.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
+                    cgIterations = implicitSolver.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
                 })
                 hypergradientTimes.append(seconds {
-                    _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: cg, initialGuess: previousAdjoint)
+                    _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: implicitSolver, initialGuess: previousAdjoint)
                 })
                 stepTimes.append(distiller.step(clock: { clock.seconds }).seconds)
                 ratios.append(Self.rate(stepTimes[stepTimes.count - 1], per: passTimes[passTimes.count - 1]))
