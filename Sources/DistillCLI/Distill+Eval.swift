@@ -51,12 +51,11 @@ extension DistillCommand {
         }
 
         func run() throws {
-            do {
-                let report = try evaluate()
-                print(json ? try report.json() : report.sentences)
-            } catch {
-                printError(CLIError(error).description)
-                throw ExitCode.failure
+            try reportingFailure { () throws(CLIError) in
+                do {
+                    let report = try evaluate()
+                    print(json ? try report.json() : report.sentences)
+                } catch { throw CLIError(error) }
             }
         }
 
