@@ -19,8 +19,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
 
+        // The labelled-image type and its pixel storage, shared by everything. No imports.
+        .target(name: "DistillImages", exclude: ["README.md"]),
         // Files in, arrays out: IDX, dataset folders, PNG grids. No numerics.
-        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG"]),
+        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG", "DistillImages"]),
         // The fused outer-pass kernels in C (AVX-512 with run-time dispatch, portable fallback).
         // The numerical kernels are optimised even in debug builds: at -O0 one pass
         // over MNIST takes about a second instead of 12 ms, which would make
@@ -28,22 +30,25 @@ let package = Package(
         .target(name: "CDistillKernels",
                 cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         // Arrays in, numbers out: RNG, Adam, the outer pass kernel. No files.
-        .target(name: "DistillNumerics", dependencies: ["CDistillKernels"]),
-        // The glue from loaded dataset folders to the model's labelled image sets.
-        .target(name: "DistillDatasets", dependencies: ["DistillIO", "DistillNumerics"]),
+        .target(name: "DistillNumerics", dependencies: ["CDistillKernels", "DistillImages"]),
+        // Dataset sources: one protocol, one type per format, one load path.
+        .target(name: "DistillDatasets", dependencies: ["DistillIO", "DistillImages"]),
         // The implicit function theorem as a library: conditions, linear solvers, rootVJP.
         .target(name: "ImplicitDiff"),
         // Softmax regression, its inner solver, the hypergradient and the distiller loop.
-        .target(name: "Distill", dependencies: ["DistillNumerics", "ImplicitDiff"]),
+        .target(name: "Distill", dependencies: ["DistillImages", "DistillNumerics", "ImplicitDiff"]),
+        // Running a distillation: the step loop and its observers, guards, checkpoints,
+        // metrics and output files. Used by the `distill` commands; usable by any program.
+        .target(name: "DistillRun", dependencies: ["Distill", "DistillDatasets", "DistillIO", "DistillImages", "DistillNumerics", "ImplicitDiff"]),
         // The `distill` command: composes IO and Distill.
         .executableTarget(
             name: "DistillCLI",
             dependencies: [
-                "Distill", "DistillDatasets", "DistillIO", "DistillNumerics", "ImplicitDiff",
+                "Distill", "DistillDatasets", "DistillImages", "DistillIO", "DistillNumerics", "DistillRun", "ImplicitDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "_TestSupport", dependencies: ["DistillNumerics", "DistillDatasets", "DistillIO"], path: "Tests/_TestSupport"),
+        .target(name: "_TestSupport", dependencies: ["DistillImages", "DistillNumerics", "DistillDatasets", "DistillIO"], path: "Tests/_TestSupport"),
         .testTarget(name: "DistillIOTests", dependencies: ["DistillIO", "CPNG", "CZlib"]),
         .testTarget(name: "DistillNumericsTests", dependencies: ["DistillNumerics", "_TestSupport"]),
         .testTarget(name: "ImplicitDiffTests", dependencies: ["ImplicitDiff", "_TestSupport"]),

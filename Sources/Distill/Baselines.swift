@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 
 /// One baseline's figures. Accuracies are fractions in [0, 1]; `trainLoss` is the
@@ -7,6 +8,8 @@ import DistillNumerics
 public struct BaselineResult: Sendable, Equatable, Codable {
     /// `random_real`, `class_means`, `kmeans` or `full_data`.
     public var name: String
+    /// The inner model trained (`InnerModel.name`).
+    public var model: String
     /// Images per class of the small training set; nil for the full-data model.
     public var imagesPerClass: Int?
     /// The L2 strength the model was trained with.
@@ -21,7 +24,7 @@ public struct BaselineResult: Sendable, Equatable, Codable {
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case name, l2, draws, seconds
+        case name, model, l2, draws, seconds
         case imagesPerClass = "images_per_class"
         case testAccuracy = "test_accuracy", testAccuracyStd = "test_accuracy_std"
         case trainLoss = "train_loss", trainLossStd = "train_loss_std"
@@ -30,23 +33,24 @@ public struct BaselineResult: Sendable, Equatable, Codable {
 
 /// The reference points a distilled set is judged against, for `K` images per class.
 ///
-/// The small baselines train the distilled run's own inner model (`SoftmaxRegression`
-/// with one-hot labels, solved by `NewtonCG` to `innerTolerance`) on a small real
-/// set, with the **same L2 strength λ as the distilled run** (passed in), so the
-/// only difference from the distilled set is the images. The full-data model is
-/// the ceiling: the same model on every training image.
+/// The small baselines train the distilled run's own inner model (`model`, with
+/// one-hot labels) on a small real set, with the **same L2 strength λ as the
+/// distilled run** (passed in), so the only difference from the distilled set is
+/// the images. The full-data model is the ceiling: the same model on every
+/// training image (or as many as it can take; see `InnerModelFactory.ceiling`).
 public struct Baselines: Sendable {
     public let train: LabeledImages
     public let test: LabeledImages
     /// Threads of the passes over the training and test sets (and of k-means).
     public let threads: Int
-    /// The inner solves' certificate: ‖F(W*)‖ ≤ innerTolerance · ‖F(0)‖.
-    public var innerTolerance = 1e-9
+    /// The inner model trained on every baseline set.
+    public let model: any InnerModel
 
-    public init(train: LabeledImages, test: LabeledImages, threads: Int) {
+    public init(train: LabeledImages, test: LabeledImages, threads: Int, model: any InnerModel) {
         self.train = train
         self.test = test
         self.threads = max(1, threads)
+        self.model = model
     }
 
     /// `K` random real training images per class, drawn `draws` times (distinct
@@ -66,7 +70,7 @@ public struct Baselines: Sendable {
         }
         let (accuracy, accuracyStd) = Self.meanAndStd(accuracies)
         let (loss, lossStd) = Self.meanAndStd(losses)
-        return BaselineResult(name: "random_real", imagesPerClass: k, l2: l2,
+        return BaselineResult(name: "random_real", model: model.name, imagesPerClass: k, l2: l2,
                               testAccuracy: accuracy, testAccuracyStd: accuracyStd,
                               trainLoss: loss, trainLossStd: lossStd, draws: accuracies.count,
                               seconds: Self.now() - start)
@@ -79,36 +83,28 @@ public struct Baselines: Sendable {
         let images = k == 1 ? try Initialisation.classMeans(train)
             : try KMeans.classCentroids(of: train, perClass: k, seed: seed, threads: threads)
         let (accuracy, loss) = fitAndEvaluate(images: images, imagesPerClass: k, l2: l2)
-        return BaselineResult(name: k == 1 ? "class_means" : "kmeans", imagesPerClass: k, l2: l2,
+        return BaselineResult(name: k == 1 ? "class_means" : "kmeans", model: model.name, imagesPerClass: k, l2: l2,
                               testAccuracy: accuracy, testAccuracyStd: nil, trainLoss: loss, trainLossStd: nil,
                               draws: 1, seconds: Self.now() - start)
     }
 
-    /// The full-data model (see `FullDataModel`), trained with L2 strength `l2`.
-    public func fullData(l2: Double) -> BaselineResult {
+    /// The model's ceiling (`factory.ceiling`) with L2 strength `l2`; nil for a
+    /// model that has none.
+    public func fullData(_ factory: any InnerModelFactory.Type, l2: Double) -> BaselineResult? {
         let start = Self.now()
-        let model = FullDataModel(train: train, l2: l2, threads: threads)
-        let trainLoss = Evaluation(weights: model.weights, on: train, threads: threads).loss
-        let accuracy = Evaluation(weights: model.weights, on: test, threads: threads).accuracy
-        return BaselineResult(name: "full_data", imagesPerClass: nil, l2: l2,
-                              testAccuracy: accuracy, testAccuracyStd: nil, trainLoss: trainLoss, trainLossStd: nil,
-                              draws: 1, seconds: Self.now() - start)
+        guard let ceiling = factory.ceiling(train: train, test: test, l2: l2, threads: threads) else { return nil }
+        return BaselineResult(name: "full_data", model: model.name, imagesPerClass: nil, l2: l2,
+                              testAccuracy: ceiling.test.accuracy, testAccuracyStd: nil,
+                              trainLoss: ceiling.train.loss, trainLossStd: nil, draws: 1, seconds: Self.now() - start)
     }
 
-    /// Every baseline for `K` images per class: random real, centroids, full data.
-    public func all(imagesPerClass k: Int, l2: Double, seed: UInt64) throws(InitialisationError) -> [BaselineResult] {
-        [try randomReal(imagesPerClass: k, l2: l2, seed: seed),
-         try centroids(imagesPerClass: k, l2: l2, seed: seed),
-         fullData(l2: l2)]
-    }
-
-    /// Trains the inner model on `images` (rows in class order, `K` per class, one-hot
-    /// labels); returns its test accuracy and its training loss.
+    /// Trains the model on `images` (rows in class order, `K` per class, one-hot
+    /// labels) from zero; returns its test accuracy and its training loss.
     private func fitAndEvaluate(images: Matrix, imagesPerClass k: Int, l2: Double) -> (accuracy: Double, trainLoss: Double) {
         let labels = Distiller.oneHotLabels(classes: train.classes, imagesPerClass: k)
-        let solution = NewtonCG(relativeTolerance: innerTolerance).solve(SoftmaxRegression(images: images, labels: labels, l2: l2))
-        return (Evaluation(weights: solution.weights, on: test, threads: threads).accuracy,
-                Evaluation(weights: solution.weights, on: train, threads: threads).loss)
+        let fit = model.fit(images: images, labels: labels, l2: l2, from: nil)
+        return (model.evaluate(fit, on: test, threads: threads).accuracy,
+                model.evaluate(fit, on: train, threads: threads).loss)
     }
 
     /// The mean and the sample standard deviation (0 for one value).

@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 import ImplicitDiff
 #if canImport(Glibc)
@@ -18,9 +19,11 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     public var initialisation = Initialisation.mean
     /// Inner solve certificate: ‖F(W*)‖ ≤ innerTolerance · ‖F(0)‖.
     public var innerTolerance = 1e-6
-    /// Conjugate-gradient tolerance on the implicit system, relative to ‖∂L/∂W‖.
-    public var cgTolerance = 1e-8
-    public var cgMaxIterations = 1000
+    /// Relative residual tolerance of the implicit linear solve `Aᵀ u = ∂L/∂x*`
+    /// (conjugate gradient, GMRES or a direct solve, as the model chooses).
+    public var linearSolveTolerance = 1e-8
+    /// Iteration cap of the implicit linear solve.
+    public var linearSolveMaxIterations = 1000
     public var threads = 2
     /// Learn the labels as free real numbers (rows need not be probability vectors).
     public var learnLabels = true
@@ -35,8 +38,8 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     /// Weight of the pull towards the class means in the outer objective:
     /// `pull · (1/m) Σ_j ‖s_j - μ_class(j)‖²`.
     public var pull = 0.012
-    /// The model trained on the synthetic set.
-    public var model = InnerModelKind.logistic
+    /// The model trained on the synthetic set: a name in `InnerModels.names`.
+    public var model = LogisticModel.modelName
     /// How the gradient with respect to the synthetic set is taken (unrolled: logistic only).
     public var hypergradient = HypergradientMethod.implicit
     /// N, the gradient-descent steps of the unrolled hypergradient.
@@ -46,6 +49,19 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     public var kernelBandwidth: Double?
 
     public init() {}
+
+    /// The implicit linear solve's settings.
+    public var linearSolve: LinearSolveSettings {
+        LinearSolveSettings(tolerance: linearSolveTolerance, maxIterations: linearSolveMaxIterations)
+    }
+}
+
+/// How the gradient of the outer loss with respect to the synthetic set is taken.
+public enum HypergradientMethod: String, Sendable, CaseIterable, Codable {
+    /// The implicit function theorem at a certified inner solution: one linear solve.
+    case implicit
+    /// Reverse mode through N gradient-descent steps from `W = 0` (`UnrolledLogisticModel`).
+    case unrolled
 }
 
 /// How the learning rates change over the steps of a run.
@@ -91,27 +107,24 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// hypergradient, which differentiates its N steps whether or not they converged).
     public var innerConverged: Bool
     /// Iterations of the implicit linear solve (0 when unrolled).
-    public var cgIterations: Int
-    /// ‖H v - G‖ / ‖G‖ of the implicit solve.
-    public var cgResidual: Double
-    public var cgConverged: Bool
+    public var linearSolveIterations: Int
+    /// `‖Aᵀ u - G‖ / ‖G‖` of the implicit linear solve (0 when unrolled).
+    public var linearSolveResidual: Double
+    /// Whether the linear solve met its tolerance (true when there is none).
+    public var linearSolveConverged: Bool
     /// Wall time of the step in seconds.
     public var seconds: Double
 }
 
 /// Learns a small synthetic training set by implicit differentiation.
 ///
-/// Each step: train the inner model to optimality on the synthetic set (warm
-/// started), take the gradient of the training-set loss with respect to its
-/// parameters in one pass over the training set, carry it to the synthetic images
-/// through the implicit function theorem (one conjugate-gradient solve), and
-/// move the images with Adam.
+/// Each step: train the inner model on the synthetic set (warm started), take the
+/// outer loss on the training set and its hypergradient from the model (for an
+/// `ImplicitInnerModel`, one pass over the training set and one implicit linear
+/// solve), and move the images, labels and L2 strength with Adam.
 ///
-/// The inner model is any `InnerModel` (`configuration.model`): the step only
-/// calls its `fit`, `loss` and `hypergradient`. With `configuration.hypergradient
-/// == .unrolled` (logistic regression only), the inner model is instead
-/// `unrollSteps` gradient-descent steps from `W = 0`, differentiated in reverse
-/// through the stored iterates (`UnrolledGradientDescent`).
+/// The inner model is any `InnerModel`: the step only calls its `fit` and
+/// `outerGradient`; it has no branch on the model or the hypergradient method.
 public struct Distiller: Sendable {
     public let configuration: DistillerConfiguration
     public let classes: Int
@@ -124,6 +137,8 @@ public struct Distiller: Sendable {
     /// The inner model's L2 strength (learned or fixed).
     public private(set) var l2: Double
     public private(set) var step = 0
+    /// The model trained on the synthetic set.
+    public let model: any InnerModel
 
     private let trainPass: OuterPass
     /// The pull towards the class means (nil when its weight is 0).
@@ -131,20 +146,24 @@ public struct Distiller: Sendable {
     private var imageOptimiser: Adam
     private var labelOptimiser: Adam
     private var l2Optimiser: Adam
-    private let model: any InnerModel
     private var warmWeights: Matrix?
     private var warmAdjoint: [Double]?
 
-    public init(train: LabeledImages, configuration: DistillerConfiguration) throws(InitialisationError) {
-        guard configuration.hypergradient == .implicit || configuration.model == .logistic else {
-            throw InitialisationError(description: "the unrolled hypergradient is implemented for the logistic model only, not \(configuration.model.rawValue)")
-        }
-        guard configuration.hypergradient == .implicit || configuration.unrollSteps >= 1 else {
-            throw InitialisationError(description: "the unrolled hypergradient needs at least 1 step, got \(configuration.unrollSteps)")
-        }
+    /// A distiller for `train`, with the inner model `configuration.model` names
+    /// (`InnerModels.make`), or `model` when given (a model `--model` does not list).
+    ///
+    /// - Throws: `InitialisationError` when the training set cannot supply the
+    ///   initial images or the model cannot take the configuration.
+    public init(train: LabeledImages, configuration: DistillerConfiguration,
+                model: (any InnerModel)? = nil) throws(InitialisationError) {
         self.configuration = configuration
         classes = train.classes
         features = train.features
+        if let model {
+            self.model = model
+        } else {
+            self.model = try InnerModels.make(configuration, train: train)
+        }
         var random = SplitMix64(seed: configuration.seed)
         images = try configuration.initialisation.images(from: train, imagesPerClass: configuration.imagesPerClass, random: &random)
         labels = Self.oneHotLabels(classes: classes, imagesPerClass: configuration.imagesPerClass)
@@ -158,13 +177,6 @@ public struct Distiller: Sendable {
         imageOptimiser = Adam(count: images.values.count, learningRate: configuration.learningRate)
         labelOptimiser = Adam(count: labels.values.count, learningRate: configuration.labelLearningRate)
         l2Optimiser = Adam(count: 1, learningRate: configuration.l2LearningRate)
-        switch configuration.model {
-        case .logistic: model = LogisticModel(solver: NewtonCG(relativeTolerance: configuration.innerTolerance))
-        case .ridge: model = RidgeModel(relativeTolerance: configuration.innerTolerance)
-        case .kernelRidge:
-            model = KernelRidgeModel(bandwidth: configuration.kernelBandwidth ?? KernelRidgeRegression.defaultBandwidth(for: train),
-                                     relativeTolerance: configuration.innerTolerance)
-        }
     }
 
     /// Everything that changes during a run: saving it and restoring it with
@@ -203,7 +215,7 @@ public struct Distiller: Sendable {
 
     /// Continues from a saved state; its shapes must match this distiller's.
     public mutating func restore(_ state: State) throws(InitialisationError) {
-        let shape = model.parameterShape(count: images.rows, features: features, classes: classes)
+        let shape = parameterShape
         guard state.images.rows == images.rows, state.images.columns == images.columns,
               state.labels.rows == labels.rows, state.labels.columns == labels.columns,
               state.imageOptimiser.firstMoment.count == images.values.count,
@@ -229,70 +241,32 @@ public struct Distiller: Sendable {
         (0..<images.rows).map { $0 / configuration.imagesPerClass }
     }
 
-    /// The logistic inner problem on the current synthetic set.
-    public var problem: SoftmaxRegression {
-        SoftmaxRegression(images: images, labels: labels, l2: l2)
+    /// The shape of the inner model's parameters for this synthetic set.
+    public var parameterShape: (rows: Int, columns: Int) {
+        model.parameterShape(count: images.rows, features: features, classes: classes)
     }
 
-    /// Trains the inner model on the current synthetic set: the configured model,
-    /// warm started from the last solution; with the unrolled hypergradient, the
-    /// `unrollSteps` gradient-descent steps from `W = 0` (the model that method optimises).
+    /// Trains the inner model on the current synthetic set, warm started from the
+    /// last solution (a model may ignore the warm start, as the unrolled one does).
     public mutating func solveInner() -> InnerFit {
-        switch configuration.hypergradient {
-        case .implicit:
-            let fit = model.fit(images: images, labels: labels, l2: l2, from: warmWeights)
-            warmWeights = fit.parameters
-            return fit
-        case .unrolled:
-            return Self.fit(of: unrolledTrajectory(), tolerance: configuration.innerTolerance)
-        }
+        let fit = model.fit(images: images, labels: labels, l2: l2, from: warmWeights)
+        warmWeights = fit.parameters
+        return fit
     }
 
     /// The loss and accuracy on `data` of a model returned by `solveInner()`.
     public func evaluate(_ fit: InnerFit, on data: LabeledImages) -> Evaluation {
-        model.evaluation(of: fit, on: data, threads: configuration.threads)
-    }
-
-    private func unrolledTrajectory() -> UnrolledGradientDescent.Trajectory {
-        let problem = self.problem
-        return UnrolledGradientDescent(steps: configuration.unrollSteps, stepSize: UnrolledGradientDescent.stepSize(for: problem))
-            .run(problem)
-    }
-
-    /// The unrolled solution `W_N` as a fit, certified against `relativeTolerance · ‖F(0)‖`.
-    static func fit(of trajectory: UnrolledGradientDescent.Trajectory, tolerance relativeTolerance: Double) -> InnerFit {
-        let problem = trajectory.problem
-        let initialNorm = trajectory.iterates.first?.gradient.norm
-            ?? problem.evaluate(at: Matrix(zeros: problem.features, problem.classes)).gradient.norm
-        return InnerFit(images: problem.images, labels: problem.labels, l2: problem.l2, parameters: trajectory.weights,
-                        iterations: trajectory.iterates.count, gradientNorm: trajectory.gradientNorm,
-                        tolerance: relativeTolerance * initialNorm)
+        model.evaluate(fit, on: data, threads: configuration.threads)
     }
 
     /// One outer step; returns its record.
     public mutating func step(clock: () -> Double) -> StepRecord {
         let start = clock()
-        let inner: InnerFit, outer: ModelLoss, cotangent: SyntheticSetCotangent, solve: LinearSolution?
-        switch configuration.hypergradient {
-        case .implicit:
-            inner = solveInner()
-            outer = model.loss(of: inner, on: trainPass, gradient: true)
-            let problem = self.problem
-            let solver: any LinearSolver = configuration.model == .logistic
-                ? problem.hessianSolver(probabilities: problem.probabilities(at: inner.parameters),
-                                        tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
-                : ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
-            let hypergradient = model.hypergradient(at: inner, loss: outer, solver: solver, initialGuess: warmAdjoint)
-            warmAdjoint = hypergradient.adjoint
-            cotangent = hypergradient.cotangent
-            solve = hypergradient.solve
-        case .unrolled:
-            let trajectory = unrolledTrajectory()
-            inner = Self.fit(of: trajectory, tolerance: configuration.innerTolerance)
-            outer = model.loss(of: inner, on: trainPass, gradient: true)
-            cotangent = trajectory.hypergradient(outerGradient: Matrix(rows: features, columns: classes, values: outer.parameterGradient))
-            solve = nil
-        }
+        let inner = solveInner()
+        let outer = model.outerGradient(of: inner, on: trainPass, linearSolve: configuration.linearSolve,
+                                        warmAdjoint: warmAdjoint)
+        warmAdjoint = outer.adjoint
+        let cotangent = outer.cotangent, solve = outer.linearSolve
         let factor = configuration.schedule.factor(step: step, of: configuration.steps)
         imageOptimiser.learningRate = configuration.learningRate * factor
         labelOptimiser.learningRate = configuration.labelLearningRate * factor
@@ -320,11 +294,12 @@ public struct Distiller: Sendable {
             trainAccuracy: Double(outer.correct) / Double(trainPass.data.count),
             innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm,
             innerConverged: solve == nil || inner.converged,
-            cgIterations: solve?.iterations ?? 0, cgResidual: solve?.relativeResidual ?? 0,
-            cgConverged: solve?.converged ?? true, seconds: clock() - start)
+            linearSolveIterations: solve?.iterations ?? 0, linearSolveResidual: solve?.relativeResidual ?? 0,
+            linearSolveConverged: solve?.converged ?? true, seconds: clock() - start)
     }
 
-    static func oneHotLabels(classes: Int, imagesPerClass: Int) -> Matrix {
+    /// One-hot rows: `imagesPerClass` rows per class, in class order.
+    public static func oneHotLabels(classes: Int, imagesPerClass: Int) -> Matrix {
         var t = Matrix(zeros: classes * imagesPerClass, classes)
         for row in 0..<t.rows { t[row, row / imagesPerClass] = 1 }
         return t
@@ -339,6 +314,17 @@ public struct Evaluation: Sendable, Equatable {
     public init(loss: Double, accuracy: Double) {
         self.loss = loss
         self.accuracy = accuracy
+    }
+
+    /// Train and test figures of one model.
+    public struct Pair: Sendable, Equatable {
+        public var train: Evaluation
+        public var test: Evaluation
+
+        public init(train: Evaluation, test: Evaluation) {
+            self.train = train
+            self.test = test
+        }
     }
 
     /// The linear softmax model `W` (the fused outer pass).

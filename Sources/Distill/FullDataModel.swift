@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 
 /// The ceiling of dataset distillation: the same linear softmax model trained on

@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 
 /// How the synthetic images start.

@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 
 /// Lloyd's k-means with k-means++ seeding (Arthur and Vassilvitskii, 2007), in

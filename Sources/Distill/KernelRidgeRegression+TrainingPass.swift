@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 import ImplicitDiff
 #if canImport(Glibc)

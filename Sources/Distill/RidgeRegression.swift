@@ -1,3 +1,4 @@
+import DistillImages
 import DistillNumerics
 import ImplicitDiff
 
@@ -121,5 +122,34 @@ public struct RidgeRegressionCondition: RootCondition {
 
     private func asWeights(_ v: [Double]) -> Matrix {
         Matrix(rows: problem.features, columns: problem.classes, values: v)
+    }
+}
+
+extension RidgeRegression {
+    /// Ridge regression on a whole labelled set with one-hot labels, in the weights'
+    /// space: `W = (XᵀX/n + λ I)⁻¹ XᵀY/n` (`p x C`), or nil when the system is not
+    /// numerically positive definite. `XᵀX` is accumulated over blocks of 4,096 rows
+    /// (`p²` Doubles of memory, not `n p`).
+    public static func fullDataSolution(_ data: LabeledImages, l2: Double) -> Matrix? {
+        let n = data.count, p = data.features, c = data.classes
+        guard n > 0 else { return nil }
+        var gram = Matrix(zeros: p, p), moment = Matrix(zeros: p, c)
+        var start = 0
+        while start < n {
+            let rows = min(4096, n - start)
+            var block = Matrix(zeros: rows, p)
+            var labels = Matrix(zeros: rows, c)
+            for r in 0..<rows {
+                let image = data.image(start + r)
+                for k in 0..<p { block.values[r * p + k] = image[k] }
+                labels[r, Int(data.labels[start + r])] = 1
+            }
+            gram = gram.adding(block.transposedMultiplied(by: block))
+            moment = moment.adding(block.transposedMultiplied(by: labels))
+            start += rows
+        }
+        for k in 0..<p { gram[k, k] += l2 * Double(n) }
+        guard let factor = CholeskyFactorization(symmetric: gram.values, dimension: p) else { return nil }
+        return Matrix(rows: p, columns: c, values: factor.solve(rowMajor: moment.values, columns: c))
     }
 }

@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 
 /// The names of a dataset's classes, shown in report.html and progress.png.

@@ -2,7 +2,9 @@ import ArgumentParser
 import Distill
 import DistillIO
 import DistillDatasets
+import DistillImages
 import DistillNumerics
+import DistillRun
 import Foundation
 import ImplicitDiff
 
@@ -28,7 +30,7 @@ extension DistillCommand {
                 wall-clock medians: on a busy machine, compare figures from the same run rather \
                 than across runs.
 
-                With `--json`, one object with the keys outer_pass_ms, inner_solve_ms, cg_ms, \
+                With `--json`, one object with the keys outer_pass_ms, inner_solve_ms, linear_solve_ms, \
                 hypergradient_ms, step_ms, load_ms, peak_rss_bytes, threads, outer_pass_gflops \
                 and outer_pass_gbps, and a few more (step_to_pass_ratio, iteration counts, the \
                 sizes).
@@ -44,8 +46,7 @@ extension DistillCommand {
         /// Loading takes far longer than a step; it is repeated at most this often.
         static let maximumLoadRepetitions = 5
 
-        @Option(help: "The dataset folder: MNIST-named IDX files, raw or .gz.")
-        var data = "data/mnist"
+        @OptionGroup(title: "Data") var dataOptions: DataOptions
 
         @Option(help: "How many synthetic images per class the timed steps use.")
         var imagesPerClass = 1
@@ -53,16 +54,12 @@ extension DistillCommand {
         @Option(help: "How many times each part is timed; the medians are reported.")
         var repetitions = 30
 
-        @Option(help: "How many threads the pass over the training set uses.")
-        var threads = 2
-
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
 
         func validate() throws {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
         }
 
         func run() throws {
@@ -72,17 +69,20 @@ extension DistillCommand {
             }
         }
 
+        var data: String { dataOptions.data }
+        var threads: Int { dataOptions.threads }
+
         func measure() throws(CLIError) -> BenchReport {
             var loadTimes: [Double] = []
-            var loaded: DatasetFolder?
+            var loaded: Dataset?
             for _ in 0..<min(repetitions, Self.maximumLoadRepetitions) {
                 loaded = nil   // one copy in memory at a time
                 let start = Stopwatch.now()
-                do { loaded = try DatasetFolder.load(data) } catch { throw CLIError(error) }
+                do { loaded = try DatasetSources.load(data) } catch { throw CLIError(error) }
                 loadTimes.append(Stopwatch.now() - start)
             }
             guard let dataset = loaded else { throw CLIError(BenchError.noRepetitions) }
-            let train = LabeledImages(dataset.train, classes: dataset.classes)
+            let train = dataset.train
 
             var configuration = DistillerConfiguration()
             configuration.imagesPerClass = imagesPerClass
@@ -99,15 +99,16 @@ extension DistillCommand {
             // The implicit system's solver, chosen as the step chooses it.
             func solver(_ problem: SoftmaxRegression, _ solution: InnerSolution) -> any LinearSolver {
                 problem.hessianSolver(probabilities: solution.evaluation.probabilities,
-                                      tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+                                      tolerance: configuration.linearSolveTolerance, maxIterations: configuration.linearSolveMaxIterations)
             }
-            let before = distiller.problem
+            func logisticProblem(_ d: Distiller) -> SoftmaxRegression { SoftmaxRegression(images: d.images, labels: d.labels, l2: d.l2) }
+            let before = logisticProblem(distiller)
             let previous = inner.solve(before)
             let previousGradient = Self.gradientMatrix(pass.evaluate(weights: previous.weights.values, gradient: true), like: previous.weights)
             let previousAdjoint = Hypergradient(problem: before, solution: previous, outerGradient: previousGradient,
                                                 solver: solver(before, previous)).adjoint
             _ = distiller.step(clock: { clock.seconds })
-            let problem = distiller.problem
+            let problem = logisticProblem(distiller)
             let solution = inner.solve(problem, from: previous.weights)
             let gradient = Self.gradientMatrix(pass.evaluate(weights: solution.weights.values, gradient: true), like: solution.weights)
             let condition = SoftmaxRegressionCondition(problem: problem, solution: solution.evaluation)
@@ -123,12 +124,12 @@ extension DistillCommand {
             }
             var passTimes: [Double] = [], innerTimes: [Double] = [], cgTimes: [Double] = []
             var hypergradientTimes: [Double] = [], stepTimes: [Double] = [], ratios: [Double] = []
-            var cgIterations = 0
+            var linearSolveIterations = 0
             for _ in 0..<repetitions {
                 passTimes.append(seconds { _ = pass.evaluate(weights: solution.weights.values, gradient: true) })
                 innerTimes.append(seconds { _ = inner.solve(problem, from: previous.weights) })
                 cgTimes.append(seconds {
-                    cgIterations = implicitSolver.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
+                    linearSolveIterations = implicitSolver.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
                 })
                 hypergradientTimes.append(seconds {
                     _ = Hypergradient(problem: problem, solution: solution, outerGradient: gradient, solver: implicitSolver, initialGuess: previousAdjoint)
@@ -155,7 +156,7 @@ extension DistillCommand {
                 imagesPerClass: imagesPerClass, repetitions: repetitions, trainImages: train.count,
                 features: train.features, classes: train.classes,
                 innerIterations: solution.iterations, innerHessianProducts: solution.hessianProducts,
-                cgIterations: cgIterations, avx512: pass.usesAVX512)
+                linearSolveIterations: linearSolveIterations, avx512: pass.usesAVX512)
         }
 
         /// `amount / seconds`, or 0 for a time too short to measure (JSON has no infinity).
@@ -196,17 +197,17 @@ struct BenchReport: Codable, Equatable {
     var classes: Int
     var innerIterations: Int
     var innerHessianProducts: Int
-    var cgIterations: Int
+    var linearSolveIterations: Int
     var avx512: Bool
 
     enum CodingKeys: String, CodingKey {
         case threads, repetitions, classes, features, avx512
-        case outerPassMs = "outer_pass_ms", innerSolveMs = "inner_solve_ms", cgMs = "cg_ms"
+        case outerPassMs = "outer_pass_ms", innerSolveMs = "inner_solve_ms", cgMs = "linear_solve_ms"
         case hypergradientMs = "hypergradient_ms", stepMs = "step_ms", loadMs = "load_ms"
         case peakRSSBytes = "peak_rss_bytes", outerPassGflops = "outer_pass_gflops", outerPassGbps = "outer_pass_gbps"
         case imagesPerClass = "images_per_class", trainImages = "train_images"
         case innerIterations = "inner_iterations", innerHessianProducts = "inner_hessian_products"
-        case cgIterations = "cg_iterations", stepToPassRatio = "step_to_pass_ratio"
+        case linearSolveIterations = "linear_solve_iterations", stepToPassRatio = "step_to_pass_ratio"
     }
 
     var json: String {
@@ -221,7 +222,7 @@ struct BenchReport: Codable, Equatable {
         let rows: [(String, String)] = [
             ("outer pass", ms(outerPassMs) + "  (\(format(outerPassGflops, 1)) GFLOP/s, \(format(outerPassGbps, 1)) GB/s\(avx512 ? ", AVX-512" : ""))"),
             ("inner solve (warm)", ms(innerSolveMs) + "  (\(innerIterations) Newton it, \(innerHessianProducts) Hessian products)"),
-            ("CG solve", ms(cgMs) + "  (\(cgIterations) it)"),
+            ("CG solve", ms(cgMs) + "  (\(linearSolveIterations) it)"),
             ("hypergradient", ms(hypergradientMs) + "  (CG and parameters-VJP)"),
             ("whole step", ms(stepMs) + "  (\(format(stepToPassRatio, 2))x the outer pass)"),
             ("data loading", ms(loadMs)),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Distill
+import DistillImages
 import DistillNumerics
+import DistillRun
 import Foundation
 import ImplicitDiff
 
@@ -88,16 +90,16 @@ extension DistillCommand {
         }
 
         private func execute() throws(CLIError) {
-            let dataset = try LoadedDataset(path: data)
+            let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: data) }
             var configuration = DistillerConfiguration()
             configuration.imagesPerClass = imagesPerClass
             configuration.seed = seed
             configuration.l2 = l2
             configuration.initialisation = initialisation
             configuration.threads = threads
-            var distiller = try makeDistiller(dataset, configuration: configuration)
+            var distiller = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: configuration) }
             for _ in 0..<steps { _ = distiller.step(clock: { 0 }) }
-            let problem = distiller.problem
+            let problem = SoftmaxRegression(images: distiller.images, labels: distiller.labels, l2: distiller.l2)
             if let measure {
                 let result = HypergradientMeasurement(problem: problem, train: dataset.train, method: measure,
                                                       unrollSteps: unrollSteps.sizes[0], repeats: repeats, threads: threads)
@@ -140,8 +142,8 @@ struct HypergradientCheck: Encodable {
     var innerResidual: Double
     var innerIterations: Int
     var cgTolerance = Self.cgTolerance
-    var cgResidual: Double
-    var cgIterations: Int
+    var linearSolveResidual: Double
+    var linearSolveIterations: Int
     var finiteDifferenceStep = Self.step
     var coordinates: [Int]
     var rows: [Row]
@@ -161,8 +163,8 @@ struct HypergradientCheck: Encodable {
         let implicit = Hypergradient(problem: problem, solution: inner, outerGradient: outerGradient(inner.weights), solver: cg)
         innerResidual = inner.gradientNorm / scale
         innerIterations = inner.iterations
-        cgResidual = implicit.solve.relativeResidual
-        cgIterations = implicit.solve.iterations
+        linearSolveResidual = implicit.solve.relativeResidual
+        linearSolveIterations = implicit.solve.iterations
 
         // Central differences on a sample of pixels, each side re-solved tightly (warm started at W*).
         var random = SplitMix64(seed: seed ^ 0x636865636b)
@@ -211,7 +213,7 @@ struct HypergradientCheck: Encodable {
 
     func text(header: String) -> String {
         var lines = [header]
-        lines.append("Inner solve: Newton-CG to ‖F(W*)‖ ≤ \(scientific(innerTolerance)) ‖F(0)‖, reached \(scientific(innerResidual)) in \(innerIterations) iterations; implicit system: CG to relative residual \(scientific(cgTolerance)), reached \(scientific(cgResidual)) in \(cgIterations) iterations.")
+        lines.append("Inner solve: Newton-CG to ‖F(W*)‖ ≤ \(scientific(innerTolerance)) ‖F(0)‖, reached \(scientific(innerResidual)) in \(innerIterations) iterations; implicit system: CG to relative residual \(scientific(cgTolerance)), reached \(scientific(linearSolveResidual)) in \(linearSolveIterations) iterations.")
         lines.append("Finite differences: central, h = \(scientific(finiteDifferenceStep)), on \(coordinates.count) random pixels of S, each side re-solved to the same inner tolerance; outer loss and ∂L/∂W in Double (plain loop over the training set).")
         lines.append("")
         lines.append(pad("dL/dS by", 38) + pad("‖F(W)‖/‖F(0)‖", 16) + pad("rel. error vs FD", 19) + "rel. error vs implicit (all pixels)")
@@ -253,7 +255,7 @@ struct HypergradientMeasurement: Encodable {
     init(problem: SoftmaxRegression, train: LabeledImages, method: HypergradientMethod, unrollSteps n: Int, repeats: Int, threads: Int) {
         let pass = OuterPass(data: train, threads: threads)
         let defaults = DistillerConfiguration()
-        let cg = ConjugateGradient(tolerance: defaults.cgTolerance, maxIterations: defaults.cgMaxIterations)
+        let cg = ConjugateGradient(tolerance: defaults.linearSolveTolerance, maxIterations: defaults.linearSolveMaxIterations)
         resetPeakMemory()
         baselineBytes = memoryStatus("VmRSS") ?? 0
         var times: [Double] = [], outerTimes: [Double] = []

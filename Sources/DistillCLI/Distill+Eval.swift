@@ -2,7 +2,9 @@ import ArgumentParser
 import Distill
 import DistillIO
 import DistillDatasets
+import DistillImages
 import DistillNumerics
+import DistillRun
 import Foundation
 
 extension DistillCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import DistillIO
+import DistillRun
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,72 +66,41 @@ extension DistillCommand {
         }
 
         func run() throws {
-            let signals = StopOnSignal()
-            try reportingFailure { () throws(CLIError) in try execute(signals: signals) }
-            let received = signals.received
+            var received: Int32 = 0
+            try reportingFailure { () throws(CLIError) in received = try execute() }
             if received != 0 { throw ExitCode(128 + received) }
         }
 
-        private func execute(signals: StopOnSignal) throws(CLIError) {
+        /// Runs the session; returns the signal that stopped it (0 if none).
+        private func execute() throws(CLIError) -> Int32 {
             let out = outputFolder
-            var configuration = distillerConfiguration
-            var data = options.data
-            var checkpoint: Checkpoint?
-            if let resume {
-                let saved = try Checkpoint.read(from: resume)
-                configuration = saved.manifest.configuration
-                data = saved.manifest.data
-                checkpoint = saved
+            let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
+            let request = DistillationSession.Request(
+                configuration: distillerConfiguration, data: options.data, out: out, checkpointEvery: checkpointEvery,
+                stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine)
+            let session = try runStep { () throws(RunError) in try DistillationSession(request) }
+            let configuration = session.request.configuration
+            let classNames = try display.names(classes: session.dataset.classes)
+            if let checkpoint, !quiet {
+                print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }
-            let dataset = try LoadedDataset(path: data)
-            var distiller = try makeDistiller(dataset, configuration: configuration)
-            let classNames = try display.names(classes: dataset.folder.classes)
-            var history: [StepRecord] = []
-            if let checkpoint {
-                guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
-                    throw CLIError("\(data): the dataset files differ from the ones the checkpoint in \(Checkpoint.folder(in: resume ?? out)) was made with (SHA-256 mismatch); resuming would not continue the same run")
+            let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
+            let shape = session.dataset.shape
+            let result = try runStep { () throws(RunError) in
+                try session.run(observers: watch.observers) { distiller in
+                    try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
+                                              classes: distiller.classes, height: shape.height, width: shape.width, zoom: zoom)
                 }
-                do { try distiller.restore(checkpoint.state) } catch { throw CLIError(error) }
-                history = checkpoint.manifest.history
-                if !quiet { print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.") }
             }
-            // Only once every input is loaded and checked: bad input never creates `--out`.
-            let outExisted = access(out, F_OK) == 0
-            do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
-
-            let guardian = DivergenceGuard()
-            let periodic = PeriodicCheckpoint(every: checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes)
-            let watch = try RunDisplay(display, quiet: quiet, dataset: dataset, out: out, zoom: zoom, classNames: classNames)
-            var observers: [any DistillationObserver] = watch.observers + [guardian, periodic, signals]
-            if let stopAfterStep { observers.append(StopAfterStep(step: stopAfterStep)) }
-            let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: observers)
-
-            let outputs = RunOutputs(folder: out, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: zoom)
-            if let failure = guardian.failure {
-                // Keep the last good state's outputs; the last good checkpoint stays as it was.
-                if let good = guardian.lastGood {
-                    let goodHistory = Array(fullHistory.prefix(good.step))
-                    try? outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data, commandLine: quotedCommandLine))
-                }
-                throw CLIError("\(failure). The outputs in \(out) are from the last good step.")
+            let outputs = RunOutputs(folder: out, shape: shape)
+            let extras = try watch.writeExtras(result.outcome, outputs: outputs, zoom: zoom)
+            watch.printSummary(result.outcome, folder: out, files: result.files + extras)
+            let received = session.signals.received
+            if result.stoppedEarly {
+                let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
+                print("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
             }
-            var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commandLine: quotedCommandLine)
-            if baselines { outcome.metrics.baselines = try DistillCLI.baselines(dataset, configuration: configuration) }
-            do {
-                try outputs.write(outcome)
-                try Checkpoint.write(final, history: fullHistory, data: data, dataFiles: dataset.fileHashes, to: out)
-            } catch {
-                // The outputs are written as a set or not at all: a folder made for them is empty.
-                if !outExisted { rmdir(out) }
-                throw CLIError(error)
-            }
-            for observer in observers { observer.finished(outcome) }
-            let extras = try watch.writeExtras(outcome, outputs: outputs)
-            watch.printSummary(outcome, folder: out, files: outputs.files + extras)
-            if final.step < configuration.steps {
-                let reason = signals.received == SIGINT ? "Interrupted (SIGINT)" : signals.received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
-                print("\(reason) after step \(final.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
-            }
+            return received
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import DistillIO
+import DistillRun
 
 extension DistillCommand {
     struct Sweep: ParsableCommand {
@@ -55,26 +56,41 @@ extension DistillCommand {
         }
 
         private func execute() throws(CLIError) {
-            let dataset = try LoadedDataset(path: options.data)
+            let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data) }
             // Check every size before the first run and before creating `--out`.
-            for size in imagesPerClass.sizes { _ = try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
+            for size in imagesPerClass.sizes {
+                _ = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
+            }
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
             var rows: [SweepRow] = []
             var fullData: BaselineResult?
             for size in imagesPerClass.sizes {
                 let folder = out + "/ipc-\(size)"
-                let distiller = try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size))
-                do { try OutputFile.createDirectory(folder) } catch { throw CLIError(error) }
-                var outcome = distil(distiller, dataset: dataset, options: options,
-                                     observers: [ProgressLines(log: { if !quiet { print($0) } })])
+                // The same guarded run as `distill run`: guards, checkpoints, signals.
+                let request = DistillationSession.Request(configuration: options.configuration(imagesPerClass: size), data: options.data,
+                                                          out: folder, commandLine: quotedCommandLine)
+                let session = try runStep { () throws(RunError) in try DistillationSession(request, dataset: dataset) }
+                let progress = ProgressLines(log: { if !quiet { print($0) } })
+                let shape = dataset.shape
+                let result = try runStep { () throws(RunError) in
+                    try session.run(observers: [progress]) { distiller in
+                        try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
+                                                  classes: distiller.classes, height: shape.height, width: shape.width, zoom: 4)
+                    }
+                }
+                var outcome = result.outcome
                 var compared: [BaselineResult] = []
                 if baselines.isOn {
-                    compared = try DistillCLI.baselines(dataset, configuration: distiller.configuration, fullData: fullData)
-                    fullData = compared.last
+                    compared = try runStep { () throws(RunError) in
+                        try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: fullData)
+                    }
+                    fullData = compared.first { $0.name == "full_data" }
                     outcome.metrics.baselines = compared
+                    do { try RunOutputs(folder: folder, shape: shape).writeMetrics(outcome.metrics) } catch { throw CLIError(error) }
                 }
-                let outputs = RunOutputs(folder: folder, height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: 4)
-                do { try outputs.write(outcome) } catch { throw CLIError(error) }
+                if session.signals.received != 0 {
+                    throw CLIError("interrupted during the run of \(size) per class; its checkpoint is in \(Checkpoint.folder(in: folder)) (continue it with: distill run --resume \(folder))")
+                }
                 let m = outcome.metrics
                 rows.append(SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
                                      correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared))

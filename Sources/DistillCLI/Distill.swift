@@ -1,4 +1,5 @@
 import ArgumentParser
+import DistillRun
 
 @main
 struct DistillCommand: ParsableCommand {

@@ -1,10 +1,69 @@
 import ArgumentParser
 import Distill
 
+/// Where the data comes from and how many threads work on it: shared by every
+/// command that reads a dataset.
+struct DataOptions: ParsableArguments {
+    @Option(help: "The dataset: a folder of MNIST-named IDX files (raw or .gz).")
+    var data = "data/mnist"
+
+    @Option(help: "How many threads the passes over the training and test sets use.")
+    var threads = DistillerConfiguration().threads
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+    }
+}
+
+/// The inner model and its settings: shared by run, sweep, check and bench.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")).",
+                               valueName: InnerModels.names.joined(separator: "|")))
+    var model = DistillerConfiguration().model
+
+    @Option(help: "The L2 strength of the inner model (positive); the starting value when it is learned.")
+    var l2 = DistillerConfiguration().l2
+
+    @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
+    var hypergradient = DistillerConfiguration().hypergradient
+
+    @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
+    var unrollSteps = DistillerConfiguration().unrollSteps
+
+    @Option(help: "The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero.")
+    var innerTolerance = DistillerConfiguration().innerTolerance
+
+    @Option(help: "The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual.")
+    var linearSolveTolerance = DistillerConfiguration().linearSolveTolerance
+
+    func validate() throws {
+        guard InnerModels.names.contains(model) else {
+            throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
+        }
+        guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") }
+        guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") }
+        guard linearSolveTolerance > 0, linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") }
+        guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") }
+        guard hypergradient == .implicit || ((try? InnerModels.factory(named: model))?.supportsUnrolledHypergradient ?? false) else {
+            throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model).")
+        }
+    }
+
+    /// Writes these settings into `c`.
+    func apply(to c: inout DistillerConfiguration) {
+        c.model = model
+        c.l2 = l2
+        c.hypergradient = hypergradient
+        c.unrollSteps = unrollSteps
+        c.innerTolerance = innerTolerance
+        c.linearSolveTolerance = linearSolveTolerance
+    }
+}
+
 /// The options that shape a distillation, shared by `run` and `sweep`.
 struct DistillOptions: ParsableArguments {
-    @Option(help: "The dataset folder: MNIST-named IDX files, raw or .gz.")
-    var data = "data/mnist"
+    @OptionGroup(title: "Data") var dataOptions: DataOptions
+    @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
     @Option(help: "How many outer steps (inner solve, implicit gradient, Adam update) to take.")
     var steps = DistillerConfiguration().steps
@@ -12,23 +71,11 @@ struct DistillOptions: ParsableArguments {
     @Option(help: "Adam's learning rate on the synthetic pixels.")
     var learningRate = DistillerConfiguration().learningRate
 
-    @Option(help: "The L2 strength of the inner logistic regression (positive); the starting value when it is learned.")
-    var l2 = DistillerConfiguration().l2
-
     @Option(help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
     @Option(name: .customLong("init"), help: "How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means).")
     var initialisation = DistillerConfiguration().initialisation
-
-    @Option(help: "How many threads the pass over the training set uses.")
-    var threads = DistillerConfiguration().threads
-
-    @Option(help: "The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero.")
-    var innerTolerance = DistillerConfiguration().innerTolerance
-
-    @Option(help: "The conjugate-gradient solve of the implicit system stops at this relative residual.")
-    var cgTolerance = DistillerConfiguration().cgTolerance
 
     @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images.", valueName: "on|off"))
     var learnLabels = Switch(DistillerConfiguration().learnLabels)
@@ -51,29 +98,15 @@ struct DistillOptions: ParsableArguments {
     @Option(help: "Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable.")
     var pull = DistillerConfiguration().pull
 
-    @Option(help: "The model trained on the synthetic images: logistic (multinomial logistic regression), ridge (ridge regression on the one-hot labels, closed form) or kernel-ridge (RBF kernel ridge regression, closed form; its pass over the training set costs about m/C times the linear models', for m synthetic images and C classes).")
-    var model = DistillerConfiguration().model
-
-    @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
-    var hypergradient = DistillerConfiguration().hypergradient
-
-    @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
-    var unrollSteps = DistillerConfiguration().unrollSteps
+    /// The dataset location.
+    var data: String { dataOptions.data }
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
-        guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
-        guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") }
-        guard cgTolerance > 0, cgTolerance < 1 else { throw ValidationError("--cg-tolerance must lie strictly between 0 and 1, got \(cgTolerance).") }
         guard labelLearningRate > 0, labelLearningRate.isFinite else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") }
         guard l2LearningRate > 0, l2LearningRate.isFinite else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") }
         guard pull >= 0, pull.isFinite else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") }
-        guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") }
-        guard hypergradient == .implicit || model == .logistic else {
-            throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model.rawValue).")
-        }
     }
 
     /// The distiller's settings for `imagesPerClass` images per class.
@@ -82,12 +115,9 @@ struct DistillOptions: ParsableArguments {
         c.imagesPerClass = imagesPerClass
         c.steps = steps
         c.learningRate = learningRate
-        c.l2 = l2
         c.seed = seed
         c.initialisation = initialisation
-        c.threads = threads
-        c.innerTolerance = innerTolerance
-        c.cgTolerance = cgTolerance
+        c.threads = dataOptions.threads
         c.learnLabels = learnLabels.isOn
         c.labelLearningRate = labelLearningRate
         c.learnL2 = learnL2.isOn
@@ -95,9 +125,7 @@ struct DistillOptions: ParsableArguments {
         c.pixelRange = pixelRange
         c.pull = pull
         c.schedule = schedule
-        c.model = model
-        c.hypergradient = hypergradient
-        c.unrollSteps = unrollSteps
+        modelOptions.apply(to: &c)
         return c
     }
 }
@@ -105,7 +133,6 @@ struct DistillOptions: ParsableArguments {
 extension Initialisation: ExpressibleByArgument {}
 extension PixelRange: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
-extension InnerModelKind: ExpressibleByArgument {}
 extension HypergradientMethod: ExpressibleByArgument {}
 
 /// An on/off option value.

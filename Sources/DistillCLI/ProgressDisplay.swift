@@ -1,5 +1,7 @@
 import Distill
+import DistillImages
 import DistillNumerics
+import DistillRun
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -85,14 +87,14 @@ final class LiveProgressLine: DistillationObserver {
 /// The line that opens a run's progress output.
 func startLine(_ distiller: Distiller, dataset: LoadedDataset) -> String {
     let c = distiller.configuration
-    return "Distilling \(dataset.train.count) training images of \(dataset.folder.train.height)x\(dataset.folder.train.width) pixels, \(dataset.folder.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps, \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s."
+    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps, \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s."
 }
 
-/// A warning for a step whose inner solve or CG solve missed its tolerance.
+/// A warning for a step whose inner solve or linear solve missed its tolerance.
 func toleranceWarning(_ record: StepRecord) -> String? {
-    guard !record.innerConverged || !record.cgConverged else { return nil }
+    guard !record.innerConverged || !record.linearSolveConverged else { return nil }
     return "warning: step \(record.step): " + (record.innerConverged ? "" : "inner solve missed its tolerance (|F| = \(scientific(record.innerGradientNorm))) ")
-        + (record.cgConverged ? "" : "CG missed its tolerance (residual \(scientific(record.cgResidual)))")
+        + (record.linearSolveConverged ? "" : "the linear solve missed its tolerance (residual \(scientific(record.linearSolveResidual)))")
 }
 
 /// `seconds` as `12.3 s`, `4m05s` or `1h02m`.
@@ -114,7 +116,7 @@ func terminalColumns() -> Int {
 
 /// One JSON object per step on its own line, for programs to read:
 /// `step, steps, train_loss, train_accuracy, objective, l2, inner_iterations,
-/// inner_gradient_norm, cg_iterations, cg_residual, seconds`, plus
+/// inner_gradient_norm, linear_solve_iterations, linear_solve_residual, seconds`, plus
 /// `test_accuracy` and `test_loss` on the steps where `--eval-every` measured
 /// them. Non-finite numbers are written as `null`.
 final class JSONStepLines: DistillationObserver {
@@ -133,7 +135,7 @@ final class JSONStepLines: DistillationObserver {
             ("train_loss", Self.number(record.trainLoss)), ("train_accuracy", Self.number(record.trainAccuracy)),
             ("objective", Self.number(record.objective)), ("l2", Self.number(record.l2)),
             ("inner_iterations", "\(record.innerIterations)"), ("inner_gradient_norm", Self.number(record.innerGradientNorm)),
-            ("cg_iterations", "\(record.cgIterations)"), ("cg_residual", Self.number(record.cgResidual)),
+            ("linear_solve_iterations", "\(record.linearSolveIterations)"), ("linear_solve_residual", Self.number(record.linearSolveResidual)),
             ("seconds", Self.number(record.seconds)),
         ]
         if let latest = probe?.points.last, latest.step == record.step {

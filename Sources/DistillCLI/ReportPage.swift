@@ -1,5 +1,6 @@
 import Distill
 import DistillIO
+import DistillRun
 import Foundation
 
 /// `report.html`: one self-contained page about a run, to open in a browser.

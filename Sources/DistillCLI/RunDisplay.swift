@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import DistillIO
+import DistillRun
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,7 +61,7 @@ final class RunDisplay {
         probe = options.evalEvery.map { TestAccuracyProbe(every: $0, test: dataset.test, log: plain ? { print($0) } : nil) }
         snapshots = try options.snapshotEvery.map { every throws(CLIError) in
             try SnapshotWriter(folder: out + "/" + SnapshotWriter.folderName, every: every,
-                               height: dataset.folder.train.height, width: dataset.folder.train.width, zoom: zoom)
+                               height: dataset.shape.height, width: dataset.shape.width, zoom: zoom)
         }
         let optional: [(any DistillationObserver)?] = [probe, snapshots]
         var observers = optional.compactMap { $0 }
@@ -75,7 +76,7 @@ final class RunDisplay {
 
     /// Writes progress.png (with snapshots) and report.html into `outputs`'
     /// folder; returns the names of the files and folders added beside `outputs.files`.
-    func writeExtras(_ outcome: DistillationOutcome, outputs: RunOutputs,
+    func writeExtras(_ outcome: DistillationOutcome, outputs: RunOutputs, zoom: Int,
                      command: [String] = CommandLine.arguments) throws(CLIError) -> [String] {
         do {
             var written: [String] = []
@@ -91,7 +92,7 @@ final class RunDisplay {
             var pictures: [ReportPage.ClassPicture] = []
             for (index, name) in classNames.enumerated() {
                 let grid = try DistilledPicture.classGrid(pixels, class: index, configuration: distiller.configuration,
-                                                          height: outputs.height, width: outputs.width, zoom: ReportPage.zoom(imageWidth: outputs.width))
+                                                          height: outputs.shape.height, width: outputs.shape.width, zoom: ReportPage.zoom(imageWidth: outputs.shape.width))
                 pictures.append(ReportPage.ClassPicture(name: name, png: try grid.encoded(nameForErrors: ReportPage.fileName),
                                                         width: grid.width, height: grid.height))
             }

@@ -1,5 +1,6 @@
 import Distill
 import DistillIO
+import DistillRun
 
 /// The synthetic images as pictures, with the grey mapping of distilled.png:
 /// pixels in [0, 1] as they are, unbounded images scaled by their own

@@ -1,5 +1,6 @@
 import Distill
 import DistillIO
+import DistillRun
 
 /// One size of a sweep: the distilled set's figures and its baselines.
 struct SweepRow {

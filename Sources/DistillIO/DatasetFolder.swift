@@ -1,16 +1,9 @@
+import DistillImages
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// The pixels of a set of images, row-major, image after image.
-public enum ImagePixels: Sendable, Equatable {
-    /// Unsigned bytes, as stored by an IDX ubyte file (MNIST).
-    case bytes([UInt8])
-    /// Any other IDX type, converted to Float; always finite.
-    case floats([Float])
-}
 
 /// One split (train or test) of a dataset folder: images and their labels.
 public struct ImageSplit: Sendable {
@@ -105,6 +98,11 @@ public struct DatasetFolder: Sendable {
         return ImageSplit(pixels: pixels, labels: labels, count: images.shape[0],
                           height: images.shape[1], width: images.shape[2],
                           imagesPath: imagesPath, labelsPath: labelsPath)
+    }
+
+    /// Whether `folder` holds a training images file under one of the accepted names.
+    public static func holdsTrainingImages(_ folder: String) -> Bool {
+        (try? locate(folder: folder, stem: "train-images", format: "idx3-ubyte")) != nil
     }
 
     /// The first of the accepted names for `stem`/`format` that exists in `folder`.

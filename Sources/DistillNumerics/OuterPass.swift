@@ -1,4 +1,5 @@
 import CDistillKernels
+import DistillImages
 
 /// Loss, accuracy and weight-gradient of a linear softmax classifier over a whole
 /// labelled image set: the "outer pass" of dataset distillation.

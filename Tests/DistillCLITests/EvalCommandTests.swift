@@ -4,6 +4,7 @@ import Distill
 import DistillIO
 import DistillNumerics
 @testable import DistillCLI
+import DistillImages
 
 /// `distill eval` on a folder the test writes: a small MNIST subset and a
 /// distilled set of 10 real images written with IDX.write.

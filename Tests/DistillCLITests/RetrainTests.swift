@@ -5,6 +5,7 @@ import DistillDatasets
 import DistillIO
 import DistillNumerics
 @testable import DistillCLI
+import DistillImages
 
 /// Distilled sets hold up outside the loop: a model trained from scratch on
 /// the written files alone (images, soft labels, learned L2) by another solver

@@ -6,6 +6,7 @@ import DistillDatasets
 import DistillNumerics
 import _TestSupport
 @testable import DistillCLI
+import DistillImages
 
 /// A unique scratch folder under /tmp, removed by `cleanUp()`.
 struct ScratchFolder {

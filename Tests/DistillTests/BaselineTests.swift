@@ -2,6 +2,7 @@ import Testing
 import DistillNumerics
 import _TestSupport
 @testable import Distill
+import DistillImages
 
 @Suite struct KMeansTests {
     /// Four tight clusters far apart, 50 points each: k-means++ and Lloyd find

@@ -1,6 +1,7 @@
 import DistillNumerics
 import _TestSupport
 @testable import Distill
+import DistillImages
 
 /// Helpers shared by the inner-model derivative tests.
 enum DerivativeCheck {

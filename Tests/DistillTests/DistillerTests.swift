@@ -2,6 +2,7 @@ import Testing
 import DistillNumerics
 import _TestSupport
 @testable import Distill
+import DistillImages
 
 /// A small random labelled set: `count` images of `features` pixels in [0, 1].
 func smallTrainingSet(count: Int = 300, features: Int = 36, classes: Int = 3, seed: UInt64 = 5) -> LabeledImages {

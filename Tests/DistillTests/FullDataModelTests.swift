@@ -3,6 +3,7 @@ import Testing
 import DistillNumerics
 import _TestSupport
 @testable import Distill
+import DistillImages
 
 /// Whether the slow checks on all of MNIST run: always in release builds (a few
 /// seconds), in debug builds only with DISTILL_SLOW_TESTS=1 (the C kernel is not

@@ -1,5 +1,6 @@
 import DistillDatasets
 import DistillIO
+import DistillImages
 import DistillNumerics
 import Foundation
 

@@ -6,12 +6,16 @@ import Foundation
 /// A run's full state on disk, in `<out>/checkpoint/`: enough to continue it
 /// bit for bit. Arrays are IDX float64 files (exact); the rest is
 /// `checkpoint.json`. The whole set is written atomically.
-struct Checkpoint {
-    static let folderName = "checkpoint"
-    static let formatVersion = 1
+///
+/// Format 2 (Distill 0.2): the configuration names the model by string and the
+/// linear solve's settings `linearSolveTolerance` / `linearSolveMaxIterations`;
+/// the warm start and adjoint are stored with the model's parameter shape.
+public struct Checkpoint: Sendable {
+    public static let folderName = RunFiles.checkpoint
+    public static let formatVersion = 2
 
     /// What `checkpoint.json` holds.
-    struct Manifest: Codable {
+    public struct Manifest: Codable, Sendable {
         var formatVersion: Int
         var distillVersion: String
         /// The dataset folder and the SHA-256 of each of its files as stored.
@@ -27,7 +31,7 @@ struct Checkpoint {
     }
 
     /// Adam's scalar state (its moment vectors are IDX files).
-    struct OptimiserScalars: Codable {
+    public struct OptimiserScalars: Codable, Sendable {
         var learningRate: Double
         var beta1: Double
         var beta2: Double
@@ -35,14 +39,17 @@ struct Checkpoint {
         var stepCount: Int
     }
 
-    let manifest: Manifest
-    let state: Distiller.State
+    public let manifest: Manifest
+    public let state: Distiller.State
 
-    static func folder(in out: String) -> String { out + "/" + folderName }
+    /// `<out>/checkpoint`.
+    public static func folder(in out: String) -> String { out + "/" + folderName }
 
     /// Writes the checkpoint of `distiller` into `<out>/checkpoint/`.
-    static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                      to out: String) throws {
+    ///
+    /// - Throws: the file that cannot be written and why (nothing is changed then).
+    public static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
+                             to out: String) throws {
         let folder = Self.folder(in: out)
         try OutputFile.createDirectory(folder)
         let state = distiller.state
@@ -73,32 +80,39 @@ struct Checkpoint {
     }
 
     /// Reads the checkpoint in `<out>/checkpoint/`.
-    static func read(from out: String) throws(CLIError) -> Checkpoint {
+    ///
+    /// - Throws: `RunError` naming the file and what was expected versus found.
+    public static func read(from out: String) throws(RunError) -> Checkpoint {
         let folder = Self.folder(in: out)
         let manifestPath = folder + "/checkpoint.json"
         let manifest: Manifest
         do {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
+            if let version = try? JSONDecoder().decode(FormatProbe.self, from: bytes), version.formatVersion != formatVersion {
+                throw RunError("\(manifestPath): checkpoint format \(version.formatVersion), expected \(formatVersion) (written by Distill \(version.distillVersion ?? "?"); this is \(DistillVersion.current)): start the run again")
+            }
             manifest = try JSONDecoder().decode(Manifest.self, from: bytes)
+        } catch let error as RunError {
+            throw error
         } catch let error as DecodingError {
-            throw CLIError("\(manifestPath): not a Distill checkpoint (\(error.shortDescription))")
+            throw RunError("\(manifestPath): not a Distill checkpoint (\(error.shortDescription))")
         } catch {
-            throw CLIError("\(manifestPath): cannot read the checkpoint (\(error.localizedDescription)); is \(out) the --out folder of an earlier run?")
+            throw RunError("\(manifestPath): cannot read the checkpoint (\(error.localizedDescription)); is \(out) the --out folder of an earlier run?")
         }
         guard manifest.formatVersion == formatVersion else {
-            throw CLIError("\(manifestPath): checkpoint format \(manifest.formatVersion), expected \(formatVersion)")
+            throw RunError("\(manifestPath): checkpoint format \(manifest.formatVersion), expected \(formatVersion) (written by Distill \(manifest.distillVersion); this is \(DistillVersion.current))")
         }
-        func array(_ name: String, count: Int) throws(CLIError) -> [Double] {
+        func array(_ name: String, count: Int) throws(RunError) -> [Double] {
             let path = folder + "/" + name
             let values: [Double]
-            do { values = try IDX.read(contentsOf: path).doubles() } catch { throw CLIError(error) }
+            do { values = try IDX.read(contentsOf: path).doubles() } catch { throw RunError(error) }
             guard values.count == count else {
-                throw CLIError("\(path): expected \(count) values, found \(values.count)")
+                throw RunError("\(path): expected \(count) values, found \(values.count)")
             }
             return values
         }
-        func optimiser(_ name: String, count: Int) throws(CLIError) -> Adam {
-            guard let scalars = manifest.optimisers[name] else { throw CLIError("\(manifestPath): no state for the \(name) optimiser") }
+        func optimiser(_ name: String, count: Int) throws(RunError) -> Adam {
+            guard let scalars = manifest.optimisers[name] else { throw RunError("\(manifestPath): no state for the \(name) optimiser") }
             var adam = Adam(count: count, learningRate: scalars.learningRate, beta1: scalars.beta1, beta2: scalars.beta2, epsilon: scalars.epsilon)
             adam.firstMoment = try array("\(name)-moment1-idx1-double", count: count)
             adam.secondMoment = try array("\(name)-moment2-idx1-double", count: count)
@@ -111,27 +125,40 @@ struct Checkpoint {
         do {
             imagesArray = try IDX.read(contentsOf: folder + "/images-idx2-double")
             labelsArray = try IDX.read(contentsOf: folder + "/labels-idx2-double")
-        } catch { throw CLIError(error) }
+        } catch { throw RunError(error) }
         guard imagesArray.shape.count == 2, labelsArray.shape.count == 2, imagesArray.shape[0] == labelsArray.shape[0] else {
-            throw CLIError("\(folder): images \(imagesArray.shape) and labels \(labelsArray.shape) are not m x p and m x C")
+            throw RunError("\(folder): images \(imagesArray.shape) and labels \(labelsArray.shape) are not m x p and m x C")
         }
         let images = Matrix(rows: imagesArray.shape[0], columns: imagesArray.shape[1], values: imagesArray.doubles())
         let labels = Matrix(rows: labelsArray.shape[0], columns: labelsArray.shape[1], values: labelsArray.doubles())
-        let weightsCount = images.columns * labels.columns
+        // The warm start and adjoint have the model's parameter shape, as saved.
+        func matrix(_ name: String) throws(RunError) -> Matrix {
+            let path = folder + "/" + name
+            let array: IDXArray
+            do { array = try IDX.read(contentsOf: path) } catch { throw RunError(error) }
+            guard array.shape.count == 2 else { throw RunError("\(path): expected a rank-2 array, found shape \(array.shape)") }
+            return Matrix(rows: array.shape[0], columns: array.shape[1], values: array.doubles())
+        }
+        let warmWeights = manifest.hasWarmWeights ? try matrix("warm-weights-idx2-double") : nil
         let state = Distiller.State(
             step: manifest.step, images: images, labels: labels, l2: manifest.l2,
             imageOptimiser: try optimiser("images", count: images.values.count),
             labelOptimiser: try optimiser("labels", count: labels.values.count),
             l2Optimiser: try optimiser("l2", count: 1),
-            warmWeights: manifest.hasWarmWeights
-                ? Matrix(rows: images.columns, columns: labels.columns, values: try array("warm-weights-idx2-double", count: weightsCount))
-                : nil,
-            warmAdjoint: manifest.hasWarmAdjoint ? try array("warm-adjoint-idx1-double", count: weightsCount) : nil)
+            warmWeights: warmWeights,
+            warmAdjoint: manifest.hasWarmAdjoint
+                ? try array("warm-adjoint-idx1-double", count: warmWeights?.values.count ?? 0) : nil)
         guard c.imagesPerClass * labels.columns == images.rows else {
-            throw CLIError("\(manifestPath): \(c.imagesPerClass) image(s) per class for \(labels.columns) classes, but \(images.rows) saved images")
+            throw RunError("\(manifestPath): \(c.imagesPerClass) image(s) per class for \(labels.columns) classes, but \(images.rows) saved images")
         }
         return Checkpoint(manifest: manifest, state: state)
     }
+}
+
+/// The fields every checkpoint format has, read first to name a format mismatch.
+private struct FormatProbe: Decodable {
+    var formatVersion: Int
+    var distillVersion: String?
 }
 
 extension DecodingError {

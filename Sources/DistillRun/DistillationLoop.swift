@@ -1,0 +1,165 @@
+import Distill
+import DistillDatasets
+import DistillImages
+import DistillNumerics
+
+/// A dataset loaded through its `DatasetSource`, with what a run records about it.
+public struct LoadedDataset: Sendable {
+    public let dataset: Dataset
+    /// Seconds to load and check it.
+    public let seconds: Double
+    /// The SHA-256 of each file read, by file name.
+    public let fileHashes: [String: String]
+    /// The mean training image of each class (nil when a class has no training image).
+    public let classMeans: Matrix?
+
+    /// Loads the dataset at `path` (`DatasetSources.load`) and hashes its files.
+    ///
+    /// - Throws: `RunError` with the source's one-line description of what is wrong.
+    public init(path: String, formats: [any DatasetSource.Type] = DatasetSources.formats) throws(RunError) {
+        let clock = Stopwatch()
+        do {
+            dataset = try DatasetSources.load(path, formats: formats)
+            fileHashes = try dataset.fileHashes()
+        } catch { throw RunError(error) }
+        classMeans = try? Initialisation.classMeans(dataset.train)
+        seconds = clock.seconds
+    }
+
+    /// A dataset already in memory (its files are not hashed).
+    public init(_ dataset: Dataset) {
+        self.dataset = dataset
+        seconds = 0
+        fileHashes = [:]
+        classMeans = try? Initialisation.classMeans(dataset.train)
+    }
+
+    public var train: LabeledImages { dataset.train }
+    public var test: LabeledImages { dataset.test }
+    public var classes: Int { dataset.classes }
+    public var shape: ImageShape { dataset.shape }
+}
+
+/// A finished distillation: the distiller's final state, its history and the
+/// final model's figures.
+public struct DistillationOutcome: Sendable {
+    public let distiller: Distiller
+    public let history: [StepRecord]
+    public var metrics: RunMetrics
+
+    public init(distiller: Distiller, history: [StepRecord], metrics: RunMetrics) {
+        self.distiller = distiller
+        self.history = history
+        self.metrics = metrics
+    }
+}
+
+/// A distiller for `dataset`, after checking that the training set can supply
+/// the requested number of images.
+///
+/// - Throws: `RunError` naming the option to change.
+public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConfiguration) throws(RunError) -> Distiller {
+    let train = dataset.train, classes = dataset.classes, perClass = configuration.imagesPerClass
+    let distilledCount = classes.multipliedReportingOverflow(by: perClass)
+    guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
+        throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.location))")
+    }
+    do { return try Distiller(train: train, configuration: configuration) } catch { throw RunError(error) }
+}
+
+/// Watches a distillation as it runs (progress on the console, snapshots,
+/// checkpoints, guards). Every method has a default that does nothing.
+public protocol DistillationObserver: AnyObject {
+    /// Before the first step of this process (after a resume, `distiller.step` may be > 0).
+    func started(_ distiller: Distiller, dataset: LoadedDataset)
+    /// After every step. Returning `.stop` ends the run after this step.
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision
+    /// After the final model is measured.
+    func finished(_ outcome: DistillationOutcome)
+}
+
+/// What the loop does after a step.
+public enum StepDecision: Sendable {
+    case proceed
+    case stop
+}
+
+extension DistillationObserver {
+    public func started(_ distiller: Distiller, dataset: LoadedDataset) {}
+    public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision { .proceed }
+    public func finished(_ outcome: DistillationOutcome) {}
+}
+
+/// Runs `distiller` up to its configured number of steps (fewer if an
+/// observer stops it). `history` holds the records of steps taken before
+/// (when resuming); the returned history includes them.
+public func runSteps(_ distiller: Distiller, dataset: LoadedDataset, history: [StepRecord] = [],
+                     observers: [any DistillationObserver]) -> (distiller: Distiller, history: [StepRecord]) {
+    var distiller = distiller
+    var history = history
+    let clock = Stopwatch()
+    for observer in observers { observer.started(distiller, dataset: dataset) }
+    while distiller.step < distiller.configuration.steps {
+        let record = distiller.step(clock: { clock.seconds })
+        history.append(record)
+        var decision = StepDecision.proceed
+        for observer in observers where observer.stepped(record, distiller: distiller, history: history) == .stop {
+            decision = .stop
+        }
+        if decision == .stop { break }
+    }
+    return (distiller, history)
+}
+
+/// Trains the final model on `distiller`'s synthetic set and measures it on
+/// the training and test sets.
+public func measure(_ distiller: Distiller, history: [StepRecord], dataset: LoadedDataset, data: String,
+                    commandLine: String) -> DistillationOutcome {
+    var distiller = distiller
+    let configuration = distiller.configuration
+    let inner = distiller.solveInner()
+    let trainEval = distiller.evaluate(inner, on: dataset.train)
+    let testEval = distiller.evaluate(inner, on: dataset.test)
+    let metrics = RunMetrics(
+        dataset: data, datasetFormat: dataset.dataset.format, model: distiller.model.name,
+        classes: dataset.classes, classNames: dataset.dataset.classNames,
+        imageHeight: dataset.shape.height, imageWidth: dataset.shape.width, imageChannels: dataset.shape.channels,
+        imagesPerClass: configuration.imagesPerClass, steps: distiller.step, learningRate: configuration.learningRate,
+        l2: configuration.l2, learnedL2: distiller.l2, learnLabels: configuration.learnLabels, learnL2: configuration.learnL2,
+        pixelRange: configuration.pixelRange.rawValue, pull: configuration.pull, seed: configuration.seed,
+        initialisation: configuration.initialisation.rawValue, threads: configuration.threads,
+        trainLoss: trainEval.loss, trainAccuracy: trainEval.accuracy,
+        testLoss: testEval.loss, testAccuracy: testEval.accuracy,
+        innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
+        seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
+        loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
+        datasetSHA256: dataset.fileHashes, configuration: configuration,
+        readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0) },
+        baselines: nil)
+    return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
+}
+
+/// The L2 strength of the full-data ceiling (92.64% on MNIST for the logistic model).
+public let fullDataCeilingL2 = 1e-4
+
+/// The baselines for the run's size and model: random real images (5 draws) and
+/// class means or k-means centroids, trained with the run's starting `l2` and
+/// one-hot labels (inner solves certified to 1e-9), and the model's full-data
+/// ceiling at L2 1e-4 (pass `fullData` to reuse one already measured).
+///
+/// - Throws: `RunError` when the training set cannot supply the sets.
+public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,
+                      fullData: BaselineResult? = nil) throws(RunError) -> [BaselineResult] {
+    do {
+        var tight = configuration
+        tight.innerTolerance = 1e-9
+        let factory = try InnerModels.factory(named: configuration.model)
+        let model = try InnerModels.make(tight, train: dataset.train)
+        let baselines = Baselines(train: dataset.train, test: dataset.test, threads: configuration.threads, model: model)
+        let k = configuration.imagesPerClass
+        var results = [try baselines.randomReal(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed),
+                       try baselines.centroids(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed)]
+        if let ceiling = fullData ?? baselines.fullData(factory, l2: fullDataCeilingL2) { results.append(ceiling) }
+        return results
+    } catch { throw RunError(error) }
+}

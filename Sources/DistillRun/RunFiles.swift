@@ -1,0 +1,24 @@
+/// The names of the files a run writes into its output folder: one list shared
+/// by the writers and every reader (eval, resume, retrain, report).
+public enum RunFiles {
+    /// The synthetic images as a grid picture.
+    public static let grid = "distilled.png"
+    /// The synthetic images, IDX float32, `m x H x W` (`m x H x W x C` for colour).
+    public static let images = "distilled-images-idx3-float"
+    /// Each image's class id, IDX ubyte (or int32 for more than 256 classes), `m`.
+    public static let classLabels = "distilled-labels-idx1-ubyte"
+    /// The labels the inner model was trained with, IDX float32, `m x C`.
+    public static let softLabels = "distilled-labels-idx2-float"
+    /// One row per step.
+    public static let history = "history.csv"
+    /// Settings and results.
+    public static let metrics = "metrics.json"
+    /// The run on one page.
+    public static let report = "report.html"
+    /// The contact sheet of snapshots.
+    public static let progress = "progress.png"
+    /// The snapshots folder.
+    public static let snapshots = "snapshots"
+    /// The checkpoint folder.
+    public static let checkpoint = "checkpoint"
+}

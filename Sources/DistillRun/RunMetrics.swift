@@ -1,0 +1,67 @@
+import Distill
+
+/// What `metrics.json` holds: the run's settings and its measured results.
+/// Accuracies are fractions in [0, 1]; losses are mean cross-entropies.
+public struct RunMetrics: Codable, Equatable, Sendable {
+    /// The dataset location as given to `--data`.
+    public var dataset: String
+    /// The format it was read as (`IDX folder`, ...).
+    public var datasetFormat: String
+    /// The inner model (`InnerModel.name`), which eval, baselines and retrain use again.
+    public var model: String
+    public var classes: Int
+    /// One name per class, in class-index order.
+    public var classNames: [String]
+    public var imageHeight: Int
+    public var imageWidth: Int
+    public var imageChannels: Int
+    public var imagesPerClass: Int
+    public var steps: Int
+    public var learningRate: Double
+    public var l2: Double
+    /// The L2 strength the final model was trained with (equal to `l2` unless learned).
+    public var learnedL2: Double
+    public var learnLabels: Bool
+    public var learnL2: Bool
+    public var pixelRange: String
+    public var pull: Double
+    public var seed: UInt64
+    public var initialisation: String
+    public var threads: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    public var innerGradientNorm: Double
+    public var innerTolerance: Double
+    public var innerIterations: Int
+    public var seconds: Double
+    public var secondsPerStep: Double
+    public var loadSeconds: Double
+    /// The command line that started the run, quoted for a shell.
+    public var commandLine: String
+    /// The version of Distill that made it.
+    public var version: String
+    /// The SHA-256 of each dataset file as stored.
+    public var datasetSHA256: [String: String]
+    /// Every setting of the distiller, after defaults.
+    public var configuration: DistillerConfiguration
+    /// How much the images look like their class: correlation with the class
+    /// mean image, and the fraction of pixels outside [0, 1].
+    public var readability: Readability?
+    /// The same model trained on simple sets of the same size, and on all the data.
+    public var baselines: [BaselineResult]?
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, model, classes, steps, l2, seed, threads, seconds
+        case datasetFormat = "dataset_format", classNames = "class_names"
+        case imageHeight = "image_height", imageWidth = "image_width", imageChannels = "image_channels"
+        case imagesPerClass = "images_per_class"
+        case learningRate = "learning_rate", initialisation = "init"
+        case learnedL2 = "learned_l2", learnLabels = "learn_labels", learnL2 = "learn_l2", pixelRange = "pixel_range", pull
+        case trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss", testAccuracy = "test_accuracy"
+        case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
+        case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
+        case commandLine = "command_line", version, datasetSHA256 = "dataset_sha256", configuration, readability, baselines
+    }
+}

@@ -1,0 +1,80 @@
+import Distill
+import DistillImages
+import DistillIO
+import DistillNumerics
+import Foundation
+
+/// Writes a finished run into its output folder. Every file is written
+/// atomically (a temporary file renamed into place).
+public struct RunOutputs: Sendable {
+    public let folder: String
+    /// The shape of one image.
+    public let shape: ImageShape
+
+    public init(folder: String, shape: ImageShape) {
+        self.folder = folder
+        self.shape = shape
+    }
+
+    public static let grid = RunFiles.grid
+    public static let images = RunFiles.images
+    public static let labels = RunFiles.classLabels
+    public static let softLabels = RunFiles.softLabels
+    public static let history = RunFiles.history
+    public static let metrics = RunFiles.metrics
+
+    public var files: [String] { [Self.grid, Self.images, Self.labels, Self.softLabels, Self.history, Self.metrics] }
+
+    public func path(_ name: String) -> String { folder + "/" + name }
+
+    /// Writes every file as one set (`OutputFile.write(_:)`): if any cannot be
+    /// written, none is changed and no temporary file is left. `grid` is the
+    /// picture of the images (distilled.png), drawn by the caller.
+    ///
+    /// - Throws: the file that cannot be written and why.
+    public func write(_ outcome: DistillationOutcome, grid picture: PNGImage) throws {
+        let distiller = outcome.distiller, history = outcome.history, metrics = outcome.metrics
+        let images = distiller.images
+        let pixels = images.values.map { Float($0) }
+        let imageShape = shape.channels == 1 ? [images.rows, shape.height, shape.width]
+            : [images.rows, shape.height, shape.width, shape.channels]
+        let imageArray = try IDXArray(shape: imageShape, elements: .float32(pixels))
+        // Class ids as ubyte while they fit, else int32: never truncated.
+        let classes = distiller.imageClasses
+        let labelArray = try IDXArray(shape: [images.rows], elements: distiller.classes <= 256
+            ? .ubyte(classes.map { UInt8($0) }) : .int32(classes.map { Int32($0) }))
+        // The labels the inner model was trained with (one-hot rows unless learned).
+        let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
+                                      elements: .float32(distiller.labels.values.map { Float($0) }))
+        try OutputFile.write([
+            (path(Self.grid), try picture.encoded(nameForErrors: path(Self.grid))),
+            (path(Self.images), IDX.encode(imageArray)),
+            (path(Self.labels), IDX.encode(labelArray)),
+            (path(Self.softLabels), IDX.encode(softLabels)),
+            (path(Self.history), Array(Self.csv(history).utf8)),
+            (path(Self.metrics), try Self.json(metrics)),
+        ])
+    }
+
+    /// Rewrites metrics.json alone (atomically), e.g. after adding baselines.
+    public func writeMetrics(_ metrics: RunMetrics) throws {
+        try OutputFile.write([(path(Self.metrics), try Self.json(metrics))])
+    }
+
+    /// metrics.json's bytes: pretty-printed, sorted keys, a final newline.
+    static func json(_ metrics: RunMetrics) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(metrics)) + [UInt8(ascii: "\n")]
+    }
+
+    /// One row per step: step, train_loss, inner_iterations, inner_gradient_norm,
+    /// linear_solve_iterations, linear_solve_residual, seconds (then train_accuracy).
+    public static func csv(_ history: [StepRecord]) -> String {
+        var text = "step,train_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,train_accuracy\n"
+        for r in history {
+            text += "\(r.step),\(r.trainLoss),\(r.innerIterations),\(r.innerGradientNorm),\(r.linearSolveIterations),\(r.linearSolveResidual),\(r.seconds),\(r.trainAccuracy)\n"
+        }
+        return text
+    }
+}
