@@ -55,7 +55,8 @@ let package = Package(
         .testTarget(name: "DistillTests",
                     dependencies: ["Distill", "DistillIO", "DistillNumerics", "ImplicitDiff", "_TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillIO", "_TestSupport"]),
+        .testTarget(name: "DistillDatasetsTests", dependencies: ["DistillDatasets", "Distill", "DistillImages", "_TestSupport"]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillIO", "DistillRun", "DistillImages", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

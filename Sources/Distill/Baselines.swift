@@ -98,6 +98,14 @@ public struct Baselines: Sendable {
                               trainLoss: ceiling.train.loss, trainLossStd: nil, draws: 1, seconds: Self.now() - start)
     }
 
+    /// Every baseline for `K` images per class: random real, centroids, and the
+    /// ceiling of `factory` (when it has one) with the same `l2`.
+    public func all(imagesPerClass k: Int, l2: Double, seed: UInt64,
+                    ceiling factory: any InnerModelFactory.Type) throws(InitialisationError) -> [BaselineResult] {
+        [try randomReal(imagesPerClass: k, l2: l2, seed: seed),
+         try centroids(imagesPerClass: k, l2: l2, seed: seed)] + [fullData(factory, l2: l2)].compactMap { $0 }
+    }
+
     /// Trains the model on `images` (rows in class order, `K` per class, one-hot
     /// labels) from zero; returns its test accuracy and its training loss.
     private func fitAndEvaluate(images: Matrix, imagesPerClass k: Int, l2: Double) -> (accuracy: Double, trainLoss: Double) {

@@ -18,12 +18,14 @@ extension DistillCommand {
                 they are) if it is there, else `distilled-labels-idx1-ubyte` (class ids, made \
                 one-hot). The files may come from `distill run` or from any other tool.
 
-                It trains the linear softmax model on them alone to optimality (Newton-CG until \
-                the gradient norm is 1e-9 of its value at zero), with the L2 strength from `--l2`, \
-                else from `learned_l2` or `l2` in the folder's metrics.json, and prints its test \
-                accuracy and loss, its training loss and accuracy, the gradient norm reached, and \
-                the images' readability: their Pearson correlation with their class's mean \
-                training image (mean and minimum; the class of a soft-labelled image is its \
+                It trains the inner model the run used (`model` and its settings in the folder's \
+                metrics.json; `--model` for a set made elsewhere, logistic by default) on them \
+                alone to optimality (certified to 1e-9 of the gradient norm at zero), with the L2 \
+                strength from `--l2`, else from `learned_l2` or `l2` in metrics.json, and prints \
+                which model it trained, its test accuracy and loss, its training loss and \
+                accuracy, the gradient norm reached, and the images' readability: their Pearson \
+                correlation with their class's mean training image (mean and minimum; an image's \
+                class is its id in `distilled-labels-idx1-ubyte` when that file is there, else its \
                 largest label) and the fraction of pixels outside [0, 1].
 
                 Examples:
@@ -35,21 +37,26 @@ extension DistillCommand {
         @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json).")
         var distilled: String
 
-        @Option(help: "The dataset folder whose training and test splits evaluate the set: MNIST-named IDX files, raw or .gz.")
-        var data = "data/mnist"
+        @OptionGroup(title: "Data") var dataOptions: DataOptions
 
         @Option(help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
         var l2: Double?
 
-        @Option(help: "How many threads the passes over the training and test sets use.")
-        var threads = 2
+        @Option(help: ArgumentHelp("The inner model to train on the set; by default the one in metrics.json, else logistic.",
+                                   valueName: InnerModels.names.joined(separator: "|")))
+        var model: String?
+
+        var data: String { dataOptions.data }
+        var threads: Int { dataOptions.threads }
 
         @Flag(help: "Print the results as one JSON object instead of sentences.")
         var json = false
 
         func validate() throws {
             if let l2 { guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+            if let model, !InnerModels.names.contains(model) {
+                throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
+            }
         }
 
         func run() throws {
@@ -61,29 +68,32 @@ extension DistillCommand {
             }
         }
 
-        /// Loads the dataset and the distilled set, trains and measures.
+        /// Loads the dataset and the distilled set, trains the run's model and measures.
         func evaluate() throws -> EvalReport {
             let clock = Stopwatch()
-            let dataset = try DatasetFolder.load(data)
-            let train = LabeledImages(dataset.train, classes: dataset.classes)
-            let test = LabeledImages(dataset.test, classes: dataset.classes)
-            let set = try DistilledSet.load(distilled, height: dataset.train.height, width: dataset.train.width,
-                                            classes: dataset.classes)
+            let dataset = try DatasetSources.load(data)
+            let train = dataset.train, test = dataset.test
+            let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes)
             let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
-
-            let inner = NewtonCG(relativeTolerance: 1e-9, maxIterations: 200)
-                .solve(SoftmaxRegression(images: set.images, labels: set.labels, l2: l2))
-            let trainEval = Evaluation(weights: inner.weights, on: train, threads: threads)
-            let testEval = Evaluation(weights: inner.weights, on: test, threads: threads)
+            // With --model, a metrics.json of another version is no obstacle.
+            let recorded = model == nil ? try DistilledSet.configuration(in: distilled) : try? DistilledSet.configuration(in: distilled)
+            var configuration = recorded ?? DistillerConfiguration()
+            if let model { configuration.model = model }
+            configuration.innerTolerance = 1e-9
+            configuration.threads = threads
+            let inner = try InnerModels.make(configuration, train: train)
+            let fit = inner.fit(images: set.images, labels: set.labels, l2: l2, from: nil)
+            let trainEval = inner.evaluate(fit, on: train, threads: threads)
+            let testEval = inner.evaluate(fit, on: test, threads: threads)
             let readability = Readability(images: set.images, classes: set.classes,
                                           classMeans: try Initialisation.classMeans(train))
             return EvalReport(
-                distilled: distilled, dataset: data, images: set.images.rows, classes: dataset.classes,
+                distilled: distilled, dataset: data, model: inner.name, images: set.images.rows, classes: dataset.classes,
                 labels: set.labelsFile, l2: l2, l2Source: l2Source,
                 testAccuracy: testEval.accuracy, testLoss: testEval.loss,
                 trainAccuracy: trainEval.accuracy, trainLoss: trainEval.loss,
-                innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance,
-                innerIterations: inner.iterations, innerConverged: inner.converged,
+                innerGradientNorm: fit.gradientNorm, innerTolerance: fit.tolerance,
+                innerIterations: fit.iterations, innerConverged: fit.converged,
                 readability: readability, seconds: clock.seconds)
         }
     }
@@ -93,6 +103,8 @@ extension DistillCommand {
 struct EvalReport: Codable, Equatable {
     var distilled: String
     var dataset: String
+    /// The inner model trained on the set.
+    var model: String
     var images: Int
     var classes: Int
     /// The labels file used (its name in the distilled folder).
@@ -112,7 +124,7 @@ struct EvalReport: Codable, Equatable {
     var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case distilled, dataset, images, classes, labels, l2, readability, seconds
+        case distilled, dataset, model, images, classes, labels, l2, readability, seconds
         case l2Source = "l2_source"
         case testAccuracy = "test_accuracy", testLoss = "test_loss"
         case trainAccuracy = "train_accuracy", trainLoss = "train_loss"
@@ -128,9 +140,9 @@ struct EvalReport: Codable, Equatable {
 
     var sentences: String {
         """
-        \(images) distilled images (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated on \(dataset) in \(format(seconds, 2)) s.
+        \(images) distilled images (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated with the \(model) model on \(dataset) in \(format(seconds, 2)) s.
         Test accuracy \(format(100 * testAccuracy, 2))%, test loss \(format(testLoss, 4)); train accuracy \(format(100 * trainAccuracy, 2))%, train loss \(format(trainLoss, 4)).
-        Inner solve: \(innerIterations) Newton iterations, gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
+        Inner solve: \(innerIterations) iterations, gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
         Readability: correlation with the class mean images \(format(readability.meanClassMeanCorrelation, 3)) on average, \(format(readability.minimumClassMeanCorrelation, 3)) at least; \(format(100 * readability.pixelsOutsideUnitRange, 2))% of pixels outside [0, 1].
         """
     }
@@ -141,34 +153,47 @@ struct DistilledSetError: Error, CustomStringConvertible, Equatable {
     let description: String
 }
 
-/// A distilled set as read from its folder.
+/// A distilled set as read from its folder (the files `RunFiles` names).
 struct DistilledSet {
-    static let imagesFile = "distilled-images-idx3-float"
-    static let softLabelsFile = "distilled-labels-idx2-float"
-    static let classLabelsFile = "distilled-labels-idx1-ubyte"
-    static let metricsFile = "metrics.json"
-
-    /// `m x (H·W)`.
+    /// `m x features`.
     let images: Matrix
     /// `m x C`: the soft labels as given, or one-hot rows of the class ids.
     let labels: Matrix
-    /// Each image's class: its id, or the column of its largest soft label.
+    /// Each image's class: its id from the class-id file when there is one, else
+    /// the column of its largest soft label.
     let classes: [Int]
-    /// The labels file that was read.
+    /// The labels file that was read (the soft labels when both exist).
     let labelsFile: String
 
-    static func load(_ folder: String, height: Int, width: Int, classes: Int) throws -> DistilledSet {
-        let imagesPath = folder + "/" + imagesFile
+    static func load(_ folder: String, shape: ImageShape, classes: Int) throws -> DistilledSet {
+        let imagesPath = folder + "/" + RunFiles.images
         let imageArray = try IDX.read(contentsOf: imagesPath)
-        guard imageArray.shape.count == 3, imageArray.shape[1] == height, imageArray.shape[2] == width else {
-            throw DistilledSetError(description: "\(imagesPath): expected shape m x \(height) x \(width) (the dataset's image size), found \(imageArray.shape)")
+        let expected = shape.channels == 1 ? [shape.height, shape.width] : [shape.height, shape.width, shape.channels]
+        guard imageArray.shape.count == expected.count + 1, Array(imageArray.shape.dropFirst()) == expected else {
+            throw DistilledSetError(description: "\(imagesPath): expected shape m x \(expected.map(String.init).joined(separator: " x ")) (the dataset's image shape), found \(imageArray.shape)")
         }
         try imageArray.validateFinite(path: imagesPath)
         let m = imageArray.shape[0]
-        let images = Matrix(rows: m, columns: height * width, values: imageArray.doubles())
+        let images = Matrix(rows: m, columns: shape.features, values: imageArray.doubles())
 
-        let softPath = folder + "/" + softLabelsFile, classPath = folder + "/" + classLabelsFile
-        if FileManager.default.fileExists(atPath: softPath) {
+        let softPath = folder + "/" + RunFiles.softLabels, classPath = folder + "/" + RunFiles.classLabels
+        let hasSoft = FileManager.default.fileExists(atPath: softPath), hasIds = FileManager.default.fileExists(atPath: classPath)
+        guard hasSoft || hasIds else {
+            throw DistilledSetError(description: "\(folder): expected labels in \(RunFiles.softLabels) or \(RunFiles.classLabels), found neither")
+        }
+        var ids: [Int]?
+        if hasIds {
+            let array = try IDX.read(contentsOf: classPath)
+            guard array.shape == [m] else {
+                throw DistilledSetError(description: "\(classPath): expected shape [\(m)] (one class id per image), found \(array.shape)")
+            }
+            let values = array.doubles()
+            if let bad = values.firstIndex(where: { $0 < 0 || $0 >= Double(classes) || $0 != $0.rounded() }) {
+                throw DistilledSetError(description: "\(classPath): label \(bad) is \(values[bad]): expected a class id in 0..<\(classes)")
+            }
+            ids = values.map { Int($0) }
+        }
+        if hasSoft {
             let array = try IDX.read(contentsOf: softPath)
             guard array.shape == [m, classes] else {
                 throw DistilledSetError(description: "\(softPath): expected shape [\(m), \(classes)] (one row of \(classes) class labels per image), found \(array.shape)")
@@ -176,28 +201,32 @@ struct DistilledSet {
             try array.validateFinite(path: softPath)
             let labels = Matrix(rows: m, columns: classes, values: array.doubles())
             let argmax = (0..<m).map { j in (0..<classes).max { labels[j, $0] < labels[j, $1] } ?? 0 }
-            return DistilledSet(images: images, labels: labels, classes: argmax, labelsFile: softLabelsFile)
+            return DistilledSet(images: images, labels: labels, classes: ids ?? argmax, labelsFile: RunFiles.softLabels)
         }
-        guard FileManager.default.fileExists(atPath: classPath) else {
-            throw DistilledSetError(description: "\(folder): expected labels in \(softLabelsFile) or \(classLabelsFile), found neither")
-        }
-        let array = try IDX.read(contentsOf: classPath)
-        guard array.shape == [m] else {
-            throw DistilledSetError(description: "\(classPath): expected shape [\(m)] (one class id per image), found \(array.shape)")
-        }
-        let values = array.doubles()
-        if let bad = values.firstIndex(where: { $0 < 0 || $0 >= Double(classes) || $0 != $0.rounded() }) {
-            throw DistilledSetError(description: "\(classPath): label \(bad) is \(values[bad]): expected a class id in 0..<\(classes)")
-        }
-        let ids = values.map { Int($0) }
+        let classIds = ids ?? []
         var labels = Matrix(zeros: m, classes)
-        for (j, c) in ids.enumerated() { labels[j, c] = 1 }
-        return DistilledSet(images: images, labels: labels, classes: ids, labelsFile: classLabelsFile)
+        for (j, c) in classIds.enumerated() { labels[j, c] = 1 }
+        return DistilledSet(images: images, labels: labels, classes: classIds, labelsFile: RunFiles.classLabels)
+    }
+
+    /// The run's configuration in the folder's metrics.json (its model and the
+    /// model's settings), or nil when there is no metrics.json.
+    static func configuration(in folder: String) throws -> DistillerConfiguration? {
+        let path = folder + "/" + RunFiles.metrics
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        struct Recorded: Decodable {
+            var configuration: DistillerConfiguration?
+        }
+        do {
+            return try JSONDecoder().decode(Recorded.self, from: data).configuration
+        } catch let error as DecodingError {
+            throw DistilledSetError(description: "\(path): expected the configuration of a Distill \(DistillVersion.current) run (\(error.shortDescription)); pass --model and --l2 to evaluate it anyway")
+        }
     }
 
     /// The L2 strength in the folder's metrics.json: `learned_l2` if present, else `l2`.
     static func l2(in folder: String) throws -> (Double, String) {
-        let path = folder + "/" + metricsFile
+        let path = folder + "/" + RunFiles.metrics
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DistilledSetError(description: "\(path): not found, and no --l2 given: expected the L2 strength from --l2 or from learned_l2 or l2 in metrics.json")
         }

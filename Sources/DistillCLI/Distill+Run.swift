@@ -84,6 +84,7 @@ extension DistillCommand {
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }
+            try runStep { () throws(RunError) in try session.createOutputFolder() }
             let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
             let shape = session.dataset.shape
             let result = try runStep { () throws(RunError) in

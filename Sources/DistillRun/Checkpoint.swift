@@ -162,7 +162,7 @@ private struct FormatProbe: Decodable {
 }
 
 extension DecodingError {
-    var shortDescription: String {
+    public var shortDescription: String {
         switch self {
         case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")

@@ -62,7 +62,7 @@ public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConf
     let train = dataset.train, classes = dataset.classes, perClass = configuration.imagesPerClass
     let distilledCount = classes.multipliedReportingOverflow(by: perClass)
     guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
-        throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.location))")
+        throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.files.first ?? dataset.dataset.location))")
     }
     do { return try Distiller(train: train, configuration: configuration) } catch { throw RunError(error) }
 }
@@ -162,4 +162,14 @@ public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfigur
         if let ceiling = fullData ?? baselines.fullData(factory, l2: fullDataCeilingL2) { results.append(ceiling) }
         return results
     } catch { throw RunError(error) }
+}
+
+/// A whole distillation from the distiller's current step without guards or
+/// files: the steps, the final model's figures, and each observer's `finished`.
+public func distil(_ distiller: Distiller, dataset: LoadedDataset, data: String, commandLine: String = "",
+                   observers: [any DistillationObserver]) -> DistillationOutcome {
+    let (final, history) = runSteps(distiller, dataset: dataset, observers: observers)
+    let outcome = measure(final, history: history, dataset: dataset, data: data, commandLine: commandLine)
+    for observer in observers { observer.finished(outcome) }
+    return outcome
 }

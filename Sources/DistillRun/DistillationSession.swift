@@ -11,8 +11,8 @@ import Glibc
 /// periodic checkpoints), then measure and write the outputs and the checkpoint
 /// as one set.
 ///
-/// Use: `open` (nothing is created when an input is bad), add display observers
-/// that need the dataset, then `run`.
+/// Use: `init` (loads and checks; creates nothing), any further checks of the
+/// caller's, `createOutputFolder()`, observers that need the folder, then `run`.
 public final class DistillationSession {
     /// What to run.
     public struct Request: Sendable {
@@ -53,12 +53,12 @@ public final class DistillationSession {
     public let history: [StepRecord]
     /// Whether the output folder existed before (a folder made for a run that
     /// writes nothing is removed again).
-    private let outExisted: Bool
+    private var outExisted = true
     /// Stops the run on SIGINT or SIGTERM; `received` tells which came.
     public let signals: StopOnSignal
 
-    /// Loads the dataset, builds the distiller (restoring the checkpoint when
-    /// resuming) and only then creates `request.out`: bad input never creates it.
+    /// Loads the dataset and builds the distiller (restoring the checkpoint when
+    /// resuming). Creates nothing: bad input never leaves a folder behind.
     ///
     /// - Throws: `RunError`, one line naming the file or option.
     public init(_ request: Request, dataset: LoadedDataset? = nil) throws(RunError) {
@@ -83,9 +83,15 @@ public final class DistillationSession {
         }
         self.distiller = distiller
         self.history = history
+        signals = StopOnSignal()
+    }
+
+    /// Creates the output folder (and its parents) once every input is checked.
+    ///
+    /// - Throws: `RunError` naming the folder when it cannot be created.
+    public func createOutputFolder() throws(RunError) {
         outExisted = access(request.out, F_OK) == 0
         do { try OutputFile.createDirectory(request.out) } catch { throw RunError(error) }
-        signals = StopOnSignal()
     }
 
     /// What a finished (or stopped) run left.
@@ -106,6 +112,7 @@ public final class DistillationSession {
     public func run(observers: [any DistillationObserver],
                     grid: (Distiller) throws -> PNGImage) throws(RunError) -> Result {
         let out = request.out, data = request.data
+        if access(out, F_OK) != 0 { try createOutputFolder() }
         let guardian = DivergenceGuard()
         let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes)
         var all: [any DistillationObserver] = observers + [guardian, periodic, signals]

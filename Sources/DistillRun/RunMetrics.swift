@@ -52,6 +52,45 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     /// The same model trained on simple sets of the same size, and on all the data.
     public var baselines: [BaselineResult]?
 
+    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: DistillerConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil) {
+        self.dataset = dataset
+        self.datasetFormat = datasetFormat
+        self.model = model
+        self.classes = classes
+        self.classNames = classNames
+        self.imageHeight = imageHeight
+        self.imageWidth = imageWidth
+        self.imageChannels = imageChannels
+        self.imagesPerClass = imagesPerClass
+        self.steps = steps
+        self.learningRate = learningRate
+        self.l2 = l2
+        self.learnedL2 = learnedL2
+        self.learnLabels = learnLabels
+        self.learnL2 = learnL2
+        self.pixelRange = pixelRange
+        self.pull = pull
+        self.seed = seed
+        self.initialisation = initialisation
+        self.threads = threads
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.innerGradientNorm = innerGradientNorm
+        self.innerTolerance = innerTolerance
+        self.innerIterations = innerIterations
+        self.seconds = seconds
+        self.secondsPerStep = secondsPerStep
+        self.loadSeconds = loadSeconds
+        self.commandLine = commandLine
+        self.version = version
+        self.datasetSHA256 = datasetSHA256
+        self.configuration = configuration
+        self.readability = readability
+        self.baselines = baselines
+    }
+
     enum CodingKeys: String, CodingKey {
         case dataset, model, classes, steps, l2, seed, threads, seconds
         case datasetFormat = "dataset_format", classNames = "class_names"

@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 @testable import DistillCLI
@@ -43,7 +44,7 @@ import Testing
                                                     "--repetitions", "3", "--threads", "2", "--json"])
         let report = try bench.measure()
         let object = try #require(JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
-        for key in ["outer_pass_ms", "inner_solve_ms", "cg_ms", "hypergradient_ms", "step_ms", "load_ms",
+        for key in ["outer_pass_ms", "inner_solve_ms", "linear_solve_ms", "hypergradient_ms", "step_ms", "load_ms",
                     "outer_pass_gflops", "outer_pass_gbps"] {
             let value = try #require(object[key] as? Double, "\(key) is missing or not a number")
             #expect(value > 0 && value.isFinite, "\(key) = \(value)")

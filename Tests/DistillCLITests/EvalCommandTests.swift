@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 import Distill
@@ -40,6 +41,25 @@ import DistillImages
         func eval(_ extra: [String] = []) throws -> EvalReport {
             try DistillCommand.Eval.parse(["--distilled", set, "--data", data] + extra).evaluate()
         }
+    }
+
+    /// Eval trains the model the run used (recorded in metrics.json), names it,
+    /// and reproduces the run's test accuracy; readability takes each image's
+    /// class from the class-id file, not from its learned label.
+    @Test(arguments: [["--model", "logistic"], ["--model", "ridge"], ["--model", "kernel-ridge"],
+                      ["--hypergradient", "unrolled", "--unroll-steps", "30"]])
+    func evalReproducesTheRunOfEachModel(model: [String]) throws {
+        let f = try Fixture("eval\(model.joined())")
+        defer { f.scratch.cleanUp() }
+        let out = f.scratch.path + "/run"
+        try DistillCommand.Run.parse(["--data", f.data, "--out", out, "--steps", "15", "--images-per-class", "2", "--quiet"] + model).run()
+        let metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")))
+        let report = try DistillCommand.Eval.parse(["--distilled", out, "--data", f.data]).evaluate()
+        #expect(report.model == metrics.model)
+        #expect(abs(report.testAccuracy - metrics.testAccuracy) <= 0.003,
+                "\(metrics.model): eval \(report.testAccuracy) vs run \(metrics.testAccuracy)")
+        let readability = try #require(metrics.readability)
+        #expect(abs(report.readability.minimumClassMeanCorrelation - readability.minimumClassMeanCorrelation) < 1e-5)
     }
 
     @Test func classLabelsWithTheL2OfMetricsJSON() throws {

@@ -1,3 +1,4 @@
+import DistillRun
 import ArgumentParser
 import Foundation
 import Testing

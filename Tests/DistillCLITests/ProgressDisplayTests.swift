@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 @testable import Distill
@@ -22,8 +23,7 @@ private func configuration(steps: Int) -> DistillerConfiguration {
 private func distilSmall(_ scratch: ScratchFolder, steps: Int, observers: [any DistillationObserver]) throws -> DistillationOutcome {
     let dataset = try smallDataset(in: scratch)
     let distiller = try makeDistiller(dataset, configuration: configuration(steps: steps))
-    let options = try DistillOptions.parse(["--data", dataset.folder.train.imagesPath])
-    return distil(distiller, dataset: dataset, options: options, observers: observers)
+    return distil(distiller, dataset: dataset, data: dataset.dataset.location, observers: observers)
 }
 
 /// True when `text` holds a control character other than a newline.
@@ -65,8 +65,8 @@ private func hasControlCharacters(_ text: String) -> Bool {
     @Test func theLineFitsTheTerminal() {
         let line = LiveProgressLine(write: { _ in }, now: { 0 }, columns: 40)
         let record = StepRecord(step: 3, trainLoss: 1.5, objective: 1.5, l2: 0.1, trainAccuracy: 0.5, innerIterations: 4,
-                                innerGradientNorm: 1e-7, innerConverged: true, cgIterations: 9, cgResidual: 1e-9,
-                                cgConverged: true, seconds: 0.02)
+                                innerGradientNorm: 1e-7, innerConverged: true, linearSolveIterations: 9, linearSolveResidual: 1e-9,
+                                linearSolveConverged: true, seconds: 0.02)
         #expect(line.line(record, steps: 10, elapsed: 1).count == 39)
         let wide = LiveProgressLine(write: { _ in }, now: { 0 }, columns: 300).line(record, steps: 10, elapsed: 3)
         #expect(wide == "[#######-----------------] 3/10  3.0 s  ETA 7.0 s  loss 1.5000  inner 4 it")
@@ -212,7 +212,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
         for (index, line) in lines.enumerated() {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             for key in ["step", "steps", "train_loss", "train_accuracy", "objective", "l2", "inner_iterations",
-                        "inner_gradient_norm", "cg_iterations", "cg_residual", "seconds"] {
+                        "inner_gradient_norm", "linear_solve_iterations", "linear_solve_residual", "seconds"] {
                 #expect(object[key] != nil, "line \(index + 1) lacks \(key)")
             }
             #expect(object["step"] as? Int == index + 1 && object["steps"] as? Int == 6)

@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 @testable import Distill
@@ -108,12 +109,13 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
 
     static let history: [StepRecord] = (1...5).map {
         StepRecord(step: $0, trainLoss: 2.3 / Double($0), objective: 2.3 / Double($0), l2: 0.1, trainAccuracy: 0.1 * Double($0),
-                   innerIterations: 3, innerGradientNorm: 1e-8, innerConverged: true, cgIterations: 10, cgResidual: 1e-9,
-                   cgConverged: true, seconds: 0.02)
+                   innerIterations: 3, innerGradientNorm: 1e-8, innerConverged: true, linearSolveIterations: 10, linearSolveResidual: 1e-9,
+                   linearSolveConverged: true, seconds: 0.02)
     }
 
     static let metrics = RunMetrics(
-        dataset: "data/mnist", classes: 10, imageHeight: 28, imageWidth: 28, imagesPerClass: 1, steps: 5,
+        dataset: "data/mnist", datasetFormat: "IDX folder", model: "logistic", classes: 10,
+        classNames: (0..<10).map(String.init), imageHeight: 28, imageWidth: 28, imageChannels: 1, imagesPerClass: 1, steps: 5,
         learningRate: 0.03, l2: 0.1, learnedL2: 0.1, learnLabels: false, learnL2: false, pixelRange: "none", pull: 0,
         seed: 0, initialisation: "noise", threads: 2, trainLoss: 0.6292, trainAccuracy: 0.87, testLoss: 0.6,
         testAccuracy: 0.8809, innerGradientNorm: 1e-8, innerTolerance: 1e-6, innerIterations: 3,

@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 import DistillIO
@@ -83,15 +84,18 @@ import Glibc
     }
 
     /// SIGINT in the middle of a run: status 130, a checkpoint and outputs, a
-    /// resume hint; resuming finishes with the same bytes as a run never stopped.
-    @Test(arguments: [SIGINT, SIGTERM])
-    func aSignalSavesEverythingAndTheRunResumesExactly(signal sig: Int32) throws {
-        let scratch = try ScratchFolder("signal\(sig)")
+    /// resume hint; resuming finishes with the same bytes as a run never stopped,
+    /// for every inner model (their warm starts have different shapes).
+    @Test(arguments: [(SIGINT, ["--model", "logistic"]), (SIGTERM, ["--model", "logistic"]),
+                      (SIGINT, ["--model", "ridge"]), (SIGINT, ["--model", "kernel-ridge"]),
+                      (SIGINT, ["--hypergradient", "unrolled", "--unroll-steps", "20"])])
+    func aSignalSavesEverythingAndTheRunResumesExactly(signal sig: Int32, model: [String]) throws {
+        let scratch = try ScratchFolder("signal\(sig)\(model.joined())")
         defer { scratch.cleanUp() }
         let data = try Self.dataset(in: scratch)
         let executable = try #require(distillExecutable)
         let out = scratch.path + "/interrupted", straight = scratch.path + "/straight"
-        let common = ["--data", data, "--steps", "400", "--checkpoint-every", "10"]
+        let common = ["--data", data, "--steps", "400", "--checkpoint-every", "10"] + model
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 import Distill

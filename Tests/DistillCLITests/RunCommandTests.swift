@@ -1,3 +1,4 @@
+import DistillRun
 import Foundation
 import Testing
 import Distill
@@ -41,13 +42,13 @@ struct ScratchFolder {
         let run = try DistillCommand.Run.parse([
             "--data", "d", "--images-per-class", "5", "--steps", "7", "--learning-rate", "0.5", "--l2", "0.01",
             "--seed", "42", "--init", "mean", "--out", "o", "--threads", "3", "--inner-tolerance", "1e-8",
-            "--cg-tolerance", "1e-6", "--zoom", "2", "--quiet",
+            "--linear-solve-tolerance", "1e-6", "--zoom", "2", "--quiet",
         ])
         let c = run.distillerConfiguration
         #expect(run.options.data == "d" && run.outputFolder == "o" && run.zoom == 2 && run.quiet)
         #expect(c.imagesPerClass == 5 && c.steps == 7 && c.learningRate == 0.5 && c.l2 == 0.01)
         #expect(c.seed == 42 && c.initialisation == .mean && c.threads == 3)
-        #expect(c.innerTolerance == 1e-8 && c.cgTolerance == 1e-6)
+        #expect(c.innerTolerance == 1e-8 && c.linearSolveTolerance == 1e-6)
     }
 
     @Test(arguments: [
@@ -61,7 +62,7 @@ struct ScratchFolder {
         (["--l2=-0.1"], "--l2 must be a positive number"),
         (["--threads", "0"], "--threads must be at least 1"),
         (["--inner-tolerance", "2"], "--inner-tolerance must lie strictly between 0 and 1"),
-        (["--cg-tolerance", "0"], "--cg-tolerance must lie strictly between 0 and 1"),
+        (["--linear-solve-tolerance", "0"], "--linear-solve-tolerance must lie strictly between 0 and 1"),
         (["--zoom", "0"], "--zoom must lie between 1 and 64"),
     ])
     func badValuesAreRejectedWithASentence(arguments: [String], message: String) {
@@ -128,7 +129,7 @@ struct ScratchFolder {
         #expect(grid.width == 1 * 28 * 4 + 2 * 2 && grid.height == 10 * 28 * 4 + 11 * 2)
 
         let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
-        #expect(history.first?.hasPrefix("step,train_loss,inner_iterations,inner_gradient_norm,cg_iterations,cg_residual,seconds") == true)
+        #expect(history.first?.hasPrefix("step,train_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds") == true)
         #expect(history.count == 41)
         let firstLoss = try #require(Double(history[1].split(separator: ",")[1]))
         // The stated margin: the default start (the class means) is already far below

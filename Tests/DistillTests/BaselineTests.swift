@@ -56,7 +56,7 @@ import DistillImages
 
     @Test func randomRealIsTheMeanAndSpreadOfItsDraws() throws {
         let (train, test) = Self.splits()
-        let baselines = Baselines(train: train, test: test, threads: 2)
+        let baselines = Baselines(train: train, test: test, threads: 2, model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)))
         let result = try baselines.randomReal(imagesPerClass: 2, l2: 0.1, seed: 4)
         #expect(result.name == "random_real" && result.draws == 5 && result.imagesPerClass == 2)
 
@@ -89,8 +89,8 @@ import DistillImages
 
     @Test func centroidsAndFullDataBeatChanceAndAreOrdered() throws {
         let (train, test) = Self.splits()
-        let baselines = Baselines(train: train, test: test, threads: 2)
-        let results = try baselines.all(imagesPerClass: 1, l2: 0.01, seed: 0)
+        let baselines = Baselines(train: train, test: test, threads: 2, model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)))
+        let results = try baselines.all(imagesPerClass: 1, l2: 0.01, seed: 0, ceiling: LogisticModel.self)
         #expect(results.map(\.name) == ["random_real", "class_means", "full_data"])
         let kmeans = try baselines.centroids(imagesPerClass: 4, l2: 0.01, seed: 0)
         #expect(kmeans.name == "kmeans" && kmeans.testAccuracyStd == nil)
