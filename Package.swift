@@ -22,31 +22,33 @@ let package = Package(
         // The labelled-image type and its pixel storage, shared by everything. No imports.
         .target(name: "DistillImages", exclude: ["README.md"]),
         // Files in, arrays out: IDX, dataset folders, PNG grids. No numerics.
-        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG", "DistillImages"]),
+        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG", "DistillImages"], exclude: ["README.md"]),
         // The fused outer-pass kernels in C (AVX-512 with run-time dispatch, portable fallback).
         // The numerical kernels are optimised even in debug builds: at -O0 one pass
         // over MNIST takes about a second instead of 12 ms, which would make
         // `swift test` (a debug build) crawl. Safe flags only: -O2 changes no result.
         .target(name: "CDistillKernels",
+                exclude: ["README.md"],
                 cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         // Arrays in, numbers out: RNG, Adam, the outer pass kernel. No files.
-        .target(name: "DistillNumerics", dependencies: ["CDistillKernels", "DistillImages"]),
+        .target(name: "DistillNumerics", dependencies: ["CDistillKernels", "DistillImages"], exclude: ["README.md"]),
         // Dataset sources: one protocol, one type per format, one load path.
-        .target(name: "DistillDatasets", dependencies: ["DistillIO", "DistillImages"]),
+        .target(name: "DistillDatasets", dependencies: ["DistillIO", "DistillImages"], exclude: ["README.md"]),
         // The implicit function theorem as a library: conditions, linear solvers, rootVJP.
-        .target(name: "ImplicitDiff"),
+        .target(name: "ImplicitDiff", exclude: ["README.md"]),
         // Softmax regression, its inner solver, the hypergradient and the distiller loop.
-        .target(name: "Distill", dependencies: ["DistillImages", "DistillNumerics", "ImplicitDiff"]),
+        .target(name: "Distill", dependencies: ["DistillImages", "DistillNumerics", "ImplicitDiff"], exclude: ["README.md"]),
         // Running a distillation: the step loop and its observers, guards, checkpoints,
         // metrics and output files. Used by the `distill` commands; usable by any program.
-        .target(name: "DistillRun", dependencies: ["Distill", "DistillDatasets", "DistillIO", "DistillImages", "DistillNumerics", "ImplicitDiff"]),
+        .target(name: "DistillRun", dependencies: ["Distill", "DistillDatasets", "DistillIO", "DistillImages", "DistillNumerics", "ImplicitDiff"], exclude: ["README.md"]),
         // The `distill` command: composes IO and Distill.
         .executableTarget(
             name: "DistillCLI",
             dependencies: [
                 "Distill", "DistillDatasets", "DistillImages", "DistillIO", "DistillNumerics", "DistillRun", "ImplicitDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            exclude: ["README.md"]),
 
         .target(name: "_TestSupport", dependencies: ["DistillImages", "DistillNumerics", "DistillDatasets", "DistillIO"], path: "Tests/_TestSupport"),
         .testTarget(name: "DistillIOTests", dependencies: ["DistillIO", "CPNG", "CZlib"]),

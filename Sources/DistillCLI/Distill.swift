@@ -1,16 +1,18 @@
 import ArgumentParser
 import DistillRun
+import DistillRun
 
 @main
 struct DistillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
+        version: DistillVersion.current,
         abstract: "Condense a labelled image set into a few synthetic images by implicit differentiation.",
         discussion: """
             Distill learns a tiny synthetic training set: a linear softmax classifier \
             trained to optimality on it does well on the whole real training set. The \
             synthetic images are moved by the implicit gradient of the training-set loss \
-            (implicit function theorem and a conjugate-gradient solve, no unrolling).
+            (implicit function theorem and one linear solve, no unrolling).
 
             Examples:
               distill                    # data/mnist, 1 image per class, into out/

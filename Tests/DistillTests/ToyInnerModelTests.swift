@@ -34,7 +34,8 @@ private struct IterativeRidgeModel: ImplicitInnerModel {
     }
 
     func loss(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> ModelLoss {
-        let result = pass.evaluate(weights: fit.parameters.values, gradient: gradient)
+        // In Double (`ExactOuterPass`), so that finite differences can check it tightly.
+        let result = ExactOuterPass.evaluate(weights: fit.parameters, on: pass.data, threads: pass.threads, gradient: gradient)
         return ModelLoss(loss: result.loss, correct: result.correct, parameterGradient: result.gradient)
     }
 }
