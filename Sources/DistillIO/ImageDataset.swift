@@ -53,8 +53,10 @@ public struct ImageSet: Sendable, Equatable {
     /// Makes a set after checking that `samples.count == count * height * width * channels`
     /// and `labels.count == count`; nil if they disagree.
     public init?(samples: ImageSamples, labels: [Int], height: Int, width: Int, channels: Int) {
-        let pixels = height * width * channels
-        guard height > 0, width > 0, channels > 0, samples.count % pixels == 0,
+        guard height > 0, width > 0, channels > 0 else { return nil }
+        let (area, areaOverflow) = height.multipliedReportingOverflow(by: width)
+        let (pixels, overflow) = area.multipliedReportingOverflow(by: channels)
+        guard !areaOverflow, !overflow, samples.count % pixels == 0,
               samples.count / pixels == labels.count else { return nil }
         self.init(validSamples: samples, labels: labels, height: height, width: width, channels: channels)
     }
