@@ -68,6 +68,9 @@ struct PNGTreeBench {
         return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
     }
 
+    /// Seconds as milliseconds, e.g. "1234 ms".
+    static func ms(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded())) ms" }
+
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
@@ -80,12 +83,12 @@ struct PNGTreeBench {
         for r in 0..<repetitions {
             treeTimes.append(try seconds { tree = try ImageFolderTree.loadTrainTest(folder) })
             idxTimes.append(try seconds { idx = try DatasetFolder.load(mnist) })
-            print(String(format: "repetition %d: PNG tree %.3f s, IDX (gzip) %.3f s", r + 1, treeTimes.last!, idxTimes.last!))
+            print("repetition \(r + 1): PNG tree \(ms(treeTimes[r])), IDX (gzip) \(ms(idxTimes[r]))")
         }
         guard let tree, let idx else { return }
-        print(String(format: "median of %d: PNG tree %.3f s (%d files), IDX %.3f s, ratio %.1f",
-                     repetitions, median(treeTimes), tree.files.count, median(idxTimes),
-                     median(treeTimes) / median(idxTimes)))
+        let ratio = (median(treeTimes) / median(idxTimes) * 10).rounded() / 10
+        print("median of \(repetitions): PNG tree \(ms(median(treeTimes))) (\(tree.files.count) files), "
+              + "IDX \(ms(median(idxTimes))), ratio \(ratio)")
         // The tree must hold exactly the IDX images, class by class in index order.
         for (name, loaded, source) in [("train", tree.train, idx.train), ("test", tree.test, idx.test)] {
             guard case .bytes(let pixels) = source.pixels else { throw BenchError("IDX pixels are not bytes") }
