@@ -21,8 +21,10 @@ let package = Package(
 
         // The labelled-image type and its pixel storage, shared by everything. No imports.
         .target(name: "DistillImages", exclude: ["README.md"]),
+        // PNG decoding with libpng's row API: its setjmp/longjmp error handling stays in C.
+        .target(name: "CPNGRead", dependencies: ["CPNG"]),
         // Files in, arrays out: IDX, dataset folders, PNG grids. No numerics.
-        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG", "DistillImages"], exclude: ["README.md"]),
+        .target(name: "DistillIO", dependencies: ["CZlib", "CPNG", "CPNGRead", "DistillImages"], exclude: ["README.md"]),
         // The fused outer-pass kernels in C (AVX-512 with run-time dispatch, portable fallback).
         // The numerical kernels are optimised even in debug builds: at -O0 one pass
         // over MNIST takes about a second instead of 12 ms, which would make

@@ -6,7 +6,6 @@ import DistillRun
 struct DistillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
-        version: DistillVersion.current,
         abstract: "Condense a labelled image set into a few synthetic images by implicit differentiation.",
         discussion: """
             Distill learns a tiny synthetic training set: a linear softmax classifier \
@@ -19,6 +18,7 @@ struct DistillCommand: ParsableCommand {
               distill run --images-per-class 10 --out out-10
               distill run --data ~/datasets/fashion --steps 500
             """,
+        version: DistillVersion.current,
         subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self],
         defaultSubcommand: Run.self)
 }
