@@ -290,7 +290,8 @@ final class TestAccuracyProbe: DistillationObserver {
         let last = distiller.configuration.steps
         // The first estimates once a step has been timed, then again after every measurement.
         if every == nil, stepSeconds.count == 1 { choose(steps: last - firstStep) }
-        if let interval, record.step % interval == 0, record.step < last {
+        // The last step's figure is the final model's, measured by the run; `--eval-every` still measures it here for the progress output.
+        if let interval, record.step % interval == 0, every != nil || record.step < last {
             measure(distiller)
             if every == nil { choose(steps: last - firstStep) }
         }

@@ -328,12 +328,13 @@ public struct LineChart: Sendable {
         let n = { (v: Double) in NumberText.coordinate(v) }
         let paint = hollow ? "fill=\"#ffffff\" stroke=\"\(color)\" stroke-width=\"1.8\"" : "fill=\"\(color)\" stroke=\"#ffffff\" stroke-width=\"0.8\""
         let tooltip = name.map { "<title>\(escaped($0))</title>" } ?? ""
+        let kind = name == nil ? "legend-marker" : "marker"
         let body: String
         switch marker {
-        case .circle: body = "<circle class=\"marker\" cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"4.5\" \(paint)"
-        case .square: body = "<rect class=\"marker\" x=\"\(n(x - 4))\" y=\"\(n(y - 4))\" width=\"8\" height=\"8\" \(paint)"
-        case .diamond: body = "<polygon class=\"marker\" points=\"\(n(x)),\(n(y - 5.5)) \(n(x + 5.5)),\(n(y)) \(n(x)),\(n(y + 5.5)) \(n(x - 5.5)),\(n(y))\" \(paint)"
-        case .triangle: body = "<polygon class=\"marker\" points=\"\(n(x)),\(n(y - 5.5)) \(n(x + 5.5)),\(n(y + 4.5)) \(n(x - 5.5)),\(n(y + 4.5))\" \(paint)"
+        case .circle: body = "<circle class=\"\(kind)\" cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"4.5\" \(paint)"
+        case .square: body = "<rect class=\"\(kind)\" x=\"\(n(x - 4))\" y=\"\(n(y - 4))\" width=\"8\" height=\"8\" \(paint)"
+        case .diamond: body = "<polygon class=\"\(kind)\" points=\"\(n(x)),\(n(y - 5.5)) \(n(x + 5.5)),\(n(y)) \(n(x)),\(n(y + 5.5)) \(n(x - 5.5)),\(n(y))\" \(paint)"
+        case .triangle: body = "<polygon class=\"\(kind)\" points=\"\(n(x)),\(n(y - 5.5)) \(n(x + 5.5)),\(n(y + 4.5)) \(n(x - 5.5)),\(n(y + 4.5))\" \(paint)"
         case .none: return ""
         }
         return tooltip.isEmpty ? body + "/>" : body + ">" + tooltip + "</" + body.dropFirst().prefix { $0 != " " } + ">"
