@@ -66,7 +66,7 @@ struct Checkpoint {
         }
         if let w = state.warmWeights { try add("warm-weights-idx2-double", w.values, shape: [w.rows, w.columns]) }
         if let v = state.warmAdjoint { try add("warm-adjoint-idx1-double", v, shape: [v.count]) }
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         files.append((folder + "/checkpoint.json", Array(try encoder.encode(manifest))))
         try OutputFile.write(files)
@@ -79,7 +79,7 @@ struct Checkpoint {
         let manifest: Manifest
         do {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
-            manifest = try JSONDecoder().decode(Manifest.self, from: bytes)
+            manifest = try JSONDecoder.total().decode(Manifest.self, from: bytes)
         } catch let error as DecodingError {
             throw CLIError("\(manifestPath): not a Distill checkpoint (\(error.shortDescription))")
         } catch {

@@ -71,7 +71,11 @@ struct ReportPage {
         let accuracy = testAccuracy.isEmpty ? [(Double(m.steps), 100 * m.testAccuracy)] : testAccuracy.map { (Double($0.step), 100 * $0.accuracy) }
         var series = LineChart.Series(name: "test accuracy", points: accuracy, color: "#2ca02c")
         series.pointLabel = "step \(m.steps): \(NumberText.percent(m.testAccuracy))"
-        body += LineChart(series: [series], xLabel: "step", yLabel: "test accuracy (%)", yRange: accuracy.count < 2 ? 0...100 : nil,
+        // The full-data model, when trained (--baselines), as the ceiling.
+        let ceiling = (baselines ?? []).filter { $0.name.hasPrefix("full data") }.map {
+            LineChart.ReferenceLine(label: "all data: \(NumberText.percent($0.testAccuracy))", y: 100 * $0.testAccuracy, color: "#c0392b")
+        }
+        body += LineChart(series: [series], referenceLines: ceiling, xLabel: "step", yLabel: "test accuracy (%)", yRange: accuracy.count < 2 ? 0...100 : nil,
                           width: 540, height: 320, identifier: "accuracy").svg(standalone: false)
         if accuracy.count < 2 {
             body += "<p class=\"note\">Measured at the end only. Run with <code>--eval-every N</code> to measure it every N steps during the run.</p>"

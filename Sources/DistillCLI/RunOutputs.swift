@@ -35,7 +35,7 @@ struct RunOutputs {
         // The labels the inner model was trained with (one-hot rows unless learned).
         let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
                                       elements: .float32(distiller.labels.values.map { Float($0) }))
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = try encoder.encode(metrics)
         try OutputFile.write([
@@ -53,7 +53,8 @@ struct RunOutputs {
     static func csv(_ history: [StepRecord]) -> String {
         var text = "step,train_loss,inner_iterations,inner_gradient_norm,cg_iterations,cg_residual,seconds,train_accuracy\n"
         for r in history {
-            text += "\(r.step),\(r.trainLoss),\(r.innerIterations),\(r.innerGradientNorm),\(r.cgIterations),\(r.cgResidual),\(r.seconds),\(r.trainAccuracy)\n"
+            let n = NumberText.shortest as (Double) -> String
+            text += "\(r.step),\(n(r.trainLoss)),\(r.innerIterations),\(n(r.innerGradientNorm)),\(r.cgIterations),\(n(r.cgResidual)),\(n(r.seconds)),\(n(r.trainAccuracy))\n"
         }
         return text
     }

@@ -94,7 +94,7 @@ struct SweepReport {
             let only = points.count == 1 ? points[0] : nil
             series.append(LineChart.Series(
                 name: style.label, points: points, color: style.color, marker: style.marker, hollow: true, dash: style.dash,
-                pointLabel: only.map { "\(style.label): \(NumberText.fixed($0.y, digits: 1))% at \(NumberText.fixed($0.x, digits: 0))" }))
+                pointLabel: only.map { "\(style.label) (\(NumberText.fixed($0.x, digits: 0)) per class): \(NumberText.fixed($0.y, digits: 1))%" }))
         }
         let distilled = rows.sorted { $0.imagesPerClass < $1.imagesPerClass }.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) }
         series.append(LineChart.Series(name: "distilled", points: distilled, color: "#111111", marker: .circle,

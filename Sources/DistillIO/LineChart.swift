@@ -8,7 +8,8 @@ import Darwin
 /// lines at round ticks, tick labels, axis labels (with their units, as the
 /// caller writes them), an optional title, the series as lines with markers,
 /// labelled horizontal reference lines (a ceiling) across the whole plot, and
-/// a legend below the plot, where it never covers data.
+/// a legend below the plot, where it never covers data (the series drawn
+/// last listed first).
 ///
 /// Every series stays visible where series coincide: each has its own
 /// marker shape and dash pattern, markers of later series that would land on
@@ -157,7 +158,8 @@ public struct LineChart: Sendable {
         }
     }
 
-    var legendEntries: [Int] { series.indices.filter { !series[$0].name.isEmpty } }
+    /// The legend lists the series drawn last (on top, the most important) first.
+    var legendEntries: [Int] { series.indices.reversed().filter { !series[$0].name.isEmpty } }
 
     /// The layout, computed from the data, the text and the picture's size.
     public func layout() -> Layout {

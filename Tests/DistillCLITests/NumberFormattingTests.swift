@@ -78,4 +78,16 @@ private func record(_ x: Double, step: Int = 3) -> StepRecord {
         #expect(text.contains("loss 9.2000e+18"))
         #expect(line.line(record(.nan), steps: 10, elapsed: 1).contains("loss nan"))
     }
+
+    @Test func jsonFilesHoldEveryNumber() throws {
+        for x in awkwardDoubles {
+            var m = ReportPageTests.metrics
+            m.trainLoss = x; m.testLoss = -x; m.learnedL2 = x
+            let bytes = try JSONEncoder.total().encode(m)
+            let back = try JSONDecoder.total().decode(RunMetrics.self, from: bytes)
+            #expect(back.trainLoss == x || (x.isNaN && back.trainLoss.isNaN))
+            #expect(back.testLoss == -x || (x.isNaN && back.testLoss.isNaN))
+            #expect((try? JSONSerialization.jsonObject(with: bytes)) != nil)
+        }
+    }
 }
