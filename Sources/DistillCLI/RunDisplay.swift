@@ -68,7 +68,8 @@ final class RunDisplay {
         case (true, _, _): observers.append(ProgressLines(log: { _ in }))  // warnings only
         case (false, .json, _): observers.append(JSONStepLines(write: { writeOut($0) }, probe: probe))
         case (false, .text, true): observers.append(LiveProgressLine(write: { writeOut($0) }, probe: probe))
-        case (false, .text, false): observers.append(ProgressLines(log: { print($0) }))
+        // Plain lines first, so the opening line comes before the first measurement's.
+        case (false, .text, false): observers.insert(ProgressLines(log: { print($0) }), at: 0)
         }
         self.observers = observers
     }
