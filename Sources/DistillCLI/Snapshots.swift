@@ -130,14 +130,15 @@ final class SnapshotWriter: DistillationObserver {
     /// The steps of the contact sheet's frames, left to right.
     var frameSteps: [Int] { frames.map(\.step) }
 
-    /// Each kept snapshot as its own grid at the contact sheet's scale, with
-    /// its step, for report.html to caption.
+    /// Each kept snapshot as its own grid, about 220 pixels wide at most (so
+    /// that four fit across report.html), with its step, for the page to caption.
     func framePictures() throws(PNGError) -> [(step: Int, picture: PNGImage)] {
-        let sheet = ContactSheet(frames: [], configuration: configuration, classes: classes, height: height, width: width, zoom: zoom)
+        let columns = DistilledPicture.layout(configuration, classes: classes).columns
+        let scale = max(1, min(zoom, 220 / max(1, columns * width)))
         var pictures: [(step: Int, picture: PNGImage)] = []
         for frame in frames {
             pictures.append((frame.step, try DistilledPicture.grid(frame.pixels, configuration: configuration, classes: classes,
-                                                                 height: height, width: width, zoom: sheet.scale)))
+                                                                 height: height, width: width, zoom: scale)))
         }
         return pictures
     }
