@@ -1,5 +1,6 @@
 import ArgumentParser
 import DistillRun
+import DistillIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -48,30 +49,16 @@ struct Stopwatch {
     }
 }
 
-/// `x` with `digits` digits after the point.
+/// `x` with `digits` digits after the point (`NumberText.fixed`: total over
+/// every Double; 1e15 and above in scientific notation).
 func format(_ x: Double, _ digits: Int) -> String {
-    guard x.isFinite else { return "\(x)" }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (abs(x) * scale).rounded() / scale
-    var text = String(Int(rounded))
-    if digits > 0 {
-        let fraction = Int(((rounded - rounded.rounded(.down)) * scale).rounded())
-        let digitsText = String(fraction)
-        text += "." + String(repeating: "0", count: max(0, digits - digitsText.count)) + digitsText
-    }
-    return (x < 0 && rounded != 0 ? "-" : "") + text
+    NumberText.fixed(x, digits: digits)
 }
 
-/// `x` in scientific notation with two significant decimals, e.g. `3.14e-07`.
+/// `x` in scientific notation with two decimals, e.g. `3.14e-07`
+/// (`NumberText.scientific`: total over every Double).
 func scientific(_ x: Double) -> String {
-    guard x.isFinite, x != 0 else { return x == 0 ? "0" : "\(x)" }
-    var exponent = Int(log10(abs(x)).rounded(.down))
-    var mantissa = x / pow(10, Double(exponent))
-    if abs((mantissa * 100).rounded()) >= 1000 { mantissa /= 10; exponent += 1 }
-    let sign = exponent < 0 ? "-" : "+"
-    let e = abs(exponent)
-    return format(mantissa, 2) + "e" + sign + (e < 10 ? "0" : "") + String(e)
+    NumberText.scientific(x, digits: 2)
 }
 
 /// The median of `values` (0 when empty).

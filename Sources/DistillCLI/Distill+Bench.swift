@@ -211,7 +211,7 @@ struct BenchReport: Codable, Equatable {
     }
 
     var json: String {
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(self) else { return "{}" }
         return String(decoding: data, as: UTF8.self)

@@ -336,7 +336,7 @@ private func pad(_ text: String, _ width: Int) -> String {
 }
 
 private func encodedJSON(_ value: some Encodable) -> String {
-    let encoder = JSONEncoder()
+    let encoder = JSONEncoder.total()
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     guard let data = try? encoder.encode(value) else { return "{}" }

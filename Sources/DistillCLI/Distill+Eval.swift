@@ -133,7 +133,7 @@ struct EvalReport: Codable, Equatable {
     }
 
     func json() throws -> String {
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }

@@ -11,7 +11,7 @@ extension DistillCommand {
                 Runs the distillation once for every size in `--images-per-class` (with the \
                 same options as `run`), writes each run's files into `<out>/ipc-K/`, and \
                 summarises them beside the baselines of the same size in sweep.csv, sweep.md \
-                and sweep.png (test accuracy against images per class). With \
+                and sweep.svg (test accuracy against images per class). With \
                 `--target-accuracy`, it prints the smallest size whose test accuracy reaches it.
 
                 Examples:
@@ -100,9 +100,9 @@ extension DistillCommand {
             do {
                 try OutputFile.write(report.csv, to: out + "/sweep.csv")
                 try OutputFile.write(report.markdown, to: out + "/sweep.md")
-                try report.chart().write(to: out + "/sweep.png")
+                try OutputFile.write(report.chart().svg(), to: out + "/" + SweepReport.chartFileName)
             } catch { throw CLIError(error) }
-            print("Wrote \(out)/sweep.csv, \(out)/sweep.md, \(out)/sweep.png and one folder per size.")
+            print("Wrote \(out)/sweep.csv, \(out)/sweep.md, \(out)/\(SweepReport.chartFileName) and one folder per size.")
             if let target = targetFraction {
                 if let best = report.smallestReaching(target) {
                     print("The smallest size reaching \(format(100 * target, 2))% test accuracy: \(best.imagesPerClass) image(s) per class (\(format(100 * best.testAccuracy, 2))%).")

@@ -1,7 +1,9 @@
 import Distill
+import DistillIO
 import DistillImages
 import DistillNumerics
 import DistillRun
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,16 +11,19 @@ import Darwin
 #endif
 
 /// A single progress line redrawn in place on a terminal: a bar, step k/N,
-/// elapsed time, ETA, the current training loss, the inner iterations (and
-/// the latest test accuracy when `--eval-every` measures it). It is redrawn
-/// at most every `interval` seconds, and always at the last step; the final
-/// line is kept, followed by a newline, when the run finishes.
+/// elapsed time, ETA, the current training loss, the inner iterations and the
+/// latest test accuracy. It always fits the terminal's width (asked again at
+/// every redraw, so resizing works): the bar shrinks first, then whole fields
+/// are dropped, least important first (`ProgressFields`); a field is never
+/// cut. It is redrawn at most every `interval` seconds, and always at the last
+/// step; the final line is kept, followed by a newline, when the run finishes.
 final class LiveProgressLine: DistillationObserver {
     /// Writes text as it is (no newline added).
     let write: (String) -> Void
     /// Seconds from a monotonic clock.
     let now: () -> Double
-    let columns: Int
+    /// The terminal's width in columns.
+    let columns: () -> Int
     let interval: Double
     let probe: TestAccuracyProbe?
 
@@ -31,12 +36,17 @@ final class LiveProgressLine: DistillationObserver {
     static let clearLine = "\r\u{1B}[2K"
 
     init(write: @escaping (String) -> Void, now: @escaping () -> Double = Stopwatch.now,
-         columns: Int = terminalColumns(), interval: Double = 0.1, probe: TestAccuracyProbe? = nil) {
+         columns: @escaping () -> Int = { terminalColumns() }, interval: Double = 0.1, probe: TestAccuracyProbe? = nil) {
         self.write = write
         self.now = now
         self.columns = columns
         self.interval = interval
         self.probe = probe
+    }
+
+    convenience init(write: @escaping (String) -> Void, now: @escaping () -> Double = Stopwatch.now,
+                     columns: Int, interval: Double = 0.1, probe: TestAccuracyProbe? = nil) {
+        self.init(write: write, now: now, columns: { columns }, interval: interval, probe: probe)
     }
 
     func started(_ distiller: Distiller, dataset: LoadedDataset) {
@@ -67,20 +77,72 @@ final class LiveProgressLine: DistillationObserver {
     }
 
     /// The progress line for `record` of `steps`, `elapsed` seconds after the
-    /// start, cut to the terminal's width (so that it never wraps).
+    /// start, fitted to one column less than the terminal's width (so that it never wraps).
     func line(_ record: StepRecord, steps: Int, elapsed: Double) -> String {
-        let fraction = min(1, max(0, Double(record.step) / Double(max(1, steps))))
-        let barWidth = 24
-        let filled = Int((fraction * Double(barWidth)).rounded(.down))
-        let bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
         let done = record.step - firstStep
-        let eta = done > 0 ? elapsed / Double(done) * Double(max(0, steps - record.step)) : 0
-        var text = "\(bar) \(record.step)/\(steps)  \(duration(elapsed))  ETA \(duration(eta))"
-            + "  loss \(format(record.trainLoss, 4))  inner \(record.innerIterations) it"
-        if let latest = probe?.points.last {
-            text += "  test \(format(100 * latest.accuracy, 2))% (step \(latest.step))"
+        let eta = done > 0 ? elapsed / Double(done) * Double(max(0, steps - record.step)) : .nan
+        let test = probe?.points.last.map { (accuracy: $0.accuracy, step: $0.step) }
+        return ProgressFields(step: record.step, steps: steps, elapsed: elapsed, eta: eta, loss: record.trainLoss,
+                              innerIterations: record.innerIterations, test: test).line(width: columns() - 1)
+    }
+}
+
+/// The fields of the live progress line and how they give way on a narrow
+/// terminal. In the order shown: bar, `k/N`, elapsed, `ETA`, `loss`,
+/// `inner N it`, `test X% (step k)`. When the line is too wide the bar
+/// shrinks from 24 to 10 characters, then fields are dropped in this order:
+/// inner iterations, the test accuracy's step, elapsed time, the bar, the
+/// ETA, the test accuracy, the loss; `k/N` always stays.
+struct ProgressFields {
+    var step: Int, steps: Int
+    var elapsed: Double, eta: Double
+    var loss: Double
+    var innerIterations: Int
+    var test: (accuracy: Double, step: Int)?
+
+    enum Field: CaseIterable { case bar, step, elapsed, eta, loss, inner, test, testStep }
+
+    /// The least important first.
+    static let dropOrder: [Field] = [.inner, .testStep, .elapsed, .bar, .eta, .test, .loss]
+
+    func text(_ field: Field, barWidth: Int) -> String? {
+        switch field {
+        case .bar:
+            let fraction = steps > 0 ? min(1, max(0, Double(step) / Double(steps))) : 0
+            let filled = min(barWidth, max(0, Int((fraction * Double(barWidth)).rounded(.down))))  // in 0...barWidth: no trap
+            return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
+        case .step: return "\(step)/\(steps)"
+        case .elapsed: return NumberText.duration(elapsed)
+        case .eta: return eta.isFinite ? "ETA " + NumberText.duration(eta) : nil
+        case .loss: return "loss " + NumberText.fixed(loss, digits: 4)
+        case .inner: return "inner \(innerIterations) it"
+        case .test: return test.map { "test " + NumberText.percent($0.accuracy) }
+        case .testStep: return test.map { "(step \($0.step))" }
         }
-        return String(text.prefix(max(1, columns - 1)))
+    }
+
+    /// The line with as many fields as fit in `width` characters.
+    func line(width: Int) -> String {
+        var shown = Set(Field.allCases)
+        func render(_ barWidth: Int) -> String {
+            var parts: [String] = []
+            for field in Field.allCases where shown.contains(field) {
+                guard let text = text(field, barWidth: barWidth) else { continue }
+                // The test accuracy's step belongs to the accuracy: one space between them.
+                if field == .testStep, shown.contains(.test), let last = parts.popLast() { parts.append(last + " " + text) } else { parts.append(text) }
+            }
+            return parts.joined(separator: "  ")
+        }
+        for barWidth in stride(from: 24, through: 10, by: -2) {
+            let text = render(barWidth)
+            if text.count <= width { return text }
+        }
+        for field in Self.dropOrder {
+            shown.remove(field)
+            let text = render(10)
+            if text.count <= width { return text }
+        }
+        return render(10)  // `k/N` alone, even on a terminal narrower than it
     }
 }
 
@@ -97,21 +159,18 @@ func toleranceWarning(_ record: StepRecord) -> String? {
         + (record.linearSolveConverged ? "" : "the linear solve missed its tolerance (residual \(scientific(record.linearSolveResidual)))")
 }
 
-/// `seconds` as `12.3 s`, `4m05s` or `1h02m`.
+/// `seconds` as `12.3 s`, `4m05s` or `1h02m` (`NumberText.duration`).
 func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
-    if seconds < 60 { return format(seconds, 1) + " s" }
-    let whole = Int(seconds.rounded())
-    func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    if whole < 3600 { return "\(whole / 60)m\(two(whole % 60))s" }
-    return "\(whole / 3600)h\(two(whole / 60 % 60))m"
+    NumberText.duration(seconds)
 }
 
-/// The width of the terminal on standard output (80 if it cannot be told).
+/// The width of the terminal on standard output: its window size
+/// (TIOCGWINSZ), else the `COLUMNS` environment variable, else 80.
 func terminalColumns() -> Int {
     var size = winsize()
-    guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
-    return Int(size.ws_col)
+    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+    if let text = ProcessInfo.processInfo.environment["COLUMNS"], let columns = Int(text), columns > 0 { return columns }
+    return 80
 }
 
 /// One JSON object per step on its own line, for programs to read:
@@ -145,14 +204,55 @@ final class JSONStepLines: DistillationObserver {
         return .proceed
     }
 
-    /// A JSON number (Swift's shortest round-tripping form), or `null`.
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+    /// A JSON number (Swift's shortest round-tripping form), or `null` (`NumberText.json`).
+    static func number(_ x: Double) -> String { NumberText.json(x) }
 }
 
-/// Measures the test accuracy every `every` steps (and before the first):
-/// trains the inner model on a copy of the distiller, so the run itself is
-/// unchanged, and evaluates it on the test set. Off by default; when on, each
-/// measurement costs one inner solve (warm started) and one test pass.
+/// How often to measure the test accuracy when `--eval-every` is not given:
+/// every k steps, with k the smallest round number (1, 2 or 5 x 10^j) for
+/// which measuring costs at most `budget` (5%) of the run's time.
+///
+/// A measurement trains the inner model on a copy of the synthetic set
+/// (warm started) and passes over the test set: `secondsPerEvaluation`. A
+/// step costs `secondsPerStep`. Over `steps` steps, measuring every k steps
+/// and once before the first (the last step's figure is the final model's,
+/// measured anyway) costs `(steps / k + 1) * e` against the run's
+/// `steps * s`, so k >= steps * e / (budget * steps * s - e). Returns nil
+/// when even that one measurement before the first step would exceed the
+/// budget (a short run, a slow test pass), or when an estimate is not a
+/// positive finite number: then the curve has the final point only.
+///
+/// `TestAccuracyProbe` calls it with the measured time of its first
+/// measurement and the median step time so far, again after every
+/// measurement, so the interval follows the run.
+func defaultEvaluationInterval(steps: Int, secondsPerStep: Double, secondsPerEvaluation: Double,
+                               budget: Double = 0.05) -> Int? {
+    let s = secondsPerStep, e = secondsPerEvaluation, n = Double(max(0, steps))
+    guard s > 0, s.isFinite, e > 0, e.isFinite, budget > 0, n >= 1 else { return nil }
+    let spare = budget * n * s - e
+    guard spare > 0 else { return nil }
+    let needed = max(1, n * e / spare)
+    guard needed <= n else { return nil }
+    // The next round number up: 1, 2, 5, 10, 20, 50, ...
+    var k = 1.0
+    while k < needed { k = nextRound(k) }
+    return k <= n ? Int(k) : nil  // k <= steps: in Int's range
+}
+
+/// The round number after `k` in 1, 2, 5, 10, 20, 50, ...
+private func nextRound(_ k: Double) -> Double {
+    var decade = 1.0
+    while decade * 10 <= k { decade *= 10 }
+    let mantissa = k / decade
+    return mantissa < 2 ? 2 * decade : mantissa < 5 ? 5 * decade : 10 * decade
+}
+
+/// Measures the test accuracy during the run: trains the inner model on a
+/// copy of the distiller, so the run itself is unchanged, and evaluates it on
+/// the test set, before the first step and then every `every` steps. With
+/// `every` nil (the default of `run`), it chooses the interval with
+/// `defaultEvaluationInterval` from the time its measurements and the steps
+/// take, so measuring costs under 5% of the run.
 final class TestAccuracyProbe: DistillationObserver {
     struct Point: Equatable {
         var step: Int
@@ -160,27 +260,51 @@ final class TestAccuracyProbe: DistillationObserver {
         var loss: Double
     }
 
-    let every: Int
+    /// The interval given by `--eval-every`; nil: chosen as the run goes.
+    let every: Int?
     let test: LabeledImages
     /// Called with a line for every measurement (nil: silent).
     let log: ((String) -> Void)?
+    let budget: Double
     private(set) var points: [Point] = []
     /// Wall time spent measuring, in seconds.
     private(set) var seconds = 0.0
+    /// The interval in use (nil until chosen, or when none fits the budget).
+    private(set) var interval: Int?
+    private var stepSeconds: [Double] = []
+    private var firstStep = 0
 
-    init(every: Int, test: LabeledImages, log: ((String) -> Void)? = nil) {
+    init(every: Int?, test: LabeledImages, log: ((String) -> Void)? = nil, budget: Double = 0.05) {
         self.every = every
         self.test = test
         self.log = log
+        self.budget = budget
+        self.interval = every
     }
 
     func started(_ distiller: Distiller, dataset: LoadedDataset) {
+        firstStep = distiller.step
         measure(distiller)
     }
 
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        if record.step % every == 0 { measure(distiller) }
+        stepSeconds.append(record.seconds)
+        let last = distiller.configuration.steps
+        // The first estimates once a step has been timed, then again after every measurement.
+        if every == nil, stepSeconds.count == 1 { choose(steps: last - firstStep) }
+        // The last step's figure is the final model's, measured by the run; `--eval-every` still measures it here for the progress output.
+        if let interval, record.step % interval == 0, every != nil || record.step < last {
+            measure(distiller)
+            if every == nil { choose(steps: last - firstStep) }
+        }
         return .proceed
+    }
+
+    /// The interval for a run of `steps` steps from the timings so far.
+    private func choose(steps: Int) {
+        let measured = max(1, points.count)
+        interval = defaultEvaluationInterval(steps: steps, secondsPerStep: median(stepSeconds),
+                                             secondsPerEvaluation: seconds / Double(measured), budget: budget)
     }
 
     /// The final model's figures (measured by the run itself) close the curve.
@@ -196,6 +320,6 @@ final class TestAccuracyProbe: DistillationObserver {
         let evaluation = copy.evaluate(inner, on: test)
         points.append(Point(step: distiller.step, accuracy: evaluation.accuracy, loss: evaluation.loss))
         seconds += clock.seconds
-        log?("step \(distiller.step)  test accuracy \(format(100 * evaluation.accuracy, 2))%  test loss \(format(evaluation.loss, 4))")
+        log?("step \(distiller.step)  test accuracy \(NumberText.percent(evaluation.accuracy))  test loss \(NumberText.fixed(evaluation.loss, digits: 4))")
     }
 }

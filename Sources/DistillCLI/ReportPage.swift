@@ -5,13 +5,14 @@ import Foundation
 
 /// `report.html`: one self-contained page about a run, to open in a browser.
 /// Nothing is fetched: the pictures are PNG data URIs and the charts inline
-/// SVG, with the styles in the page.
+/// SVG (`LineChart`), with the styles in the page.
 ///
 /// It shows the distilled images at a readable size with their class names,
-/// the training-loss curve, the test-accuracy curve (or the final accuracy as
-/// one point when it was not measured during the run), the final metrics
-/// beside any baselines, the options, the command that reproduces the run,
-/// and the timing.
+/// the training-loss curve, the test-accuracy curve (measured during the run
+/// by default; one point when the run was too short to afford it), the
+/// snapshots with their steps, the final metrics beside any baselines, the
+/// options (learned values marked as learned, with their final value), the
+/// command that runs it again from any directory, and the timing.
 struct ReportPage {
     /// A model to compare with: its name, test accuracy (a fraction) and,
     /// when known, its training loss.
@@ -21,8 +22,7 @@ struct ReportPage {
         var trainLoss: Double?
     }
 
-
-    /// One class's distilled images as a PNG.
+    /// A PNG with a caption: one class's distilled images, or a snapshot.
     struct ClassPicture {
         var name: String
         var png: [UInt8]
@@ -31,14 +31,14 @@ struct ReportPage {
 
     var metrics: RunMetrics
     var history: [StepRecord]
-    /// Test accuracy during the run (`--eval-every`); empty when not measured.
+    /// Test accuracy during the run; empty when not measured.
     var testAccuracy: [TestAccuracyProbe.Point]
     var classes: [ClassPicture]
-    /// progress.png, when snapshots were taken.
-    var progressSheet: ClassPicture?
+    /// The snapshots of progress.png, each captioned with its step (empty without snapshots).
+    var snapshots: [ClassPicture]
     var baselines: [Baseline]?
-    /// The command line of the run, as `CommandLine.arguments`.
-    var command: [String]
+    /// The command that runs it again (`RerunCommand.arguments`).
+    var rerun: [String]
     /// The files of the output folder, for the list at the end.
     var files: [String]
     /// Seconds spent measuring the test accuracy during the run.
@@ -53,7 +53,7 @@ struct ReportPage {
     var html: String {
         let m = metrics
         var body = "<h1>Distilled \(escaped(m.dataset)): \(m.imagesPerClass) image\(m.imagesPerClass == 1 ? "" : "s") per class</h1>\n"
-        body += "<p class=\"lead\">Test accuracy <b>\(percent(m.testAccuracy))</b>, training loss <b>\(format(m.trainLoss, 4))</b> after \(m.steps) steps in \(format(m.seconds, 1)) s.</p>\n"
+        body += "<p class=\"lead\">Test accuracy <b>\(NumberText.percent(m.testAccuracy))</b>, training loss <b>\(NumberText.fixed(m.trainLoss, digits: 4))</b> after \(m.steps) steps in \(NumberText.duration(m.seconds)).</p>\n"
 
         body += "<section><h2>The distilled images</h2>\n<div class=\"classes\">\n"
         for picture in classes {
@@ -66,26 +66,36 @@ struct ReportPage {
             + "</p></section>\n"
 
         body += "<section class=\"charts\"><div><h2>Training loss</h2>\n"
-        body += SVGChart(points: history.map { (Double($0.step), $0.trainLoss) }, xLabel: "step", yLabel: "training loss").svg
+        body += LineChart(series: [LineChart.Series(name: "training loss", points: history.map { (Double($0.step), $0.trainLoss) }, color: "#1f77b4")],
+                          xLabel: "step", yLabel: "training loss (cross-entropy)", width: 540, height: 320, identifier: "loss").svg(standalone: false)
         body += "</div><div><h2>Test accuracy</h2>\n"
-        if testAccuracy.isEmpty {
-            body += SVGChart(points: [(Double(m.steps), 100 * m.testAccuracy)], xLabel: "step", yLabel: "test accuracy (%)",
-                             xRange: 0...Double(max(1, m.steps)), yRange: 0...100, color: "#2ca02c").svg
-            body += "<p class=\"note\">Measured once, at the end. Run with <code>--eval-every 20</code> to follow it during the run.</p>"
-        } else {
-            body += SVGChart(points: testAccuracy.map { (Double($0.step), 100 * $0.accuracy) }, xLabel: "step",
-                             yLabel: "test accuracy (%)", color: "#2ca02c").svg
+        let accuracy = testAccuracy.isEmpty ? [(Double(m.steps), 100 * m.testAccuracy)] : testAccuracy.map { (Double($0.step), 100 * $0.accuracy) }
+        var series = LineChart.Series(name: "test accuracy", points: accuracy, color: "#2ca02c")
+        series.pointLabel = "step \(m.steps): \(NumberText.percent(m.testAccuracy))"
+        // The full-data model, when trained (--baselines), as the ceiling.
+        let ceiling = (baselines ?? []).filter { $0.name.hasPrefix("full data") }.map {
+            LineChart.ReferenceLine(label: "all data: \(NumberText.percent($0.testAccuracy))", y: 100 * $0.testAccuracy, color: "#c0392b")
+        }
+        body += LineChart(series: [series], referenceLines: ceiling, xLabel: "step", yLabel: "test accuracy (%)", yRange: accuracy.count < 2 ? 0...100 : nil,
+                          width: 540, height: 320, identifier: "accuracy").svg(standalone: false)
+        if accuracy.count < 2 {
+            body += "<p class=\"note\">Measured at the end only. Run with <code>--eval-every N</code> to measure it every N steps during the run.</p>"
+        } else if let evaluationSeconds {
+            body += "<p class=\"note\">Measured every few steps on a copy of the run (the run itself is unchanged), in \(NumberText.duration(evaluationSeconds)): \(NumberText.percent(evaluationSeconds / max(m.seconds, 1e-9), digits: 1)) of the steps' time.</p>"
         }
         body += "</div></section>\n"
 
-        if let progressSheet {
-            body += "<section><h2>How they emerged</h2>\n" + image(progressSheet, alt: "the distilled images at several steps")
-                + "\n<p class=\"note\">progress.png: the images at a few steps of the run (snapshots/ holds them all).</p></section>\n"
+        if !snapshots.isEmpty {
+            body += "<section><h2>How they emerged</h2>\n<div class=\"classes\">\n"
+            for picture in snapshots {
+                body += "<figure>" + image(picture, alt: "the distilled images at \(picture.name)") + "<figcaption>\(escaped(picture.name))</figcaption></figure>\n"
+            }
+            body += "</div>\n<p class=\"note\">progress.png holds these side by side; snapshots/ holds every snapshot.</p></section>\n"
         }
 
         body += "<section><h2>Results</h2>\n" + resultsTable() + "</section>\n"
-        body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again:</p>\n<pre><code>"
-            + escaped(Self.shellCommand(command)) + "</code></pre></section>\n"
+        body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again (from any directory):</p>\n<pre><code>"
+            + escaped(Self.shellCommand(rerun)) + "</code></pre></section>\n"
         body += "<section><h2>Timing</h2>\n" + table(timing) + "</section>\n"
         body += "<section><h2>Files</h2>\n<ul class=\"files\">"
             + files.map { "<li><a href=\"\(escaped($0))\">\(escaped($0))</a></li>" }.joined() + "</ul></section>\n"
@@ -110,36 +120,55 @@ struct ReportPage {
     private func resultsTable() -> String {
         let m = metrics
         var rows = "<tr><th>model</th><th>test accuracy</th><th>training loss</th></tr>\n"
-        rows += "<tr class=\"ours\"><td>distilled (this run)</td><td>\(percent(m.testAccuracy))</td><td>\(format(m.trainLoss, 4))</td></tr>\n"
+        rows += "<tr class=\"ours\"><td>distilled (this run)</td><td>\(NumberText.percent(m.testAccuracy))</td><td>\(NumberText.fixed(m.trainLoss, digits: 4))</td></tr>\n"
         for b in baselines ?? [] {
-            rows += "<tr><td>\(escaped(b.name))</td><td>\(percent(b.testAccuracy))</td><td>\(b.trainLoss.map { format($0, 4) } ?? "–")</td></tr>\n"
+            rows += "<tr><td>\(escaped(b.name))</td><td>\(NumberText.percent(b.testAccuracy))</td><td>\(b.trainLoss.map { NumberText.fixed($0, digits: 4) } ?? "–")</td></tr>\n"
         }
         let details: [(String, String)] = [
-            ("training accuracy", percent(m.trainAccuracy)),
-            ("test loss", format(m.testLoss, 4)),
-            ("inner gradient norm", "\(scientific(m.innerGradientNorm)) (tolerance \(scientific(m.innerTolerance)), \(m.innerIterations) iterations)"),
-            ("L2 strength of the final model", scientific(m.learnedL2)),
+            ("training accuracy", NumberText.percent(m.trainAccuracy)),
+            ("test loss", NumberText.fixed(m.testLoss, digits: 4)),
+            ("final inner solve", innerSolve),
+            ("L2 strength of the final model", NumberText.compact(m.learnedL2) + (m.learnL2 ? " (learned)" : "")),
         ]
         return "<table class=\"results\">\(rows)</table>\n" + table(details)
     }
 
-    private var options: [(String, String)] {
+    /// How the final model was solved: a closed form has no iterations; a
+    /// warm start already within tolerance is said so rather than "0 iterations".
+    var innerSolve: String {
         let m = metrics
+        if m.model == "logistic-unrolled" { return "\(m.innerIterations) gradient-descent steps from zero (unrolled)" }
+        if m.model != LogisticModel.modelName { return "closed form (\(m.model))" }
+        let norm = "gradient norm \(NumberText.scientific(m.innerGradientNorm)) (tolerance \(NumberText.scientific(m.innerTolerance)))"
+        switch m.innerIterations {
+        case 0: return norm + ", within tolerance at its warm start"
+        case 1: return norm + ", 1 Newton iteration"
+        default: return norm + ", \(m.innerIterations) Newton iterations"
+        }
+    }
+
+    var options: [(String, String)] {
+        let m = metrics
+        let l2 = m.learnL2
+            ? "\(NumberText.compact(m.learnedL2)) (learned, from \(NumberText.shortest(m.l2)))"
+            : NumberText.shortest(m.l2)
         return [
             ("dataset", "\(m.dataset) (\(m.classes) classes of \(m.imageHeight)x\(m.imageWidth) pixels)"),
             ("images per class", "\(m.imagesPerClass)"), ("steps", "\(m.steps)"),
-            ("learning rate", "\(m.learningRate)"), ("L2", "\(m.l2)" + (m.learnL2 ? " (learned)" : "")),
-            ("learned labels", m.learnLabels ? "on" : "off"), ("pixel range", m.pixelRange), ("pull", "\(m.pull)"),
+            ("inner model", m.model),
+            ("learning rate", NumberText.shortest(m.learningRate) + " (\(m.configuration.schedule.rawValue) schedule)"), ("L2", l2),
+            ("labels", m.learnLabels ? "learned (soft labels, starting one-hot)" : "one-hot (fixed)"),
+            ("pixel range", m.pixelRange), ("pull", NumberText.shortest(m.pull)),
             ("initialisation", m.initialisation), ("seed", "\(m.seed)"), ("threads", "\(m.threads)"),
         ]
     }
 
     private var timing: [(String, String)] {
         let m = metrics
-        var rows = [("whole run", "\(format(m.seconds, 2)) s"), ("per step (median)", "\(format(1000 * m.secondsPerStep, 1)) ms"),
-                    ("loading the data", "\(format(m.loadSeconds, 2)) s")]
+        var rows = [("whole run", NumberText.duration(m.seconds)), ("per step (median)", "\(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms"),
+                    ("loading the data", NumberText.duration(m.loadSeconds))]
         if let evaluationSeconds, !testAccuracy.isEmpty {
-            rows.append(("measuring the test accuracy during the run", "\(format(evaluationSeconds, 2)) s"))
+            rows.append(("measuring the test accuracy during the run", NumberText.duration(evaluationSeconds)))
         }
         return rows
     }
@@ -151,8 +180,6 @@ struct ReportPage {
     private func image(_ picture: ClassPicture, alt: String) -> String {
         "<img src=\"data:image/png;base64,\(Data(picture.png).base64EncodedString())\" width=\"\(picture.width)\" height=\"\(picture.height)\" alt=\"\(escaped(alt))\">"
     }
-
-    private func percent(_ fraction: Double) -> String { format(100 * fraction, 2) + "%" }
 
     /// `arguments` as one shell command line: arguments that need it are put in
     /// single quotes (a quote inside becomes `'\''`).
@@ -187,59 +214,6 @@ struct ReportPage {
         """
 }
 
-/// A line chart as inline SVG: a framed plot with grid lines at round ticks,
-/// tick labels and axis labels, the points joined by a line (non-finite
-/// points break it), with dots when there are at most 40 points.
-struct SVGChart {
-    var points: [(x: Double, y: Double)]
-    var xLabel: String
-    var yLabel: String
-    var xRange: ClosedRange<Double>? = nil
-    var yRange: ClosedRange<Double>? = nil
-    var color = "#1f77b4"
-    var width = 520, height = 300
-
-    var svg: String {
-        let finite = points.filter { $0.x.isFinite && $0.y.isFinite }
-        let xs = finite.map(\.x), ys = finite.map(\.y)
-        let x = LineChart.ticks(low: xRange?.lowerBound ?? xs.min() ?? 0, high: xRange?.upperBound ?? xs.max() ?? 1)
-        let y = LineChart.ticks(low: yRange?.lowerBound ?? ys.min() ?? 0, high: yRange?.upperBound ?? ys.max() ?? 1)
-        let left = 62.0, right = Double(width) - 14, top = 12.0, bottom = Double(height) - 46
-        func px(_ v: Double) -> Double { left + (v - x.range.lowerBound) / max(1e-300, x.range.upperBound - x.range.lowerBound) * (right - left) }
-        func py(_ v: Double) -> Double { bottom - (v - y.range.lowerBound) / max(1e-300, y.range.upperBound - y.range.lowerBound) * (bottom - top) }
-        func n(_ v: Double) -> String { format(v, 1) }
-
-        var s = "<svg viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(yLabel) against \(xLabel)\">\n"
-        s += "<g font-size=\"12\" fill=\"#444\" stroke-width=\"1\">\n"
-        for tick in x.ticks {
-            s += "<line x1=\"\(n(px(tick.value)))\" y1=\"\(n(top))\" x2=\"\(n(px(tick.value)))\" y2=\"\(n(bottom))\" stroke=\"#e4e4e4\"/>"
-            s += "<text x=\"\(n(px(tick.value)))\" y=\"\(n(bottom + 16))\" text-anchor=\"middle\">\(tick.label)</text>\n"
-        }
-        for tick in y.ticks {
-            s += "<line x1=\"\(n(left))\" y1=\"\(n(py(tick.value)))\" x2=\"\(n(right))\" y2=\"\(n(py(tick.value)))\" stroke=\"#e4e4e4\"/>"
-            s += "<text x=\"\(n(left - 6))\" y=\"\(n(py(tick.value) + 4))\" text-anchor=\"end\">\(tick.label)</text>\n"
-        }
-        s += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(right - left))\" height=\"\(n(bottom - top))\" fill=\"none\" stroke=\"#888\"/>\n"
-        s += "<text x=\"\(n((left + right) / 2))\" y=\"\(height - 8)\" text-anchor=\"middle\">\(xLabel)</text>\n"
-        s += "<text transform=\"translate(14 \(n((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(yLabel)</text>\n</g>\n"
-        var path = "", pen = false
-        for point in points {
-            guard point.x.isFinite, point.y.isFinite else { pen = false; continue }
-            path += (pen ? " L" : (path.isEmpty ? "M" : " M")) + "\(n(px(point.x))) \(n(py(point.y)))"
-            pen = true
-        }
-        if finite.count >= 2 {
-            s += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n"
-        }
-        if finite.count <= 40 {
-            for point in finite {
-                s += "<circle cx=\"\(n(px(point.x)))\" cy=\"\(n(py(point.y)))\" r=\"3.5\" fill=\"\(color)\"><title>\(xLabel) \(format(point.x, 0)): \(format(point.y, 2))</title></circle>\n"
-            }
-        }
-        return s + "</svg>\n"
-    }
-}
-
 /// `text` with `& < > " '` escaped for HTML.
 func escaped(_ text: String) -> String {
     var out = ""
@@ -260,7 +234,7 @@ extension ReportPage.Baseline {
     /// A baseline's row: its name with its size and L2, its mean test accuracy and training loss.
     init(_ result: BaselineResult) {
         let size = result.imagesPerClass.map { "\($0) per class" } ?? "all data"
-        self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), L2 \(result.l2))",
+        self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), L2 \(NumberText.shortest(result.l2)))",
                   testAccuracy: result.testAccuracy, trainLoss: result.trainLoss)
     }
 }

@@ -14,7 +14,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How progress is printed: text (a live line on a terminal, a plain line every so often otherwise) or json (one JSON object per step on standard output, the rest on standard error).", valueName: "text|json"))
     var logFormat = LogFormat.text
 
-    @Option(help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve.", valueName: "N"))
+    @Option(help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve (default: chosen from the run's length so that measuring costs under 5% of the run).", valueName: "N"))
     var evalEvery: Int?
 
     @Option(help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side.", valueName: "N"))
@@ -58,7 +58,7 @@ final class RunDisplay {
         self.quiet = quiet
         self.logFormat = options.logFormat
         let plain = !quiet && options.logFormat == .text && !terminal
-        probe = options.evalEvery.map { TestAccuracyProbe(every: $0, test: dataset.test, log: plain ? { print($0) } : nil) }
+        probe = TestAccuracyProbe(every: options.evalEvery, test: dataset.test, log: plain ? { print($0) } : nil)
         snapshots = try options.snapshotEvery.map { every throws(CLIError) in
             try SnapshotWriter(folder: out + "/" + SnapshotWriter.folderName, every: every,
                                height: dataset.shape.height, width: dataset.shape.width, zoom: zoom)
@@ -69,23 +69,28 @@ final class RunDisplay {
         case (true, _, _): observers.append(ProgressLines(log: { _ in }))  // warnings only
         case (false, .json, _): observers.append(JSONStepLines(write: { writeOut($0) }, probe: probe))
         case (false, .text, true): observers.append(LiveProgressLine(write: { writeOut($0) }, probe: probe))
-        case (false, .text, false): observers.append(ProgressLines(log: { print($0) }))
+        // Plain lines first, so the opening line comes before the first measurement's.
+        case (false, .text, false): observers.insert(ProgressLines(log: { print($0) }), at: 0)
         }
         self.observers = observers
     }
 
     /// Writes progress.png (with snapshots) and report.html into `outputs`'
-    /// folder; returns the names of the files and folders added beside `outputs.files`.
+    /// folder; returns the names of the files and folders added beside
+    /// `outputs.files`. `command` is this process's arguments, for the
+    /// report's command that runs it again (`RerunCommand`).
     func writeExtras(_ outcome: DistillationOutcome, outputs: RunOutputs, zoom: Int,
                      command: [String] = CommandLine.arguments) throws(CLIError) -> [String] {
         do {
             var written: [String] = []
-            var sheet: ReportPage.ClassPicture? = nil
+            var frames: [ReportPage.ClassPicture] = []
             if let snapshots {
-                let picture = try snapshots.contactSheet(classNames: classNames)
-                let bytes = try picture.encoded(nameForErrors: outputs.path(Self.progress))
-                try OutputFile.write(bytes, to: outputs.path(Self.progress))
-                sheet = ReportPage.ClassPicture(name: "progress", png: bytes, width: picture.width, height: picture.height)
+                let picture = try snapshots.contactSheet()
+                try OutputFile.write(try picture.encoded(nameForErrors: outputs.path(Self.progress)), to: outputs.path(Self.progress))
+                for frame in try snapshots.framePictures() {
+                    frames.append(ReportPage.ClassPicture(name: "step \(frame.step)", png: try frame.picture.encoded(nameForErrors: ReportPage.fileName),
+                                                          width: frame.picture.width, height: frame.picture.height))
+                }
                 written += [Self.progress, SnapshotWriter.folderName + "/"]
             }
             let distiller = outcome.distiller, pixels = DistilledPicture.pixels(distiller)
@@ -97,9 +102,11 @@ final class RunDisplay {
                                                         width: grid.width, height: grid.height))
             }
             written.append(ReportPage.fileName)
+            let rerun = RerunCommand.arguments(configuration: distiller.configuration, data: outcome.metrics.dataset,
+                                               out: outputs.folder, original: command)
             let page = ReportPage(metrics: outcome.metrics, history: outcome.history, testAccuracy: probe?.points ?? [],
-                                  classes: pictures, progressSheet: sheet,
-                                  baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0) }, command: command,
+                                  classes: pictures, snapshots: frames,
+                                  baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0) }, rerun: rerun,
                                   files: outputs.files + written, evaluationSeconds: probe?.seconds)
             try OutputFile.write(page.html, to: outputs.path(ReportPage.fileName))
             return written
@@ -111,22 +118,64 @@ final class RunDisplay {
     static let progress = "progress.png"
 
     /// The summary block at the end (on standard error with `--log-format json`,
-    /// so that standard output holds only JSON lines).
+    /// so that standard output holds only JSON lines), with the baselines as
+    /// a table when they were trained.
     func summary(_ outcome: DistillationOutcome, folder: String, files: [String]) -> String {
         let m = outcome.metrics
         var lines = [
-            "Done in \(format(m.seconds, 1)) s (\(format(1000 * m.secondsPerStep, 1)) ms per step).",
-            "  final train loss   \(format(m.trainLoss, 4))   (train accuracy \(format(100 * m.trainAccuracy, 2))%)",
-            "  test accuracy      \(format(100 * m.testAccuracy, 2))%",
-            "  files in \(folder)/  \(files.joined(separator: ", "))",
+            "Done in \(NumberText.duration(m.seconds)) (\(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms per step).",
+            "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)))",
+            "  test accuracy      \(NumberText.percent(m.testAccuracy))",
         ]
+        if let baselines = m.baselines, !baselines.isEmpty {
+            lines.append("")
+            lines += Self.baselineTable(m, baselines).map { "  " + $0 }
+            lines.append("")
+        }
+        lines.append("  files in \(folder)/  \(files.joined(separator: ", "))")
         if files.contains(ReportPage.fileName) { lines.append("  open \(folder)/\(ReportPage.fileName) in a browser to look at the run.") }
         return lines.joined(separator: "\n")
+    }
+
+    /// The run beside its baselines, one row each, in aligned columns: the
+    /// model, its test accuracy (± the standard deviation over draws) and its
+    /// training loss.
+    static func baselineTable(_ m: RunMetrics, _ baselines: [BaselineResult]) -> [String] {
+        var rows: [[String]] = [["model", "test accuracy", "train loss"],
+                                ["distilled (this run)", NumberText.percent(m.testAccuracy), NumberText.fixed(m.trainLoss, digits: 4)]]
+        for b in baselines {
+            let accuracy = NumberText.percent(b.testAccuracy) + (b.testAccuracyStd.map { " ± " + NumberText.fixed(100 * $0, digits: 2) } ?? "")
+            rows.append([ReportPage.Baseline(b).name, accuracy, NumberText.fixed(b.trainLoss, digits: 4)])
+        }
+        return TextTable.lines(rows, rightAligned: [false, true, true])
     }
 
     func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String]) {
         let text = summary(outcome, folder: folder, files: files)
         if logFormat == .json { printError(text) } else { print(text) }
+    }
+}
+
+/// Plain-text tables for the console.
+enum TextTable {
+    /// `rows` (the first one the header) in columns two spaces apart, each
+    /// as wide as its widest cell, padded on the left where `rightAligned`;
+    /// a rule of dashes under the header. Trailing spaces are removed.
+    static func lines(_ rows: [[String]], rightAligned: [Bool]) -> [String] {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            var text = ""
+            for c in 0..<columns {
+                let cell = c < cells.count ? cells[c] : ""
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                text += (c == 0 ? "" : "  ") + (c < rightAligned.count && rightAligned[c] ? pad + cell : cell + pad)
+            }
+            while text.hasSuffix(" ") { text.removeLast() }
+            return text
+        }
+        guard let header = rows.first else { return [] }
+        return [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.dropFirst().map(line)
     }
 }
 

@@ -15,23 +15,30 @@ enum DistilledPicture {
         distiller.images.values.map { Float($0) }
     }
 
-    /// The grid of distilled.png: one row per class, one column per image.
+    /// The arrangement of distilled.png: with one image per class the
+    /// classes run across (ten classes: one row), with several one row per
+    /// class; more than 10 across wrap (`ClassLayout`).
+    static func layout(_ configuration: DistillerConfiguration, classes: Int) -> ClassLayout {
+        ClassLayout(classes: classes, perClass: configuration.imagesPerClass, maxColumns: 10)
+    }
+
+    /// The grid of distilled.png, in `layout`'s arrangement. `channels`: 1
+    /// (grey) or 3 (RGB, pixels stored HWC).
     static func grid(_ pixels: [Float], configuration: DistillerConfiguration, classes: Int,
-                     height: Int, width: Int, zoom: Int) throws(PNGError) -> PNGImage {
-        try ImageGrid.render(images: pixels, imageWidth: width, imageHeight: height,
-                             rows: classes, columns: configuration.imagesPerClass,
+                     height: Int, width: Int, channels: Int = 1, zoom: Int) throws(PNGError) -> PNGImage {
+        try ImageGrid.render(images: pixels, imageWidth: width, imageHeight: height, channels: channels,
+                             layout: layout(configuration, classes: classes),
                              scale: zoom, separator: 2, greyScale: greyScale(configuration))
     }
 
     /// The images of one class, up to 10 in a row.
     static func classGrid(_ pixels: [Float], class index: Int, configuration: DistillerConfiguration,
-                          height: Int, width: Int, zoom: Int) throws(PNGError) -> PNGImage {
-        let perClass = configuration.imagesPerClass, size = height * width
+                          height: Int, width: Int, channels: Int = 1, zoom: Int) throws(PNGError) -> PNGImage {
+        let perClass = configuration.imagesPerClass, size = height * width * channels
         let range = (index * perClass * size)..<((index + 1) * perClass * size)
         guard range.upperBound <= pixels.count else { throw .invalidImage("no images for class \(index)") }
-        let columns = min(perClass, 10)
-        return try ImageGrid.render(images: Array(pixels[range]), imageWidth: width, imageHeight: height,
-                                    rows: (perClass + columns - 1) / columns, columns: columns,
+        return try ImageGrid.render(images: Array(pixels[range]), imageWidth: width, imageHeight: height, channels: channels,
+                                    layout: ClassLayout(classes: 1, perClass: perClass, maxColumns: 10),
                                     scale: zoom, separator: 2, greyScale: greyScale(configuration))
     }
 }
@@ -114,72 +121,73 @@ final class SnapshotWriter: DistillationObserver {
         }
     }
 
-    /// The kept snapshots side by side, each labelled with its step, the rows
-    /// labelled with `classNames`.
-    func contactSheet(classNames: [String]) throws(PNGError) -> PNGImage {
-        try ContactSheet(frames: frames.map { (label: "step \($0.step)", pixels: $0.pixels) }, rowLabels: classNames,
-                         configuration: configuration, classes: classes, height: height, width: width, zoom: zoom).rendered()
+    /// The kept snapshots side by side (progress.png); `frameSteps` are
+    /// their steps, left to right, for captions around the picture.
+    func contactSheet() throws(PNGError) -> PNGImage {
+        try ContactSheet(frames: frames.map(\.pixels), configuration: configuration, classes: classes,
+                         height: height, width: width, zoom: zoom).rendered()
+    }
+
+    /// The steps of the contact sheet's frames, left to right.
+    var frameSteps: [Int] { frames.map(\.step) }
+
+    /// Each kept snapshot as its own grid, about 220 pixels wide at most (so
+    /// that four fit across report.html), with its step, for the page to caption.
+    func framePictures() throws(PNGError) -> [(step: Int, picture: PNGImage)] {
+        let columns = DistilledPicture.layout(configuration, classes: classes).columns
+        let scale = max(1, min(zoom, 220 / max(1, columns * width)))
+        var pictures: [(step: Int, picture: PNGImage)] = []
+        for frame in frames {
+            pictures.append((frame.step, try DistilledPicture.grid(frame.pixels, configuration: configuration, classes: classes,
+                                                                 height: height, width: width, zoom: scale)))
+        }
+        return pictures
     }
 }
 
-/// Several grids of the synthetic images side by side on a white sheet, each
-/// with a label above it, and the class names beside the rows on the left.
+/// Several grids of the synthetic images side by side on a white sheet
+/// (progress.png). It holds no text: report.html captions each grid with its
+/// step (text drawn into pixels would be a font of our own; a page has real ones).
 ///
 /// Every grid is drawn at `scale` (the run's zoom, reduced so that a grid is
 /// at most about 320 pixels wide), and the sheet is
 ///
-///     width  = margin + labelColumn + frames * gridWidth + (frames - 1) * gap + margin
-///     height = margin + labelRow + gridHeight + margin
+///     width  = margin + frames * gridWidth + (frames - 1) * gap + margin
+///     height = margin + gridHeight + margin
 ///
-/// pixels, where `labelColumn` is the widest row label plus `gap` (0 without
-/// row labels) and `labelRow` is the text height plus 8.
+/// pixels.
 struct ContactSheet {
-    var frames: [(label: String, pixels: [Float])]
-    var rowLabels: [String]
+    var frames: [[Float]]
     var configuration: DistillerConfiguration
     var classes: Int
     var height: Int, width: Int, zoom: Int
 
     static let margin = 12, gap = 16
-    /// Row labels are cut to this many characters.
-    static let labelLength = 14
 
-    var scale: Int { max(1, min(zoom, 320 / max(1, configuration.imagesPerClass * width))) }
+    /// The zoom that keeps one grid about 320 pixels wide at most.
+    var scale: Int {
+        let columns = DistilledPicture.layout(configuration, classes: classes).columns
+        return max(1, min(zoom, 320 / max(1, columns * width)))
+    }
 
     func rendered() throws(PNGError) -> PNGImage {
         guard !frames.isEmpty else { throw .invalidImage("a contact sheet needs at least one snapshot") }
         var grids: [PNGImage] = []
         for frame in frames {
-            grids.append(try DistilledPicture.grid(frame.pixels, configuration: configuration, classes: classes,
+            grids.append(try DistilledPicture.grid(frame, configuration: configuration, classes: classes,
                                                    height: height, width: width, zoom: scale))
         }
-        let labels = rowLabels.map { String($0.prefix(Self.labelLength)) }
-        let labelColumn = labels.isEmpty ? 0 : (labels.map(BitmapText.width(of:)).max() ?? 0) + Self.gap
-        let labelRow = BitmapText.height + 8
-        let gridWidth = grids[0].width, gridHeight = grids[0].height
-        let sheetWidth = 2 * Self.margin + labelColumn + grids.count * gridWidth + (grids.count - 1) * Self.gap
-        let sheetHeight = 2 * Self.margin + labelRow + gridHeight
-        var pixels = [UInt8](repeating: 255, count: sheetWidth * sheetHeight)
-        let top = Self.margin + labelRow
+        let gridWidth = grids[0].width, gridHeight = grids[0].height, channels = grids[0].channels
+        let sheetWidth = 2 * Self.margin + grids.count * gridWidth + (grids.count - 1) * Self.gap
+        let sheetHeight = 2 * Self.margin + gridHeight
+        var pixels = [UInt8](repeating: 255, count: sheetWidth * sheetHeight * channels)
         for (index, grid) in grids.enumerated() {
-            let left = Self.margin + labelColumn + index * (gridWidth + Self.gap)
+            let left = Self.margin + index * (gridWidth + Self.gap)
             for y in 0..<gridHeight {
-                let source = y * gridWidth, target = (top + y) * sheetWidth + left
-                for x in 0..<gridWidth { pixels[target + x] = grid.pixels[source + x] }
+                let source = y * gridWidth * channels, target = ((Self.margin + y) * sheetWidth + left) * channels
+                for x in 0..<(gridWidth * channels) { pixels[target + x] = grid.pixels[source + x] }
             }
         }
-        var sheet = try PNGImage(width: sheetWidth, height: sheetHeight, channels: 1, pixels: pixels)
-        for (index, frame) in frames.enumerated() {
-            let centre = Self.margin + labelColumn + index * (gridWidth + Self.gap) + gridWidth / 2
-            sheet = sheet.annotated(with: frame.label, left: centre - BitmapText.width(of: frame.label) / 2, top: Self.margin)
-        }
-        // Grid rows are `height * scale` pixels after a 2-pixel separator each (ImageGrid's layout).
-        let rowHeight = height * scale + 2
-        for (row, label) in labels.prefix(classes).enumerated() {
-            let middle = top + 2 + row * rowHeight + (height * scale) / 2
-            sheet = sheet.annotated(with: label, left: Self.margin + labelColumn - Self.gap - BitmapText.width(of: label),
-                                    top: middle - BitmapText.height / 2)
-        }
-        return sheet
+        return try PNGImage(width: sheetWidth, height: sheetHeight, channels: channels, pixels: pixels)
     }
 }

@@ -12,7 +12,7 @@ struct SweepRow {
     var baselines: [BaselineResult]
 }
 
-/// The files that summarise a sweep: a CSV, a Markdown table and a chart.
+/// The files that summarise a sweep: a CSV, a Markdown table and a chart (sweep.svg).
 struct SweepReport {
     let rows: [SweepRow]
     let target: Double?
@@ -40,10 +40,11 @@ struct SweepReport {
         for name in names { text += ",\(name)_test_accuracy,\(name)_train_loss" }
         text += "\n"
         for r in rows {
-            text += "\(r.imagesPerClass),\(r.testAccuracy),\(r.trainLoss),\(r.correlation.map { "\($0)" } ?? ""),\(r.seconds)"
+            let n = NumberText.shortest as (Double) -> String
+            text += "\(r.imagesPerClass),\(n(r.testAccuracy)),\(n(r.trainLoss)),\(r.correlation.map(n) ?? ""),\(n(r.seconds))"
             for name in names {
                 let b = baseline(name, in: r)
-                text += ",\(b.map { "\($0.testAccuracy)" } ?? ""),\(b.map { "\($0.trainLoss)" } ?? "")"
+                text += ",\(b.map { n($0.testAccuracy) } ?? ""),\(b.map { n($0.trainLoss) } ?? "")"
             }
             text += "\n"
         }
@@ -73,15 +74,37 @@ struct SweepReport {
         return text
     }
 
-    func chart() throws(PNGError) -> PNGImage {
-        var series: [LineChart.Series] = baselineNames.map { name in
+    static let chartFileName = "sweep.svg"
+
+    /// How each baseline is drawn and named on the chart.
+    static let baselineStyles: [String: (label: String, color: String, marker: LineChart.Marker, dash: String?)] = [
+        "random_real": ("random real images (mean of 5 draws)", "#ff7f0e", .square, "7 4"),
+        "kmeans": ("k-means centroids", "#1f77b4", .diamond, "2 3"),
+        "class_means": ("class means", "#2ca02c", .triangle, "2 3"),
+    ]
+
+    /// sweep.svg: test accuracy against images per class (log scale) for the
+    /// distilled sets (drawn last, in black) and each baseline; a baseline
+    /// measured at one size only is a labelled point, and the full-data
+    /// model a labelled ceiling across the whole axis.
+    func chart() -> LineChart {
+        var series: [LineChart.Series] = []
+        for name in baselineNames where name != "full_data" {
             let points = rows.compactMap { row in baseline(name, in: row).map { (x: Double(row.imagesPerClass), y: 100 * $0.testAccuracy) } }
-            return LineChart.Series(name: name.replacingOccurrences(of: "_", with: " "), points: points)
+            let style = Self.baselineStyles[name] ?? (name.replacingOccurrences(of: "_", with: " "), "#7f7f7f", .circle, nil)
+            let only = points.count == 1 ? points[0] : nil
+            series.append(LineChart.Series(
+                name: style.label, points: points, color: style.color, marker: style.marker, hollow: true, dash: style.dash,
+                pointLabel: only.map { "\(style.label) (\(NumberText.fixed($0.x, digits: 0)) per class): \(NumberText.fixed($0.y, digits: 1))%" }))
         }
-        // Drawn last, so that it stays visible where it meets the full-data ceiling.
-        series.append(LineChart.Series(name: "distilled", points: rows.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) },
-                                       color: LineChart.Color(0, 0, 0)))
-        return try LineChart(series: series, title: "Test accuracy against images per class",
-                             xLabel: "images per class", yLabel: "test accuracy %", logScaleX: true).rendered()
+        let distilled = rows.sorted { $0.imagesPerClass < $1.imagesPerClass }.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) }
+        series.append(LineChart.Series(name: "distilled", points: distilled, color: "#111111", marker: .circle,
+                                       pointLabel: distilled.first.map { "distilled: \(NumberText.fixed($0.y, digits: 1))%" }))
+        let ceiling = rows.lazy.compactMap { row in self.baseline("full_data", in: row) }.first
+        let references = ceiling.map { [LineChart.ReferenceLine(
+            label: "all data: \(NumberText.fixed(100 * $0.testAccuracy, digits: 1))%", y: 100 * $0.testAccuracy, color: "#c0392b")] } ?? []
+        return LineChart(series: series, referenceLines: references, title: "Test accuracy against images per class",
+                         xLabel: "images per class (log scale)", yLabel: "test accuracy (%)", logScaleX: true,
+                         width: 760, height: 480, identifier: "sweep")
     }
 }

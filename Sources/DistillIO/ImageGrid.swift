@@ -30,8 +30,9 @@ public enum GreyScale: Sendable, Equatable {
     }
 }
 
-/// Renders equally sized float images as one grey picture: a grid with one
-/// row per class and one column per image within the class.
+/// Renders equally sized float images as one picture: grey for images with
+/// one channel, RGB for images with three (stored HWC: pixel after pixel,
+/// each pixel's channels together, as `LabeledImages` stores them).
 ///
 /// Each image is enlarged `scale` times (nearest neighbour: every pixel
 /// becomes a `scale` x `scale` block). Cells are separated by `separator`
@@ -42,18 +43,23 @@ public enum GreyScale: Sendable, Equatable {
 ///     height = rows    * imageHeight * scale + (rows + 1)    * separator
 ///
 /// pixels. A cell with no image is filled with `separatorGrey` too. Leaving
-/// `separatorGrey` nil picks `greyScale.defaultSeparatorGrey`.
+/// `separatorGrey` nil picks `greyScale.defaultSeparatorGrey`. In colour,
+/// every channel goes through the same `GreyScale` (one scale per image for
+/// `symmetricPerImage`, over all its channels), and the separator is the
+/// grey with all three channels at `separatorGrey`.
+///
+/// `ClassLayout` arranges images of several classes for the eye.
 public enum ImageGrid {
     /// Renders `cells` (row-major grid order: cell `r * columns + c` is row
-    /// `r`, column `c`), each `imageHeight` x `imageWidth` values, row-major.
-    /// A `nil` cell, and every cell past the end of `cells`, is left empty,
-    /// which is how ragged classes are drawn.
+    /// `r`, column `c`), each `imageHeight * imageWidth * channels` values,
+    /// row-major (HWC). A `nil` cell, and every cell past the end of
+    /// `cells`, is left empty, which is how ragged classes are drawn.
     ///
-    /// Throws `PNGError.invalidImage` when a size is not positive, the picture
-    /// would be too large, there are more cells than `rows * columns`, or an
-    /// image does not have `imageWidth * imageHeight` values.
+    /// Throws `PNGError.invalidImage` when a size is not positive, `channels`
+    /// is neither 1 nor 3, the picture would be too large, there are more
+    /// cells than `rows * columns`, or an image has the wrong number of values.
     public static func render(
-        cells: [[Float]?], imageWidth: Int, imageHeight: Int, rows: Int, columns: Int,
+        cells: [[Float]?], imageWidth: Int, imageHeight: Int, channels: Int = 1, rows: Int, columns: Int,
         scale: Int = 4, separator: Int = 2, separatorGrey: UInt8? = nil,
         greyScale: GreyScale = .unitRange
     ) throws(PNGError) -> PNGImage {
@@ -63,23 +69,26 @@ public enum ImageGrid {
                 with separator \(separator): sizes must be positive (separator at least 0)
                 """)
         }
-        let pixelsPerImage = try checkedProduct(imageWidth, imageHeight)
+        guard channels == 1 || channels == 3 else {
+            throw .invalidImage("images of \(channels) channels: expected 1 (grey) or 3 (RGB)")
+        }
+        let valuesPerImage = try checkedProduct(try checkedProduct(imageWidth, imageHeight), channels)
         guard cells.count <= (try checkedProduct(rows, columns)) else {
             throw .invalidImage("\(cells.count) images do not fit a grid of \(rows) x \(columns)")
         }
         for (index, cell) in cells.enumerated() {
-            if let cell, cell.count != pixelsPerImage {
-                throw .invalidImage("image \(index) has \(cell.count) values, expected \(imageWidth) x \(imageHeight)")
+            if let cell, cell.count != valuesPerImage {
+                throw .invalidImage("image \(index) has \(cell.count) values, expected \(imageWidth) x \(imageHeight) x \(channels)")
             }
         }
         let cellWidth = try checkedProduct(imageWidth, scale)
         let cellHeight = try checkedProduct(imageHeight, scale)
         let width = try checkedSum(try checkedProduct(columns, cellWidth), try checkedProduct(try checkedSum(columns, 1), separator))
         let height = try checkedSum(try checkedProduct(rows, cellHeight), try checkedProduct(try checkedSum(rows, 1), separator))
-        _ = try PNGImage.byteCount(width: width, height: height, channels: 1)
+        _ = try PNGImage.byteCount(width: width, height: height, channels: channels)
 
         let map = GreyMap(greyScale, images: cells.compactMap { $0 })
-        var pixels = [UInt8](repeating: separatorGrey ?? greyScale.defaultSeparatorGrey, count: width * height)
+        var pixels = [UInt8](repeating: separatorGrey ?? greyScale.defaultSeparatorGrey, count: width * height * channels)
         for (index, cell) in cells.enumerated() {
             guard let cell else { continue }
             let grey = map.greys(for: cell)
@@ -87,37 +96,61 @@ public enum ImageGrid {
             let top = separator + (index / columns) * (cellHeight + separator)
             for y in 0..<cellHeight {
                 let source = (y / scale) * imageWidth
-                let row = (top + y) * width + left
+                let row = ((top + y) * width + left) * channels
                 for x in 0..<cellWidth {
-                    pixels[row + x] = grey[source + x / scale]
+                    let from = (source + x / scale) * channels, to = row + x * channels
+                    for c in 0..<channels { pixels[to + c] = grey[from + c] }
                 }
             }
         }
-        return try PNGImage(width: width, height: height, channels: 1, pixels: pixels)
+        return try PNGImage(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     /// Renders `count` images stored one after another in `images`
-    /// (`count * imageHeight * imageWidth` values, image-major, each row-major),
-    /// filling the grid row by row; the cells after the last image stay empty.
-    /// With images ordered by class, `rows` = classes and `columns` = images
-    /// per class give one row per class. Other parameters as in
-    /// `render(cells:...)`; also throws if `images.count` is not a whole
-    /// number of images.
+    /// (`count * imageHeight * imageWidth * channels` values, image-major,
+    /// each HWC), filling the grid row by row; the cells after the last image
+    /// stay empty. Other parameters as in `render(cells:...)`; also throws if
+    /// `images.count` is not a whole number of images.
     public static func render(
-        images: [Float], imageWidth: Int, imageHeight: Int, rows: Int, columns: Int,
+        images: [Float], imageWidth: Int, imageHeight: Int, channels: Int = 1, rows: Int, columns: Int,
         scale: Int = 4, separator: Int = 2, separatorGrey: UInt8? = nil,
         greyScale: GreyScale = .unitRange
     ) throws(PNGError) -> PNGImage {
-        let pixelsPerImage = try checkedProduct(imageWidth, imageHeight)
-        guard pixelsPerImage > 0, images.count % pixelsPerImage == 0 else {
-            throw .invalidImage("\(images.count) values are not a whole number of \(imageWidth) x \(imageHeight) images")
+        let cells = try split(images, imageWidth: imageWidth, imageHeight: imageHeight, channels: channels)
+        return try render(
+            cells: cells, imageWidth: imageWidth, imageHeight: imageHeight, channels: channels, rows: rows, columns: columns,
+            scale: scale, separator: separator, separatorGrey: separatorGrey, greyScale: greyScale)
+    }
+
+    /// Renders images ordered by class (`classes` blocks of `perClass`
+    /// images, one after another in `images`) in `layout`'s arrangement; see
+    /// `ClassLayout`. Other parameters as in `render(cells:...)`.
+    public static func render(
+        images: [Float], imageWidth: Int, imageHeight: Int, channels: Int = 1, layout: ClassLayout,
+        scale: Int = 4, separator: Int = 2, separatorGrey: UInt8? = nil,
+        greyScale: GreyScale = .unitRange
+    ) throws(PNGError) -> PNGImage {
+        let images = try split(images, imageWidth: imageWidth, imageHeight: imageHeight, channels: channels)
+        guard images.count == layout.classes * layout.perClass else {
+            throw .invalidImage("\(images.count) images are not \(layout.classes) classes of \(layout.perClass)")
         }
-        let cells: [[Float]?] = stride(from: 0, to: images.count, by: pixelsPerImage).map {
-            Array(images[$0..<$0 + pixelsPerImage])
+        var cells = [[Float]?](repeating: nil, count: layout.rows * layout.columns)
+        for (index, image) in images.enumerated() {
+            let cell = layout.cell(class: index / layout.perClass, image: index % layout.perClass)
+            cells[cell.row * layout.columns + cell.column] = image
         }
         return try render(
-            cells: cells, imageWidth: imageWidth, imageHeight: imageHeight, rows: rows, columns: columns,
+            cells: cells, imageWidth: imageWidth, imageHeight: imageHeight, channels: channels,
+            rows: layout.rows, columns: layout.columns,
             scale: scale, separator: separator, separatorGrey: separatorGrey, greyScale: greyScale)
+    }
+
+    private static func split(_ images: [Float], imageWidth: Int, imageHeight: Int, channels: Int) throws(PNGError) -> [[Float]?] {
+        let valuesPerImage = try checkedProduct(try checkedProduct(imageWidth, imageHeight), max(1, channels))
+        guard valuesPerImage > 0, images.count % valuesPerImage == 0 else {
+            throw .invalidImage("\(images.count) values are not a whole number of \(imageWidth) x \(imageHeight) x \(channels) images")
+        }
+        return stride(from: 0, to: images.count, by: valuesPerImage).map { Array(images[$0..<$0 + valuesPerImage]) }
     }
 
     private static func checkedProduct(_ a: Int, _ b: Int) throws(PNGError) -> Int {
@@ -130,6 +163,39 @@ public enum ImageGrid {
         let (sum, overflow) = a.addingReportingOverflow(b)
         guard !overflow else { throw .invalidImage("size \(a) + \(b) overflows") }
         return sum
+    }
+}
+
+/// How a grid arranges `classes` classes of `perClass` images each, for the
+/// eye, at most `maxColumns` across:
+///
+/// - one image per class: one row with the classes across, wrapping every
+///   `maxColumns` classes (10 classes: 1 x 10; 100 classes: 10 x 10);
+/// - several: one row per class, its images across; a class with more than
+///   `maxColumns` images wraps onto further rows, and the next class starts
+///   on a new row.
+public struct ClassLayout: Sendable, Equatable {
+    public let classes: Int, perClass: Int, maxColumns: Int
+
+    /// Clamps every count to at least 1.
+    public init(classes: Int, perClass: Int, maxColumns: Int = 10) {
+        self.classes = max(1, classes); self.perClass = max(1, perClass); self.maxColumns = max(1, maxColumns)
+    }
+
+    /// Whether the classes run across (one image per class) rather than down.
+    public var classesAcross: Bool { perClass == 1 }
+
+    /// Rows a class takes when the classes run down.
+    public var rowsPerClass: Int { (perClass + maxColumns - 1) / maxColumns }
+
+    public var columns: Int { classesAcross ? min(classes, maxColumns) : min(perClass, maxColumns) }
+
+    public var rows: Int { classesAcross ? (classes + maxColumns - 1) / maxColumns : classes * rowsPerClass }
+
+    /// The grid cell of image `image` of class `class`.
+    public func cell(class index: Int, image: Int) -> (row: Int, column: Int) {
+        if classesAcross { return (index / maxColumns, index % maxColumns) }
+        return (index * rowsPerClass + image / maxColumns, image % maxColumns)
     }
 }
 

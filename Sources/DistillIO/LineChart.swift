@@ -1,362 +1,420 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
-/// A line chart of one or more named series, drawn on a white RGB canvas:
-/// a framed plot area with light grid lines at the ticks, tick labels, an
-/// optional title and axis labels, and a legend with colour swatches to the
-/// right of the plot. Lines are 2 pixels thick; the points of short series
-/// get square markers (see `markerLimit`). Text uses a built-in 5 x 7 pixel font
-/// (digits, letters shown in upper case, and `. % - : + ( ) / , _ =`; any
-/// other character is drawn as `?`). Rendering is deterministic.
+/// A line chart as SVG text with real text: a framed plot with light grid
+/// lines at round ticks, tick labels, axis labels (with their units, as the
+/// caller writes them), an optional title, the series as lines with markers,
+/// labelled horizontal reference lines (a ceiling) across the whole plot, and
+/// a legend below the plot, where it never covers data (the series drawn
+/// last listed first).
+///
+/// Every series stays visible where series coincide: each has its own
+/// marker shape and dash pattern, markers of later series that would land on
+/// an earlier one's are moved sideways by a few pixels, and series are drawn
+/// in the order given (put the most important last). A series with a single
+/// point (a baseline that exists at one size) is drawn as a marker with its
+/// label beside it. Nothing is drawn outside the picture: margins are
+/// computed from the text's estimated width (`textWidth`), and data is kept
+/// `padding` pixels inside the frame.
 ///
 /// Points with a non-finite coordinate (or x <= 0 on a log scale) are skipped
-/// and break the line. Lines leaving the plot area are clipped to it.
+/// and break the line; points outside a fixed `yRange` are clipped at the
+/// frame. All numbers are written with `NumberText`, so any Double gives a
+/// well-formed picture. Rendering is deterministic.
 public struct LineChart: Sendable {
-    /// An sRGB colour.
-    public struct Color: Sendable, Equatable {
-        public var red, green, blue: UInt8
-        public init(_ red: UInt8, _ green: UInt8, _ blue: UInt8) {
-            self.red = red; self.green = green; self.blue = blue
-        }
-        /// The colours given to series without one, in order, then repeated
-        /// (blue, orange, green, red, purple, brown, pink, grey, olive, cyan).
-        public static let palette: [Color] = [
-            Color(31, 119, 180), Color(255, 127, 14), Color(44, 160, 44), Color(214, 39, 40),
-            Color(148, 103, 189), Color(140, 86, 75), Color(227, 119, 194), Color(127, 127, 127),
-            Color(188, 189, 34), Color(23, 190, 207),
-        ]
+    /// The shape drawn at each point of a series.
+    public enum Marker: String, Sendable, CaseIterable {
+        case circle, square, diamond, triangle, none
     }
 
-    /// One polyline: its legend name, points in drawing order, and colour
-    /// (`nil`: the palette colour for its position among the series).
+    /// One polyline.
     public struct Series: Sendable {
+        /// The legend text.
         public var name: String
+        /// The points in drawing order (data coordinates).
         public var points: [(x: Double, y: Double)]
-        public var color: Color?
-        public init(name: String, points: [(x: Double, y: Double)], color: Color? = nil) {
-            self.name = name; self.points = points; self.color = color
+        /// A CSS colour; `nil`: the palette colour for the series' position.
+        public var color: String?
+        /// `nil`: the marker for the series' position (circle, square, diamond, triangle, ...).
+        public var marker: Marker?
+        /// Markers drawn as outlines on white (so a filled marker beneath shows through).
+        public var hollow: Bool
+        /// An SVG `stroke-dasharray` such as `"6 4"`; `nil`: solid.
+        public var dash: String?
+        /// The text beside the point when the series has a single point; `nil`: `name`.
+        public var pointLabel: String?
+
+        public init(name: String, points: [(x: Double, y: Double)], color: String? = nil, marker: Marker? = nil,
+                    hollow: Bool = false, dash: String? = nil, pointLabel: String? = nil) {
+            self.name = name; self.points = points; self.color = color; self.marker = marker
+            self.hollow = hollow; self.dash = dash; self.pointLabel = pointLabel
         }
     }
+
+    /// A horizontal line at `y` across the whole plot, labelled in the right
+    /// margin at its height (for a ceiling such as the full-data accuracy).
+    public struct ReferenceLine: Sendable {
+        public var label: String
+        public var y: Double
+        public var color: String
+        public init(label: String, y: Double, color: String = "#555555") {
+            self.label = label; self.y = y; self.color = color
+        }
+    }
+
+    /// The colours given to series without one, in order, then repeated
+    /// (blue, orange, green, red, purple, brown, pink, grey, olive, cyan).
+    public static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    static let markerCycle: [Marker] = [.circle, .square, .diamond, .triangle]
 
     public var series: [Series]
+    public var referenceLines: [ReferenceLine]
     public var title: String
+    /// The x-axis label, with its unit: "images per class (log scale)".
     public var xLabel: String
+    /// The y-axis label, with its unit: "test accuracy (%)".
     public var yLabel: String
     /// Plot x on a base-10 log scale, ticks at 1, 2, 5 x 10^k (powers of ten
     /// only if those would be more than 8).
     public var logScaleX: Bool
-    /// The y range shown; `nil` rounds the data's range out to whole ticks.
+    /// The y range shown; `nil` rounds the range of the data and reference lines out to whole ticks.
     public var yRange: ClosedRange<Double>?
-    /// Series with at most this many points get a 5 x 5 square marker on
-    /// each point; longer ones (loss curves) are plain lines. 0: no markers.
+    /// Series with at most this many points get markers; longer ones (loss curves) are plain lines.
     public var markerLimit: Int
-    /// The image size in pixels.
+    /// The picture's size in pixels (the SVG's viewBox).
     public var width: Int, height: Int
+    /// Prefixes the SVG's element ids, which must be unique on an HTML page holding several charts.
+    public var identifier: String
 
-    public init(series: [Series], title: String = "", xLabel: String = "", yLabel: String = "",
-                logScaleX: Bool = false, yRange: ClosedRange<Double>? = nil, markerLimit: Int = 40,
-                width: Int = 640, height: Int = 400) {
-        self.series = series; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel
-        self.logScaleX = logScaleX; self.yRange = yRange; self.markerLimit = markerLimit
-        self.width = width; self.height = height
+    public init(series: [Series], referenceLines: [ReferenceLine] = [], title: String = "", xLabel: String = "",
+                yLabel: String = "", logScaleX: Bool = false, yRange: ClosedRange<Double>? = nil,
+                markerLimit: Int = 40, width: Int = 720, height: Int = 440, identifier: String = "chart") {
+        self.series = series; self.referenceLines = referenceLines; self.title = title
+        self.xLabel = xLabel; self.yLabel = yLabel; self.logScaleX = logScaleX; self.yRange = yRange
+        self.markerLimit = markerLimit; self.width = width; self.height = height; self.identifier = identifier
     }
 
-    /// Draws the chart as a `width` x `height` RGB image. Throws
-    /// `PNGError.invalidImage` if the size is invalid or leaves no room for
-    /// the plot area beside the labels and legend.
-    public func rendered() throws(PNGError) -> PNGImage {
-        let layout = try self.layout()
-        var canvas = Canvas(width: width, height: height)
-        let black = Color(0, 0, 0), plot = layout.plot
-        for tick in layout.xTicks {
-            let x = layout.pixel(x: tick.value, y: layout.yAxis.low).x
-            canvas.fill(x: x, y: plot.top, width: 1, height: plot.height, Color(225, 225, 225))
-            canvas.fill(x: x, y: plot.bottom, width: 1, height: 5, black)
-            canvas.text(tick.label, centredAt: x, top: plot.bottom + 8, black)
-        }
-        for tick in layout.yTicks {
-            let y = layout.pixel(x: layout.xAxis.low, y: tick.value).y
-            canvas.fill(x: plot.left, y: y, width: plot.width, height: 1, Color(225, 225, 225))
-            canvas.fill(x: plot.left - 5, y: y, width: 5, height: 1, black)
-            canvas.text(tick.label, rightAt: plot.left - 8, top: y - Font.height / 2, black)
-        }
-        canvas.frame(plot, black)
-        canvas.text(title, centredAt: width / 2, top: 8, black)
-        canvas.text(yLabel, leftAt: plot.left, top: plot.top - Font.lineHeight, black)
-        canvas.text(xLabel, centredAt: plot.left + plot.width / 2,
-                    top: plot.bottom + 8 + Font.lineHeight, black)
+    // MARK: Sizes
 
-        let inside = plot.inset(by: 1)
-        for (index, series) in series.enumerated() {
-            let seriesColor = color(of: index)
-            let markers = series.points.count <= markerLimit
-            var previous: (x: Double, y: Double)?
-            for point in series.points {
-                guard let current = layout.position(point) else { previous = nil; continue }
-                if let previous { canvas.line(from: previous, to: current, clip: inside, seriesColor) }
-                if markers, inside.contains(current) {
-                    canvas.fill(x: Int(current.x) - 2, y: Int(current.y) - 2, width: 5, height: 5, seriesColor, clip: inside)
-                }
-                previous = current
-            }
-            let top = plot.top + index * Font.lineHeight
-            canvas.fill(x: layout.legendLeft, y: top + 2, width: 20, height: 10, seriesColor)
-            canvas.text(series.name, leftAt: layout.legendLeft + 28, top: top, black)
-        }
-        return try PNGImage(width: width, height: height, channels: 3, pixels: canvas.pixels)
+    static let tickFont = 12.0, labelFont = 13.0, titleFont = 16.0
+    /// Pixels between the frame and the outermost data.
+    static let padding = 12.0
+    static let fontFamily = "DejaVu Sans, Helvetica, Arial, sans-serif"
+
+    /// An upper estimate of the width of `text` in a sans-serif font of
+    /// `size` pixels (0.62 em a character; DejaVu Sans, the widest common
+    /// one, averages about 0.6 em on digits and lower-case letters).
+    public static func textWidth(_ text: String, size: Double) -> Double {
+        Double(text.count) * 0.62 * size
     }
 
-    func color(of index: Int) -> Color {
-        series[index].color ?? Color.palette[index % Color.palette.count]
-    }
+    func color(of index: Int) -> String { series[index].color ?? Self.palette[index % Self.palette.count] }
+    func marker(of index: Int) -> Marker { series[index].marker ?? Self.markerCycle[index % Self.markerCycle.count] }
 
     // MARK: Layout
 
-    struct Rect {
-        var left, top, width, height: Int
-        var right: Int { left + width }
-        var bottom: Int { top + height }
-        func inset(by d: Int) -> Rect { Rect(left: left + d, top: top + d, width: width - 2 * d, height: height - 2 * d) }
-        func contains(_ p: (x: Double, y: Double)) -> Bool {
-            p.x >= Double(left) && p.x < Double(right) && p.y >= Double(top) && p.y < Double(bottom)
+    /// A rectangle in picture coordinates (pixels, y down).
+    public struct Box: Sendable, Equatable {
+        public var left, top, right, bottom: Double
+        public var width: Double { right - left }
+        public var height: Double { bottom - top }
+        func overlaps(_ other: Box) -> Bool {
+            left < other.right && other.left < right && top < other.bottom && other.top < bottom
+        }
+        func inside(_ other: Box) -> Bool {
+            left >= other.left && right <= other.right && top >= other.top && bottom <= other.bottom
         }
     }
 
     struct Axis {
         var low: Double, high: Double, log: Bool
+        /// Where `v` lies between low (0) and high (1).
         func fraction(_ v: Double) -> Double {
-            log ? (v.log10 - low.log10) / (high.log10 - low.log10) : (v - low) / (high - low)
+            let f = log ? (log10(v) - log10(low)) / (log10(high) - log10(low)) : (v - low) / (high - low)
+            return f.isFinite ? f : (f.isNaN ? 0.5 : f)
         }
     }
 
-    /// Where everything goes, computed from the data and the image size.
-    struct Layout {
-        var plot: Rect, legendLeft: Int
+    /// Where everything goes.
+    public struct Layout {
+        /// The frame of the plot area.
+        public var plot: Box
         var xAxis: Axis, yAxis: Axis
-        var xTicks: [(value: Double, label: String)], yTicks: [(value: Double, label: String)]
+        public var xTicks: [(value: Double, label: String)], yTicks: [(value: Double, label: String)]
+        /// The legend's entries: series index and the box of the entry.
+        var legend: [(index: Int, box: Box)]
 
-        /// The pixel centre of a data point (possibly outside the plot).
-        func pixel(x: Double, y: Double) -> (x: Int, y: Int) {
-            let p = position((x, y)) ?? (0, 0)
-            return (Int(p.x), Int(p.y))
-        }
-
-        /// Canvas coordinates of a data point, or nil if it cannot be drawn.
-        func position(_ point: (x: Double, y: Double)) -> (x: Double, y: Double)? {
+        /// Picture coordinates of a data point (possibly outside the plot), or nil if it cannot be drawn.
+        public func position(_ point: (x: Double, y: Double)) -> (x: Double, y: Double)? {
             guard point.x.isFinite, point.y.isFinite, !xAxis.log || point.x > 0 else { return nil }
-            let x = Double(plot.left + 1) + xAxis.fraction(point.x) * Double(plot.width - 3)
-            let y = Double(plot.bottom - 2) - yAxis.fraction(point.y) * Double(plot.height - 3)
-            // Far-away points only need the right direction for clipping.
-            return (min(max(x, -1e7), 1e7).rounded(), min(max(y, -1e7), 1e7).rounded())
+            let pad = LineChart.padding
+            let x = plot.left + pad + xAxis.fraction(point.x) * (plot.width - 2 * pad)
+            let y = plot.bottom - pad - yAxis.fraction(point.y) * (plot.height - 2 * pad)
+            return (min(max(x, -1e6), 1e6), min(max(y, -1e6), 1e6))
         }
     }
 
-    func layout() throws(PNGError) -> Layout {
-        _ = try PNGImage.byteCount(width: width, height: height, channels: 3)
+    /// The legend lists the series drawn last (on top, the most important) first.
+    var legendEntries: [Int] { series.indices.reversed().filter { !series[$0].name.isEmpty } }
+
+    /// The layout, computed from the data, the text and the picture's size.
+    public func layout() -> Layout {
         let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logScaleX || $0.x > 0) }
-        let xs = points.map(\.x), ys = points.map(\.y)
+        let xs = points.map(\.x)
+        let ys = points.map(\.y) + referenceLines.map(\.y).filter(\.isFinite)
         let (xAxis, xTicks) = logScaleX
-            ? LineChart.logTicks(low: xs.min() ?? 1, high: xs.max() ?? 10)
-            : LineChart.linearTicks(low: xs.min() ?? 0, high: xs.max() ?? 1, fixed: false)
-        let (yAxis, yTicks) = yRange.map { LineChart.linearTicks(low: $0.lowerBound, high: $0.upperBound, fixed: true) }
-            ?? LineChart.linearTicks(low: ys.min() ?? 0, high: ys.max() ?? 1, fixed: false)
+            ? Self.logTicks(low: xs.min() ?? 1, high: xs.max() ?? 10)
+            : Self.linearTicks(low: xs.min() ?? 0, high: xs.max() ?? 1, fixed: false)
+        let (yAxis, yTicks) = yRange.map { Self.linearTicks(low: $0.lowerBound, high: $0.upperBound, fixed: true) }
+            ?? Self.linearTicks(low: ys.min() ?? 0, high: ys.max() ?? 1, fixed: false)
 
-        let labelWidth = yTicks.map { Font.width(of: $0.label) }.max() ?? 0
-        let legendWidth = series.map { 28 + Font.width(of: $0.name) }.max() ?? 0
-        let left = 10 + labelWidth + 8
-        let top = 8 + (title.isEmpty ? 0 : Font.lineHeight) + (yLabel.isEmpty ? 4 : Font.lineHeight)
-        let right = width - 10 - (legendWidth > 0 ? legendWidth + 16 : 0)
-        let bottom = height - 8 - Font.lineHeight - (xLabel.isEmpty ? 0 : Font.lineHeight)
-        guard right - left >= 40, bottom - top >= 40 else {
-            throw .invalidImage("chart of \(width) x \(height) pixels leaves no room for the plot beside its labels")
+        let w = Double(width), h = Double(height), margin = 10.0
+        let tickLabelWidth = yTicks.map { Self.textWidth($0.label, size: Self.tickFont) }.max() ?? 0
+        let left = margin + (yLabel.isEmpty ? 0 : Self.labelFont * 1.4) + tickLabelWidth + 10
+        let top = margin + (title.isEmpty ? 0 : Self.titleFont * 1.6)
+        let referenceWidth = referenceLines.map { Self.textWidth($0.label, size: Self.labelFont) }.max() ?? 0
+        // The last x tick label is centred on the frame's right edge at most: half of it must fit.
+        let lastTick = xTicks.last.map { Self.textWidth($0.label, size: Self.tickFont) / 2 } ?? 0
+        let right = w - margin - max(referenceWidth > 0 ? referenceWidth + 8 : 0, lastTick, 6)
+
+        // The legend below the x-axis label, wrapped into rows as wide as the picture allows.
+        var legend: [(index: Int, box: Box)] = []
+        let entries = legendEntries.count >= 2 ? legendEntries : []
+        let rowHeight = 20.0, sample = 34.0, gap = 20.0
+        var x = left, row = 0
+        for index in entries {
+            let entryWidth = sample + 6 + Self.textWidth(series[index].name, size: Self.labelFont)
+            if x > left, x + entryWidth > w - margin { row += 1; x = left }
+            legend.append((index, Box(left: x, top: Double(row) * rowHeight, right: x + entryWidth, bottom: Double(row + 1) * rowHeight)))
+            x += entryWidth + gap
         }
-        return Layout(plot: Rect(left: left, top: top, width: right - left, height: bottom - top),
-                      legendLeft: right + 16, xAxis: xAxis, yAxis: yAxis, xTicks: xTicks, yTicks: yTicks)
+        let legendHeight = entries.isEmpty ? 0 : Double(row + 1) * rowHeight + 6
+        let bottom = h - margin - legendHeight - (xLabel.isEmpty ? 0 : Self.labelFont * 1.6) - Self.tickFont * 1.7
+        let plot = Box(left: left, top: top, right: max(left + 1, right), bottom: max(top + 1, bottom))
+        // Legend rows start under the x-axis label.
+        let legendTop = h - margin - legendHeight + 6
+        legend = legend.map { ($0.index, Box(left: $0.box.left, top: $0.box.top + legendTop, right: $0.box.right, bottom: $0.box.bottom + legendTop)) }
+        return Layout(plot: plot, xAxis: xAxis, yAxis: yAxis, xTicks: xTicks, yTicks: yTicks, legend: legend)
     }
+
+    // MARK: Drawing
+
+    /// The chart as an SVG document (`standalone`, with the XML namespace,
+    /// for a .svg file) or as an `<svg>` element to put inline in HTML.
+    public func svg(standalone: Bool = true) -> String {
+        let layout = self.layout(), plot = layout.plot
+        let n = { (v: Double) in NumberText.coordinate(v) }
+        var s = "<svg " + (standalone ? "xmlns=\"http://www.w3.org/2000/svg\" " : "")
+        s += "viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" font-family=\"\(Self.fontFamily)\" role=\"img\""
+        s += " aria-label=\"\(Self.escaped(title.isEmpty ? yLabel + " against " + xLabel : title))\">\n"
+        s += "<rect class=\"background\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
+        if !title.isEmpty {
+            s += "<text class=\"title\" x=\"\(n(Double(width) / 2))\" y=\"\(n(10 + Self.titleFont))\" text-anchor=\"middle\" font-size=\"\(n(Self.titleFont))\" font-weight=\"bold\" fill=\"#222\">\(Self.escaped(title))</text>\n"
+        }
+        // Grid lines and ticks.
+        s += "<g class=\"grid\" stroke=\"#e6e6e6\" stroke-width=\"1\">\n"
+        for tick in layout.xTicks {
+            guard let x = layout.position((tick.value, layout.yAxis.low))?.x else { continue }
+            s += "<line x1=\"\(n(x))\" y1=\"\(n(plot.top))\" x2=\"\(n(x))\" y2=\"\(n(plot.bottom))\"/>"
+        }
+        for tick in layout.yTicks {
+            guard let y = layout.position((layout.xAxis.low, tick.value))?.y else { continue }
+            s += "<line x1=\"\(n(plot.left))\" y1=\"\(n(y))\" x2=\"\(n(plot.right))\" y2=\"\(n(y))\"/>"
+        }
+        s += "\n</g>\n<g class=\"ticks\" font-size=\"\(n(Self.tickFont))\" fill=\"#444\">\n"
+        for tick in layout.xTicks {
+            guard let x = layout.position((tick.value, layout.yAxis.low))?.x else { continue }
+            s += "<line x1=\"\(n(x))\" y1=\"\(n(plot.bottom))\" x2=\"\(n(x))\" y2=\"\(n(plot.bottom + 5))\" stroke=\"#444\"/>"
+            s += "<text x=\"\(n(x))\" y=\"\(n(plot.bottom + 6 + Self.tickFont))\" text-anchor=\"middle\">\(Self.escaped(tick.label))</text>\n"
+        }
+        for tick in layout.yTicks {
+            guard let y = layout.position((layout.xAxis.low, tick.value))?.y else { continue }
+            s += "<line x1=\"\(n(plot.left - 5))\" y1=\"\(n(y))\" x2=\"\(n(plot.left))\" y2=\"\(n(y))\" stroke=\"#444\"/>"
+            s += "<text x=\"\(n(plot.left - 8))\" y=\"\(n(y + Self.tickFont * 0.35))\" text-anchor=\"end\">\(Self.escaped(tick.label))</text>\n"
+        }
+        s += "</g>\n"
+        s += "<rect class=\"plot\" x=\"\(n(plot.left))\" y=\"\(n(plot.top))\" width=\"\(n(plot.width))\" height=\"\(n(plot.height))\" fill=\"none\" stroke=\"#888\"/>\n"
+        if !xLabel.isEmpty {
+            s += "<text class=\"x-label\" x=\"\(n((plot.left + plot.right) / 2))\" y=\"\(n(plot.bottom + Self.tickFont * 1.7 + Self.labelFont * 1.2))\" text-anchor=\"middle\" font-size=\"\(n(Self.labelFont))\" fill=\"#222\">\(Self.escaped(xLabel))</text>\n"
+        }
+        if !yLabel.isEmpty {
+            // Rotated, centred on the plot's height: it never reaches the title above the frame.
+            s += "<text class=\"y-label\" transform=\"translate(\(n(10 + Self.labelFont)) \(n((plot.top + plot.bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"\(n(Self.labelFont))\" fill=\"#222\">\(Self.escaped(yLabel))</text>\n"
+        }
+
+        // Data, clipped to the frame.
+        let clip = identifier + "-plot"
+        s += "<defs><clipPath id=\"\(clip)\"><rect x=\"\(n(plot.left))\" y=\"\(n(plot.top))\" width=\"\(n(plot.width))\" height=\"\(n(plot.height))\"/></clipPath></defs>\n"
+        s += "<g clip-path=\"url(#\(clip))\">\n"
+        var labels: [Box] = []  // text already placed, to keep direct labels apart
+        for line in referenceLines where line.y.isFinite {
+            guard let y = layout.position((layout.xAxis.low, line.y))?.y else { continue }
+            s += "<line class=\"reference\" x1=\"\(n(plot.left))\" y1=\"\(n(y))\" x2=\"\(n(plot.right))\" y2=\"\(n(y))\" stroke=\"\(line.color)\" stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>\n"
+        }
+        var placed: [(x: Double, y: Double)] = []  // markers already drawn, for dodging
+        var markers = ""
+        var pointLabels: [(text: String, x: Double, y: Double, color: String)] = []
+        for index in series.indices {
+            let entry = series[index], color = color(of: index)
+            var path = "", pen = false
+            var positions: [(x: Double, y: Double)] = []
+            for point in entry.points {
+                guard let p = layout.position(point) else { pen = false; continue }
+                path += (pen ? " L" : (path.isEmpty ? "M" : " M")) + "\(n(p.x)) \(n(p.y))"
+                pen = true
+                positions.append(p)
+            }
+            if positions.count >= 2 {
+                s += "<path class=\"series\" data-series=\"\(Self.escaped(entry.name))\" d=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-linejoin=\"round\""
+                    + (entry.dash.map { " stroke-dasharray=\"\($0)\"" } ?? "") + "/>\n"
+            }
+            guard positions.count <= markerLimit else { continue }
+            for p in positions {
+                // Moved sideways, a few pixels at a time, off markers already drawn.
+                var x = p.x
+                for _ in 0..<4 where placed.contains(where: { abs($0.x - x) < 7 && abs($0.y - p.y) < 7 }) { x += 7 }
+                placed.append((x, p.y))
+                markers += Self.markerElement(marker(of: index), x: x, y: p.y, color: color, hollow: entry.hollow, name: entry.name)
+            }
+            if positions.count == 1, let p = placed.last {
+                pointLabels.append((entry.pointLabel ?? entry.name, p.x, p.y, color))
+            }
+        }
+        s += markers + "</g>\n"
+
+        // Reference lines' labels in the right margin, at their height.
+        for line in referenceLines where line.y.isFinite {
+            guard let y = layout.position((layout.xAxis.low, line.y))?.y, y >= plot.top, y <= plot.bottom else { continue }
+            let box = Box(left: plot.right + 6, top: y - Self.labelFont * 0.9, right: plot.right + 6 + Self.textWidth(line.label, size: Self.labelFont), bottom: y + Self.labelFont * 0.3)
+            labels.append(box)
+            s += "<text class=\"reference-label\" x=\"\(n(box.left))\" y=\"\(n(y + Self.labelFont * 0.35))\" font-size=\"\(n(Self.labelFont))\" fill=\"\(line.color)\">\(Self.escaped(line.label))</text>\n"
+        }
+        // Single points' labels beside them, inside the frame, off other labels and markers.
+        for label in pointLabels {
+            let textWidth = Self.textWidth(label.text, size: Self.labelFont), textHeight = Self.labelFont * 1.2
+            let candidates: [(dx: Double, dy: Double)] = [(9, 0), (-9 - textWidth, 0), (9, -textHeight), (9, textHeight),
+                                                          (-9 - textWidth, -textHeight), (-9 - textWidth, textHeight),
+                                                          (-textWidth / 2, -textHeight - 4), (-textWidth / 2, textHeight + 4)]
+            let boxes = candidates.map { c in
+                Box(left: label.x + c.dx, top: label.y + c.dy - textHeight / 2, right: label.x + c.dx + textWidth, bottom: label.y + c.dy + textHeight / 2)
+            }
+            let markerBoxes = placed.map { Box(left: $0.x - 5, top: $0.y - 5, right: $0.x + 5, bottom: $0.y + 5) }
+            let fits = boxes.filter { $0.inside(plot) }
+            let box = fits.first { b in !labels.contains { $0.overlaps(b) } && !markerBoxes.contains { $0.overlaps(b) } }
+                ?? fits.first { b in !labels.contains { $0.overlaps(b) } } ?? fits.first ?? boxes[0]
+            labels.append(box)
+            s += "<text class=\"point-label\" x=\"\(n(box.left))\" y=\"\(n(box.bottom - textHeight * 0.25))\" font-size=\"\(n(Self.labelFont))\" fill=\"\(label.color)\">\(Self.escaped(label.text))</text>\n"
+        }
+
+        // The legend: a sample of each series' line and marker, then its name.
+        if !layout.legend.isEmpty {
+            s += "<g class=\"legend\" font-size=\"\(n(Self.labelFont))\" fill=\"#222\">\n"
+            for (index, box) in layout.legend {
+                let entry = series[index], color = color(of: index), y = (box.top + box.bottom) / 2
+                s += "<line x1=\"\(n(box.left))\" y1=\"\(n(y))\" x2=\"\(n(box.left + 34))\" y2=\"\(n(y))\" stroke=\"\(color)\" stroke-width=\"2\""
+                    + (entry.dash.map { " stroke-dasharray=\"\($0)\"" } ?? "") + "/>"
+                s += Self.markerElement(marker(of: index), x: box.left + 17, y: y, color: color, hollow: entry.hollow, name: nil)
+                s += "<text x=\"\(n(box.left + 40))\" y=\"\(n(y + Self.labelFont * 0.35))\">\(Self.escaped(entry.name))</text>\n"
+            }
+            s += "</g>\n"
+        }
+        return s + "</svg>\n"
+    }
+
+    /// One marker centred on (x, y), with a tooltip naming the series.
+    static func markerElement(_ marker: Marker, x: Double, y: Double, color: String, hollow: Bool, name: String?) -> String {
+        let n = { (v: Double) in NumberText.coordinate(v) }
+        let paint = hollow ? "fill=\"#ffffff\" stroke=\"\(color)\" stroke-width=\"1.8\"" : "fill=\"\(color)\" stroke=\"#ffffff\" stroke-width=\"0.8\""
+        let tooltip = name.map { "<title>\(escaped($0))</title>" } ?? ""
+        let kind = name == nil ? "legend-marker" : "marker"
+        let body: String
+        switch marker {
+        case .circle: body = "<circle class=\"\(kind)\" cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"4.5\" \(paint)"
+        case .square: body = "<rect class=\"\(kind)\" x=\"\(n(x - 4))\" y=\"\(n(y - 4))\" width=\"8\" height=\"8\" \(paint)"
+        case .diamond: body = "<polygon class=\"\(kind)\" points=\"\(n(x)),\(n(y - 5.5)) \(n(x + 5.5)),\(n(y)) \(n(x)),\(n(y + 5.5)) \(n(x - 5.5)),\(n(y))\" \(paint)"
+        case .triangle: body = "<polygon class=\"\(kind)\" points=\"\(n(x)),\(n(y - 5.5)) \(n(x + 5.5)),\(n(y + 4.5)) \(n(x - 5.5)),\(n(y + 4.5))\" \(paint)"
+        case .none: return ""
+        }
+        return tooltip.isEmpty ? body + "/>" : body + ">" + tooltip + "</" + body.dropFirst().prefix { $0 != " " } + ">"
+    }
+
+    /// `text` with `& < > " '` escaped for XML.
+    public static func escaped(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    // MARK: Ticks
 
     /// Ticks at multiples of a 1-2-5 step giving about 5 intervals; unless
-    /// `fixed`, the range is widened to whole steps.
+    /// `fixed`, the range is widened to whole steps. Labels have just enough
+    /// decimals for the step (`NumberText.fixed`).
     static func linearTicks(low: Double, high: Double, fixed: Bool) -> (Axis, [(value: Double, label: String)]) {
         var low = low, high = high
-        if !(high - low).isFinite { (low, high) = (0, 1) }  // infinite or NaN bounds
-        if !(high > low) { (low, high) = (low - 1, high + 1) }  // one value, or an empty range
+        if !(high - low).isFinite || !low.isFinite || !high.isFinite { (low, high) = (0, 1) }  // infinite or NaN bounds
+        if !(high > low) { (low, high) = (low - max(1, low.magnitude * 0.1), high + max(1, high.magnitude * 0.1)) }
         let raw = (high - low) / 5
-        let magnitude = (raw.log10).rounded(.down)
-        let f = raw / Double.pow10(magnitude)
-        let step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * Double.pow10(magnitude)
+        let magnitude = log10(raw).rounded(.down)
+        let f = raw / pow(10, magnitude)
+        let step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * pow(10, magnitude)
+        let ends = (Axis(low: low, high: high, log: false), [(value: low, label: NumberText.compact(low)), (value: high, label: NumberText.compact(high))])
+        // A range too narrow or too wide for a Double's steps (subnormal or near-overflow differences) gets its ends only.
+        guard raw > 0, raw.isFinite, magnitude.isFinite, step > 0, step.isFinite else { return ends }
         if !fixed { (low, high) = ((low / step).rounded(.down) * step, (high / step).rounded(.up) * step) }
-        let decimals = max(0, -Int(step.log10.rounded(.down)))
+        let decimals = min(17, max(0, -Int(magnitude) + (f >= 7 ? -1 : 0)))  // magnitude is finite, within ±330: no trap
         let first = (low / step - 1e-9).rounded(.up), last = (high / step + 1e-9).rounded(.down)
-        guard last - first < 20 else {  // steps lost in floating-point precision
-            return (Axis(low: low, high: high, log: false), [(low, "\(low)"), (high, "\(high)")])
+        guard low.isFinite, high.isFinite, last - first < 20, last >= first else {  // steps lost in floating-point precision
+            return (Axis(low: low.isFinite ? low : ends.0.low, high: high.isFinite ? high : ends.0.high, log: false), ends.1)
         }
         let ticks = stride(from: first, through: last, by: 1).map { k in
-            (value: k * step, label: format(k * step, decimals: decimals))
+            (value: k * step, label: NumberText.fixed(k * step, digits: decimals))
         }
         return (Axis(low: low, high: high, log: false), ticks)
     }
 
-    /// Ticks at 1, 2, 5 x 10^k inside [low, high] (only 10^k if that gives
-    /// more than 8); the range is exactly the data's.
+    /// Ticks at 1, 2, 5 x 10^k inside the range (only 10^k if that gives
+    /// more than 8); the range is the data's, widened by a tenth of its
+    /// length (in log space, at least a factor of 1.2) at each end.
     static func logTicks(low: Double, high: Double) -> (Axis, [(value: Double, label: String)]) {
         var low = low, high = high
+        if !(low > 0) || !low.isFinite { low = 1 }
+        if !(high > 0) || !high.isFinite { high = low * 10 }
         if !(high > low) { (low, high) = (low / 2, high * 2) }
-        let first = Int(low.log10.rounded(.down)), last = Int(high.log10.rounded(.up))
+        let widen = max(1.2, pow(high / low, 0.1))
+        low /= widen; high *= widen
+        if !(low > 0) { low = Double.leastNormalMagnitude }
+        if !high.isFinite { high = Double.greatestFiniteMagnitude }
+        let first = Int(log10(low).rounded(.down)), last = Int(log10(high).rounded(.up))  // within ±330
         func ticks(_ mantissas: [Double]) -> [(value: Double, label: String)] {
             var ticks: [(value: Double, label: String)] = []
-            for e in first...last {
+            for e in first...max(first, last) {
                 for m in mantissas {
-                    let value = m * Double.pow10(Double(e))
-                    if value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9) {
-                        ticks.append((value, format(value, decimals: max(0, -e))))
+                    let value = m * pow(10, Double(e))
+                    if value >= low && value <= high {
+                        ticks.append((value, e >= -3 && e < 8 ? NumberText.fixed(value, digits: max(0, -e)) : NumberText.scientific(value, digits: 0)))
                     }
                 }
             }
             return ticks
         }
         let dense = ticks([1, 2, 5])
-        return (Axis(low: low, high: high, log: true), dense.count > 8 ? ticks([1]) : dense)
+        guard dense.count > 8 else { return (Axis(low: low, high: high, log: true), dense) }
+        // Powers of ten, every k-th of them when there are many.
+        let sparse = ticks([1]), every = max(1, (sparse.count + 7) / 8)
+        return (Axis(low: low, high: high, log: true), sparse.enumerated().filter { $0.offset % every == 0 }.map(\.element))
     }
-
-    /// `value` with a fixed number of decimals, without Foundation.
-    static func format(_ value: Double, decimals: Int) -> String {
-        let scaled = (value * Double.pow10(Double(decimals))).rounded()
-        guard scaled.magnitude < 1e15 else { return "\(value)" }
-        let digits = String(Int(scaled.magnitude))
-        let sign = scaled < 0 ? "-" : ""
-        guard decimals > 0 else { return sign + digits }
-        let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits
-        return sign + padded.dropLast(decimals) + "." + padded.suffix(decimals)
-    }
-}
-
-private extension Double {
-    var log10: Double { Glibc.log10(self) }
-    static func pow10(_ e: Double) -> Double { Glibc.pow(10, e) }
-}
-
-// MARK: Drawing
-
-/// An RGB pixel buffer with the few drawing operations the chart needs.
-private struct Canvas {
-    let width: Int, height: Int
-    var pixels: [UInt8]
-
-    init(width: Int, height: Int) {
-        self.width = width; self.height = height
-        pixels = [UInt8](repeating: 255, count: width * height * 3)
-    }
-
-    mutating func set(_ x: Int, _ y: Int, _ c: LineChart.Color) {
-        guard x >= 0, x < width, y >= 0, y < height else { return }
-        let i = (y * width + x) * 3
-        pixels[i] = c.red; pixels[i + 1] = c.green; pixels[i + 2] = c.blue
-    }
-
-    mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ c: LineChart.Color, clip: LineChart.Rect? = nil) {
-        for py in y..<y + max(0, h) {
-            for px in x..<x + max(0, w) where clip?.contains((Double(px), Double(py))) ?? true {
-                set(px, py, c)
-            }
-        }
-    }
-
-    mutating func frame(_ r: LineChart.Rect, _ c: LineChart.Color) {
-        fill(x: r.left, y: r.top, width: r.width, height: 1, c)
-        fill(x: r.left, y: r.bottom - 1, width: r.width, height: 1, c)
-        fill(x: r.left, y: r.top, width: 1, height: r.height, c)
-        fill(x: r.right - 1, y: r.top, width: 1, height: r.height, c)
-    }
-
-    /// A 2-pixel-thick line: the segment is clipped to `clip` (Liang-Barsky),
-    /// then drawn with Bresenham's algorithm and a 2 x 2 brush.
-    mutating func line(from a: (x: Double, y: Double), to b: (x: Double, y: Double),
-                       clip: LineChart.Rect, _ c: LineChart.Color) {
-        let dx = b.x - a.x, dy = b.y - a.y
-        var t0 = 0.0, t1 = 1.0
-        let edges = [(-dx, a.x - Double(clip.left)), (dx, Double(clip.right - 2) - a.x),
-                     (-dy, a.y - Double(clip.top)), (dy, Double(clip.bottom - 2) - a.y)]
-        for (p, q) in edges {
-            if p == 0 { if q < 0 { return }; continue }
-            let t = q / p
-            if p < 0 { t0 = max(t0, t) } else { t1 = min(t1, t) }
-            if t0 > t1 { return }
-        }
-        var x = Int((a.x + t0 * dx).rounded()), y = Int((a.y + t0 * dy).rounded())
-        let x1 = Int((a.x + t1 * dx).rounded()), y1 = Int((a.y + t1 * dy).rounded())
-        let sx = x < x1 ? 1 : -1, sy = y < y1 ? 1 : -1
-        let ex = abs(x1 - x), ey = -abs(y1 - y)
-        var error = ex + ey
-        while true {
-            fill(x: x, y: y, width: 2, height: 2, c, clip: clip)
-            if x == x1 && y == y1 { break }
-            let e2 = 2 * error
-            if e2 >= ey { error += ey; x += sx }
-            if e2 <= ex { error += ex; y += sy }
-        }
-    }
-
-    mutating func text(_ s: String, leftAt left: Int, top: Int, _ c: LineChart.Color) {
-        for (i, character) in s.enumerated() {
-            let rows = Font.glyph(character)
-            for (row, bits) in rows.enumerated() {
-                for column in 0..<5 where bits & (0x10 >> column) != 0 {
-                    let x = left + i * Font.advance + column * Font.scale, y = top + row * Font.scale
-                    fill(x: x, y: y, width: Font.scale, height: Font.scale, c)
-                }
-            }
-        }
-    }
-
-    mutating func text(_ s: String, centredAt x: Int, top: Int, _ c: LineChart.Color) {
-        text(s, leftAt: x - Font.width(of: s) / 2, top: top, c)
-    }
-
-    mutating func text(_ s: String, rightAt x: Int, top: Int, _ c: LineChart.Color) {
-        text(s, leftAt: x - Font.width(of: s), top: top, c)
-    }
-}
-
-/// A 5 x 7 bitmap font drawn at twice its size. Each glyph is 7 rows, top
-/// first; bit 4 of a row is its leftmost pixel.
-enum Font {
-    static let scale = 2
-    static let advance = 6 * scale
-    static let height = 7 * scale
-    static let lineHeight = 10 * scale
-
-    static func width(of s: String) -> Int { s.isEmpty ? 0 : s.count * advance - scale }
-
-    static func glyph(_ c: Character) -> [UInt8] {
-        c.uppercased().first.flatMap { glyphs[$0] } ?? glyphs["?"] ?? []
-    }
-
-    static let glyphs: [Character: [UInt8]] = [
-        "0": [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E], "1": [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        "2": [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F], "3": [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
-        "4": [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02], "5": [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        "6": [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E], "7": [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        "8": [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E], "9": [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        "A": [0x0E, 0x11, 0x11, 0x11, 0x1F, 0x11, 0x11], "B": [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
-        "C": [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E], "D": [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
-        "E": [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F], "F": [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
-        "G": [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F], "H": [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        "I": [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E], "J": [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
-        "K": [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11], "L": [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
-        "M": [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11], "N": [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
-        "O": [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E], "P": [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
-        "Q": [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D], "R": [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
-        "S": [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E], "T": [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
-        "U": [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E], "V": [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
-        "W": [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A], "X": [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
-        "Y": [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04], "Z": [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
-        ".": [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C], "%": [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03],
-        "-": [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00], ":": [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
-        " ": [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], "+": [0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00],
-        "(": [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02], ")": [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08],
-        "/": [0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00], ",": [0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08],
-        "_": [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F], "=": [0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00],
-        "?": [0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04],
-    ]
 }

@@ -73,7 +73,7 @@ public struct Checkpoint: Sendable {
         }
         if let w = state.warmWeights { try add("warm-weights-idx2-double", w.values, shape: [w.rows, w.columns]) }
         if let v = state.warmAdjoint { try add("warm-adjoint-idx1-double", v, shape: [v.count]) }
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         files.append((folder + "/checkpoint.json", Array(try encoder.encode(manifest))))
         try OutputFile.write(files)
@@ -91,7 +91,7 @@ public struct Checkpoint: Sendable {
             if let version = try? JSONDecoder().decode(FormatProbe.self, from: bytes), version.formatVersion != formatVersion {
                 throw RunError("\(manifestPath): checkpoint format \(version.formatVersion), expected \(formatVersion) (written by Distill \(version.distillVersion ?? "?"); this is \(DistillVersion.current)): start the run again")
             }
-            manifest = try JSONDecoder().decode(Manifest.self, from: bytes)
+            manifest = try JSONDecoder.total().decode(Manifest.self, from: bytes)
         } catch let error as RunError {
             throw error
         } catch let error as DecodingError {

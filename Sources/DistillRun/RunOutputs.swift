@@ -63,7 +63,7 @@ public struct RunOutputs: Sendable {
 
     /// metrics.json's bytes: pretty-printed, sorted keys, a final newline.
     static func json(_ metrics: RunMetrics) throws -> [UInt8] {
-        let encoder = JSONEncoder()
+        let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(metrics)) + [UInt8(ascii: "\n")]
     }
@@ -73,7 +73,8 @@ public struct RunOutputs: Sendable {
     public static func csv(_ history: [StepRecord]) -> String {
         var text = "step,train_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,train_accuracy\n"
         for r in history {
-            text += "\(r.step),\(r.trainLoss),\(r.innerIterations),\(r.innerGradientNorm),\(r.linearSolveIterations),\(r.linearSolveResidual),\(r.seconds),\(r.trainAccuracy)\n"
+            let n = NumberText.shortest as (Double) -> String
+            text += "\(r.step),\(n(r.trainLoss)),\(r.innerIterations),\(n(r.innerGradientNorm)),\(r.linearSolveIterations),\(n(r.linearSolveResidual)),\(n(r.seconds)),\(n(r.trainAccuracy))\n"
         }
         return text
     }

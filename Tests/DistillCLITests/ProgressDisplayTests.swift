@@ -44,7 +44,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
         #expect(output.hasPrefix("Distilling 12 training images"))
         #expect(redraws >= 3 && redraws < 10, "\(redraws) redraws for 10 steps at 0.05 s a step")
         #expect(output.contains("10/10"))
-        #expect(output.contains("[########################] 10/10"))
+        #expect(output.contains("[########################]  10/10"))
         #expect(output.contains("ETA") && output.contains("loss ") && output.contains("inner "))
         #expect(output.hasSuffix("\n"))
         // Only one newline after the header: the line is redrawn, never scrolled.
@@ -63,13 +63,43 @@ private func hasControlCharacters(_ text: String) -> Bool {
     }
 
     @Test func theLineFitsTheTerminal() {
-        let line = LiveProgressLine(write: { _ in }, now: { 0 }, columns: 40)
         let record = StepRecord(step: 3, trainLoss: 1.5, objective: 1.5, l2: 0.1, trainAccuracy: 0.5, innerIterations: 4,
                                 innerGradientNorm: 1e-7, innerConverged: true, linearSolveIterations: 9, linearSolveResidual: 1e-9,
                                 linearSolveConverged: true, seconds: 0.02)
-        #expect(line.line(record, steps: 10, elapsed: 1).count == 39)
         let wide = LiveProgressLine(write: { _ in }, now: { 0 }, columns: 300).line(record, steps: 10, elapsed: 3)
-        #expect(wide == "[#######-----------------] 3/10  3.0 s  ETA 7.0 s  loss 1.5000  inner 4 it")
+        #expect(wide == "[#######-----------------]  3/10  3.0 s  ETA 7.0 s  loss 1.5000  inner 4 it")
+        // The width is asked again at every redraw.
+        var columns = 300
+        let line = LiveProgressLine(write: { _ in }, now: { 0 }, columns: { columns })
+        #expect(line.line(record, steps: 10, elapsed: 3) == wide)
+        columns = 40
+        #expect(line.line(record, steps: 10, elapsed: 3).count <= 39)
+    }
+
+    @Test func narrowTerminalsDropWholeFieldsLeastImportantFirst() {
+        let fields = ProgressFields(step: 100, steps: 300, elapsed: 12.5, eta: 25, loss: 0.6292, innerIterations: 4, test: (0.8809, 100))
+        let full = fields.line(width: 1000)
+        #expect(full == "[########----------------]  100/300  12.5 s  ETA 25.0 s  loss 0.6292  inner 4 it  test 88.09% (step 100)")
+        let pieces = ["100/300", "12.5 s", "ETA 25.0 s", "loss 0.6292", "inner 4 it", "test 88.09%", "(step 100)"]
+        var previous = full
+        for width in stride(from: full.count, through: 1, by: -1) {
+            let text = fields.line(width: width)
+            #expect(text.count <= max(width, "100/300".count), "width \(width): \(text)")
+            // Every piece shown is whole, and the step is always there.
+            #expect(text.contains("100/300"))
+            for piece in pieces where previous.contains(piece) == false { #expect(!text.contains(piece), "\(piece) came back at \(width)") }
+            let bar = text.split(separator: " ").first { $0.hasPrefix("[") }
+            if let bar { #expect(bar.hasSuffix("]") && bar.count >= 12) }
+            previous = text
+        }
+        // At 80 columns: the bar shrinks, nothing is cut.
+        let eighty = fields.line(width: 79)
+        #expect(eighty.contains("test 88.09% (step 100)") && eighty.contains("loss 0.6292") && eighty.count <= 79)
+        // At 60: the inner iterations and the accuracy's step go first, the accuracy stays.
+        let sixty = fields.line(width: 59)
+        #expect(!sixty.contains("inner") && sixty.contains("test 88.09%") && sixty.contains("loss 0.6292"))
+        #expect(fields.line(width: 30) == "100/300  loss 0.6292")
+        #expect(fields.line(width: 3) == "100/300")
     }
 
     @Test func durationsReadNaturally() {
@@ -107,30 +137,58 @@ private func hasControlCharacters(_ text: String) -> Bool {
     @Test func theContactSheetHasItsDocumentedSize() throws {
         var c = DistillerConfiguration()
         c.imagesPerClass = 2
-        let frames = (0..<3).map { k in (label: "step \(k * 10)", pixels: (0..<(3 * 2 * 16)).map { Float($0 % 7) - 3 }) }
-        let sheet = ContactSheet(frames: frames, rowLabels: ["cat", "dog", "t-shirt"], configuration: c,
-                                 classes: 3, height: 4, width: 4, zoom: 4)
+        let frames = (0..<3).map { _ in (0..<(3 * 2 * 16)).map { Float($0 % 7) - 3 } }
+        let sheet = ContactSheet(frames: frames, configuration: c, classes: 3, height: 4, width: 4, zoom: 4)
         let picture = try sheet.rendered()
         let gridWidth = 2 * 4 * 4 + 3 * 2, gridHeight = 3 * 4 * 4 + 4 * 2
-        let labelColumn = BitmapText.width(of: "t-shirt") + ContactSheet.gap
-        #expect(picture.width == 2 * ContactSheet.margin + labelColumn + 3 * gridWidth + 2 * ContactSheet.gap)
-        #expect(picture.height == 2 * ContactSheet.margin + BitmapText.height + 8 + gridHeight)
+        #expect(picture.width == 2 * ContactSheet.margin + 3 * gridWidth + 2 * ContactSheet.gap)
+        #expect(picture.height == 2 * ContactSheet.margin + gridHeight)
         #expect(picture.channels == 1)
-        // The labels are drawn in black on the white sheet.
-        #expect(picture.pixels.contains(0))
-        // A wide grid is drawn smaller so the sheet stays readable.
-        c.imagesPerClass = 10
-        #expect(ContactSheet(frames: [], rowLabels: [], configuration: c, classes: 10, height: 28, width: 28, zoom: 4).scale == 1)
-        #expect(throws: PNGError.self) { try ContactSheet(frames: [], rowLabels: [], configuration: c, classes: 10, height: 28, width: 28, zoom: 4).rendered() }
+        // A wide grid is drawn smaller so the sheet stays readable: one per class runs across (10 x 28 pixels).
+        c.imagesPerClass = 1
+        #expect(ContactSheet(frames: [], configuration: c, classes: 10, height: 28, width: 28, zoom: 4).scale == 1)
+        #expect(throws: PNGError.self) { try ContactSheet(frames: [], configuration: c, classes: 10, height: 28, width: 28, zoom: 4).rendered() }
     }
 
-    @Test func textIsDrawnInsideTheImageOnly() throws {
-        let blank = try PNGImage(width: 30, height: 10, channels: 3, pixels: [UInt8](repeating: 255, count: 900))
-        let drawn = blank.annotated(with: "88", left: -3, top: -2, color: LineChart.Color(200, 0, 0))
-        #expect(drawn.width == 30 && drawn.height == 10)
-        #expect(drawn.pixel(x: 5, y: 0) == [200, 0, 0])  // the right column of the first "8", its second row
-        #expect(drawn.pixel(x: 29, y: 9) == [255, 255, 255])
-        #expect(BitmapText.width(of: "") == 0 && BitmapText.width(of: "ab") == 22)
+    @Test func theEvaluationIntervalKeepsMeasuringUnderItsBudget() {
+        // 300 steps of 15 ms; a measurement of 30 ms: 5% of 4.5 s is 0.225 s, room for about 6.5 measurements.
+        let k = defaultEvaluationInterval(steps: 300, secondsPerStep: 0.015, secondsPerEvaluation: 0.03)
+        #expect(k == 50)
+        for steps in [10, 50, 300, 1000, 10_000] {
+            for (s, e) in [(0.015, 0.03), (0.01, 0.001), (1.0, 0.2), (0.002, 0.05), (0.5, 0.01)] {
+                guard let k = defaultEvaluationInterval(steps: steps, secondsPerStep: s, secondsPerEvaluation: e) else {
+                    // None fits: even one measurement is more than 5% of the run.
+                    #expect(e >= 0.05 * Double(steps) * s * 0.5, "\(steps) steps, \(s) s, \(e) s")
+                    continue
+                }
+                #expect(k >= 1 && k <= steps)
+                let cost = (Double(steps / k) + 1) * e
+                #expect(cost <= 0.05 * Double(steps) * s * 1.000001, "\(steps) steps, \(s) s, \(e) s: every \(k)")
+                #expect([1, 2, 5].contains { m in (0...6).contains { p in Int(Double(m) * pow(10, Double(p))) == k } })
+            }
+        }
+        #expect(defaultEvaluationInterval(steps: 300, secondsPerStep: .nan, secondsPerEvaluation: 0.1) == nil)
+        #expect(defaultEvaluationInterval(steps: 300, secondsPerStep: 0.01, secondsPerEvaluation: 0) == nil)
+        #expect(defaultEvaluationInterval(steps: 5, secondsPerStep: 0.01, secondsPerEvaluation: 1) == nil)
+    }
+
+    @Test func baselinesArePrintedAsAnAlignedTable() throws {
+        var m = ReportPageTests.metrics
+        let baselines = [
+            BaselineResult(name: "random_real", model: "logistic", imagesPerClass: 1, l2: 0.1, testAccuracy: 0.5512, testAccuracyStd: 0.031,
+                           trainLoss: 1.2345, trainLossStd: 0.1, draws: 5, seconds: 1),
+            BaselineResult(name: "full_data", model: "logistic", imagesPerClass: nil, l2: 1e-4, testAccuracy: 0.9264, testAccuracyStd: nil,
+                           trainLoss: 0.27, trainLossStd: nil, draws: 1, seconds: 10),
+        ]
+        m.baselines = baselines
+        let table = RunDisplay.baselineTable(m, baselines)
+        #expect(table == [
+            "model                              test accuracy  train loss",
+            "---------------------------------  -------------  ----------",
+            "distilled (this run)                      88.09%      0.6292",
+            "random real (1 per class, L2 0.1)  55.12% ± 3.10      1.2345",
+            "full data (all data, L2 0.0001)           92.64%      0.2700",
+        ])
     }
 }
 
@@ -239,8 +297,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
         #expect(final == (try PNGImage.read(contentsOf: out + "/distilled.png")))
         #expect(first.width == final.width && first != final)
         let sheet = try PNGImage.read(contentsOf: out + "/progress.png")
-        let labelColumn = BitmapText.width(of: "2") + ContactSheet.gap
-        #expect(sheet.width == 2 * ContactSheet.margin + labelColumn + 4 * final.width + 3 * ContactSheet.gap)
-        #expect(sheet.height == 2 * ContactSheet.margin + BitmapText.height + 8 + final.height)
+        #expect(sheet.width == 2 * ContactSheet.margin + 4 * final.width + 3 * ContactSheet.gap)
+        #expect(sheet.height == 2 * ContactSheet.margin + final.height)
     }
 }

@@ -44,7 +44,13 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
         #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], sourceLocation: sourceLocation)
     }
     #expect(occurrences(of: "<svg", in: html) == 2, sourceLocation: sourceLocation)
-    #expect(occurrences(of: "<path d=\"M", in: html) >= 1, sourceLocation: sourceLocation)
+    #expect(occurrences(of: "<path class=\"series\"", in: html) + occurrences(of: "<circle class=\"marker\"", in: html) >= 1,
+            sourceLocation: sourceLocation)
+    // Every chart is well-formed XML.
+    for svg in html.components(separatedBy: "<svg ").dropFirst() {
+        let text = "<svg " + (svg.components(separatedBy: "</svg>").first ?? "") + "</svg>"
+        _ = try SVGElements(text.replacingOccurrences(of: "&#39;", with: "'"))
+    }
 }
 
 @Suite struct ReportPageTests {
@@ -60,40 +66,111 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
         #expect(result.status == 0, "\(result.stderr)")
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         try expectSelfContained(html)
-        // Both curves are lines: the loss over 8 steps, the accuracy at 0, 2, 4, 6, 8.
-        #expect(occurrences(of: "<path d=\"M", in: html) == 2)
-        #expect(occurrences(of: "<circle", in: html) == 8 + 5)
-        // The grid's classes with their (escaped) names, and progress.png.
+        // Both curves are lines: the loss over 8 steps (no markers beyond 40 points only), the accuracy at 0, 2, 4, 6, 8.
+        #expect(occurrences(of: "<path class=\"series\"", in: html) == 2)
+        #expect(occurrences(of: "<circle class=\"marker\"", in: html) == 8 + 5)
+        // The grid's classes with their (escaped) names, and the snapshots at steps 0, 4 and 8 with their captions.
         #expect(html.contains("<figcaption>cat</figcaption>") && html.contains("<figcaption>dog &amp; co</figcaption>")
                 && html.contains("<figcaption>&lt;bird&gt;</figcaption>"))
-        #expect(occurrences(of: "data:image/png;base64,", in: html) == 3 + 1)
-        // The command that reproduces the run, with the file name quoted.
-        #expect(html.contains("--eval-every 2 --snapshot-every 4 --class-names &#39;\(names)&#39;"))
+        #expect(html.contains("<figcaption>step 0</figcaption>") && html.contains("<figcaption>step 8</figcaption>"))
+        #expect(occurrences(of: "data:image/png;base64,", in: html) == 3 + 3)
+        // The command that reproduces the run from anywhere: absolute paths, the file name quoted.
+        let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
+        #expect(command.contains(" run --images-per-class 1 --steps 8 --seed 0 "))
+        #expect(command.contains("--data \(data.path) --out \(out) "))
+        #expect(command.hasSuffix("--quiet --eval-every 2 --snapshot-every 4 --class-names &#39;\(names)&#39;"))
+        #expect(command.hasPrefix("/"))
         #expect(result.stdout.contains("progress.png") && result.stdout.contains("report.html"))
     }
 
-    @Test func withoutMeasurementsTheAccuracyIsOnePointAndANote() throws {
+    @Test func aResumedRunIsReproducedWithoutResume() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = DataFolder(scratch: scratch.path)
+        try data.writeSmallDataset()
+        let out = scratch.path + "/out"
+        let first = try runDistill(["--data", data.path, "--out", out, "--steps", "6", "--stop-after-step", "3", "--quiet",
+                                    "--l2", "0.05", "--learn-labels", "off"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try runDistill(["--resume", out, "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
+        #expect(!command.contains("--resume"))
+        #expect(command.contains("--steps 6 ") && command.contains("--l2 0.05") && command.contains("--learn-labels off"))
+        #expect(command.contains("--out \(out)"))
+    }
+
+    @Test func theRerunCommandGivesTheSameSettings() throws {
+        var c = DistillerConfiguration()
+        c.imagesPerClass = 3; c.steps = 17; c.learningRate = 0.0123; c.l2 = 1e-5; c.seed = 99; c.initialisation = .real
+        c.threads = 1; c.innerTolerance = 1e-7; c.linearSolveTolerance = 1e-9; c.learnLabels = false; c.labelLearningRate = 0.5
+        c.learnL2 = false; c.l2LearningRate = 0.25; c.pixelRange = .unbounded; c.pull = 0; c.schedule = .constant
+        c.model = "ridge"; c.hypergradient = .implicit; c.unrollSteps = 7
+        let arguments = RerunCommand.arguments(configuration: c, data: "data/x", out: "o", original: [".build/release/distill", "--zoom", "3", "--resume", "o", "--baselines"],
+                                               workingDirectory: "/home/me")
+        #expect(arguments.first == "/home/me/.build/release/distill" && arguments[1] == "run")
+        #expect(!arguments.contains("--resume"))
+        #expect(arguments.suffix(7) == ["--data", "/home/me/data/x", "--out", "/home/me/o", "--zoom", "3", "--baselines"])
+        let parsed = try DistillCommand.Run.parse(Array(arguments.dropFirst(2)))
+        #expect(parsed.distillerConfiguration == c)
+        // Defaults are left out; a name found on the PATH stays a name.
+        let plain = RerunCommand.arguments(configuration: DistillerConfiguration(), data: "/d", out: "/o", original: ["distill"])
+        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0", "--data", "/d", "--out", "/o"])
+    }
+
+    @Test func withoutMeasurementsTheAccuracyIsOneLabelledPointAndANote() throws {
         let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture],
-                              progressSheet: nil, baselines: nil, command: ["distill", "run"], files: ["distilled.png"],
+                              snapshots: [], baselines: nil, rerun: ["distill", "run"], files: ["distilled.png"],
                               evaluationSeconds: nil)
         let html = page.html
         try expectSelfContained(html)
-        #expect(occurrences(of: "<path d=\"M", in: html) == 1)
-        #expect(html.contains("--eval-every 20"))
+        #expect(occurrences(of: "<path class=\"series\"", in: html) == 1)
+        #expect(html.contains("step 5: 88.09%"))
+        #expect(html.contains("--eval-every N"))
         #expect(html.contains("<code>distill run</code>"))
         #expect(html.contains("88.09%") && html.contains("0.6292"))
     }
 
+    @Test func learnedValuesAreMarkedWithTheirFinalValueAndIterationsOnlyWhereTheyMean() throws {
+        var m = Self.metrics
+        m.learnL2 = true; m.l2 = 0.1; m.learnedL2 = 0.03734; m.innerIterations = 0
+        var page = ReportPage(metrics: m, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                              baselines: nil, rerun: ["distill"], files: [], evaluationSeconds: nil)
+        #expect(page.html.contains("<th>L2</th><td>0.0373 (learned, from 0.1)</td>"))
+        #expect(!page.html.contains("0 iterations") && !page.html.contains("(0 "))
+        #expect(page.innerSolve.hasSuffix("within tolerance at its warm start"))
+        page.metrics.innerIterations = 4
+        #expect(page.innerSolve.hasSuffix(", 4 Newton iterations"))
+        page.metrics.model = "kernel-ridge"
+        #expect(page.innerSolve == "closed form (kernel-ridge)")
+        page.metrics.learnL2 = false
+        #expect(page.options.contains { $0.0 == "L2" && $0.1 == "0.1" })
+    }
+
     @Test func baselinesAreListedBesideTheRun() throws {
         let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture],
-                              progressSheet: nil,
+                              snapshots: [],
                               baselines: [.init(name: "random real images", testAccuracy: 0.5, trainLoss: 1.25),
                                           .init(name: "class means", testAccuracy: 0.8, trainLoss: nil)],
-                              command: ["distill"], files: [], evaluationSeconds: nil)
+                              rerun: ["distill"], files: [], evaluationSeconds: nil)
         let html = page.html
         #expect(html.contains("<td>random real images</td><td>50.00%</td><td>1.2500</td>"))
         #expect(html.contains("<td>class means</td><td>80.00%</td><td>–</td>"))
         #expect(html.contains("<td>distilled (this run)</td><td>88.09%</td>"))
+    }
+
+    @Test func anyNumberGivesAWellFormedPage() throws {
+        for x in awkwardDoubles {
+            var m = Self.metrics
+            m.trainLoss = x; m.testAccuracy = x; m.testLoss = x; m.learnedL2 = x; m.innerGradientNorm = x; m.seconds = x
+            m.secondsPerStep = x; m.loadSeconds = x; m.l2 = x; m.learnL2 = true
+            let history = Self.history.map { r -> StepRecord in var r = r; r.trainLoss = x; return r }
+            let page = ReportPage(metrics: m, history: history, testAccuracy: [.init(step: 0, accuracy: x, loss: x), .init(step: 5, accuracy: 0.5, loss: x)],
+                                  classes: [Self.picture], snapshots: [], baselines: [.init(name: "b", testAccuracy: x, trainLoss: x)],
+                                  rerun: ["distill"], files: [], evaluationSeconds: x)
+            try expectSelfContained(page.html)
+        }
     }
 
     @Test func commandsAreQuotedForTheShell() {

@@ -126,7 +126,8 @@ struct ScratchFolder {
         let labels = try IDX.read(contentsOf: out + "/distilled-labels-idx1-ubyte")
         #expect(labels.elements == .ubyte(Array(0..<10)))
         let grid = try PNGImage.read(contentsOf: out + "/distilled.png")
-        #expect(grid.width == 1 * 28 * 4 + 2 * 2 && grid.height == 10 * 28 * 4 + 11 * 2)
+        // One image per class: the ten classes in one row.
+        #expect(grid.width == 10 * 28 * 4 + 11 * 2 && grid.height == 1 * 28 * 4 + 2 * 2)
 
         let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
         #expect(history.first?.hasPrefix("step,train_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds") == true)

@@ -136,4 +136,69 @@ import DistillIO
         try grid.write(to: path)
         #expect(try PNGImage.read(contentsOf: path) == grid)
     }
+
+    @Test func classLayoutsForTheEye() {
+        // One image per class: the classes across, wrapping every 10.
+        let ten = ClassLayout(classes: 10, perClass: 1)
+        #expect(ten.rows == 1 && ten.columns == 10)
+        #expect(ten.cell(class: 7, image: 0) == (0, 7))
+        let hundred = ClassLayout(classes: 100, perClass: 1)
+        #expect(hundred.rows == 10 && hundred.columns == 10 && hundred.cell(class: 57, image: 0) == (5, 7))
+        let three = ClassLayout(classes: 3, perClass: 1)
+        #expect(three.rows == 1 && three.columns == 3)
+        // Several: one row per class.
+        let several = ClassLayout(classes: 10, perClass: 5)
+        #expect(several.rows == 10 && several.columns == 5 && several.cell(class: 3, image: 4) == (3, 4))
+        // A wide class wraps onto further rows; the next class starts a new row.
+        let wide = ClassLayout(classes: 10, perClass: 25)
+        #expect(wide.rowsPerClass == 3 && wide.rows == 30 && wide.columns == 10)
+        #expect(wide.cell(class: 0, image: 24) == (2, 4) && wide.cell(class: 1, image: 0) == (3, 0))
+    }
+
+    @Test func imagesByClassFollowTheLayout() throws {
+        // 4 classes of one 2x3 image each, image k all k/4: one row across.
+        let images = (0..<4).flatMap { k in [Float](repeating: Float(k) / 4, count: 6) }
+        let grid = try ImageGrid.render(images: images, imageWidth: imageWidth, imageHeight: imageHeight,
+                                        layout: ClassLayout(classes: 4, perClass: 1), scale: scale, separator: separator,
+                                        separatorGrey: separatorGrey)
+        #expect(grid.width == 4 * 4 + 5 && grid.height == 6 + 2)
+        for k in 0..<4 { expectCell(grid, row: 0, column: k, [UInt8](repeating: UInt8((255 * Float(k) / 4).rounded()), count: 6)) }
+        // 2 classes of 3: one row per class, wrapped at 2 columns.
+        let six = (0..<6).flatMap { k in [Float](repeating: Float(k) / 8, count: 6) }
+        let wrapped = try ImageGrid.render(images: six, imageWidth: imageWidth, imageHeight: imageHeight,
+                                           layout: ClassLayout(classes: 2, perClass: 3, maxColumns: 2), scale: scale,
+                                           separator: separator, separatorGrey: separatorGrey)
+        #expect(wrapped.width == 2 * 4 + 3 && wrapped.height == 4 * 6 + 5)
+        expectCell(wrapped, row: 1, column: 0, [UInt8](repeating: UInt8((255 * Float(2) / 8).rounded()), count: 6))
+        expectCell(wrapped, row: 1, column: 1, [UInt8](repeating: separatorGrey, count: 6))
+        expectCell(wrapped, row: 2, column: 0, [UInt8](repeating: UInt8((255 * Float(3) / 8).rounded()), count: 6))
+        #expect(throws: PNGError.self) {
+            try ImageGrid.render(images: six, imageWidth: imageWidth, imageHeight: imageHeight, layout: ClassLayout(classes: 4, perClass: 1))
+        }
+    }
+
+    @Test func aColourGridIsWrittenAsRGBAndReadsBackThroughLibpng() throws {
+        let folder = try PNGTestFolder()
+        defer { folder.remove() }
+        // Two 2x3 images, HWC: a red one and one whose pixels run through green and blue.
+        let red: [Float] = (0..<6).flatMap { _ -> [Float] in [1, 0, 0] }
+        let mixed: [Float] = (0..<6).flatMap { k -> [Float] in [0, Float(k) / 5, 1 - Float(k) / 5] }
+        let grid = try ImageGrid.render(images: red + mixed, imageWidth: imageWidth, imageHeight: imageHeight, channels: 3,
+                                        layout: ClassLayout(classes: 2, perClass: 1), scale: scale, separator: separator,
+                                        separatorGrey: separatorGrey)
+        let path = folder.file("colour.png")
+        try grid.write(to: path)
+        let back = try PNGImage.read(contentsOf: path)
+        #expect(back.channels == 3 && back.width == 2 * 4 + 3 && back.height == 6 + 2)
+        #expect(back == grid)
+        #expect(back.pixel(x: 0, y: 0) == [separatorGrey, separatorGrey, separatorGrey])
+        #expect(back.pixel(x: 1, y: 1) == [255, 0, 0])
+        // Second cell, source pixel (1, 2) is k = 5: pure green... at (x 1, y 2) scaled.
+        let left = 1 + 4 + 1
+        #expect(back.pixel(x: left + 1 * scale, y: 1 + 2 * scale) == [0, 255, 0])
+        #expect(back.pixel(x: left, y: 1) == [0, 0, 255])
+        #expect(throws: PNGError.self) {
+            try ImageGrid.render(images: red, imageWidth: imageWidth, imageHeight: imageHeight, channels: 2, rows: 1, columns: 1)
+        }
+    }
 }

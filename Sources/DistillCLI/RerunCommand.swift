@@ -1,0 +1,93 @@
+import Distill
+import DistillIO
+import Foundation
+
+/// The command that runs a finished run again from any directory, for
+/// report.html: `<distill> run`, the distiller's settings as options (those
+/// that differ from the defaults, plus `--images-per-class`, `--steps` and
+/// `--seed`), `--data` and `--out` as absolute paths, then the options that
+/// shape what the run shows and writes (`--zoom`, `--baselines`,
+/// `--eval-every`, `--snapshot-every`, `--class-names` made absolute,
+/// `--checkpoint-every`, `--stop-after-step`, `--log-format`, `--quiet`) as
+/// the process was given them. Never `--resume`: the settings come from the
+/// run's configuration, which a resumed run takes from its checkpoint, so a
+/// run resumed any number of times is reproduced by one command.
+enum RerunCommand {
+    /// The arguments, `arguments[0]` being the executable: its absolute path
+    /// when it was started through a path, its name as typed when found on the PATH.
+    static func arguments(configuration c: DistillerConfiguration, data: String, out: String,
+                          original: [String], workingDirectory: String = FileManager.default.currentDirectoryPath) -> [String] {
+        let executable = original.first ?? "distill"
+        var arguments = [executable.contains("/") ? absolute(executable, in: workingDirectory) : executable, "run"]
+        arguments += settings(c)
+        arguments += ["--data", absolute(data, in: workingDirectory), "--out", absolute(out, in: workingDirectory)]
+        arguments += passedThrough(original.dropFirst(), workingDirectory: workingDirectory)
+        return arguments
+    }
+
+    /// The options that give `c`: those whose value differs from the
+    /// default, and always the size, length and seed. Numbers are written in
+    /// their shortest exactly-reading form.
+    static func settings(_ c: DistillerConfiguration) -> [String] {
+        let d = DistillerConfiguration()
+        var out = ["--images-per-class", "\(c.imagesPerClass)", "--steps", "\(c.steps)", "--seed", "\(c.seed)"]
+        func add(_ name: String, _ value: String, _ isDefault: Bool) { if !isDefault { out += [name, value] } }
+        add("--model", c.model, c.model == d.model)
+        add("--init", c.initialisation.rawValue, c.initialisation == d.initialisation)
+        add("--learning-rate", NumberText.shortest(c.learningRate), c.learningRate == d.learningRate)
+        add("--l2", NumberText.shortest(c.l2), c.l2 == d.l2)
+        add("--learn-labels", c.learnLabels ? "on" : "off", c.learnLabels == d.learnLabels)
+        add("--label-learning-rate", NumberText.shortest(c.labelLearningRate), c.labelLearningRate == d.labelLearningRate)
+        add("--learn-l2", c.learnL2 ? "on" : "off", c.learnL2 == d.learnL2)
+        add("--l2-learning-rate", NumberText.shortest(c.l2LearningRate), c.l2LearningRate == d.l2LearningRate)
+        add("--schedule", c.schedule.rawValue, c.schedule == d.schedule)
+        add("--pixel-range", c.pixelRange.rawValue, c.pixelRange == d.pixelRange)
+        add("--pull", NumberText.shortest(c.pull), c.pull == d.pull)
+        add("--hypergradient", c.hypergradient.rawValue, c.hypergradient == d.hypergradient)
+        add("--unroll-steps", "\(c.unrollSteps)", c.unrollSteps == d.unrollSteps)
+        add("--inner-tolerance", NumberText.shortest(c.innerTolerance), c.innerTolerance == d.innerTolerance)
+        add("--linear-solve-tolerance", NumberText.shortest(c.linearSolveTolerance), c.linearSolveTolerance == d.linearSolveTolerance)
+        add("--threads", "\(c.threads)", c.threads == d.threads)
+        return out
+    }
+
+    /// Options of `run` that are not distiller settings, kept as given (a
+    /// file name made absolute).
+    static let kept: Set<String> = ["--zoom", "--eval-every", "--snapshot-every", "--class-names", "--checkpoint-every",
+                                    "--stop-after-step", "--log-format"]
+    static let keptFlags: Set<String> = ["--baselines", "--quiet"]
+    static let paths: Set<String> = ["--class-names"]
+
+    static func passedThrough(_ arguments: ArraySlice<String>, workingDirectory: String) -> [String] {
+        var out: [String] = []
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            if keptFlags.contains(argument) { out.append(argument); continue }
+            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            let name = parts[0]
+            let value: String?
+            if parts.count == 2 {
+                value = parts[1]
+            } else if name.hasPrefix("--"), let next = rest.first, !next.hasPrefix("--") || Double(next) != nil {
+                value = rest.popFirst()
+            } else {
+                value = nil
+            }
+            guard kept.contains(name), let value else { continue }
+            out += [name, paths.contains(name) ? absolute(value, in: workingDirectory) : value]
+        }
+        return out
+    }
+
+    /// `path` as an absolute path: symbolic links resolved when it exists,
+    /// else joined to `directory`.
+    static func absolute(_ path: String, in directory: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        let joined = expanded.hasPrefix("/") ? expanded : (directory.hasSuffix("/") ? directory : directory + "/") + expanded
+        if let resolved = realpath(joined, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        return (joined as NSString).standardizingPath
+    }
+}
