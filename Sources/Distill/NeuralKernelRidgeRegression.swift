@@ -26,12 +26,13 @@ public struct PixelStandardisation: Sendable, Equatable, Codable {
         var sum = 0.0, squares = 0.0
         switch data.pixels {
         case .bytes(let b):
-            var histogram = [Int](repeating: 0, count: 256)
-            for v in b { histogram[Int(v)] += 1 }
-            for (v, count) in histogram.enumerated() {
-                sum += Double(v) * Double(count)
-                squares += Double(v) * Double(v) * Double(count)
+            // Exact integer sums (at most 255² per pixel: no overflow below 2^47 pixels).
+            var total: UInt64 = 0, totalSquares: UInt64 = 0
+            b.withUnsafeBufferPointer { buffer in
+                for v in buffer { total &+= UInt64(v); totalSquares &+= UInt64(v) * UInt64(v) }
             }
+            sum = Double(total)
+            squares = Double(totalSquares)
         case .floats(let f):
             for v in f { sum += Double(v); squares += Double(v) * Double(v) }
         }
