@@ -44,6 +44,14 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     /// γ of kernel ridge regression's RBF kernel; nil for the median heuristic on
     /// the training set (`KernelRidgeRegression.defaultBandwidth(for:)`).
     public var kernelBandwidth: Double?
+    /// Hidden layers of the NNGP / NTK network.
+    public var kernelDepth = 3
+    /// σ_w² of the NNGP / NTK network.
+    public var weightVariance = 2.0
+    /// σ_b² of the NNGP / NTK network.
+    public var biasVariance = 0.01
+    /// The outer loss of the NNGP / NTK models (the linear models use cross-entropy).
+    public var outerLoss = KernelOuterLoss.meanSquaredError
 
     public init() {}
 }
@@ -164,6 +172,18 @@ public struct Distiller: Sendable {
         case .kernelRidge:
             model = KernelRidgeModel(bandwidth: configuration.kernelBandwidth ?? KernelRidgeRegression.defaultBandwidth(for: train),
                                      relativeTolerance: configuration.innerTolerance)
+        case .nngp, .ntk:
+            guard (1...NeuralKernelPass.maximumDepth).contains(configuration.kernelDepth) else {
+                throw InitialisationError(description: "the kernel depth must lie in 1...\(NeuralKernelPass.maximumDepth), got \(configuration.kernelDepth)")
+            }
+            model = NeuralKernelModel(
+                kernel: NeuralKernel(kind: configuration.model == .ntk ? .ntk : .nngp, depth: configuration.kernelDepth,
+                                     weightVariance: configuration.weightVariance, biasVariance: configuration.biasVariance),
+                standardisation: .measured(on: train), outerLoss: configuration.outerLoss,
+                relativeTolerance: configuration.innerTolerance)
+            // Targets one-hot minus 1/C (KIP's): learned labels start there.
+            labels = labels.adding(Matrix(rows: labels.rows, columns: labels.columns,
+                                          values: [Double](repeating: -1 / Double(classes), count: labels.values.count)))
         }
     }
 
@@ -281,7 +301,8 @@ public struct Distiller: Sendable {
             let solver: any LinearSolver = configuration.model == .logistic
                 ? problem.hessianSolver(probabilities: problem.probabilities(at: inner.parameters),
                                         tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
-                : ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
+                : (model as? NeuralKernelModel)?.linearSolver(at: inner, tolerance: configuration.cgTolerance)
+                    ?? ConjugateGradient(tolerance: configuration.cgTolerance, maxIterations: configuration.cgMaxIterations)
             let hypergradient = model.hypergradient(at: inner, loss: outer, solver: solver, initialGuess: warmAdjoint)
             warmAdjoint = hypergradient.adjoint
             cotangent = hypergradient.cotangent

@@ -9,6 +9,10 @@ public enum InnerModelKind: String, Sendable, CaseIterable, Codable {
     case ridge
     /// Kernel ridge regression with an RBF kernel (`KernelRidgeRegression`), solved in closed form.
     case kernelRidge = "kernel-ridge"
+    /// Kernel ridge regression with the NNGP kernel of a fully connected ReLU network (`NeuralKernelModel`).
+    case nngp
+    /// Kernel ridge regression with the neural tangent kernel of a fully connected ReLU network (`NeuralKernelModel`).
+    case ntk
 }
 
 /// How the gradient of the outer loss with respect to the synthetic set is taken.

@@ -60,7 +60,22 @@ struct DistillOptions: ParsableArguments {
     @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
     var unrollSteps = DistillerConfiguration().unrollSteps
 
+    @Option(help: "Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8).")
+    var depth = DistillerConfiguration().kernelDepth
+
+    @Option(help: "Weight variance σ_w² of the NNGP / NTK network (positive).")
+    var weightVariance = DistillerConfiguration().weightVariance
+
+    @Option(help: "Bias variance σ_b² of the NNGP / NTK network (zero or positive).")
+    var biasVariance = DistillerConfiguration().biasVariance
+
+    @Option(help: "The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits).")
+    var outerLoss = DistillerConfiguration().outerLoss
+
     func validate() throws {
+        guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") }
+        guard weightVariance > 0, weightVariance.isFinite else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") }
+        guard biasVariance >= 0, biasVariance.isFinite else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
         guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") }
@@ -98,6 +113,10 @@ struct DistillOptions: ParsableArguments {
         c.model = model
         c.hypergradient = hypergradient
         c.unrollSteps = unrollSteps
+        c.kernelDepth = depth
+        c.weightVariance = weightVariance
+        c.biasVariance = biasVariance
+        c.outerLoss = outerLoss
         return c
     }
 }
@@ -107,6 +126,7 @@ extension PixelRange: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension InnerModelKind: ExpressibleByArgument {}
 extension HypergradientMethod: ExpressibleByArgument {}
+extension KernelOuterLoss: ExpressibleByArgument {}
 
 /// An on/off option value.
 enum Switch: String, ExpressibleByArgument, CaseIterable {
