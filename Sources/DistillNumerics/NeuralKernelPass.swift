@@ -179,3 +179,27 @@ public final class NeuralKernelPass: Sendable {
                                       coefficientGradient: total.dAlpha.map { $0 * invN }, supportGradient: supportGradient)
     }
 }
+
+/// The machine's compute bound, measured: `distill_peak_fma` (12 independent
+/// chains of 16-lane Float32 FMAs where AVX-512 exists) on `threads` threads at
+/// once, for benchmarks to report a pass's rate as a ratio to a bound measured
+/// in the same run rather than to a constant.
+public enum PeakCompute {
+    /// Floating-point operations per second (2 per FMA lane) of the loop on
+    /// `threads` threads, each running `iterations` rounds; the median of `repetitions`.
+    public static func measure(threads: Int, iterations: Int = 20_000_000, repetitions: Int = 5,
+                               clock: () -> Double) -> Double {
+        var rates: [Double] = []
+        for _ in 0..<max(1, repetitions) {
+            let start = clock()
+            let flops = Parallel.map(parts: max(1, threads)) { _ -> Double in
+                var sink: Float = 0
+                let done = distill_peak_fma(iterations, &sink)
+                return sink.isNaN ? 0 : done
+            }.reduce(0, +)
+            let seconds = clock() - start
+            rates.append(seconds > 0 ? flops / seconds : 0)
+        }
+        return rates.sorted()[rates.count / 2]
+    }
+}
