@@ -47,6 +47,14 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     /// γ of kernel ridge regression's RBF kernel; nil for the median heuristic on
     /// the training set (`KernelRidgeRegression.defaultBandwidth(for:)`).
     public var kernelBandwidth: Double?
+    /// Hidden layers of the NNGP / NTK network.
+    public var kernelDepth = 3
+    /// σ_w² of the NNGP / NTK network.
+    public var weightVariance = 2.0
+    /// σ_b² of the NNGP / NTK network.
+    public var biasVariance = 0.01
+    /// The outer loss of the NNGP / NTK models (the linear models use cross-entropy).
+    public var outerLoss = KernelOuterLoss.meanSquaredError
 
     public init() {}
 
@@ -166,7 +174,7 @@ public struct Distiller: Sendable {
         }
         var random = SplitMix64(seed: configuration.seed)
         images = try configuration.initialisation.images(from: train, imagesPerClass: configuration.imagesPerClass, random: &random)
-        labels = Self.oneHotLabels(classes: classes, imagesPerClass: configuration.imagesPerClass)
+        labels = self.model.initialLabels(Self.oneHotLabels(classes: classes, imagesPerClass: configuration.imagesPerClass))
         l2 = configuration.l2
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         trainPass = OuterPass(data: train, threads: configuration.threads)

@@ -102,6 +102,14 @@ public protocol InnerModel: Sendable {
     /// hypergradient; `warmAdjoint` is the last step's adjoint (nil: from zero).
     func outerGradient(of fit: InnerFit, on pass: OuterPass, linearSolve: LinearSolveSettings,
                        warmAdjoint: [Double]?) -> OuterGradient
+
+    /// The labels the synthetic set starts with, from one-hot rows `m x C`
+    /// (default: the one-hot rows; KIP's kernel models: one-hot minus 1/C).
+    func initialLabels(_ oneHot: Matrix) -> Matrix
+}
+
+extension InnerModel {
+    public func initialLabels(_ oneHot: Matrix) -> Matrix { oneHot }
 }
 
 /// A model's loss on a labelled set at fixed parameters `x*`, and the gradients the

@@ -29,7 +29,7 @@ extension InnerModelFactory {
 public enum InnerModels {
     /// Every model, in the order `--help` lists them. A new model adds its factory here.
     public static let all: [any InnerModelFactory.Type] = [
-        LogisticModel.self, RidgeModel.self, KernelRidgeModel.self,
+        LogisticModel.self, RidgeModel.self, KernelRidgeModel.self, NNGPModel.self, NTKModel.self,
     ]
 
     /// Every model's name.

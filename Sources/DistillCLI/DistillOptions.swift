@@ -30,6 +30,18 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
     var unrollSteps = DistillerConfiguration().unrollSteps
 
+    @Option(help: "Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8).")
+    var depth = DistillerConfiguration().kernelDepth
+
+    @Option(help: "Weight variance σ_w² of the NNGP / NTK network (positive).")
+    var weightVariance = DistillerConfiguration().weightVariance
+
+    @Option(help: "Bias variance σ_b² of the NNGP / NTK network (zero or positive).")
+    var biasVariance = DistillerConfiguration().biasVariance
+
+    @Option(help: "The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits).")
+    var outerLoss = DistillerConfiguration().outerLoss
+
     @Option(help: "The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero.")
     var innerTolerance = DistillerConfiguration().innerTolerance
 
@@ -44,6 +56,9 @@ struct ModelOptions: ParsableArguments {
         guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") }
         guard linearSolveTolerance > 0, linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") }
         guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") }
+        guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") }
+        guard weightVariance > 0, weightVariance.isFinite else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") }
+        guard biasVariance >= 0, biasVariance.isFinite else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") }
         guard hypergradient == .implicit || ((try? InnerModels.factory(named: model))?.supportsUnrolledHypergradient ?? false) else {
             throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model).")
         }
@@ -57,6 +72,10 @@ struct ModelOptions: ParsableArguments {
         c.unrollSteps = unrollSteps
         c.innerTolerance = innerTolerance
         c.linearSolveTolerance = linearSolveTolerance
+        c.kernelDepth = depth
+        c.weightVariance = weightVariance
+        c.biasVariance = biasVariance
+        c.outerLoss = outerLoss
     }
 }
 
@@ -134,6 +153,7 @@ extension Initialisation: ExpressibleByArgument {}
 extension PixelRange: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension HypergradientMethod: ExpressibleByArgument {}
+extension KernelOuterLoss: ExpressibleByArgument {}
 
 /// An on/off option value.
 enum Switch: String, ExpressibleByArgument, CaseIterable {

@@ -81,4 +81,6 @@ typedef struct {
 void distill_adam_update(int kernel, long count, double *x, const double *gradient,
                          double *first_moment, double *second_moment, const distill_adam_step *step);
 
+#include "distill_neural_kernel.h"
+
 #endif

@@ -1,0 +1,67 @@
+#ifndef DISTILL_NEURAL_KERNEL_H
+#define DISTILL_NEURAL_KERNEL_H
+
+// The fused pass of the NNGP / NTK kernel ridge model over a labelled image
+// set, and a peak floating-point loop to measure the machine's compute bound.
+
+#include <stdint.h>
+
+/// Largest supported number of hidden layers.
+#define DISTILL_NK_MAX_DEPTH 8
+
+/// Rows of one block: converted to Float32, multiplied with the support set,
+/// pushed through the recursion, the predictions and the backward pass while hot.
+#define DISTILL_NK_BLOCK_ROWS 96
+
+#define DISTILL_NK_NNGP 0
+#define DISTILL_NK_NTK 1
+#define DISTILL_NK_LOSS_MSE 0
+#define DISTILL_NK_LOSS_CROSS_ENTROPY 1
+
+/// One pass's problem. The model sees standardised images; the pass folds the
+/// standardisation in:
+///   Σ_1(x_i, s_j) = dot_scale * <x_i (stored), u_j> + column_offset[j],
+///   q_1(x_i) = row_square * Σ_k x_ik² + row_linear * Σ_k x_ik + row_constant,
+/// with `u_j` the standardised support images (`support_t`, features x ldm
+/// Float32, columns count..<ldm zero) and the per-layer variances of the
+/// support images `support_q` (depth x count, q_l(s_j)).
+typedef struct {
+    const void *pixels;
+    int pixel_kind;              // DISTILL_PIXELS_U8 or DISTILL_PIXELS_F32 (distill_kernels.h)
+    const int32_t *labels;
+    long features, classes, count, ldm;
+    const float *support_t;
+    double dot_scale;
+    const double *column_offset;
+    double row_square, row_linear, row_constant;
+    const double *support_q;
+    const double *alpha;         // count x classes
+    int depth, kind, loss;
+    double weight_variance, bias_variance;
+    /// Below this 1 - c², ∂K̇/∂c is taken as 0 (the cone's symmetric derivative).
+    double cone_epsilon;
+} distill_nk_problem;
+
+/// `count` rounded up to a multiple of 16.
+long distill_nk_ldm(long count);
+
+/// Evaluates rows begin..<end. Adds to `*loss_sum` the summed loss
+/// (0.5 ||f - y||² with y one-hot minus 1/C, or the cross-entropy of f), to
+/// `*correct` the rows whose first arg-max prediction is their label, and,
+/// when `d_alpha` is not NULL, the sums over the rows of: d_alpha (count x
+/// classes) += K_iᵀ g_i; d_dot (count x features) += g^σ_ij x_i (stored
+/// units); d_sum (count) += g^σ_ij; d_q (count) += ∂/∂q_1(s_j); where g_i is
+/// the loss's gradient in f(x_i) and g^σ_ij its gradient in Σ_1(x_i, s_j).
+/// `kernel` is DISTILL_KERNEL_PORTABLE or DISTILL_KERNEL_AVX512 (used only where
+/// the CPU has it). Returns 0, or -1 when scratch memory cannot be allocated.
+int distill_nk_rows(const distill_nk_problem *problem, int kernel, long begin, long end,
+                    double *loss_sum, long *correct,
+                    double *d_alpha, double *d_dot, double *d_sum, double *d_q);
+
+/// A compute-bound loop: `iterations` rounds of 12 independent chains of
+/// 16-lane Float32 fused multiply-adds (AVX-512; 8-lane FMA or plain C
+/// elsewhere). Returns the floating-point operations done (2 per lane per FMA);
+/// `sink` receives a value that depends on every chain.
+double distill_peak_fma(long iterations, float *sink);
+
+#endif

@@ -1,0 +1,144 @@
+import DistillImages
+import DistillNumerics
+import ImplicitDiff
+
+/// Kernel ridge regression with the NNGP or NTK kernel of a fully connected ReLU
+/// network (`NeuralKernelRidgeRegression`) as an inner model: KIP (Nguyen, Chen &
+/// Lee 2021) by implicit differentiation.
+///
+/// `x* = α* = (K(U, U) + λ tr(K)/m I)⁻¹ T` (`count x classes`) by Cholesky in
+/// Double, certified by `‖F(α*)‖ ≤ relativeTolerance · ‖T‖`. The outer loss on the
+/// training set is one fused pass (`NeuralKernelPass`): KIP's mean squared error
+/// against one-hot minus 1/C, or the cross-entropy of the predictions. The images
+/// stay in pixel units; the model sees `(x - mean)/std` with the training set's
+/// pixel mean and standard deviation (`standardisation`).
+public struct NeuralKernelModel: ImplicitInnerModel {
+    public var kernel: NeuralKernel
+    public var standardisation: PixelStandardisation
+    public var outerLoss: KernelOuterLoss
+    /// The certificate's relative tolerance (a closed form meets it to round-off).
+    public var relativeTolerance: Double
+
+    public init(kernel: NeuralKernel, standardisation: PixelStandardisation, outerLoss: KernelOuterLoss = .meanSquaredError,
+                relativeTolerance: Double = 1e-6) {
+        self.kernel = kernel
+        self.standardisation = standardisation
+        self.outerLoss = outerLoss
+        self.relativeTolerance = relativeTolerance
+    }
+
+    /// `nngp` or `ntk`.
+    public var name: String { kernel.kind == .ntk ? NTKModel.modelName : NNGPModel.modelName }
+
+    public func parameterShape(count: Int, features: Int, classes: Int) -> (rows: Int, columns: Int) { (count, classes) }
+
+    /// KIP's targets: one-hot minus 1/C, so that learned labels start there.
+    public func initialLabels(_ oneHot: Matrix) -> Matrix {
+        oneHot.adding(Matrix(rows: oneHot.rows, columns: oneHot.columns,
+                             values: [Double](repeating: -1 / Double(max(1, oneHot.columns)), count: oneHot.values.count)))
+    }
+
+    func problem(images: Matrix, labels: Matrix, l2: Double) -> NeuralKernelRidgeRegression {
+        NeuralKernelRidgeRegression(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation)
+    }
+
+    /// The closed form; when it fails (non-finite input, λ ≤ 0) the start is
+    /// returned, uncertified, and the step record shows it.
+    public func fit(images: Matrix, labels: Matrix, l2: Double, from start: Matrix?) -> InnerFit {
+        let problem = problem(images: images, labels: labels, l2: l2)
+        let alpha = problem.solution() ?? start ?? Matrix(zeros: problem.count, problem.classes)
+        return InnerFit(images: images, labels: labels, l2: l2, parameters: alpha, iterations: 0,
+                        gradientNorm: problem.residual(alpha).norm, tolerance: relativeTolerance * labels.norm)
+    }
+
+    public func condition(at fit: InnerFit) -> NeuralKernelRidgeCondition {
+        NeuralKernelRidgeCondition(problem: problem(images: fit.images, labels: fit.labels, l2: fit.l2), coefficients: fit.parameters)
+    }
+
+    /// The solver of the implicit system `(K + r I) ⊗ I_C`: one `m x m` Cholesky
+    /// factorisation, then `C` substitutions (certified by the true residual).
+    public func linearSolver(at fit: InnerFit, settings: LinearSolveSettings) -> any LinearSolver {
+        KernelRidgeSolver(problem: problem(images: fit.images, labels: fit.labels, l2: fit.l2), tolerance: settings.tolerance)
+    }
+
+    /// The fused pass over `pass.data` (`NeuralKernelPass`), the image gradient
+    /// carried from standardised to pixel units (`1/std`).
+    public func loss(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> ModelLoss {
+        let u = standardisation.apply(fit.images)
+        let result = NeuralKernelPass(data: pass.data, threads: pass.threads, kernel: pass.usesAVX512 ? .automatic : .portable)
+            .evaluate(support: u.values, count: u.rows, alpha: fit.parameters.values, architecture: Self.architecture(kernel),
+                      mean: standardisation.mean, std: standardisation.std, loss: Self.passLoss(outerLoss), gradient: gradient)
+        return ModelLoss(loss: result.loss, correct: result.correct,
+                         parameterGradient: result.coefficientGradient,
+                         imageGradient: gradient
+                            ? Matrix(rows: u.rows, columns: u.columns, values: result.supportGradient.map { $0 / standardisation.std })
+                            : nil)
+    }
+
+    static func architecture(_ kernel: NeuralKernel) -> NeuralKernelArchitecture {
+        NeuralKernelArchitecture(tangent: kernel.kind == .ntk, depth: kernel.depth,
+                                 weightVariance: kernel.weightVariance, biasVariance: kernel.biasVariance)
+    }
+
+    static func passLoss(_ loss: KernelOuterLoss) -> NeuralKernelPass.Loss {
+        loss == .meanSquaredError ? .meanSquaredError : .crossEntropy
+    }
+}
+
+/// Solves `(K + r I) V = B` for `B` of `count x classes` (row-major, flattened)
+/// by one Cholesky factorisation of `K + r I`; reports the true relative
+/// residual and `converged == false` (with the initial guess or 0) when the
+/// factorisation fails or the residual exceeds `tolerance`.
+struct KernelRidgeSolver: LinearSolver {
+    let problem: NeuralKernelRidgeRegression
+    let tolerance: Double
+
+    func solve(_ matvec: ([Double]) -> [Double], _ b: [Double], initialGuess: [Double]?) -> LinearSolution {
+        let m = problem.count, c = b.count / max(1, problem.count)
+        var a = problem.gram
+        for j in 0..<m { a[j, j] += problem.ridge }
+        let fallback = initialGuess ?? [Double](repeating: 0, count: b.count)
+        let x = CholeskyFactorization(symmetric: a.values, dimension: m).map { $0.solve(rowMajor: b, columns: c) } ?? fallback
+        let ax = matvec(x)
+        var residual = 0.0, bNorm = 0.0
+        for i in b.indices { residual += (b[i] - ax[i]) * (b[i] - ax[i]); bNorm += b[i] * b[i] }
+        residual = residual.squareRoot(); bNorm = bNorm.squareRoot()
+        return LinearSolution(x: x, iterations: 1, residualNorm: residual, rightHandSideNorm: bNorm,
+                              converged: residual.isFinite && residual <= tolerance * max(bNorm, .leastNonzeroMagnitude))
+    }
+}
+
+/// Builds `NeuralKernelModel` from the configuration (`kernelDepth`,
+/// `weightVariance`, `biasVariance`, `outerLoss`) with the training set's pixel
+/// standardisation.
+private func makeNeuralKernelModel(_ kind: NeuralKernelKind, _ configuration: DistillerConfiguration,
+                                   train: LabeledImages) throws(InitialisationError) -> any InnerModel {
+    guard (1...NeuralKernelPass.maximumDepth).contains(configuration.kernelDepth) else {
+        throw InitialisationError(description: "the kernel depth must lie in 1...\(NeuralKernelPass.maximumDepth), got \(configuration.kernelDepth)")
+    }
+    return NeuralKernelModel(
+        kernel: NeuralKernel(kind: kind, depth: configuration.kernelDepth,
+                             weightVariance: configuration.weightVariance, biasVariance: configuration.biasVariance),
+        standardisation: .measured(on: train), outerLoss: configuration.outerLoss,
+        relativeTolerance: configuration.innerTolerance)
+}
+
+/// `--model nngp`: kernel ridge regression with the NNGP kernel of a fully connected ReLU network.
+public enum NNGPModel: InnerModelFactory {
+    public static let modelName = "nngp"
+    public static let summary = "kernel ridge regression with the NNGP kernel of a fully connected ReLU network (--depth, --weight-variance, --bias-variance)"
+
+    public static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {
+        try makeNeuralKernelModel(.nngp, configuration, train: train)
+    }
+}
+
+/// `--model ntk`: kernel ridge regression with the neural tangent kernel of a fully connected ReLU network.
+public enum NTKModel: InnerModelFactory {
+    public static let modelName = "ntk"
+    public static let summary = "kernel ridge regression with the neural tangent kernel of a fully connected ReLU network (--depth, --weight-variance, --bias-variance)"
+
+    public static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {
+        try makeNeuralKernelModel(.ntk, configuration, train: train)
+    }
+}

@@ -1,0 +1,62 @@
+import DistillImages
+import Testing
+import DistillNumerics
+import _TestSupport
+@testable import Distill
+
+/// The fused C pass (`NeuralKernelPass`, AVX-512 and portable) against the plain
+/// Double reference (`NeuralKernelRidgeRegression.outerLoss`) on a random subset
+/// of MNIST's training set.
+///
+/// Tolerance: the pass computes `X Uᵀ` and `Gᵀ X` in Float32 over 784 terms
+/// (relative error about 1e-7 per entry, more where the standardisation's
+/// constant cancels part of the dot product), and the AVX-512 arccos is a
+/// single-precision polynomial (1e-7). Measured: loss within 5e-8 relative,
+/// gradients within 8e-8 (Frobenius), both kernels. Held to 1e-6 (loss) and
+/// 1e-5 (gradients): ten to a hundred times that, far below any real mistake (order 1). Accuracy counts must agree
+/// except where two predictions tie within that error: we allow 1 of 400.
+@Suite struct NeuralKernelPassTests {
+    @Test(arguments: [(NeuralKernelKind.ntk, 3, KernelOuterLoss.meanSquaredError, 13),
+                      (.nngp, 2, .crossEntropy, 20), (.ntk, 1, .crossEntropy, 37)])
+    func fusedPassMatchesTheDoubleReference(kind: NeuralKernelKind, depth: Int, loss: KernelOuterLoss, m: Int) throws {
+        let (train, _) = try TestSupport.mnist()
+        var random = SplitMix64(seed: 17)
+        var rows: [Int] = []
+        for _ in 0..<400 { rows.append(Int(random.next() % UInt64(train.count))) }
+        let data = train.subset(rows)
+        let standardisation = PixelStandardisation.measured(on: train)
+        let kernel = NeuralKernel(kind: kind, depth: depth, weightVariance: 1.9, biasVariance: 0.05)
+        // Support images: other training images, slightly perturbed, in pixel units.
+        var s = Matrix(zeros: m, train.features)
+        for j in 0..<m {
+            let image = train.image(Int(random.next() % UInt64(train.count)))
+            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
+        }
+        let alpha = TestSupport.randomMatrix(m, train.classes, seed: 18, scale: 0.5)
+        let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
+                                                  kernel: kernel, standardisation: standardisation)
+        let x = Matrix(rows: data.count, columns: data.features, values: (0..<data.count).flatMap { data.image($0) })
+        let reference = problem.outerLoss(on: x, labels: data.labels.map(Int.init), coefficients: alpha, loss: loss)
+
+        for variant: OuterPass.Kernel in [.automatic, .portable] {
+            let pass = NeuralKernelPass(data: data, threads: 2, kernel: variant)
+            let result = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                       architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                       std: standardisation.std, loss: NeuralKernelModel.passLoss(loss), gradient: true)
+            let label = "\(kind) depth \(depth) \(loss) \(pass.usesAVX512 ? "AVX-512" : "portable")"
+            print(label, "loss", result.loss, reference.loss)
+            #expect(abs(result.loss - reference.loss) < 1e-6 * reference.loss)
+            #expect(abs(result.correct - reference.correct) <= 1)
+            let error = DerivativeCheck.report(label, [
+                ("dα", result.coefficientGradient, reference.coefficientGradient.values),
+                ("dS", result.supportGradient.map { $0 / standardisation.std }, reference.imageGradient.values),
+            ])
+            #expect(error < 1e-5)
+            // Loss only: the same loss and count.
+            let plain = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                      architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                      std: standardisation.std, loss: NeuralKernelModel.passLoss(loss), gradient: false)
+            #expect(plain.loss == result.loss && plain.correct == result.correct)
+        }
+    }
+}
