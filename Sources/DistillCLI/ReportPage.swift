@@ -214,21 +214,8 @@ struct ReportPage {
         """
 }
 
-/// `text` with `& < > " '` escaped for HTML.
-func escaped(_ text: String) -> String {
-    var out = ""
-    for c in text {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
-}
+/// `text` with `& < > " '` escaped for HTML (the same escaping as the SVG charts').
+func escaped(_ text: String) -> String { LineChart.escaped(text) }
 
 extension ReportPage.Baseline {
     /// A baseline's row: its name with its size and L2, its mean test accuracy and training loss.
