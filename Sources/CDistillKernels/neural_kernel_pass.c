@@ -1,16 +1,23 @@
 // The fused pass of the NNGP / NTK kernel ridge model (see distill_neural_kernel.h).
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
-//   1. the stored pixels as Float32 (xf, zero-padded to ldp) and each row's
-//      Σx, Σx² (exact, in Double);
+//   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
+//      and each row's Σx, Σx² (exact integer sums for bytes);
 //   2. A = xf Sᵀ (Float32 GEMM, block x ldm), Σ_1 = dot_scale A + offset;
-//   3. the arc-cosine recursion per entry (Double) -> K (block x count);
+// then row by row, while the row is hot:
+//   3. the arc-cosine recursion over the row's ldm entries -> K_i, keeping each
+//      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (one row:
+//      5 x depth x ldm floats, in L1);
 //   4. predictions f_i = K_i α, loss, arg-max, g_i = ∂loss/∂f_i;
-//   5. backward: d_alpha += K_iᵀ g_i, and per entry the recursion's reverse
-//      sweep (the forward recomputed in registers, nothing stored per layer)
-//      -> g^σ_ij (Float32 block D) and ∂/∂q_1(s_j);
+//   5. backward: d_alpha += K_iᵀ g_i, the entry cotangents G_i αᵀ, and the
+//      recursion's reverse sweep from the stored state -> g^σ_i (row i of D, Float32)
+//      and ∂/∂q_1(s_j);
+// and per block:
 //   6. d_dot += Dᵀ xf (Float32 GEMM per block, added in Double).
-// Two implementations: AVX-512 (GEMM micro-kernels, the recursion on 8 Double
-// lanes with a polynomial arccos) and portable loops (libm acos / sqrt).
+// Two implementations: AVX-512 (GEMM micro-kernels; the recursion on 16 Float32
+// lanes with a polynomial arccos and rsqrt + one Newton step, the first cosine
+// formed in Double; predictions and d_alpha in Double over αᵀ) and portable
+// loops in Double (libm acos / sqrt; steps 3-5 per block, the forward
+// recomputed in the reverse sweep).
 
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
@@ -316,167 +323,299 @@ AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *s
             for (int v = 0; v < NV; v++) {                                                                  \
                 const long k = 16 * v;                                                                      \
                 if (k >= kn) break;                                                                         \
-                double tmp[16];                                                                             \
-                _mm512_storeu_pd(tmp, _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v])));                  \
-                _mm512_storeu_pd(tmp + 8, _mm512_cvtps_pd(_mm256_castpd_ps(                                 \
-                                               _mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][v]), 1))));   \
+                const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v]));                      \
+                const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(                                        \
+                                                   _mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][v]), 1))); \
                 const long lim = kn - k < 16 ? kn - k : 16;                                                 \
+                const __mmask8 m_lo = lim >= 8 ? 0xFF : (__mmask8)((1u << lim) - 1u);                       \
+                const __mmask8 m_hi = lim >= 16 ? 0xFF : (lim > 8 ? (__mmask8)((1u << (lim - 8)) - 1u) : 0); \
                 double *o = out + j * p + k;                                                                \
-                for (long u = 0; u < lim; u++) o[u] += tmp[u];                                              \
+                _mm512_mask_storeu_pd(o, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, o), lo));          \
+                _mm512_mask_storeu_pd(o + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, o + 8), hi));  \
             }                                                                                               \
     }
-BWD_TILE(8, 2)
-BWD_TILE(4, 2)
+BWD_TILE(6, 4)
+BWD_TILE(6, 1)
+BWD_TILE(2, 4)
+BWD_TILE(2, 1)
 
+/// d_dot (m x p, Double) += Dᵀ xf over the block: tiles of 6 support columns x 64
+/// pixels (24 accumulators), the last 16 pixels and the last columns in narrower tiles.
 AVX512 static void gemm_backward_avx512(const float *d, long ldm, const float *xf, long ldp, long m, long nb,
                                         double *d_dot, long p) {
-    for (long j = 0; j < m; j += 8) {
-        const long jn = m - j;
-        for (long k = 0; k < ldp; k += 32) {
-            const long kn = (p - k < 32) ? p - k : 32;
-            if (kn <= 0) break;
-            if (jn <= 4) bwd_tile_4_2(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
-            else bwd_tile_8_2(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
+    for (long j = 0; j < m;) {
+        const long jn = m - j, jt = jn >= 6 ? 6 : 2;   // m - j is even below 6 unless m < ldm: never reads past ldm
+        for (long k = 0; k < p;) {
+            const long kn = p - k;
+            if (kn >= 64) {
+                if (jt == 6) bwd_tile_6_4(d + j, ldm, xf + k, ldp, nb, jn, 64, d_dot + j * p + k, p);
+                else bwd_tile_2_4(d + j, ldm, xf + k, ldp, nb, jn, 64, d_dot + j * p + k, p);
+                k += 64;
+            } else {
+                if (jt == 6) bwd_tile_6_1(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
+                else bwd_tile_2_1(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
+                k += 16;
+            }
         }
+        j += jt;
     }
 }
 
-/// √x and 1/√x for x >= 0 (0 and 0 where x is below 1e-300): rsqrt14 and two Newton steps.
-AVX512 static inline void sqrt_and_inverse(__m512d x, __m512d *root, __m512d *inverse) {
-    const __mmask8 ok = _mm512_cmp_pd_mask(x, _mm512_set1_pd(1e-300), _CMP_GT_OQ);
-    __m512d y = _mm512_maskz_rsqrt14_pd(ok, x);
-    const __m512d half = _mm512_set1_pd(0.5), three_halves = _mm512_set1_pd(1.5);
-    const __m512d hx = _mm512_mul_pd(half, x);
-    y = _mm512_mul_pd(y, _mm512_fnmadd_pd(hx, _mm512_mul_pd(y, y), three_halves));
-    y = _mm512_mul_pd(y, _mm512_fnmadd_pd(hx, _mm512_mul_pd(y, y), three_halves));
+/// √x and 1/√x in Float32 for x >= 0 (0 and 0 where x is below 1e-30): rsqrt14
+/// (relative error 2⁻¹⁴) and one Newton step (about 1e-8, below Float32's 6e-8).
+AVX512 INLINE void sqrt_and_inverse_ps(__m512 x, __m512 *root, __m512 *inverse) {
+    const __mmask16 ok = _mm512_cmp_ps_mask(x, _mm512_set1_ps(1e-30f), _CMP_GT_OQ);
+    __m512 y = _mm512_maskz_rsqrt14_ps(ok, x);
+    const __m512 hx = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
+    y = _mm512_mul_ps(y, _mm512_fnmadd_ps(hx, _mm512_mul_ps(y, y), _mm512_set1_ps(1.5f)));
     *inverse = y;
-    *root = _mm512_mul_pd(x, y);
+    *root = _mm512_mul_ps(x, y);
 }
 
-/// arccos(c) for c in [-1, 1], with sin(arccos c) = √(1 - c²) and its inverse (0 at |c| = 1):
-/// arcsin by the odd polynomial s + s z P(z) (Cephes' single-precision
-/// coefficients, evaluated in Double: about 1e-7 relative), on |c| or on
+/// arccos(c) for c in [-1, 1] on 16 Float32 lanes, with sin(arccos c) = √(1 - c²)
+/// and its inverse (0 at |c| = 1): arcsin by the odd polynomial s + s z P(z)
+/// (Cephes' single-precision coefficients: about 1e-7 relative), on |c| or on
 /// √((1 - |c|)/2) above 0.5.
-AVX512 static inline __m512d acos_pd(__m512d c, __m512d *sine, __m512d *inv_sine) {
-    const __m512d one = _mm512_set1_pd(1.0), half = _mm512_set1_pd(0.5);
-    const __m512d a = _mm512_abs_pd(c);
-    const __mmask8 big = _mm512_cmp_pd_mask(a, half, _CMP_GT_OQ);
-    const __m512d omc = _mm512_sub_pd(one, a);
-    __m512d zbig = _mm512_mul_pd(half, omc), rbig, ibig;
-    sqrt_and_inverse(zbig, &rbig, &ibig);
-    const __m512d z = _mm512_mask_blend_pd(big, _mm512_mul_pd(a, a), zbig);
-    const __m512d s = _mm512_mask_blend_pd(big, a, rbig);
-    __m512d poly = _mm512_set1_pd(4.2163199048E-2);
-    poly = _mm512_fmadd_pd(poly, z, _mm512_set1_pd(2.4181311049E-2));
-    poly = _mm512_fmadd_pd(poly, z, _mm512_set1_pd(4.5470025998E-2));
-    poly = _mm512_fmadd_pd(poly, z, _mm512_set1_pd(7.4953002686E-2));
-    poly = _mm512_fmadd_pd(poly, z, _mm512_set1_pd(1.6666752422E-1));
-    const __m512d r = _mm512_fmadd_pd(_mm512_mul_pd(s, z), poly, s);
+AVX512 INLINE __m512 acos_ps(__m512 c, __m512 *sine, __m512 *inv_sine) {
+    const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
+    const __m512 a = _mm512_abs_ps(c);
+    const __mmask16 big = _mm512_cmp_ps_mask(a, half, _CMP_GT_OQ);
+    const __m512 omc = _mm512_sub_ps(one, a);
+    const __m512 zbig = _mm512_mul_ps(half, omc);
+    __m512 rbig, ibig;
+    sqrt_and_inverse_ps(zbig, &rbig, &ibig);
+    const __m512 z = _mm512_mask_blend_ps(big, _mm512_mul_ps(a, a), zbig);
+    const __m512 s = _mm512_mask_blend_ps(big, a, rbig);
+    __m512 poly = _mm512_set1_ps(4.2163199048E-2f);
+    poly = _mm512_fmadd_ps(poly, z, _mm512_set1_ps(2.4181311049E-2f));
+    poly = _mm512_fmadd_ps(poly, z, _mm512_set1_ps(4.5470025998E-2f));
+    poly = _mm512_fmadd_ps(poly, z, _mm512_set1_ps(7.4953002686E-2f));
+    poly = _mm512_fmadd_ps(poly, z, _mm512_set1_ps(1.6666752422E-1f));
+    const __m512 r = _mm512_fmadd_ps(_mm512_mul_ps(s, z), poly, s);
     // acos|c| = 2 r (big) or π/2 - r; acos c = π - acos|c| for c < 0.
-    const __m512d t_abs = _mm512_mask_blend_pd(big, _mm512_sub_pd(_mm512_set1_pd(PI / 2), r), _mm512_add_pd(r, r));
-    const __mmask8 neg = _mm512_cmp_pd_mask(c, _mm512_setzero_pd(), _CMP_LT_OQ);
-    const __m512d t = _mm512_mask_blend_pd(neg, t_abs, _mm512_sub_pd(_mm512_set1_pd(PI), t_abs));
-    sqrt_and_inverse(_mm512_mul_pd(omc, _mm512_add_pd(one, a)), sine, inv_sine);
+    const __m512 t_abs = _mm512_mask_blend_ps(big, _mm512_sub_ps(_mm512_set1_ps((float)(PI / 2)), r), _mm512_add_ps(r, r));
+    const __mmask16 neg = _mm512_cmp_ps_mask(c, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 t = _mm512_mask_sub_ps(t_abs, neg, _mm512_set1_ps((float)PI), t_abs);
+    sqrt_and_inverse_ps(_mm512_mul_ps(omc, _mm512_add_ps(one, a)), sine, inv_sine);
     return t;
 }
 
+/// Per-thread data of the AVX-512 kernel, Float32 unless named: the support
+/// images' layer data (depth x ldm: √q, 1/√q, 1/q), αᵀ (classes x ldm, Double and
+/// Float32), the accumulators of d_alpha (classes x ldm), d_sum and d_q (ldm, Double),
+/// and one row's forward state per layer (depth x ldm: c, sin, ∂K̇/∂c, K̇, Θ before the layer).
 typedef struct {
-    __m512d c, sine, inv_sine, kd, theta;
-} layer_state;
+    float *sq, *rq, *iq;
+    double *alpha_t;
+    float *alpha_tf;
+    double *d_alpha_t, *d_sum, *d_q;
+    float *c, *sine, *dkd, *kd, *theta;
+    float *k;              // the row's kernel values (ldm)
+    float *gk;             // the row's cotangents on K (ldm)
+} avx_scratch;
 
-/// The recursion on 8 entries of row r, support columns j..j+8; fills `st` when not NULL.
-AVX512 static inline __m512d entries_forward(const distill_nk_problem *pb, __m512d sigma, const row_layers *r,
-                                             const support_layers *sl, long j, long ldm, layer_state *st) {
-    const __m512d w = _mm512_set1_pd(pb->weight_variance), b = _mm512_set1_pd(pb->bias_variance);
-    const __m512d one = _mm512_set1_pd(1.0), inv_two_pi = _mm512_set1_pd(1 / TWO_PI), pi = _mm512_set1_pd(PI);
-    __m512d theta = sigma;
-    for (int l = 0; l < pb->depth; l++) {
-        const __m512d norm = _mm512_mul_pd(_mm512_set1_pd(r->sq[l]), _mm512_loadu_pd(sl->sq + l * ldm + j));
-        const __m512d inv = _mm512_mul_pd(_mm512_set1_pd(r->rq[l]), _mm512_loadu_pd(sl->rq + l * ldm + j));
-        __m512d c = _mm512_mul_pd(sigma, inv);
-        c = _mm512_max_pd(_mm512_min_pd(c, one), _mm512_sub_pd(_mm512_setzero_pd(), one));
-        __m512d sine, inv_sine;
-        const __m512d t = acos_pd(c, &sine, &inv_sine);
-        const __m512d pmt = _mm512_sub_pd(pi, t);
-        const __m512d k = _mm512_mul_pd(_mm512_mul_pd(norm, inv_two_pi), _mm512_fmadd_pd(pmt, c, sine));
-        const __m512d kd = _mm512_mul_pd(pmt, inv_two_pi);
-        if (st) { st[l].c = c; st[l].sine = sine; st[l].inv_sine = inv_sine; st[l].kd = kd; st[l].theta = theta; }
-        sigma = _mm512_fmadd_pd(w, k, b);
-        theta = _mm512_fmadd_pd(_mm512_mul_pd(w, kd), theta, sigma);
+/// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to NB rows) and
+/// each row's layer data; byte pixels converted 16 at a time with exact integer sums.
+AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long ldp, scratch *sc) {
+    if (pb->pixel_kind != DISTILL_PIXELS_U8) { load_block(pb, b0, nb, ldp, sc); return; }
+    const long p = pb->features;
+    for (long i = 0; i < NB; i++) {
+        float *x = sc->xf + i * ldp;
+        if (i >= nb) {
+            for (long k = 0; k < ldp; k += 16) _mm512_storeu_ps(x + k, _mm512_setzero_ps());
+            sc->rowsum[i] = 0; sc->rowsq[i] = 0;
+            layers_of(pb, pb->row_constant, &sc->rows[i]);
+            continue;
+        }
+        const uint8_t *src = (const uint8_t *)pb->pixels + (b0 + i) * p;
+        __m512i sum = _mm512_setzero_si512(), squares = _mm512_setzero_si512();
+        for (long k = 0; k < ldp; k += 16) {
+            // Lanes past p read nothing and are zero. Per-lane sums stay below 2^31 up to 2^15 pixels per lane.
+            const __mmask16 mk = p - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (p - k)) - 1u);
+            const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mk, src + k));
+            sum = _mm512_add_epi32(sum, v);
+            squares = _mm512_add_epi32(squares, _mm512_mullo_epi32(v, v));
+            _mm512_storeu_ps(x + k, _mm512_cvtepi32_ps(v));
+        }
+        const double s = (double)_mm512_reduce_add_epi32(sum), s2 = (double)_mm512_reduce_add_epi32(squares);
+        sc->rowsum[i] = s; sc->rowsq[i] = s2;
+        layers_of(pb, pb->row_square * s2 + pb->row_linear * s + pb->row_constant, &sc->rows[i]);
     }
-    return pb->kind == DISTILL_NK_NTK ? theta : sigma;
 }
 
-/// Reverse sweep for cotangents g: returns ∂/∂Σ_1, adds ∂/∂q_1(s_j) to *gq.
-AVX512 static inline __m512d entries_backward(const distill_nk_problem *pb, __m512d sigma, __m512d g,
-                                              const row_layers *r, const support_layers *sl, long j, long ldm,
-                                              __m512d *gq) {
-    layer_state st[DISTILL_NK_MAX_DEPTH];
-    entries_forward(pb, sigma, r, sl, j, ldm, st);
-    const __m512d w = _mm512_set1_pd(pb->weight_variance), zero = _mm512_setzero_pd();
-    const __m512d inv_two_pi = _mm512_set1_pd(1 / TWO_PI), half = _mm512_set1_pd(0.5);
-    const __m512d eps = _mm512_set1_pd(pb->cone_epsilon);
-    __m512d gs = pb->kind == DISTILL_NK_NNGP ? g : zero, gt = pb->kind == DISTILL_NK_NTK ? g : zero, acc = zero;
-    for (int l = pb->depth - 1; l >= 0; l--) {
-        gs = _mm512_add_pd(gs, gt);
-        const __m512d gkd = _mm512_mul_pd(_mm512_mul_pd(w, st[l].theta), gt);
-        const __m512d gtl = _mm512_mul_pd(_mm512_mul_pd(w, st[l].kd), gt);
-        const __m512d gk = _mm512_mul_pd(w, gs);
-        const __m512d c = st[l].c;
-        const __m512d one_minus_c2 = _mm512_fnmadd_pd(c, c, _mm512_set1_pd(1.0));
-        const __mmask8 smooth = _mm512_cmp_pd_mask(one_minus_c2, eps, _CMP_GE_OQ);
-        const __m512d dkd = _mm512_maskz_mul_pd(smooth, st[l].inv_sine, inv_two_pi);
-        const __m512d gc = _mm512_mul_pd(gkd, dkd);
-        const __m512d norm = _mm512_mul_pd(_mm512_set1_pd(r->sq[l]), _mm512_loadu_pd(sl->sq + l * ldm + j));
-        const __m512d inv = _mm512_mul_pd(_mm512_set1_pd(r->rq[l]), _mm512_loadu_pd(sl->rq + l * ldm + j));
-        const __m512d iq = _mm512_loadu_pd(sl->iq + l * ldm + j);
-        gs = _mm512_fmadd_pd(gc, inv, _mm512_mul_pd(gk, st[l].kd));
-        // slope (gk norm sine / 4π - gc c / 2) / q_l(s)
-        const __m512d term = _mm512_fmsub_pd(_mm512_mul_pd(gk, norm), _mm512_mul_pd(st[l].sine, _mm512_mul_pd(half, inv_two_pi)),
-                                             _mm512_mul_pd(_mm512_mul_pd(gc, c), half));
-        acc = _mm512_fmadd_pd(_mm512_set1_pd(sl->slope[l]), _mm512_mul_pd(term, iq), acc);
-        gt = gtl;
+/// The recursion of one row over all ldm support columns (16 at a time, Float32),
+/// storing each layer's state for the reverse sweep; the row's kernel values into av->k.
+/// Σ_1 and the first cosine are formed in Double from the Float32 dot products.
+AVX512 static void row_forward(const distill_nk_problem *pb, const float *a_row, const row_layers *r, avx_scratch *av,
+                               long ldm) {
+    const int depth = pb->depth;
+    const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
+    const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
+    const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
+    const __m512d scale = _mm512_set1_pd(pb->dot_scale), rq0 = _mm512_set1_pd(r->rq[0]);
+    float sqx[DISTILL_NK_MAX_DEPTH], rqx[DISTILL_NK_MAX_DEPTH];
+    for (int l = 0; l < depth; l++) { sqx[l] = (float)r->sq[l]; rqx[l] = (float)r->rq[l]; }
+    for (long j = 0; j < ldm; j += 16) {
+        // Layer 1's cosine in Double: Σ_1 = dot_scale A + offset, c = Σ_1 / √(q_x q_s).
+        const __m512 araw = _mm512_loadu_ps(a_row + j);
+        const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
+        const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
+        const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(pb->column_offset + j));
+        const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(pb->column_offset + j + 8));
+        const __m512 rq_s0 = _mm512_loadu_ps(av->rq + j);
+        const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
+        const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0),
+                                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
+        __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
+        __m512 c = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1);
+        __m512 theta = sigma;
+        for (int l = 0; l < depth; l++) {
+            const long o = l * ldm + j;
+            if (l > 0) c = _mm512_mul_ps(sigma, _mm512_mul_ps(_mm512_set1_ps(rqx[l]), _mm512_loadu_ps(av->rq + o)));
+            c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
+            __m512 sine, inv_sine;
+            const __m512 t = acos_ps(c, &sine, &inv_sine);
+            const __m512 pmt = _mm512_sub_ps(pi, t);
+            const __m512 norm = _mm512_mul_ps(_mm512_set1_ps(sqx[l]), _mm512_loadu_ps(av->sq + o));
+            const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
+            const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
+            // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
+            const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
+            _mm512_storeu_ps(av->c + o, c);
+            _mm512_storeu_ps(av->sine + o, sine);
+            _mm512_storeu_ps(av->dkd + o, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
+            _mm512_storeu_ps(av->kd + o, kd);
+            _mm512_storeu_ps(av->theta + o, theta);
+            sigma = _mm512_fmadd_ps(w, k, b);
+            theta = _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma);
+        }
+        _mm512_storeu_ps(av->k + j, pb->kind == DISTILL_NK_NTK ? theta : sigma);
     }
-    *gq = _mm512_add_pd(*gq, acc);
-    return _mm512_add_pd(gs, gt);
 }
 
-AVX512 static void rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
-                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q,
-                               double *gk) {
-    const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p);
-    const __m512d scale = _mm512_set1_pd(pb->dot_scale);
+/// The reverse sweep of row_forward for the cotangents av->gk: ∂/∂Σ_1 into d_row
+/// (Float32, ldm) and added to av->d_sum; ∂/∂q_1(s_j) added to av->d_q.
+AVX512 static void row_backward(const distill_nk_problem *pb, const row_layers *r, avx_scratch *av, long ldm,
+                                const float *slope, float *d_row) {
+    const int depth = pb->depth;
+    const __m512 w = _mm512_set1_ps((float)pb->weight_variance), zero = _mm512_setzero_ps();
+    const __m512 quarter_over_pi = _mm512_set1_ps((float)(0.5 / TWO_PI)), half = _mm512_set1_ps(0.5f);
+    float sqx[DISTILL_NK_MAX_DEPTH], rqx[DISTILL_NK_MAX_DEPTH];
+    for (int l = 0; l < depth; l++) { sqx[l] = (float)r->sq[l]; rqx[l] = (float)r->rq[l]; }
+    for (long j = 0; j < ldm; j += 16) {
+        const __m512 g = _mm512_loadu_ps(av->gk + j);
+        __m512 gs = pb->kind == DISTILL_NK_NNGP ? g : zero, gt = pb->kind == DISTILL_NK_NTK ? g : zero, acc = zero;
+        for (int l = depth - 1; l >= 0; l--) {
+            const long o = l * ldm + j;
+            gs = _mm512_add_ps(gs, gt);
+            const __m512 kd = _mm512_loadu_ps(av->kd + o), c = _mm512_loadu_ps(av->c + o);
+            const __m512 gc = _mm512_mul_ps(_mm512_mul_ps(w, _mm512_loadu_ps(av->theta + o)), _mm512_mul_ps(gt, _mm512_loadu_ps(av->dkd + o)));
+            const __m512 gk = _mm512_mul_ps(w, gs);
+            gt = _mm512_mul_ps(_mm512_mul_ps(w, kd), gt);
+            const __m512 inv = _mm512_mul_ps(_mm512_set1_ps(rqx[l]), _mm512_loadu_ps(av->rq + o));
+            const __m512 norm = _mm512_mul_ps(_mm512_set1_ps(sqx[l]), _mm512_loadu_ps(av->sq + o));
+            gs = _mm512_fmadd_ps(gc, inv, _mm512_mul_ps(gk, kd));
+            // slope (gk norm sin / 4π - gc c / 2) / q_l(s)
+            const __m512 term = _mm512_fmsub_ps(_mm512_mul_ps(gk, norm), _mm512_mul_ps(_mm512_loadu_ps(av->sine + o), quarter_over_pi),
+                                                _mm512_mul_ps(_mm512_mul_ps(gc, c), half));
+            acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(slope[l]), _mm512_loadu_ps(av->iq + o)), term, acc);
+        }
+        const __m512 d = _mm512_add_ps(gs, gt);
+        _mm512_storeu_ps(d_row + j, d);
+        double *ds = av->d_sum + j, *dq = av->d_q + j;
+        _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
+        _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
+                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
+        _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
+        _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
+                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+    }
+}
+
+/// f = K_i α (Double, 8 support columns at a time over αᵀ).
+AVX512 static void row_predictions(const float *k, const double *alpha_t, long classes, long ldm, double *f) {
+    for (long q = 0; q < classes; q++) {
+        const double *aq = alpha_t + q * ldm;
+        __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512 kv = _mm512_loadu_ps(k + j);
+            acc0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(kv)), _mm512_loadu_pd(aq + j), acc0);
+            acc1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1))),
+                                   _mm512_loadu_pd(aq + j + 8), acc1);
+        }
+        f[q] = _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
+    }
+}
+
+/// d_alpha_t += g ⊗ K_i (Double) and the cotangents on K: gk_j = Σ_q g_q α_jq (Float32).
+AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, avx_scratch *av) {
+    for (long j = 0; j < ldm; j += 16) {
+        const __m512 kv = _mm512_loadu_ps(av->k + j);
+        const __m512d k_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(kv));
+        const __m512d k_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1)));
+        __m512 gk = _mm512_setzero_ps();
+        for (long q = 0; q < classes; q++) {
+            const __m512d gq = _mm512_set1_pd(g[q]);
+            double *da = av->d_alpha_t + q * ldm + j;
+            _mm512_storeu_pd(da, _mm512_fmadd_pd(gq, k_lo, _mm512_loadu_pd(da)));
+            _mm512_storeu_pd(da + 8, _mm512_fmadd_pd(gq, k_hi, _mm512_loadu_pd(da + 8)));
+            gk = _mm512_fmadd_ps(_mm512_set1_ps((float)g[q]), _mm512_loadu_ps(av->alpha_tf + q * ldm + j), gk);
+        }
+        _mm512_storeu_ps(av->gk + j, gk);
+    }
+}
+
+AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
+                              double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
+    const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
+    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + 5 * depth * ldm + 2 * ldm);
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm);
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 16);
+    if (!base) return -1;
+    char *cursor = base;
+#define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
+    avx_scratch av;
+    av.sq = CARVE(float, depth * ldm); av.rq = CARVE(float, depth * ldm); av.iq = CARVE(float, depth * ldm);
+    av.alpha_tf = CARVE(float, c * ldm);
+    av.c = CARVE(float, depth * ldm); av.sine = CARVE(float, depth * ldm); av.dkd = CARVE(float, depth * ldm);
+    av.kd = CARVE(float, depth * ldm); av.theta = CARVE(float, depth * ldm);
+    av.k = CARVE(float, ldm); av.gk = CARVE(float, ldm);
+    av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
+    av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
+#undef CARVE
+    for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
+    for (long q = 0; q < c; q++)
+        for (long j = 0; j < ldm; j++) {
+            const double v = j < m ? pb->alpha[j * c + q] : 0.0;
+            av.alpha_t[q * ldm + j] = v; av.alpha_tf[q * ldm + j] = (float)v; av.d_alpha_t[q * ldm + j] = 0;
+        }
+    for (long j = 0; j < ldm; j++) { av.d_sum[j] = 0; av.d_q[j] = 0; }
+    float slope[DISTILL_NK_MAX_DEPTH];
+    for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
+    double f[DISTILL_NK_MAX_CLASSES];
     for (long b0 = begin; b0 < end; b0 += NB) {
         const long nb = (end - b0 < NB) ? end - b0 : NB;
-        load_block(pb, b0, nb, ldp, sc);
+        load_block_avx512(pb, b0, nb, ldp, sc);
         gemm_forward_avx512(sc->xf, ldp, pb->support_t, ldm, p, sc->a);
-        for (long i = 0; i < nb; i++)
-            for (long j = 0; j < ldm; j += 8) {
-                const __m512d sigma = _mm512_fmadd_pd(scale, _mm512_cvtps_pd(_mm256_loadu_ps(sc->a + i * ldm + j)),
-                                                      _mm512_loadu_pd(pb->column_offset + j));
-                _mm512_storeu_pd(sc->k + i * ldm + j, entries_forward(pb, sigma, &sc->rows[i], sl, j, ldm, NULL));
-            }
-        block_predictions(pb, b0, nb, ldm, sc, loss, correct, d_alpha != NULL);
-        if (!d_alpha) continue;
-        block_alpha_gradient(pb, nb, ldm, sc, d_alpha, gk);
-        for (long j = 0; j < ldm; j += 8) {
-            __m512d gqj = _mm512_setzero_pd(), gsum = _mm512_setzero_pd();
-            const __mmask8 valid = (__mmask8)((m - j >= 8) ? 0xFF : (m > j ? (1u << (m - j)) - 1u : 0));
-            for (long i = 0; i < nb; i++) {
-                const __m512d sigma = _mm512_fmadd_pd(scale, _mm512_cvtps_pd(_mm256_loadu_ps(sc->a + i * ldm + j)),
-                                                      _mm512_loadu_pd(pb->column_offset + j));
-                const __m512d g = _mm512_maskz_loadu_pd(valid, gk + i * ldm + j);
-                const __m512d gs = entries_backward(pb, sigma, g, &sc->rows[i], sl, j, ldm, &gqj);
-                gsum = _mm512_add_pd(gsum, gs);
-                _mm256_storeu_ps(sc->a + i * ldm + j, _mm512_cvtpd_ps(gs));
-            }
-            double tq[8], ts[8];
-            _mm512_storeu_pd(tq, gqj);
-            _mm512_storeu_pd(ts, gsum);
-            for (long u = 0; u < 8 && j + u < m; u++) { d_q[j + u] += tq[u]; d_sum[j + u] += ts[u]; }
+        for (long i = 0; i < nb; i++) {
+            float *a_row = sc->a + i * ldm;
+            row_forward(pb, a_row, &sc->rows[i], &av, ldm);
+            row_predictions(av.k, av.alpha_t, c, ldm, f);
+            row_loss(pb, f, pb->labels[b0 + i], loss, correct, d_alpha != NULL);
+            if (!d_alpha) continue;
+            row_alpha_gradient(f, c, ldm, &av);
+            row_backward(pb, &sc->rows[i], &av, ldm, slope, a_row);   // a_row is no longer needed: D's row i
         }
-        gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, d_dot, p);
+        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, d_dot, p);
     }
+    if (d_alpha) {
+        for (long j = 0; j < m; j++) {
+            for (long q = 0; q < c; q++) d_alpha[j * c + q] += av.d_alpha_t[q * ldm + j];
+            d_sum[j] += av.d_sum[j]; d_q[j] += av.d_q[j];
+        }
+    }
+    free(base);
+    return 0;
 }
 
 /// 12 independent 16-lane FMA chains per iteration.
@@ -523,7 +662,7 @@ int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long e
                     double *loss_sum, long *correct,
                     double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, ldm = pb->ldm, ldp = ld16(p), depth = pb->depth;
-    if (depth < 1 || depth > DISTILL_NK_MAX_DEPTH) return -1;
+    if (depth < 1 || depth > DISTILL_NK_MAX_DEPTH || pb->classes < 1 || pb->classes > DISTILL_NK_MAX_CLASSES) return -1;
     const size_t bytes = sizeof(float) * (size_t)(NB * ldp + 32 + NB * ldm + ldp)
                        + sizeof(double) * (size_t)(NB * ldm * 2 + NB * pb->classes + 2 * NB + 4 * depth * ldm)
                        + sizeof(row_layers) * NB + 64 * 16;   // 64: alignment slack per carved array
@@ -565,8 +704,9 @@ int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long e
     long hits = 0;
 #if defined(__x86_64__)
     if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512())
-        rows_avx512(pb, begin, end, &sc, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, gk);
-    else
+    {
+        if (rows_avx512(pb, begin, end, &sc, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q) != 0) { free(base); return -1; }
+    } else
 #endif
         rows_portable(pb, begin, end, &sc, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, gk);
     free(base);

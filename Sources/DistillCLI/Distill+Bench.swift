@@ -23,7 +23,13 @@ extension DistillCommand {
                 \(Bench.maximumLoadRepetitions) times). It also reports the peak resident memory, \
                 the thread count, and the floating-point rate (4 n p C operations per pass) and \
                 the bandwidth (the stored training pixels read once per pass) the outer pass \
-                achieves.
+                achieves, and its ratio to the compute bound: the pass's operations at the rate of \
+                a peak fused-multiply-add loop measured on the same threads just before each pass.
+
+                With --model nngp or ntk it times the fused kernel pass (loss and gradients over \
+                the whole training set), the inner solve and the whole outer step, and reports the \
+                pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
+                as a ratio to the same measured bound.
 
                 The parts are timed in turn within each repetition, and the step / pass ratio is \
                 the median of the ratios of a step to the pass timed just before it. Timings are \
@@ -39,6 +45,7 @@ extension DistillCommand {
                   distill bench
                   distill bench --images-per-class 10 --repetitions 50
                   distill bench --threads 1 --json
+                  distill bench --model ntk --images-per-class 10
                 """)
 
         /// Outer steps taken before timing, so that the warm starts are those of a real run.
@@ -47,6 +54,7 @@ extension DistillCommand {
         static let maximumLoadRepetitions = 5
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
         @Option(help: "How many synthetic images per class the timed steps use.")
         var imagesPerClass = 1
@@ -60,14 +68,27 @@ extension DistillCommand {
         func validate() throws {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
+            guard modelOptions.model == LogisticModel.modelName || Self.kernelModels.contains(modelOptions.model) else {
+                throw ValidationError("distill bench times --model logistic, nngp or ntk, got --model \(modelOptions.model).")
+            }
         }
 
         func run() throws {
             try reportingFailure { () throws(CLIError) in
-                let report = try measure()
-                print(json ? report.json : report.table)
+                if Self.kernelModels.contains(modelOptions.model) {
+                    let report = try measureKernel()
+                    print(json ? report.json : report.table)
+                } else {
+                    let report = try measure()
+                    print(json ? report.json : report.table)
+                }
             }
         }
+
+        /// The models whose outer pass is the fused NNGP / NTK pass (`measureKernel`).
+        static let kernelModels: Set<String> = [NNGPModel.modelName, NTKModel.modelName]
+        /// Rounds of the peak-FMA loop per thread and repetition (about 10 ms per thread on an idle AVX-512 core).
+        static let peakIterations = 8_000_000
 
         var data: String { dataOptions.data }
         var threads: Int { dataOptions.threads }
@@ -124,9 +145,13 @@ extension DistillCommand {
             }
             var passTimes: [Double] = [], innerTimes: [Double] = [], cgTimes: [Double] = []
             var hypergradientTimes: [Double] = [], stepTimes: [Double] = [], ratios: [Double] = []
+            var peakRates: [Double] = [], boundRatios: [Double] = []
+            let passFlops = 4 * Double(train.count) * Double(train.features) * Double(train.classes)
             var linearSolveIterations = 0
             for _ in 0..<repetitions {
+                peakRates.append(PeakCompute.measure(threads: threads, iterations: Self.peakIterations, repetitions: 1, clock: Stopwatch.now))
                 passTimes.append(seconds { _ = pass.evaluate(weights: solution.weights.values, gradient: true) })
+                boundRatios.append(Self.rate(passTimes[passTimes.count - 1], per: passFlops / peakRates[peakRates.count - 1]))
                 innerTimes.append(seconds { _ = inner.solve(problem, from: previous.weights) })
                 cgTimes.append(seconds {
                     linearSolveIterations = implicitSolver.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
@@ -153,6 +178,7 @@ extension DistillCommand {
                 outerPassGflops: Self.rate(4 * n * p * c / 1e9, per: passSeconds),
                 outerPassGbps: Self.rate(bytesPerPixel * n * p / 1e9, per: passSeconds),
                 stepToPassRatio: median(ratios),
+                peakGflops: median(peakRates) / 1e9, passToBoundRatio: median(boundRatios),
                 imagesPerClass: imagesPerClass, repetitions: repetitions, trainImages: train.count,
                 features: train.features, classes: train.classes,
                 innerIterations: solution.iterations, innerHessianProducts: solution.hessianProducts,
@@ -160,7 +186,7 @@ extension DistillCommand {
         }
 
         /// `amount / seconds`, or 0 for a time too short to measure (JSON has no infinity).
-        private static func rate(_ amount: Double, per seconds: Double) -> Double {
+        static func rate(_ amount: Double, per seconds: Double) -> Double {
             seconds > 0 ? amount / seconds : 0
         }
 
@@ -172,8 +198,14 @@ extension DistillCommand {
 
 enum BenchError: Error, CustomStringConvertible {
     case noRepetitions
+    case notAKernelModel(String)
 
-    var description: String { "nothing was timed: --repetitions must be at least 1" }
+    var description: String {
+        switch self {
+        case .noRepetitions: "nothing was timed: --repetitions must be at least 1"
+        case .notAKernelModel(let name): "the fused kernel pass is timed for --model nngp or ntk, got \(name)"
+        }
+    }
 }
 
 /// The medians `distill bench` measures, in milliseconds unless named otherwise.
@@ -190,6 +222,10 @@ struct BenchReport: Codable, Equatable {
     var outerPassGbps: Double
     /// The median over the repetitions of (whole step) / (outer pass timed just before it).
     var stepToPassRatio: Double
+    /// The peak-FMA loop's rate on the same threads (`PeakCompute`), measured before each pass; median.
+    var peakGflops: Double
+    /// The median over the repetitions of (outer pass) / (its 4 n p C operations at the peak rate measured just before it).
+    var passToBoundRatio: Double
     var imagesPerClass: Int
     var repetitions: Int
     var trainImages: Int
@@ -208,6 +244,7 @@ struct BenchReport: Codable, Equatable {
         case imagesPerClass = "images_per_class", trainImages = "train_images"
         case innerIterations = "inner_iterations", innerHessianProducts = "inner_hessian_products"
         case linearSolveIterations = "linear_solve_iterations", stepToPassRatio = "step_to_pass_ratio"
+        case peakGflops = "peak_gflops", passToBoundRatio = "outer_pass_to_bound_ratio"
     }
 
     var json: String {
@@ -221,6 +258,7 @@ struct BenchReport: Codable, Equatable {
         func ms(_ x: Double) -> String { format(x, 2) + " ms" }
         let rows: [(String, String)] = [
             ("outer pass", ms(outerPassMs) + "  (\(format(outerPassGflops, 1)) GFLOP/s, \(format(outerPassGbps, 1)) GB/s\(avx512 ? ", AVX-512" : ""))"),
+            ("compute bound", "\(format(passToBoundRatio, 2))x the bound  (peak FMA loop \(format(peakGflops, 1)) GFLOP/s, same run)"),
             ("inner solve (warm)", ms(innerSolveMs) + "  (\(innerIterations) Newton it, \(innerHessianProducts) Hessian products)"),
             ("CG solve", ms(cgMs) + "  (\(linearSolveIterations) it)"),
             ("hypergradient", ms(hypergradientMs) + "  (CG and parameters-VJP)"),

@@ -48,14 +48,17 @@ public struct NeuralKernelPassResult: Sendable {
 /// with `∂L/∂α` and the explicit `∂L/∂U`, without storing anything of size
 /// `n x m`. The C kernel (`distill_nk_rows`) works on blocks of 96 rows: Float32
 /// products `X_b Uᵀ` and `Gᵀ X_b` from the stored pixels (the standardisation
-/// folded into per-row and per-column constants), the recursion and the
-/// predictions in Double. Rows are split over `threads` in fixed contiguous
-/// chunks reduced in order: deterministic for a thread count.
+/// folded into per-row and per-column constants), the first cosine, the
+/// predictions and the sums in Double; the AVX-512 kernel runs the rest of the
+/// recursion and its reverse sweep row by row in Float32 (16 lanes, the
+/// forward state of one row kept for the reverse sweep), the portable one in
+/// Double. Rows are split over `threads` in fixed contiguous chunks reduced in
+/// order: deterministic for a thread count.
 ///
 /// Precision: the products are Float32 over 784 terms (relative error about
-/// 1e-7 on Σ_1) and the AVX-512 arccos is a single-precision polynomial
-/// evaluated in Double (about 1e-7); the loss and gradients agree with the
-/// Double reference to about 1e-6 relative. Because the cosine carries that
+/// 1e-7 on Σ_1) and the AVX-512 recursion is Float32 (a single-precision
+/// arccos polynomial, about 1e-7); the loss and gradients agree with the
+/// Double reference to about 2e-7 relative (measured). Because the cosine carries that
 /// Float32 error, the cone threshold (`∂K̇/∂c` taken as 0 below this `1 - c²`)
 /// is `coneEpsilon = 1e-6` here rather than the Double reference's 1e-12.
 public final class NeuralKernelPass: Sendable {

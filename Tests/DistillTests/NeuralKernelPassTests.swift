@@ -10,9 +10,10 @@ import _TestSupport
 ///
 /// Tolerance: the pass computes `X Uᵀ` and `Gᵀ X` in Float32 over 784 terms
 /// (relative error about 1e-7 per entry, more where the standardisation's
-/// constant cancels part of the dot product), and the AVX-512 arccos is a
-/// single-precision polynomial (1e-7). Measured: loss within 5e-8 relative,
-/// gradients within 8e-8 (Frobenius), both kernels. Held to 1e-6 (loss) and
+/// constant cancels part of the dot product), and the AVX-512 kernel runs the
+/// recursion in Float32 (a single-precision arccos polynomial, rsqrt with one
+/// Newton step: about 1e-7 per entry). Measured: loss within 1e-7 relative,
+/// gradients within 1.6e-7 (Frobenius) for AVX-512, 8e-8 portable. Held to 1e-6 (loss) and
 /// 1e-5 (gradients): ten to a hundred times that, far below any real mistake (order 1). Accuracy counts must agree
 /// except where two predictions tie within that error: we allow 1 of 400.
 @Suite struct NeuralKernelPassTests {

@@ -9,6 +9,9 @@
 /// Largest supported number of hidden layers.
 #define DISTILL_NK_MAX_DEPTH 8
 
+/// Largest supported number of classes.
+#define DISTILL_NK_MAX_CLASSES 64
+
 /// Rows of one block: converted to Float32, multiplied with the support set,
 /// pushed through the recursion, the predictions and the backward pass while hot.
 #define DISTILL_NK_BLOCK_ROWS 96
