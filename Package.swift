@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Distill", targets: ["Distill"]),
         .library(name: "DistillIO", targets: ["DistillIO"]),
         .library(name: "DistillNetworks", targets: ["DistillNetworks"]),
+        .executable(name: "distill-network-bench", targets: ["DistillNetworkBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +54,11 @@ let package = Package(
                 "Distill", "DistillDatasets", "DistillIO", "DistillNumerics", "ImplicitDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // Times DistillNetworks on MNIST (random real images, DC's protocol); prints JSON.
+        // A measuring tool for tools/network-bench.sh, not part of `distill`.
+        .executableTarget(name: "DistillNetworkBench",
+                          dependencies: ["DistillNetworks", "DistillDatasets", "DistillIO", "DistillNumerics"]),
 
         .target(name: "_TestSupport", dependencies: ["DistillNumerics", "DistillDatasets", "DistillIO"], path: "Tests/_TestSupport"),
         .testTarget(name: "DistillIOTests", dependencies: ["DistillIO", "CPNG", "CZlib"]),

@@ -43,11 +43,11 @@ public struct Convolution: Sendable, Equatable {
                         let iy = oy + ky - pad
                         let line = dst + oy * ow
                         guard iy >= 0 && iy < h else { line.update(repeating: 0, count: ow); continue }
-                        let src = plane + iy * w
-                        for ox in 0..<ow {
-                            let ix = ox + kx - pad
-                            line[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
-                        }
+                        // Output columns ox read input column ox + kx - pad: valid for ox in lo..<hi.
+                        let lo = min(max(0, pad - kx), ow), hi = min(ow, w + pad - kx)
+                        if lo > 0 { line.update(repeating: 0, count: lo) }
+                        if hi > lo { (line + lo).update(from: plane + iy * w + lo + kx - pad, count: hi - lo) }
+                        if hi < ow { (line + max(hi, lo)).update(repeating: 0, count: ow - max(hi, lo)) }
                     }
                 }
             }
@@ -72,11 +72,9 @@ public struct Convolution: Sendable, Equatable {
                         for oy in 0..<oh {
                             let iy = oy + ky - pad
                             guard iy >= 0 && iy < h else { continue }
-                            let line = plane + iy * w, g = from + oy * ow
-                            for ox in 0..<ow {
-                                let ix = ox + kx - pad
-                                if ix >= 0 && ix < w { line[ix] += g[ox] }
-                            }
+                            let line = plane + iy * w + kx - pad, g = from + oy * ow
+                            let lo = min(max(0, pad - kx), ow), hi = min(ow, w + pad - kx)
+                            if hi > lo { for ox in lo..<hi { line[ox] += g[ox] } }
                         }
                     }
                 }
@@ -104,12 +102,7 @@ public struct Convolution: Sendable, Equatable {
                                     weightGradient: UnsafeMutablePointer<S>, biasGradient: UnsafeMutablePointer<S>,
                                     inputGradient: UnsafeMutablePointer<S>?, col: UnsafeMutablePointer<S>, threads: Int) {
         let columns = count * outHeight * outWidth
-        for o in 0..<outChannels {
-            var s: S = 0
-            let row = dy + o * columns
-            for j in 0..<columns { s += row[j] }
-            biasGradient[o] += s
-        }
+        for o in 0..<outChannels { biasGradient[o] += vectorSum(dy + o * columns, count: columns) }
         im2col(x, count: count, into: col, threads: threads)
         S.gemm(transposeA: false, transposeB: true, m: outChannels, n: depth, k: columns,
                alpha: 1, a: dy, lda: columns, b: col, ldb: columns, beta: 1, c: weightGradient, ldc: depth)

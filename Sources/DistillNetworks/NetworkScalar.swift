@@ -8,7 +8,7 @@ import Darwin
 /// The number type a network computes in: `Float` for training and evaluation
 /// (its products run on oneDNN's `dnnl_sgemm`), `Double` for the derivative tests
 /// (plain loops; tiny shapes only).
-public protocol NetworkScalar: BinaryFloatingPoint, Sendable {
+public protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
     /// Row-major `c = alpha · op(a) · op(b) + beta · c`, `op(a)` m x k, `op(b)` k x n,
     /// `c` m x n; `op` transposes when the flag is set (leading dimensions as stored).
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -12,11 +12,8 @@ enum InstanceNormalization {
     /// Writes `x̂ = (y - mean) · s` to `normalized` and returns `s = 1/sqrt(var + ε)`.
     @inline(__always)
     static func normalize<S: NetworkScalar>(_ y: UnsafePointer<S>, count: Int, into normalized: UnsafeMutablePointer<S>) -> S {
-        var sum: S = 0
-        for p in 0..<count { sum += y[p] }
-        let mean = sum / S(count)
-        var squares: S = 0
-        for p in 0..<count { let d = y[p] - mean; squares += d * d }
+        let mean = vectorSum(y, count: count) / S(count)
+        let squares = vectorSquaredDeviation(y, from: mean, count: count)
         let scale = 1 / (squares / S(count) + S(epsilon)).squareRoot()
         for p in 0..<count { normalized[p] = (y[p] - mean) * scale }
         return scale
@@ -27,16 +24,11 @@ enum InstanceNormalization {
     @inline(__always)
     static func backward<S: NetworkScalar>(_ dOut: UnsafePointer<S>, normalized: UnsafePointer<S>, scale: S, gamma: S,
                                           count: Int, dy: UnsafeMutablePointer<S>, dGamma: inout S, dBeta: inout S) {
-        var sumG: S = 0, sumGX: S = 0, dg: S = 0, db: S = 0
-        for p in 0..<count {
-            dg += dOut[p] * normalized[p]
-            db += dOut[p]
-        }
-        sumG = gamma * db
-        sumGX = gamma * dg
+        let dg = vectorDot(dOut, normalized, count: count), db = vectorSum(dOut, count: count)
         let n = S(count)
+        let a = scale * gamma, b = scale * gamma * db / n, c = scale * gamma * dg / n
         for p in 0..<count {
-            dy[p] = scale * (gamma * dOut[p] - sumG / n - normalized[p] * sumGX / n)
+            dy[p] = a * dOut[p] - b - normalized[p] * c
         }
         dGamma += dg
         dBeta += db
@@ -75,12 +67,12 @@ enum AveragePooling {
 enum ReLU {
     @inline(__always)
     static func forward<S: NetworkScalar>(_ x: UnsafeMutablePointer<S>, count: Int) {
-        for p in 0..<count where x[p] < 0 { x[p] = 0 }
+        for p in 0..<count { x[p] = max(x[p], 0) }   // a select, so that it vectorises
     }
 
     /// Zeroes `d` wherever the layer's input `x` was not positive.
     @inline(__always)
     static func backward<S: NetworkScalar>(_ d: UnsafeMutablePointer<S>, input x: UnsafePointer<S>, count: Int) {
-        for p in 0..<count where !(x[p] > 0) { d[p] = 0 }
+        for p in 0..<count { d[p] = x[p] > 0 ? d[p] : 0 }
     }
 }
