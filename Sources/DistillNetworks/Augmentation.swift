@@ -63,7 +63,7 @@ public struct Augmentation: Sendable, Equatable, Codable {
 
     /// Output pixel at normalised `(u, v)` ∈ [-1, 1]² takes the input at
     /// `(m00 u + m01 v, m10 u + m11 v)`, bilinearly, zeros outside.
-    private func resample(_ source: [Float], into out: inout [Float], at base: Int, channels: Int, height: Int, width: Int,
+    func resample(_ source: [Float], into out: inout [Float], at base: Int, channels: Int, height: Int, width: Int,
                           matrix m: (Double, Double, Double, Double)) {
         for y in 0..<height {
             let v = (2 * Double(y) + 1) / Double(height) - 1

@@ -90,8 +90,12 @@ public struct Convolution: Sendable, Equatable {
         im2col(x, count: count, into: col, threads: threads)
         let columns = count * outHeight * outWidth
         for o in 0..<outChannels { (y + o * columns).update(repeating: bias[o], count: columns) }
-        S.gemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: depth,
-               alpha: 1, a: weights, lda: depth, b: col, ldb: columns, beta: 1, c: y, ldc: columns)
+        let w = SharedPointer(UnsafeMutablePointer(mutating: weights)), cs = SharedPointer(col), ys = SharedPointer(y)
+        let (m, k) = (outChannels, depth)
+        parallelRanges(columns, threads: threads) { r in
+            S.gemm(transposeA: false, transposeB: false, m: m, n: r.count, k: k, alpha: 1, a: w.base, lda: k,
+                   b: cs.base + r.lowerBound, ldb: columns, beta: 1, c: ys.base + r.lowerBound, ldc: columns)
+        }
     }
 
     /// Adds the weights' and bias' gradients to `weightGradient`, `biasGradient` and,
@@ -104,11 +108,32 @@ public struct Convolution: Sendable, Equatable {
         let columns = count * outHeight * outWidth
         for o in 0..<outChannels { biasGradient[o] += vectorSum(dy + o * columns, count: columns) }
         im2col(x, count: count, into: col, threads: threads)
-        S.gemm(transposeA: false, transposeB: true, m: outChannels, n: depth, k: columns,
-               alpha: 1, a: dy, lda: columns, b: col, ldb: columns, beta: 1, c: weightGradient, ldc: depth)
+        // ∂W = dy · colᵀ, a sum over columns: each part sums its own columns, the
+        // first into the gradient, the others into scratch, added in part order.
+        let (m, k) = (outChannels, depth)
+        let parts = max(1, min(threads, columns))
+        let partials = UnsafeMutablePointer<S>.allocate(capacity: max(1, (parts - 1) * m * k))
+        defer { partials.deallocate() }
+        let dys = SharedPointer(UnsafeMutablePointer(mutating: dy)), cs = SharedPointer(col)
+        let gs = SharedPointer(weightGradient), ps = SharedPointer(partials)
+        parallelRanges(parts, threads: parts) { range in
+            for part in range {
+                let r = (columns * part / parts)..<(columns * (part + 1) / parts)
+                S.gemm(transposeA: false, transposeB: true, m: m, n: k, k: r.count, alpha: 1,
+                       a: dys.base + r.lowerBound, lda: columns, b: cs.base + r.lowerBound, ldb: columns,
+                       beta: part == 0 ? 1 : 0, c: part == 0 ? gs.base : ps.base + (part - 1) * m * k, ldc: k)
+            }
+        }
+        for part in 1..<max(1, parts) {
+            let partial = partials + (part - 1) * m * k
+            for i in 0..<(m * k) { weightGradient[i] += partial[i] }
+        }
         guard let dx = inputGradient else { return }
-        S.gemm(transposeA: true, transposeB: false, m: depth, n: columns, k: outChannels,
-               alpha: 1, a: weights, lda: depth, b: dy, ldb: columns, beta: 0, c: col, ldc: columns)
+        let w = SharedPointer(UnsafeMutablePointer(mutating: weights))
+        parallelRanges(columns, threads: threads) { r in
+            S.gemm(transposeA: true, transposeB: false, m: k, n: r.count, k: m, alpha: 1, a: w.base, lda: k,
+                   b: dys.base + r.lowerBound, ldb: columns, beta: 0, c: cs.base + r.lowerBound, ldc: columns)
+        }
         col2im(col, count: count, into: dx, threads: threads)
     }
 }

@@ -27,6 +27,7 @@ extension Float: NetworkScalar {
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        OneDNNThreads.singleThreaded()
         let ta = CChar(UInt8(ascii: transposeA ? "T" : "N")), tb = CChar(UInt8(ascii: transposeB ? "T" : "N"))
         let status = dnnl_sgemm(ta, tb, Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb),
                                 beta, c, Int64(ldc))
@@ -58,4 +59,22 @@ extension Double: NetworkScalar {
 
     public static func exponential(_ x: Double) -> Double { exp(x) }
     public static func logarithm(_ x: Double) -> Double { log(x) }
+}
+
+/// Keeps oneDNN's products on the calling thread. The layers split their products
+/// over their own worker threads (by columns, with partial sums added in a fixed
+/// order), so oneDNN's OpenMP team would only add threads that spin between calls
+/// and compete with the element-wise passes.
+enum OneDNNThreads {
+    /// libgomp's `omp_set_num_threads`, looked up at run time: oneDNN's OpenMP
+    /// runtime has loaded libgomp (Debian's build), and its development symlink is
+    /// not on the linker's path. nil for a build with another threading runtime.
+    nonisolated(unsafe) private static let setNumThreads: (@convention(c) (Int32) -> Void)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)
+    }()
+
+    /// Sets this thread's OpenMP team size to 1 (a per-thread setting; cheap).
+    @inline(__always)
+    static func singleThreaded() { setNumThreads?(1) }
 }
