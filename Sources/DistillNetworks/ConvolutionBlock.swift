@@ -20,16 +20,20 @@ struct ConvolutionBlockTail: Sendable {
         let ss = SharedPointer(scales), os = SharedPointer(output)
         let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
         parallelRanges(channels * count, threads: threads) { planes in
-            let a = UnsafeMutablePointer<S>.allocate(capacity: p)
-            defer { a.deallocate() }
             for k in planes {
                 let c = k / count
                 let xhat = xs.base + k * p
                 ss[k] = InstanceNormalization.normalize(ys.base + k * p, count: p, into: xhat)
-                let (g, b) = (gs[c], bs[c])
-                for i in 0..<p { a[i] = g * xhat[i] + b }
-                ReLU.forward(a, count: p)
-                AveragePooling.forward(a, height: h, width: w, into: os.base + k * q)
+                // Affine, ReLU and pooling in one pass (the same as the three layers in turn).
+                let (g, b) = (gs[c], bs[c]), out = os.base + k * q, ow = w / 2
+                for i in 0..<(h / 2) {
+                    let r0 = xhat + 2 * i * w, r1 = r0 + w
+                    for j in 0..<ow {
+                        let s0 = max(g * r0[2 * j] + b, 0) + max(g * r0[2 * j + 1] + b, 0)
+                        let s1 = max(g * r1[2 * j] + b, 0) + max(g * r1[2 * j + 1] + b, 0)
+                        out[i * ow + j] = (s0 + s1) * S(0.25)
+                    }
+                }
             }
         }
     }
@@ -46,17 +50,24 @@ struct ConvolutionBlockTail: Sendable {
         let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
         let dgs = SharedPointer(dGamma), dbs = SharedPointer(dBeta)
         parallelRanges(channels, threads: threads) { range in
-            let a = UnsafeMutablePointer<S>.allocate(capacity: p), da = UnsafeMutablePointer<S>.allocate(capacity: p)
-            defer { a.deallocate(); da.deallocate() }
+            let da = UnsafeMutablePointer<S>.allocate(capacity: p)
+            defer { da.deallocate() }
+            let ow = w / 2
             for c in range {
                 let (g, b) = (gs[c], bs[c])
                 var dg: S = 0, db: S = 0
                 for i in 0..<count {
                     let k = c * count + i
-                    let xhat = xs.base + k * p
-                    AveragePooling.backward(ds.base + k * q, height: h, width: w, into: da)
-                    for j in 0..<p { a[j] = g * xhat[j] + b }
-                    ReLU.backward(da, input: a, count: p)
+                    let xhat = xs.base + k * p, dOut = ds.base + k * q
+                    // Pooling's and ReLU's backward passes in one: each pixel takes a quarter of
+                    // its pooled gradient where its affine output was positive.
+                    if h % 2 == 1 || w % 2 == 1 { da.update(repeating: 0, count: p) }
+                    for y in 0..<(2 * (h / 2)) {
+                        let src = dOut + (y / 2) * ow, row = y * w
+                        for x in 0..<(2 * ow) {
+                            da[row + x] = g * xhat[row + x] + b > 0 ? src[x / 2] * S(0.25) : 0
+                        }
+                    }
                     InstanceNormalization.backward(da, normalized: xhat, scale: ss[k], gamma: g, count: p,
                                                    dy: dys.base + k * p, dGamma: &dg, dBeta: &db)
                 }
