@@ -45,7 +45,7 @@ let package = Package(
         // Optimised even in debug builds, like the C kernels: its loops are generic
         // (Float for training, Double for the derivative tests) and unspecialised
         // generic code at -Onone is two orders of magnitude slower.
-        .target(name: "DistillNetworks", dependencies: ["CDNNL", "DistillNumerics"],
+        .target(name: "DistillNetworks", dependencies: ["CDNNL", "DistillNumerics"], exclude: ["README.md"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // The `distill` command: composes IO and Distill.
         .executableTarget(
