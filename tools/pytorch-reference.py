@@ -75,6 +75,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--test-count", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--indices", help="JSON from distill-network-bench: train on its train_indices (same images)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -86,15 +87,17 @@ def main():
     test_x = tensor(load_idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz"))[:args.test_count])
     test_y = torch.tensor(load_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz"))[:args.test_count].astype(np.int64))
     accuracies, seconds = [], []
+    given = json.load(open(args.indices))["train_indices"] if args.indices else None
     for seed in range(1, args.seeds + 1):
         rng = np.random.default_rng(seed)
-        picked = np.concatenate([rng.choice(np.flatnonzero(train_y == c), args.images_per_class, replace=False)
-                                 for c in range(10)])
+        picked = np.array(given[seed - 1]) if given else np.concatenate(
+            [rng.choice(np.flatnonzero(train_y == c), args.images_per_class, replace=False) for c in range(10)])
         acc, sec = evaluate(tensor(train_x[picked]), torch.tensor(train_y[picked].astype(np.int64)),
                             test_x, test_y, args.epochs, seed)
         accuracies.append(acc)
         seconds.append(sec)
     print(json.dumps({"implementation": f"pytorch {torch.__version__}", "threads": args.threads,
+                      "images": "distill-network-bench's train_indices" if given else "numpy default_rng(seed) per class",
                       "images_per_class": args.images_per_class, "epochs": args.epochs,
                       "test_images": int(test_x.shape[0]), "seeds": list(range(1, args.seeds + 1)),
                       "test_accuracies": accuracies, "test_accuracy_mean": float(np.mean(accuracies)),

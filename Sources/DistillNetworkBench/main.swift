@@ -51,6 +51,7 @@ var byClass = [[Int]](repeating: [], count: train.classes)
 for (i, label) in train.labels.enumerated() { byClass[Int(label)].append(i) }
 
 var combined: NetworkEvaluationResult?
+var drawn = [[Int]]()
 for seed in 1...UInt64(seedCount) {
     var random = SplitMix64(seed: seed)
     let picked = byClass.flatMap { indices -> [Int] in
@@ -58,6 +59,7 @@ for seed in 1...UInt64(seedCount) {
         pool.shuffle(using: &random)
         return Array(pool.prefix(perClass))
     }
+    drawn.append(picked)
     do {
         let result = try NetworkEvaluation.evaluate(train: train.subset(picked), test: test, height: 28, width: 28,
                                                     channels: 1, network: spec, protocol: settings, seeds: [seed])
@@ -87,5 +89,6 @@ json["images_per_class"] = perClass
 json["test_images"] = test.count
 json["peak_rss_mb"] = Double(usage.ru_maxrss) / 1024
 json["random_real"] = "drawn per seed: SplitMix64(seed) shuffles each class, first K"
+json["train_indices"] = drawn   // per seed: indices into the training split, for tools/pytorch-reference.py --indices
 let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
 print(String(decoding: data, as: UTF8.self))
