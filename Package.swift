@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "ImplicitDiff", targets: ["ImplicitDiff"]),
         .library(name: "Distill", targets: ["Distill"]),
         .library(name: "DistillIO", targets: ["DistillIO"]),
+        .library(name: "DistillNetworks", targets: ["DistillNetworks"]),
+        .executable(name: "distill-network-bench", targets: ["DistillNetworkBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +20,9 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        // oneDNN (the CPU library PyTorch uses): its single-precision GEMM runs the
+        // networks' convolutions and dense layers. No pkg-config file in Debian.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // The labelled-image type and its pixel storage, shared by everything. No imports.
         .target(name: "DistillImages", exclude: ["README.md"]),
@@ -43,6 +48,13 @@ let package = Package(
         // Running a distillation: the step loop and its observers, guards, checkpoints,
         // metrics and output files. Used by the `distill` commands; usable by any program.
         .target(name: "DistillRun", dependencies: ["Distill", "DistillDatasets", "DistillIO", "DistillImages", "DistillNumerics", "ImplicitDiff"], exclude: ["README.md"]),
+        // Training real networks (MLP, ConvNet-3) from scratch on an image set and
+        // measuring their test accuracy: the field's evaluation of a distilled set.
+        // Optimised even in debug builds, like the C kernels: its loops are generic
+        // (Float for training, Double for the derivative tests) and unspecialised
+        // generic code at -Onone is two orders of magnitude slower.
+        .target(name: "DistillNetworks", dependencies: ["CDNNL", "DistillImages", "DistillNumerics"], exclude: ["README.md"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // The `distill` command: composes IO and Distill.
         .executableTarget(
             name: "DistillCLI",
@@ -52,9 +64,15 @@ let package = Package(
             ],
             exclude: ["README.md"]),
 
+        // Times DistillNetworks on MNIST (random real images, DC's protocol); prints JSON.
+        // A measuring tool for tools/network-bench.sh, not part of `distill`.
+        .executableTarget(name: "DistillNetworkBench",
+                          dependencies: ["DistillNetworks", "DistillDatasets", "DistillImages", "DistillIO", "DistillNumerics"]),
+
         .target(name: "_TestSupport", dependencies: ["DistillImages", "DistillNumerics", "DistillDatasets", "DistillIO"], path: "Tests/_TestSupport"),
         .testTarget(name: "DistillIOTests", dependencies: ["DistillIO", "CPNG", "CZlib"]),
         .testTarget(name: "DistillNumericsTests", dependencies: ["DistillNumerics", "_TestSupport"]),
+        .testTarget(name: "DistillNetworksTests", dependencies: ["DistillNetworks", "DistillImages", "DistillNumerics", "_TestSupport"]),
         .testTarget(name: "ImplicitDiffTests", dependencies: ["ImplicitDiff", "_TestSupport"]),
         .testTarget(name: "DistillTests",
                     dependencies: ["Distill", "DistillIO", "DistillNumerics", "ImplicitDiff", "_TestSupport"],
