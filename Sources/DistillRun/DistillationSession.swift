@@ -73,6 +73,7 @@ public final class DistillationSession {
         let dataset = loaded
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)
+        if request.baselines { try checkBaselineSizes(dataset, imagesPerClass: request.configuration.imagesPerClass) }
         var history: [StepRecord] = []
         if let checkpoint = request.resume {
             guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
@@ -121,18 +122,21 @@ public final class DistillationSession {
 
         let outputs = RunOutputs(folder: out, shape: dataset.shape)
         if let failure = guardian.failure {
-            // Keep the last good state's outputs; the last good checkpoint stays as it was.
-            if let good = guardian.lastGood {
-                let goodHistory = Array(fullHistory.prefix(good.step))
-                do {
-                    try outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data,
-                                              commandLine: request.commandLine), grid: try grid(good))
-                } catch {
-                    throw RunError("\(failure). The outputs of the last good step (\(good.step)) could not be written either: \(error)")
-                }
-                throw RunError("\(failure). The outputs in \(out) are from the last good step (\(good.step)).")
+            // Keep the last good state: its outputs and its checkpoint, as one set.
+            guard let good = guardian.lastGood else {
+                if !outExisted { rmdir(out) }
+                throw RunError("\(failure). No state of this run was good (the first step already failed), so nothing was written.")
             }
-            throw RunError("\(failure). No step was good, so nothing was written.")
+            let goodHistory = Array(fullHistory.prefix(good.step))
+            let which = good.step == 0 ? "step 0, the starting images" : "step \(good.step)"
+            do {
+                try outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data,
+                                          commandLine: request.commandLine), grid: try grid(good))
+                try Checkpoint.write(good, history: goodHistory, data: data, dataFiles: dataset.fileHashes, to: out)
+            } catch {
+                throw RunError("\(failure). The outputs of the last good state (\(which)) could not be written either: \(error)")
+            }
+            throw RunError("\(failure). The outputs and the checkpoint in \(out) are those of the last good state (\(which)): its loss, gradients and images were finite and its solves met their tolerances.")
         }
         if let error = periodic.error { throw RunError("cannot write the checkpoint in \(Checkpoint.folder(in: out)): \(error)") }
         var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commandLine: request.commandLine)

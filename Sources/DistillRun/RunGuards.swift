@@ -1,4 +1,5 @@
 import Distill
+import DistillIO
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -43,16 +44,28 @@ public final class StopOnSignal: DistillationObserver {
     }
 }
 
-/// Stops the run when it goes wrong: a non-finite loss, gradient or image
-/// (the state before that step is kept as the last good one), or solves that
-/// keep missing their tolerance (following a wrong gradient is worse than stopping).
+/// Stops the run when it goes wrong, and keeps the last good state.
+///
+/// A step's record measures the state the step started from (its loss,
+/// inner solve and linear solve are those of that state), so a state is
+/// certified by the record of the step after it. The last good state is the
+/// last one whose own record has a finite loss and gradient norms, whose
+/// inner solve and linear solve met their tolerances, and whose images,
+/// labels and L2 strength are finite (the L2 strength positive and normal).
+///
+/// The run is stopped by a step that produces a non-finite loss, gradient,
+/// image, label or L2 strength, or by solves that miss their tolerance
+/// `maximumConsecutiveMisses` steps in a row (following a wrong gradient is
+/// worse than stopping).
 public final class DivergenceGuard: DistillationObserver {
     public let maximumConsecutiveMisses: Int
     public private(set) var consecutiveMisses = 0
     /// Why the run was stopped, if it was.
     public private(set) var failure: String?
-    /// The distiller before the step that went wrong.
+    /// The last certified state (see the type's description); nil when no
+    /// state of this process was certified.
     public private(set) var lastGood: Distiller?
+    /// The state the latest step started from, not yet certified.
     private var previous: Distiller?
 
     public init(maximumConsecutiveMisses: Int = 5) {
@@ -60,24 +73,56 @@ public final class DivergenceGuard: DistillationObserver {
     }
 
     public func started(_ distiller: Distiller, dataset: LoadedDataset) {
-        previous = distiller
+        previous = Self.isFinite(distiller) ? distiller : nil
+    }
+
+    /// Whether `distiller`'s images, labels and L2 strength are usable: finite,
+    /// and the L2 strength positive and normal (an L2 of 0 or a subnormal one
+    /// leaves the inner problem without its strong convexity).
+    public static func isFinite(_ distiller: Distiller) -> Bool {
+        distiller.l2.isFinite && distiller.l2 >= Double.leastNormalMagnitude
+            && distiller.images.values.allSatisfy(\.isFinite) && distiller.labels.values.allSatisfy(\.isFinite)
+    }
+
+    /// What is wrong after a step, and the option to change.
+    static func fault(_ record: StepRecord, distiller: Distiller) -> String {
+        let l2 = distiller.l2
+        if !(record.trainLoss.isFinite && record.objective.isFinite) {
+            return "a non-finite training loss (\(NumberText.shortest(record.trainLoss))); try a smaller --learning-rate"
+        }
+        if !(record.innerGradientNorm.isFinite && record.linearSolveResidual.isFinite) {
+            return "a non-finite gradient (inner |F| \(NumberText.shortest(record.innerGradientNorm)), linear solve residual \(NumberText.shortest(record.linearSolveResidual))); try a smaller --learning-rate"
+        }
+        if !(l2.isFinite && l2 >= Double.leastNormalMagnitude) {
+            return "an L2 strength of \(NumberText.shortest(l2)), outside the positive normal numbers the inner problem needs; try a smaller --l2-learning-rate"
+        }
+        if !distiller.images.values.allSatisfy(\.isFinite) {
+            return "a non-finite pixel; try a smaller --learning-rate"
+        }
+        return "a non-finite label; try a smaller --label-learning-rate"
+    }
+
+    /// Whether `record` certifies the state its step started from.
+    public static func certifies(_ record: StepRecord) -> Bool {
+        record.trainLoss.isFinite && record.objective.isFinite && record.innerGradientNorm.isFinite
+            && record.linearSolveResidual.isFinite && record.innerConverged && record.linearSolveConverged
     }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        let finite = record.trainLoss.isFinite && record.innerGradientNorm.isFinite && record.linearSolveResidual.isFinite
-            && distiller.images.values.allSatisfy(\.isFinite) && distiller.labels.values.allSatisfy(\.isFinite) && distiller.l2.isFinite
-        if !finite {
-            failure = "step \(record.step) produced a non-finite loss, gradient or image (train loss \(record.trainLoss)); try a smaller --learning-rate"
-            lastGood = previous
+        if Self.certifies(record), let previous, previous.step == record.step - 1 { lastGood = previous }
+        let finiteRecord = record.trainLoss.isFinite && record.objective.isFinite && record.innerGradientNorm.isFinite
+            && record.linearSolveResidual.isFinite
+        if !finiteRecord || !Self.isFinite(distiller) {
+            failure = "step \(record.step) produced " + Self.fault(record, distiller: distiller)
+            previous = nil
             return .stop
         }
         consecutiveMisses = (record.innerConverged && record.linearSolveConverged) ? 0 : consecutiveMisses + 1
+        previous = distiller
         if consecutiveMisses >= maximumConsecutiveMisses {
-            failure = "the inner solve or the linear solve missed its tolerance \(consecutiveMisses) steps in a row (last: inner |F| = \(scientificText(record.innerGradientNorm)), linear solve residual \(scientificText(record.linearSolveResidual))); stopping rather than following a wrong gradient. Try a larger --l2 or looser tolerances"
-            lastGood = distiller
+            failure = "the inner solve or the linear solve missed its tolerance \(consecutiveMisses) steps in a row (last: inner |F| = \(scientificText(record.innerGradientNorm)), linear solve residual \(scientificText(record.linearSolveResidual))); stopping rather than following a wrong gradient. Try a larger --l2, a smaller --learning-rate or looser tolerances"
             return .stop
         }
-        previous = distiller
         return .proceed
     }
 }
