@@ -46,6 +46,9 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
+        @Flag(help: "Delete the files of another run found in --out (every output, progress.png, snapshots/ and checkpoint/) before starting; without it such a folder is refused.")
+        var replace = false
+
         @Flag(help: "Also train the same model on random real images, class means or k-means centroids of the same size, and on all the training data (about 15 s more on MNIST), and record them in metrics.json and report.html.")
         var baselines = false
 
@@ -77,7 +80,8 @@ extension DistillCommand {
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
             let request = DistillationSession.Request(
                 configuration: distillerConfiguration, data: options.data, out: out, checkpointEvery: checkpointEvery,
-                stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine)
+                stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,
+                replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData)
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
             let classNames = try display.names(classes: session.dataset.classes)

@@ -8,13 +8,71 @@ import Glibc
 
 /// The signal that asked the run to stop (SIGINT or SIGTERM), or 0.
 let stopSignal = Atomic<Int32>(0)
+/// Whether a checkpoint writer waits for the first signal (see `StopOnSignal`).
+let signalWriterReady = Atomic<Bool>(false)
+
+/// Posted by the signal handler on the first signal (`sem_post` is async-signal-safe).
+nonisolated(unsafe) let signalSemaphore: UnsafeMutablePointer<sem_t> = {
+    let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    sem_init(semaphore, 0, 0)
+    return semaphore
+}()
+
+/// The acknowledgement written from the handler, prepared beforehand (the handler only calls write(2)).
+nonisolated(unsafe) let acknowledgementBytes: UnsafeMutableBufferPointer<UInt8> = {
+    let text = Array(StopOnSignal.acknowledgement.utf8)
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
+    _ = buffer.initialize(from: text)
+    return buffer
+}()
+
+/// What the checkpoint writer thread does when the first signal comes: set
+/// by the live `StopOnSignal`, nil when none is live.
+let signalCheckpointJob = Mutex<(@Sendable () -> Void)?>(nil)
+
+/// Starts, once per process, the thread that writes a checkpoint of the last
+/// finished step when the first signal comes (so that a second signal, which
+/// ends the process at once, still leaves a checkpoint).
+let signalCheckpointThread: Void = {
+    let thread = Thread {
+        while true {
+            while sem_wait(signalSemaphore) != 0 {}
+            let job = signalCheckpointJob.withLock { $0 }
+            job?()
+            ExitDeferral.endPending()
+        }
+    }
+    thread.name = "distill-signal-checkpoint"
+    thread.start()
+}()
+
+/// The last finished state of a run and its history, shared with the checkpoint thread.
+final class LatestState: Sendable {
+    let value = Mutex<(Distiller, [StepRecord])?>(nil)
+}
 
 /// Turns SIGINT and SIGTERM into a request to stop after the current step,
 /// so that the run can save a checkpoint and its outputs before exiting.
-/// A second signal of the same kind ends the process at once.
-public final class StopOnSignal: DistillationObserver {
+///
+/// The first signal is acknowledged at once on standard error ("stopping
+/// after this step...") and a checkpoint of the last finished step is
+/// written on another thread. A second signal ends the process at once with
+/// status 128 + the signal, but only once that checkpoint and any set of
+/// files being written are complete (`ExitDeferral`): the folder always
+/// holds whole files and the last checkpoint.
+public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
+    /// Written to standard error when the first signal arrives.
+    public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C stops at once, keeping the last checkpoint)\n"
+
+    /// The last finished state and its history, for the checkpoint at the first signal.
+    private let latest = LatestState()
+    /// Whether this instance installed the checkpoint job.
+    private var writesCheckpoint = false
+
     public init() {
-        stopSignal.store(0, ordering: .relaxed)
+        stopSignal.store(0, ordering: .sequentiallyConsistent)
+        _ = acknowledgementBytes
+        _ = signalSemaphore
         // A parent may have blocked them (the mask survives exec); a blocked
         // signal would never reach the handler.
         var set = sigset_t()
@@ -24,23 +82,51 @@ public final class StopOnSignal: DistillationObserver {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
-                if stopSignal.exchange(received, ordering: .relaxed) != 0 {
-                    signal(received, SIG_DFL)
-                    raise(received)
+                if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
+                    _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
+                    if signalWriterReady.load(ordering: .sequentiallyConsistent) {
+                        ExitDeferral.beginPending()
+                        sem_post(signalSemaphore)
+                    }
+                } else {
+                    ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
                 }
             }
         }
     }
 
+    /// Saves the last finished step with `write` when the first signal comes
+    /// (on another thread, while the current step finishes).
+    public func writeCheckpointOnFirstSignal(_ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
+        _ = signalCheckpointThread
+        let latest = self.latest
+        signalCheckpointJob.withLock { job in
+            job = {
+                if let (distiller, history) = latest.value.withLock({ $0 }) { write(distiller, history) }
+            }
+        }
+        writesCheckpoint = true
+        signalWriterReady.store(true, ordering: .sequentiallyConsistent)
+    }
+
     deinit {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        if writesCheckpoint {
+            signalWriterReady.store(false, ordering: .sequentiallyConsistent)
+            signalCheckpointJob.withLock { $0 = nil }
+        }
     }
 
-    public var received: Int32 { stopSignal.load(ordering: .relaxed) }
+    public var received: Int32 { stopSignal.load(ordering: .sequentiallyConsistent) }
+
+    public func started(_ distiller: Distiller, dataset: LoadedDataset) {
+        latest.value.withLock { $0 = (distiller, []) }
+    }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        received != 0 ? .stop : .proceed
+        latest.value.withLock { $0 = (distiller, history) }
+        return received != 0 ? .stop : .proceed
     }
 }
 
