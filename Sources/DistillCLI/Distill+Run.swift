@@ -88,14 +88,20 @@ extension DistillCommand {
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }
+            let shape = session.dataset.shape
+            let grid = { (distiller: Distiller) throws -> PNGImage in
+                try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
+                                          classes: distiller.classes, height: shape.height, width: shape.width,
+                                          channels: shape.channels, zoom: zoom)
+            }
+            // Everything the run will need is checked before step 1.
+            try runStep { () throws(RunError) in try session.checkPicture(naming: "--zoom or --images-per-class", grid) }
+            if !quiet, let announcement = session.estimate.announcement { printError(announcement) }
             try runStep { () throws(RunError) in try session.createOutputFolder() }
             let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
-            let shape = session.dataset.shape
+            let announce: [any DistillationObserver] = quiet ? [] : [DurationAnnouncement(log: printError)]
             let result = try runStep { () throws(RunError) in
-                try session.run(observers: watch.observers) { distiller in
-                    try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
-                                              classes: distiller.classes, height: shape.height, width: shape.width, zoom: zoom)
-                }
+                try session.run(observers: watch.observers + announce, grid: grid)
             }
             let outputs = RunOutputs(folder: out, shape: shape)
             let extras = try watch.writeExtras(result.outcome, outputs: outputs, zoom: zoom)

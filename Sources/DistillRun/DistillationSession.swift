@@ -63,6 +63,8 @@ public final class DistillationSession: @unchecked Sendable {
     public let distiller: Distiller
     /// The steps taken before (when resuming).
     public let history: [StepRecord]
+    /// The memory the run is estimated to need (checked against the machine's in `init`).
+    public let estimate: ResourceEstimate
     /// The dataset's absolute path, recorded in checkpoints (a resume from another directory finds it).
     public let absoluteData: String
     /// Whether the output folder existed before (a folder made for a run that
@@ -97,6 +99,9 @@ public final class DistillationSession: @unchecked Sendable {
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)
         if request.baselines { try checkBaselineSizes(dataset, imagesPerClass: request.configuration.imagesPerClass) }
+        estimate = ResourceEstimate(train: dataset.train.count, features: dataset.shape.features, classes: dataset.classes,
+                                    configuration: request.configuration)
+        try estimate.check(imagesPerClass: request.configuration.imagesPerClass)
         var history: [StepRecord] = []
         if let checkpoint = request.resume {
             guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
@@ -108,6 +113,16 @@ public final class DistillationSession: @unchecked Sendable {
         self.distiller = distiller
         self.history = history
         signals = StopOnSignal()
+    }
+
+    /// Checks, before any step, that the picture of the synthetic images
+    /// (drawn by `grid`, as `run` will draw distilled.png) can be made.
+    ///
+    /// - Throws: `RunError` naming `option` (the setting to change) and the size.
+    public func checkPicture(naming option: String, _ grid: (Distiller) throws -> PNGImage) throws(RunError) {
+        do { _ = try grid(distiller) } catch {
+            throw RunError("\(RunFiles.grid) cannot be made at this size (\(error)); use a smaller \(option)")
+        }
     }
 
     /// Creates the output folder (and its parents) once every input is checked,

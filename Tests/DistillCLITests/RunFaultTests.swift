@@ -1,3 +1,4 @@
+import Distill
 import DistillRun
 import DistillIO
 import Foundation
@@ -71,6 +72,29 @@ import Glibc
         #expect(result.status == 1)
         #expect(result.stderr == "error: step 1 produced an L2 strength of inf, outside the positive normal numbers the inner problem needs; try a smaller --l2-learning-rate. The outputs and the checkpoint in \(out) are those of the last good state (step 0, the starting images): its loss, gradients and images were finite and its solves met their tolerances.\n")
         #expect(try Self.metrics(out)["learned_l2"] as? Double == 0.1)
+    }
+
+    // MARK: 3. Memory for the requested size
+
+    @Test func aSizeThatDoesNotFitInMemoryIsRefusedNamingTheOption() throws {
+        var configuration = DistillerConfiguration()
+        configuration.model = "kernel-ridge"
+        configuration.imagesPerClass = 5000
+        // MNIST: 60,000 images of 784 pixels, 10 classes; m = 50,000 synthetic images.
+        let estimate = ResourceEstimate(train: 60_000, features: 784, classes: 10, configuration: configuration)
+        let m = 50_000.0, p = 784.0, n = 60_000.0, c = 10.0
+        let synthetic: Double = 8 * m * p, model: Double = 8 * p * c + 2 * n * c, kernel: Double = 2 * n * m + 4 * m * m
+        let doubles = synthetic + model + kernel
+        #expect(estimate.bytes == 8 * doubles)
+        #expect(throws: RunError.self) { try estimate.check(imagesPerClass: 5000, memory: 24 * 1_073_741_824) }
+        do { try estimate.check(imagesPerClass: 5000, memory: 24 * 1_073_741_824) } catch {
+            #expect(error.description == "--images-per-class 5000: the run would need about 121.6 GiB of memory, more than the 24.0 GiB of this machine; use a smaller --images-per-class")
+        }
+        #expect(estimate.announcement == "This run will hold about 121.6 GiB of memory beyond the dataset.")
+        configuration.imagesPerClass = 1
+        let small = ResourceEstimate(train: 60_000, features: 784, classes: 10, configuration: configuration)
+        #expect(small.announcement == nil)
+        try small.check(imagesPerClass: 1, memory: 24 * 1_073_741_824)
     }
 
     // MARK: 4. One run per folder
