@@ -84,7 +84,7 @@ extension DistillCommand {
                 replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData)
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
-            let classNames = try display.names(classes: session.dataset.classes)
+            let classNames = try display.names(classes: session.dataset.classes, datasetNames: session.dataset.dataset.classNames)
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }

@@ -97,6 +97,18 @@ import Glibc
         try small.check(imagesPerClass: 1, memory: 24 * 1_073_741_824)
     }
 
+    // MARK: 8. Written files hold what was computed
+
+    @Test func floatIDXFilesWidenRatherThanOverflowOrFlushToZero() {
+        #expect(RunOutputs.floatElements([0.5, -1e-3, 3e38]) == .float32([0.5, -1e-3, 3e38]))
+        // Beyond Float's range: float64, not ±infinity.
+        #expect(RunOutputs.floatElements([0.5, 1e39]) == .float64([0.5, 1e39]))
+        #expect(RunOutputs.floatElements([-1e300]) == .float64([-1e300]))
+        // Below Float's smallest subnormal: float64, not 0.
+        #expect(RunOutputs.floatElements([1e-46, 1]) == .float64([1e-46, 1]))
+        #expect(RunOutputs.floatElements([0, -0.0]) == .float32([0, -0.0]))
+    }
+
     // MARK: 4. One run per folder
 
     @Test func aFolderHoldingAnotherRunIsRefusedUnlessReplaced() throws {
