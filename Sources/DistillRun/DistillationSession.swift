@@ -154,7 +154,9 @@ public final class DistillationSession: @unchecked Sendable {
         // The first signal writes a checkpoint of the last finished step (see `StopOnSignal`).
         let data = absoluteData, hashes = dataset.fileHashes
         signals.writeCheckpointOnFirstSignal { distiller, history in
-            try? Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, to: out)
+            do { try Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, to: out) } catch {
+                writeErrorLine("error: cannot write the checkpoint of step \(distiller.step) in \(Checkpoint.folder(in: out)): \(error)")
+            }
         }
     }
 
