@@ -72,6 +72,23 @@ import Glibc
         #expect(result.status == 1)
         #expect(result.stderr == "error: step 1 produced an L2 strength of inf, outside the positive normal numbers the inner problem needs; try a smaller --l2-learning-rate. The outputs and the checkpoint in \(out) are those of the last good state (step 0, the starting images): its loss, gradients and images were finite and its solves met their tolerances.\n")
         #expect(try Self.metrics(out)["learned_l2"] as? Double == 0.1)
+        // The state kept is one eval accepts (an L2 of 0 was rejected there).
+        let eval = try Self.distill(["eval", "--distilled", out, "--data", s.data.path])
+        #expect(eval.status == 0, "\(eval.stderr)")
+    }
+
+    /// Runs `distill arguments...` (any command); returns its status and standard error.
+    static func distill(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
     }
 
     // MARK: 3. Memory for the requested size
