@@ -3,6 +3,7 @@ import Distill
 import DistillImages
 import DistillNumerics
 import DistillRun
+import DistillIO
 import Foundation
 import ImplicitDiff
 
@@ -107,7 +108,8 @@ extension DistillCommand {
             } else {
                 let report = HypergradientCheck(problem: problem, train: dataset.train, unrollSteps: unrollSteps.sizes,
                                                 coordinates: coordinates, seed: seed, threads: threads)
-                print(json ? report.json : report.text(header: "Hypergradient check on \(data): \(dataset.train.count) training images, \(problem.count) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(steps) distillation step(s), λ = \(l2)."))
+                print(json ? report.json : report.text(header: "Hypergradient check on \(data): \(dataset.train.count) training images, \(problem.count) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(steps) distillation step(s), λ = \(NumberText.shortest(problem.l2))."))
+                if !report.passed { throw CLIError("a hypergradient check failed (see the verdicts above)") }
             }
         }
     }
@@ -148,6 +150,49 @@ struct HypergradientCheck: Encodable {
     var coordinates: [Int]
     var rows: [Row]
     var earlyStops: [EarlyStop]
+    /// The pass/fail verdicts, in the order printed.
+    var verdicts: [Verdict] = []
+
+    /// A comparison's verdict: `value` against `tolerance` (pass when `value ≤ tolerance`).
+    struct Verdict: Encodable {
+        var comparison: String
+        var value: Double
+        var tolerance: Double
+        /// Whether it counts towards the exit status (false: a measurement of unrolling's convergence).
+        var isCheck: Bool
+        var passed: Bool { value <= tolerance }
+    }
+
+    /// The agreement required of every checked comparison: relative error ≤ 1e-4
+    /// (finite differences with h = 1e-4 in Double are good to about 1e-6; the fused
+    /// Float32 pass to about 1e-6).
+    static let tolerance = 1e-4
+
+    /// Whether every check passed (the measurements of unrolling do not count).
+    var passed: Bool { verdicts.allSatisfy { !$0.isCheck || $0.passed } }
+
+    /// The verdicts for `rows` and `earlyStops`.
+    static func verdicts(rows: [Row], earlyStops: [EarlyStop]) -> [Verdict] {
+        var verdicts: [Verdict] = []
+        for row in rows {
+            if row.method.hasPrefix("unrolled") {
+                verdicts.append(Verdict(comparison: "\(row.method) vs implicit (measurement: unrolling is only as good as W_N)",
+                                        value: row.errorVersusImplicit, tolerance: tolerance, isCheck: false))
+            } else {
+                verdicts.append(Verdict(comparison: "\(row.method) vs finite differences", value: row.errorVersusFiniteDifferences,
+                                        tolerance: tolerance, isCheck: true))
+                if row.method != "implicit" {
+                    verdicts.append(Verdict(comparison: "\(row.method) vs implicit", value: row.errorVersusImplicit,
+                                            tolerance: tolerance, isCheck: true))
+                }
+            }
+        }
+        if let certified = earlyStops.first(where: { $0.tolerance == DistillerConfiguration().innerTolerance }) {
+            verdicts.append(Verdict(comparison: "implicit at the default inner tolerance \(scientific(certified.tolerance)) vs tight implicit",
+                                    value: certified.errorVersusImplicit, tolerance: tolerance, isCheck: true))
+        }
+        return verdicts
+    }
 
     init(problem: SoftmaxRegression, train: LabeledImages, unrollSteps: [Int], coordinates count: Int,
          seed: UInt64, threads: Int) {
@@ -209,6 +254,7 @@ struct HypergradientCheck: Encodable {
             return EarlyStop(tolerance: tolerance, innerIterations: early.iterations, innerResidual: early.gradientNorm / scale,
                              errorVersusImplicit: relativeError(hyper.cotangent.images.values, reference))
         }
+        verdicts = Self.verdicts(rows: rows, earlyStops: earlyStops)
     }
 
     func text(header: String) -> String {
@@ -228,6 +274,13 @@ struct HypergradientCheck: Encodable {
             lines.append(pad(scientific(e.tolerance), 18) + pad(String(e.innerIterations), 12) + pad(scientific(e.innerResidual), 16)
                          + scientific(e.errorVersusImplicit))
         }
+        lines.append("")
+        lines.append("Verdicts (relative error against the tolerance; a FAIL of a check makes the exit status 1):")
+        for v in verdicts {
+            let verdict = v.isCheck ? (v.passed ? "pass" : "FAIL") : (v.passed ? "within" : "outside")
+            lines.append("  " + pad(verdict, 8) + pad(scientific(v.value) + (v.passed ? " ≤ " : " > ") + scientific(v.tolerance), 22) + v.comparison)
+        }
+        lines.append(passed ? "All checks passed." : "A check FAILED.")
         return lines.joined(separator: "\n")
     }
 

@@ -46,6 +46,9 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
+        @Flag(help: "Delete the files of another run found in --out (every output, progress.png, snapshots/ and checkpoint/) before starting; without it such a folder is refused.")
+        var replace = false
+
         @Flag(help: "Also train the same model on random real images, class means or k-means centroids of the same size, and on all the training data (about 15 s more on MNIST), and record them in metrics.json and report.html.")
         var baselines = false
 
@@ -77,21 +80,28 @@ extension DistillCommand {
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
             let request = DistillationSession.Request(
                 configuration: distillerConfiguration, data: options.data, out: out, checkpointEvery: checkpointEvery,
-                stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine)
+                stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,
+                replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData)
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
-            let classNames = try display.names(classes: session.dataset.classes)
+            let classNames = try display.names(classes: session.dataset.classes, datasetNames: session.dataset.dataset.classNames)
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }
+            let shape = session.dataset.shape
+            let grid = { (distiller: Distiller) throws -> PNGImage in
+                try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
+                                          classes: distiller.classes, height: shape.height, width: shape.width,
+                                          channels: shape.channels, zoom: zoom)
+            }
+            // Everything the run will need is checked before step 1.
+            try runStep { () throws(RunError) in try session.checkPicture(naming: "--zoom or --images-per-class", grid) }
+            if !quiet, let announcement = session.estimate.announcement { printError(announcement) }
             try runStep { () throws(RunError) in try session.createOutputFolder() }
             let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
-            let shape = session.dataset.shape
+            let announce: [any DistillationObserver] = quiet ? [] : [DurationAnnouncement(log: printError)]
             let result = try runStep { () throws(RunError) in
-                try session.run(observers: watch.observers) { distiller in
-                    try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
-                                              classes: distiller.classes, height: shape.height, width: shape.width, zoom: zoom)
-                }
+                try session.run(observers: watch.observers + announce, grid: grid)
             }
             let outputs = RunOutputs(folder: out, shape: shape)
             let extras = try watch.writeExtras(result.outcome, outputs: outputs, zoom: zoom)

@@ -34,6 +34,9 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
+        @Flag(help: "Delete the files of an earlier sweep's runs found in --out before starting; without it such a folder is refused.")
+        var replace = false
+
         @Option(help: ArgumentHelp("Also train the model on random real images and class means or k-means centroids of each size, and once on all the data, for comparison.", valueName: "on|off"))
         var baselines = Switch.on
 
@@ -61,6 +64,13 @@ extension DistillCommand {
             for size in imagesPerClass.sizes {
                 _ = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
             }
+            // Refuse, before any work, a folder that holds an earlier sweep's runs (unless --replace).
+            for size in imagesPerClass.sizes {
+                let folder = out + "/ipc-\(size)", found = OutputFolderLock.runFiles(in: folder)
+                if !replace && !found.isEmpty {
+                    throw CLIError("\(folder): the folder holds another run's outputs (\(found.joined(separator: ", "))); pass --replace to delete them, or choose another --out")
+                }
+            }
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
             var rows: [SweepRow] = []
             var fullData: BaselineResult?
@@ -68,7 +78,7 @@ extension DistillCommand {
                 let folder = out + "/ipc-\(size)"
                 // The same guarded run as `distill run`: guards, checkpoints, signals.
                 let request = DistillationSession.Request(configuration: options.configuration(imagesPerClass: size), data: options.data,
-                                                          out: folder, commandLine: quotedCommandLine)
+                                                          out: folder, commandLine: quotedCommandLine, replace: replace)
                 let session = try runStep { () throws(RunError) in try DistillationSession(request, dataset: dataset) }
                 let progress = ProgressLines(log: { if !quiet { print($0) } })
                 let shape = dataset.shape

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DistillRun
-import DistillRun
 
 @main
 struct DistillCommand: ParsableCommand {
@@ -21,4 +20,13 @@ struct DistillCommand: ParsableCommand {
         version: DistillVersion.current,
         subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self],
         defaultSubcommand: Run.self)
+
+    /// Sets standard output to line buffering before any command runs: printed
+    /// to a pipe or a file, each line appears as the run goes instead of when
+    /// the program exits (the C library buffers whole blocks when it is not a
+    /// terminal).
+    static func main() {
+        lineBufferStandardOutput()
+        main(nil)
+    }
 }

@@ -4,8 +4,11 @@ import Distill
 /// Where the data comes from and how many threads work on it: shared by every
 /// command that reads a dataset.
 struct DataOptions: ParsableArguments {
+    /// `--data`'s default.
+    static let defaultData = "data/mnist"
+
     @Option(help: "The dataset: a folder of MNIST-named IDX files (raw or .gz).")
-    var data = "data/mnist"
+    var data = DataOptions.defaultData
 
     @Option(help: "How many threads the passes over the training and test sets use.")
     var threads = DistillerConfiguration().threads

@@ -28,9 +28,11 @@ struct DisplayOptions: ParsableArguments {
         if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1, got \(snapshotEvery).") }
     }
 
-    /// The class names: from `--class-names`, or each class's index.
-    func names(classes: Int) throws(CLIError) -> [String] {
+    /// The class names: from `--class-names`, else the dataset's own
+    /// (`datasetNames`: an IDX folder's label values), else each class's index.
+    func names(classes: Int, datasetNames: [String]? = nil) throws(CLIError) -> [String] {
         try classNames.map { path throws(CLIError) in try ClassNames.load(path, classes: classes) }
+            ?? datasetNames.flatMap { $0.count == classes ? $0 : nil }
             ?? ClassNames.defaults(classes: classes)
     }
 }

@@ -3,7 +3,8 @@ import DistillImages
 
 /// A folder of MNIST-named IDX files (`DatasetFolder`): train and test images and
 /// labels, raw or gzip. Bytes stay bytes with scale 1/255 (pixels in [0, 1]);
-/// other pixel types are taken as they are. Class names are the class indices.
+/// other pixel types are taken as they are. The classes are the distinct training
+/// label values, in increasing order; each class is named by its value.
 public struct IDXFolderSource: DatasetSource {
     public static let format = "IDX folder"
     public static let layout = "a folder of MNIST-named IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; raw or .gz)"
@@ -19,24 +20,32 @@ public struct IDXFolderSource: DatasetSource {
 
     public func load() throws -> Dataset {
         let folder = try DatasetFolder.load(path)
-        let train = LabeledImages(folder.train, classes: folder.classes)
-        let test = LabeledImages(folder.test, classes: folder.classes)
+        let train = LabeledImages(folder.train, classIndices: folder.classIndices(of: folder.train), classes: folder.classes)
+        let test = LabeledImages(folder.test, classIndices: folder.classIndices(of: folder.test), classes: folder.classes)
+        // Class k is named by its label value in the files (labels need not be 0..C-1).
         return Dataset(location: path, format: Self.format, train: train, test: test,
-                       classNames: (0..<folder.classes).map(String.init),
+                       classNames: folder.classValues.map { String($0) },
                        files: [folder.train.imagesPath, folder.train.labelsPath, folder.test.imagesPath, folder.test.labelsPath])
     }
 }
 
 extension LabeledImages {
     /// The model's view of a loaded IDX split: bytes stay bytes with scale 1/255
-    /// (pixels in [0, 1]); other pixel types are taken as they are.
-    public init(_ split: ImageSplit, classes: Int) {
+    /// (pixels in [0, 1]); other pixel types are taken as they are. `classIndices`
+    /// are the split's labels mapped to `0..<classes` (`DatasetFolder.classIndices(of:)`).
+    public init(_ split: ImageSplit, classIndices: [Int32], classes: Int) {
         let scale: Float
         switch split.pixels {
         case .bytes: scale = 1 / 255
         case .floats: scale = 1
         }
-        self.init(pixels: split.pixels, scale: scale, labels: split.labels,
+        self.init(pixels: split.pixels, scale: scale, labels: classIndices,
                   shape: ImageShape(height: split.height, width: split.width), classes: classes)
+    }
+
+    /// A split whose stored labels are already class indices in `0..<classes`
+    /// (a folder whose training labels are 0..C-1).
+    public init(_ split: ImageSplit, classes: Int) {
+        self.init(split, classIndices: split.labels, classes: classes)
     }
 }

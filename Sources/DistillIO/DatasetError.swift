@@ -23,10 +23,12 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case countMismatch(images: Int, labels: Int, imagesPath: String)
         /// The test images are not the size of the training images.
         case imageSizeMismatch(train: [Int], test: [Int], trainPath: String)
-        /// Fewer than two classes over training and test labels (classes = largest label + 1).
+        /// Fewer than two distinct label values in the training labels.
         case tooFewClasses(Int)
-        /// More classes than `DatasetFolder.maximumClasses` (classes = largest label + 1).
+        /// More distinct training label values than `DatasetFolder.maximumClasses`.
         case tooManyClasses(Int, limit: Int)
+        /// A test label value that no training image carries; `count` test images carry it.
+        case testLabelNotInTraining(value: Int, count: Int, trainPath: String)
     }
 
     /// The folder or file the error is about.
@@ -65,9 +67,11 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
             "\(path): expected \(train[0])x\(train[1]) images (the size in \(trainPath)), "
                 + "found \(test[0])x\(test[1])"
         case .tooFewClasses(let classes):
-            "\(path): expected at least 2 classes (largest label + 1), found \(classes)"
+            "\(path): expected at least 2 classes (distinct label values), found \(classes)"
         case .tooManyClasses(let classes, let limit):
-            "\(path): expected at most \(limit) classes (largest label + 1), found \(classes)"
+            "\(path): expected at most \(limit) classes (distinct label values), found \(classes)"
+        case .testLabelNotInTraining(let value, let count, let trainPath):
+            "\(path): label value \(value) (carried by \(count) test image\(count == 1 ? "" : "s")) never occurs in \(trainPath): expected only the training split's label values"
         }
     }
 }

@@ -9,7 +9,8 @@ import Darwin
 public struct ImageSplit: Sendable {
     /// `count * height * width` pixels.
     public let pixels: ImagePixels
-    /// One label per image, each in `0..<classes` of the folder.
+    /// One label per image, as stored in the file (a value of the folder's
+    /// `classValues`; `DatasetFolder.classIndices(of:)` maps them to `0..<classes`).
     public let labels: [Int32]
     /// The number of images.
     public let count: Int
@@ -36,8 +37,10 @@ public struct ImageSplit: Sendable {
 /// also with a dot before `idx` (`train-images.idx3-ubyte`).
 ///
 /// Images are rank 3 (count x height x width) of any IDX type; labels are rank 1
-/// of an integer type, non-negative. Any image size and any number of classes
-/// (the largest label + 1, from 2 to `maximumClasses`); a class may have no training image.
+/// of an integer type, non-negative. Any image size. The classes are the distinct
+/// label values of the training split, in increasing order (from 2 to
+/// `maximumClasses` of them; labels need not be 0..C-1); every test label must be
+/// one of them.
 public struct DatasetFolder: Sendable {
     /// The folder the dataset was loaded from.
     public let path: String
@@ -45,8 +48,19 @@ public struct DatasetFolder: Sendable {
     public let train: ImageSplit
     /// The test split; its images have the size of the training images.
     public let test: ImageSplit
-    /// The number of classes: the largest label over both splits + 1.
-    public let classes: Int
+    /// The distinct label values of the training split, increasing: class `k`
+    /// is the label value `classValues[k]`.
+    public let classValues: [Int32]
+    /// The number of classes: the distinct label values of the training split.
+    public var classes: Int { classValues.count }
+
+    /// The class index (`0..<classes`) of each of `split`'s labels: the position
+    /// of its value in `classValues`. `load` guarantees every label has one.
+    public func classIndices(of split: ImageSplit) -> [Int32] {
+        var index: [Int32: Int32] = [:]
+        for (k, value) in classValues.enumerated() { index[value] = Int32(k) }
+        return split.labels.map { index[$0] ?? 0 }
+    }
 
     /// The largest number of classes accepted: a stray huge label would otherwise make
     /// every per-class array (weights, counts) enormous.
@@ -68,13 +82,20 @@ public struct DatasetFolder: Sendable {
                 train: [train.height, train.width], test: [test.height, test.width],
                 trainPath: train.imagesPath))
         }
-        let largest = max(train.labels.max() ?? 0, test.labels.max() ?? 0)
-        let classes = Int(largest) + 1
-        guard classes >= 2 else { throw DatasetError(path: path, kind: .tooFewClasses(classes)) }
-        guard classes <= maximumClasses else {
-            throw DatasetError(path: path, kind: .tooManyClasses(classes, limit: maximumClasses))
+        let classValues = Array(Set(train.labels)).sorted()
+        guard classValues.count >= 2 else {
+            throw DatasetError(path: train.labelsPath, kind: .tooFewClasses(classValues.count))
         }
-        return DatasetFolder(path: path, train: train, test: test, classes: classes)
+        guard classValues.count <= maximumClasses else {
+            throw DatasetError(path: train.labelsPath, kind: .tooManyClasses(classValues.count, limit: maximumClasses))
+        }
+        // A test label no training image carries has no class to be scored against.
+        let known = Set(classValues)
+        if let stray = test.labels.first(where: { !known.contains($0) }) {
+            throw DatasetError(path: test.labelsPath, kind: .testLabelNotInTraining(
+                value: Int(stray), count: test.labels.lazy.filter { $0 == stray }.count, trainPath: train.labelsPath))
+        }
+        return DatasetFolder(path: path, train: train, test: test, classValues: classValues)
     }
 
     private static func loadSplit(folder: String, prefix: String) throws(DatasetError) -> ImageSplit {

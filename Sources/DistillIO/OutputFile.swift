@@ -29,7 +29,14 @@ public enum OutputFile {
     /// and only once all of them are written and flushed are they renamed into place.
     /// If any cannot be written (a full disk, no permission), every temporary file is
     /// removed and no destination is touched.
+    ///
+    /// A signal that ends the process at once (`ExitDeferral`) waits until the
+    /// set is renamed into place (or removed), so no set is ever left half done.
     public static func write(_ files: [(path: String, bytes: [UInt8])]) throws(OutputFileError) {
+        try ExitDeferral.deferringExit { () throws(OutputFileError) in try writeSet(files) }
+    }
+
+    private static func writeSet(_ files: [(path: String, bytes: [UInt8])]) throws(OutputFileError) {
         var staged: [String] = []
         do throws(OutputFileError) {
             for (path, bytes) in files {

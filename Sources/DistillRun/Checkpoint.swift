@@ -2,6 +2,7 @@ import Distill
 import DistillIO
 import DistillNumerics
 import Foundation
+import Synchronization
 
 /// A run's full state on disk, in `<out>/checkpoint/`: enough to continue it
 /// bit for bit. Arrays are IDX float64 files (exact); the rest is
@@ -45,11 +46,26 @@ public struct Checkpoint: Sendable {
     /// `<out>/checkpoint`.
     public static func folder(in out: String) -> String { out + "/" + folderName }
 
-    /// Writes the checkpoint of `distiller` into `<out>/checkpoint/`.
+    /// Writes the checkpoint of `distiller` into `<out>/checkpoint/`, unless this
+    /// process already wrote a later step's there (`replacingNewer` writes it anyway:
+    /// the last good state after a divergence).
     ///
     /// - Throws: the file that cannot be written and why (nothing is changed then).
     public static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                             to out: String) throws {
+                             to out: String, replacingNewer: Bool = false) throws {
+        // One writer at a time (the signal thread may write too), and never an older step over a newer one.
+        try written.withLock { steps throws in
+            if !replacingNewer, let newer = steps[out], newer > distiller.step { return }
+            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, to: out)
+            steps[out] = distiller.step
+        }
+    }
+
+    /// The step of the last checkpoint this process wrote into each folder.
+    private static let written = Mutex<[String: Int]>([:])
+
+    private static func writeUnlocked(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
+                                      to out: String) throws {
         let folder = Self.folder(in: out)
         try OutputFile.createDirectory(folder)
         let state = distiller.state

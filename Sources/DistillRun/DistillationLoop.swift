@@ -64,7 +64,32 @@ public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConf
     guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
         throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.files.first ?? dataset.dataset.location))")
     }
+    let counts = train.classCounts
+    if configuration.initialisation == .real, let c = counts.indices.first(where: { counts[$0] < perClass }) {
+        throw RunError("--init real needs \(perClass) training image(s) of class \(dataset.className(c)), the training set has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1)) or --init noise")
+    }
+    if configuration.initialisation == .mean, let c = counts.indices.first(where: { counts[$0] == 0 }) {
+        throw RunError("--init mean needs at least 1 training image of class \(dataset.className(c)), the training set has 0; use --init noise")
+    }
     do { return try Distiller(train: train, configuration: configuration) } catch { throw RunError(error) }
+}
+
+/// Checks, before any step, that the baselines (`--baselines`) can be trained at
+/// `imagesPerClass`: random real images and k-means centroids need that many
+/// training images of every class.
+///
+/// - Throws: `RunError` naming the option to change and the class that is short.
+public func checkBaselineSizes(_ dataset: LoadedDataset, imagesPerClass: Int) throws(RunError) {
+    let counts = dataset.train.classCounts
+    guard let c = counts.indices.first(where: { counts[$0] < imagesPerClass }) else { return }
+    throw RunError("--images-per-class \(imagesPerClass) with --baselines: the random-real and k-means baselines need \(imagesPerClass) training images of every class, but class \(dataset.className(c)) has \(counts[c]); use --images-per-class \(counts.min() ?? 1) or leave out --baselines")
+}
+
+extension LoadedDataset {
+    /// The name of class `index` for messages (its label value for an IDX folder).
+    public func className(_ index: Int) -> String {
+        index < dataset.classNames.count ? dataset.classNames[index] : String(index)
+    }
 }
 
 /// Watches a distillation as it runs (progress on the console, snapshots,

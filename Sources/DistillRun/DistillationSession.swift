@@ -13,7 +13,7 @@ import Glibc
 ///
 /// Use: `init` (loads and checks; creates nothing), any further checks of the
 /// caller's, `createOutputFolder()`, observers that need the folder, then `run`.
-public final class DistillationSession {
+public final class DistillationSession: @unchecked Sendable {
     /// What to run.
     public struct Request: Sendable {
         public var configuration: DistillerConfiguration
@@ -31,9 +31,21 @@ public final class DistillationSession {
         public var baselines: Bool
         /// The command line recorded in metrics.json.
         public var commandLine: String
+        /// Remove the files of another run found in `out` before starting (`--replace`);
+        /// without it such a folder is refused.
+        public var replace: Bool
+        /// The folder the checkpoint was read from when resuming (its run's files may stay).
+        public var resumeFolder: String?
+        /// Whether `data` was given by the user: when resuming, it replaces the
+        /// checkpoint's dataset path (a moved dataset; its checksums must match).
+        public var dataGiven: Bool
 
         public init(configuration: DistillerConfiguration, data: String, out: String, checkpointEvery: Int = 50,
-                    stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "") {
+                    stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "",
+                    replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false) {
+            self.dataGiven = dataGiven
+            self.replace = replace
+            self.resumeFolder = resumeFolder
             self.configuration = configuration
             self.data = data
             self.out = out
@@ -51,11 +63,17 @@ public final class DistillationSession {
     public let distiller: Distiller
     /// The steps taken before (when resuming).
     public let history: [StepRecord]
+    /// The memory the run is estimated to need (checked against the machine's in `init`).
+    public let estimate: ResourceEstimate
+    /// The dataset's absolute path, recorded in checkpoints (a resume from another directory finds it).
+    public let absoluteData: String
     /// Whether the output folder existed before (a folder made for a run that
     /// writes nothing is removed again).
     private var outExisted = true
     /// Stops the run on SIGINT or SIGTERM; `received` tells which came.
     public let signals: StopOnSignal
+    /// The output folder's lock, held from `createOutputFolder()` to the end of the session.
+    private var lock: OutputFolderLock?
 
     /// Loads the dataset and builds the distiller (restoring the checkpoint when
     /// resuming). Creates nothing: bad input never leaves a folder behind.
@@ -64,15 +82,26 @@ public final class DistillationSession {
     public init(_ request: Request, dataset: LoadedDataset? = nil) throws(RunError) {
         var request = request
         if let checkpoint = request.resume {
-            request.configuration = checkpoint.manifest.configuration
-            request.data = checkpoint.manifest.data
+            request.configuration = try ResumeOptions.configuration(
+                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration)
+            if !request.dataGiven {
+                request.data = checkpoint.manifest.data
+                if dataset == nil && access(request.data, F_OK) != 0 {
+                    throw RunError("\(request.data): the dataset the checkpoint in \(Checkpoint.folder(in: request.resumeFolder ?? request.out)) was made with is not there any more; give its new place with --data (its files' SHA-256 are checked)")
+                }
+            }
         }
         self.request = request
+        absoluteData = Self.absolutePath(request.data)
         let loaded: LoadedDataset
         if let dataset { loaded = dataset } else { loaded = try LoadedDataset(path: request.data) }
         let dataset = loaded
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)
+        if request.baselines { try checkBaselineSizes(dataset, imagesPerClass: request.configuration.imagesPerClass) }
+        estimate = ResourceEstimate(train: dataset.train.count, features: dataset.shape.features, classes: dataset.classes,
+                                    configuration: request.configuration)
+        try estimate.check(imagesPerClass: request.configuration.imagesPerClass)
         var history: [StepRecord] = []
         if let checkpoint = request.resume {
             guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
@@ -86,12 +115,70 @@ public final class DistillationSession {
         signals = StopOnSignal()
     }
 
-    /// Creates the output folder (and its parents) once every input is checked.
+    /// Checks, before any step, that the picture of the synthetic images
+    /// (drawn by `grid`, as `run` will draw distilled.png) can be made.
     ///
-    /// - Throws: `RunError` naming the folder when it cannot be created.
+    /// - Throws: `RunError` naming `option` (the setting to change) and the size.
+    public func checkPicture(naming option: String, _ grid: (Distiller) throws -> PNGImage) throws(RunError) {
+        do { _ = try grid(distiller) } catch {
+            throw RunError("\(RunFiles.grid) cannot be made at this size (\(error)); use a smaller \(option)")
+        }
+    }
+
+    /// Creates the output folder (and its parents) once every input is checked,
+    /// takes its lock (one run per folder at a time), and checks that it holds
+    /// no other run's files (removing them with `request.replace`). Does nothing
+    /// when called again.
+    ///
+    /// - Throws: `RunError` naming the folder when it cannot be created or
+    ///   written, another run holds it, or it holds another run's files.
     public func createOutputFolder() throws(RunError) {
-        outExisted = access(request.out, F_OK) == 0
-        do { try OutputFile.createDirectory(request.out) } catch { throw RunError(error) }
+        guard lock == nil else { return }
+        let out = request.out
+        outExisted = access(out, F_OK) == 0
+        do { try OutputFile.createDirectory(out) } catch { throw RunError(error) }
+        let lock: OutputFolderLock
+        do { lock = try OutputFolderLock(out) } catch {
+            if !outExisted { rmdir(out) }
+            throw error
+        }
+        let continuing = request.resume != nil && request.resumeFolder.map { Self.sameFolder($0, out) } == true
+        let found = OutputFolderLock.runFiles(in: out)
+        if !continuing && !found.isEmpty {
+            guard request.replace else {
+                throw RunError("\(out): the folder holds another run's outputs (\(found.joined(separator: ", "))); pass --replace to delete them and write this run's, continue that run with --resume \(out), or choose another --out")
+            }
+            try OutputFolderLock.removeRun(in: out)
+        }
+        self.lock = lock
+        // The first signal writes a checkpoint of the last finished step (see `StopOnSignal`).
+        let data = absoluteData, hashes = dataset.fileHashes
+        signals.writeCheckpointOnFirstSignal { distiller, history in
+            do { try Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, to: out) } catch {
+                writeErrorLine("error: cannot write the checkpoint of step \(distiller.step) in \(Checkpoint.folder(in: out)): \(error)")
+            }
+        }
+    }
+
+    /// `path` made absolute (symbolic links resolved); `path` itself when it cannot be resolved.
+    static func absolutePath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether two paths name the same folder.
+    static func sameFolder(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        guard stat(a, &x) == 0, stat(b, &y) == 0 else { return a == b }
+        return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
+    /// Removes the folder made for this run when it is left without outputs.
+    private func removeFolderIfMadeForThisRun() {
+        guard !outExisted else { return }
+        lock?.removeFile()
+        rmdir(request.out)
     }
 
     /// What a finished (or stopped) run left.
@@ -112,37 +199,40 @@ public final class DistillationSession {
     public func run(observers: [any DistillationObserver],
                     grid: (Distiller) throws -> PNGImage) throws(RunError) -> Result {
         let out = request.out, data = request.data
-        if access(out, F_OK) != 0 { try createOutputFolder() }
+        try createOutputFolder()
         let guardian = DivergenceGuard()
-        let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes)
+        let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes)
         var all: [any DistillationObserver] = observers + [guardian, periodic, signals]
         if let stop = request.stopAfterStep { all.append(StopAfterStep(step: stop)) }
         let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: all)
 
         let outputs = RunOutputs(folder: out, shape: dataset.shape)
         if let failure = guardian.failure {
-            // Keep the last good state's outputs; the last good checkpoint stays as it was.
-            if let good = guardian.lastGood {
-                let goodHistory = Array(fullHistory.prefix(good.step))
-                do {
-                    try outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data,
-                                              commandLine: request.commandLine), grid: try grid(good))
-                } catch {
-                    throw RunError("\(failure). The outputs of the last good step (\(good.step)) could not be written either: \(error)")
-                }
-                throw RunError("\(failure). The outputs in \(out) are from the last good step (\(good.step)).")
+            // Keep the last good state: its outputs and its checkpoint, as one set.
+            guard let good = guardian.lastGood else {
+                removeFolderIfMadeForThisRun()
+                throw RunError("\(failure). No state of this run was good (the first step already failed), so nothing was written.")
             }
-            throw RunError("\(failure). No step was good, so nothing was written.")
+            let goodHistory = Array(fullHistory.prefix(good.step))
+            let which = good.step == 0 ? "step 0, the starting images" : "step \(good.step)"
+            do {
+                try outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data,
+                                          commandLine: request.commandLine), grid: try grid(good))
+                try Checkpoint.write(good, history: goodHistory, data: absoluteData, dataFiles: dataset.fileHashes, to: out, replacingNewer: true)
+            } catch {
+                throw RunError("\(failure). The outputs of the last good state (\(which)) could not be written either: \(error)")
+            }
+            throw RunError("\(failure). The outputs and the checkpoint in \(out) are those of the last good state (\(which)): its loss, gradients and images were finite and its solves met their tolerances.")
         }
         if let error = periodic.error { throw RunError("cannot write the checkpoint in \(Checkpoint.folder(in: out)): \(error)") }
         var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commandLine: request.commandLine)
         if request.baselines { outcome.metrics.baselines = try baselines(dataset, configuration: final.configuration) }
         do {
             try outputs.write(outcome, grid: try grid(final))
-            try Checkpoint.write(final, history: fullHistory, data: data, dataFiles: dataset.fileHashes, to: out)
+            try Checkpoint.write(final, history: fullHistory, data: absoluteData, dataFiles: dataset.fileHashes, to: out)
         } catch {
             // The outputs are written as a set or not at all: a folder made for them is empty.
-            if !outExisted { rmdir(out) }
+            removeFolderIfMadeForThisRun()
             throw RunError(error)
         }
         for observer in all { observer.finished(outcome) }

@@ -3,11 +3,14 @@
 public enum RunFiles {
     /// The synthetic images as a grid picture.
     public static let grid = "distilled.png"
-    /// The synthetic images, IDX float32, `m x H x W` (`m x H x W x C` for colour).
+    /// The synthetic images, IDX float32 (float64 when a value is beyond Float's
+    /// range), `m x H x W` (`m x H x W x C` for colour).
     public static let images = "distilled-images-idx3-float"
-    /// Each image's class id, IDX ubyte (or int32 for more than 256 classes), `m`.
+    /// Each image's class id (the class's index, 0..<C; metrics.json's
+    /// `class_names` gives each index's label value), IDX ubyte (or int32 for
+    /// more than 256 classes), `m`.
     public static let classLabels = "distilled-labels-idx1-ubyte"
-    /// The labels the inner model was trained with, IDX float32, `m x C`.
+    /// The labels the inner model was trained with, IDX float32 (float64 when a value is beyond Float's range), `m x C`.
     public static let softLabels = "distilled-labels-idx2-float"
     /// One row per step.
     public static let history = "history.csv"

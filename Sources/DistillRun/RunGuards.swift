@@ -1,4 +1,5 @@
 import Distill
+import DistillIO
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -7,13 +8,71 @@ import Glibc
 
 /// The signal that asked the run to stop (SIGINT or SIGTERM), or 0.
 let stopSignal = Atomic<Int32>(0)
+/// Whether a checkpoint writer waits for the first signal (see `StopOnSignal`).
+let signalWriterReady = Atomic<Bool>(false)
+
+/// Posted by the signal handler on the first signal (`sem_post` is async-signal-safe).
+nonisolated(unsafe) let signalSemaphore: UnsafeMutablePointer<sem_t> = {
+    let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    sem_init(semaphore, 0, 0)
+    return semaphore
+}()
+
+/// The acknowledgement written from the handler, prepared beforehand (the handler only calls write(2)).
+nonisolated(unsafe) let acknowledgementBytes: UnsafeMutableBufferPointer<UInt8> = {
+    let text = Array(StopOnSignal.acknowledgement.utf8)
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
+    _ = buffer.initialize(from: text)
+    return buffer
+}()
+
+/// What the checkpoint writer thread does when the first signal comes: set
+/// by the live `StopOnSignal`, nil when none is live.
+let signalCheckpointJob = Mutex<(@Sendable () -> Void)?>(nil)
+
+/// Starts, once per process, the thread that writes a checkpoint of the last
+/// finished step when the first signal comes (so that a second signal, which
+/// ends the process at once, still leaves a checkpoint).
+let signalCheckpointThread: Void = {
+    let thread = Thread {
+        while true {
+            while sem_wait(signalSemaphore) != 0 {}
+            let job = signalCheckpointJob.withLock { $0 }
+            job?()
+            ExitDeferral.endPending()
+        }
+    }
+    thread.name = "distill-signal-checkpoint"
+    thread.start()
+}()
+
+/// The last finished state of a run and its history, shared with the checkpoint thread.
+final class LatestState: Sendable {
+    let value = Mutex<(Distiller, [StepRecord])?>(nil)
+}
 
 /// Turns SIGINT and SIGTERM into a request to stop after the current step,
 /// so that the run can save a checkpoint and its outputs before exiting.
-/// A second signal of the same kind ends the process at once.
-public final class StopOnSignal: DistillationObserver {
+///
+/// The first signal is acknowledged at once on standard error ("stopping
+/// after this step...") and a checkpoint of the last finished step is
+/// written on another thread. A second signal ends the process at once with
+/// status 128 + the signal, but only once that checkpoint and any set of
+/// files being written are complete (`ExitDeferral`): the folder always
+/// holds whole files and the last checkpoint.
+public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
+    /// Written to standard error when the first signal arrives.
+    public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C stops at once, keeping the last checkpoint)\n"
+
+    /// The last finished state and its history, for the checkpoint at the first signal.
+    private let latest = LatestState()
+    /// Whether this instance installed the checkpoint job.
+    private var writesCheckpoint = false
+
     public init() {
-        stopSignal.store(0, ordering: .relaxed)
+        stopSignal.store(0, ordering: .sequentiallyConsistent)
+        _ = acknowledgementBytes
+        _ = signalSemaphore
         // A parent may have blocked them (the mask survives exec); a blocked
         // signal would never reach the handler.
         var set = sigset_t()
@@ -23,36 +82,76 @@ public final class StopOnSignal: DistillationObserver {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
-                if stopSignal.exchange(received, ordering: .relaxed) != 0 {
-                    signal(received, SIG_DFL)
-                    raise(received)
+                if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
+                    _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
+                    if signalWriterReady.load(ordering: .sequentiallyConsistent) {
+                        ExitDeferral.beginPending()
+                        sem_post(signalSemaphore)
+                    }
+                } else {
+                    ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
                 }
             }
         }
     }
 
+    /// Saves the last finished step with `write` when the first signal comes
+    /// (on another thread, while the current step finishes).
+    public func writeCheckpointOnFirstSignal(_ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
+        _ = signalCheckpointThread
+        let latest = self.latest
+        signalCheckpointJob.withLock { job in
+            job = {
+                if let (distiller, history) = latest.value.withLock({ $0 }) { write(distiller, history) }
+            }
+        }
+        writesCheckpoint = true
+        signalWriterReady.store(true, ordering: .sequentiallyConsistent)
+    }
+
     deinit {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        if writesCheckpoint {
+            signalWriterReady.store(false, ordering: .sequentiallyConsistent)
+            signalCheckpointJob.withLock { $0 = nil }
+        }
     }
 
-    public var received: Int32 { stopSignal.load(ordering: .relaxed) }
+    public var received: Int32 { stopSignal.load(ordering: .sequentiallyConsistent) }
+
+    public func started(_ distiller: Distiller, dataset: LoadedDataset) {
+        latest.value.withLock { $0 = (distiller, []) }
+    }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        received != 0 ? .stop : .proceed
+        latest.value.withLock { $0 = (distiller, history) }
+        return received != 0 ? .stop : .proceed
     }
 }
 
-/// Stops the run when it goes wrong: a non-finite loss, gradient or image
-/// (the state before that step is kept as the last good one), or solves that
-/// keep missing their tolerance (following a wrong gradient is worse than stopping).
+/// Stops the run when it goes wrong, and keeps the last good state.
+///
+/// A step's record measures the state the step started from (its loss,
+/// inner solve and linear solve are those of that state), so a state is
+/// certified by the record of the step after it. The last good state is the
+/// last one whose own record has a finite loss and gradient norms, whose
+/// inner solve and linear solve met their tolerances, and whose images,
+/// labels and L2 strength are finite (the L2 strength positive and normal).
+///
+/// The run is stopped by a step that produces a non-finite loss, gradient,
+/// image, label or L2 strength, or by solves that miss their tolerance
+/// `maximumConsecutiveMisses` steps in a row (following a wrong gradient is
+/// worse than stopping).
 public final class DivergenceGuard: DistillationObserver {
     public let maximumConsecutiveMisses: Int
     public private(set) var consecutiveMisses = 0
     /// Why the run was stopped, if it was.
     public private(set) var failure: String?
-    /// The distiller before the step that went wrong.
+    /// The last certified state (see the type's description); nil when no
+    /// state of this process was certified.
     public private(set) var lastGood: Distiller?
+    /// The state the latest step started from, not yet certified.
     private var previous: Distiller?
 
     public init(maximumConsecutiveMisses: Int = 5) {
@@ -60,24 +159,56 @@ public final class DivergenceGuard: DistillationObserver {
     }
 
     public func started(_ distiller: Distiller, dataset: LoadedDataset) {
-        previous = distiller
+        previous = Self.isFinite(distiller) ? distiller : nil
+    }
+
+    /// Whether `distiller`'s images, labels and L2 strength are usable: finite,
+    /// and the L2 strength positive and normal (an L2 of 0 or a subnormal one
+    /// leaves the inner problem without its strong convexity).
+    public static func isFinite(_ distiller: Distiller) -> Bool {
+        distiller.l2.isFinite && distiller.l2 >= Double.leastNormalMagnitude
+            && distiller.images.values.allSatisfy(\.isFinite) && distiller.labels.values.allSatisfy(\.isFinite)
+    }
+
+    /// What is wrong after a step, and the option to change.
+    static func fault(_ record: StepRecord, distiller: Distiller) -> String {
+        let l2 = distiller.l2
+        if !(record.trainLoss.isFinite && record.objective.isFinite) {
+            return "a non-finite training loss (\(NumberText.shortest(record.trainLoss))); try a smaller --learning-rate"
+        }
+        if !(record.innerGradientNorm.isFinite && record.linearSolveResidual.isFinite) {
+            return "a non-finite gradient (inner |F| \(NumberText.shortest(record.innerGradientNorm)), linear solve residual \(NumberText.shortest(record.linearSolveResidual))); try a smaller --learning-rate"
+        }
+        if !(l2.isFinite && l2 >= Double.leastNormalMagnitude) {
+            return "an L2 strength of \(NumberText.shortest(l2)), outside the positive normal numbers the inner problem needs; try a smaller --l2-learning-rate"
+        }
+        if !distiller.images.values.allSatisfy(\.isFinite) {
+            return "a non-finite pixel; try a smaller --learning-rate"
+        }
+        return "a non-finite label; try a smaller --label-learning-rate"
+    }
+
+    /// Whether `record` certifies the state its step started from.
+    public static func certifies(_ record: StepRecord) -> Bool {
+        record.trainLoss.isFinite && record.objective.isFinite && record.innerGradientNorm.isFinite
+            && record.linearSolveResidual.isFinite && record.innerConverged && record.linearSolveConverged
     }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        let finite = record.trainLoss.isFinite && record.innerGradientNorm.isFinite && record.linearSolveResidual.isFinite
-            && distiller.images.values.allSatisfy(\.isFinite) && distiller.labels.values.allSatisfy(\.isFinite) && distiller.l2.isFinite
-        if !finite {
-            failure = "step \(record.step) produced a non-finite loss, gradient or image (train loss \(record.trainLoss)); try a smaller --learning-rate"
-            lastGood = previous
+        if Self.certifies(record), let previous, previous.step == record.step - 1 { lastGood = previous }
+        let finiteRecord = record.trainLoss.isFinite && record.objective.isFinite && record.innerGradientNorm.isFinite
+            && record.linearSolveResidual.isFinite
+        if !finiteRecord || !Self.isFinite(distiller) {
+            failure = "step \(record.step) produced " + Self.fault(record, distiller: distiller)
+            previous = nil
             return .stop
         }
         consecutiveMisses = (record.innerConverged && record.linearSolveConverged) ? 0 : consecutiveMisses + 1
+        previous = distiller
         if consecutiveMisses >= maximumConsecutiveMisses {
-            failure = "the inner solve or the linear solve missed its tolerance \(consecutiveMisses) steps in a row (last: inner |F| = \(scientificText(record.innerGradientNorm)), linear solve residual \(scientificText(record.linearSolveResidual))); stopping rather than following a wrong gradient. Try a larger --l2 or looser tolerances"
-            lastGood = distiller
+            failure = "the inner solve or the linear solve missed its tolerance \(consecutiveMisses) steps in a row (last: inner |F| = \(scientificText(record.innerGradientNorm)), linear solve residual \(scientificText(record.linearSolveResidual))); stopping rather than following a wrong gradient. Try a larger --l2, a smaller --learning-rate or looser tolerances"
             return .stop
         }
-        previous = distiller
         return .proceed
     }
 }

@@ -35,17 +35,16 @@ public struct RunOutputs: Sendable {
     public func write(_ outcome: DistillationOutcome, grid picture: PNGImage) throws {
         let distiller = outcome.distiller, history = outcome.history, metrics = outcome.metrics
         let images = distiller.images
-        let pixels = images.values.map { Float($0) }
         let imageShape = shape.channels == 1 ? [images.rows, shape.height, shape.width]
             : [images.rows, shape.height, shape.width, shape.channels]
-        let imageArray = try IDXArray(shape: imageShape, elements: .float32(pixels))
+        let imageArray = try IDXArray(shape: imageShape, elements: Self.floatElements(images.values))
         // Class ids as ubyte while they fit, else int32: never truncated.
         let classes = distiller.imageClasses
         let labelArray = try IDXArray(shape: [images.rows], elements: distiller.classes <= 256
             ? .ubyte(classes.map { UInt8($0) }) : .int32(classes.map { Int32($0) }))
         // The labels the inner model was trained with (one-hot rows unless learned).
         let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
-                                      elements: .float32(distiller.labels.values.map { Float($0) }))
+                                      elements: Self.floatElements(distiller.labels.values))
         try OutputFile.write([
             (path(Self.grid), try picture.encoded(nameForErrors: path(Self.grid))),
             (path(Self.images), IDX.encode(imageArray)),
@@ -54,6 +53,18 @@ public struct RunOutputs: Sendable {
             (path(Self.history), Array(Self.csv(history).utf8)),
             (path(Self.metrics), try Self.json(metrics)),
         ])
+    }
+
+    /// IDX float32 elements when every value survives the conversion (finite
+    /// stays finite, non-zero stays non-zero: only Float's rounding), else
+    /// float64 (the same format's wider type), so that a value beyond Float's
+    /// range (unbounded pixels, learned labels) is never written as ±infinity or 0.
+    public static func floatElements(_ values: [Double]) -> IDXElements {
+        let fits = values.allSatisfy { x in
+            let f = Float(x)
+            return (f.isFinite || !x.isFinite) && (f != 0 || x == 0)
+        }
+        return fits ? .float32(values.map { Float($0) }) : .float64(values)
     }
 
     /// Rewrites metrics.json alone (atomically), e.g. after adding baselines.

@@ -75,6 +75,29 @@ import DistillNumerics
         // A looser inner solve gives a worse hypergradient.
         #expect(check.earlyStops.count == 4)
         #expect(try #require(check.earlyStops.last).errorVersusImplicit < 1e-4)
+        // Every check passes here; the unrolled rows are measurements that do not count.
+        #expect(check.passed)
+        #expect(check.verdicts.filter(\.isCheck).count == 4)
+        #expect(check.text(header: "").hasSuffix("All checks passed."))
+    }
+
+    /// A comparison over its tolerance is a FAIL and makes `passed` false; an
+    /// unrolled row outside it does not (issue 11 point 10).
+    @Test func aFailedComparisonIsAFailedCheck() {
+        typealias Row = HypergradientCheck.Row
+        let good = [Row(method: "implicit", innerResidual: 1e-14, errorVersusFiniteDifferences: 2e-7, errorVersusImplicit: 0),
+                    Row(method: "unrolled, N = 10", innerResidual: 0.5, errorVersusFiniteDifferences: 3, errorVersusImplicit: 3)]
+        let early = [HypergradientCheck.EarlyStop(tolerance: 1e-6, innerIterations: 8, innerResidual: 2e-8, errorVersusImplicit: 3e-7)]
+        let verdicts = HypergradientCheck.verdicts(rows: good, earlyStops: early)
+        #expect(verdicts.map(\.comparison) == ["implicit vs finite differences",
+                                               "unrolled, N = 10 vs implicit (measurement: unrolling is only as good as W_N)",
+                                               "implicit at the default inner tolerance 1.00e-06 vs tight implicit"])
+        #expect(verdicts.map(\.passed) == [true, false, true])
+        #expect(verdicts.allSatisfy { !$0.isCheck || $0.passed })
+        var bad = good
+        bad[0].errorVersusFiniteDifferences = 2e-4
+        let failed = HypergradientCheck.verdicts(rows: bad, earlyStops: early)
+        #expect(failed[0].tolerance == 1e-4 && !failed[0].passed && failed[0].isCheck)
     }
 
     @Test func theCommandRunsAndMeasures() throws {

@@ -118,13 +118,33 @@ func inconsistentDatasets() throws {
     try expectDatasetError(file: "train-labels-idx1-ubyte.gz", { _ in .negativeLabel(index: 4, value: -1) }) {
         tiny in tiny.trainLabels = try IDXArray(shape: [6], elements: .byte([0, 1, 2, 0, -1, 0]))
     }
-    try expectDatasetError(file: nil, { _ in .tooFewClasses(1) }) { tiny in
+    try expectDatasetError(file: "train-labels-idx1-ubyte.gz", { _ in .tooFewClasses(1) }) { tiny in
         tiny.trainLabels = try IDXArray(shape: [6], elements: .int32(.init(repeating: 0, count: 6)))
         tiny.testLabels = try IDXArray(shape: [4], elements: .ubyte(.init(repeating: 0, count: 4)))
     }
-    try expectDatasetError(file: nil, { _ in .tooManyClasses(70_001, limit: DatasetFolder.maximumClasses) }) {
-        tiny in tiny.testLabels = try IDXArray(shape: [4], elements: .int32([0, 70_000, 1, 2]))
-    }
+    // A stray huge test label is a label no training image carries: named with its count.
+    try expectDatasetError(file: "t10k-labels.idx1-ubyte", { folder in
+        .testLabelNotInTraining(value: 70_000, count: 1, trainPath: folder.file("train-labels-idx1-ubyte.gz"))
+    }) { tiny in tiny.testLabels = try IDXArray(shape: [4], elements: .int32([0, 70_000, 1, 2])) }
+    try expectDatasetError(file: "t10k-labels.idx1-ubyte", { folder in
+        .testLabelNotInTraining(value: 255, count: 2, trainPath: folder.file("train-labels-idx1-ubyte.gz"))
+    }) { tiny in tiny.testLabels = try IDXArray(shape: [4], elements: .ubyte([255, 1, 255, 2])) }
+}
+
+@Test("the classes are the distinct training label values, in increasing order; labels map to 0..C-1")
+func labelValuesNeedNotBeConsecutive() throws {
+    let folder = try IDXTestFolder()
+    defer { folder.remove() }
+    var tiny = try TinyDataset()
+    tiny.trainLabels = try IDXArray(shape: [6], elements: .int16([7, 1, 3, 7, 1, 7]))
+    tiny.testLabels = try IDXArray(shape: [4], elements: .ubyte([3, 3, 1, 7]))
+    try tiny.write(to: folder)
+    let dataset = try DatasetFolder.load(folder.path)
+    #expect(dataset.classValues == [1, 3, 7])
+    #expect(dataset.classes == 3)
+    #expect(dataset.classIndices(of: dataset.train) == [2, 0, 1, 2, 0, 2])
+    #expect(dataset.classIndices(of: dataset.test) == [1, 1, 0, 2])
+    #expect(dataset.train.labels == [7, 1, 3, 7, 1, 7])
 }
 
 @Test("missing folders and files, and malformed files, give typed errors")

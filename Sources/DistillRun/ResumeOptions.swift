@@ -1,0 +1,60 @@
+import Distill
+import Foundation
+
+/// What may change when a run is resumed: the number of steps (to extend it or
+/// end it sooner, never before the checkpoint's step), the thread count and the
+/// dataset's location (checked by its files' SHA-256). Every other setting is
+/// the run's own; asking for another value is refused with a sentence.
+public enum ResumeOptions {
+    /// The option name of each configuration field, for messages.
+    static let optionNames: [String: String] = [
+        "imagesPerClass": "--images-per-class", "steps": "--steps", "learningRate": "--learning-rate", "l2": "--l2",
+        "seed": "--seed", "initialisation": "--init", "innerTolerance": "--inner-tolerance",
+        "linearSolveTolerance": "--linear-solve-tolerance", "linearSolveMaxIterations": "--linear-solve-max-iterations",
+        "threads": "--threads", "learnLabels": "--learn-labels", "labelLearningRate": "--label-learning-rate",
+        "learnL2": "--learn-l2", "l2LearningRate": "--l2-learning-rate", "pixelRange": "--pixel-range",
+        "schedule": "--schedule", "pull": "--pull", "model": "--model", "hypergradient": "--hypergradient",
+        "unrollSteps": "--unroll-steps", "kernelBandwidth": "--kernel-bandwidth", "kernelDepth": "--depth",
+        "weightVariance": "--weight-variance", "biasVariance": "--bias-variance", "outerLoss": "--outer-loss",
+    ]
+
+    /// Settings that may differ from the checkpoint's.
+    static let changeable: Set<String> = ["steps", "threads"]
+
+    /// The configuration to continue with: the checkpoint's `saved` one, with
+    /// the steps and threads of `requested` where they differ from `defaults`
+    /// (the options the user gave).
+    ///
+    /// - Throws: `RunError` naming an option the user gave that a resumed run
+    ///   cannot change, or `--steps` below the checkpoint's step.
+    public static func configuration(saved: DistillerConfiguration, step: Int, requested: DistillerConfiguration,
+                                     defaults: DistillerConfiguration = DistillerConfiguration()) throws(RunError) -> DistillerConfiguration {
+        let s = fields(saved), r = fields(requested), d = fields(defaults)
+        for key in r.keys.sorted() where r[key] != d[key] && r[key] != s[key] && !changeable.contains(key) {
+            let option = optionNames[key] ?? key
+            throw RunError("\(option) \(r[key] ?? "none"): a resumed run keeps the settings it was started with (\(option) \(s[key] ?? "none")); leave \(option) out, or start a new run into another --out")
+        }
+        var result = saved
+        if requested.steps != defaults.steps {
+            guard requested.steps >= step else {
+                throw RunError("--steps \(requested.steps): the checkpoint is already at step \(step); give at least \(step) (or leave --steps out to run to \(saved.steps))")
+            }
+            result.steps = requested.steps
+        }
+        if requested.threads != defaults.threads { result.threads = requested.threads }
+        return result
+    }
+
+    /// Each field of `configuration` as its JSON text.
+    static func fields(_ configuration: DistillerConfiguration) -> [String: String] {
+        guard let data = try? JSONEncoder.total().encode(configuration),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var result: [String: String] = [:]
+        for (key, value) in object {
+            let text = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+            result[key] = text == "true" ? "on" : text == "false" ? "off" : text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return result
+    }
+}

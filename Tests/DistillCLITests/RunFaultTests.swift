@@ -1,0 +1,308 @@
+import Distill
+import DistillRun
+import DistillIO
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 11 ("No run lost, no output wrong"), through the real `distill`
+/// executable on the small 4x4, 3-class dataset of `BadInputTests`.
+@Suite struct RunFaultTests {
+    /// A scratch folder with the small dataset in `data/`.
+    struct Scratch {
+        let scratch: ScratchFolder
+        let data: DataFolder
+        var path: String { scratch.path }
+
+        init(_ name: String = #function) throws {
+            scratch = try ScratchFolder(name)
+            data = DataFolder(scratch: scratch.path)
+            try data.writeSmallDataset()
+        }
+    }
+
+    static func metrics(_ out: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")))
+        return try #require(object as? [String: Any])
+    }
+
+    static func partialFiles(under folder: String) -> [String] {
+        (FileManager.default.enumerator(atPath: folder)?.compactMap { $0 as? String } ?? []).filter { $0.contains(".partial-") }
+    }
+
+    // MARK: 1. A loss past 9.2e18 does not trap
+
+    @Test func aHugeL2LearningRateEndsWithAStatusNotATrap() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let result = try runDistill(["--data", s.data.path, "--out", s.path + "/out", "--steps", "20", "--l2-learning-rate", "100"])
+        #expect(result.status == 0 || result.status == 1, "killed by a signal: \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"))
+    }
+
+    // MARK: 2. The last good state
+
+    /// `--l2 1e-12`: the inner solve misses its tolerance from step 2 on, so the
+    /// last good state is the starting one (certified by step 1's record).
+    @Test func missedSolvesKeepTheLastCertifiedState() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "30", "--l2", "1e-12", "--quiet"])
+        #expect(result.status == 1)
+        // The warnings of each missed solve, then the error.
+        let error = String(result.stderr.split(separator: "\n").last ?? "")
+        #expect(error.hasPrefix("error: the inner solve or the linear solve missed its tolerance 5 steps in a row"))
+        #expect((error + "\n").hasSuffix("The outputs and the checkpoint in \(out) are those of the last good state (step 0, the starting images): its loss, gradients and images were finite and its solves met their tolerances.\n"))
+        #expect(try Self.metrics(out)["steps"] as? Int == 0)
+        let checkpoint = try Checkpoint.read(from: out)
+        #expect(checkpoint.state.step == 0)
+        #expect(Self.partialFiles(under: s.path).isEmpty)
+    }
+
+    /// `--l2-learning-rate 1000`: the learned L2 leaves the positive normal numbers
+    /// at step 1; the state kept has the starting L2, which eval accepts.
+    @Test func anL2ThatLeavesItsBoundsIsADivergence() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "30", "--l2-learning-rate", "1000", "--quiet"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: step 1 produced an L2 strength of inf, outside the positive normal numbers the inner problem needs; try a smaller --l2-learning-rate. The outputs and the checkpoint in \(out) are those of the last good state (step 0, the starting images): its loss, gradients and images were finite and its solves met their tolerances.\n")
+        #expect(try Self.metrics(out)["learned_l2"] as? Double == 0.1)
+        // The state kept is one eval accepts (an L2 of 0 was rejected there).
+        let eval = try Self.distill(["eval", "--distilled", out, "--data", s.data.path])
+        #expect(eval.status == 0, "\(eval.stderr)")
+    }
+
+    /// Runs `distill arguments...` (any command); returns its status and standard error.
+    static func distill(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    // MARK: 3. Memory for the requested size
+
+    @Test func aSizeThatDoesNotFitInMemoryIsRefusedNamingTheOption() throws {
+        var configuration = DistillerConfiguration()
+        configuration.model = "kernel-ridge"
+        configuration.imagesPerClass = 5000
+        // MNIST: 60,000 images of 784 pixels, 10 classes; m = 50,000 synthetic images.
+        let estimate = ResourceEstimate(train: 60_000, features: 784, classes: 10, configuration: configuration)
+        let m = 50_000.0, p = 784.0, n = 60_000.0, c = 10.0
+        let synthetic: Double = 8 * m * p, model: Double = 8 * p * c + 2 * n * c, kernel: Double = 2 * n * m + 4 * m * m
+        let doubles = synthetic + model + kernel
+        #expect(estimate.bytes == 8 * doubles)
+        #expect(throws: RunError.self) { try estimate.check(imagesPerClass: 5000, memory: 24 * 1_073_741_824) }
+        do { try estimate.check(imagesPerClass: 5000, memory: 24 * 1_073_741_824) } catch {
+            #expect(error.description == "--images-per-class 5000: the run would need about 121.6 GiB of memory, more than the 24.0 GiB of this machine; use a smaller --images-per-class")
+        }
+        #expect(estimate.announcement == "This run will hold about 121.6 GiB of memory beyond the dataset.")
+        configuration.imagesPerClass = 1
+        let small = ResourceEstimate(train: 60_000, features: 784, classes: 10, configuration: configuration)
+        #expect(small.announcement == nil)
+        try small.check(imagesPerClass: 1, memory: 24 * 1_073_741_824)
+    }
+
+    // MARK: 8. Written files hold what was computed
+
+    @Test func floatIDXFilesWidenRatherThanOverflowOrFlushToZero() {
+        #expect(RunOutputs.floatElements([0.5, -1e-3, 3e38]) == .float32([0.5, -1e-3, 3e38]))
+        // Beyond Float's range: float64, not ±infinity.
+        #expect(RunOutputs.floatElements([0.5, 1e39]) == .float64([0.5, 1e39]))
+        #expect(RunOutputs.floatElements([-1e300]) == .float64([-1e300]))
+        // Below Float's smallest subnormal: float64, not 0.
+        #expect(RunOutputs.floatElements([1e-46, 1]) == .float64([1e-46, 1]))
+        #expect(RunOutputs.floatElements([0, -0.0]) == .float32([0, -0.0]))
+    }
+
+    // MARK: 4. One run per folder
+
+    @Test func aFolderHoldingAnotherRunIsRefusedUnlessReplaced() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let first = try runDistill(["--data", s.data.path, "--out", out, "--steps", "2", "--snapshot-every", "1", "--quiet"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let metrics = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))
+        let second = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet"])
+        #expect(second.status == 1)
+        #expect(second.stderr == "error: \(out): the folder holds another run's outputs (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, progress.png, snapshots, checkpoint); pass --replace to delete them and write this run's, continue that run with --resume \(out), or choose another --out\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")) == metrics)
+
+        // --replace removes every file of the old run, progress.png and snapshots/ included.
+        let third = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet", "--replace"])
+        #expect(third.status == 0, "\(third.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(left == [".distill-lock", "checkpoint", "distilled-images-idx3-float", "distilled-labels-idx1-ubyte",
+                         "distilled-labels-idx2-float", "distilled.png", "history.csv", "metrics.json", "report.html"])
+        #expect(try Self.metrics(out)["steps"] as? Int == 1)
+    }
+
+    @Test func aSecondRunIntoALockedFolderIsRefused() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // This process holds the folder's lock, as a running distill does.
+        let fd = open(out + "/.distill-lock", O_RDWR | O_CREAT, 0o644)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: \(out): another distill run (process \(getpid())) is writing into this folder; wait for it to end or choose another --out\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out) == [".distill-lock"])
+    }
+
+    // MARK: 5 and 9. Interrupting; lines appear as the run goes
+
+    /// A running `distill run` whose standard output and error are read as they come.
+    final class LiveRun {
+        let process = Process()
+        let output = Pipe(), errors = Pipe()
+
+        init(_ arguments: [String]) throws {
+            let executable = try #require(distillExecutable)
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["run"] + arguments
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+        }
+
+        /// Reads `pipe` until a whole line has come; nil at the end of the stream.
+        func line(from pipe: Pipe) -> String? {
+            var bytes: [UInt8] = []
+            var byte: UInt8 = 0
+            let fd = pipe.fileHandleForReading.fileDescriptor
+            while read(fd, &byte, 1) == 1 {
+                if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+                bytes.append(byte)
+            }
+            return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        }
+
+        func finish() -> (status: Int32?, stdout: String, stderr: String) {
+            let rest = output.fileHandleForReading.readDataToEndOfFile()
+            let errorRest = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationReason == .exit ? process.terminationStatus : nil,
+                    String(decoding: rest, as: UTF8.self), String(decoding: errorRest, as: UTF8.self))
+        }
+    }
+
+    /// Printed to a pipe, the opening line arrives while the run is still going
+    /// (standard output is line buffered), then the first signal is acknowledged
+    /// at once on standard error and the run stops after its step with status 130,
+    /// its outputs and a checkpoint.
+    @Test func linesArriveAsTheRunGoesAndTheFirstSignalIsAcknowledged() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let run = try LiveRun(["--data", s.data.path, "--out", out, "--steps", "1000000", "--checkpoint-every", "0"])
+        let first = run.line(from: run.output)
+        #expect(first?.hasPrefix("Distilling 12 training images of 4x4 pixels, 3 classes") == true, "\(first ?? "nil")")
+        #expect(run.process.isRunning, "the line came only when the process ended")
+        kill(run.process.processIdentifier, SIGINT)
+        #expect(run.line(from: run.errors) == String(StopOnSignal.acknowledgement.dropLast()))
+        let end = run.finish()
+        #expect(end.status == 130, "\(end.stderr)")
+        #expect(end.stdout.contains("Continue with: distill run --resume \(out)"))
+        let checkpoint = try Checkpoint.read(from: out)
+        #expect(checkpoint.state.step >= 1 && checkpoint.state.step < 1_000_000)
+        #expect(try Self.metrics(out)["steps"] as? Int == checkpoint.state.step)
+        #expect(Self.partialFiles(under: s.path).isEmpty)
+    }
+
+    /// Two signals in a row: the process ends with status 130 and the folder holds
+    /// a whole checkpoint (written for the first signal) and no half-written file,
+    /// even though no periodic checkpoint was due.
+    @Test func aSecondSignalStillLeavesTheLastCheckpoint() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let run = try LiveRun(["--data", s.data.path, "--out", out, "--steps", "1000000", "--checkpoint-every", "0"])
+        _ = run.line(from: run.output)
+        kill(run.process.processIdentifier, SIGINT)
+        kill(run.process.processIdentifier, SIGINT)
+        let end = run.finish()
+        #expect(end.status == 130, "\(end.stderr)")
+        let checkpoint = try Checkpoint.read(from: out)
+        #expect(checkpoint.state.step < 1_000_000)
+        #expect(Self.partialFiles(under: s.path).isEmpty)
+        // And it resumes.
+        let resumed = try runDistill(["--resume", out, "--steps", "\(checkpoint.state.step + 2)", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+
+    // MARK: 6. Resuming from elsewhere
+
+    @Test func aMovedDatasetIsGivenAgainAndOptionsThatCannotChangeAreRefused() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        // Started with a relative --data from the scratch folder.
+        let executable = try #require(distillExecutable)
+        let start = Process()
+        start.executableURL = URL(fileURLWithPath: executable)
+        start.arguments = ["run", "--data", "data", "--out", "out", "--steps", "10", "--stop-after-step", "4", "--quiet"]
+        start.currentDirectoryURL = URL(fileURLWithPath: s.path)
+        start.standardOutput = FileHandle.nullDevice
+        try start.run()
+        start.waitUntilExit()
+        #expect(start.terminationStatus == 0)
+        let moved = s.path + "/moved"
+        try FileManager.default.moveItem(atPath: s.data.path, toPath: moved)
+
+        let lost = try runDistill(["--resume", out, "--quiet"])
+        #expect(lost.status == 1)
+        #expect(lost.stderr == "error: \(s.data.path): the dataset the checkpoint in \(out)/checkpoint was made with is not there any more; give its new place with --data (its files' SHA-256 are checked)\n")
+
+        let changed = try runDistill(["--resume", out, "--data", moved, "--learning-rate", "0.5", "--quiet"])
+        #expect(changed.status == 1)
+        #expect(changed.stderr == "error: --learning-rate 0.5: a resumed run keeps the settings it was started with (--learning-rate 0.02); leave --learning-rate out, or start a new run into another --out\n")
+
+        let tooFew = try runDistill(["--resume", out, "--data", moved, "--steps", "3", "--quiet"])
+        #expect(tooFew.stderr == "error: --steps 3: the checkpoint is already at step 4; give at least 4 (or leave --steps out to run to 10)\n")
+
+        let extended = try runDistill(["--resume", out, "--data", moved, "--steps", "12", "--quiet"])
+        #expect(extended.status == 0, "\(extended.stderr)")
+        #expect(try Self.metrics(out)["steps"] as? Int == 12)
+
+        // Other bytes under the same names: refused by their checksums.
+        try s.data.writeSmallDataset()
+        try s.data.write(IDXArray(shape: [6], elements: .ubyte([1, 1, 2, 0, 1, 2])), to: "t10k-labels-idx1-ubyte")
+        let other = try runDistill(["--resume", out, "--data", s.data.path, "--steps", "13", "--quiet"])
+        #expect(other.status == 1)
+        #expect(other.stderr.hasPrefix("error: \(s.data.path): the dataset files differ from the ones the checkpoint"))
+    }
+
+    // MARK: 7. Labels that are not 0..C-1
+
+    @Test func labelValuesOneThreeSevenAreTheClassesUnderEveryInit() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        try s.data.write(IDXArray(shape: [12], elements: .ubyte((0..<12).map { [1, 3, 7][$0 % 3] })), to: "train-labels-idx1-ubyte")
+        try s.data.write(IDXArray(shape: [6], elements: .ubyte((0..<6).map { [1, 3, 7][$0 % 3] })), to: "t10k-labels-idx1-ubyte")
+        for initialisation in ["noise", "mean", "real"] {
+            let out = s.path + "/out-" + initialisation
+            let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "2", "--init", initialisation, "--quiet"])
+            #expect(result.status == 0, "\(initialisation): \(result.stderr)")
+            #expect(try Self.metrics(out)["class_names"] as? [String] == ["1", "3", "7"])
+            #expect(try Self.metrics(out)["classes"] as? Int == 3)
+        }
+    }
+}
