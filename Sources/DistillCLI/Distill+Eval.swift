@@ -71,7 +71,7 @@ extension DistillCommand {
         /// Loads the dataset and the distilled set, trains the run's model and measures.
         func evaluate() throws -> EvalReport {
             let clock = Stopwatch()
-            let dataset = try DatasetSources.load(data)
+            let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
             let train = dataset.train, test = dataset.test
             let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes)
             let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
@@ -86,7 +86,7 @@ extension DistillCommand {
             let trainEval = inner.evaluate(fit, on: train, threads: threads)
             let testEval = inner.evaluate(fit, on: test, threads: threads)
             let readability = Readability(images: set.images, classes: set.classes,
-                                          classMeans: try Initialisation.classMeans(train))
+                                          classMeans: try Initialisation.classMeans(train), channels: dataset.shape.channels)
             return EvalReport(
                 distilled: distilled, dataset: data, model: inner.name, images: set.images.rows, classes: dataset.classes,
                 labels: set.labelsFile, l2: l2, l2Source: l2Source,

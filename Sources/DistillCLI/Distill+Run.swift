@@ -76,7 +76,7 @@ extension DistillCommand {
             let out = outputFolder
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
             let request = DistillationSession.Request(
-                configuration: distillerConfiguration, data: options.data, out: out, checkpointEvery: checkpointEvery,
+                configuration: distillerConfiguration, data: options.data, dataOptions: options.dataOptions.datasetOptions, out: out, checkpointEvery: checkpointEvery,
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine)
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
@@ -90,7 +90,8 @@ extension DistillCommand {
             let result = try runStep { () throws(RunError) in
                 try session.run(observers: watch.observers) { distiller in
                     try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
-                                              classes: distiller.classes, height: shape.height, width: shape.width, zoom: zoom)
+                                              classes: distiller.classes, height: shape.height, width: shape.width,
+                                              channels: shape.channels, zoom: zoom)
                 }
             }
             let outputs = RunOutputs(folder: out, shape: shape)

@@ -19,6 +19,6 @@ struct DistillCommand: ParsableCommand {
               distill run --data ~/datasets/fashion --steps 500
             """,
         version: DistillVersion.current,
-        subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self],
+        subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self, Convert.self],
         defaultSubcommand: Run.self)
 }

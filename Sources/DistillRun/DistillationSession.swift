@@ -1,4 +1,5 @@
 import Distill
+import DistillDatasets
 import DistillIO
 import DistillImages
 #if canImport(Glibc)
@@ -19,6 +20,8 @@ public final class DistillationSession {
         public var configuration: DistillerConfiguration
         /// The dataset location (`--data`).
         public var data: String
+        /// How the dataset is loaded (`--test-fraction`, `--split-seed`, `--label-set`).
+        public var dataOptions: DatasetOptions
         /// The output folder.
         public var out: String
         /// Save a checkpoint every this many steps (0: only at the end).
@@ -32,10 +35,12 @@ public final class DistillationSession {
         /// The command line recorded in metrics.json.
         public var commandLine: String
 
-        public init(configuration: DistillerConfiguration, data: String, out: String, checkpointEvery: Int = 50,
+        public init(configuration: DistillerConfiguration, data: String, dataOptions: DatasetOptions = DatasetOptions(),
+                    out: String, checkpointEvery: Int = 50,
                     stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "") {
             self.configuration = configuration
             self.data = data
+            self.dataOptions = dataOptions
             self.out = out
             self.checkpointEvery = checkpointEvery
             self.stopAfterStep = stopAfterStep
@@ -66,10 +71,11 @@ public final class DistillationSession {
         if let checkpoint = request.resume {
             request.configuration = checkpoint.manifest.configuration
             request.data = checkpoint.manifest.data
+            request.dataOptions = checkpoint.manifest.dataOptions ?? DatasetOptions()
         }
         self.request = request
         let loaded: LoadedDataset
-        if let dataset { loaded = dataset } else { loaded = try LoadedDataset(path: request.data) }
+        if let dataset { loaded = dataset } else { loaded = try LoadedDataset(path: request.data, options: request.dataOptions) }
         let dataset = loaded
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)
@@ -114,7 +120,8 @@ public final class DistillationSession {
         let out = request.out, data = request.data
         if access(out, F_OK) != 0 { try createOutputFolder() }
         let guardian = DivergenceGuard()
-        let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes)
+        let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: data, dataFiles: dataset.fileHashes,
+                                          dataOptions: dataset.dataset.options)
         var all: [any DistillationObserver] = observers + [guardian, periodic, signals]
         if let stop = request.stopAfterStep { all.append(StopAfterStep(step: stop)) }
         let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: all)
@@ -139,7 +146,8 @@ public final class DistillationSession {
         if request.baselines { outcome.metrics.baselines = try baselines(dataset, configuration: final.configuration) }
         do {
             try outputs.write(outcome, grid: try grid(final))
-            try Checkpoint.write(final, history: fullHistory, data: data, dataFiles: dataset.fileHashes, to: out)
+            try Checkpoint.write(final, history: fullHistory, data: data, dataFiles: dataset.fileHashes,
+                                 dataOptions: dataset.dataset.options, to: out)
         } catch {
             // The outputs are written as a set or not at all: a folder made for them is empty.
             if !outExisted { rmdir(out) }
