@@ -80,7 +80,7 @@ extension DistillCommand {
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine)
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
-            let classNames = try display.names(classes: session.dataset.classes)
+            let classNames = try display.names(classes: session.dataset.classes, dataset: session.dataset.dataset.classNames)
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }

@@ -20,7 +20,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side.", valueName: "N"))
     var snapshotEvery: Int?
 
-    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html and progress.png (by default a class is named by its index).", valueName: "file"))
+    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html and progress.png (by default the dataset's names: class folder names, CIFAR's names files, else each class's index).", valueName: "file"))
     var classNames: String?
 
     func validate() throws {
@@ -28,10 +28,12 @@ struct DisplayOptions: ParsableArguments {
         if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1, got \(snapshotEvery).") }
     }
 
-    /// The class names: from `--class-names`, or each class's index.
-    func names(classes: Int) throws(CLIError) -> [String] {
-        try classNames.map { path throws(CLIError) in try ClassNames.load(path, classes: classes) }
-            ?? ClassNames.defaults(classes: classes)
+    /// The class names: from `--class-names`, else `dataset`'s (its folder names,
+    /// CIFAR's names files, or each class's index).
+    func names(classes: Int, dataset: [String]? = nil) throws(CLIError) -> [String] {
+        if let classNames { return try ClassNames.load(classNames, classes: classes) }
+        if let dataset, dataset.count == classes { return dataset }
+        return ClassNames.defaults(classes: classes)
     }
 }
 
