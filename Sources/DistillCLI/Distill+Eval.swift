@@ -13,7 +13,7 @@ extension DistillCommand {
             abstract: "Evaluate a distilled set written as IDX files on a dataset's test split.",
             discussion: """
                 Reads the synthetic images `distilled-images-idx3-float` (any IDX numeric type, \
-                shape m x H x W with the dataset's image size) and their labels from the folder \
+                shape m x H x W with the dataset's image size, m x H x W x C for colour) and their labels from the folder \
                 given by `--distilled`: `distilled-labels-idx2-float` (m x C soft labels, used as \
                 they are) if it is there, else `distilled-labels-idx1-ubyte` (class ids, made \
                 one-hot). The files may come from `distill run` or from any other tool.

@@ -66,9 +66,11 @@ public struct DatasetFolder: Sendable {
 
         let train = try loadSplit(folder: path, prefix: "train")
         let test = try loadSplit(folder: path, prefix: "t10k")
+        let grey = train.channels == 1 && test.channels == 1
         guard train.height == test.height, train.width == test.width, train.channels == test.channels else {
             throw DatasetError(path: test.imagesPath, kind: .imageSizeMismatch(
-                train: [train.height, train.width, train.channels], test: [test.height, test.width, test.channels],
+                train: [train.height, train.width] + (grey ? [] : [train.channels]),
+                test: [test.height, test.width] + (grey ? [] : [test.channels]),
                 trainPath: train.imagesPath))
         }
         let largest = max(train.labels.max() ?? 0, test.labels.max() ?? 0)
