@@ -99,7 +99,7 @@ extension DistillCommand {
             for _ in 0..<min(repetitions, Self.maximumLoadRepetitions) {
                 loaded = nil   // one copy in memory at a time
                 let start = Stopwatch.now()
-                do { loaded = try DatasetSources.load(data) } catch { throw CLIError(error) }
+                do { loaded = try DatasetSources.load(data, options: dataOptions.datasetOptions) } catch { throw CLIError(error) }
                 loadTimes.append(Stopwatch.now() - start)
             }
             guard let dataset = loaded else { throw CLIError(BenchError.noRepetitions) }

@@ -35,8 +35,10 @@ extension DistillCommand {
                   distill check --measure unrolled --unroll-steps 500 --images-per-class 10
                 """)
 
-        @Option(help: "The dataset folder: MNIST-named IDX files, raw or .gz.")
-        var data = "data/mnist"
+        @OptionGroup(title: "Data") var dataOptions: DataOptions
+
+        var data: String { dataOptions.data }
+        var threads: Int { dataOptions.threads }
 
         @Option(help: "How many synthetic images per class the checked set has.")
         var imagesPerClass = 1
@@ -56,8 +58,6 @@ extension DistillCommand {
         @Option(name: .customLong("init"), help: "How the synthetic images start: noise, real or mean.")
         var initialisation = DistillerConfiguration().initialisation
 
-        @Option(help: "How many threads the passes over the training set use.")
-        var threads = DistillerConfiguration().threads
 
         @Option(help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled).")
         var unrollSteps = SizeList(sizes: [10, 100, 500])
@@ -76,7 +76,6 @@ extension DistillCommand {
             guard coordinates >= 1 else { throw ValidationError("--coordinates must be at least 1, got \(coordinates).") }
             guard steps >= 0 else { throw ValidationError("--steps must be zero or more, got \(steps).") }
             guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number, got \(l2).") }
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
             guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
             guard !unrollSteps.sizes.isEmpty, unrollSteps.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--unroll-steps must list step counts of at least 1, got \(unrollSteps.sizes).")
@@ -91,7 +90,7 @@ extension DistillCommand {
         }
 
         private func execute() throws(CLIError) {
-            let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: data) }
+            let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: data, options: dataOptions.datasetOptions) }
             var configuration = DistillerConfiguration()
             configuration.imagesPerClass = imagesPerClass
             configuration.seed = seed

@@ -13,7 +13,7 @@ extension DistillCommand {
             abstract: "Evaluate a distilled set written as IDX files on a dataset's test split.",
             discussion: """
                 Reads the synthetic images `distilled-images-idx3-float` (any IDX numeric type, \
-                shape m x H x W with the dataset's image size) and their labels from the folder \
+                shape m x H x W with the dataset's image size, m x H x W x C for colour) and their labels from the folder \
                 given by `--distilled`: `distilled-labels-idx2-float` (m x C soft labels, used as \
                 they are) if it is there, else `distilled-labels-idx1-ubyte` (class ids, made \
                 one-hot). The files may come from `distill run` or from any other tool.
@@ -71,7 +71,7 @@ extension DistillCommand {
         /// Loads the dataset and the distilled set, trains the run's model and measures.
         func evaluate() throws -> EvalReport {
             let clock = Stopwatch()
-            let dataset = try DatasetSources.load(data)
+            let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
             let train = dataset.train, test = dataset.test
             let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes)
             let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
@@ -86,7 +86,7 @@ extension DistillCommand {
             let trainEval = inner.evaluate(fit, on: train, threads: threads)
             let testEval = inner.evaluate(fit, on: test, threads: threads)
             let readability = Readability(images: set.images, classes: set.classes,
-                                          classMeans: try Initialisation.classMeans(train))
+                                          classMeans: try Initialisation.classMeans(train), channels: dataset.shape.channels)
             return EvalReport(
                 distilled: distilled, dataset: data, model: inner.name, images: set.images.rows, classes: dataset.classes,
                 labels: set.labelsFile, l2: l2, l2Source: l2Source,
@@ -138,12 +138,18 @@ struct EvalReport: Codable, Equatable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
+    /// `, per channel 0.930, 0.922, 0.999 on average` for colour images; empty for grey.
+    var channelText: String {
+        guard let channels = readability.meanChannelCorrelations else { return "" }
+        return ", per channel " + channels.map { format($0, 3) }.joined(separator: ", ") + " on average"
+    }
+
     var sentences: String {
         """
         \(images) distilled images (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated with the \(model) model on \(dataset) in \(format(seconds, 2)) s.
         Test accuracy \(format(100 * testAccuracy, 2))%, test loss \(format(testLoss, 4)); train accuracy \(format(100 * trainAccuracy, 2))%, train loss \(format(trainLoss, 4)).
         Inner solve: \(innerIterations) iterations, gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
-        Readability: correlation with the class mean images \(format(readability.meanClassMeanCorrelation, 3)) on average, \(format(readability.minimumClassMeanCorrelation, 3)) at least; \(format(100 * readability.pixelsOutsideUnitRange, 2))% of pixels outside [0, 1].
+        Readability: correlation with the class mean images \(format(readability.meanClassMeanCorrelation, 3)) on average, \(format(readability.minimumClassMeanCorrelation, 3)) at least\(channelText); \(format(100 * readability.pixelsOutsideUnitRange, 2))% of pixels outside [0, 1].
         """
     }
 }

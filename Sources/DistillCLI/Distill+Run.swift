@@ -79,7 +79,7 @@ extension DistillCommand {
             let out = outputFolder
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
             let request = DistillationSession.Request(
-                configuration: distillerConfiguration, data: options.data, out: out, checkpointEvery: checkpointEvery,
+                configuration: distillerConfiguration, data: options.data, dataOptions: options.dataOptions.datasetOptions, out: out, checkpointEvery: checkpointEvery,
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,
                 replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData)
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }

@@ -59,7 +59,7 @@ extension DistillCommand {
         }
 
         private func execute() throws(CLIError) {
-            let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data) }
+            let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
             // Check every size before the first run and before creating `--out`.
             for size in imagesPerClass.sizes {
                 _ = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
@@ -78,14 +78,16 @@ extension DistillCommand {
                 let folder = out + "/ipc-\(size)"
                 // The same guarded run as `distill run`: guards, checkpoints, signals.
                 let request = DistillationSession.Request(configuration: options.configuration(imagesPerClass: size), data: options.data,
-                                                          out: folder, commandLine: quotedCommandLine, replace: replace)
+                                                          dataOptions: options.dataOptions.datasetOptions, out: folder, commandLine: quotedCommandLine,
+                                                          replace: replace)
                 let session = try runStep { () throws(RunError) in try DistillationSession(request, dataset: dataset) }
                 let progress = ProgressLines(log: { if !quiet { print($0) } })
                 let shape = dataset.shape
                 let result = try runStep { () throws(RunError) in
                     try session.run(observers: [progress]) { distiller in
                         try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
-                                                  classes: distiller.classes, height: shape.height, width: shape.width, zoom: 4)
+                                                  classes: distiller.classes, height: shape.height, width: shape.width,
+                                                  channels: shape.channels, zoom: 4)
                     }
                 }
                 var outcome = result.outcome

@@ -18,7 +18,7 @@ struct DistillCommand: ParsableCommand {
               distill run --data ~/datasets/fashion --steps 500
             """,
         version: DistillVersion.current,
-        subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self],
+        subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self, Convert.self],
         defaultSubcommand: Run.self)
 
     /// Sets standard output to line buffering before any command runs: printed

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Distill
+import DistillDatasets
+import DistillIO
 
 /// Where the data comes from and how many threads work on it: shared by every
 /// command that reads a dataset.
@@ -7,16 +9,37 @@ struct DataOptions: ParsableArguments {
     /// `--data`'s default.
     static let defaultData = "data/mnist"
 
-    @Option(help: "The dataset: a folder of MNIST-named IDX files (raw or .gz).")
+    @Option(help: "The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin).")
     var data = DataOptions.defaultData
+
+    @Option(help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split recorded in metrics.json).", valueName: "F"))
+    var testFraction: Double?
+
+    @Option(help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
+    var splitSeed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
+    var labelSet: CIFAR.LabelSet?
 
     @Option(help: "How many threads the passes over the training and test sets use.")
     var threads = DistillerConfiguration().threads
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        if let testFraction {
+            guard testFraction > 0, testFraction < 1 else {
+                throw ValidationError("--test-fraction must lie strictly between 0 and 1, got \(testFraction).")
+            }
+        }
+    }
+
+    /// How the dataset is loaded: what `DatasetSources.load` and `LoadedDataset` take.
+    var datasetOptions: DatasetOptions {
+        DatasetOptions(testFraction: testFraction, splitSeed: splitSeed, labelSet: labelSet)
     }
 }
+
+extension CIFAR.LabelSet: ExpressibleByArgument {}
 
 /// The inner model and its settings: shared by run, sweep, check and bench.
 struct ModelOptions: ParsableArguments {

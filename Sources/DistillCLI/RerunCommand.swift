@@ -1,11 +1,14 @@
 import Distill
+import DistillDatasets
 import DistillIO
 import Foundation
 
 /// The command that runs a finished run again from any directory, for
 /// report.html: `<distill> run`, the distiller's settings as options (those
 /// that differ from the defaults, plus `--images-per-class`, `--steps` and
-/// `--seed`), `--data` and `--out` as absolute paths, then the options that
+/// `--seed`), `--data` and `--out` as absolute paths (with the dataset's
+/// `--test-fraction`, `--split-seed` and `--label-set` when it was loaded with
+/// them), then the options that
 /// shape what the run shows and writes (`--zoom`, `--baselines`,
 /// `--eval-every`, `--snapshot-every`, `--class-names` made absolute,
 /// `--checkpoint-every`, `--stop-after-step`, `--log-format`, `--quiet`) as
@@ -15,12 +18,18 @@ import Foundation
 enum RerunCommand {
     /// The arguments, `arguments[0]` being the executable: its absolute path
     /// when it was started through a path, its name as typed when found on the PATH.
-    static func arguments(configuration c: DistillerConfiguration, data: String, out: String,
-                          original: [String], workingDirectory: String = FileManager.default.currentDirectoryPath) -> [String] {
+    static func arguments(configuration c: DistillerConfiguration, data: String, dataOptions: DatasetOptions = DatasetOptions(),
+                          out: String, original: [String],
+                          workingDirectory: String = FileManager.default.currentDirectoryPath) -> [String] {
         let executable = original.first ?? "distill"
         var arguments = [executable.contains("/") ? absolute(executable, in: workingDirectory) : executable, "run"]
         arguments += settings(c)
-        arguments += ["--data", absolute(data, in: workingDirectory), "--out", absolute(out, in: workingDirectory)]
+        arguments += ["--data", absolute(data, in: workingDirectory)]
+        if let fraction = dataOptions.testFraction {
+            arguments += ["--test-fraction", NumberText.shortest(fraction), "--split-seed", "\(dataOptions.splitSeed)"]
+        }
+        if let set = dataOptions.labelSet { arguments += ["--label-set", set.rawValue] }
+        arguments += ["--out", absolute(out, in: workingDirectory)]
         arguments += passedThrough(original.dropFirst(), workingDirectory: workingDirectory)
         return arguments
     }

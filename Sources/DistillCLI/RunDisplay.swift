@@ -20,7 +20,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side.", valueName: "N"))
     var snapshotEvery: Int?
 
-    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html and progress.png (by default a class is named by its index).", valueName: "file"))
+    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html and progress.png (by default the dataset's names: class folder names, CIFAR's names files, else each class's index).", valueName: "file"))
     var classNames: String?
 
     func validate() throws {
@@ -63,7 +63,8 @@ final class RunDisplay {
         probe = TestAccuracyProbe(every: options.evalEvery, test: dataset.test, log: plain ? { print($0) } : nil)
         snapshots = try options.snapshotEvery.map { every throws(CLIError) in
             try SnapshotWriter(folder: out + "/" + SnapshotWriter.folderName, every: every,
-                               height: dataset.shape.height, width: dataset.shape.width, zoom: zoom)
+                               height: dataset.shape.height, width: dataset.shape.width,
+                               channels: dataset.shape.channels, zoom: zoom)
         }
         let optional: [(any DistillationObserver)?] = [probe, snapshots]
         var observers = optional.compactMap { $0 }
@@ -99,13 +100,14 @@ final class RunDisplay {
             var pictures: [ReportPage.ClassPicture] = []
             for (index, name) in classNames.enumerated() {
                 let grid = try DistilledPicture.classGrid(pixels, class: index, configuration: distiller.configuration,
-                                                          height: outputs.shape.height, width: outputs.shape.width, zoom: ReportPage.zoom(imageWidth: outputs.shape.width))
+                                                          height: outputs.shape.height, width: outputs.shape.width,
+                                                          channels: outputs.shape.channels, zoom: ReportPage.zoom(imageWidth: outputs.shape.width))
                 pictures.append(ReportPage.ClassPicture(name: name, png: try grid.encoded(nameForErrors: ReportPage.fileName),
                                                         width: grid.width, height: grid.height))
             }
             written.append(ReportPage.fileName)
             let rerun = RerunCommand.arguments(configuration: distiller.configuration, data: outcome.metrics.dataset,
-                                               out: outputs.folder, original: command)
+                                               dataOptions: outcome.metrics.dataOptions, out: outputs.folder, original: command)
             let page = ReportPage(metrics: outcome.metrics, history: outcome.history, testAccuracy: probe?.points ?? [],
                                   classes: pictures, snapshots: frames,
                                   baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0) }, rerun: rerun,

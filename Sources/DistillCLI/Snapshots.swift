@@ -50,6 +50,8 @@ final class SnapshotWriter: DistillationObserver {
     let folder: String
     let every: Int
     let height: Int, width: Int, zoom: Int
+    /// 1 (grey) or 3 (RGB).
+    let channels: Int
     /// How many grids the contact sheet shows at most.
     let sheetFrames: Int
     /// The snapshots kept for the contact sheet, in step order.
@@ -65,11 +67,12 @@ final class SnapshotWriter: DistillationObserver {
     static let folderName = "snapshots"
 
     /// Creates `folder` (the run's output folder must exist).
-    init(folder: String, every: Int, height: Int, width: Int, zoom: Int, sheetFrames: Int = 6) throws(CLIError) {
+    init(folder: String, every: Int, height: Int, width: Int, channels: Int = 1, zoom: Int, sheetFrames: Int = 6) throws(CLIError) {
         self.folder = folder
         self.every = every
         self.height = height
         self.width = width
+        self.channels = channels
         self.zoom = zoom
         self.sheetFrames = sheetFrames
         do { try OutputFile.createDirectory(folder) } catch { throw CLIError(error) }
@@ -114,7 +117,7 @@ final class SnapshotWriter: DistillationObserver {
         let path = folder + "/" + Self.fileName(step: distiller.step)
         do {
             try DistilledPicture.grid(pixels, configuration: configuration, classes: classes,
-                                      height: height, width: width, zoom: zoom).write(to: path)
+                                      height: height, width: width, channels: channels, zoom: zoom).write(to: path)
         } catch {
             failure = error.description
             printError("warning: \(error.description); no more snapshots are written")
@@ -125,7 +128,7 @@ final class SnapshotWriter: DistillationObserver {
     /// their steps, left to right, for captions around the picture.
     func contactSheet() throws(PNGError) -> PNGImage {
         try ContactSheet(frames: frames.map(\.pixels), configuration: configuration, classes: classes,
-                         height: height, width: width, zoom: zoom).rendered()
+                         height: height, width: width, channels: channels, zoom: zoom).rendered()
     }
 
     /// The steps of the contact sheet's frames, left to right.
@@ -139,7 +142,7 @@ final class SnapshotWriter: DistillationObserver {
         var pictures: [(step: Int, picture: PNGImage)] = []
         for frame in frames {
             pictures.append((frame.step, try DistilledPicture.grid(frame.pixels, configuration: configuration, classes: classes,
-                                                                 height: height, width: width, zoom: scale)))
+                                                                 height: height, width: width, channels: channels, zoom: scale)))
         }
         return pictures
     }
@@ -160,7 +163,10 @@ struct ContactSheet {
     var frames: [[Float]]
     var configuration: DistillerConfiguration
     var classes: Int
-    var height: Int, width: Int, zoom: Int
+    var height: Int, width: Int
+    /// 1 (grey) or 3 (RGB).
+    var channels: Int = 1
+    var zoom: Int
 
     static let margin = 12, gap = 16
 
@@ -175,7 +181,7 @@ struct ContactSheet {
         var grids: [PNGImage] = []
         for frame in frames {
             grids.append(try DistilledPicture.grid(frame, configuration: configuration, classes: classes,
-                                                   height: height, width: width, zoom: scale))
+                                                   height: height, width: width, channels: channels, zoom: scale))
         }
         let gridWidth = grids[0].width, gridHeight = grids[0].height, channels = grids[0].channels
         let sheetWidth = 2 * Self.margin + grids.count * gridWidth + (grids.count - 1) * Self.gap

@@ -16,9 +16,12 @@ public struct Dataset: Sendable {
     public let classNames: [String]
     /// Every file that was read, in a fixed order: their checksums identify the data.
     public let files: [String]
+    /// The loading options that shaped it (a split's fraction and seed, CIFAR-100's
+    /// label set); the defaults when the format takes none.
+    public var options: DatasetOptions
 
     public init(location: String, format: String, train: LabeledImages, test: LabeledImages,
-                classNames: [String], files: [String]) {
+                classNames: [String], files: [String], options: DatasetOptions = DatasetOptions()) {
         precondition(train.shape == test.shape && train.classes == test.classes && classNames.count == train.classes,
                      "Dataset: the splits and class names disagree")
         self.location = location
@@ -27,21 +30,43 @@ public struct Dataset: Sendable {
         self.test = test
         self.classNames = classNames
         self.files = files
+        self.options = options
     }
 
     public var classes: Int { train.classes }
     public var shape: ImageShape { train.shape }
 
-    /// The SHA-256 of every file read, by file name (the last path component).
+    /// Up to this many files are hashed one by one in `fileHashes()`; more (a PNG
+    /// tree) get one digest, so that metrics.json and checkpoints stay small.
+    public static let individuallyHashedFiles = 64
+
+    /// The SHA-256 of the files read, by name relative to `location` (an IDX
+    /// folder's file names). With more than `individuallyHashedFiles` files, one
+    /// entry `sha256sum of N files`: the SHA-256 of the lines
+    /// `<file's SHA-256>  <relative name>\n`, files in `files` order (what
+    /// `LC_ALL=C sha256sum train/*/*.png test/*/*.png | sha256sum` prints in the
+    /// tree's folder for a train/test tree).
     ///
     /// - Throws: `IDXError` when a file cannot be read again.
     public func fileHashes() throws -> [String: String] {
-        var hashes: [String: String] = [:]
-        for file in files {
-            let name = String(file.split(separator: "/").last ?? Substring(file))
-            hashes[name] = try SHA256.hex(contentsOf: file)
+        let names = files.map(relativeName)
+        if files.count <= Self.individuallyHashedFiles {
+            var hashes: [String: String] = [:]
+            for (name, file) in zip(names, files) { hashes[name] = try SHA256.hex(contentsOf: file) }
+            return hashes
         }
-        return hashes
+        var digest = SHA256()
+        for (name, file) in zip(names, files) {
+            digest.update(Array("\(try SHA256.hex(contentsOf: file))  \(name)\n".utf8))
+        }
+        return ["sha256sum of \(files.count) files": digest.finalHex()]
+    }
+
+    /// `file` relative to `location` when it lies under it, else its last component.
+    func relativeName(_ file: String) -> String {
+        let root = location.hasSuffix("/") ? location : location + "/"
+        if file.hasPrefix(root), file.count > root.count { return String(file.dropFirst(root.count)) }
+        return String(file.split(separator: "/").last ?? Substring(file))
     }
 }
 
@@ -59,6 +84,12 @@ public protocol DatasetSource: Sendable {
     static func recognises(_ path: String) -> Bool
     /// A source reading `path`.
     init(path: String)
+    /// A source reading `path` with `options` (already accepted by `check`).
+    /// By default the options are ignored: `init(path:)`.
+    init(path: String, options: DatasetOptions)
+    /// Throws unless the format takes `options`: by default it takes none of them
+    /// (a test fraction or label set given for it is an error, not ignored).
+    static func check(_ options: DatasetOptions, path: String) throws(DatasetOptionsError)
     /// Loads and checks both splits.
     ///
     /// - Throws: an error whose description is one line naming the file and what
@@ -66,21 +97,58 @@ public protocol DatasetSource: Sendable {
     func load() throws -> Dataset
 }
 
+extension DatasetSource {
+    public init(path: String, options: DatasetOptions) { self.init(path: path) }
+
+    public static func check(_ options: DatasetOptions, path: String) throws(DatasetOptionsError) {
+        try rejectTestFraction(options, path: path)
+        try rejectLabelSet(options, path: path)
+    }
+
+    /// Throws when `options` holds a test fraction: this format has its own test split.
+    public static func rejectTestFraction(_ options: DatasetOptions, path: String) throws(DatasetOptionsError) {
+        if let fraction = options.testFraction {
+            throw DatasetOptionsError("\(path): --test-fraction \(fraction) is for a single class-per-folder PNG tree; expected no --test-fraction for a dataset with its own test split, found a \(format)")
+        }
+    }
+
+    /// Throws when `options` holds a label set: only CIFAR-100 has two.
+    public static func rejectLabelSet(_ options: DatasetOptions, path: String) throws(DatasetOptionsError) {
+        if let set = options.labelSet {
+            throw DatasetOptionsError("\(path): --label-set \(set.rawValue) is for CIFAR-100 files; expected no --label-set, found a \(format)")
+        }
+    }
+}
+
 /// The dataset formats `--data` recognises, and the one load path every command uses.
 public enum DatasetSources {
-    /// The formats tried, in order.
-    public static let formats: [any DatasetSource.Type] = [IDXFolderSource.self]
+    /// The formats tried, in order. Every one but the IDX folder is recognised by
+    /// `DatasetFormat.detect`, which decides between them by content and layout.
+    public static let formats: [any DatasetSource.Type] = [
+        IDXFolderSource.self, PNGTrainTestSource.self, PNGClassTreeSource.self, CIFAR10Source.self, CIFAR100Source.self,
+    ]
 
     /// The source for `path`: the first format that recognises it; when none does
     /// (or the path is missing), the first format's loader, whose error names
     /// what it looked for.
     public static func source(for path: String, formats: [any DatasetSource.Type] = formats) -> any DatasetSource {
-        let format = formats.first { $0.recognises(path) } ?? formats[0]
-        return format.init(path: path)
+        format(of: path, formats: formats).init(path: path)
     }
 
-    /// Loads the dataset at `path` (see `source(for:formats:)`).
-    public static func load(_ path: String, formats: [any DatasetSource.Type] = formats) throws -> Dataset {
-        try source(for: path, formats: formats).load()
+    /// The format that reads `path` (see `source(for:formats:)`).
+    public static func format(of path: String, formats: [any DatasetSource.Type] = formats) -> any DatasetSource.Type {
+        formats.first { $0.recognises(path) } ?? formats[0]
+    }
+
+    /// Loads the dataset at `path` (see `source(for:formats:)`) with `options`,
+    /// after checking that its format takes them.
+    ///
+    /// - Throws: `DatasetOptionsError` for an option the format does not take (or
+    ///   lacks), else the source's one-line error.
+    public static func load(_ path: String, options: DatasetOptions = DatasetOptions(),
+                            formats: [any DatasetSource.Type] = formats) throws -> Dataset {
+        let format = format(of: path, formats: formats)
+        try format.check(options, path: path)
+        return try format.init(path: path, options: options).load()
     }
 }

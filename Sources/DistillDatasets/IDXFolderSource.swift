@@ -3,8 +3,10 @@ import DistillImages
 
 /// A folder of MNIST-named IDX files (`DatasetFolder`): train and test images and
 /// labels, raw or gzip. Bytes stay bytes with scale 1/255 (pixels in [0, 1]);
-/// other pixel types are taken as they are. The classes are the distinct training
-/// label values, in increasing order; each class is named by its value.
+/// other pixel types are taken as they are. Rank-4 images (count x height x width
+/// x channels) are colour images. The classes are the distinct training label
+/// values, in increasing order; they are named by the lines of `class-names.txt`
+/// when the folder holds one (`distill convert` writes it), else by their values.
 public struct IDXFolderSource: DatasetSource {
     public static let format = "IDX folder"
     public static let layout = "a folder of MNIST-named IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; raw or .gz)"
@@ -22,10 +24,13 @@ public struct IDXFolderSource: DatasetSource {
         let folder = try DatasetFolder.load(path)
         let train = LabeledImages(folder.train, classIndices: folder.classIndices(of: folder.train), classes: folder.classes)
         let test = LabeledImages(folder.test, classIndices: folder.classIndices(of: folder.test), classes: folder.classes)
-        // Class k is named by its label value in the files (labels need not be 0..C-1).
+        var files = [folder.train.imagesPath, folder.train.labelsPath, folder.test.imagesPath, folder.test.labelsPath]
+        let namesPath = path.hasSuffix("/") ? path + ClassNamesFile.idxFolderName : path + "/" + ClassNamesFile.idxFolderName
+        let names = try ClassNamesFile.read(namesPath, classes: folder.classes)
+        if names != nil { files.append(namesPath) }
+        // Class k is named by class-names.txt, else by its label value in the files (labels need not be 0..C-1).
         return Dataset(location: path, format: Self.format, train: train, test: test,
-                       classNames: folder.classValues.map { String($0) },
-                       files: [folder.train.imagesPath, folder.train.labelsPath, folder.test.imagesPath, folder.test.labelsPath])
+                       classNames: names ?? folder.classValues.map { String($0) }, files: files)
     }
 }
 
@@ -40,7 +45,7 @@ extension LabeledImages {
         case .floats: scale = 1
         }
         self.init(pixels: split.pixels, scale: scale, labels: classIndices,
-                  shape: ImageShape(height: split.height, width: split.width), classes: classes)
+                  shape: ImageShape(height: split.height, width: split.width, channels: split.channels), classes: classes)
     }
 
     /// A split whose stored labels are already class indices in `0..<classes`

@@ -55,8 +55,9 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case .file(let error):
             error.description
         case .wrongRank(let expected, let shape):
-            "\(path): expected rank \(expected) (\(expected == 3 ? "count x height x width" : "count")), "
-                + "found shape \(shape)"
+            expected == 3
+                ? "\(path): expected rank 3 (count x height x width) or 4 (count x height x width x channels), found shape \(shape)"
+                : "\(path): expected rank \(expected) (count), found shape \(shape)"
         case .nonIntegerLabels(let type):
             "\(path): expected integer labels (ubyte, byte, int16 or int32), found \(type)"
         case .negativeLabel(let index, let value):
@@ -64,8 +65,8 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case .countMismatch(let images, let labels, let imagesPath):
             "\(path): expected \(images) labels (one per image in \(imagesPath)), found \(labels)"
         case .imageSizeMismatch(let train, let test, let trainPath):
-            "\(path): expected \(train[0])x\(train[1]) images (the size in \(trainPath)), "
-                + "found \(test[0])x\(test[1])"
+            "\(path): expected \(Self.size(train)) images (the size in \(trainPath)), "
+                + "found \(Self.size(test))"
         case .tooFewClasses(let classes):
             "\(path): expected at least 2 classes (distinct label values), found \(classes)"
         case .tooManyClasses(let classes, let limit):
@@ -73,5 +74,10 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case .testLabelNotInTraining(let value, let count, let trainPath):
             "\(path): label value \(value) (carried by \(count) test image\(count == 1 ? "" : "s")) never occurs in \(trainPath): expected only the training split's label values"
         }
+    }
+
+    /// `28x28`, or `32x32x3` when there is more than one channel.
+    private static func size(_ dims: [Int]) -> String {
+        (dims.count > 2 && dims[2] != 1 ? dims : Array(dims.prefix(2))).map(String.init).joined(separator: "x")
     }
 }

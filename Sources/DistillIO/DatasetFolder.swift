@@ -7,7 +7,7 @@ import Darwin
 
 /// One split (train or test) of a dataset folder: images and their labels.
 public struct ImageSplit: Sendable {
-    /// `count * height * width` pixels.
+    /// `count * height * width * channels` pixels, each image HWC.
     public let pixels: ImagePixels
     /// One label per image, as stored in the file (a value of the folder's
     /// `classValues`; `DatasetFolder.classIndices(of:)` maps them to `0..<classes`).
@@ -18,6 +18,8 @@ public struct ImageSplit: Sendable {
     public let height: Int
     /// Image width in pixels.
     public let width: Int
+    /// Values per pixel: 1 for a rank-3 images file, the last dimension of a rank-4 one.
+    public var channels: Int = 1
     /// The images file that was read.
     public let imagesPath: String
     /// The labels file that was read.
@@ -36,11 +38,12 @@ public struct ImageSplit: Sendable {
 /// `t10k-labels-idx1-ubyte`, each raw or gzip-compressed (optionally named `.gz`),
 /// also with a dot before `idx` (`train-images.idx3-ubyte`).
 ///
-/// Images are rank 3 (count x height x width) of any IDX type; labels are rank 1
-/// of an integer type, non-negative. Any image size. The classes are the distinct
-/// label values of the training split, in increasing order (from 2 to
-/// `maximumClasses` of them; labels need not be 0..C-1); every test label must be
-/// one of them.
+/// Images are rank 3 (count x height x width) or, for colour, rank 4
+/// (count x height x width x channels, as `distill convert` writes them) of any
+/// IDX type; labels are rank 1 of an integer type, non-negative. Any image size.
+/// The classes are the distinct label values of the training split, in increasing
+/// order (from 2 to `maximumClasses` of them; labels need not be 0..C-1); every
+/// test label must be one of them.
 public struct DatasetFolder: Sendable {
     /// The folder the dataset was loaded from.
     public let path: String
@@ -77,9 +80,11 @@ public struct DatasetFolder: Sendable {
 
         let train = try loadSplit(folder: path, prefix: "train")
         let test = try loadSplit(folder: path, prefix: "t10k")
-        guard train.height == test.height, train.width == test.width else {
+        let grey = train.channels == 1 && test.channels == 1
+        guard train.height == test.height, train.width == test.width, train.channels == test.channels else {
             throw DatasetError(path: test.imagesPath, kind: .imageSizeMismatch(
-                train: [train.height, train.width], test: [test.height, test.width],
+                train: [train.height, train.width] + (grey ? [] : [train.channels]),
+                test: [test.height, test.width] + (grey ? [] : [test.channels]),
                 trainPath: train.imagesPath))
         }
         let classValues = Array(Set(train.labels)).sorted()
@@ -102,7 +107,7 @@ public struct DatasetFolder: Sendable {
         let imagesPath = try locate(folder: folder, stem: prefix + "-images", format: "idx3-ubyte")
         let labelsPath = try locate(folder: folder, stem: prefix + "-labels", format: "idx1-ubyte")
         let images = try readIDX(imagesPath)
-        guard images.shape.count == 3 else {
+        guard images.shape.count == 3 || (images.shape.count == 4 && images.shape[3] >= 1) else {
             throw DatasetError(path: imagesPath, kind: .wrongRank(expected: 3, shape: images.shape))
         }
         let pixels = try imagePixels(of: images, path: imagesPath)
@@ -118,6 +123,7 @@ public struct DatasetFolder: Sendable {
         }
         return ImageSplit(pixels: pixels, labels: labels, count: images.shape[0],
                           height: images.shape[1], width: images.shape[2],
+                          channels: images.shape.count == 4 ? images.shape[3] : 1,
                           imagesPath: imagesPath, labelsPath: labelsPath)
     }
 

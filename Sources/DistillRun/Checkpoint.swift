@@ -1,4 +1,5 @@
 import Distill
+import DistillDatasets
 import DistillIO
 import DistillNumerics
 import Foundation
@@ -22,6 +23,9 @@ public struct Checkpoint: Sendable {
         /// The dataset folder and the SHA-256 of each of its files as stored.
         var data: String
         var dataFiles: [String: String]
+        /// How the dataset was loaded (`--test-fraction`, `--split-seed`, `--label-set`);
+        /// absent in checkpoints of IDX runs written before these options existed.
+        public internal(set) var dataOptions: DatasetOptions?
         var configuration: DistillerConfiguration
         var step: Int
         var l2: Double
@@ -52,11 +56,11 @@ public struct Checkpoint: Sendable {
     ///
     /// - Throws: the file that cannot be written and why (nothing is changed then).
     public static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                             to out: String, replacingNewer: Bool = false) throws {
+                             dataOptions: DatasetOptions = DatasetOptions(), to out: String, replacingNewer: Bool = false) throws {
         // One writer at a time (the signal thread may write too), and never an older step over a newer one.
         try written.withLock { steps throws in
             if !replacingNewer, let newer = steps[out], newer > distiller.step { return }
-            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, to: out)
+            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out)
             steps[out] = distiller.step
         }
     }
@@ -65,14 +69,14 @@ public struct Checkpoint: Sendable {
     private static let written = Mutex<[String: Int]>([:])
 
     private static func writeUnlocked(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                                      to out: String) throws {
+                                      dataOptions: DatasetOptions, to out: String) throws {
         let folder = Self.folder(in: out)
         try OutputFile.createDirectory(folder)
         let state = distiller.state
         let optimisers = ["images": state.imageOptimiser, "labels": state.labelOptimiser, "l2": state.l2Optimiser]
         let manifest = Manifest(
             formatVersion: formatVersion, distillVersion: DistillVersion.current, data: data, dataFiles: dataFiles,
-            configuration: distiller.configuration, step: state.step, l2: state.l2,
+            dataOptions: dataOptions, configuration: distiller.configuration, step: state.step, l2: state.l2,
             optimisers: optimisers.mapValues {
                 OptimiserScalars(learningRate: $0.learningRate, beta1: $0.beta1, beta2: $0.beta2, epsilon: $0.epsilon, stepCount: $0.stepCount)
             },

@@ -13,13 +13,14 @@ public struct LoadedDataset: Sendable {
     /// The mean training image of each class (nil when a class has no training image).
     public let classMeans: Matrix?
 
-    /// Loads the dataset at `path` (`DatasetSources.load`) and hashes its files.
+    /// Loads the dataset at `path` with `options` (`DatasetSources.load`) and hashes its files.
     ///
     /// - Throws: `RunError` with the source's one-line description of what is wrong.
-    public init(path: String, formats: [any DatasetSource.Type] = DatasetSources.formats) throws(RunError) {
+    public init(path: String, options: DatasetOptions = DatasetOptions(),
+                formats: [any DatasetSource.Type] = DatasetSources.formats) throws(RunError) {
         let clock = Stopwatch()
         do {
-            dataset = try DatasetSources.load(path, formats: formats)
+            dataset = try DatasetSources.load(path, options: options, formats: formats)
             fileHashes = try dataset.fileHashes()
         } catch { throw RunError(error) }
         classMeans = try? Initialisation.classMeans(dataset.train)
@@ -159,8 +160,9 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
         seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
         loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
         datasetSHA256: dataset.fileHashes, configuration: configuration,
-        readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0) },
-        baselines: nil)
+        readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0,
+                                                           channels: dataset.shape.channels) },
+        baselines: nil, dataOptions: dataset.dataset.options)
     return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
 }
 

@@ -1,4 +1,5 @@
 import Distill
+import DistillDatasets
 import DistillIO
 import DistillImages
 #if canImport(Glibc)
@@ -19,6 +20,8 @@ public final class DistillationSession: @unchecked Sendable {
         public var configuration: DistillerConfiguration
         /// The dataset location (`--data`).
         public var data: String
+        /// How the dataset is loaded (`--test-fraction`, `--split-seed`, `--label-set`).
+        public var dataOptions: DatasetOptions
         /// The output folder.
         public var out: String
         /// Save a checkpoint every this many steps (0: only at the end).
@@ -40,7 +43,8 @@ public final class DistillationSession: @unchecked Sendable {
         /// checkpoint's dataset path (a moved dataset; its checksums must match).
         public var dataGiven: Bool
 
-        public init(configuration: DistillerConfiguration, data: String, out: String, checkpointEvery: Int = 50,
+        public init(configuration: DistillerConfiguration, data: String, dataOptions: DatasetOptions = DatasetOptions(),
+                    out: String, checkpointEvery: Int = 50,
                     stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "",
                     replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false) {
             self.dataGiven = dataGiven
@@ -48,6 +52,7 @@ public final class DistillationSession: @unchecked Sendable {
             self.resumeFolder = resumeFolder
             self.configuration = configuration
             self.data = data
+            self.dataOptions = dataOptions
             self.out = out
             self.checkpointEvery = checkpointEvery
             self.stopAfterStep = stopAfterStep
@@ -90,11 +95,12 @@ public final class DistillationSession: @unchecked Sendable {
                     throw RunError("\(request.data): the dataset the checkpoint in \(Checkpoint.folder(in: request.resumeFolder ?? request.out)) was made with is not there any more; give its new place with --data (its files' SHA-256 are checked)")
                 }
             }
+            request.dataOptions = checkpoint.manifest.dataOptions ?? DatasetOptions()
         }
         self.request = request
         absoluteData = Self.absolutePath(request.data)
         let loaded: LoadedDataset
-        if let dataset { loaded = dataset } else { loaded = try LoadedDataset(path: request.data) }
+        if let dataset { loaded = dataset } else { loaded = try LoadedDataset(path: request.data, options: request.dataOptions) }
         let dataset = loaded
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)
@@ -152,9 +158,9 @@ public final class DistillationSession: @unchecked Sendable {
         }
         self.lock = lock
         // The first signal writes a checkpoint of the last finished step (see `StopOnSignal`).
-        let data = absoluteData, hashes = dataset.fileHashes
+        let data = absoluteData, hashes = dataset.fileHashes, dataOptions = dataset.dataset.options
         signals.writeCheckpointOnFirstSignal { distiller, history in
-            do { try Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, to: out) } catch {
+            do { try Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, dataOptions: dataOptions, to: out) } catch {
                 writeErrorLine("error: cannot write the checkpoint of step \(distiller.step) in \(Checkpoint.folder(in: out)): \(error)")
             }
         }
@@ -201,7 +207,8 @@ public final class DistillationSession: @unchecked Sendable {
         let out = request.out, data = request.data
         try createOutputFolder()
         let guardian = DivergenceGuard()
-        let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes)
+        let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes,
+                                          dataOptions: dataset.dataset.options)
         var all: [any DistillationObserver] = observers + [guardian, periodic, signals]
         if let stop = request.stopAfterStep { all.append(StopAfterStep(step: stop)) }
         let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: all)
@@ -218,7 +225,8 @@ public final class DistillationSession: @unchecked Sendable {
             do {
                 try outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data,
                                           commandLine: request.commandLine), grid: try grid(good))
-                try Checkpoint.write(good, history: goodHistory, data: absoluteData, dataFiles: dataset.fileHashes, to: out, replacingNewer: true)
+                try Checkpoint.write(good, history: goodHistory, data: absoluteData, dataFiles: dataset.fileHashes,
+                                     dataOptions: dataset.dataset.options, to: out, replacingNewer: true)
             } catch {
                 throw RunError("\(failure). The outputs of the last good state (\(which)) could not be written either: \(error)")
             }
@@ -229,7 +237,8 @@ public final class DistillationSession: @unchecked Sendable {
         if request.baselines { outcome.metrics.baselines = try baselines(dataset, configuration: final.configuration) }
         do {
             try outputs.write(outcome, grid: try grid(final))
-            try Checkpoint.write(final, history: fullHistory, data: absoluteData, dataFiles: dataset.fileHashes, to: out)
+            try Checkpoint.write(final, history: fullHistory, data: absoluteData, dataFiles: dataset.fileHashes,
+                                 dataOptions: dataset.dataset.options, to: out)
         } catch {
             // The outputs are written as a set or not at all: a folder made for them is empty.
             removeFolderIfMadeForThisRun()

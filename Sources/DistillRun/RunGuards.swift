@@ -1,4 +1,5 @@
 import Distill
+import DistillDatasets
 import DistillIO
 import Foundation
 import Synchronization
@@ -219,20 +220,23 @@ public final class PeriodicCheckpoint: DistillationObserver {
     public let out: String
     public let data: String
     public let dataFiles: [String: String]
+    /// The dataset's loading options, recorded for `--resume`.
+    public let dataOptions: DatasetOptions
     /// The first error writing a checkpoint (the run stops; the error is reported).
     public private(set) var error: (any Error)?
 
-    public init(every: Int, out: String, data: String, dataFiles: [String: String]) {
+    public init(every: Int, out: String, data: String, dataFiles: [String: String], dataOptions: DatasetOptions = DatasetOptions()) {
         self.every = every
         self.out = out
         self.data = data
         self.dataFiles = dataFiles
+        self.dataOptions = dataOptions
     }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
         guard every > 0, record.step % every == 0 else { return .proceed }
         do {
-            try Checkpoint.write(distiller, history: history, data: data, dataFiles: dataFiles, to: out)
+            try Checkpoint.write(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out)
         } catch {
             writeErrorLine("error: cannot write the checkpoint: \(error)")
             self.error = error

@@ -1,4 +1,6 @@
 import Distill
+import DistillDatasets
+import DistillIO
 
 /// What `metrics.json` holds: the run's settings and its measured results.
 /// Accuracies are fractions in [0, 1]; losses are mean cross-entropies.
@@ -51,8 +53,14 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     public var readability: Readability?
     /// The same model trained on simple sets of the same size, and on all the data.
     public var baselines: [BaselineResult]?
+    /// The fraction of each class held out as the test split (`--test-fraction`,
+    /// a single class-per-folder tree only) and the split's seed; absent otherwise.
+    public var testFraction: Double?
+    public var splitSeed: UInt64?
+    /// CIFAR-100's label set (`fine` or `coarse`); absent for other formats.
+    public var labelSet: String?
 
-    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: DistillerConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil) {
+    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: DistillerConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions()) {
         self.dataset = dataset
         self.datasetFormat = datasetFormat
         self.model = model
@@ -89,6 +97,14 @@ public struct RunMetrics: Codable, Equatable, Sendable {
         self.configuration = configuration
         self.readability = readability
         self.baselines = baselines
+        testFraction = dataOptions.testFraction
+        splitSeed = dataOptions.testFraction == nil ? nil : dataOptions.splitSeed
+        labelSet = dataOptions.labelSet?.rawValue
+    }
+
+    /// The loading options recorded (`DatasetOptions` of the run's dataset).
+    public var dataOptions: DatasetOptions {
+        DatasetOptions(testFraction: testFraction, splitSeed: splitSeed ?? 0, labelSet: labelSet.flatMap(CIFAR.LabelSet.init(rawValue:)))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -102,5 +118,6 @@ public struct RunMetrics: Codable, Equatable, Sendable {
         case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
         case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
         case commandLine = "command_line", version, datasetSHA256 = "dataset_sha256", configuration, readability, baselines
+        case testFraction = "test_fraction", splitSeed = "split_seed", labelSet = "label_set"
     }
 }

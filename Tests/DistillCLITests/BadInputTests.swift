@@ -98,7 +98,7 @@ import Glibc
     }
 
     @Test func theWrongRank() throws {
-        try expectFailure("error: {data}/train-images-idx3-ubyte: expected rank 3 (count x height x width), found shape [12, 16]") { data in
+        try expectFailure("error: {data}/train-images-idx3-ubyte: expected rank 3 (count x height x width) or 4 (count x height x width x channels), found shape [12, 16]") { data in
             try data.write(IDXArray(shape: [12, 16], elements: .ubyte(Array(repeating: 7, count: 192))),
                            to: "train-images-idx3-ubyte")
         }

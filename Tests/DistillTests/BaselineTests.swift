@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import DistillNumerics
 import _TestSupport
@@ -122,5 +123,22 @@ import DistillImages
         #expect(readability.minimumClassMeanCorrelation == -1)
         // Outside [0, 1]: -1, -1, 3, 2, 2, 4, 7 (seven of nine; 1 and 1 are inside).
         #expect(readability.pixelsOutsideUnitRange == 7.0 / 9)
+        #expect(readability.meanChannelCorrelations == nil)
+    }
+
+    @Test func perChannelCorrelationsByHand() throws {
+        // One class, 3 pixels x 2 channels (HWC). Channel 0 of the image is an affine
+        // copy of the mean's (r = 1), channel 1 its reverse (r = -1).
+        let mean = Matrix(rows: 1, columns: 6, values: [1, 5, 2, 6, 3, 7])
+        let image = Matrix(rows: 1, columns: 6, values: [10, 3, 20, 2, 30, 1])
+        let readability = Readability(images: image, classes: [0], classMeans: mean, channels: 2)
+        let channels = try #require(readability.meanChannelCorrelations)
+        #expect(abs(channels[0] - 1) < 1e-15 && abs(channels[1] + 1) < 1e-15)
+        // The overall r is over all six values, as for one channel.
+        #expect(readability.meanClassMeanCorrelation == Readability.pearsonCorrelation(image.values, mean.values))
+        // JSON keeps the existing keys and adds the channels.
+        let json = String(decoding: try JSONEncoder().encode(readability), as: UTF8.self)
+        #expect(json.contains("\"class_mean_correlation\"") && json.contains("\"channel_class_mean_correlation\""))
+        #expect(try JSONDecoder().decode(Readability.self, from: Data(json.utf8)) == readability)
     }
 }

@@ -1,0 +1,112 @@
+import ArgumentParser
+import DistillDatasets
+import DistillIO
+import DistillImages
+import DistillRun
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DistillCommand {
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write any dataset --data reads as an IDX folder with MNIST's file names.",
+            discussion: """
+                Loads the dataset as every command does (a PNG tree, CIFAR-10 or CIFAR-100 \
+                binaries, an IDX folder; with --test-fraction / --label-set as given) and writes \
+                its splits into `--out` as train-images-idx3-ubyte, train-labels-idx1-ubyte, \
+                t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, plus class-names.txt (one class \
+                name a line, in class order). Images are count x height x width for grey data and \
+                count x height x width x channels (HWC) for colour, ubyte for 8-bit data and float32 \
+                in [0, 1] for 16-bit PNG; labels are ubyte (int32 beyond 256 classes). The files \
+                keep MNIST's names whatever their rank, so that `--data DIR` and other tools read \
+                them back: the same arrays, class names and split.
+
+                Examples:
+                  distill convert --data ~/datasets/cifar-10-batches-bin --out cifar10-idx
+                  distill convert --data ~/photos --test-fraction 0.2 --out photos-idx
+                """)
+
+        @OptionGroup(title: "Data") var dataOptions: DataOptions
+
+        @Option(help: ArgumentHelp("The folder to write the IDX files into; created if missing. It must not hold an IDX dataset already.", valueName: "dir"))
+        var out: String
+
+        @Flag(help: "Print nothing but errors.")
+        var quiet = false
+
+        /// The files written, in `--out`.
+        static let names = (trainImages: "train-images-idx3-ubyte", trainLabels: "train-labels-idx1-ubyte",
+                            testImages: "t10k-images-idx3-ubyte", testLabels: "t10k-labels-idx1-ubyte")
+
+        func run() throws {
+            try reportingFailure { () throws(CLIError) in
+                let clock = Stopwatch()
+                let dataset: Dataset
+                do { dataset = try DatasetSources.load(dataOptions.data, options: dataOptions.datasetOptions) } catch {
+                    throw CLIError(error)
+                }
+                let loadSeconds = clock.seconds
+                let files = try Self.files(dataset, into: out)
+                do {
+                    try OutputFile.createDirectory(out)
+                    try OutputFile.write(files)
+                } catch { throw CLIError(error) }
+                if !quiet {
+                    let d = dataset
+                    print("Wrote \(d.train.count) training and \(d.test.count) test images (\(d.shape), \(d.classes) classes) "
+                          + "from the \(d.format) \(dataOptions.data) to \(out)/ in \(NumberText.fixed(clock.seconds, digits: 2)) s "
+                          + "(loading \(NumberText.fixed(loadSeconds, digits: 2)) s).")
+                }
+            }
+        }
+
+        /// The IDX files and class-names.txt of `dataset`, with their paths in `folder`.
+        ///
+        /// - Throws: a class with no image in either split (an IDX folder's classes are
+        ///   its largest label + 1, so a missing last class would not round-trip), or a
+        ///   folder that already holds an IDX dataset.
+        static func files(_ dataset: Dataset, into folder: String) throws(CLIError) -> [(path: String, bytes: [UInt8])] {
+            if IDXFolderSource.recognises(folder) {
+                throw CLIError("\(folder): expected a new or empty folder, found an IDX dataset in it; remove it or choose another --out")
+            }
+            let counts = zip(dataset.train.classCounts, dataset.test.classCounts).map { $0 + $1 }
+            if let empty = counts.lastIndex(of: 0), empty == dataset.classes - 1 {
+                throw CLIError("\(dataset.location): class \(empty) ('\(dataset.classNames[empty])') has no image; expected at least one image of the last class, which an IDX folder's labels (classes = largest label + 1) need")
+            }
+            func path(_ name: String) -> String { folder.hasSuffix("/") ? folder + name : folder + "/" + name }
+            var files: [(path: String, bytes: [UInt8])] = []
+            do {
+                for (split, images, labels) in [(dataset.train, names.trainImages, names.trainLabels),
+                                                (dataset.test, names.testImages, names.testLabels)] {
+                    files.append((path(images), IDX.encode(try imageArray(split))))
+                    files.append((path(labels), IDX.encode(try labelArray(split))))
+                }
+            } catch { throw CLIError(error) }
+            files.append((path(ClassNamesFile.idxFolderName), ClassNamesFile.encode(dataset.classNames)))
+            return files
+        }
+
+        /// `count x H x W` (one channel) or `count x H x W x C`: bytes as stored, other
+        /// pixels as float32 values the model sees (stored x scale).
+        static func imageArray(_ split: LabeledImages) throws(IDXError) -> IDXArray {
+            let s = split.shape
+            let shape = s.channels == 1 ? [split.count, s.height, s.width] : [split.count, s.height, s.width, s.channels]
+            switch split.pixels {
+            case .bytes(let bytes) where split.scale == 1 / 255:
+                return try IDXArray(shape: shape, elements: .ubyte(bytes))
+            case .bytes(let bytes):
+                return try IDXArray(shape: shape, elements: .float32(bytes.map { Float($0) * split.scale }))
+            case .floats(let values):
+                return try IDXArray(shape: shape, elements: .float32(split.scale == 1 ? values : values.map { $0 * split.scale }))
+            }
+        }
+
+        /// The class ids, ubyte while they fit, else int32.
+        static func labelArray(_ split: LabeledImages) throws(IDXError) -> IDXArray {
+            split.classes <= 256
+                ? try IDXArray(shape: [split.count], elements: .ubyte(split.labels.map { UInt8($0) }))
+                : try IDXArray(shape: [split.count], elements: .int32(split.labels))
+        }
+    }
+}
