@@ -1,3 +1,4 @@
+import Foundation
 import DistillIO
 import DistillImages
 
@@ -55,11 +56,23 @@ public struct Dataset: Sendable {
             for (name, file) in zip(names, files) { hashes[name] = try SHA256.hex(contentsOf: file) }
             return hashes
         }
+        // Many small files (a PNG tree): hashed on every core, combined in file order.
+        let perFile = try Self.hashesInParallel(files)
         var digest = SHA256()
-        for (name, file) in zip(names, files) {
-            digest.update(Array("\(try SHA256.hex(contentsOf: file))  \(name)\n".utf8))
+        for (name, hash) in zip(names, perFile) {
+            digest.update(Array("\(hash)  \(name)\n".utf8))
         }
         return ["sha256sum of \(files.count) files": digest.finalHex()]
+    }
+
+    /// The SHA-256 of each file, in order, computed on all cores; the first
+    /// file (in order) that cannot be read is the error thrown.
+    static func hashesInParallel(_ files: [String]) throws -> [String] {
+        let results = HashResults(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            results.set(i, Result { try SHA256.hex(contentsOf: files[i]) })
+        }
+        return try results.values.map { try $0.get() }
     }
 
     /// `file` relative to `location` when it lies under it, else its last component.
@@ -68,6 +81,20 @@ public struct Dataset: Sendable {
         if file.hasPrefix(root), file.count > root.count { return String(file.dropFirst(root.count)) }
         return String(file.split(separator: "/").last ?? Substring(file))
     }
+}
+
+/// Per-file results written by concurrent workers, each index once.
+private final class HashResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<String, any Error>]
+
+    init(count: Int) { results = Array(repeating: .success(""), count: count) }
+
+    func set(_ i: Int, _ result: Result<String, any Error>) {
+        lock.lock(); results[i] = result; lock.unlock()
+    }
+
+    var values: [Result<String, any Error>] { lock.lock(); defer { lock.unlock() }; return results }
 }
 
 /// A labelled train/test image source: one format, one type conforming to this.
