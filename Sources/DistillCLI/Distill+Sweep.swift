@@ -12,7 +12,8 @@ extension DistillCommand {
                 same options as `run`), writes each run's files into `<out>/ipc-K/`, and \
                 summarises them beside the baselines of the same size in sweep.csv, sweep.md \
                 and sweep.svg (test accuracy against images per class). With \
-                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it.
+                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it. \
+                As for `run`, options left unset take the defaults of `--model`.
 
                 Examples:
                   distill sweep
