@@ -6,9 +6,11 @@ import DistillNumerics
 /// under a minute on 2 cores.
 ///
 /// The factorisation is `CholeskyFactorization` (Double, single-threaded, `n³/3`
-/// multiply-adds): at `n = 4000` about 21 G multiply-adds, measured at 12–25 s on
-/// the 2-core machine (loaded: see docs/ntk-defaults.md); `n = 6000` would take
-/// 3.4x as long and hold three `n x n` Double matrices (860 MB). The subset is the
+/// multiply-adds). Measured on the shared 2-core machine (load average 9): 24.9 s
+/// at `n = 3000`, 54.6 s at `n = 4000` (so 4000; 5000 would take about twice as
+/// long). The whole MNIST ceiling at 4000 (the Gram matrix, the factorisation and
+/// the predictions on every training and test image) took 157 s wall and 496 MB
+/// peak with other runs on the machine (docs/ntk-defaults.md). The subset is the
 /// first `trainingImages / C` images of each class in file order (deterministic).
 public enum NeuralKernelCeiling {
     /// The size of the training subset the ceiling is fitted on.
