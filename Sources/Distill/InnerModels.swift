@@ -16,13 +16,24 @@ public protocol InnerModelFactory {
     /// The model's ceiling: its loss and accuracy when trained on the whole training
     /// set (or the largest part it can take), with L2 strength `l2`; nil if it has none.
     static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair?
+    /// How many training images `ceiling` fits on: nil for the whole training set
+    /// (the default), else the size of the subset it takes.
+    static var ceilingTrainingImages: Int? { get }
     /// Whether `--hypergradient unrolled` applies to this model (default: no).
     static var supportsUnrolledHypergradient: Bool { get }
+    /// The settings a run of this model takes for every option its user leaves
+    /// unset: `base` (the shared defaults, `DistillerConfiguration()`, with `model`
+    /// set to this model) with this model's own defaults written in. Default: `base`
+    /// unchanged. A model's defaults are chosen by measurement on a split held out
+    /// of the training set, never on the test set.
+    static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration
 }
 
 extension InnerModelFactory {
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? { nil }
     public static var supportsUnrolledHypergradient: Bool { false }
+    public static var ceilingTrainingImages: Int? { nil }
+    public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration { base }
 }
 
 /// The inner models `--model` offers, by name.
@@ -43,6 +54,16 @@ public enum InnerModels {
             throw InitialisationError(description: "unknown inner model '\(name)': expected one of \(names.joined(separator: ", "))")
         }
         return factory
+    }
+
+    /// The defaults of a run of the model named `name`: `DistillerConfiguration()`
+    /// with `model = name`, then that model's `defaultConfiguration`.
+    ///
+    /// - Throws: `InitialisationError` naming the models there are.
+    public static func defaultConfiguration(model name: String) throws(InitialisationError) -> DistillerConfiguration {
+        var base = DistillerConfiguration()
+        base.model = name
+        return try factory(named: name).defaultConfiguration(base)
     }
 
     /// The model `configuration.model` names, built for `train`.

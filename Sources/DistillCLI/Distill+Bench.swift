@@ -29,7 +29,9 @@ extension DistillCommand {
                 With --model nngp or ntk it times the fused kernel pass (loss and gradients over \
                 the whole training set), the inner solve and the whole outer step, and reports the \
                 pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
-                as a ratio to the same measured bound.
+                as a ratio to the same measured bound. It takes the model's defaults (for \
+                nngp and ntk the cross-entropy outer loss); add --outer-loss mse to time the \
+                KIP loss that tools/ntk-jax-reference.sh times.
 
                 The parts are timed in turn within each repetition, and the step / pass ratio is \
                 the median of the ratios of a step to the pass timed just before it. Timings are \

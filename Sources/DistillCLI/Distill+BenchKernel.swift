@@ -16,8 +16,7 @@ extension DistillCommand.Bench {
         let loadSeconds = Stopwatch.now() - loadStart
         let train = dataset.train
 
-        var configuration = DistillerConfiguration()
-        modelOptions.apply(to: &configuration)
+        var configuration = modelOptions.configuration
         configuration.imagesPerClass = imagesPerClass
         configuration.threads = threads
         var distiller: Distiller

@@ -14,7 +14,9 @@ extension DistillCommand {
                 Reads the IDX files of a dataset folder (MNIST's file names, raw or gzip), \
                 learns `--images-per-class` synthetic images for every class, and writes the \
                 grid as a PNG, the images and labels as IDX, a per-step history.csv, a \
-                metrics.json and a report.html to open in a browser into `--out`.
+                metrics.json and a report.html to open in a browser into `--out`. \
+                The defaults depend on `--model`: an option left unset takes the model's \
+                default (each option's help lists them), and metrics.json records the values used.
 
                 Examples:
                   distill run

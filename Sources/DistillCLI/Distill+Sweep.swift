@@ -12,7 +12,8 @@ extension DistillCommand {
                 same options as `run`), writes each run's files into `<out>/ipc-K/`, and \
                 summarises them beside the baselines of the same size in sweep.csv, sweep.md \
                 and sweep.svg (test accuracy against images per class). With \
-                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it.
+                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it. \
+                As for `run`, options left unset take the defaults of `--model`.
 
                 Examples:
                   distill sweep
@@ -73,6 +74,8 @@ extension DistillCommand {
             }
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
             var rows: [SweepRow] = []
+            let ceilingReport = SweepReport(rows: [], target: nil,
+                                            ceilingTrainingImages: (try? InnerModels.factory(named: options.modelOptions.model))?.ceilingTrainingImages)
             var fullData: BaselineResult?
             for size in imagesPerClass.sizes {
                 let folder = out + "/ipc-\(size)"
@@ -96,6 +99,9 @@ extension DistillCommand {
                     compared = try runStep { () throws(RunError) in
                         try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: fullData)
                     }
+                    if fullData == nil, let ceiling = compared.first(where: { $0.name == "full_data" }) {
+                        print("Ceiling: \(ceiling.model) on \(ceilingReport.ceilingSet) at L2 \(fullDataCeilingL2): test accuracy \(format(100 * ceiling.testAccuracy, 2))%, \(format(ceiling.seconds, 1)) s.")
+                    }
                     fullData = compared.first { $0.name == "full_data" }
                     outcome.metrics.baselines = compared
                     do { try RunOutputs(folder: folder, shape: shape).writeMetrics(outcome.metrics) } catch { throw CLIError(error) }
@@ -108,7 +114,7 @@ extension DistillCommand {
                                      correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared))
                 print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
             }
-            let report = SweepReport(rows: rows, target: targetFraction)
+            let report = SweepReport(rows: rows, target: targetFraction, ceilingTrainingImages: ceilingReport.ceilingTrainingImages)
             do {
                 try OutputFile.write(report.csv, to: out + "/sweep.csv")
                 try OutputFile.write(report.markdown, to: out + "/sweep.md")

@@ -42,13 +42,17 @@ struct DataOptions: ParsableArguments {
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
 /// The inner model and its settings: shared by run, sweep, check and bench.
+///
+/// Every setting except `--model` is optional: one the user leaves unset takes the
+/// chosen model's default (`InnerModelFactory.defaultConfiguration`), so the
+/// defaults depend on the model and `--help` lists them per model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")).",
+    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")). The defaults of the other options depend on it.",
                                valueName: InnerModels.names.joined(separator: "|")))
     var model = DistillerConfiguration().model
 
-    @Option(help: "The L2 strength of the inner model (positive); the starting value when it is learned.")
-    var l2 = DistillerConfiguration().l2
+    @Option(help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText { $0.l2 })"))
+    var l2: Double?
 
     @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
     var hypergradient = DistillerConfiguration().hypergradient
@@ -56,121 +60,159 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
     var unrollSteps = DistillerConfiguration().unrollSteps
 
-    @Option(help: "Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8).")
-    var depth = DistillerConfiguration().kernelDepth
+    @Option(help: ArgumentHelp("Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))
+    var depth: Int?
 
-    @Option(help: "Weight variance σ_w² of the NNGP / NTK network (positive).")
-    var weightVariance = DistillerConfiguration().weightVariance
+    @Option(help: ArgumentHelp("Weight variance σ_w² of the NNGP / NTK network (positive). \(defaultsText(kernelModelsOnly: true) { $0.weightVariance })"))
+    var weightVariance: Double?
 
-    @Option(help: "Bias variance σ_b² of the NNGP / NTK network (zero or positive).")
-    var biasVariance = DistillerConfiguration().biasVariance
+    @Option(help: ArgumentHelp("Bias variance σ_b² of the NNGP / NTK network (zero or positive). \(defaultsText(kernelModelsOnly: true) { $0.biasVariance })"))
+    var biasVariance: Double?
 
-    @Option(help: "The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits).")
-    var outerLoss = DistillerConfiguration().outerLoss
+    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue })"))
+    var outerLoss: KernelOuterLoss?
 
-    @Option(help: "The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero.")
-    var innerTolerance = DistillerConfiguration().innerTolerance
+    @Option(help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText { $0.innerTolerance })"))
+    var innerTolerance: Double?
 
-    @Option(help: "The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual.")
-    var linearSolveTolerance = DistillerConfiguration().linearSolveTolerance
+    @Option(help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText { $0.linearSolveTolerance })"))
+    var linearSolveTolerance: Double?
 
     func validate() throws {
         guard InnerModels.names.contains(model) else {
             throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
         }
-        guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") }
-        guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") }
-        guard linearSolveTolerance > 0, linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") }
+        if let l2 { guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") } }
+        if let innerTolerance { guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") } }
+        if let linearSolveTolerance { guard linearSolveTolerance > 0, linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") } }
         guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") }
-        guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") }
-        guard weightVariance > 0, weightVariance.isFinite else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") }
-        guard biasVariance >= 0, biasVariance.isFinite else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") }
+        if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") } }
+        if let weightVariance { guard weightVariance > 0, weightVariance.isFinite else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") } }
+        if let biasVariance { guard biasVariance >= 0, biasVariance.isFinite else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") } }
         guard hypergradient == .implicit || ((try? InnerModels.factory(named: model))?.supportsUnrolledHypergradient ?? false) else {
             throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model).")
         }
     }
 
-    /// Writes these settings into `c`.
+    /// The model's defaults (`InnerModels.defaultConfiguration(model:)`; the shared
+    /// defaults for a name `validate` would reject).
+    var modelDefaults: DistillerConfiguration {
+        (try? InnerModels.defaultConfiguration(model: model)) ?? {
+            var c = DistillerConfiguration()
+            c.model = model
+            return c
+        }()
+    }
+
+    /// Writes the model into `c` and the settings the user gave; the others keep
+    /// their values in `c` (the model's defaults when `c` is `modelDefaults`).
     func apply(to c: inout DistillerConfiguration) {
         c.model = model
-        c.l2 = l2
         c.hypergradient = hypergradient
         c.unrollSteps = unrollSteps
-        c.innerTolerance = innerTolerance
-        c.linearSolveTolerance = linearSolveTolerance
-        c.kernelDepth = depth
-        c.weightVariance = weightVariance
-        c.biasVariance = biasVariance
-        c.outerLoss = outerLoss
+        if let l2 { c.l2 = l2 }
+        if let innerTolerance { c.innerTolerance = innerTolerance }
+        if let linearSolveTolerance { c.linearSolveTolerance = linearSolveTolerance }
+        if let depth { c.kernelDepth = depth }
+        if let weightVariance { c.weightVariance = weightVariance }
+        if let biasVariance { c.biasVariance = biasVariance }
+        if let outerLoss { c.outerLoss = outerLoss }
+    }
+
+    /// The model's defaults with the settings the user gave written over them.
+    var configuration: DistillerConfiguration {
+        var c = modelDefaults
+        apply(to: &c)
+        return c
     }
 }
 
-/// The options that shape a distillation, shared by `run` and `sweep`.
+/// "Default: 300." when every model (or, with `kernelModelsOnly`, every kernel
+/// model that reads the setting) has the same default, else "Default: 0.012
+/// (ntk, nngp: 0)." with the logistic model's value first: the defaults depend on
+/// `--model`.
+func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, _ value: (DistillerConfiguration) -> V) -> String {
+    let names = kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names
+    let values: [(String, V)] = names.compactMap { name in
+        (try? InnerModels.defaultConfiguration(model: name)).map { (name, value($0)) }
+    }
+    guard let first = values.first?.1 else { return "" }
+    let others = values.filter { $0.1 != first }
+    guard !others.isEmpty else { return "Default: \(first)." }
+    var groups: [(value: V, names: [String])] = []
+    for (name, v) in others {
+        if let i = groups.firstIndex(where: { $0.value == v }) { groups[i].names.append(name) } else { groups.append((v, [name])) }
+    }
+    return "Default: \(first) (" + groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ") + ")."
+}
+
+/// The options that shape a distillation, shared by `run` and `sweep`. Every
+/// option left unset takes the chosen model's default (`ModelOptions`).
 struct DistillOptions: ParsableArguments {
     @OptionGroup(title: "Data") var dataOptions: DataOptions
     @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
-    @Option(help: "How many outer steps (inner solve, implicit gradient, Adam update) to take.")
-    var steps = DistillerConfiguration().steps
+    @Option(help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))
+    var steps: Int?
 
-    @Option(help: "Adam's learning rate on the synthetic pixels.")
-    var learningRate = DistillerConfiguration().learningRate
+    @Option(help: ArgumentHelp("Adam's learning rate on the synthetic pixels. \(defaultsText { $0.learningRate })"))
+    var learningRate: Double?
 
     @Option(help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
-    @Option(name: .customLong("init"), help: "How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means).")
-    var initialisation = DistillerConfiguration().initialisation
+    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
+    var initialisation: Initialisation?
 
-    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images.", valueName: "on|off"))
-    var learnLabels = Switch(DistillerConfiguration().learnLabels)
+    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText { Switch($0.learnLabels).rawValue })", valueName: "on|off"))
+    var learnLabels: Switch?
 
-    @Option(help: "Adam's learning rate on the labels, when they are learned.")
-    var labelLearningRate = DistillerConfiguration().labelLearningRate
+    @Option(help: ArgumentHelp("Adam's learning rate on the labels, when they are learned. \(defaultsText { $0.labelLearningRate })"))
+    var labelLearningRate: Double?
 
-    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2.", valueName: "on|off"))
-    var learnL2 = Switch(DistillerConfiguration().learnL2)
+    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2. \(defaultsText { Switch($0.learnL2).rawValue })", valueName: "on|off"))
+    var learnL2: Switch?
 
-    @Option(help: "Adam's learning rate on the logarithm of the L2 strength, when it is learned.")
-    var l2LearningRate = DistillerConfiguration().l2LearningRate
+    @Option(help: ArgumentHelp("Adam's learning rate on the logarithm of the L2 strength, when it is learned. \(defaultsText { $0.l2LearningRate })"))
+    var l2LearningRate: Double?
 
-    @Option(help: "How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step).")
-    var schedule = DistillerConfiguration().schedule
+    @Option(help: ArgumentHelp("How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step). \(defaultsText { $0.schedule.rawValue })"))
+    var schedule: LearningRateSchedule?
 
-    @Option(help: "Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none.")
-    var pixelRange = DistillerConfiguration().pixelRange
+    @Option(help: ArgumentHelp("Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none. \(defaultsText { $0.pixelRange.rawValue })"))
+    var pixelRange: PixelRange?
 
-    @Option(help: "Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable.")
-    var pull = DistillerConfiguration().pull
+    @Option(help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
+    var pull: Double?
 
     /// The dataset location.
     var data: String { dataOptions.data }
 
     func validate() throws {
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") }
-        guard labelLearningRate > 0, labelLearningRate.isFinite else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") }
-        guard l2LearningRate > 0, l2LearningRate.isFinite else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") }
-        guard pull >= 0, pull.isFinite else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") }
+        if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
+        if let learningRate { guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") } }
+        if let labelLearningRate { guard labelLearningRate > 0, labelLearningRate.isFinite else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") } }
+        if let l2LearningRate { guard l2LearningRate > 0, l2LearningRate.isFinite else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") } }
+        if let pull { guard pull >= 0, pull.isFinite else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") } }
     }
 
-    /// The distiller's settings for `imagesPerClass` images per class.
+    /// The distiller's settings for `imagesPerClass` images per class: the model's
+    /// defaults, with every option the user gave written over them.
     func configuration(imagesPerClass: Int) -> DistillerConfiguration {
-        var c = DistillerConfiguration()
+        var c = modelOptions.configuration
         c.imagesPerClass = imagesPerClass
-        c.steps = steps
-        c.learningRate = learningRate
         c.seed = seed
-        c.initialisation = initialisation
         c.threads = dataOptions.threads
-        c.learnLabels = learnLabels.isOn
-        c.labelLearningRate = labelLearningRate
-        c.learnL2 = learnL2.isOn
-        c.l2LearningRate = l2LearningRate
-        c.pixelRange = pixelRange
-        c.pull = pull
-        c.schedule = schedule
-        modelOptions.apply(to: &c)
+        if let steps { c.steps = steps }
+        if let learningRate { c.learningRate = learningRate }
+        if let initialisation { c.initialisation = initialisation }
+        if let learnLabels { c.learnLabels = learnLabels.isOn }
+        if let labelLearningRate { c.labelLearningRate = labelLearningRate }
+        if let learnL2 { c.learnL2 = learnL2.isOn }
+        if let l2LearningRate { c.l2LearningRate = l2LearningRate }
+        if let pixelRange { c.pixelRange = pixelRange }
+        if let pull { c.pull = pull }
+        if let schedule { c.schedule = schedule }
         return c
     }
 }

@@ -34,14 +34,19 @@ enum RerunCommand {
         return arguments
     }
 
-    /// The options that give `c`: those whose value differs from the
-    /// default, and always the size, length and seed. Numbers are written in
-    /// their shortest exactly-reading form.
+    /// The options that give `c`: `--model` unless it is the default model, the
+    /// settings whose value differs from that model's defaults
+    /// (`InnerModels.defaultConfiguration(model:)`), and always the size, length
+    /// and seed. Numbers are written in their shortest exactly-reading form.
     static func settings(_ c: DistillerConfiguration) -> [String] {
-        let d = DistillerConfiguration()
+        let d = (try? InnerModels.defaultConfiguration(model: c.model)) ?? DistillerConfiguration()
         var out = ["--images-per-class", "\(c.imagesPerClass)", "--steps", "\(c.steps)", "--seed", "\(c.seed)"]
         func add(_ name: String, _ value: String, _ isDefault: Bool) { if !isDefault { out += [name, value] } }
-        add("--model", c.model, c.model == d.model)
+        add("--model", c.model, c.model == DistillerConfiguration().model)
+        add("--depth", "\(c.kernelDepth)", c.kernelDepth == d.kernelDepth)
+        add("--weight-variance", NumberText.shortest(c.weightVariance), c.weightVariance == d.weightVariance)
+        add("--bias-variance", NumberText.shortest(c.biasVariance), c.biasVariance == d.biasVariance)
+        add("--outer-loss", c.outerLoss.rawValue, c.outerLoss == d.outerLoss)
         add("--init", c.initialisation.rawValue, c.initialisation == d.initialisation)
         add("--learning-rate", NumberText.shortest(c.learningRate), c.learningRate == d.learningRate)
         add("--l2", NumberText.shortest(c.l2), c.l2 == d.l2)

@@ -119,6 +119,19 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
         #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0", "--data", "/d", "--out", "/o"])
     }
 
+    @Test func theRerunCommandOfAKernelRunGivesTheSameSettings() throws {
+        // Settings equal to the shared defaults but not to the model's, and the kernel's own options.
+        var c = try InnerModels.defaultConfiguration(model: "ntk")
+        c.pull = DistillerConfiguration().pull; c.initialisation = DistillerConfiguration().initialisation
+        c.learningRate = DistillerConfiguration().learningRate; c.steps = DistillerConfiguration().steps
+        c.kernelDepth = 2; c.weightVariance = 1.5; c.biasVariance = 0.2; c.outerLoss = .crossEntropy
+        let arguments = RerunCommand.arguments(configuration: c, data: "/d", out: "/o", original: ["distill"])
+        #expect(try DistillCommand.Run.parse(Array(arguments.dropFirst(2))).distillerConfiguration == c)
+        // The model's own defaults are left out.
+        let plain = RerunCommand.arguments(configuration: try InnerModels.defaultConfiguration(model: "ntk"), data: "/d", out: "/o", original: ["distill"])
+        #expect(plain.count == 2 + 6 + 2 + 4)
+    }
+
     @Test func withoutMeasurementsTheAccuracyIsOneLabelledPointAndANote() throws {
         let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture],
                               snapshots: [], baselines: nil, rerun: ["distill", "run"], files: ["distilled.png"],

@@ -28,8 +28,34 @@ struct ScratchFolder {
         #expect(run.options.data == "data/mnist")
         #expect(run.imagesPerClass == 1)
         #expect(run.outputFolder == "out")
-        #expect(run.options.initialisation == DistillerConfiguration().initialisation)
+        #expect(run.options.initialisation == nil)
+        #expect(run.distillerConfiguration.initialisation == DistillerConfiguration().initialisation)
         #expect(run.distillerConfiguration == DistillerConfiguration())
+    }
+
+    @Test func unsetOptionsTakeTheModelsDefaultsAndSetOnesWin() throws {
+        for name in InnerModels.names {
+            let defaults = try InnerModels.defaultConfiguration(model: name)
+            #expect(defaults.model == name)
+            #expect(try DistillCommand.Run.parse(["--model", name]).distillerConfiguration == defaults)
+        }
+        // The logistic model keeps the shared defaults.
+        #expect(try InnerModels.defaultConfiguration(model: "logistic") == DistillerConfiguration())
+        // The kernel models have their own, and an option the user sets wins over them.
+        let ntk = try InnerModels.defaultConfiguration(model: "ntk")
+        #expect(ntk != { var c = DistillerConfiguration(); c.model = "ntk"; return c }())
+        let set = try DistillCommand.Run.parse(["--model", "ntk", "--pull", "0.5", "--steps", "7", "--init", "noise", "--depth", "2",
+                                                "--learn-labels", "off", "--outer-loss", "cross-entropy"]).distillerConfiguration
+        #expect(set.pull == 0.5 && set.steps == 7 && set.initialisation == .noise && set.kernelDepth == 2)
+        #expect(!set.learnLabels && set.outerLoss == .crossEntropy)
+        #expect(set.learningRate == ntk.learningRate && set.l2 == ntk.l2 && set.schedule == ntk.schedule)
+    }
+
+    @Test func theHelpSaysTheDefaultsDependOnTheModel() {
+        let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 200)
+        #expect(help.contains("The defaults of the other options depend on it."))
+        let ntk = try? InnerModels.defaultConfiguration(model: "ntk")
+        #expect(help.contains("Default: \(DistillerConfiguration().pull) (nngp, ntk: \(ntk?.pull ?? -1))."))
     }
 
     @Test func runIsTheDefaultSubcommand() throws {
