@@ -39,9 +39,9 @@ extension InnerModelFactory {
 /// The inner models `--model` offers, by name.
 public enum InnerModels {
     /// Every model, in the order `--help` lists them. A new model adds its factory here.
-    public static let all: [any InnerModelFactory.Type] = [
+    public static var all: [any InnerModelFactory.Type] { [
         LogisticModel.self, RidgeModel.self, KernelRidgeModel.self, NNGPModel.self, NTKModel.self,
-    ]
+    ] }
 
     /// Every model's name.
     public static var names: [String] { all.map { $0.modelName } }
