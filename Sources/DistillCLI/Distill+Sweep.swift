@@ -34,6 +34,8 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
+        @OptionGroup(title: "Network evaluation") var networkOptions: NetworkOptions
+
         @Option(help: ArgumentHelp("Also train the model on random real images and class means or k-means centroids of each size, and once on all the data, for comparison.", valueName: "on|off"))
         var baselines = Switch.on
 
@@ -62,6 +64,7 @@ extension DistillCommand {
                 _ = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
             }
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
+            let networks = try networkEvaluator(dataset)
             var rows: [SweepRow] = []
             var fullData: BaselineResult?
             for size in imagesPerClass.sizes {
@@ -92,11 +95,16 @@ extension DistillCommand {
                     throw CLIError("interrupted during the run of \(size) per class; its checkpoint is in \(Checkpoint.folder(in: folder)) (continue it with: distill run --resume \(folder))")
                 }
                 let m = outcome.metrics
-                rows.append(SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
-                                     correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared))
+                var row = SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
+                                   correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared)
                 print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
+                if let networks {
+                    row.networks = try evaluateNetworks(networks, folder: folder, imagesPerClass: size,
+                                                        seed: outcome.distiller.configuration.seed)
+                }
+                rows.append(row)
             }
-            let report = SweepReport(rows: rows, target: targetFraction)
+            let report = SweepReport(rows: rows, target: targetFraction, network: networks?.title)
             do {
                 try OutputFile.write(report.csv, to: out + "/sweep.csv")
                 try OutputFile.write(report.markdown, to: out + "/sweep.md")
