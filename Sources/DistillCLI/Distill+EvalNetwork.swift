@@ -265,10 +265,23 @@ struct NetworkEvaluator {
         let soft = labelChoice != .hard && hasLearned
         let labels: NetworkLabels = soft ? .soft(set.labels.values.map { Float($0) }) : .classes(set.classes.map { Int32($0) })
         let result = try evaluate(pixels: set.images.values.map { Float($0) }, count: set.images.rows, labels: labels)
-        return NetworkEvalReport(set: folder, baseline: nil, imagesPerClass: nil, baselineSeed: nil, dataset: data,
+        var notes: [String] = []
+        if soft, settings.softLabelLoss == .crossEntropy, let lowest = set.labels.values.min(), lowest < 0 {
+            // -Σ t_k log p_k with some t_k < 0 decreases without bound as p_k -> 0.
+            notes.append("the learned labels have negative entries (down to \(format(lowest, 3))), on which soft cross-entropy is unbounded below; --soft-label-loss mse or --labels hard avoid that")
+        }
+        var report = NetworkEvalReport(set: folder, baseline: nil, imagesPerClass: nil, baselineSeed: nil, dataset: data,
                                  images: set.images.rows, classes: dataset.classes, labels: soft ? "soft" : "hard",
-                                 labelsFile: soft ? RunFiles.softLabels : (set.labelsFile == RunFiles.classLabels ? RunFiles.classLabels : "\(RunFiles.softLabels) (largest label)"),
+                                 labelsFile: soft ? RunFiles.softLabels : hardLabelsFile(folder),
                                  title: choice.title(spec), result: result)
+        report.notes = notes
+        return report
+    }
+
+    /// Where `DistilledSet` took the class ids from: the class-id file, else the largest learned label.
+    private func hardLabelsFile(_ folder: String) -> String {
+        FileManager.default.fileExists(atPath: folder + "/" + RunFiles.classLabels)
+            ? RunFiles.classLabels : RunFiles.softLabels + " (largest label)"
     }
 
     /// A baseline set of `k` images per class with class-id labels. Random real
@@ -389,9 +402,11 @@ struct NetworkEvalReport: Codable, Equatable {
     /// ConvNet-3, MLP or NTK-MLP.
     var title: String
     var result: NetworkEvaluationResult
+    /// Warnings about the set that bear on the result (e.g. negative learned labels under soft cross-entropy).
+    var notes: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case set, baseline, dataset, images, classes, labels, title
+        case set, baseline, dataset, images, classes, labels, title, notes
         case imagesPerClass = "images_per_class", baselineSeed = "baseline_seed", labelsFile = "labels_file"
     }
 
@@ -420,6 +435,7 @@ struct NetworkEvalReport: Codable, Equatable {
         labels = try c.decode(String.self, forKey: .labels)
         labelsFile = try c.decodeIfPresent(String.self, forKey: .labelsFile)
         title = try c.decode(String.self, forKey: .title)
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
         result = try NetworkEvaluationResult(from: decoder)
     }
 
@@ -435,6 +451,7 @@ struct NetworkEvalReport: Codable, Equatable {
         try c.encode(labels, forKey: .labels)
         try c.encode(labelsFile, forKey: .labelsFile)
         try c.encode(title, forKey: .title)
+        try c.encode(notes, forKey: .notes)
         try result.encode(to: encoder)
     }
 
@@ -463,6 +480,6 @@ struct NetworkEvalReport: Codable, Equatable {
             \(r.seeds.count) network(s) trained from scratch on \(what), tested on \(dataset)'s test split in \(format(r.seconds.reduce(0, +), 1)) s.
             Protocol: \(protocolSummary).
             Test accuracy \(format(100 * r.testAccuracyMean, 2)) ± \(format(100 * r.testAccuracyStd, 2))% (mean ± population std over seeds); \(perSeed).
-            """
+            """ + notes.map { "\nNote: \($0)." }.joined()
     }
 }

@@ -50,7 +50,7 @@ import Testing
         // The result decodes back from its JSON.
         let decoded = try JSONDecoder().decode(NetworkEvalReport.self, from: Data(try report.json().utf8))
         #expect(decoded.result.testAccuracies == report.result.testAccuracies && decoded.labels == "hard")
-        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3)"))
+        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3, standard parameterisation)"))
     }
 
     /// On a `distill run` folder: its learned labels by default (soft
@@ -67,9 +67,13 @@ import Testing
         let soft = try eval([])
         #expect(soft.labels == "soft" && soft.labelsFile == RunFiles.softLabels && soft.images == 20)
         #expect(soft.result.protocol.softLabelLoss == .crossEntropy)
+        // A logistic run's learned labels go negative: the report says what that means for soft cross-entropy.
+        let labels = try IDX.read(contentsOf: out + "/" + RunFiles.softLabels).doubles()
+        #expect((labels.min() ?? 0) < 0 ? soft.notes.first?.contains("unbounded below") == true : soft.notes.isEmpty)
         let hard = try eval(["--labels", "hard"])
         #expect(hard.labels == "hard" && hard.labelsFile == RunFiles.classLabels)
         let mse = try eval(["--soft-label-loss", "mse", "--width", "32", "--depth", "2"])
+        #expect(mse.notes.isEmpty && hard.notes.isEmpty)
         #expect(mse.result.protocol.softLabelLoss == .meanSquaredError)
         #expect(mse.result.network.width == 32 && mse.result.network.depth == 2)
         #expect(try Self.json(mse).description.contains("mean-squared-error"))
