@@ -80,9 +80,9 @@ struct NetworkOptions: ParsableArguments {
                                valueName: "soft|hard"))
     var labels: NetworkLabelChoice?
 
-    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train).",
+    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train). Default: cross-entropy, or mse when a label is negative (soft cross-entropy is unbounded below there).",
                                valueName: "cross-entropy|mse"))
-    var softLabelLoss = SoftLabelLossChoice.crossEntropy
+    var softLabelLoss: SoftLabelLossChoice?
 
     @Flag(help: "Augment each batch as DSA does (crop, scale or rotation; no flips) and train 1000 epochs instead of 300.")
     var augment = false
@@ -93,7 +93,7 @@ struct NetworkOptions: ParsableArguments {
     func validate() throws {
         if network == nil {
             let given = [("--labels", labels != nil), ("--augment", augment), ("--epochs", epochs != nil),
-                         ("--soft-label-loss", softLabelLoss != .crossEntropy), ("--seeds", seeds != 5)]
+                         ("--soft-label-loss", softLabelLoss != nil), ("--seeds", seeds != 5)]
             if let (name, _) = given.first(where: { $0.1 }) {
                 throw ValidationError("\(name) sets how networks are trained, so it needs --network convnet|mlp|ntk-mlp.")
             }
@@ -108,7 +108,7 @@ struct NetworkOptions: ParsableArguments {
     func trainingProtocol(train: LabeledImages) -> TrainingProtocol {
         var settings = TrainingProtocol.dc(augment: augment)
         if let epochs { settings.epochs = epochs }
-        settings.softLabelLoss = softLabelLoss.loss
+        settings.softLabelLoss = (softLabelLoss ?? .crossEntropy).loss
         let (mean, std) = PixelStatistics.perChannel(train)
         settings.pixelMean = mean
         settings.pixelStd = std
@@ -239,6 +239,8 @@ struct NetworkEvaluator {
     let settings: TrainingProtocol
     let seeds: [UInt64]
     let test: NetworkImages
+    /// `--soft-label-loss` when given; nil: cross-entropy unless a learned label is negative.
+    let softLabelLoss: SoftLabelLossChoice?
 
     /// ConvNet-3, MLP or NTK-MLP.
     var title: String { choice.title(spec) }
@@ -250,6 +252,7 @@ struct NetworkEvaluator {
         self.spec = spec
         settings = options.trainingProtocol(train: dataset.train)
         seeds = (1...UInt64(options.seeds)).map { $0 }
+        softLabelLoss = options.softLabelLoss
         let shape = dataset.shape
         test = try NetworkImages(dataset.test, height: shape.height, width: shape.width, channels: shape.channels)
     }
@@ -264,12 +267,23 @@ struct NetworkEvaluator {
         }
         let soft = labelChoice != .hard && hasLearned
         let labels: NetworkLabels = soft ? .soft(set.labels.values.map { Float($0) }) : .classes(set.classes.map { Int32($0) })
-        let result = try evaluate(pixels: set.images.values.map { Float($0) }, count: set.images.rows, labels: labels)
-        var notes: [String] = []
-        if soft, settings.softLabelLoss == .crossEntropy, let lowest = set.labels.values.min(), lowest < 0 {
-            // -Σ t_k log p_k with some t_k < 0 decreases without bound as p_k -> 0.
-            notes.append("the learned labels have negative entries (down to \(format(lowest, 3))), on which soft cross-entropy is unbounded below; --soft-label-loss mse or --labels hard avoid that")
+        // -Σ t_k log p_k with some t_k < 0 decreases without bound as p_k -> 0: by
+        // default such labels are regressed with mean squared error instead.
+        var notes: [String] = [], settings = self.settings
+        if soft, let lowest = set.labels.values.min(), lowest < 0 {
+            let range = "the learned labels have negative entries (down to \(format(lowest, 3))), on which soft cross-entropy is unbounded below"
+            switch softLabelLoss {
+            case nil:
+                settings.softLabelLoss = .meanSquaredError
+                notes.append(range + ", so the loss is mean squared error (--soft-label-loss cross-entropy to use it anyway)")
+            case .crossEntropy?:
+                notes.append(range + "; --soft-label-loss mse or --labels hard avoid that")
+            case .mse?:
+                break
+            }
         }
+        let result = try evaluate(pixels: set.images.values.map { Float($0) }, count: set.images.rows, labels: labels,
+                                  settings: settings)
         var report = NetworkEvalReport(set: folder, baseline: nil, imagesPerClass: nil, baselineSeed: nil, dataset: data,
                                  images: set.images.rows, classes: dataset.classes, labels: soft ? "soft" : "hard",
                                  labelsFile: soft ? RunFiles.softLabels : hardLabelsFile(folder),
@@ -317,11 +331,12 @@ struct NetworkEvaluator {
                                  labelsFile: nil, title: choice.title(spec), result: result)
     }
 
-    private func evaluate(pixels: [Float], count: Int, labels: NetworkLabels, seeds: [UInt64]? = nil) throws -> NetworkEvaluationResult {
+    private func evaluate(pixels: [Float], count: Int, labels: NetworkLabels, seeds: [UInt64]? = nil,
+                          settings: TrainingProtocol? = nil) throws -> NetworkEvaluationResult {
         let shape = dataset.shape
         let images = try NetworkImages(pixels: pixels, count: count, height: shape.height, width: shape.width, channels: shape.channels)
         return try NetworkEvaluation.evaluate(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
-                                              classes: dataset.classes, network: spec, protocol: settings,
+                                              classes: dataset.classes, network: spec, protocol: settings ?? self.settings,
                                               seeds: seeds ?? self.seeds)
     }
 }

@@ -66,10 +66,15 @@ import Testing
         }
         let soft = try eval([])
         #expect(soft.labels == "soft" && soft.labelsFile == RunFiles.softLabels && soft.images == 20)
-        #expect(soft.result.protocol.softLabelLoss == .crossEntropy)
-        // A logistic run's learned labels go negative: the report says what that means for soft cross-entropy.
+        // Soft cross-entropy unless a learned label is negative (unbounded below):
+        // then mean squared error, and the report says why.
         let labels = try IDX.read(contentsOf: out + "/" + RunFiles.softLabels).doubles()
-        #expect((labels.min() ?? 0) < 0 ? soft.notes.first?.contains("unbounded below") == true : soft.notes.isEmpty)
+        let negative = (labels.min() ?? 0) < 0
+        #expect(soft.result.protocol.softLabelLoss == (negative ? .meanSquaredError : .crossEntropy))
+        #expect(negative ? soft.notes.first?.contains("so the loss is mean squared error") == true : soft.notes.isEmpty)
+        let forced = try eval(["--soft-label-loss", "cross-entropy"])
+        #expect(forced.result.protocol.softLabelLoss == .crossEntropy)
+        #expect(negative ? forced.notes.first?.contains("unbounded below; --soft-label-loss mse") == true : forced.notes.isEmpty)
         let hard = try eval(["--labels", "hard"])
         #expect(hard.labels == "hard" && hard.labelsFile == RunFiles.classLabels)
         let mse = try eval(["--soft-label-loss", "mse", "--width", "32", "--depth", "2"])
