@@ -12,7 +12,10 @@ extension DistillCommand {
                 same options as `run`), writes each run's files into `<out>/ipc-K/`, and \
                 summarises them beside the baselines of the same size in sweep.csv, sweep.md \
                 and sweep.svg (test accuracy against images per class). With \
-                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it.
+                `--target-accuracy`, it prints the smallest size whose test accuracy reaches it. \
+                With `--network`, networks trained from scratch on each distilled set and \
+                baseline add a column (as `distill eval --network`; each size's protocol and \
+                results in ipc-K/network-eval.json).
 
                 Examples:
                   distill sweep
