@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "DistillCLI",
             dependencies: [
-                "Distill", "DistillDatasets", "DistillImages", "DistillIO", "DistillNumerics", "DistillRun", "ImplicitDiff",
+                "Distill", "DistillDatasets", "DistillImages", "DistillIO", "DistillNetworks", "DistillNumerics", "DistillRun", "ImplicitDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),

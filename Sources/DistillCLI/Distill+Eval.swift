@@ -28,14 +28,19 @@ extension DistillCommand {
                 class is its id in `distilled-labels-idx1-ubyte` when that file is there, else its \
                 largest label) and the fraction of pixels outside [0, 1].
 
+                With `--network` it trains networks from scratch on the set instead (MLP or \
+                ConvNet-3, DC's protocol; see the Network evaluation options), or on a baseline \
+                set with `--baseline`.
+
                 Examples:
                   distill eval --distilled out
+                  distill eval --distilled out --network convnet --seeds 5
                   distill eval --distilled out-10 --data ~/datasets/fashion-mnist --json
                   distill eval --distilled their-set --l2 0.1
                 """)
 
-        @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json).")
-        var distilled: String
+        @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json); required unless --baseline is given.")
+        var distilled: String?
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions
 
@@ -52,16 +57,24 @@ extension DistillCommand {
         @Flag(help: "Print the results as one JSON object instead of sentences.")
         var json = false
 
+        @OptionGroup(title: "Network evaluation") var networkOptions: EvalNetworkOptions
+
         func validate() throws {
             if let l2 { guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
             if let model, !InnerModels.names.contains(model) {
                 throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
             }
+            try networkOptions.validate(distilled: distilled, model: model, l2: l2)
         }
 
         func run() throws {
             try reportingFailure { () throws(CLIError) in
                 do {
+                    if networkOptions.network != nil {
+                        let report = try evaluateNetworks()
+                        print(json ? try report.json() : report.sentences)
+                        return
+                    }
                     let report = try evaluate()
                     print(json ? try report.json() : report.sentences)
                 } catch { throw CLIError(error) }
@@ -70,6 +83,7 @@ extension DistillCommand {
 
         /// Loads the dataset and the distilled set, trains the run's model and measures.
         func evaluate() throws -> EvalReport {
+            guard let distilled else { throw DistilledSetError(description: "--distilled: expected the folder of a distilled set, found none") }
             let clock = Stopwatch()
             let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
             let train = dataset.train, test = dataset.test

@@ -13,7 +13,9 @@ extension DistillCommand {
                 summarises them beside the baselines of the same size in sweep.csv, sweep.md \
                 and sweep.svg (test accuracy against images per class). With \
                 `--target-accuracy`, it prints the smallest size whose test accuracy reaches it. \
-                As for `run`, options left unset take the defaults of `--model`.
+                With `--network`, networks trained from scratch on each distilled set and \
+                baseline add a column (as `distill eval --network`; each size's protocol and \
+                results in ipc-K/network-eval.json). As for `run`, options left unset take the defaults of `--model`.
 
                 Examples:
                   distill sweep
@@ -37,6 +39,8 @@ extension DistillCommand {
 
         @Flag(help: "Delete the files of an earlier sweep's runs found in --out before starting; without it such a folder is refused.")
         var replace = false
+
+        @OptionGroup(title: "Network evaluation") var networkOptions: NetworkOptions
 
         @Option(help: ArgumentHelp("Also train the model on random real images and class means or k-means centroids of each size, and once on all the data, for comparison.", valueName: "on|off"))
         var baselines = Switch.on
@@ -73,6 +77,7 @@ extension DistillCommand {
                 }
             }
             do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
+            let networks = try networkEvaluator(dataset)
             var rows: [SweepRow] = []
             let ceilingReport = SweepReport(rows: [], target: nil,
                                             ceilingTrainingImages: (try? InnerModels.factory(named: options.modelOptions.model))?.ceilingTrainingImages)
@@ -110,11 +115,17 @@ extension DistillCommand {
                     throw CLIError("interrupted during the run of \(size) per class; its checkpoint is in \(Checkpoint.folder(in: folder)) (continue it with: distill run --resume \(folder))")
                 }
                 let m = outcome.metrics
-                rows.append(SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
-                                     correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared))
+                var row = SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
+                                   correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared)
                 print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
+                if let networks {
+                    row.networks = try evaluateNetworks(networks, folder: folder, imagesPerClass: size,
+                                                        seed: outcome.distiller.configuration.seed)
+                }
+                rows.append(row)
             }
-            let report = SweepReport(rows: rows, target: targetFraction, ceilingTrainingImages: ceilingReport.ceilingTrainingImages)
+            let report = SweepReport(rows: rows, target: targetFraction, ceilingTrainingImages: ceilingReport.ceilingTrainingImages,
+                                     network: networks?.title)
             do {
                 try OutputFile.write(report.csv, to: out + "/sweep.csv")
                 try OutputFile.write(report.markdown, to: out + "/sweep.md")

@@ -1,5 +1,6 @@
 import Distill
 import DistillIO
+import DistillNetworks
 import DistillRun
 
 /// One size of a sweep: the distilled set's figures and its baselines.
@@ -10,6 +11,9 @@ struct SweepRow {
     var correlation: Double?
     var seconds: Double
     var baselines: [BaselineResult]
+    /// With `--network`: the networks' results on the distilled set (`distilled`)
+    /// and on each baseline (by `BaselineResult` name).
+    var networks: [String: NetworkEvaluationResult] = [:]
 }
 
 /// The files that summarise a sweep: a CSV, a Markdown table and a chart (sweep.svg).
@@ -25,6 +29,9 @@ struct SweepReport {
         ceilingTrainingImages.map { "a balanced subset of \($0) training images (the largest one Cholesky factorisation of the kernel handles in under a minute)" }
             ?? "all the training data"
     }
+
+    /// The `--network` column's title (ConvNet-3, MLP, NTK-MLP); nil without one.
+    var network: String? = nil
 
     /// The first (smallest) size whose test accuracy reaches `target`.
     func smallestReaching(_ target: Double) -> SweepRow? {
@@ -47,6 +54,7 @@ struct SweepReport {
         let names = baselineNames
         var text = "images_per_class,test_accuracy,train_loss,class_mean_correlation,seconds"
         for name in names { text += ",\(name)_test_accuracy,\(name)_train_loss" }
+        for key in networkKeys { text += ",\(key)_\(networkSlug)_test_accuracy,\(key)_\(networkSlug)_test_accuracy_std" }
         text += "\n"
         for r in rows {
             let n = NumberText.shortest as (Double) -> String
@@ -54,6 +62,10 @@ struct SweepReport {
             for name in names {
                 let b = baseline(name, in: r)
                 text += ",\(b.map { n($0.testAccuracy) } ?? ""),\(b.map { n($0.trainLoss) } ?? "")"
+            }
+            for key in networkKeys {
+                let r = row(key, r)
+                text += ",\(r.map { n($0.testAccuracyMean) } ?? ""),\(r.map { n($0.testAccuracyStd) } ?? "")"
             }
             text += "\n"
         }
@@ -64,17 +76,25 @@ struct SweepReport {
         let names = baselineNames
         var text = "| images per class | distilled: test accuracy | train loss | correlation with class mean | seconds |"
         for name in names { text += " \(name.replacingOccurrences(of: "_", with: " ")) |" }
-        text += "\n| ---: | ---: | ---: | ---: | ---: |" + String(repeating: " ---: |", count: names.count) + "\n"
+        for key in networkKeys { text += " \(network ?? ""): \(key.replacingOccurrences(of: "_", with: " ")) |" }
+        text += "\n| ---: | ---: | ---: | ---: | ---: |" + String(repeating: " ---: |", count: names.count + networkKeys.count) + "\n"
         for r in rows {
             text += "| \(r.imagesPerClass) | \(format(100 * r.testAccuracy, 2))% | \(format(r.trainLoss, 4)) | \(r.correlation.map { format($0, 3) } ?? "-") | \(format(r.seconds, 1)) |"
             for name in names {
                 guard let b = baseline(name, in: r) else { text += " - |"; continue }
                 text += " \(format(100 * b.testAccuracy, 2))%" + (b.testAccuracyStd.map { " ± \(format(100 * $0, 2))" } ?? "") + " |"
             }
+            for key in networkKeys {
+                guard let n = row(key, r) else { text += " - |"; continue }
+                text += " \(format(100 * n.testAccuracyMean, 2))% ± \(format(100 * n.testAccuracyStd, 2)) |"
+            }
             text += "\n"
         }
         if !names.isEmpty {
             text += "\nBaselines: the same model trained on random real images (mean ± standard deviation over 5 draws), on the class means (1 per class) or k-means centroids, with one-hot labels and the run's starting L2; and on \(ceilingSet) at L2 \(fullDataCeilingL2) (the ceiling).\n"
+        }
+        if let network, let first = rows.lazy.compactMap({ $0.networks["distilled"] }).first {
+            text += "\n\(network) columns: \(first.seeds.count) network(s) trained from scratch on each set (mean ± population standard deviation over seeds; random real images drawn anew per network), with the protocol (and the loss on learned labels) written in each size's \(Self.networkFileName).\n"
         }
         if let target {
             let best = smallestReaching(target)
@@ -84,6 +104,19 @@ struct SweepReport {
     }
 
     static let chartFileName = "sweep.svg"
+    /// Each size folder's network results (with `--network`).
+    static let networkFileName = "network-eval.json"
+
+    /// The keys of the network columns: `distilled`, then each baseline that has one.
+    var networkKeys: [String] {
+        guard network != nil else { return [] }
+        return ["distilled"] + baselineNames.filter { name in rows.contains { $0.networks[name] != nil } }
+    }
+
+    /// The network's name in CSV columns: `convnet_3`, `mlp`, `ntk_mlp`.
+    var networkSlug: String { (network ?? "network").lowercased().replacingOccurrences(of: "-", with: "_") }
+
+    private func row(_ key: String, _ r: SweepRow) -> NetworkEvaluationResult? { r.networks[key] }
 
     /// How each baseline is drawn and named on the chart.
     static let baselineStyles: [String: (label: String, color: String, marker: LineChart.Marker, dash: String?)] = [
@@ -105,6 +138,14 @@ struct SweepReport {
             series.append(LineChart.Series(
                 name: style.label, points: points, color: style.color, marker: style.marker, hollow: true, dash: style.dash,
                 pointLabel: only.map { "\(style.label) (\(NumberText.fixed($0.x, digits: 0)) per class): \(NumberText.fixed($0.y, digits: 1))%" }))
+        }
+        for key in networkKeys.reversed() {
+            let points = rows.sorted { $0.imagesPerClass < $1.imagesPerClass }
+                .compactMap { row in row.networks[key].map { (x: Double(row.imagesPerClass), y: 100 * $0.testAccuracyMean) } }
+            let style = key == "distilled" ? ("distilled", "#111111", LineChart.Marker.circle, nil)
+                : Self.baselineStyles[key] ?? (key.replacingOccurrences(of: "_", with: " "), "#7f7f7f", .circle, nil)
+            series.append(LineChart.Series(name: "\(style.0), \(network ?? "network")", points: points, color: style.1,
+                                           marker: style.2, hollow: key != "distilled", dash: "1 3"))
         }
         let distilled = rows.sorted { $0.imagesPerClass < $1.imagesPerClass }.map { (x: Double($0.imagesPerClass), y: 100 * $0.testAccuracy) }
         series.append(LineChart.Series(name: "distilled", points: distilled, color: "#111111", marker: .circle,

@@ -1,0 +1,210 @@
+import ArgumentParser
+import Distill
+import DistillImages
+import DistillIO
+import DistillNetworks
+import DistillNumerics
+import DistillRun
+import Foundation
+import Testing
+@testable import DistillCLI
+
+/// `distill eval --network` and `distill sweep --network` on a small MNIST subset
+/// (500 training, 200 test images) with MLPs trained for a few epochs.
+@Suite(.serialized) struct EvalCommandNetworkTests {
+    typealias Fixture = EvalCommandTests.Fixture
+
+    static func json(_ report: NetworkEvalReport) throws -> [String: Any] {
+        let text = try report.json()
+        #expect(!text.contains("\n"))
+        return try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    /// On a folder with class ids only: hard labels; the issue's JSON keys with
+    /// every protocol setting; the same seeds give the same accuracies.
+    @Test func aDistilledFolderWithTheIssuesJSONKeys() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let report = try f.evalNetwork(["--network", "mlp", "--epochs", "3", "--seeds", "2"])
+        let object = try Self.json(report)
+        for key in ["network", "protocol", "seeds", "test_accuracies", "test_accuracy_mean", "test_accuracy_std", "seconds",
+                    "labels", "set", "dataset", "images"] {
+            #expect(object[key] != nil, "no \(key)")
+        }
+        #expect(object["labels"] as? String == "hard" && object["images"] as? Int == 10)
+        #expect((object["network"] as? [String: Any])?["name"] as? String == "mlp")
+        let settings = try #require(object["protocol"] as? [String: Any])
+        for key in ["optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "epochs", "decay_factor_at_half",
+                    "soft_label_loss", "pixel_mean", "pixel_std", "metric", "spread"] {
+            #expect(settings[key] != nil, "protocol has no \(key)")
+        }
+        #expect(settings["epochs"] as? Int == 3)
+        #expect((object["seeds"] as? [Int]) == [1, 2])
+        #expect((object["test_accuracies"] as? [Double])?.count == 2)
+        // The subset's own statistics standardise the pixels (near MNIST's 0.1307 / 0.3081).
+        let mean = try #require((settings["pixel_mean"] as? [Double])?.first)
+        #expect(abs(mean - 0.13) < 0.02)
+
+        let again = try f.evalNetwork(["--network", "mlp", "--epochs", "3", "--seeds", "2"])
+        #expect(again.result.testAccuracies == report.result.testAccuracies)
+        // The result decodes back from its JSON.
+        let decoded = try JSONDecoder().decode(NetworkEvalReport.self, from: Data(try report.json().utf8))
+        #expect(decoded.result.testAccuracies == report.result.testAccuracies && decoded.labels == "hard")
+        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3, standard parameterisation)"))
+    }
+
+    /// On a `distill run` folder: its learned labels by default (soft
+    /// cross-entropy), class ids with --labels hard, mse recorded in the protocol.
+    @Test func aRunsFolderUsesItsLearnedLabelsByDefault() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let out = f.scratch.path + "/run"
+        try DistillCommand.Run.parse(["--data", f.data, "--out", out, "--steps", "3", "--images-per-class", "2", "--quiet"]).run()
+        func eval(_ extra: [String]) throws -> NetworkEvalReport {
+            try DistillCommand.Eval.parse(["--distilled", out, "--data", f.data, "--network", "mlp", "--epochs", "2",
+                                           "--seeds", "1"] + extra).evaluateNetworks()
+        }
+        let soft = try eval([])
+        #expect(soft.labels == "soft" && soft.labelsFile == RunFiles.softLabels && soft.images == 20)
+        // Soft cross-entropy unless a learned label is negative (unbounded below):
+        // then mean squared error, and the report says why.
+        let labels = try IDX.read(contentsOf: out + "/" + RunFiles.softLabels).doubles()
+        let negative = (labels.min() ?? 0) < 0
+        #expect(soft.result.protocol.softLabelLoss == (negative ? .meanSquaredError : .crossEntropy))
+        #expect(negative ? soft.notes.first?.contains("so the loss is mean squared error") == true : soft.notes.isEmpty)
+        let forced = try eval(["--soft-label-loss", "cross-entropy"])
+        #expect(forced.result.protocol.softLabelLoss == .crossEntropy)
+        #expect(negative ? forced.notes.first?.contains("unbounded below; --soft-label-loss mse") == true : forced.notes.isEmpty)
+        let hard = try eval(["--labels", "hard"])
+        #expect(hard.labels == "hard" && hard.labelsFile == RunFiles.classLabels)
+        let mse = try eval(["--soft-label-loss", "mse", "--width", "32", "--depth", "2"])
+        #expect(mse.notes.isEmpty && hard.notes.isEmpty)
+        #expect(mse.result.protocol.softLabelLoss == .meanSquaredError)
+        #expect(mse.result.network.width == 32 && mse.result.network.depth == 2)
+        #expect(try Self.json(mse).description.contains("mean-squared-error"))
+    }
+
+    /// --labels soft on a folder without learned labels is one line naming the folder.
+    @Test func softLabelsThatAreMissingAreAnError() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        #expect { try f.evalNetwork(["--network", "mlp", "--epochs", "1", "--seeds", "1", "--labels", "soft"]) } throws: { error in
+            let text = String(describing: error)
+            return text.contains(f.set + ": --labels soft expected learned labels in distilled-labels-idx2-float") && !text.contains("\n")
+        }
+    }
+
+    /// Random real images, drawn anew per network seed (draw d as in
+    /// `Baselines.randomReal`): beats chance widely; seed 1 of two is seed 1 of one;
+    /// and it is the library's evaluation of exactly those images.
+    @Test func randomRealBaselineIsDrawnPerSeed() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        func baseline(_ seeds: Int) throws -> NetworkEvalReport {
+            try DistillCommand.Eval.parse(["--baseline", "random-real", "--images-per-class", "10", "--seed", "7", "--data", f.data,
+                                           "--network", "mlp", "--epochs", "30", "--seeds", "\(seeds)"]).evaluateNetworks()
+        }
+        let two = try baseline(2), one = try baseline(1)
+        #expect(two.baseline == "random_real" && two.images == 100 && two.labels == "hard" && two.baselineSeed == 7)
+        #expect(one.result.testAccuracies[0] == two.result.testAccuracies[0])
+        #expect(two.result.testAccuracyMean > 0.4, "random real 10/class: \(two.result.testAccuracies)")
+
+        // By hand: the second draw of SplitMix64(seed: 7)'s stream, network seed 2.
+        let dataset = try DatasetFolder.load(f.data)
+        let train = LabeledImages(dataset.train, classes: 10), test = LabeledImages(dataset.test, classes: 10)
+        var master = SplitMix64(seed: 7)
+        _ = master.next()
+        var random = SplitMix64(seed: master.next())
+        let images = try Initialisation.real.images(from: train, imagesPerClass: 10, random: &random)
+        var settings = TrainingProtocol.dc()
+        settings.epochs = 30
+        let stats = PixelStatistics.perChannel(train)
+        settings.pixelMean = stats.mean
+        settings.pixelStd = stats.std
+        let direct = try NetworkEvaluation.evaluate(
+            train: NetworkImages(pixels: images.values.map { Float($0) }, count: 100, height: 28, width: 28, channels: 1),
+            labels: .classes((0..<100).map { Int32($0 / 10) }),
+            test: NetworkImages(test, height: 28, width: 28, channels: 1), testLabels: test.labels, classes: 10,
+            network: .mlp(), protocol: settings, seeds: [2])
+        #expect(direct.testAccuracies[0] == two.result.testAccuracies[1])
+    }
+
+    @Test func classMeansAndKMeansBaselines() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let means = try DistillCommand.Eval.parse(["--baseline", "class-means", "--data", f.data, "--network", "mlp",
+                                                   "--epochs", "2", "--seeds", "1", "--json"]).evaluateNetworks()
+        #expect(means.baseline == "class_means" && means.images == 10 && means.imagesPerClass == 1)
+        let kmeans = try DistillCommand.Eval.parse(["--baseline", "kmeans", "--images-per-class", "2", "--data", f.data,
+                                                    "--network", "mlp", "--epochs", "2", "--seeds", "1"]).evaluateNetworks()
+        #expect(kmeans.baseline == "kmeans" && kmeans.images == 20)
+    }
+
+    /// Each bad combination is rejected before any work, in one sentence.
+    @Test(arguments: [
+        (["--baseline", "random-real"], "needs --network"),
+        (["--network", "mlp"], "Give the set to evaluate"),
+        (["--distilled", "x", "--baseline", "kmeans", "--network", "mlp"], "not both"),
+        (["--distilled", "x", "--augment"], "--augment sets how networks are trained"),
+        (["--distilled", "x", "--seeds", "3"], "--seeds sets how networks are trained"),
+        (["--distilled", "x", "--width", "64"], "--network, which is missing"),
+        (["--distilled", "x", "--network", "mlp", "--seeds", "0"], "--seeds must lie between 1 and 100"),
+        (["--distilled", "x", "--network", "mlp", "--epochs", "0"], "--epochs must be at least 1"),
+        (["--distilled", "x", "--network", "mlp", "--depth", "0"], "--depth must be at least 1"),
+        (["--distilled", "x", "--network", "mlp", "--l2", "0.1"], "--model and --l2 choose the inner model"),
+        (["--distilled", "x", "--network", "mlp", "--images-per-class", "3"], "need --baseline"),
+        (["--baseline", "class-means", "--images-per-class", "3", "--network", "mlp"], "has 1 image per class"),
+        (["--baseline", "random-real", "--network", "mlp", "--labels", "soft"], "baselines do not have"),
+        (["--distilled", "x", "--network", "resnet"], "resnet"),
+        (["--distilled", "x", "--network", "mlp", "--soft-label-loss", "l1"], "l1"),
+    ])
+    func badOptionsAreRejectedInOneSentence(arguments: [String], expected: String) {
+        do {
+            _ = try DistillCommand.parseAsRoot(["eval"] + arguments)
+            Issue.record("accepted: \(arguments)")
+        } catch {
+            let message = DistillCommand.message(for: error)
+            #expect(message.contains(expected), "\(arguments): \(message)")
+            #expect(!message.trimmingCharacters(in: .whitespacesAndNewlines).contains("\n"), "\(arguments): \(message)")
+            #expect(DistillCommand.exitCode(for: error) != .success)
+        }
+    }
+
+    /// `sweep --network mlp`: a network column for the distilled set and each
+    /// baseline in sweep.csv, sweep.md and sweep.svg, and each size's JSON.
+    @Test func sweepAddsTheNetworkColumn() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = scratch.path + "/data", out = scratch.path + "/sweep"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try RunEndToEndTests.writeSubset(to: data, train: 500, test: 200)
+        try DistillCommand.Sweep.parse(["--data", data, "--out", out, "--images-per-class", "1,2", "--steps", "3",
+                                        "--network", "mlp", "--epochs", "2", "--seeds", "2", "--quiet"]).run()
+        let csv = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 3)
+        let header = csv[0].split(separator: ",").map(String.init)
+        for column in ["distilled_mlp_test_accuracy", "distilled_mlp_test_accuracy_std", "random_real_mlp_test_accuracy",
+                       "class_means_mlp_test_accuracy", "kmeans_mlp_test_accuracy"] {
+            #expect(header.contains(column), "sweep.csv lacks \(column)")
+        }
+        for line in csv.dropFirst() { #expect(line.split(separator: ",", omittingEmptySubsequences: false).count == header.count) }
+        let markdown = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
+        #expect(markdown.contains("MLP: distilled") && markdown.contains("MLP: random real") && markdown.contains("MLP columns: 2 network(s)"))
+        let chart = try String(contentsOfFile: out + "/sweep.svg", encoding: .utf8)
+        #expect(chart.contains(">distilled, MLP<"))
+        let perSize = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/ipc-2/network-eval.json"))) as? [String: Any])
+        #expect(Set(perSize.keys) == ["distilled", "random_real", "kmeans"])
+        #expect(((perSize["distilled"] as? [String: Any])?["test_accuracies"] as? [Double])?.count == 2)
+    }
+
+    @Test func sweepRejectsNetworkOptionsWithoutANetwork() {
+        #expect(throws: (any Error).self) { try DistillCommand.Sweep.parse(["--epochs", "3"]) }
+        #expect(throws: (any Error).self) { try DistillCommand.Sweep.parse(["--network", "mlp", "--seeds", "0"]) }
+    }
+}
+
+extension EvalCommandTests.Fixture {
+    func evalNetwork(_ extra: [String]) throws -> NetworkEvalReport {
+        try DistillCommand.Eval.parse(["--distilled", set, "--data", data] + extra).evaluateNetworks()
+    }
+}
