@@ -14,10 +14,13 @@ build=.build-fuzz
 mkdir -p "$build/png-corpus"
 clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CPNGRead/include $(pkg-config --cflags libpng) \
     -c Sources/CPNGRead/png_read.c -o "$build/png_read.o"
-swiftc -O -g -parse-as-library -sanitize=fuzzer,address -use-ld=lld -module-name DistillIO \
+# DistillIO imports DistillImages (the labelled-image type): built first as its own module.
+swiftc -O -g -parse-as-library -sanitize=address -wmo -module-name DistillImages \
+    -emit-module -emit-module-path "$build/DistillImages.swiftmodule" -c Sources/DistillImages/*.swift -o "$build/DistillImages.o"
+swiftc -O -g -parse-as-library -sanitize=fuzzer,address -use-ld=lld -module-name DistillIO -I "$build" \
     -I Sources/CZlib -I Sources/CPNG -I Sources/CPNGRead/include \
     $(pkg-config --cflags-only-I libpng | sed 's/-I/-Xcc -I/g') \
-    Sources/DistillIO/*.swift Tests/Fuzz/FuzzPNG.swift "$build/png_read.o" -o "$build/fuzz-png"
+    Sources/DistillIO/*.swift Tests/Fuzz/FuzzPNG.swift "$build/png_read.o" "$build/DistillImages.o" -o "$build/fuzz-png"
 status=0
 SWIFT_BACKTRACE=enable=no "$build/fuzz-png" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$build/" "$build/png-corpus" Tests/Fuzz/png-corpus \

@@ -19,10 +19,13 @@ mkdir -p "$build/corpus"
 started=$(date +%s)
 clang -O2 -g -fsanitize=fuzzer-no-link,address -I Sources/CPNGRead/include $(pkg-config --cflags libpng) \
     -c Sources/CPNGRead/png_read.c -o "$build/png_read.o"
-swiftc -O -g -parse-as-library -sanitize=fuzzer,address -use-ld=lld -module-name DistillIO \
+# DistillIO imports DistillImages (the labelled-image type): built first as its own module.
+swiftc -O -g -parse-as-library -sanitize=address -wmo -module-name DistillImages \
+    -emit-module -emit-module-path "$build/DistillImages.swiftmodule" -c Sources/DistillImages/*.swift -o "$build/DistillImages.o"
+swiftc -O -g -parse-as-library -sanitize=fuzzer,address -use-ld=lld -module-name DistillIO -I "$build" \
     -I Sources/CZlib -I Sources/CPNG -I Sources/CPNGRead/include \
     $(pkg-config --cflags-only-I libpng | sed 's/-I/-Xcc -I/g') \
-    Sources/DistillIO/*.swift Tests/Fuzz/FuzzIDX.swift "$build/png_read.o" -o "$build/fuzz-idx"
+    Sources/DistillIO/*.swift Tests/Fuzz/FuzzIDX.swift "$build/png_read.o" "$build/DistillImages.o" -o "$build/fuzz-idx"
 echo "fuzz: built $build/fuzz-idx in $(( $(date +%s) - started )) s; fuzzing for $seconds s"
 
 status=0
