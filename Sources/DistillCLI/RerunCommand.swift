@@ -6,7 +6,8 @@ import Foundation
 /// The command that runs a finished run again from any directory, for
 /// report.html: `<distill> run`, the distiller's settings as options (those
 /// that differ from the defaults, plus `--images-per-class`, `--steps` and
-/// `--seed`), `--data` and `--out` as absolute paths (with the dataset's
+/// `--seed`), `--data` and `--out` as absolute paths (with `--replace`, so that
+/// it runs again into the same folder) (with the dataset's
 /// `--test-fraction`, `--split-seed` and `--label-set` when it was loaded with
 /// them), then the options that
 /// shape what the run shows and writes (`--zoom`, `--baselines`,
@@ -29,7 +30,8 @@ enum RerunCommand {
             arguments += ["--test-fraction", NumberText.shortest(fraction), "--split-seed", "\(dataOptions.splitSeed)"]
         }
         if let set = dataOptions.labelSet { arguments += ["--label-set", set.rawValue] }
-        arguments += ["--out", absolute(out, in: workingDirectory)]
+        // `--replace`: the folder may still hold the run being repeated.
+        arguments += ["--out", absolute(out, in: workingDirectory), "--replace"]
         arguments += passedThrough(original.dropFirst(), workingDirectory: workingDirectory)
         return arguments
     }

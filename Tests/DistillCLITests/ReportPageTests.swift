@@ -111,12 +111,12 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
                                                workingDirectory: "/home/me")
         #expect(arguments.first == "/home/me/.build/release/distill" && arguments[1] == "run")
         #expect(!arguments.contains("--resume"))
-        #expect(arguments.suffix(7) == ["--data", "/home/me/data/x", "--out", "/home/me/o", "--zoom", "3", "--baselines"])
+        #expect(arguments.suffix(8) == ["--data", "/home/me/data/x", "--out", "/home/me/o", "--replace", "--zoom", "3", "--baselines"])
         let parsed = try DistillCommand.Run.parse(Array(arguments.dropFirst(2)))
         #expect(parsed.distillerConfiguration == c)
         // Defaults are left out; a name found on the PATH stays a name.
         let plain = RerunCommand.arguments(configuration: DistillerConfiguration(), data: "/d", out: "/o", original: ["distill"])
-        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0", "--data", "/d", "--out", "/o"])
+        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0", "--data", "/d", "--out", "/o", "--replace"])
     }
 
     @Test func theRerunCommandOfAKernelRunGivesTheSameSettings() throws {
@@ -129,7 +129,7 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
         #expect(try DistillCommand.Run.parse(Array(arguments.dropFirst(2))).distillerConfiguration == c)
         // The model's own defaults are left out.
         let plain = RerunCommand.arguments(configuration: try InnerModels.defaultConfiguration(model: "ntk"), data: "/d", out: "/o", original: ["distill"])
-        #expect(plain.count == 2 + 6 + 2 + 4)
+        #expect(plain.count == 2 + 6 + 2 + 4 + 1)   // run, size/steps/seed, --model ntk, --data/--out, --replace
     }
 
     @Test func withoutMeasurementsTheAccuracyIsOneLabelledPointAndANote() throws {
