@@ -145,7 +145,7 @@ extension DistillCommand {
                 body()
                 return Stopwatch.now() - start
             }
-            var passTimes: [Double] = [], innerTimes: [Double] = [], cgTimes: [Double] = []
+            var passTimes: [Double] = [], innerTimes: [Double] = [], linearSolveTimes: [Double] = []
             var hypergradientTimes: [Double] = [], stepTimes: [Double] = [], ratios: [Double] = []
             var peakRates: [Double] = [], boundRatios: [Double] = []
             let passFlops = 4 * Double(train.count) * Double(train.features) * Double(train.classes)
@@ -155,7 +155,7 @@ extension DistillCommand {
                 passTimes.append(seconds { _ = pass.evaluate(weights: solution.weights.values, gradient: true) })
                 boundRatios.append(Self.rate(passTimes[passTimes.count - 1], per: passFlops / peakRates[peakRates.count - 1]))
                 innerTimes.append(seconds { _ = inner.solve(problem, from: previous.weights) })
-                cgTimes.append(seconds {
+                linearSolveTimes.append(seconds {
                     linearSolveIterations = implicitSolver.solve({ condition.solutionVJP($0) }, gradient.values, initialGuess: previousAdjoint).iterations
                 })
                 hypergradientTimes.append(seconds {
@@ -173,7 +173,7 @@ extension DistillCommand {
             case .floats: bytesPerPixel = 4
             }
             return BenchReport(
-                outerPassMs: 1000 * passSeconds, innerSolveMs: 1000 * median(innerTimes), cgMs: 1000 * median(cgTimes),
+                outerPassMs: 1000 * passSeconds, innerSolveMs: 1000 * median(innerTimes), linearSolveMs: 1000 * median(linearSolveTimes),
                 hypergradientMs: 1000 * median(hypergradientTimes), stepMs: 1000 * median(stepTimes),
                 loadMs: 1000 * median(loadTimes), peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
                 threads: threads,
@@ -214,7 +214,7 @@ enum BenchError: Error, CustomStringConvertible {
 struct BenchReport: Codable, Equatable {
     var outerPassMs: Double
     var innerSolveMs: Double
-    var cgMs: Double
+    var linearSolveMs: Double
     var hypergradientMs: Double
     var stepMs: Double
     var loadMs: Double
@@ -240,7 +240,7 @@ struct BenchReport: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case threads, repetitions, classes, features, avx512
-        case outerPassMs = "outer_pass_ms", innerSolveMs = "inner_solve_ms", cgMs = "linear_solve_ms"
+        case outerPassMs = "outer_pass_ms", innerSolveMs = "inner_solve_ms", linearSolveMs = "linear_solve_ms"
         case hypergradientMs = "hypergradient_ms", stepMs = "step_ms", loadMs = "load_ms"
         case peakRSSBytes = "peak_rss_bytes", outerPassGflops = "outer_pass_gflops", outerPassGbps = "outer_pass_gbps"
         case imagesPerClass = "images_per_class", trainImages = "train_images"
@@ -249,12 +249,7 @@ struct BenchReport: Codable, Equatable {
         case peakGflops = "peak_gflops", passToBoundRatio = "outer_pass_to_bound_ratio"
     }
 
-    var json: String {
-        let encoder = JSONEncoder.total()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
+    var json: String { (try? oneLineJSON()) ?? "{}" }
 
     var table: String {
         func ms(_ x: Double) -> String { format(x, 2) + " ms" }
@@ -262,7 +257,7 @@ struct BenchReport: Codable, Equatable {
             ("outer pass", ms(outerPassMs) + "  (\(format(outerPassGflops, 1)) GFLOP/s, \(format(outerPassGbps, 1)) GB/s\(avx512 ? ", AVX-512" : ""))"),
             ("compute bound", "\(format(passToBoundRatio, 2))x the bound  (peak FMA loop \(format(peakGflops, 1)) GFLOP/s, same run)"),
             ("inner solve (warm)", ms(innerSolveMs) + "  (\(innerIterations) Newton it, \(innerHessianProducts) Hessian products)"),
-            ("CG solve", ms(cgMs) + "  (\(linearSolveIterations) it)"),
+            ("linear solve", ms(linearSolveMs) + "  (\(linearSolveIterations) it)"),
             ("hypergradient", ms(hypergradientMs) + "  (CG and parameters-VJP)"),
             ("whole step", ms(stepMs) + "  (\(format(stepToPassRatio, 2))x the outer pass)"),
             ("data loading", ms(loadMs)),

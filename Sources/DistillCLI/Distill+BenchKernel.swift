@@ -101,12 +101,7 @@ struct KernelBenchReport: Codable, Equatable {
         case trainImages = "train_images"
     }
 
-    var json: String {
-        let encoder = JSONEncoder.total()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
+    var json: String { (try? oneLineJSON()) ?? "{}" }
 
     var table: String {
         func ms(_ x: Double) -> String { format(x, 2) + " ms" }

@@ -146,11 +146,7 @@ struct EvalReport: Codable, Equatable {
         case innerIterations = "inner_iterations", innerConverged = "inner_converged"
     }
 
-    func json() throws -> String {
-        let encoder = JSONEncoder.total()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    func json() throws -> String { try oneLineJSON() }
 
     /// `, per channel 0.930, 0.922, 0.999 on average` for colour images; empty for grey.
     var channelText: String {

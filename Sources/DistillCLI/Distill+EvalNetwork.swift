@@ -470,11 +470,7 @@ struct NetworkEvalReport: Codable, Equatable {
         try result.encode(to: encoder)
     }
 
-    func json() throws -> String {
-        let encoder = JSONEncoder.total()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    func json() throws -> String { try oneLineJSON() }
 
     /// The protocol in words, every setting that differs between runs included.
     var protocolSummary: String {

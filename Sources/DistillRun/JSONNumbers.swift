@@ -27,3 +27,13 @@ extension JSONDecoder {
         return decoder
     }
 }
+
+extension Encodable {
+    /// This value as one line of JSON, keys sorted, through `JSONEncoder.total()`
+    /// (the form of `--json` output).
+    public func oneLineJSON() throws -> String {
+        let encoder = JSONEncoder.total()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
