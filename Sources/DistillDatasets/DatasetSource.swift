@@ -175,6 +175,11 @@ public enum DatasetSources {
     public static func load(_ path: String, options: DatasetOptions = DatasetOptions(),
                             formats: [any DatasetSource.Type] = formats) throws -> Dataset {
         let format = format(of: path, formats: formats)
+        // A path no format recognises (missing, empty, another layout): the first
+        // format's loader says what is wrong with it, before any option is judged.
+        guard formats.contains(where: { $0.recognises(path) }) else {
+            return try format.init(path: path).load()
+        }
         try format.check(options, path: path)
         return try format.init(path: path, options: options).load()
     }

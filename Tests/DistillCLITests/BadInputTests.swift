@@ -16,6 +16,11 @@ import Glibc
         try expectFailure("error: {data}/nowhere: no such dataset folder", data: "/nowhere")
     }
 
+    /// Dataset options do not hide what is wrong with the folder itself.
+    @Test func aMissingDataFolderWithDatasetOptions() throws {
+        try expectFailure("error: {data}/nowhere: no such dataset folder", data: "/nowhere", arguments: ["--test-fraction", "0.2"])
+    }
+
     @Test func aMissingFile() throws {
         try expectFailure("error: {data}: missing file: expected one of t10k-labels-idx1-ubyte, "
                           + "t10k-labels-idx1-ubyte.gz, t10k-labels.idx1-ubyte, t10k-labels.idx1-ubyte.gz") { data in
