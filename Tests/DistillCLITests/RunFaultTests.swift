@@ -77,6 +77,52 @@ import Glibc
         #expect(eval.status == 0, "\(eval.stderr)")
     }
 
+    /// `--l2-learning-rate 10`: the learned L2 grows until the model gives every
+    /// image the same scores (before, it settled at 7e15, 3.6e8 times the bound,
+    /// with a train loss of log 3 and chance accuracy, and the run exited 0). Past
+    /// `Distiller.largestUsableL2` it is a divergence: the last good state is kept.
+    @Test func aLearnedL2BeyondTheDataScaleIsADivergence() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "20", "--l2-learning-rate", "10", "--quiet"])
+        #expect(result.status == 1)
+        let error = try #require(result.stderr.split(separator: "\n").last.map(String.init))
+        let parts = try #require(try /^error: step (\d+) produced an L2 strength of (\S+), more than (\S+) \(the logistic inner problem's data scale (\S+) over Float32's precision 1.2e-7, the outer pass's\), at which the inner model gives every image the same scores; try a smaller --l2-learning-rate. The outputs and the checkpoint in (.+) are those of the last good state \(step (\d+)\): its loss/.firstMatch(in: error), "\(error)")
+        let step = try #require(Int(parts.1)), l2 = try #require(Double(parts.2)), bound = try #require(Double(parts.3))
+        let scale = try #require(Double(parts.4)), kept = try #require(Int(parts.6))
+        #expect(l2 > bound && abs(bound / (scale / 1.1920929e-7) - 1) < 0.01)
+        #expect(String(parts.5) == out && kept < step)
+        let metrics = try Self.metrics(out)
+        #expect(metrics["steps"] as? Int == kept)
+        let keptL2 = try #require(metrics["learned_l2"] as? Double)
+        #expect(keptL2 > 0 && keptL2 <= bound)
+        #expect(try Checkpoint.read(from: out).state.step == kept)
+    }
+
+    /// A fixed `--l2` beyond the bound is refused before any work.
+    @Test func anL2BeyondTheDataScaleIsRefusedBeforeTheRun() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "2", "--l2", "1e12", "--quiet"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: --l2 1.00e+12: an L2 strength of 1.00e+12, more than "))
+        #expect(result.stderr.hasSuffix(" at which the inner model gives every image the same scores (its hypergradient carries nothing about the data); use a smaller --l2\n"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        // Within it, the run goes.
+        let fine = try runDistill(["--data", s.data.path, "--out", out, "--steps", "2", "--l2", "1e6", "--quiet"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+        // The kernel models' bounds: 1 / ε for kernel-ridge (k(s, s) = 1), m / ε for
+        // nngp and ntk (m = 3 images), ε = 2^-23.
+        for (model, bound) in [("kernel-ridge", "8.39e+06"), ("nngp", "2.52e+07"), ("ntk", "2.52e+07")] {
+            let refused = try runDistill(["--data", s.data.path, "--out", s.path + "/" + model, "--steps", "1", "--model", model,
+                                          "--l2", "3e7", "--quiet"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.hasPrefix("error: --l2 3.00e+07: an L2 strength of 3.00e+07, more than \(bound) (the \(model) inner problem's data scale "), "\(refused.stderr)")
+        }
+    }
+
     /// Runs `distill arguments...` (any command); returns its status and standard error.
     static func distill(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
         let process = Process()
