@@ -338,6 +338,81 @@ import Glibc
 
     // MARK: 7. Labels that are not 0..C-1
 
+    /// The labels file of a run holds the dataset's own label values (issue 11
+    /// point 7: "outputs and reports use the original values"), through a stop and
+    /// a resume; eval reads them back as the same classes, and convert keeps them.
+    @Test func labelValuesOneThreeSevenAreWrittenAndReadBack() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        try s.data.write(IDXArray(shape: [12], elements: .ubyte((0..<12).map { [1, 3, 7][$0 % 3] })), to: "train-labels-idx1-ubyte")
+        try s.data.write(IDXArray(shape: [6], elements: .ubyte((0..<6).map { [1, 3, 7][$0 % 3] })), to: "t10k-labels-idx1-ubyte")
+        let out = s.path + "/out"
+        let stopped = try runDistill(["--data", s.data.path, "--out", out, "--steps", "3", "--images-per-class", "2",
+                                      "--stop-after-step", "1", "--quiet"])
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(try IDX.read(contentsOf: out + "/" + RunFiles.classLabels) == IDXArray(shape: [6], elements: .ubyte([1, 1, 3, 3, 7, 7])))
+        let resumed = try runDistill(["--resume", out, "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try IDX.read(contentsOf: out + "/" + RunFiles.classLabels) == IDXArray(shape: [6], elements: .ubyte([1, 1, 3, 3, 7, 7])))
+        let metrics = try Self.metrics(out)
+        #expect(metrics["class_values"] as? [Int] == [1, 3, 7] && metrics["class_names"] as? [String] == ["1", "3", "7"])
+
+        // eval maps the values back to the run's classes: the same readability as the run measured.
+        let runCorrelation = try #require(((metrics["readability"] as? [String: Any])?["class_mean_correlation"] as? [String: Any])?["mean"] as? Double)
+        try FileManager.default.removeItem(atPath: out + "/" + RunFiles.softLabels)
+        let eval = try Self.distillOutput(["eval", "--distilled", out, "--data", s.data.path, "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        #expect(report["labels"] as? String == RunFiles.classLabels)
+        // (The file holds the images as float32, the run measured them as Double.)
+        let evalCorrelation = try #require(((report["readability"] as? [String: Any])?["class_mean_correlation"] as? [String: Any])?["mean"] as? Double)
+        #expect(abs(evalCorrelation - runCorrelation) < 1e-6)
+        // A value the dataset does not have is refused, naming the values it has.
+        try IDX.write(IDXArray(shape: [6], elements: .ubyte([1, 1, 2, 3, 7, 7])), to: out + "/" + RunFiles.classLabels)
+        let stray = try Self.distill(["eval", "--distilled", out, "--data", s.data.path])
+        #expect(stray.status == 1)
+        #expect(stray.stderr == "error: \(out)/\(RunFiles.classLabels): label 2 is 2: expected one of the dataset's label values (1, 3, 7)\n")
+
+        // convert keeps the values; a run on the converted folder writes them too.
+        let converted = s.path + "/converted"
+        let convert = try Self.distill(["convert", "--data", s.data.path, "--out", converted, "--quiet"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(try IDX.read(contentsOf: converted + "/train-labels-idx1-ubyte") == IDX.read(contentsOf: s.data.file("train-labels-idx1-ubyte")))
+        #expect(try IDX.read(contentsOf: converted + "/t10k-labels-idx1-ubyte") == IDX.read(contentsOf: s.data.file("t10k-labels-idx1-ubyte")))
+        let again = try runDistill(["--data", converted, "--out", s.path + "/again", "--steps", "1", "--quiet"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try IDX.read(contentsOf: s.path + "/again/" + RunFiles.classLabels) == IDXArray(shape: [3], elements: .ubyte([1, 3, 7])))
+    }
+
+    /// Label values beyond a byte: the labels file widens to int32 rather than wrap.
+    @Test func labelValuesBeyondAByteAreWrittenAsInt32() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        try s.data.write(IDXArray(shape: [12], elements: .int32((0..<12).map { [2, 300, 70_000][$0 % 3] })), to: "train-labels-idx1-ubyte")
+        try s.data.write(IDXArray(shape: [6], elements: .int32((0..<6).map { [2, 300, 70_000][$0 % 3] })), to: "t10k-labels-idx1-ubyte")
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try IDX.read(contentsOf: out + "/" + RunFiles.classLabels) == IDXArray(shape: [3], elements: .int32([2, 300, 70_000])))
+        let eval = try Self.distill(["eval", "--distilled", out, "--data", s.data.path])
+        #expect(eval.status == 0, "\(eval.stderr)")
+    }
+
+    /// Runs `distill arguments...`; returns its status, standard output and standard error.
+    static func distillOutput(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text, errorText)
+    }
+
     @Test func labelValuesOneThreeSevenAreTheClassesUnderEveryInit() throws {
         let s = try Scratch()
         defer { s.scratch.cleanUp() }
