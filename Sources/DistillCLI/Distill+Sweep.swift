@@ -65,14 +65,28 @@ extension DistillCommand {
 
         private func execute() throws(CLIError) {
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
-            // Check every size before the first run and before creating `--out`.
-            for size in imagesPerClass.sizes {
-                _ = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
-            }
             // Refuse, before any work, a folder another process writes into or that
             // holds an earlier sweep's outputs (unless --replace); then hold its lock.
             let sweepFolder = SweepFolder(out: out, sizes: imagesPerClass.sizes)
             try sweepFolder.check(replace: replace)
+            // Check every size before the first run and before creating `--out`: its
+            // images and its memory; then announce a large or long sweep (`DurationEstimate`).
+            let threshold = try runStep { () throws(RunError) in try DurationEstimate.threshold() }
+            var durations: [(imagesPerClass: Int, estimate: DurationEstimate)] = []
+            var largest: ResourceEstimate?
+            for size in imagesPerClass.sizes {
+                let configuration = options.configuration(imagesPerClass: size)
+                let distiller = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: configuration) }
+                let memory = ResourceEstimate(train: dataset.train.count, features: dataset.shape.features, classes: dataset.classes,
+                                              configuration: configuration)
+                try runStep { () throws(RunError) in try memory.check(imagesPerClass: size) }
+                if memory.bytes > largest?.bytes ?? -1 { largest = memory }
+                if !quiet { durations.append((size, DurationEstimate.measure(distiller, train: dataset.train))) }
+            }
+            if !quiet {
+                if let announcement = largest?.announcement { printError("At its largest size: " + announcement) }
+                if let announcement = DurationEstimate.sweepAnnouncement(durations, threshold: threshold) { printError(announcement) }
+            }
             let networks = try networkEvaluator(dataset)
             let lock = try sweepFolder.claim(replace: replace)
             defer { withExtendedLifetime(lock) {} }
