@@ -70,7 +70,8 @@ public struct DurationEstimate: Sendable, Equatable {
     static func timeStep(_ distiller: Distiller, on train: LabeledImages) -> Double? {
         var configuration = distiller.configuration
         configuration.initialisation = .noise  // replaced by the state below; needs nothing of the subset
-        guard var copy = try? Distiller(train: train, configuration: configuration),
+        // The run's own model (its bandwidth or standardisation, measured on all the data).
+        guard var copy = try? Distiller(train: train, configuration: configuration, model: distiller.model),
               (try? copy.restore(distiller.state)) != nil else { return nil }
         let clock = Stopwatch()
         _ = copy.step(clock: { clock.seconds })
