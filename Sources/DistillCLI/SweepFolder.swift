@@ -61,7 +61,7 @@ struct SweepFolder {
         }
         let earlier = earlierOutputs
         if !earlier.isEmpty {
-            throw CLIError("\(out): the folder holds an earlier sweep's outputs (\(earlier.joined(separator: ", "))); pass --replace to delete them, or choose another --out")
+            throw CLIError("\(out): the folder holds earlier outputs (\(earlier.joined(separator: ", "))); pass --replace to delete them, or choose another --out")
         }
     }
 

@@ -33,7 +33,7 @@ import Glibc
         // Other sizes: the earlier summaries and runs would stay beside the new ones.
         let other = try RunFaultTests.distill(["sweep", "--data", s.data.path, "--out", out, "--images-per-class", "3"] + Self.quick)
         #expect(other.status == 1)
-        #expect(other.stderr == "error: \(out): the folder holds an earlier sweep's outputs (sweep.csv, sweep.md, sweep.svg, ipc-1, ipc-2); pass --replace to delete them, or choose another --out\n")
+        #expect(other.stderr == "error: \(out): the folder holds earlier outputs (sweep.csv, sweep.md, sweep.svg, ipc-1, ipc-2); pass --replace to delete them, or choose another --out\n")
         #expect(Self.contents(out) == [".distill-lock", "ipc-1", "ipc-2", "sweep.csv", "sweep.md", "sweep.svg"])
 
         // --replace removes every file of the earlier sweep.
