@@ -5,21 +5,25 @@ import Foundation
 /// How long the steps of a run will take, measured before step 1 so that a
 /// long run is announced before it starts (and can be stopped and made smaller).
 ///
-/// A step costs `a + b n`: `a` for what depends on the synthetic set alone (the
-/// inner solve on the `m` synthetic images, the linear solve, Adam) and `b n`
-/// for the passes over the `n` training images (the outer loss and its
-/// gradient, and for the kernel models `K(X, S)`). The estimate times one real
-/// step of the starting state, on copies (the run itself is untouched):
+/// A step costs about `a + b n`: `a` for what depends on the synthetic set alone
+/// (the inner solve on the `m` synthetic images, the linear solve, Adam) and
+/// `b n` for the passes over the `n` training images (the outer loss and its
+/// gradient, and for the kernel models `K(X, S)`). The estimate times real steps
+/// of the starting state, on copies (the run itself is untouched), with the
+/// run's own model:
 ///
-/// - with at most `subsetSizes.1` training images, one step on all of them;
-/// - with more, one step on a class-balanced subset of `subsetSizes.0` and one on
-///   `subsetSizes.1` images, and the line through the two times taken to `n`
-///   (`b` and `a` clamped at 0 against timing noise).
+/// - with at most `2 * smallest.1` training images, steps on all of them;
+/// - with more, steps on class-balanced subsets of `n2 = max(smallest.1, n / 8)`
+///   and `n1 = n2 / 4` images (`subsetSizes(for:)`), and the line through the
+///   two times taken to `n` (`b` and `a` clamped at 0 against timing noise).
 ///
-/// So the measurement costs about two steps' `a` and a few thousand images'
-/// `b`, not a step over the whole training set; every model is timed by its own
-/// code, with no per-model constants. The first step starts cold (no warm
-/// start), so later steps are usually a little faster: an upper-side estimate.
+/// Each size is timed after one untimed warm-up step (threads, first
+/// allocations), as the median of up to three steps (fewer once a size has
+/// taken 0.3 s). So the measurement costs a few steps' `a` and about a fifth of
+/// a step's `b n`, not several steps; every model is timed by its own code,
+/// with no per-model constants. The steps start cold (no warm start), so later
+/// steps are often a little faster. Measured against real runs (MNIST, release
+/// build, a shared machine): see the README's "Nothing lost" section.
 public struct DurationEstimate: Sendable, Equatable {
     /// The estimated seconds of one step over the whole training set.
     public let secondsPerStep: Double
@@ -33,8 +37,16 @@ public struct DurationEstimate: Sendable, Equatable {
     /// The estimated seconds of all the steps still to run.
     public var seconds: Double { secondsPerStep * Double(steps) }
 
-    /// The subset sizes timed when the training set is larger than the second.
-    public static let subsetSizes = (1000, 2000)
+    /// The smallest subset sizes timed (`n1`, `n2`).
+    public static let smallest = (500, 2000)
+
+    /// The subset sizes timed for `n` training images; nil when all of them are
+    /// timed (`n <= 2 * smallest.1`).
+    public static func subsetSizes(for n: Int) -> (Int, Int)? {
+        guard n > 2 * smallest.1 else { return nil }
+        let n2 = max(smallest.1, n / 8)
+        return (max(smallest.0, n2 / 4), n2)
+    }
 
     /// Announced when the estimate exceeds this many seconds, unless the
     /// environment variable `DISTILL_ANNOUNCE_SECONDS` gives another threshold.
@@ -52,30 +64,42 @@ public struct DurationEstimate: Sendable, Equatable {
     /// extrapolates to its remaining steps over `train`.
     public static func measure(_ distiller: Distiller, train: LabeledImages) -> DurationEstimate {
         let steps = max(0, distiller.configuration.steps - distiller.step)
-        let n = train.count, (n1, n2) = subsetSizes
-        if n > n2, let t1 = timeStep(distiller, on: balancedSubset(train, count: n1)),
-           let t2 = timeStep(distiller, on: balancedSubset(train, count: n2)) {
-            let b = max(0, (t2 - t1) / Double(n2 - n1)), a = max(0, t1 - b * Double(n1))
-            return DurationEstimate(secondsPerStep: a + b * Double(n), steps: steps, timedOn: [n1, n2], trainingImages: n)
+        let n = train.count
+        if let (n1, n2) = subsetSizes(for: n) {
+            let small = balancedSubset(train, count: n1), large = balancedSubset(train, count: n2)
+            if let probe1 = probe(distiller, on: small), let probe2 = probe(distiller, on: large) {
+                _ = medianStepSeconds(of: probe1, repeats: 1)  // warm-up
+                let t1 = medianStepSeconds(of: probe1), t2 = medianStepSeconds(of: probe2)
+                let b = max(0, (t2 - t1) / Double(n2 - n1)), a = max(0, t1 - b * Double(n1))
+                return DurationEstimate(secondsPerStep: a + b * Double(n), steps: steps, timedOn: [n1, n2], trainingImages: n)
+            }
         }
-        var copy = distiller
-        let clock = Stopwatch()
-        _ = copy.step(clock: { clock.seconds })
-        return DurationEstimate(secondsPerStep: clock.seconds, steps: steps, timedOn: [n], trainingImages: n)
+        _ = medianStepSeconds(of: distiller, repeats: 1)  // warm-up
+        return DurationEstimate(secondsPerStep: medianStepSeconds(of: distiller), steps: steps, timedOn: [n], trainingImages: n)
     }
 
-    /// The seconds of one step of `distiller`'s state with `train` as the training
-    /// set; nil when no distiller can be made for it (the caller then times a step
-    /// on the whole set).
-    static func timeStep(_ distiller: Distiller, on train: LabeledImages) -> Double? {
+    /// The median seconds of up to `repeats` steps, each on a fresh copy of
+    /// `distiller` (the same step each time); fewer once they have taken 0.3 s.
+    static func medianStepSeconds(of distiller: Distiller, repeats: Int = 3) -> Double {
+        var times: [Double] = []
+        while times.count < repeats && times.reduce(0, +) < 0.3 {
+            var copy = distiller
+            let clock = Stopwatch()
+            _ = copy.step(clock: { clock.seconds })
+            times.append(clock.seconds)
+        }
+        return median(times)
+    }
+
+    /// A copy of `distiller`'s state with `train` as the training set and the
+    /// run's own model; nil when no distiller can be made for it (the caller
+    /// then times steps on the whole set).
+    static func probe(_ distiller: Distiller, on train: LabeledImages) -> Distiller? {
         var configuration = distiller.configuration
         configuration.initialisation = .noise  // replaced by the state below; needs nothing of the subset
-        // The run's own model (its bandwidth or standardisation, measured on all the data).
         guard var copy = try? Distiller(train: train, configuration: configuration, model: distiller.model),
               (try? copy.restore(distiller.state)) != nil else { return nil }
-        let clock = Stopwatch()
-        _ = copy.step(clock: { clock.seconds })
-        return clock.seconds
+        return copy
     }
 
     /// `count` images of `train` (at most all), taken from each class in turn
@@ -106,6 +130,7 @@ public struct DurationEstimate: Sendable, Equatable {
 
     /// `seconds` as a person reads a duration: seconds, minutes or hours.
     public static func durationText(_ seconds: Double) -> String {
+        if seconds < 10 { return String(format: "%.2f s", seconds) }
         if seconds < 90 { return String(format: "%.1f s", seconds) }
         let minutes = seconds / 60
         return minutes >= 120 ? String(format: "%.1f hours", minutes / 60) : String(format: "%.0f minutes", minutes)

@@ -75,10 +75,14 @@ import Testing
         #expect(text.contains("fewer or smaller sizes in --images-per-class or fewer --steps make it shorter"))
     }
 
-    /// More training images than the timed subsets: two steps on class-balanced
-    /// subsets of 1,000 and 2,000 images, extrapolated along the line through them.
+    /// More than 4,000 training images: steps on class-balanced subsets of
+    /// n/8 (at least 2,000) and a quarter of that (at least 500), extrapolated
+    /// along the line through them.
     @Test func aLargeTrainingSetIsTimedOnTwoBalancedSubsets() throws {
-        let classes = 3, n = 2400, features = 16
+        #expect(DurationEstimate.subsetSizes(for: 4000) == nil)
+        #expect(DurationEstimate.subsetSizes(for: 4001).map { [$0.0, $0.1] } == [500, 2000])
+        #expect(DurationEstimate.subsetSizes(for: 60_000).map { [$0.0, $0.1] } == [1875, 7500])
+        let classes = 3, n = 4800, features = 16
         let labels = (0..<n).map { Int32($0 % classes) }
         let train = LabeledImages(pixels: .bytes((0..<(n * features)).map { UInt8($0 % 251) }), scale: 1 / 255, labels: labels,
                                   shape: ImageShape(height: 4, width: 4), classes: classes)
@@ -86,7 +90,7 @@ import Testing
         configuration.steps = 7
         let distiller = try Distiller(train: train, configuration: configuration)
         let estimate = DurationEstimate.measure(distiller, train: train)
-        #expect(estimate.timedOn == [1000, 2000] && estimate.trainingImages == n && estimate.steps == 7)
+        #expect(estimate.timedOn == [500, 2000] && estimate.trainingImages == n && estimate.steps == 7)
         #expect(estimate.secondsPerStep > 0 && estimate.seconds == 7 * estimate.secondsPerStep)
         let subset = DurationEstimate.balancedSubset(train, count: 1000)
         #expect(subset.count == 1000 && subset.classCounts == [334, 333, 333])
