@@ -105,6 +105,11 @@ def main():
                          "logistic, logistic-unrolled, ridge and kernel-ridge only")
     X = load_images("t10k")
     y = read_idx(os.path.join(data, "t10k-labels-idx1-ubyte")).astype(int)
+    # The files' label values (e.g. 1, 3, 7) are the classes' values, not their indices.
+    values = metrics.get("class_values")
+    if values is not None:
+        position = {v: k for k, v in enumerate(values)}
+        y = np.array([position.get(v, -1) for v in y])
     accuracy = np.mean(np.argmax(predict(X), axis=1) == y)
     print(f"retrained the {model} model ({detail}): test accuracy {100 * accuracy:.2f}%; "
           f"Distill reported {100 * metrics['test_accuracy']:.2f}%; "

@@ -244,6 +244,23 @@ public struct Distiller: Sendable {
         warmAdjoint = state.warmAdjoint
     }
 
+    /// The largest L2 strength at which the inner model still depends on the
+    /// data as the outer pass sees it: `s / ε`, with `s = model.l2Scale(images:)`
+    /// of the current images and `ε = Float.ulpOfOne` (1.2e-7), the precision of
+    /// the fused outer passes (Float32 inside a block of rows).
+    ///
+    /// The inner solution is about `(1/λ)` times the data term's gradient at zero,
+    /// so the model's outputs differ between classes by about `s / λ`. Beyond
+    /// `s / ε` they differ by less than Float32's rounding: the outer pass sees a
+    /// model that gives every image the same scores (it predicts a constant), its
+    /// loss no longer depends on the data and the hypergradient is rounding noise.
+    /// Such an inner problem is degenerate, and a learned L2 strength that goes
+    /// there has diverged. Infinity when `s` is 0 or not finite.
+    public var largestUsableL2: Double {
+        let scale = model.l2Scale(images: images)
+        return scale > 0 && scale.isFinite ? scale / Double(Float.ulpOfOne) : .infinity
+    }
+
     /// The class of each synthetic image, in row order.
     public var imageClasses: [Int] {
         (0..<images.rows).map { $0 / configuration.imagesPerClass }

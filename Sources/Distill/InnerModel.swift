@@ -106,10 +106,25 @@ public protocol InnerModel: Sendable {
     /// The labels the synthetic set starts with, from one-hot rows `m x C`
     /// (default: the one-hot rows; KIP's kernel models: one-hot minus 1/C).
     func initialLabels(_ oneHot: Matrix) -> Matrix
+
+    /// The scale `s` of the inner problem's data term on `images` (`m x p`, pixel
+    /// units), in the units of the L2 strength: an upper bound on the largest
+    /// curvature of the data term, per unit of the L2 term's curvature.
+    ///
+    /// Default (models that are linear in the pixels, in the primal: logistic,
+    /// ridge, unrolled): `tr(SᵀS) / m`, the mean squared norm of an image, which
+    /// bounds the largest eigenvalue of `SᵀS / m` (and the softmax data term's
+    /// Hessian, at most half of it). Kernel models give the same bound in their
+    /// feature space. See `Distiller.largestUsableL2`.
+    func l2Scale(images: Matrix) -> Double
 }
 
 extension InnerModel {
     public func initialLabels(_ oneHot: Matrix) -> Matrix { oneHot }
+
+    public func l2Scale(images: Matrix) -> Double {
+        images.values.reduce(0) { $0 + $1 * $1 } / Double(max(1, images.rows))
+    }
 }
 
 /// A model's loss on a labelled set at fixed parameters `x*`, and the gradients the

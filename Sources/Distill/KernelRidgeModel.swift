@@ -42,6 +42,11 @@ public struct KernelRidgeModel: ImplicitInnerModel {
                         gradientNorm: residual.norm, tolerance: relativeTolerance * labels.norm)
     }
 
+    /// 1: the objective `(1/2m) ‖K α - T‖² + (λ/2) αᵀ K α` is ridge regression in
+    /// the kernel's feature space, whose mean squared norm is the mean of
+    /// `k(s, s) = 1` (see `InnerModel.l2Scale`).
+    public func l2Scale(images: Matrix) -> Double { 1 }
+
     public func condition(at fit: InnerFit) -> KernelRidgeCondition {
         KernelRidgeCondition(problem: problem(fit), coefficients: fit.parameters)
     }

@@ -32,6 +32,10 @@ public struct NeuralKernelModel: ImplicitInnerModel {
 
     public func parameterShape(count: Int, features: Int, classes: Int) -> (rows: Int, columns: Int) { (count, classes) }
 
+    /// `m`: the ridge is `r = λ tr(K) / m` against `K`, whose largest eigenvalue
+    /// is at most `tr(K)`, so `r` over it is at least `λ / m` (see `InnerModel.l2Scale`).
+    public func l2Scale(images: Matrix) -> Double { Double(images.rows) }
+
     /// KIP's targets: one-hot minus 1/C, so that learned labels start there.
     public func initialLabels(_ oneHot: Matrix) -> Matrix {
         oneHot.adding(Matrix(rows: oneHot.rows, columns: oneHot.columns,

@@ -18,7 +18,9 @@ extension DistillCommand {
                 t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, plus class-names.txt (one class \
                 name a line, in class order). Images are count x height x width for grey data and \
                 count x height x width x channels (HWC) for colour, ubyte for 8-bit data and float32 \
-                in [0, 1] for 16-bit PNG; labels are ubyte (int32 beyond 256 classes). The files \
+                in [0, 1] for 16-bit PNG; labels are the dataset's own label values (an IDX folder's, \
+                CIFAR's) or, for a PNG tree, the class indices that class-names.txt names, ubyte \
+                (int32 when a value lies outside 0...255). The files \
                 keep MNIST's names whatever their rank, so that `--data DIR` and other tools read \
                 them back: the same arrays, class names and split.
 
@@ -63,16 +65,20 @@ extension DistillCommand {
 
         /// The IDX files and class-names.txt of `dataset`, with their paths in `folder`.
         ///
-        /// - Throws: a class with no image in either split (an IDX folder's classes are
-        ///   its largest label + 1, so a missing last class would not round-trip), or a
+        /// The labels are the dataset's label values (`Dataset.classValues`: an IDX
+        /// folder's own values, e.g. 1, 3, 7, CIFAR's 0..<C), or the class indices
+        /// for a dataset whose classes are names (a PNG tree), which class-names.txt
+        /// names; read back, the folder has the same classes, in the same order.
+        ///
+        /// - Throws: a class with no training image (an IDX folder's classes are its
+        ///   distinct training label values, so it would not round-trip), or a
         ///   folder that already holds an IDX dataset.
         static func files(_ dataset: Dataset, into folder: String) throws(CLIError) -> [(path: String, bytes: [UInt8])] {
             if IDXFolderSource.recognises(folder) {
                 throw CLIError("\(folder): expected a new or empty folder, found an IDX dataset in it; remove it or choose another --out")
             }
-            let counts = zip(dataset.train.classCounts, dataset.test.classCounts).map { $0 + $1 }
-            if let empty = counts.lastIndex(of: 0), empty == dataset.classes - 1 {
-                throw CLIError("\(dataset.location): class \(empty) ('\(dataset.classNames[empty])') has no image; expected at least one image of the last class, which an IDX folder's labels (classes = largest label + 1) need")
+            if let empty = dataset.train.classCounts.firstIndex(of: 0) {
+                throw CLIError("\(dataset.location): class \(empty) ('\(dataset.classNames[empty])') has no training image; expected at least one training image of every class, which an IDX folder's labels (its classes are the distinct training label values) need")
             }
             func path(_ name: String) -> String { folder.hasSuffix("/") ? folder + name : folder + "/" + name }
             var files: [(path: String, bytes: [UInt8])] = []
@@ -80,7 +86,7 @@ extension DistillCommand {
                 for (split, images, labels) in [(dataset.train, names.trainImages, names.trainLabels),
                                                 (dataset.test, names.testImages, names.testLabels)] {
                     files.append((path(images), IDX.encode(try imageArray(split))))
-                    files.append((path(labels), IDX.encode(try labelArray(split))))
+                    files.append((path(labels), IDX.encode(try labelArray(split, dataset: dataset))))
                 }
             } catch { throw CLIError(error) }
             files.append((path(ClassNamesFile.idxFolderName), ClassNamesFile.encode(dataset.classNames)))
@@ -102,11 +108,11 @@ extension DistillCommand {
             }
         }
 
-        /// The class ids, ubyte while they fit, else int32.
-        static func labelArray(_ split: LabeledImages) throws(IDXError) -> IDXArray {
-            split.classes <= 256
-                ? try IDXArray(shape: [split.count], elements: .ubyte(split.labels.map { UInt8($0) }))
-                : try IDXArray(shape: [split.count], elements: .int32(split.labels))
+        /// Each image's label value in `dataset`'s files (its class index when the
+        /// classes are names), ubyte while they fit, else int32.
+        static func labelArray(_ split: LabeledImages, dataset: Dataset) throws(IDXError) -> IDXArray {
+            try IDXArray(shape: [split.count],
+                         elements: RunOutputs.labelElements(split.labels.map { dataset.labelValue(ofClass: Int($0)) }))
         }
     }
 }

@@ -15,8 +15,9 @@ extension DistillCommand {
                 Reads the synthetic images `distilled-images-idx3-float` (any IDX numeric type, \
                 shape m x H x W with the dataset's image size, m x H x W x C for colour) and their labels from the folder \
                 given by `--distilled`: `distilled-labels-idx2-float` (m x C soft labels, used as \
-                they are) if it is there, else `distilled-labels-idx1-ubyte` (class ids, made \
-                one-hot). The files may come from `distill run` or from any other tool.
+                they are) if it is there, else `distilled-labels-idx1-ubyte` (each image's label as \
+                the dataset's files give it, e.g. 1, 3, 7 for a dataset labelled so; the class index \
+                for a PNG tree; made one-hot). The files may come from `distill run` or from any other tool.
 
                 It trains the inner model the run used (`model` and its settings in the folder's \
                 metrics.json; `--model` for a set made elsewhere, logistic by default) on them \
@@ -87,7 +88,7 @@ extension DistillCommand {
             let clock = Stopwatch()
             let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
             let train = dataset.train, test = dataset.test
-            let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes)
+            let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes, classValues: dataset.classValues)
             let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
             // With --model, a metrics.json of another version is no obstacle.
             let recorded = model == nil ? try DistilledSet.configuration(in: distilled) : try? DistilledSet.configuration(in: distilled)
@@ -181,7 +182,10 @@ struct DistilledSet {
     /// The labels file that was read (the soft labels when both exist).
     let labelsFile: String
 
-    static func load(_ folder: String, shape: ImageShape, classes: Int) throws -> DistilledSet {
+    /// Reads the set in `folder` for a dataset of `shape` and `classes` classes whose
+    /// files number class `k` as `classValues[k]` (`Dataset.classValues`; nil: the
+    /// class indices): the class-id file holds those values, as `distill run` writes them.
+    static func load(_ folder: String, shape: ImageShape, classes: Int, classValues: [Int]? = nil) throws -> DistilledSet {
         let imagesPath = folder + "/" + RunFiles.images
         let imageArray = try IDX.read(contentsOf: imagesPath)
         let expected = shape.channels == 1 ? [shape.height, shape.width] : [shape.height, shape.width, shape.channels]
@@ -204,10 +208,15 @@ struct DistilledSet {
                 throw DistilledSetError(description: "\(classPath): expected shape [\(m)] (one class id per image), found \(array.shape)")
             }
             let values = array.doubles()
-            if let bad = values.firstIndex(where: { $0 < 0 || $0 >= Double(classes) || $0 != $0.rounded() }) {
-                throw DistilledSetError(description: "\(classPath): label \(bad) is \(values[bad]): expected a class id in 0..<\(classes)")
+            let known = classValues ?? Array(0..<classes)
+            var index: [Double: Int] = [:]
+            for (k, value) in known.enumerated() { index[Double(value)] = k }
+            if let bad = values.firstIndex(where: { index[$0] == nil }) {
+                let expected = classValues == nil ? "a class id in 0..<\(classes)"
+                    : "one of the dataset's label values (\(Self.listed(known)))"
+                throw DistilledSetError(description: "\(classPath): label \(bad) is \(Self.labelText(values[bad])): expected \(expected)")
             }
-            ids = values.map { Int($0) }
+            ids = values.map { index[$0] ?? 0 }
         }
         if hasSoft {
             let array = try IDX.read(contentsOf: softPath)
@@ -223,6 +232,17 @@ struct DistilledSet {
         var labels = Matrix(zeros: m, classes)
         for (j, c) in classIds.enumerated() { labels[j, c] = 1 }
         return DistilledSet(images: images, labels: labels, classes: classIds, labelsFile: RunFiles.classLabels)
+    }
+
+    /// A label as written: an integer without a fraction, else its shortest text.
+    static func labelText(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : NumberText.shortest(x)
+    }
+
+    /// `values` joined by commas; the first 8, then how many more, when long.
+    static func listed(_ values: [Int]) -> String {
+        values.count <= 10 ? values.map(String.init).joined(separator: ", ")
+            : values.prefix(8).map(String.init).joined(separator: ", ") + ", ... (\(values.count) values)"
     }
 
     /// The run's configuration in the folder's metrics.json (its model and the

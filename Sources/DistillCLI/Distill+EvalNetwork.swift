@@ -260,7 +260,7 @@ struct NetworkEvaluator {
     /// The distilled set in `folder` with its learned labels (`labels` nil or
     /// `.soft`, when it has them) or its class ids.
     func evaluate(distilled folder: String, labels labelChoice: NetworkLabelChoice?) throws -> NetworkEvalReport {
-        let set = try DistilledSet.load(folder, shape: dataset.shape, classes: dataset.classes)
+        let set = try DistilledSet.load(folder, shape: dataset.shape, classes: dataset.classes, classValues: dataset.classValues)
         let hasLearned = set.labelsFile == RunFiles.softLabels
         if labelChoice == .soft, !hasLearned {
             throw DistilledSetError(description: "\(folder): --labels soft expected learned labels in \(RunFiles.softLabels), found only \(set.labelsFile)")

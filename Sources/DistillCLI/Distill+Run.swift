@@ -98,12 +98,18 @@ extension DistillCommand {
             }
             // Everything the run will need is checked before step 1.
             try runStep { () throws(RunError) in try session.checkPicture(naming: "--zoom or --images-per-class", grid) }
-            if !quiet, let announcement = session.estimate.announcement { printError(announcement) }
+            // A large or long run is announced before it starts: its memory, and
+            // its time from copies of the first step (`DurationEstimate`).
+            let threshold = try runStep { () throws(RunError) in try DurationEstimate.threshold() }
+            if !quiet {
+                if let announcement = session.estimate.announcement { printError(announcement) }
+                let duration = DurationEstimate.measure(session.distiller, train: session.dataset.train)
+                if let announcement = duration.runAnnouncement(threshold: threshold) { printError(announcement) }
+            }
             try runStep { () throws(RunError) in try session.createOutputFolder() }
             let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
-            let announce: [any DistillationObserver] = quiet ? [] : [DurationAnnouncement(log: printError)]
             let result = try runStep { () throws(RunError) in
-                try session.run(observers: watch.observers + announce, grid: grid)
+                try session.run(observers: watch.observers, grid: grid)
             }
             let outputs = RunOutputs(folder: out, shape: shape)
             let extras = try watch.writeExtras(result.outcome, outputs: outputs, zoom: zoom)

@@ -37,7 +37,7 @@ extension DistillCommand {
         @Flag(help: "Print only errors and the final summary.")
         var quiet = false
 
-        @Flag(help: "Delete the files of an earlier sweep's runs found in --out before starting; without it such a folder is refused.")
+        @Flag(help: "Delete an earlier sweep's outputs found in --out (its summaries and every ipc-K folder's run) before starting; without it such a folder is refused.")
         var replace = false
 
         @OptionGroup(title: "Network evaluation") var networkOptions: NetworkOptions
@@ -65,25 +65,37 @@ extension DistillCommand {
 
         private func execute() throws(CLIError) {
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
-            // Check every size before the first run and before creating `--out`.
+            // Refuse, before any work, a folder another process writes into or that
+            // holds an earlier sweep's outputs (unless --replace); then hold its lock.
+            let sweepFolder = SweepFolder(out: out, sizes: imagesPerClass.sizes)
+            try sweepFolder.check(replace: replace)
+            // Check every size before the first run and before creating `--out`: its
+            // images and its memory; then announce a large or long sweep (`DurationEstimate`).
+            let threshold = try runStep { () throws(RunError) in try DurationEstimate.threshold() }
+            var durations: [(imagesPerClass: Int, estimate: DurationEstimate)] = []
+            var largest: ResourceEstimate?
             for size in imagesPerClass.sizes {
-                _ = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: options.configuration(imagesPerClass: size)) }
+                let configuration = options.configuration(imagesPerClass: size)
+                let distiller = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: configuration) }
+                let memory = ResourceEstimate(train: dataset.train.count, features: dataset.shape.features, classes: dataset.classes,
+                                              configuration: configuration)
+                try runStep { () throws(RunError) in try memory.check(imagesPerClass: size) }
+                if memory.bytes > largest?.bytes ?? -1 { largest = memory }
+                if !quiet { durations.append((size, DurationEstimate.measure(distiller, train: dataset.train))) }
             }
-            // Refuse, before any work, a folder that holds an earlier sweep's runs (unless --replace).
-            for size in imagesPerClass.sizes {
-                let folder = out + "/ipc-\(size)", found = OutputFolderLock.runFiles(in: folder)
-                if !replace && !found.isEmpty {
-                    throw CLIError("\(folder): the folder holds another run's outputs (\(found.joined(separator: ", "))); pass --replace to delete them, or choose another --out")
-                }
+            if !quiet {
+                if let announcement = largest?.announcement { printError("At its largest size: " + announcement) }
+                if let announcement = DurationEstimate.sweepAnnouncement(durations, threshold: threshold) { printError(announcement) }
             }
-            do { try OutputFile.createDirectory(out) } catch { throw CLIError(error) }
             let networks = try networkEvaluator(dataset)
+            let lock = try sweepFolder.claim(replace: replace)
+            defer { withExtendedLifetime(lock) {} }
             var rows: [SweepRow] = []
             let ceilingReport = SweepReport(rows: [], target: nil,
                                             ceilingTrainingImages: (try? InnerModels.factory(named: options.modelOptions.model))?.ceilingTrainingImages)
             var fullData: BaselineResult?
             for size in imagesPerClass.sizes {
-                let folder = out + "/ipc-\(size)"
+                let folder = sweepFolder.folder(size)
                 // The same guarded run as `distill run`: guards, checkpoints, signals.
                 let request = DistillationSession.Request(configuration: options.configuration(imagesPerClass: size), data: options.data,
                                                           dataOptions: options.dataOptions.datasetOptions, out: folder, commandLine: quotedCommandLine,

@@ -31,6 +31,6 @@ public struct CIFAR100Source: DatasetSource {
     public func load() throws -> Dataset {
         let folder = try DatasetFormat.detect(path).path
         return Dataset(try CIFAR.load100(folder, labelSet: labelSet), location: path, format: Self.format,
-                       options: DatasetOptions(labelSet: labelSet))
+                       options: DatasetOptions(labelSet: labelSet), numbered: true)
     }
 }

@@ -18,6 +18,6 @@ public struct CIFAR10Source: DatasetSource {
 
     public func load() throws -> Dataset {
         let folder = try DatasetFormat.detect(path).path
-        return Dataset(try CIFAR.load10(folder), location: path, format: Self.format)
+        return Dataset(try CIFAR.load10(folder), location: path, format: Self.format, numbered: true)
     }
 }

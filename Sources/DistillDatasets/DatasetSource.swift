@@ -15,6 +15,12 @@ public struct Dataset: Sendable {
     public let test: LabeledImages
     /// One name per class (`classes` of them), in class-index order.
     public let classNames: [String]
+    /// The label value each class has in the dataset's files, in class-index
+    /// order (class `k` is the label `classValues[k]`: an IDX folder's distinct
+    /// training label values, CIFAR's 0..<C); nil when the files name the classes
+    /// rather than number them (a PNG tree's folder names), where a class is its
+    /// index and `classNames` names it. Outputs that hold labels write these values.
+    public let classValues: [Int]?
     /// Every file that was read, in a fixed order: their checksums identify the data.
     public let files: [String]
     /// The loading options that shaped it (a split's fraction and seed, CIFAR-100's
@@ -22,9 +28,11 @@ public struct Dataset: Sendable {
     public var options: DatasetOptions
 
     public init(location: String, format: String, train: LabeledImages, test: LabeledImages,
-                classNames: [String], files: [String], options: DatasetOptions = DatasetOptions()) {
-        precondition(train.shape == test.shape && train.classes == test.classes && classNames.count == train.classes,
-                     "Dataset: the splits and class names disagree")
+                classNames: [String], files: [String], options: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
+        precondition(train.shape == test.shape && train.classes == test.classes && classNames.count == train.classes
+                     && (classValues?.count ?? train.classes) == train.classes,
+                     "Dataset: the splits, class names and class values disagree")
+        self.classValues = classValues
         self.location = location
         self.format = format
         self.train = train
@@ -35,6 +43,10 @@ public struct Dataset: Sendable {
     }
 
     public var classes: Int { train.classes }
+
+    /// The label value of class `index` in the dataset's files (the index itself
+    /// when the files name the classes; see `classValues`).
+    public func labelValue(ofClass index: Int) -> Int { classValues?[index] ?? index }
     public var shape: ImageShape { train.shape }
 
     /// Up to this many files are hashed one by one in `fileHashes()`; more (a PNG

@@ -30,7 +30,8 @@ public struct IDXFolderSource: DatasetSource {
         if names != nil { files.append(namesPath) }
         // Class k is named by class-names.txt, else by its label value in the files (labels need not be 0..C-1).
         return Dataset(location: path, format: Self.format, train: train, test: test,
-                       classNames: names ?? folder.classValues.map { String($0) }, files: files)
+                       classNames: names ?? folder.classValues.map { String($0) }, files: files,
+                       classValues: folder.classValues.map { Int($0) })
     }
 }
 

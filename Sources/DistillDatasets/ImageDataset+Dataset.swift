@@ -3,11 +3,14 @@ import DistillImages
 
 extension Dataset {
     /// The dataset `images` read by a source, as the models see it (`LabeledImages(_:classes:)`).
-    init(_ images: ImageDataset, location: String, format: String, options: DatasetOptions = DatasetOptions()) {
+    /// `numbered`: the files' labels are the class indices themselves (CIFAR), so
+    /// `classValues` is `0..<classes`; else (a PNG tree) the classes are named, not numbered.
+    init(_ images: ImageDataset, location: String, format: String, options: DatasetOptions = DatasetOptions(), numbered: Bool = false) {
         let classes = images.classes
         self.init(location: location, format: format,
                   train: LabeledImages(images.train, classes: classes), test: LabeledImages(images.test, classes: classes),
-                  classNames: images.classNames, files: images.files, options: options)
+                  classNames: images.classNames, files: images.files, options: options,
+                  classValues: numbered ? Array(0..<classes) : nil)
     }
 }
 

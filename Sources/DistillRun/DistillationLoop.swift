@@ -162,7 +162,7 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
         datasetSHA256: dataset.fileHashes, configuration: configuration,
         readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0,
                                                            channels: dataset.shape.channels) },
-        baselines: nil, dataOptions: dataset.dataset.options)
+        baselines: nil, dataOptions: dataset.dataset.options, classValues: dataset.dataset.classValues)
     return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
 }
 

@@ -105,6 +105,10 @@ public final class DistillationSession: @unchecked Sendable {
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)
         if request.baselines { try checkBaselineSizes(dataset, imagesPerClass: request.configuration.imagesPerClass) }
+        if request.resume == nil, distiller.l2 > distiller.largestUsableL2 {
+            throw RunError("--l2 \(scientificText(distiller.l2)): " + DivergenceGuard.degenerateL2Text(distiller.l2, distiller: distiller)
+                           + " (its hypergradient carries nothing about the data); use a smaller --l2")
+        }
         estimate = ResourceEstimate(train: dataset.train.count, features: dataset.shape.features, classes: dataset.classes,
                                     configuration: request.configuration)
         try estimate.check(imagesPerClass: request.configuration.imagesPerClass)

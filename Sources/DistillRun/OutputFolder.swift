@@ -29,7 +29,7 @@ public final class OutputFolderLock: @unchecked Sendable {
             let n = read(fd, &bytes, bytes.count)
             let pid = n > 0 ? String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             close(fd)
-            throw RunError("\(folder): another distill run (process \(pid)) is writing into this folder; wait for it to end or choose another --out")
+            throw RunError(Self.heldMessage(folder, pid: pid))
         }
         ftruncate(fd, 0)
         let text = Array("\(getpid())\n".utf8)
@@ -39,6 +39,29 @@ public final class OutputFolderLock: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// The process id written in `folder`'s lock file when another process holds
+    /// that lock now ("?" when it wrote none); nil when the folder, its lock file
+    /// or the lock is free. Takes nothing: the lock is tried and released at once,
+    /// so that a command can refuse a held folder before any work.
+    public static func holder(of folder: String) -> String? {
+        let fd = open(folder + "/" + fileName, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) != 0 else {
+            flock(fd, LOCK_UN)
+            return nil
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        let n = read(fd, &bytes, bytes.count)
+        let pid = n > 0 ? String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return pid.isEmpty ? "?" : pid
+    }
+
+    /// The message for a folder whose lock another process holds.
+    public static func heldMessage(_ folder: String, pid: String) -> String {
+        "\(folder): another distill run (process \(pid)) is writing into this folder; wait for it to end or choose another --out"
+    }
 
     /// Removes the lock file (when the folder made for the run is removed again).
     public func removeFile() { unlink(folder + "/" + Self.fileName) }

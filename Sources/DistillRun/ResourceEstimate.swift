@@ -52,26 +52,3 @@ public struct ResourceEstimate: Sendable, Equatable {
         bytes > Self.announceAbove ? "This run will hold about \(Self.text(bytes)) of memory beyond the dataset." : nil
     }
 }
-
-/// Announces, after the first step, how long the whole run will take when
-/// that is long (more than `threshold` seconds at the first step's pace).
-public final class DurationAnnouncement: DistillationObserver {
-    public let threshold: Double
-    let log: (String) -> Void
-
-    public init(threshold: Double = 600, log: @escaping (String) -> Void) {
-        self.threshold = threshold
-        self.log = log
-    }
-
-    public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        guard history.count == 1 || record.step == 1 else { return .proceed }
-        let remaining = distiller.configuration.steps - record.step
-        let estimate = record.seconds * Double(remaining)
-        if estimate > threshold {
-            let minutes = estimate / 60
-            log("step \(record.step) took \(String(format: "%.1f", record.seconds)) s: the remaining \(remaining) steps will take about \(minutes >= 120 ? String(format: "%.1f hours", minutes / 60) : String(format: "%.0f minutes", minutes)) (Ctrl-C stops after the current step and keeps a checkpoint).")
-        }
-        return .proceed
-    }
-}

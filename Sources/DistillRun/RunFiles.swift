@@ -6,9 +6,11 @@ public enum RunFiles {
     /// The synthetic images, IDX float32 (float64 when a value is beyond Float's
     /// range), `m x H x W` (`m x H x W x C` for colour).
     public static let images = "distilled-images-idx3-float"
-    /// Each image's class id (the class's index, 0..<C; metrics.json's
-    /// `class_names` gives each index's label value), IDX ubyte (or int32 for
-    /// more than 256 classes), `m`.
+    /// Each image's label as the dataset's files give it (an IDX folder's label
+    /// value, CIFAR's label; metrics.json's `class_values` lists them in class
+    /// order), or its class index 0..<C for a dataset whose classes are names
+    /// (a PNG tree: metrics.json's `class_names` names each index). IDX ubyte,
+    /// int32 when a value lies outside 0...255; `m`.
     public static let classLabels = "distilled-labels-idx1-ubyte"
     /// The labels the inner model was trained with, IDX float32 (float64 when a value is beyond Float's range), `m x C`.
     public static let softLabels = "distilled-labels-idx2-float"

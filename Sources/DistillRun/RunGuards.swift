@@ -138,10 +138,12 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
 /// certified by the record of the step after it. The last good state is the
 /// last one whose own record has a finite loss and gradient norms, whose
 /// inner solve and linear solve met their tolerances, and whose images,
-/// labels and L2 strength are finite (the L2 strength positive and normal).
+/// labels and L2 strength are usable (`isUsable`: finite, the L2 strength
+/// positive, normal and at most `Distiller.largestUsableL2`).
 ///
 /// The run is stopped by a step that produces a non-finite loss, gradient,
-/// image, label or L2 strength, or by solves that miss their tolerance
+/// image, label or L2 strength, an L2 strength beyond
+/// `Distiller.largestUsableL2` (a degenerate inner problem), or by solves that miss their tolerance
 /// `maximumConsecutiveMisses` steps in a row (following a wrong gradient is
 /// worse than stopping).
 public final class DivergenceGuard: DistillationObserver {
@@ -160,15 +162,27 @@ public final class DivergenceGuard: DistillationObserver {
     }
 
     public func started(_ distiller: Distiller, dataset: LoadedDataset) {
-        previous = Self.isFinite(distiller) ? distiller : nil
+        previous = Self.isUsable(distiller) ? distiller : nil
     }
 
     /// Whether `distiller`'s images, labels and L2 strength are usable: finite,
     /// and the L2 strength positive and normal (an L2 of 0 or a subnormal one
-    /// leaves the inner problem without its strong convexity).
-    public static func isFinite(_ distiller: Distiller) -> Bool {
-        distiller.l2.isFinite && distiller.l2 >= Double.leastNormalMagnitude
-            && distiller.images.values.allSatisfy(\.isFinite) && distiller.labels.values.allSatisfy(\.isFinite)
+    /// leaves the inner problem without its strong convexity) and at most
+    /// `distiller.largestUsableL2` (beyond it the inner model predicts a constant).
+    public static func isUsable(_ distiller: Distiller) -> Bool {
+        isUsableL2(distiller) && distiller.images.values.allSatisfy(\.isFinite) && distiller.labels.values.allSatisfy(\.isFinite)
+    }
+
+    static func isUsableL2(_ distiller: Distiller) -> Bool {
+        distiller.l2.isFinite && distiller.l2 >= Double.leastNormalMagnitude && distiller.l2 <= distiller.largestUsableL2
+    }
+
+    /// Why an L2 strength within the normal numbers is not usable: `l2` is more
+    /// than `largestUsableL2` (`l2Scale / ε`, ε = Float32's precision). The sentence the guard and the
+    /// up-front check of `--l2` share.
+    public static func degenerateL2Text(_ l2: Double, distiller: Distiller) -> String {
+        let scale = distiller.model.l2Scale(images: distiller.images)
+        return "an L2 strength of \(scientificText(l2)), more than \(scientificText(distiller.largestUsableL2)) (the \(distiller.model.name) inner problem's data scale \(scientificText(scale)) over Float32's precision 1.2e-7, the outer pass's), at which the inner model gives every image the same scores"
     }
 
     /// What is wrong after a step, and the option to change.
@@ -182,6 +196,9 @@ public final class DivergenceGuard: DistillationObserver {
         }
         if !(l2.isFinite && l2 >= Double.leastNormalMagnitude) {
             return "an L2 strength of \(NumberText.shortest(l2)), outside the positive normal numbers the inner problem needs; try a smaller --l2-learning-rate"
+        }
+        if !isUsableL2(distiller) {
+            return degenerateL2Text(l2, distiller: distiller) + "; try a smaller --l2-learning-rate"
         }
         if !distiller.images.values.allSatisfy(\.isFinite) {
             return "a non-finite pixel; try a smaller --learning-rate"
@@ -199,7 +216,7 @@ public final class DivergenceGuard: DistillationObserver {
         if Self.certifies(record), let previous, previous.step == record.step - 1 { lastGood = previous }
         let finiteRecord = record.trainLoss.isFinite && record.objective.isFinite && record.innerGradientNorm.isFinite
             && record.linearSolveResidual.isFinite
-        if !finiteRecord || !Self.isFinite(distiller) {
+        if !finiteRecord || !Self.isUsable(distiller) {
             failure = "step \(record.step) produced " + Self.fault(record, distiller: distiller)
             previous = nil
             return .stop

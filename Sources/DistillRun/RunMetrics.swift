@@ -14,6 +14,11 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     public var classes: Int
     /// One name per class, in class-index order.
     public var classNames: [String]
+    /// The label value of each class in the dataset's files, in class-index order
+    /// (`Dataset.classValues`): what distilled-labels-idx1-ubyte holds. Absent
+    /// when the dataset names its classes (a PNG tree): the file then holds the
+    /// class indices, which `class_names` names.
+    public var classValues: [Int]?
     public var imageHeight: Int
     public var imageWidth: Int
     public var imageChannels: Int
@@ -60,12 +65,13 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     /// CIFAR-100's label set (`fine` or `coarse`); absent for other formats.
     public var labelSet: String?
 
-    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: DistillerConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions()) {
+    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: DistillerConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
         self.dataset = dataset
         self.datasetFormat = datasetFormat
         self.model = model
         self.classes = classes
         self.classNames = classNames
+        self.classValues = classValues
         self.imageHeight = imageHeight
         self.imageWidth = imageWidth
         self.imageChannels = imageChannels
@@ -109,7 +115,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case dataset, model, classes, steps, l2, seed, threads, seconds
-        case datasetFormat = "dataset_format", classNames = "class_names"
+        case datasetFormat = "dataset_format", classNames = "class_names", classValues = "class_values"
         case imageHeight = "image_height", imageWidth = "image_width", imageChannels = "image_channels"
         case imagesPerClass = "images_per_class"
         case learningRate = "learning_rate", initialisation = "init"

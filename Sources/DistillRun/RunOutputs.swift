@@ -38,10 +38,10 @@ public struct RunOutputs: Sendable {
         let imageShape = shape.channels == 1 ? [images.rows, shape.height, shape.width]
             : [images.rows, shape.height, shape.width, shape.channels]
         let imageArray = try IDXArray(shape: imageShape, elements: Self.floatElements(images.values))
-        // Class ids as ubyte while they fit, else int32: never truncated.
-        let classes = distiller.imageClasses
-        let labelArray = try IDXArray(shape: [images.rows], elements: distiller.classes <= 256
-            ? .ubyte(classes.map { UInt8($0) }) : .int32(classes.map { Int32($0) }))
+        // Each image's label as the dataset's files number it (its class index
+        // when they name the classes), ubyte while they fit, else int32: never truncated.
+        let labelArray = try IDXArray(shape: [images.rows],
+                                      elements: Self.labelElements(distiller.imageClasses.map { metrics.classValues?[$0] ?? $0 }))
         // The labels the inner model was trained with (one-hot rows unless learned).
         let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
                                       elements: Self.floatElements(distiller.labels.values))
@@ -65,6 +65,12 @@ public struct RunOutputs: Sendable {
             return (f.isFinite || !x.isFinite) && (f != 0 || x == 0)
         }
         return fits ? .float32(values.map { Float($0) }) : .float64(values)
+    }
+
+    /// Label values as IDX ubyte when every one lies in 0...255, else int32 (the
+    /// values come from IDX or CIFAR label files, so they fit in Int32).
+    public static func labelElements(_ values: [Int]) -> IDXElements {
+        values.allSatisfy { (0...255).contains($0) } ? .ubyte(values.map { UInt8($0) }) : .int32(values.map { Int32(clamping: $0) })
     }
 
     /// Rewrites metrics.json alone (atomically), e.g. after adding baselines.
