@@ -272,14 +272,22 @@ static void rows_portable(const distill_nk_problem *pb, long begin, long end, sc
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/// Forward GEMM tile: ROWS rows of xf x NV vectors of 16 support columns.
+/// Pixels per k-chunk of the forward GEMM: a chunk of the support (KC x up to 7
+/// vectors of 16 columns, at most 28 KiB) stays in L1 while every row tile of the
+/// block uses it; the accumulators go through `a` between chunks (same order of
+/// additions, so the same results as one sweep over all pixels).
+#define KC 64
+
+/// Forward GEMM tile: ROWS rows of xf x NV vectors of 16 support columns, pixels
+/// k0..<k1, starting from zero (`first`) or from the partial sums in `a`.
 #define FWD_TILE(ROWS, NV)                                                                              \
     AVX512 static void fwd_tile_##ROWS##_##NV(const float *xf, long ldp, const float *st, long ldm,    \
-                                              long p, float *a) {                                      \
+                                              long k0, long k1, float *a, int first) {                 \
         __m512 acc[ROWS][NV];                                                                           \
         for (int r = 0; r < ROWS; r++)                                                                  \
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                               \
-        for (long k = 0; k < p; k++) {                                                                  \
+            for (int v = 0; v < NV; v++)                                                                \
+                acc[r][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(a + r * ldm + 16 * v);        \
+        for (long k = k0; k < k1; k++) {                                                                \
             __m512 s[NV];                                                                               \
             for (int v = 0; v < NV; v++) s[v] = _mm512_loadu_ps(st + k * ldm + 16 * v);                 \
             for (int r = 0; r < ROWS; r++) {                                                            \
@@ -290,18 +298,38 @@ static void rows_portable(const distill_nk_problem *pb, long begin, long end, sc
         for (int r = 0; r < ROWS; r++)                                                                  \
             for (int v = 0; v < NV; v++) _mm512_storeu_ps(a + r * ldm + 16 * v, acc[r][v]);             \
     }
+_Static_assert(NB % 24 == 0, "the forward tiles' row counts (3, 4, 6, 8, 12, 24) must divide the block");
+// Row counts divide NB (96); ROWS x NV accumulators + NV support vectors + 1 fit in 32 registers.
+FWD_TILE(3, 7)
+FWD_TILE(4, 6)
+FWD_TILE(4, 5)
+FWD_TILE(6, 4)
 FWD_TILE(8, 3)
 FWD_TILE(12, 2)
 FWD_TILE(12, 1)
 
+/// A = xf Sᵀ for the block (NB x ldm): panels of up to 7 vectors of 16 support
+/// columns (one panel when ldm <= 112, else panels of 6 and a narrower last one),
+/// each in k-chunks of KC pixels swept by every row tile.
 AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *st, long ldm, long p, float *a) {
-    long j = 0;
-    for (; j + 48 <= ldm; j += 48)
-        for (long i = 0; i < NB; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st + j, ldm, p, a + i * ldm + j);
-    for (; j + 32 <= ldm; j += 32)
-        for (long i = 0; i < NB; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st + j, ldm, p, a + i * ldm + j);
-    for (; j < ldm; j += 16)
-        for (long i = 0; i < NB; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st + j, ldm, p, a + i * ldm + j);
+    const long nv = ldm / 16;
+    for (long v0 = 0; v0 < nv;) {
+        const long nvp = nv <= 7 ? nv : (nv - v0 >= 6 ? 6 : nv - v0), j = 16 * v0;
+        for (long k0 = 0; k0 < p; k0 += KC) {
+            const long k1 = p - k0 < KC ? p : k0 + KC;
+            const int first = k0 == 0;
+            switch (nvp) {
+            case 7: for (long i = 0; i < NB; i += 3) fwd_tile_3_7(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 6: for (long i = 0; i < NB; i += 4) fwd_tile_4_6(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 5: for (long i = 0; i < NB; i += 4) fwd_tile_4_5(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 4: for (long i = 0; i < NB; i += 6) fwd_tile_6_4(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 3: for (long i = 0; i < NB; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 2: for (long i = 0; i < NB; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            default: for (long i = 0; i < NB; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            }
+        }
+        v0 += nvp;
+    }
 }
 
 /// Backward GEMM tile: gx[j0..j0+JT][k..k+16 NV] = Σ_i D[i][j] xf[i][k..], then added to d_dot.
@@ -336,28 +364,35 @@ AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *s
     }
 BWD_TILE(6, 4)
 BWD_TILE(6, 1)
+BWD_TILE(4, 4)
+BWD_TILE(4, 1)
 BWD_TILE(2, 4)
 BWD_TILE(2, 1)
 
-/// d_dot (m x p, Double) += Dᵀ xf over the block: tiles of 6 support columns x 64
-/// pixels (24 accumulators), the last 16 pixels and the last columns in narrower tiles.
+/// d_dot (m x p, Double) += Dᵀ xf over the block: strips of 64 pixels (the last 16
+/// pixels in a narrower strip), each kept in L1 while tiles of 6 support columns x
+/// the strip (24 accumulators; the last columns in tiles of 4 or 2) sweep it.
 AVX512 static void gemm_backward_avx512(const float *d, long ldm, const float *xf, long ldp, long m, long nb,
                                         double *d_dot, long p) {
-    for (long j = 0; j < m;) {
-        const long jn = m - j, jt = jn >= 6 ? 6 : 2;   // m - j is even below 6 unless m < ldm: never reads past ldm
-        for (long k = 0; k < p;) {
-            const long kn = p - k;
-            if (kn >= 64) {
-                if (jt == 6) bwd_tile_6_4(d + j, ldm, xf + k, ldp, nb, jn, 64, d_dot + j * p + k, p);
-                else bwd_tile_2_4(d + j, ldm, xf + k, ldp, nb, jn, 64, d_dot + j * p + k, p);
-                k += 64;
+    for (long k = 0; k < p;) {
+        const long kn = p - k, wide = kn >= 64;
+        for (long j = 0; j < m;) {
+            // m - j is even below 4 unless m < ldm: a tile never reads past ldm.
+            const long jn = m - j, jt = jn >= 6 ? 6 : (jn >= 4 ? 4 : 2);
+            const float *dj = d + j, *xk = xf + k;
+            double *out = d_dot + j * p + k;
+            if (wide) {
+                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, jn, 64, out, p);
+                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, jn, 64, out, p);
+                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, jn, 64, out, p);
             } else {
-                if (jt == 6) bwd_tile_6_1(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
-                else bwd_tile_2_1(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
-                k += 16;
+                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, jn, kn, out, p);
+                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, jn, kn, out, p);
+                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, jn, kn, out, p);
             }
+            j += jt;
         }
-        j += jt;
+        k += wide ? 64 : 16;
     }
 }
 
@@ -400,18 +435,26 @@ AVX512 INLINE __m512 acos_ps(__m512 c, __m512 *sine, __m512 *inv_sine) {
     return t;
 }
 
+/// Rows whose recursions run interleaved: the layers are the outer loop and the
+/// group's rows x ldm/16 vectors the inner one, so that independent chains (not
+/// one row's dependent layers) fill the pipeline, also when ldm is 16.
+#define GROUP 4
+
 /// Per-thread data of the AVX-512 kernel, Float32 unless named: the support
 /// images' layer data (depth x ldm: √q, 1/√q, 1/q), αᵀ (classes x ldm, Double and
 /// Float32), the accumulators of d_alpha (classes x ldm), d_sum and d_q (ldm, Double),
-/// and one row's forward state per layer (depth x ldm: c, sin, ∂K̇/∂c, K̇, Θ before the layer).
+/// and, per row of a group, the forward state per layer (GROUP x depth x ldm: c, sin,
+/// ∂K̇/∂c, K̇, Θ before the layer) and the running values of the sweeps (GROUP x ldm).
 typedef struct {
     float *sq, *rq, *iq;
     double *alpha_t;
     float *alpha_tf;
     double *d_alpha_t, *d_sum, *d_q;
     float *c, *sine, *dkd, *kd, *theta;
-    float *k;              // the row's kernel values (ldm)
-    float *gk;             // the row's cotangents on K (ldm)
+    float *sigma, *run_theta;   // forward: Σ_l and Θ_l; backward: the cotangents on Σ and Θ
+    float *acc;                 // backward: the row's ∂/∂q_1(s_j) before it is added to d_q
+    float *k;              // the group's kernel values (GROUP x ldm)
+    float *gk;             // the group's cotangents on K (GROUP x ldm)
 } avx_scratch;
 
 /// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to NB rows) and
@@ -443,93 +486,133 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
     }
 }
 
-/// The recursion of one row over all ldm support columns (16 at a time, Float32),
-/// storing each layer's state for the reverse sweep; the row's kernel values into av->k.
-/// Σ_1 and the first cosine are formed in Double from the Float32 dot products.
-AVX512 static void row_forward(const distill_nk_problem *pb, const float *a_row, const row_layers *r, avx_scratch *av,
-                               long ldm) {
+/// The recursion of a group of `rows` rows (<= GROUP; A rows a_rows, ldm apart) over
+/// all ldm support columns (16 at a time, Float32), layer by layer over the group;
+/// each layer's state stored for the reverse sweep when `keep`; the kernel values into
+/// av->k (row g at g ldm). Σ_1 and the first cosine are formed in Double from the
+/// Float32 dot products. Per entry the same operations as a row-by-row sweep.
+AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_rows, const row_layers *r, long rows,
+                                 avx_scratch *av, long ldm, int keep) {
     const int depth = pb->depth;
+    const long state = (long)depth * ldm;   // one row's state per array
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
     const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
     const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
-    const __m512d scale = _mm512_set1_pd(pb->dot_scale), rq0 = _mm512_set1_pd(r->rq[0]);
-    float sqx[DISTILL_NK_MAX_DEPTH], rqx[DISTILL_NK_MAX_DEPTH];
-    for (int l = 0; l < depth; l++) { sqx[l] = (float)r->sq[l]; rqx[l] = (float)r->rq[l]; }
-    for (long j = 0; j < ldm; j += 16) {
-        // Layer 1's cosine in Double: Σ_1 = dot_scale A + offset, c = Σ_1 / √(q_x q_s).
-        const __m512 araw = _mm512_loadu_ps(a_row + j);
-        const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
-        const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
-        const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(pb->column_offset + j));
-        const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(pb->column_offset + j + 8));
-        const __m512 rq_s0 = _mm512_loadu_ps(av->rq + j);
-        const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
-        const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0),
-                                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
-        __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
-        __m512 c = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1);
-        __m512 theta = sigma;
-        for (int l = 0; l < depth; l++) {
-            const long o = l * ldm + j;
-            if (l > 0) c = _mm512_mul_ps(sigma, _mm512_mul_ps(_mm512_set1_ps(rqx[l]), _mm512_loadu_ps(av->rq + o)));
-            c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
-            __m512 sine, inv_sine;
-            const __m512 t = acos_ps(c, &sine, &inv_sine);
-            const __m512 pmt = _mm512_sub_ps(pi, t);
-            const __m512 norm = _mm512_mul_ps(_mm512_set1_ps(sqx[l]), _mm512_loadu_ps(av->sq + o));
-            const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
-            const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
-            // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
-            const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
-            _mm512_storeu_ps(av->c + o, c);
-            _mm512_storeu_ps(av->sine + o, sine);
-            _mm512_storeu_ps(av->dkd + o, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
-            _mm512_storeu_ps(av->kd + o, kd);
-            _mm512_storeu_ps(av->theta + o, theta);
-            sigma = _mm512_fmadd_ps(w, k, b);
-            theta = _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma);
+    const __m512d scale = _mm512_set1_pd(pb->dot_scale);
+    for (long g = 0; g < rows; g++) {
+        // Layer 1's cosine in Double: Σ_1 = dot_scale A + offset, c = Σ_1 / √(q_x q_s); kept in av->c's layer 0.
+        const __m512d rq0 = _mm512_set1_pd(r[g].rq[0]);
+        const float *a_row = a_rows + g * ldm;
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512 araw = _mm512_loadu_ps(a_row + j);
+            const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
+            const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
+            const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(pb->column_offset + j));
+            const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(pb->column_offset + j + 8));
+            const __m512 rq_s0 = _mm512_loadu_ps(av->rq + j);
+            const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
+            const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0),
+                                               _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
+            const __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
+            _mm512_storeu_ps(av->c + g * state + j,
+                             _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1));
+            _mm512_storeu_ps(av->sigma + g * ldm + j, sigma);
+            _mm512_storeu_ps(av->run_theta + g * ldm + j, sigma);
         }
-        _mm512_storeu_ps(av->k + j, pb->kind == DISTILL_NK_NTK ? theta : sigma);
     }
+    for (int l = 0; l < depth; l++) {
+        for (long g = 0; g < rows; g++) {
+            const __m512 sqx = _mm512_set1_ps((float)r[g].sq[l]), rqx = _mm512_set1_ps((float)r[g].rq[l]);
+            float *sig = av->sigma + g * ldm, *th = av->run_theta + g * ldm;
+            const long base = g * state + l * ldm;
+            for (long j = 0; j < ldm; j += 16) {
+                const long o = l * ldm + j;
+                const __m512 sigma = _mm512_loadu_ps(sig + j), theta = _mm512_loadu_ps(th + j);
+                __m512 c = l > 0 ? _mm512_mul_ps(sigma, _mm512_mul_ps(rqx, _mm512_loadu_ps(av->rq + o)))
+                                 : _mm512_loadu_ps(av->c + base + j);
+                c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
+                __m512 sine, inv_sine;
+                const __m512 t = acos_ps(c, &sine, &inv_sine);
+                const __m512 pmt = _mm512_sub_ps(pi, t);
+                const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->sq + o));
+                const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
+                const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
+                if (keep) {
+                    // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
+                    const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
+                    _mm512_storeu_ps(av->c + base + j, c);
+                    _mm512_storeu_ps(av->sine + base + j, sine);
+                    _mm512_storeu_ps(av->dkd + base + j, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
+                    _mm512_storeu_ps(av->kd + base + j, kd);
+                    _mm512_storeu_ps(av->theta + base + j, theta);
+                }
+                const __m512 sigma_next = _mm512_fmadd_ps(w, k, b);
+                _mm512_storeu_ps(sig + j, sigma_next);
+                _mm512_storeu_ps(th + j, _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma_next));
+            }
+        }
+    }
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < ldm; j += 16)
+            _mm512_storeu_ps(av->k + g * ldm + j, _mm512_loadu_ps((pb->kind == DISTILL_NK_NTK ? av->run_theta : av->sigma) + g * ldm + j));
 }
 
-/// The reverse sweep of row_forward for the cotangents av->gk: ∂/∂Σ_1 into d_row
-/// (Float32, ldm) and added to av->d_sum; ∂/∂q_1(s_j) added to av->d_q.
-AVX512 static void row_backward(const distill_nk_problem *pb, const row_layers *r, avx_scratch *av, long ldm,
-                                const float *slope, float *d_row) {
+/// The reverse sweep of group_forward for the cotangents av->gk (row g at g ldm):
+/// ∂/∂Σ_1 into D's rows d_rows (Float32, ldm apart) and added to av->d_sum; ∂/∂q_1(s_j)
+/// added to av->d_q; both added row by row in order.
+AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers *r, long rows, avx_scratch *av, long ldm,
+                                  const float *slope, float *d_rows) {
     const int depth = pb->depth;
+    const long state = (long)depth * ldm;
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), zero = _mm512_setzero_ps();
     const __m512 quarter_over_pi = _mm512_set1_ps((float)(0.5 / TWO_PI)), half = _mm512_set1_ps(0.5f);
-    float sqx[DISTILL_NK_MAX_DEPTH], rqx[DISTILL_NK_MAX_DEPTH];
-    for (int l = 0; l < depth; l++) { sqx[l] = (float)r->sq[l]; rqx[l] = (float)r->rq[l]; }
-    for (long j = 0; j < ldm; j += 16) {
-        const __m512 g = _mm512_loadu_ps(av->gk + j);
-        __m512 gs = pb->kind == DISTILL_NK_NNGP ? g : zero, gt = pb->kind == DISTILL_NK_NTK ? g : zero, acc = zero;
-        for (int l = depth - 1; l >= 0; l--) {
-            const long o = l * ldm + j;
-            gs = _mm512_add_ps(gs, gt);
-            const __m512 kd = _mm512_loadu_ps(av->kd + o), c = _mm512_loadu_ps(av->c + o);
-            const __m512 gc = _mm512_mul_ps(_mm512_mul_ps(w, _mm512_loadu_ps(av->theta + o)), _mm512_mul_ps(gt, _mm512_loadu_ps(av->dkd + o)));
-            const __m512 gk = _mm512_mul_ps(w, gs);
-            gt = _mm512_mul_ps(_mm512_mul_ps(w, kd), gt);
-            const __m512 inv = _mm512_mul_ps(_mm512_set1_ps(rqx[l]), _mm512_loadu_ps(av->rq + o));
-            const __m512 norm = _mm512_mul_ps(_mm512_set1_ps(sqx[l]), _mm512_loadu_ps(av->sq + o));
-            gs = _mm512_fmadd_ps(gc, inv, _mm512_mul_ps(gk, kd));
-            // slope (gk norm sin / 4π - gc c / 2) / q_l(s)
-            const __m512 term = _mm512_fmsub_ps(_mm512_mul_ps(gk, norm), _mm512_mul_ps(_mm512_loadu_ps(av->sine + o), quarter_over_pi),
-                                                _mm512_mul_ps(_mm512_mul_ps(gc, c), half));
-            acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(slope[l]), _mm512_loadu_ps(av->iq + o)), term, acc);
-        }
-        const __m512 d = _mm512_add_ps(gs, gt);
-        _mm512_storeu_ps(d_row + j, d);
-        double *ds = av->d_sum + j, *dq = av->d_q + j;
-        _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
-        _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
-                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
-        _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
-        _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
-                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+    // av->sigma: the cotangent on Σ (gs), av->run_theta: on Θ (gt), av->acc: ∂/∂q_1.
+    for (long t = 0; t < rows * ldm; t += 16) {
+        const __m512 g = _mm512_loadu_ps(av->gk + t);
+        _mm512_storeu_ps(av->sigma + t, pb->kind == DISTILL_NK_NNGP ? g : zero);
+        _mm512_storeu_ps(av->run_theta + t, pb->kind == DISTILL_NK_NTK ? g : zero);
+        _mm512_storeu_ps(av->acc + t, zero);
     }
+    for (int l = depth - 1; l >= 0; l--) {
+        const __m512 sl = _mm512_set1_ps(slope[l]);
+        for (long g = 0; g < rows; g++) {
+            const __m512 sqx = _mm512_set1_ps((float)r[g].sq[l]), rqx = _mm512_set1_ps((float)r[g].rq[l]);
+            float *gsp = av->sigma + g * ldm, *gtp = av->run_theta + g * ldm, *accp = av->acc + g * ldm;
+            const long base = g * state + l * ldm;
+            for (long j = 0; j < ldm; j += 16) {
+                const long o = l * ldm + j;
+                __m512 gt = _mm512_loadu_ps(gtp + j);
+                const __m512 gs_in = _mm512_add_ps(_mm512_loadu_ps(gsp + j), gt);
+                const __m512 kd = _mm512_loadu_ps(av->kd + base + j), c = _mm512_loadu_ps(av->c + base + j);
+                const __m512 gc = _mm512_mul_ps(_mm512_mul_ps(w, _mm512_loadu_ps(av->theta + base + j)),
+                                                _mm512_mul_ps(gt, _mm512_loadu_ps(av->dkd + base + j)));
+                const __m512 gk = _mm512_mul_ps(w, gs_in);
+                gt = _mm512_mul_ps(_mm512_mul_ps(w, kd), gt);
+                const __m512 inv = _mm512_mul_ps(rqx, _mm512_loadu_ps(av->rq + o));
+                const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->sq + o));
+                const __m512 gs = _mm512_fmadd_ps(gc, inv, _mm512_mul_ps(gk, kd));
+                // slope (gk norm sin / 4π - gc c / 2) / q_l(s)
+                const __m512 term = _mm512_fmsub_ps(_mm512_mul_ps(gk, norm), _mm512_mul_ps(_mm512_loadu_ps(av->sine + base + j), quarter_over_pi),
+                                                    _mm512_mul_ps(_mm512_mul_ps(gc, c), half));
+                _mm512_storeu_ps(accp + j, _mm512_fmadd_ps(_mm512_mul_ps(sl, _mm512_loadu_ps(av->iq + o)), term, _mm512_loadu_ps(accp + j)));
+                _mm512_storeu_ps(gsp + j, gs);
+                _mm512_storeu_ps(gtp + j, gt);
+            }
+        }
+    }
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512 d = _mm512_add_ps(_mm512_loadu_ps(av->sigma + g * ldm + j), _mm512_loadu_ps(av->run_theta + g * ldm + j));
+            const __m512 acc = _mm512_loadu_ps(av->acc + g * ldm + j);
+            _mm512_storeu_ps(d_rows + g * ldm + j, d);
+            double *ds = av->d_sum + j, *dq = av->d_q + j;
+            _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
+            _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
+            _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
+            _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+        }
 }
 
 /// f = K_i α (Double, 8 support columns at a time over αᵀ).
@@ -548,9 +631,10 @@ AVX512 static void row_predictions(const float *k, const double *alpha_t, long c
 }
 
 /// d_alpha_t += g ⊗ K_i (Double) and the cotangents on K: gk_j = Σ_q g_q α_jq (Float32).
-AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, avx_scratch *av) {
+AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, avx_scratch *av, const float *k_row,
+                                      float *gk_row) {
     for (long j = 0; j < ldm; j += 16) {
-        const __m512 kv = _mm512_loadu_ps(av->k + j);
+        const __m512 kv = _mm512_loadu_ps(k_row + j);
         const __m512d k_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(kv));
         const __m512d k_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1)));
         __m512 gk = _mm512_setzero_ps();
@@ -561,14 +645,14 @@ AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, a
             _mm512_storeu_pd(da + 8, _mm512_fmadd_pd(gq, k_hi, _mm512_loadu_pd(da + 8)));
             gk = _mm512_fmadd_ps(_mm512_set1_ps((float)g[q]), _mm512_loadu_ps(av->alpha_tf + q * ldm + j), gk);
         }
-        _mm512_storeu_ps(av->gk + j, gk);
+        _mm512_storeu_ps(gk_row + j, gk);
     }
 }
 
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
-    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + 5 * depth * ldm + 2 * ldm);
+    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm);
     const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm);
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 16);
     if (!base) return -1;
@@ -577,12 +661,16 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     avx_scratch av;
     av.sq = CARVE(float, depth * ldm); av.rq = CARVE(float, depth * ldm); av.iq = CARVE(float, depth * ldm);
     av.alpha_tf = CARVE(float, c * ldm);
-    av.c = CARVE(float, depth * ldm); av.sine = CARVE(float, depth * ldm); av.dkd = CARVE(float, depth * ldm);
-    av.kd = CARVE(float, depth * ldm); av.theta = CARVE(float, depth * ldm);
-    av.k = CARVE(float, ldm); av.gk = CARVE(float, ldm);
+    av.c = CARVE(float, GROUP * depth * ldm); av.sine = CARVE(float, GROUP * depth * ldm);
+    av.dkd = CARVE(float, GROUP * depth * ldm); av.kd = CARVE(float, GROUP * depth * ldm);
+    av.theta = CARVE(float, GROUP * depth * ldm);
+    av.sigma = CARVE(float, GROUP * ldm); av.run_theta = CARVE(float, GROUP * ldm); av.acc = CARVE(float, GROUP * ldm);
+    av.k = CARVE(float, GROUP * ldm); av.gk = CARVE(float, GROUP * ldm);
     av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
+    float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
 #undef CARVE
+    memcpy(support_t, pb->support_t, sizeof(float) * (size_t)(p * ldm));
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long q = 0; q < c; q++)
         for (long j = 0; j < ldm; j++) {
@@ -596,15 +684,18 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     for (long b0 = begin; b0 < end; b0 += NB) {
         const long nb = (end - b0 < NB) ? end - b0 : NB;
         load_block_avx512(pb, b0, nb, ldp, sc);
-        gemm_forward_avx512(sc->xf, ldp, pb->support_t, ldm, p, sc->a);
-        for (long i = 0; i < nb; i++) {
-            float *a_row = sc->a + i * ldm;
-            row_forward(pb, a_row, &sc->rows[i], &av, ldm);
-            row_predictions(av.k, av.alpha_t, c, ldm, f);
-            row_loss(pb, f, pb->labels[b0 + i], loss, correct, d_alpha != NULL);
-            if (!d_alpha) continue;
-            row_alpha_gradient(f, c, ldm, &av);
-            row_backward(pb, &sc->rows[i], &av, ldm, slope, a_row);   // a_row is no longer needed: D's row i
+        gemm_forward_avx512(sc->xf, ldp, support_t, ldm, p, sc->a);
+        for (long i = 0; i < nb; i += GROUP) {
+            const long rows = nb - i < GROUP ? nb - i : GROUP;
+            float *a_rows = sc->a + i * ldm;
+            if (d_alpha) group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 1);
+            else group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 0);
+            for (long g = 0; g < rows; g++) {
+                row_predictions(av.k + g * ldm, av.alpha_t, c, ldm, f);
+                row_loss(pb, f, pb->labels[b0 + i + g], loss, correct, d_alpha != NULL);
+                if (d_alpha) row_alpha_gradient(f, c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
+            }
+            if (d_alpha) group_backward(pb, &sc->rows[i], rows, &av, ldm, slope, a_rows);   // A's rows are no longer needed: D's rows
         }
         if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, d_dot, p);
     }
