@@ -308,6 +308,57 @@ FWD_TILE(8, 3)
 FWD_TILE(12, 2)
 FWD_TILE(12, 1)
 
+/// Forward GEMM for ldm = 16 (at most 16 support images), lanes over pixels: ROWS rows
+/// x J support images of dot products, 16 pixels at a time (every lane used, where
+/// lanes over support columns would leave 16 - m of 16 idle), then each row's J sums
+/// reduced into one vector of 16 columns (columns J..<16 zero). `s_rows` is J x ldp.
+#define DOT_TILE(ROWS, J)                                                                                  \
+    AVX512 static void dot_tile_##ROWS##_##J(const float *xf, long ldp, const float *s_rows, long p, float *a) { \
+        __m512 acc[ROWS][16];                                                                              \
+        for (int r = 0; r < ROWS; r++)                                                                     \
+            for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
+        for (long k = 0; k < p; k += 16) {                                                                 \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++) x[r] = _mm512_load_ps(xf + r * ldp + k);                        \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * 16, sum16(acc[r]));                         \
+    }
+
+/// The 16 horizontal sums of v[0..15] as one vector (lane j: the sum of v[j]'s lanes),
+/// by a fixed tree of halvings (deterministic).
+AVX512 INLINE __m512 sum16(const __m512 *v) {
+    __m512 c[8], e[4], g[2];
+    for (int t = 0; t < 8; t++)   // lanes 0-7: v[2t]'s halves added, 8-15: v[2t+1]'s
+        c[t] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * t], v[2 * t + 1], 0x44), _mm512_shuffle_f32x4(v[2 * t], v[2 * t + 1], 0xEE));
+    for (int t = 0; t < 4; t++)   // quarter u: v[4t+u]'s 4 partial sums
+        e[t] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * t], c[2 * t + 1], 0x88), _mm512_shuffle_f32x4(c[2 * t], c[2 * t + 1], 0xDD));
+    for (int t = 0; t < 2; t++)
+        g[t] = _mm512_add_ps(_mm512_shuffle_ps(e[2 * t], e[2 * t + 1], 0x44), _mm512_shuffle_ps(e[2 * t], e[2 * t + 1], 0xEE));
+    // Lane 4r + t holds v[4t + r]'s sum.
+    const __m512 h = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xDD));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), h);
+}
+
+// Up to 12 images: 2 rows (2 J accumulators + 2 pixel vectors + 1); above: 1 row.
+DOT_TILE(2, 1) DOT_TILE(2, 2) DOT_TILE(2, 3) DOT_TILE(2, 4) DOT_TILE(2, 5) DOT_TILE(2, 6)
+DOT_TILE(2, 7) DOT_TILE(2, 8) DOT_TILE(2, 9) DOT_TILE(2, 10) DOT_TILE(2, 11) DOT_TILE(2, 12)
+DOT_TILE(1, 13) DOT_TILE(1, 14) DOT_TILE(1, 15) DOT_TILE(1, 16)
+
+/// A = xf Sᵀ (NB x 16) for m <= 16 support images (`s_rows`: m x ldp, zero past p).
+AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_rows, long m, long p, float *a) {
+#define DOTS(R, J) case J: for (long i = 0; i < NB; i += R) dot_tile_##R##_##J(xf + i * ldp, ldp, s_rows, p, a + i * 16); break;
+    switch (m) {
+    DOTS(2, 1) DOTS(2, 2) DOTS(2, 3) DOTS(2, 4) DOTS(2, 5) DOTS(2, 6) DOTS(2, 7) DOTS(2, 8)
+    DOTS(2, 9) DOTS(2, 10) DOTS(2, 11) DOTS(2, 12) DOTS(1, 13) DOTS(1, 14) DOTS(1, 15)
+    default: for (long i = 0; i < NB; i++) dot_tile_1_16(xf + i * ldp, ldp, s_rows, p, a + i * 16); break;
+    }
+#undef DOTS
+}
+
 /// A = xf Sᵀ for the block (NB x ldm): panels of up to 7 vectors of 16 support
 /// columns (one panel when ldm <= 112, else panels of 6 and a narrower last one),
 /// each in k-chunks of KC pixels swept by every row tile.
@@ -652,9 +703,10 @@ AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, a
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
-    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm);
+    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
+                                   + (ldm == 16 ? m * ldp : 0));
     const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm);
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 16);
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (20)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -669,8 +721,12 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
     float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
+    float *s_rows = ldm == 16 ? CARVE(float, m * ldp) : NULL;   // Sᵀ's columns as rows (m x ldp) for gemm_forward_dots
 #undef CARVE
     memcpy(support_t, pb->support_t, sizeof(float) * (size_t)(p * ldm));
+    if (s_rows)
+        for (long j = 0; j < m; j++)
+            for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? support_t[k * ldm + j] : 0.0f;
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long q = 0; q < c; q++)
         for (long j = 0; j < ldm; j++) {
@@ -684,7 +740,8 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     for (long b0 = begin; b0 < end; b0 += NB) {
         const long nb = (end - b0 < NB) ? end - b0 : NB;
         load_block_avx512(pb, b0, nb, ldp, sc);
-        gemm_forward_avx512(sc->xf, ldp, support_t, ldm, p, sc->a);
+        if (s_rows) gemm_forward_dots(sc->xf, ldp, s_rows, m, p, sc->a);
+        else gemm_forward_avx512(sc->xf, ldp, support_t, ldm, p, sc->a);
         for (long i = 0; i < nb; i += GROUP) {
             const long rows = nb - i < GROUP ? nb - i : GROUP;
             float *a_rows = sc->a + i * ldm;
