@@ -311,9 +311,10 @@ FWD_TILE(12, 1)
 /// Forward GEMM for ldm = 16 (at most 16 support images), lanes over pixels: ROWS rows
 /// x J support images of dot products, 16 pixels at a time (every lane used, where
 /// lanes over support columns would leave 16 - m of 16 idle), then each row's J sums
-/// reduced into one vector of 16 columns (columns J..<16 zero). `s_rows` is J x ldp.
+/// reduced into one vector of 16 columns (columns J..<16 zero), rows lda apart. `s_rows`
+/// is J x ldp. Also the last, partly used vector of columns when m > 16 (see gemm_forward_avx512).
 #define DOT_TILE(ROWS, J)                                                                                  \
-    AVX512 static void dot_tile_##ROWS##_##J(const float *xf, long ldp, const float *s_rows, long p, float *a) { \
+    AVX512 static void dot_tile_##ROWS##_##J(const float *xf, long ldp, const float *s_rows, long p, float *a, long lda) { \
         __m512 acc[ROWS][16];                                                                              \
         for (int r = 0; r < ROWS; r++)                                                                     \
             for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
@@ -325,7 +326,7 @@ FWD_TILE(12, 1)
                 for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
             }                                                                                              \
         }                                                                                                  \
-        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * 16, sum16(acc[r]));                         \
+        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16(acc[r]));                        \
     }
 
 /// The 16 horizontal sums of v[0..15] as one vector (lane j: the sum of v[j]'s lanes),
@@ -348,22 +349,31 @@ DOT_TILE(2, 1) DOT_TILE(2, 2) DOT_TILE(2, 3) DOT_TILE(2, 4) DOT_TILE(2, 5) DOT_T
 DOT_TILE(2, 7) DOT_TILE(2, 8) DOT_TILE(2, 9) DOT_TILE(2, 10) DOT_TILE(2, 11) DOT_TILE(2, 12)
 DOT_TILE(1, 13) DOT_TILE(1, 14) DOT_TILE(1, 15) DOT_TILE(1, 16)
 
-/// A = xf Sᵀ (NB x 16) for m <= 16 support images (`s_rows`: m x ldp, zero past p).
-AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_rows, long m, long p, float *a) {
-#define DOTS(R, J) case J: for (long i = 0; i < NB; i += R) dot_tile_##R##_##J(xf + i * ldp, ldp, s_rows, p, a + i * 16); break;
-    switch (m) {
+/// Columns j0..<j0+J of A (rows lda apart, the vector of 16 columns from j0; J <= 16)
+/// by dot-product tiles; `s_rows`: J x ldp, zero past p.
+AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_rows, long J, long p, float *a, long lda) {
+#define DOTS(R, J) case J: for (long i = 0; i < NB; i += R) dot_tile_##R##_##J(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
+    switch (J) {
     DOTS(2, 1) DOTS(2, 2) DOTS(2, 3) DOTS(2, 4) DOTS(2, 5) DOTS(2, 6) DOTS(2, 7) DOTS(2, 8)
     DOTS(2, 9) DOTS(2, 10) DOTS(2, 11) DOTS(2, 12) DOTS(1, 13) DOTS(1, 14) DOTS(1, 15)
-    default: for (long i = 0; i < NB; i++) dot_tile_1_16(xf + i * ldp, ldp, s_rows, p, a + i * 16); break;
+    default: for (long i = 0; i < NB; i++) dot_tile_1_16(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
     }
 #undef DOTS
 }
 
-/// A = xf Sᵀ for the block (NB x ldm): panels of up to 7 vectors of 16 support
-/// columns (one panel when ldm <= 112, else panels of 6 and a narrower last one),
+/// How many support images the dot-product tiles take: all of them when m <= 16,
+/// else the last m mod 16 when that is at most 12 (the GEMM's last vector of columns
+/// would be mostly padding), else none.
+static long dot_columns(long m) {
+    const long r = m % 16;
+    return m <= 16 ? m : (r != 0 && r <= 12 ? r : 0);
+}
+
+
+/// A = xf Sᵀ for the block's first nv vectors of 16 support columns (rows ldm apart):
+/// panels of up to 7 vectors (one panel when nv <= 7, else panels of 6 and a narrower last one),
 /// each in k-chunks of KC pixels swept by every row tile.
-AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *st, long ldm, long p, float *a) {
-    const long nv = ldm / 16;
+AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *st, long ldm, long nv, long p, float *a) {
     for (long v0 = 0; v0 < nv;) {
         const long nvp = nv <= 7 ? nv : (nv - v0 >= 6 ? 6 : nv - v0), j = 16 * v0;
         for (long k0 = 0; k0 < p; k0 += KC) {
@@ -510,7 +520,9 @@ typedef struct {
 
 /// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to NB rows) and
 /// each row's layer data; byte pixels converted 16 at a time with exact integer sums.
-AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long ldp, scratch *sc) {
+/// The next block's bytes (rows before `end`) are prefetched into L2 meanwhile: they
+/// arrive while this block is multiplied, instead of stalling its conversion.
+AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long ldp, scratch *sc, long end) {
     if (pb->pixel_kind != DISTILL_PIXELS_U8) { load_block(pb, b0, nb, ldp, sc); return; }
     const long p = pb->features;
     for (long i = 0; i < NB; i++) {
@@ -522,6 +534,8 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
             continue;
         }
         const uint8_t *src = (const uint8_t *)pb->pixels + (b0 + i) * p;
+        if (b0 + NB + i < end)   // a prefetch never faults; + 63 reaches the row's last line
+            for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src + NB * p + k), _MM_HINT_T1);
         __m512i sum = _mm512_setzero_si512(), squares = _mm512_setzero_si512();
         for (long k = 0; k < ldp; k += 16) {
             // Lanes past p read nothing and are zero. Per-lane sums stay below 2^31 up to 2^15 pixels per lane.
@@ -704,7 +718,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
-                                   + (ldm == 16 ? m * ldp : 0));
+                                   + dot_columns(m) * ldp);
     const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm);
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (20)
     if (!base) return -1;
@@ -721,12 +735,12 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
     float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
-    float *s_rows = ldm == 16 ? CARVE(float, m * ldp) : NULL;   // Sᵀ's columns as rows (m x ldp) for gemm_forward_dots
+    const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
+    float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
 #undef CARVE
     memcpy(support_t, pb->support_t, sizeof(float) * (size_t)(p * ldm));
-    if (s_rows)
-        for (long j = 0; j < m; j++)
-            for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? support_t[k * ldm + j] : 0.0f;
+    for (long j = 0; j < dots; j++)
+        for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? support_t[k * ldm + dot0 + j] : 0.0f;
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long q = 0; q < c; q++)
         for (long j = 0; j < ldm; j++) {
@@ -739,9 +753,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     double f[DISTILL_NK_MAX_CLASSES];
     for (long b0 = begin; b0 < end; b0 += NB) {
         const long nb = (end - b0 < NB) ? end - b0 : NB;
-        load_block_avx512(pb, b0, nb, ldp, sc);
-        if (s_rows) gemm_forward_dots(sc->xf, ldp, s_rows, m, p, sc->a);
-        else gemm_forward_avx512(sc->xf, ldp, support_t, ldm, p, sc->a);
+        load_block_avx512(pb, b0, nb, ldp, sc, end);
+        if (gemm_vectors) gemm_forward_avx512(sc->xf, ldp, support_t, ldm, gemm_vectors, p, sc->a);
+        if (dots) gemm_forward_dots(sc->xf, ldp, s_rows, dots, p, sc->a + dot0, ldm);
         for (long i = 0; i < nb; i += GROUP) {
             const long rows = nb - i < GROUP ? nb - i : GROUP;
             float *a_rows = sc->a + i * ldm;

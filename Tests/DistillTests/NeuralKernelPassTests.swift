@@ -63,12 +63,13 @@ import _TestSupport
 
     /// The AVX-512 kernel's tile shapes and remainders: support counts that take the
     /// dot-product forward for m <= 16 (two-row tiles up to 12 images, one-row above:
-    /// m = 1, 10, 13, 16), every forward panel shape (2, 7 vectors of 16 columns;
-    /// 8 = panels of 6 and 2: m = 17, 100, 113) and the backward's column
+    /// m = 1, 10, 13, 16) and for the last m mod 16 <= 12 columns beside the GEMM
+    /// (m = 17, 100, 113: 1, 6, 7 vectors of 16 columns by the GEMM), the GEMM alone
+    /// with a partly used last vector (m = 29: m mod 16 = 13), the backward's column
     /// remainders, and row counts that leave partial blocks and partial row groups
     /// (403 rows on 2 threads: 201 and 202, neither a multiple of 96 or of 4).
     /// Same reference and tolerances as above.
-    @Test(arguments: [1, 10, 13, 16, 17, 100, 113])
+    @Test(arguments: [1, 10, 13, 16, 17, 29, 100, 113])
     func tileShapesAndRemaindersMatchTheDoubleReference(m: Int) throws {
         let (train, _) = try TestSupport.mnist()
         var random = SplitMix64(seed: UInt64(31 + m))
