@@ -430,26 +430,26 @@ BWD_TILE(4, 1)
 BWD_TILE(2, 4)
 BWD_TILE(2, 1)
 
-/// d_dot (m x p, Double) += Dᵀ xf over the block: strips of 64 pixels (the last 16
+/// d_dot (m rows ldd apart, Double) += Dᵀ xf over the block's first p pixels: strips of 64 pixels (the last 16
 /// pixels in a narrower strip), each kept in L1 while tiles of 6 support columns x
 /// the strip (24 accumulators; the last columns in tiles of 4 or 2) sweep it.
 AVX512 static void gemm_backward_avx512(const float *d, long ldm, const float *xf, long ldp, long m, long nb,
-                                        double *d_dot, long p) {
+                                        double *d_dot, long p, long ldd) {
     for (long k = 0; k < p;) {
         const long kn = p - k, wide = kn >= 64;
         for (long j = 0; j < m;) {
             // m - j is even below 4 unless m < ldm: a tile never reads past ldm.
             const long jn = m - j, jt = jn >= 6 ? 6 : (jn >= 4 ? 4 : 2);
             const float *dj = d + j, *xk = xf + k;
-            double *out = d_dot + j * p + k;
+            double *out = d_dot + j * ldd + k;
             if (wide) {
-                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, jn, 64, out, p);
-                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, jn, 64, out, p);
-                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, jn, 64, out, p);
+                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, jn, 64, out, ldd);
+                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, jn, 64, out, ldd);
+                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, jn, 64, out, ldd);
             } else {
-                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, jn, kn, out, p);
-                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, jn, kn, out, p);
-                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, jn, kn, out, p);
+                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, jn, kn, out, ldd);
+                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, jn, kn, out, ldd);
+                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, jn, kn, out, ldd);
             }
             j += jt;
         }
@@ -539,8 +539,9 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
         __m512i sum = _mm512_setzero_si512(), squares = _mm512_setzero_si512();
         for (long k = 0; k < ldp; k += 16) {
             // Lanes past p read nothing and are zero. Per-lane sums stay below 2^31 up to 2^15 pixels per lane.
-            const __mmask16 mk = p - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (p - k)) - 1u);
-            const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mk, src + k));
+            const __m128i bytes = p - k >= 16 ? _mm_loadu_si128((const __m128i *)(src + k))
+                                              : _mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src + k);
+            const __m512i v = _mm512_cvtepu8_epi32(bytes);
             sum = _mm512_add_epi32(sum, v);
             squares = _mm512_add_epi32(squares, _mm512_mullo_epi32(v, v));
             _mm512_storeu_ps(x + k, _mm512_cvtepi32_ps(v));
@@ -719,8 +720,8 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
                                    + dot_columns(m) * ldp);
-    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm);
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (20)
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + (d_alpha ? m * ldp : 0));
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (21)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -734,6 +735,8 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     av.k = CARVE(float, GROUP * ldm); av.gk = CARVE(float, GROUP * ldm);
     av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
+    // The block sums of Dᵀ xf, m x ldp (aligned, no remainder masks; lanes past p stay 0), added to d_dot at the end.
+    double *dot_sum = d_alpha ? CARVE(double, m * ldp) : NULL;
     float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
     const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
@@ -748,6 +751,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             av.alpha_t[q * ldm + j] = v; av.alpha_tf[q * ldm + j] = (float)v; av.d_alpha_t[q * ldm + j] = 0;
         }
     for (long j = 0; j < ldm; j++) { av.d_sum[j] = 0; av.d_q[j] = 0; }
+    if (dot_sum) memset(dot_sum, 0, sizeof(double) * (size_t)(m * ldp));
     float slope[DISTILL_NK_MAX_DEPTH];
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
     double f[DISTILL_NK_MAX_CLASSES];
@@ -768,12 +772,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             }
             if (d_alpha) group_backward(pb, &sc->rows[i], rows, &av, ldm, slope, a_rows);   // A's rows are no longer needed: D's rows
         }
-        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, d_dot, p);
+        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, dot_sum, ldp, ldp);
     }
     if (d_alpha) {
         for (long j = 0; j < m; j++) {
             for (long q = 0; q < c; q++) d_alpha[j * c + q] += av.d_alpha_t[q * ldm + j];
             d_sum[j] += av.d_sum[j]; d_q[j] += av.d_q[j];
+            for (long k = 0; k < p; k++) d_dot[j * p + k] += dot_sum[j * ldp + k];
         }
     }
     free(base);
