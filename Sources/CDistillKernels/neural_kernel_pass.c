@@ -393,34 +393,32 @@ AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *s
     }
 }
 
-/// Backward GEMM tile: gx[j0..j0+JT][k..k+16 NV] = Σ_i D[i][j] xf[i][k..], then added to d_dot.
+/// Backward GEMM tile: out[j0..j0+JT][k..k+16 NV] += Σ_i D[i][j] xf[i][k..] (the sum in
+/// Float32 over the block's rows, added in Double). `out`: rows ldo apart, 64-byte
+/// aligned, with room for all JT rows and NV vectors (padding rows and columns take
+/// sums of zeros).
 #define BWD_TILE(JT, NV)                                                                                    \
     AVX512 static void bwd_tile_##JT##_##NV(const float *d, long ldm, const float *xf, long ldp, long nb, \
-                                            long jn, long kn, double *out, long p) {                       \
+                                            double *out, long ldo) {                                       \
         __m512 acc[JT][NV];                                                                                 \
         for (int j = 0; j < JT; j++)                                                                        \
             for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                   \
         for (long i = 0; i < nb; i++) {                                                                     \
             __m512 x[NV];                                                                                   \
-            for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(xf + i * ldp + 16 * v);                     \
+            for (int v = 0; v < NV; v++) x[v] = _mm512_load_ps(xf + i * ldp + 16 * v);                      \
             for (int j = 0; j < JT; j++) {                                                                  \
                 const __m512 dj = _mm512_set1_ps(d[i * ldm + j]);                                           \
                 for (int v = 0; v < NV; v++) acc[j][v] = _mm512_fmadd_ps(dj, x[v], acc[j][v]);              \
             }                                                                                               \
         }                                                                                                   \
-        for (int j = 0; j < JT && j < jn; j++)                                                              \
+        for (int j = 0; j < JT; j++)                                                                        \
             for (int v = 0; v < NV; v++) {                                                                  \
-                const long k = 16 * v;                                                                      \
-                if (k >= kn) break;                                                                         \
                 const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v]));                      \
                 const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(                                        \
                                                    _mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][v]), 1))); \
-                const long lim = kn - k < 16 ? kn - k : 16;                                                 \
-                const __mmask8 m_lo = lim >= 8 ? 0xFF : (__mmask8)((1u << lim) - 1u);                       \
-                const __mmask8 m_hi = lim >= 16 ? 0xFF : (lim > 8 ? (__mmask8)((1u << (lim - 8)) - 1u) : 0); \
-                double *o = out + j * p + k;                                                                \
-                _mm512_mask_storeu_pd(o, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, o), lo));          \
-                _mm512_mask_storeu_pd(o + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, o + 8), hi));  \
+                double *o = out + j * ldo + 16 * v;                                                         \
+                _mm512_store_pd(o, _mm512_add_pd(_mm512_load_pd(o), lo));                                   \
+                _mm512_store_pd(o + 8, _mm512_add_pd(_mm512_load_pd(o + 8), hi));                           \
             }                                                                                               \
     }
 BWD_TILE(6, 4)
@@ -430,26 +428,28 @@ BWD_TILE(4, 1)
 BWD_TILE(2, 4)
 BWD_TILE(2, 1)
 
-/// d_dot (m rows ldd apart, Double) += Dᵀ xf over the block's first p pixels: strips of 64 pixels (the last 16
-/// pixels in a narrower strip), each kept in L1 while tiles of 6 support columns x
-/// the strip (24 accumulators; the last columns in tiles of 4 or 2) sweep it.
+/// dot_sum (ldm x ldp, Double, 64-byte aligned) += Dᵀ xf over the block: strips of
+/// 64 pixels (the last 16 in a narrower strip), each kept in L1 while tiles of 6
+/// support columns x the strip (24 accumulators; the last columns in tiles of 4 or 2)
+/// sweep it. Tiles may cover padding rows (j >= m, D's columns there are 0) and
+/// padding pixels (k >= p, xf is 0 there): no masks.
 AVX512 static void gemm_backward_avx512(const float *d, long ldm, const float *xf, long ldp, long m, long nb,
-                                        double *d_dot, long p, long ldd) {
-    for (long k = 0; k < p;) {
-        const long kn = p - k, wide = kn >= 64;
+                                        double *dot_sum) {
+    for (long k = 0; k < ldp;) {
+        const int wide = ldp - k >= 64;
         for (long j = 0; j < m;) {
-            // m - j is even below 4 unless m < ldm: a tile never reads past ldm.
+            // m - j is even below 4 unless m < ldm: a tile never reaches past row ldm.
             const long jn = m - j, jt = jn >= 6 ? 6 : (jn >= 4 ? 4 : 2);
             const float *dj = d + j, *xk = xf + k;
-            double *out = d_dot + j * ldd + k;
+            double *out = dot_sum + j * ldp + k;
             if (wide) {
-                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, jn, 64, out, ldd);
-                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, jn, 64, out, ldd);
-                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, jn, 64, out, ldd);
+                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, out, ldp);
+                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, out, ldp);
+                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, out, ldp);
             } else {
-                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, jn, kn, out, ldd);
-                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, jn, kn, out, ldd);
-                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, jn, kn, out, ldd);
+                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, out, ldp);
+                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, out, ldp);
+                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, out, ldp);
             }
             j += jt;
         }
@@ -720,7 +720,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
                                    + dot_columns(m) * ldp);
-    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + (d_alpha ? m * ldp : 0));
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + (d_alpha ? ldm * ldp : 0));
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (21)
     if (!base) return -1;
     char *cursor = base;
@@ -735,8 +735,8 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     av.k = CARVE(float, GROUP * ldm); av.gk = CARVE(float, GROUP * ldm);
     av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
-    // The block sums of Dᵀ xf, m x ldp (aligned, no remainder masks; lanes past p stay 0), added to d_dot at the end.
-    double *dot_sum = d_alpha ? CARVE(double, m * ldp) : NULL;
+    // The block sums of Dᵀ xf, ldm x ldp (aligned; padding rows and pixels take sums of zeros), added to d_dot at the end.
+    double *dot_sum = d_alpha ? CARVE(double, ldm * ldp) : NULL;
     float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
     const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
@@ -751,7 +751,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             av.alpha_t[q * ldm + j] = v; av.alpha_tf[q * ldm + j] = (float)v; av.d_alpha_t[q * ldm + j] = 0;
         }
     for (long j = 0; j < ldm; j++) { av.d_sum[j] = 0; av.d_q[j] = 0; }
-    if (dot_sum) memset(dot_sum, 0, sizeof(double) * (size_t)(m * ldp));
+    if (dot_sum) memset(dot_sum, 0, sizeof(double) * (size_t)(ldm * ldp));
     float slope[DISTILL_NK_MAX_DEPTH];
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
     double f[DISTILL_NK_MAX_CLASSES];
@@ -772,7 +772,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             }
             if (d_alpha) group_backward(pb, &sc->rows[i], rows, &av, ldm, slope, a_rows);   // A's rows are no longer needed: D's rows
         }
-        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, dot_sum, ldp, ldp);
+        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, dot_sum);
     }
     if (d_alpha) {
         for (long j = 0; j < m; j++) {
