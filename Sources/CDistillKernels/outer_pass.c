@@ -308,11 +308,15 @@ AVX512 static void softmax_row(float *z, long c, long label, loss_acc *acc, int 
     }
 }
 
+/// Rows between a pair of rows and the pair whose pixels are prefetched meanwhile.
+#define PREFETCH_ROWS 8
+
 AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long end, float *scratch,
                                loss_acc *acc, double *grad) {
     const long p = pb->features, c = pb->classes, ldw = pb->ldw, ldc = classes_ld(c);
     const int u8 = pb->pixel_kind == DISTILL_PIXELS_U8;
     const logits_fn *logits = u8 ? logits_u8 : logits_f32;
+    const long row_bytes = p * (u8 ? 1 : (long)sizeof(float));
     const gradient_fn *gradient = u8 ? gradient_u8 : gradient_f32;
     float *zb = scratch;
     for (long b0 = begin; b0 < end; b0 += DISTILL_BLOCK_ROWS) {
@@ -322,6 +326,12 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
             const float *wt = pb->weights_t + j0 * ldw;
             for (long i = 0; i < nb; i += 2) {
                 const long i1 = (i + 1 < nb) ? i + 1 : i;   // odd tail: the last row twice
+                // The rows PREFETCH_ROWS ahead (also past the block) into L1: the stream of
+                // pixels otherwise stalls the conversions. A prefetch never faults.
+                if (b0 + i + PREFETCH_ROWS + 1 < end) {
+                    const char *ahead = (const char *)pb->pixels + (b0 + i + PREFETCH_ROWS) * row_bytes;
+                    for (long k = 0; k < 2 * row_bytes + 63; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
+                }
                 logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wt, ldw, zb + i * ldc + j0, zb + i1 * ldc + j0);
             }
         }
