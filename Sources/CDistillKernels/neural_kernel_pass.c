@@ -2,22 +2,23 @@
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
 //      and each row's Σx, Σx² (exact integer sums for bytes);
-//   2. A = xf Sᵀ (Float32 GEMM, block x ldm), Σ_1 = dot_scale A + offset;
-// then row by row, while the row is hot:
-//   3. the arc-cosine recursion over the row's ldm entries -> K_i, keeping each
-//      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (one row:
-//      5 x depth x ldm floats, in L1);
+//   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset;
+// then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
+//   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
+//      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
+//      GROUP x 5 x depth x ldm floats, in L1);
 //   4. predictions f_i = K_i α, loss, arg-max, g_i = ∂loss/∂f_i;
 //   5. backward: d_alpha += K_iᵀ g_i, the entry cotangents G_i αᵀ, and the
 //      recursion's reverse sweep from the stored state -> g^σ_i (row i of D, Float32)
 //      and ∂/∂q_1(s_j);
 // and per block:
-//   6. d_dot += Dᵀ xf (Float32 GEMM per block, added in Double).
-// Two implementations: AVX-512 (GEMM micro-kernels; the recursion on 16 Float32
-// lanes with a polynomial arccos and rsqrt + one Newton step, the first cosine
-// formed in Double; predictions and d_alpha in Double over αᵀ) and portable
-// loops in Double (libm acos / sqrt; steps 3-5 per block, the forward
-// recomputed in the reverse sweep).
+//   6. d_dot += Dᵀ xf (Float32 per block, added in Double).
+// Two implementations: AVX-512 (register-tiled products: lanes over support
+// columns, or over pixels with a reduction for the columns that would leave a
+// vector mostly idle; the recursion on 16 Float32 lanes with a polynomial arccos
+// and rsqrt + one Newton step, the first cosine formed in Double; predictions and
+// d_alpha in Double over αᵀ) and portable loops in Double (libm acos / sqrt;
+// steps 3-5 per block, the forward recomputed in the reverse sweep).
 
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
