@@ -516,6 +516,7 @@ typedef struct {
     float *sigma, *run_theta;   // forward: Σ_l and Θ_l; backward: the cotangents on Σ and Θ
     float *acc;                 // backward: the row's ∂/∂q_1(s_j) before it is added to d_q
     float *k;              // the group's kernel values (GROUP x ldm)
+    double *k_double;      // the same in Double
     float *gk;             // the group's cotangents on K (GROUP x ldm)
 } avx_scratch;
 
@@ -682,21 +683,6 @@ AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers
         }
 }
 
-/// f = K_i α (Double, 8 support columns at a time over αᵀ).
-AVX512 static void row_predictions(const float *k, const double *alpha_t, long classes, long ldm, double *f) {
-    for (long q = 0; q < classes; q++) {
-        const double *aq = alpha_t + q * ldm;
-        __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
-        for (long j = 0; j < ldm; j += 16) {
-            const __m512 kv = _mm512_loadu_ps(k + j);
-            acc0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(kv)), _mm512_loadu_pd(aq + j), acc0);
-            acc1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1))),
-                                   _mm512_loadu_pd(aq + j + 8), acc1);
-        }
-        f[q] = _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
-    }
-}
-
 /// d_alpha_t += g ⊗ K_i (Double) and the cotangents on K: gk_j = Σ_q g_q α_jq (Float32).
 AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, avx_scratch *av, const float *k_row,
                                       float *gk_row) {
@@ -716,13 +702,70 @@ AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, a
     }
 }
 
+/// f_r = K_r α for all GROUP rows of av->k (Double, 8 support columns at a time over
+/// αᵀ, then a sum of the lanes; rows past the group's end hold finite leftovers whose
+/// predictions are not used): each αᵀ vector loaded once for the group and each K row
+/// converted to Double once (into av->k_double).
+AVX512 static void group_predictions(const double *alpha_t, long classes, long ldm, avx_scratch *av,
+                                     double (*f)[DISTILL_NK_MAX_CLASSES]) {
+    for (int r = 0; r < GROUP; r++)
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512 kv = _mm512_loadu_ps(av->k + r * ldm + j);
+            _mm512_storeu_pd(av->k_double + r * ldm + j, _mm512_cvtps_pd(_mm512_castps512_ps256(kv)));
+            _mm512_storeu_pd(av->k_double + r * ldm + j + 8, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1))));
+        }
+    for (long q = 0; q < classes; q++) {
+        const double *aq = alpha_t + q * ldm;
+        __m512d acc0[GROUP], acc1[GROUP];
+        for (int r = 0; r < GROUP; r++) { acc0[r] = _mm512_setzero_pd(); acc1[r] = _mm512_setzero_pd(); }
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512d a0 = _mm512_loadu_pd(aq + j), a1 = _mm512_loadu_pd(aq + j + 8);
+            for (int r = 0; r < GROUP; r++) {
+                acc0[r] = _mm512_fmadd_pd(_mm512_loadu_pd(av->k_double + r * ldm + j), a0, acc0[r]);
+                acc1[r] = _mm512_fmadd_pd(_mm512_loadu_pd(av->k_double + r * ldm + j + 8), a1, acc1[r]);
+            }
+        }
+        for (int r = 0; r < GROUP; r++) f[r][q] = _mm512_reduce_add_pd(_mm512_add_pd(acc0[r], acc1[r]));
+    }
+}
+
+/// row_alpha_gradient for a whole group of GROUP rows (g: GROUP x DISTILL_NK_MAX_CLASSES):
+/// each d_alpha_t vector loaded and stored once for the group, the rows' products
+/// added in row order (the same bits as row by row).
+AVX512 static void group_alpha_gradient(const double (*g)[DISTILL_NK_MAX_CLASSES], long classes, long ldm, avx_scratch *av) {
+    for (long j = 0; j < ldm; j += 16) {
+        __m512d k_lo[GROUP], k_hi[GROUP];
+        __m512 gk[GROUP];
+        for (int r = 0; r < GROUP; r++) {
+            const __m512 kv = _mm512_loadu_ps(av->k + r * ldm + j);
+            k_lo[r] = _mm512_cvtps_pd(_mm512_castps512_ps256(kv));
+            k_hi[r] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1)));
+            gk[r] = _mm512_setzero_ps();
+        }
+        for (long q = 0; q < classes; q++) {
+            double *da = av->d_alpha_t + q * ldm + j;
+            __m512d lo = _mm512_loadu_pd(da), hi = _mm512_loadu_pd(da + 8);
+            const __m512 a = _mm512_loadu_ps(av->alpha_tf + q * ldm + j);
+            for (int r = 0; r < GROUP; r++) {
+                const __m512d gq = _mm512_set1_pd(g[r][q]);
+                lo = _mm512_fmadd_pd(gq, k_lo[r], lo);
+                hi = _mm512_fmadd_pd(gq, k_hi[r], hi);
+                gk[r] = _mm512_fmadd_ps(_mm512_set1_ps((float)g[r][q]), a, gk[r]);
+            }
+            _mm512_storeu_pd(da, lo);
+            _mm512_storeu_pd(da + 8, hi);
+        }
+        for (int r = 0; r < GROUP; r++) _mm512_storeu_ps(av->gk + r * ldm + j, gk[r]);
+    }
+}
+
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
                                    + dot_columns(m) * ldp);
-    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + (d_alpha ? ldm * ldp : 0));
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (21)
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0));
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (22)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -734,7 +777,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     av.theta = CARVE(float, GROUP * depth * ldm);
     av.sigma = CARVE(float, GROUP * ldm); av.run_theta = CARVE(float, GROUP * ldm); av.acc = CARVE(float, GROUP * ldm);
     av.k = CARVE(float, GROUP * ldm); av.gk = CARVE(float, GROUP * ldm);
-    av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
+    av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm); av.k_double = CARVE(double, GROUP * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
     // The block sums of Dᵀ xf, ldm x ldp (aligned; padding rows and pixels take sums of zeros), added to d_dot at the end.
     double *dot_sum = d_alpha ? CARVE(double, ldm * ldp) : NULL;
@@ -752,10 +795,11 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             av.alpha_t[q * ldm + j] = v; av.alpha_tf[q * ldm + j] = (float)v; av.d_alpha_t[q * ldm + j] = 0;
         }
     for (long j = 0; j < ldm; j++) { av.d_sum[j] = 0; av.d_q[j] = 0; }
+    memset(av.k, 0, sizeof(float) * (size_t)(GROUP * ldm));   // a short first group leaves zeros, not garbage
     if (dot_sum) memset(dot_sum, 0, sizeof(double) * (size_t)(ldm * ldp));
     float slope[DISTILL_NK_MAX_DEPTH];
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
-    double f[DISTILL_NK_MAX_CLASSES];
+    double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
     for (long b0 = begin; b0 < end; b0 += NB) {
         const long nb = (end - b0 < NB) ? end - b0 : NB;
         load_block_avx512(pb, b0, nb, ldp, sc, end);
@@ -766,10 +810,12 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             float *a_rows = sc->a + i * ldm;
             if (d_alpha) group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 1);
             else group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 0);
-            for (long g = 0; g < rows; g++) {
-                row_predictions(av.k + g * ldm, av.alpha_t, c, ldm, f);
-                row_loss(pb, f, pb->labels[b0 + i + g], loss, correct, d_alpha != NULL);
-                if (d_alpha) row_alpha_gradient(f, c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
+            group_predictions(av.alpha_t, c, ldm, &av, f);
+            for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL);
+            if (d_alpha) {
+                if (rows == GROUP) group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av);
+                else
+                    for (long g = 0; g < rows; g++) row_alpha_gradient(f[g], c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
             }
             if (d_alpha) group_backward(pb, &sc->rows[i], rows, &av, ldm, slope, a_rows);   // A's rows are no longer needed: D's rows
         }
