@@ -327,23 +327,9 @@ FWD_TILE(12, 1)
                 for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
             }                                                                                              \
         }                                                                                                  \
-        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16(acc[r]));                        \
+        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                        \
     }
 
-/// The 16 horizontal sums of v[0..15] as one vector (lane j: the sum of v[j]'s lanes),
-/// by a fixed tree of halvings (deterministic).
-AVX512 INLINE __m512 sum16(const __m512 *v) {
-    __m512 c[8], e[4], g[2];
-    for (int t = 0; t < 8; t++)   // lanes 0-7: v[2t]'s halves added, 8-15: v[2t+1]'s
-        c[t] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * t], v[2 * t + 1], 0x44), _mm512_shuffle_f32x4(v[2 * t], v[2 * t + 1], 0xEE));
-    for (int t = 0; t < 4; t++)   // quarter u: v[4t+u]'s 4 partial sums
-        e[t] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * t], c[2 * t + 1], 0x88), _mm512_shuffle_f32x4(c[2 * t], c[2 * t + 1], 0xDD));
-    for (int t = 0; t < 2; t++)
-        g[t] = _mm512_add_ps(_mm512_shuffle_ps(e[2 * t], e[2 * t + 1], 0x44), _mm512_shuffle_ps(e[2 * t], e[2 * t + 1], 0xEE));
-    // Lane 4r + t holds v[4t + r]'s sum.
-    const __m512 h = _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], 0x88), _mm512_shuffle_ps(g[0], g[1], 0xDD));
-    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), h);
-}
 
 // Up to 12 images: 2 rows (2 J accumulators + 2 pixel vectors + 1); above: 1 row.
 DOT_TILE(2, 1) DOT_TILE(2, 2) DOT_TILE(2, 3) DOT_TILE(2, 4) DOT_TILE(2, 5) DOT_TILE(2, 6)

@@ -187,7 +187,22 @@ AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, lo
         logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wt + k, ldw, cg, a0, a1);
     if (k < p)   // W^T is zero-padded to ldw >= k + 16
         logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wt + k, ldw, cg, a0, a1);
-    for (int j = 0; j < cg; j++) { z0[j] = _mm512_reduce_add_ps(a0[j]); z1[j] = _mm512_reduce_add_ps(a1[j]); }
+    // The sums of the lanes: the 2 cg accumulators through one or two halving trees
+    // (the same bits as _mm512_reduce_add_ps each; lane 4r + t holds vector 4t + r).
+    __m512 v[16];
+    float sums[16];
+    if (2 * cg <= 16) {
+        for (int j = 0; j < 16; j++) v[j] = j < cg ? a0[j] : (j - cg < cg ? a1[j - cg] : _mm512_setzero_ps());
+        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
+        for (int j = 0; j < cg; j++) { z0[j] = sums[4 * (j % 4) + j / 4]; z1[j] = sums[4 * ((j + cg) % 4) + (j + cg) / 4]; }
+    } else {
+        for (int j = 0; j < 16; j++) v[j] = j < cg ? a0[j] : _mm512_setzero_ps();
+        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
+        for (int j = 0; j < cg; j++) z0[j] = sums[4 * (j % 4) + j / 4];
+        for (int j = 0; j < 16; j++) v[j] = j < cg ? a1[j] : _mm512_setzero_ps();
+        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
+        for (int j = 0; j < cg; j++) z1[j] = sums[4 * (j % 4) + j / 4];
+    }
 }
 
 /// Adds the 16 floats of `a` to the 16 doubles at g.
