@@ -2,22 +2,23 @@
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
 //      and each row's Σx, Σx² (exact integer sums for bytes);
-//   2. A = xf Sᵀ (Float32 GEMM, block x ldm), Σ_1 = dot_scale A + offset;
-// then row by row, while the row is hot:
-//   3. the arc-cosine recursion over the row's ldm entries -> K_i, keeping each
-//      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (one row:
-//      5 x depth x ldm floats, in L1);
+//   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset;
+// then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
+//   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
+//      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
+//      GROUP x 5 x depth x ldm floats, in L1);
 //   4. predictions f_i = K_i α, loss, arg-max, g_i = ∂loss/∂f_i;
 //   5. backward: d_alpha += K_iᵀ g_i, the entry cotangents G_i αᵀ, and the
 //      recursion's reverse sweep from the stored state -> g^σ_i (row i of D, Float32)
 //      and ∂/∂q_1(s_j);
 // and per block:
-//   6. d_dot += Dᵀ xf (Float32 GEMM per block, added in Double).
-// Two implementations: AVX-512 (GEMM micro-kernels; the recursion on 16 Float32
-// lanes with a polynomial arccos and rsqrt + one Newton step, the first cosine
-// formed in Double; predictions and d_alpha in Double over αᵀ) and portable
-// loops in Double (libm acos / sqrt; steps 3-5 per block, the forward
-// recomputed in the reverse sweep).
+//   6. d_dot += Dᵀ xf (Float32 per block, added in Double).
+// Two implementations: AVX-512 (register-tiled products: lanes over support
+// columns, or over pixels with a reduction for the columns that would leave a
+// vector mostly idle; the recursion on 16 Float32 lanes with a polynomial arccos
+// and rsqrt + one Newton step, the first cosine formed in Double; predictions and
+// d_alpha in Double over αᵀ) and portable loops in Double (libm acos / sqrt;
+// steps 3-5 per block, the forward recomputed in the reverse sweep).
 
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
@@ -272,14 +273,22 @@ static void rows_portable(const distill_nk_problem *pb, long begin, long end, sc
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/// Forward GEMM tile: ROWS rows of xf x NV vectors of 16 support columns.
+/// Pixels per k-chunk of the forward GEMM: a chunk of the support (KC x up to 7
+/// vectors of 16 columns, at most 28 KiB) stays in L1 while every row tile of the
+/// block uses it; the accumulators go through `a` between chunks (same order of
+/// additions, so the same results as one sweep over all pixels).
+#define KC 64
+
+/// Forward GEMM tile: ROWS rows of xf x NV vectors of 16 support columns, pixels
+/// k0..<k1, starting from zero (`first`) or from the partial sums in `a`.
 #define FWD_TILE(ROWS, NV)                                                                              \
     AVX512 static void fwd_tile_##ROWS##_##NV(const float *xf, long ldp, const float *st, long ldm,    \
-                                              long p, float *a) {                                      \
+                                              long k0, long k1, float *a, int first) {                 \
         __m512 acc[ROWS][NV];                                                                           \
         for (int r = 0; r < ROWS; r++)                                                                  \
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                               \
-        for (long k = 0; k < p; k++) {                                                                  \
+            for (int v = 0; v < NV; v++)                                                                \
+                acc[r][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(a + r * ldm + 16 * v);        \
+        for (long k = k0; k < k1; k++) {                                                                \
             __m512 s[NV];                                                                               \
             for (int v = 0; v < NV; v++) s[v] = _mm512_loadu_ps(st + k * ldm + 16 * v);                 \
             for (int r = 0; r < ROWS; r++) {                                                            \
@@ -290,74 +299,148 @@ static void rows_portable(const distill_nk_problem *pb, long begin, long end, sc
         for (int r = 0; r < ROWS; r++)                                                                  \
             for (int v = 0; v < NV; v++) _mm512_storeu_ps(a + r * ldm + 16 * v, acc[r][v]);             \
     }
+_Static_assert(NB % 24 == 0, "the forward tiles' row counts (3, 4, 6, 8, 12, 24) must divide the block");
+// Row counts divide NB (96); ROWS x NV accumulators + NV support vectors + 1 fit in 32 registers.
+FWD_TILE(3, 7)
+FWD_TILE(4, 6)
+FWD_TILE(4, 5)
+FWD_TILE(6, 4)
 FWD_TILE(8, 3)
 FWD_TILE(12, 2)
 FWD_TILE(12, 1)
 
-AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *st, long ldm, long p, float *a) {
-    long j = 0;
-    for (; j + 48 <= ldm; j += 48)
-        for (long i = 0; i < NB; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st + j, ldm, p, a + i * ldm + j);
-    for (; j + 32 <= ldm; j += 32)
-        for (long i = 0; i < NB; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st + j, ldm, p, a + i * ldm + j);
-    for (; j < ldm; j += 16)
-        for (long i = 0; i < NB; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st + j, ldm, p, a + i * ldm + j);
+/// Forward GEMM for ldm = 16 (at most 16 support images), lanes over pixels: ROWS rows
+/// x J support images of dot products, 16 pixels at a time (every lane used, where
+/// lanes over support columns would leave 16 - m of 16 idle), then each row's J sums
+/// reduced into one vector of 16 columns (columns J..<16 zero), rows lda apart. `s_rows`
+/// is J x ldp. Also the last, partly used vector of columns when m > 16 (see gemm_forward_avx512).
+#define DOT_TILE(ROWS, J)                                                                                  \
+    AVX512 static void dot_tile_##ROWS##_##J(const float *xf, long ldp, const float *s_rows, long p, float *a, long lda) { \
+        __m512 acc[ROWS][16];                                                                              \
+        for (int r = 0; r < ROWS; r++)                                                                     \
+            for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
+        for (long k = 0; k < p; k += 16) {                                                                 \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++) x[r] = _mm512_load_ps(xf + r * ldp + k);                        \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                        \
+    }
+
+
+// Up to 12 images: 2 rows (2 J accumulators + 2 pixel vectors + 1); above: 1 row.
+DOT_TILE(2, 1) DOT_TILE(2, 2) DOT_TILE(2, 3) DOT_TILE(2, 4) DOT_TILE(2, 5) DOT_TILE(2, 6)
+DOT_TILE(2, 7) DOT_TILE(2, 8) DOT_TILE(2, 9) DOT_TILE(2, 10) DOT_TILE(2, 11) DOT_TILE(2, 12)
+DOT_TILE(1, 13) DOT_TILE(1, 14) DOT_TILE(1, 15) DOT_TILE(1, 16)
+
+/// Columns j0..<j0+J of A (rows lda apart, the vector of 16 columns from j0; J <= 16)
+/// by dot-product tiles; `s_rows`: J x ldp, zero past p.
+AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_rows, long J, long p, float *a, long lda) {
+#define DOTS(R, J) case J: for (long i = 0; i < NB; i += R) dot_tile_##R##_##J(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
+    switch (J) {
+    DOTS(2, 1) DOTS(2, 2) DOTS(2, 3) DOTS(2, 4) DOTS(2, 5) DOTS(2, 6) DOTS(2, 7) DOTS(2, 8)
+    DOTS(2, 9) DOTS(2, 10) DOTS(2, 11) DOTS(2, 12) DOTS(1, 13) DOTS(1, 14) DOTS(1, 15)
+    default: for (long i = 0; i < NB; i++) dot_tile_1_16(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
+    }
+#undef DOTS
 }
 
-/// Backward GEMM tile: gx[j0..j0+JT][k..k+16 NV] = Σ_i D[i][j] xf[i][k..], then added to d_dot.
+/// How many support images the dot-product tiles take: all of them when m <= 16,
+/// else the last m mod 16 when that is at most 12 (the GEMM's last vector of columns
+/// would be mostly padding), else none.
+static long dot_columns(long m) {
+    const long r = m % 16;
+    return m <= 16 ? m : (r != 0 && r <= 12 ? r : 0);
+}
+
+
+/// A = xf Sᵀ for the block's first nv vectors of 16 support columns (rows ldm apart):
+/// panels of up to 7 vectors (one panel when nv <= 7, else panels of 6 and a narrower last one),
+/// each in k-chunks of KC pixels swept by every row tile.
+AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *st, long ldm, long nv, long p, float *a) {
+    for (long v0 = 0; v0 < nv;) {
+        const long nvp = nv <= 7 ? nv : (nv - v0 >= 6 ? 6 : nv - v0), j = 16 * v0;
+        for (long k0 = 0; k0 < p; k0 += KC) {
+            const long k1 = p - k0 < KC ? p : k0 + KC;
+            const int first = k0 == 0;
+            switch (nvp) {
+            case 7: for (long i = 0; i < NB; i += 3) fwd_tile_3_7(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 6: for (long i = 0; i < NB; i += 4) fwd_tile_4_6(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 5: for (long i = 0; i < NB; i += 4) fwd_tile_4_5(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 4: for (long i = 0; i < NB; i += 6) fwd_tile_6_4(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 3: for (long i = 0; i < NB; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 2: for (long i = 0; i < NB; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            default: for (long i = 0; i < NB; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            }
+        }
+        v0 += nvp;
+    }
+}
+
+/// Backward GEMM tile: out[j0..j0+JT][k..k+16 NV] += Σ_i D[i][j] xf[i][k..] (the sum in
+/// Float32 over the block's rows, added in Double). `out`: rows ldo apart, 64-byte
+/// aligned, with room for all JT rows and NV vectors (padding rows and columns take
+/// sums of zeros).
 #define BWD_TILE(JT, NV)                                                                                    \
     AVX512 static void bwd_tile_##JT##_##NV(const float *d, long ldm, const float *xf, long ldp, long nb, \
-                                            long jn, long kn, double *out, long p) {                       \
+                                            double *out, long ldo) {                                       \
         __m512 acc[JT][NV];                                                                                 \
         for (int j = 0; j < JT; j++)                                                                        \
             for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                   \
         for (long i = 0; i < nb; i++) {                                                                     \
             __m512 x[NV];                                                                                   \
-            for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(xf + i * ldp + 16 * v);                     \
+            for (int v = 0; v < NV; v++) x[v] = _mm512_load_ps(xf + i * ldp + 16 * v);                      \
             for (int j = 0; j < JT; j++) {                                                                  \
                 const __m512 dj = _mm512_set1_ps(d[i * ldm + j]);                                           \
                 for (int v = 0; v < NV; v++) acc[j][v] = _mm512_fmadd_ps(dj, x[v], acc[j][v]);              \
             }                                                                                               \
         }                                                                                                   \
-        for (int j = 0; j < JT && j < jn; j++)                                                              \
+        for (int j = 0; j < JT; j++)                                                                        \
             for (int v = 0; v < NV; v++) {                                                                  \
-                const long k = 16 * v;                                                                      \
-                if (k >= kn) break;                                                                         \
                 const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v]));                      \
                 const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(                                        \
                                                    _mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][v]), 1))); \
-                const long lim = kn - k < 16 ? kn - k : 16;                                                 \
-                const __mmask8 m_lo = lim >= 8 ? 0xFF : (__mmask8)((1u << lim) - 1u);                       \
-                const __mmask8 m_hi = lim >= 16 ? 0xFF : (lim > 8 ? (__mmask8)((1u << (lim - 8)) - 1u) : 0); \
-                double *o = out + j * p + k;                                                                \
-                _mm512_mask_storeu_pd(o, m_lo, _mm512_add_pd(_mm512_maskz_loadu_pd(m_lo, o), lo));          \
-                _mm512_mask_storeu_pd(o + 8, m_hi, _mm512_add_pd(_mm512_maskz_loadu_pd(m_hi, o + 8), hi));  \
+                double *o = out + j * ldo + 16 * v;                                                         \
+                _mm512_store_pd(o, _mm512_add_pd(_mm512_load_pd(o), lo));                                   \
+                _mm512_store_pd(o + 8, _mm512_add_pd(_mm512_load_pd(o + 8), hi));                           \
             }                                                                                               \
     }
 BWD_TILE(6, 4)
 BWD_TILE(6, 1)
+BWD_TILE(4, 4)
+BWD_TILE(4, 1)
 BWD_TILE(2, 4)
 BWD_TILE(2, 1)
 
-/// d_dot (m x p, Double) += Dᵀ xf over the block: tiles of 6 support columns x 64
-/// pixels (24 accumulators), the last 16 pixels and the last columns in narrower tiles.
+/// dot_sum (ldm x ldp, Double, 64-byte aligned) += Dᵀ xf over the block: strips of
+/// 64 pixels (the last 16 in a narrower strip), each kept in L1 while tiles of 6
+/// support columns x the strip (24 accumulators; the last columns in tiles of 4 or 2)
+/// sweep it. Tiles may cover padding rows (j >= m, D's columns there are 0) and
+/// padding pixels (k >= p, xf is 0 there): no masks.
 AVX512 static void gemm_backward_avx512(const float *d, long ldm, const float *xf, long ldp, long m, long nb,
-                                        double *d_dot, long p) {
-    for (long j = 0; j < m;) {
-        const long jn = m - j, jt = jn >= 6 ? 6 : 2;   // m - j is even below 6 unless m < ldm: never reads past ldm
-        for (long k = 0; k < p;) {
-            const long kn = p - k;
-            if (kn >= 64) {
-                if (jt == 6) bwd_tile_6_4(d + j, ldm, xf + k, ldp, nb, jn, 64, d_dot + j * p + k, p);
-                else bwd_tile_2_4(d + j, ldm, xf + k, ldp, nb, jn, 64, d_dot + j * p + k, p);
-                k += 64;
+                                        double *dot_sum) {
+    for (long k = 0; k < ldp;) {
+        const int wide = ldp - k >= 64;
+        for (long j = 0; j < m;) {
+            // m - j is even below 4 unless m < ldm: a tile never reaches past row ldm.
+            const long jn = m - j, jt = jn >= 6 ? 6 : (jn >= 4 ? 4 : 2);
+            const float *dj = d + j, *xk = xf + k;
+            double *out = dot_sum + j * ldp + k;
+            if (wide) {
+                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, out, ldp);
+                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, out, ldp);
+                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, out, ldp);
             } else {
-                if (jt == 6) bwd_tile_6_1(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
-                else bwd_tile_2_1(d + j, ldm, xf + k, ldp, nb, jn, kn, d_dot + j * p + k, p);
-                k += 16;
+                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, out, ldp);
+                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, out, ldp);
+                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, out, ldp);
             }
+            j += jt;
         }
-        j += jt;
+        k += wide ? 64 : 16;
     }
 }
 
@@ -400,23 +483,34 @@ AVX512 INLINE __m512 acos_ps(__m512 c, __m512 *sine, __m512 *inv_sine) {
     return t;
 }
 
+/// Rows whose recursions run interleaved: the layers are the outer loop and the
+/// group's rows x ldm/16 vectors the inner one, so that independent chains (not
+/// one row's dependent layers) fill the pipeline, also when ldm is 16.
+#define GROUP 4
+
 /// Per-thread data of the AVX-512 kernel, Float32 unless named: the support
 /// images' layer data (depth x ldm: √q, 1/√q, 1/q), αᵀ (classes x ldm, Double and
 /// Float32), the accumulators of d_alpha (classes x ldm), d_sum and d_q (ldm, Double),
-/// and one row's forward state per layer (depth x ldm: c, sin, ∂K̇/∂c, K̇, Θ before the layer).
+/// and, per row of a group, the forward state per layer (GROUP x depth x ldm: c, sin,
+/// ∂K̇/∂c, K̇, Θ before the layer) and the running values of the sweeps (GROUP x ldm).
 typedef struct {
     float *sq, *rq, *iq;
     double *alpha_t;
     float *alpha_tf;
     double *d_alpha_t, *d_sum, *d_q;
     float *c, *sine, *dkd, *kd, *theta;
-    float *k;              // the row's kernel values (ldm)
-    float *gk;             // the row's cotangents on K (ldm)
+    float *sigma, *run_theta;   // forward: Σ_l and Θ_l; backward: the cotangents on Σ and Θ
+    float *acc;                 // backward: the row's ∂/∂q_1(s_j) before it is added to d_q
+    float *k;              // the group's kernel values (GROUP x ldm)
+    double *k_double;      // the same in Double
+    float *gk;             // the group's cotangents on K (GROUP x ldm)
 } avx_scratch;
 
 /// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to NB rows) and
 /// each row's layer data; byte pixels converted 16 at a time with exact integer sums.
-AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long ldp, scratch *sc) {
+/// The next block's bytes (rows before `end`) are prefetched into L2 meanwhile: they
+/// arrive while this block is multiplied, instead of stalling its conversion.
+AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long ldp, scratch *sc, long end) {
     if (pb->pixel_kind != DISTILL_PIXELS_U8) { load_block(pb, b0, nb, ldp, sc); return; }
     const long p = pb->features;
     for (long i = 0; i < NB; i++) {
@@ -428,11 +522,14 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
             continue;
         }
         const uint8_t *src = (const uint8_t *)pb->pixels + (b0 + i) * p;
+        if (b0 + NB + i < end)   // a prefetch never faults; + 63 reaches the row's last line
+            for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src + NB * p + k), _MM_HINT_T1);
         __m512i sum = _mm512_setzero_si512(), squares = _mm512_setzero_si512();
         for (long k = 0; k < ldp; k += 16) {
             // Lanes past p read nothing and are zero. Per-lane sums stay below 2^31 up to 2^15 pixels per lane.
-            const __mmask16 mk = p - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (p - k)) - 1u);
-            const __m512i v = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mk, src + k));
+            const __m128i bytes = p - k >= 16 ? _mm_loadu_si128((const __m128i *)(src + k))
+                                              : _mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src + k);
+            const __m512i v = _mm512_cvtepu8_epi32(bytes);
             sum = _mm512_add_epi32(sum, v);
             squares = _mm512_add_epi32(squares, _mm512_mullo_epi32(v, v));
             _mm512_storeu_ps(x + k, _mm512_cvtepi32_ps(v));
@@ -443,114 +540,140 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
     }
 }
 
-/// The recursion of one row over all ldm support columns (16 at a time, Float32),
-/// storing each layer's state for the reverse sweep; the row's kernel values into av->k.
-/// Σ_1 and the first cosine are formed in Double from the Float32 dot products.
-AVX512 static void row_forward(const distill_nk_problem *pb, const float *a_row, const row_layers *r, avx_scratch *av,
-                               long ldm) {
+/// The recursion of a group of `rows` rows (<= GROUP; A rows a_rows, ldm apart) over
+/// all ldm support columns (16 at a time, Float32), layer by layer over the group;
+/// each layer's state stored for the reverse sweep when `keep`; the kernel values into
+/// av->k (row g at g ldm). Σ_1 and the first cosine are formed in Double from the
+/// Float32 dot products. Per entry the same operations as a row-by-row sweep.
+AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_rows, const row_layers *r, long rows,
+                                 avx_scratch *av, long ldm, int keep) {
     const int depth = pb->depth;
+    const long state = (long)depth * ldm;   // one row's state per array
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
     const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
     const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
-    const __m512d scale = _mm512_set1_pd(pb->dot_scale), rq0 = _mm512_set1_pd(r->rq[0]);
-    float sqx[DISTILL_NK_MAX_DEPTH], rqx[DISTILL_NK_MAX_DEPTH];
-    for (int l = 0; l < depth; l++) { sqx[l] = (float)r->sq[l]; rqx[l] = (float)r->rq[l]; }
-    for (long j = 0; j < ldm; j += 16) {
-        // Layer 1's cosine in Double: Σ_1 = dot_scale A + offset, c = Σ_1 / √(q_x q_s).
-        const __m512 araw = _mm512_loadu_ps(a_row + j);
-        const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
-        const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
-        const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(pb->column_offset + j));
-        const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(pb->column_offset + j + 8));
-        const __m512 rq_s0 = _mm512_loadu_ps(av->rq + j);
-        const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
-        const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0),
-                                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
-        __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
-        __m512 c = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1);
-        __m512 theta = sigma;
-        for (int l = 0; l < depth; l++) {
-            const long o = l * ldm + j;
-            if (l > 0) c = _mm512_mul_ps(sigma, _mm512_mul_ps(_mm512_set1_ps(rqx[l]), _mm512_loadu_ps(av->rq + o)));
-            c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
-            __m512 sine, inv_sine;
-            const __m512 t = acos_ps(c, &sine, &inv_sine);
-            const __m512 pmt = _mm512_sub_ps(pi, t);
-            const __m512 norm = _mm512_mul_ps(_mm512_set1_ps(sqx[l]), _mm512_loadu_ps(av->sq + o));
-            const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
-            const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
-            // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
-            const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
-            _mm512_storeu_ps(av->c + o, c);
-            _mm512_storeu_ps(av->sine + o, sine);
-            _mm512_storeu_ps(av->dkd + o, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
-            _mm512_storeu_ps(av->kd + o, kd);
-            _mm512_storeu_ps(av->theta + o, theta);
-            sigma = _mm512_fmadd_ps(w, k, b);
-            theta = _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma);
+    const __m512d scale = _mm512_set1_pd(pb->dot_scale);
+    for (long g = 0; g < rows; g++) {
+        // Layer 1's cosine in Double: Σ_1 = dot_scale A + offset, c = Σ_1 / √(q_x q_s); kept in av->c's layer 0.
+        const __m512d rq0 = _mm512_set1_pd(r[g].rq[0]);
+        const float *a_row = a_rows + g * ldm;
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512 araw = _mm512_loadu_ps(a_row + j);
+            const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
+            const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
+            const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(pb->column_offset + j));
+            const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(pb->column_offset + j + 8));
+            const __m512 rq_s0 = _mm512_loadu_ps(av->rq + j);
+            const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
+            const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0),
+                                               _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
+            const __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
+            _mm512_storeu_ps(av->c + g * state + j,
+                             _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1));
+            _mm512_storeu_ps(av->sigma + g * ldm + j, sigma);
+            _mm512_storeu_ps(av->run_theta + g * ldm + j, sigma);
         }
-        _mm512_storeu_ps(av->k + j, pb->kind == DISTILL_NK_NTK ? theta : sigma);
     }
+    for (int l = 0; l < depth; l++) {
+        for (long g = 0; g < rows; g++) {
+            const __m512 sqx = _mm512_set1_ps((float)r[g].sq[l]), rqx = _mm512_set1_ps((float)r[g].rq[l]);
+            float *sig = av->sigma + g * ldm, *th = av->run_theta + g * ldm;
+            const long base = g * state + l * ldm;
+            for (long j = 0; j < ldm; j += 16) {
+                const long o = l * ldm + j;
+                const __m512 sigma = _mm512_loadu_ps(sig + j), theta = _mm512_loadu_ps(th + j);
+                __m512 c = l > 0 ? _mm512_mul_ps(sigma, _mm512_mul_ps(rqx, _mm512_loadu_ps(av->rq + o)))
+                                 : _mm512_loadu_ps(av->c + base + j);
+                c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
+                __m512 sine, inv_sine;
+                const __m512 t = acos_ps(c, &sine, &inv_sine);
+                const __m512 pmt = _mm512_sub_ps(pi, t);
+                const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->sq + o));
+                const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
+                const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
+                if (keep) {
+                    // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
+                    const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
+                    _mm512_storeu_ps(av->c + base + j, c);
+                    _mm512_storeu_ps(av->sine + base + j, sine);
+                    _mm512_storeu_ps(av->dkd + base + j, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
+                    _mm512_storeu_ps(av->kd + base + j, kd);
+                    _mm512_storeu_ps(av->theta + base + j, theta);
+                }
+                const __m512 sigma_next = _mm512_fmadd_ps(w, k, b);
+                _mm512_storeu_ps(sig + j, sigma_next);
+                _mm512_storeu_ps(th + j, _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma_next));
+            }
+        }
+    }
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < ldm; j += 16)
+            _mm512_storeu_ps(av->k + g * ldm + j, _mm512_loadu_ps((pb->kind == DISTILL_NK_NTK ? av->run_theta : av->sigma) + g * ldm + j));
 }
 
-/// The reverse sweep of row_forward for the cotangents av->gk: ∂/∂Σ_1 into d_row
-/// (Float32, ldm) and added to av->d_sum; ∂/∂q_1(s_j) added to av->d_q.
-AVX512 static void row_backward(const distill_nk_problem *pb, const row_layers *r, avx_scratch *av, long ldm,
-                                const float *slope, float *d_row) {
+/// The reverse sweep of group_forward for the cotangents av->gk (row g at g ldm):
+/// ∂/∂Σ_1 into D's rows d_rows (Float32, ldm apart) and added to av->d_sum; ∂/∂q_1(s_j)
+/// added to av->d_q; both added row by row in order.
+AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers *r, long rows, avx_scratch *av, long ldm,
+                                  const float *slope, float *d_rows) {
     const int depth = pb->depth;
+    const long state = (long)depth * ldm;
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), zero = _mm512_setzero_ps();
     const __m512 quarter_over_pi = _mm512_set1_ps((float)(0.5 / TWO_PI)), half = _mm512_set1_ps(0.5f);
-    float sqx[DISTILL_NK_MAX_DEPTH], rqx[DISTILL_NK_MAX_DEPTH];
-    for (int l = 0; l < depth; l++) { sqx[l] = (float)r->sq[l]; rqx[l] = (float)r->rq[l]; }
-    for (long j = 0; j < ldm; j += 16) {
-        const __m512 g = _mm512_loadu_ps(av->gk + j);
-        __m512 gs = pb->kind == DISTILL_NK_NNGP ? g : zero, gt = pb->kind == DISTILL_NK_NTK ? g : zero, acc = zero;
-        for (int l = depth - 1; l >= 0; l--) {
-            const long o = l * ldm + j;
-            gs = _mm512_add_ps(gs, gt);
-            const __m512 kd = _mm512_loadu_ps(av->kd + o), c = _mm512_loadu_ps(av->c + o);
-            const __m512 gc = _mm512_mul_ps(_mm512_mul_ps(w, _mm512_loadu_ps(av->theta + o)), _mm512_mul_ps(gt, _mm512_loadu_ps(av->dkd + o)));
-            const __m512 gk = _mm512_mul_ps(w, gs);
-            gt = _mm512_mul_ps(_mm512_mul_ps(w, kd), gt);
-            const __m512 inv = _mm512_mul_ps(_mm512_set1_ps(rqx[l]), _mm512_loadu_ps(av->rq + o));
-            const __m512 norm = _mm512_mul_ps(_mm512_set1_ps(sqx[l]), _mm512_loadu_ps(av->sq + o));
-            gs = _mm512_fmadd_ps(gc, inv, _mm512_mul_ps(gk, kd));
-            // slope (gk norm sin / 4π - gc c / 2) / q_l(s)
-            const __m512 term = _mm512_fmsub_ps(_mm512_mul_ps(gk, norm), _mm512_mul_ps(_mm512_loadu_ps(av->sine + o), quarter_over_pi),
-                                                _mm512_mul_ps(_mm512_mul_ps(gc, c), half));
-            acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(slope[l]), _mm512_loadu_ps(av->iq + o)), term, acc);
-        }
-        const __m512 d = _mm512_add_ps(gs, gt);
-        _mm512_storeu_ps(d_row + j, d);
-        double *ds = av->d_sum + j, *dq = av->d_q + j;
-        _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
-        _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
-                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
-        _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
-        _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
-                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+    // av->sigma: the cotangent on Σ (gs), av->run_theta: on Θ (gt), av->acc: ∂/∂q_1.
+    for (long t = 0; t < rows * ldm; t += 16) {
+        const __m512 g = _mm512_loadu_ps(av->gk + t);
+        _mm512_storeu_ps(av->sigma + t, pb->kind == DISTILL_NK_NNGP ? g : zero);
+        _mm512_storeu_ps(av->run_theta + t, pb->kind == DISTILL_NK_NTK ? g : zero);
+        _mm512_storeu_ps(av->acc + t, zero);
     }
-}
-
-/// f = K_i α (Double, 8 support columns at a time over αᵀ).
-AVX512 static void row_predictions(const float *k, const double *alpha_t, long classes, long ldm, double *f) {
-    for (long q = 0; q < classes; q++) {
-        const double *aq = alpha_t + q * ldm;
-        __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
+    for (int l = depth - 1; l >= 0; l--) {
+        const __m512 sl = _mm512_set1_ps(slope[l]);
+        for (long g = 0; g < rows; g++) {
+            const __m512 sqx = _mm512_set1_ps((float)r[g].sq[l]), rqx = _mm512_set1_ps((float)r[g].rq[l]);
+            float *gsp = av->sigma + g * ldm, *gtp = av->run_theta + g * ldm, *accp = av->acc + g * ldm;
+            const long base = g * state + l * ldm;
+            for (long j = 0; j < ldm; j += 16) {
+                const long o = l * ldm + j;
+                __m512 gt = _mm512_loadu_ps(gtp + j);
+                const __m512 gs_in = _mm512_add_ps(_mm512_loadu_ps(gsp + j), gt);
+                const __m512 kd = _mm512_loadu_ps(av->kd + base + j), c = _mm512_loadu_ps(av->c + base + j);
+                const __m512 gc = _mm512_mul_ps(_mm512_mul_ps(w, _mm512_loadu_ps(av->theta + base + j)),
+                                                _mm512_mul_ps(gt, _mm512_loadu_ps(av->dkd + base + j)));
+                const __m512 gk = _mm512_mul_ps(w, gs_in);
+                gt = _mm512_mul_ps(_mm512_mul_ps(w, kd), gt);
+                const __m512 inv = _mm512_mul_ps(rqx, _mm512_loadu_ps(av->rq + o));
+                const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->sq + o));
+                const __m512 gs = _mm512_fmadd_ps(gc, inv, _mm512_mul_ps(gk, kd));
+                // slope (gk norm sin / 4π - gc c / 2) / q_l(s)
+                const __m512 term = _mm512_fmsub_ps(_mm512_mul_ps(gk, norm), _mm512_mul_ps(_mm512_loadu_ps(av->sine + base + j), quarter_over_pi),
+                                                    _mm512_mul_ps(_mm512_mul_ps(gc, c), half));
+                _mm512_storeu_ps(accp + j, _mm512_fmadd_ps(_mm512_mul_ps(sl, _mm512_loadu_ps(av->iq + o)), term, _mm512_loadu_ps(accp + j)));
+                _mm512_storeu_ps(gsp + j, gs);
+                _mm512_storeu_ps(gtp + j, gt);
+            }
+        }
+    }
+    for (long g = 0; g < rows; g++)
         for (long j = 0; j < ldm; j += 16) {
-            const __m512 kv = _mm512_loadu_ps(k + j);
-            acc0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(kv)), _mm512_loadu_pd(aq + j), acc0);
-            acc1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1))),
-                                   _mm512_loadu_pd(aq + j + 8), acc1);
+            const __m512 d = _mm512_add_ps(_mm512_loadu_ps(av->sigma + g * ldm + j), _mm512_loadu_ps(av->run_theta + g * ldm + j));
+            const __m512 acc = _mm512_loadu_ps(av->acc + g * ldm + j);
+            _mm512_storeu_ps(d_rows + g * ldm + j, d);
+            double *ds = av->d_sum + j, *dq = av->d_q + j;
+            _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
+            _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
+            _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
+            _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
         }
-        f[q] = _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
-    }
 }
 
 /// d_alpha_t += g ⊗ K_i (Double) and the cotangents on K: gk_j = Σ_q g_q α_jq (Float32).
-AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, avx_scratch *av) {
+AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, avx_scratch *av, const float *k_row,
+                                      float *gk_row) {
     for (long j = 0; j < ldm; j += 16) {
-        const __m512 kv = _mm512_loadu_ps(av->k + j);
+        const __m512 kv = _mm512_loadu_ps(k_row + j);
         const __m512d k_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(kv));
         const __m512d k_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1)));
         __m512 gk = _mm512_setzero_ps();
@@ -561,28 +684,96 @@ AVX512 static void row_alpha_gradient(const double *g, long classes, long ldm, a
             _mm512_storeu_pd(da + 8, _mm512_fmadd_pd(gq, k_hi, _mm512_loadu_pd(da + 8)));
             gk = _mm512_fmadd_ps(_mm512_set1_ps((float)g[q]), _mm512_loadu_ps(av->alpha_tf + q * ldm + j), gk);
         }
-        _mm512_storeu_ps(av->gk + j, gk);
+        _mm512_storeu_ps(gk_row + j, gk);
+    }
+}
+
+/// f_r = K_r α for all GROUP rows of av->k (Double, 8 support columns at a time over
+/// αᵀ, then a sum of the lanes; rows past the group's end hold finite leftovers whose
+/// predictions are not used): each αᵀ vector loaded once for the group and each K row
+/// converted to Double once (into av->k_double).
+AVX512 static void group_predictions(const double *alpha_t, long classes, long ldm, avx_scratch *av,
+                                     double (*f)[DISTILL_NK_MAX_CLASSES]) {
+    for (int r = 0; r < GROUP; r++)
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512 kv = _mm512_loadu_ps(av->k + r * ldm + j);
+            _mm512_storeu_pd(av->k_double + r * ldm + j, _mm512_cvtps_pd(_mm512_castps512_ps256(kv)));
+            _mm512_storeu_pd(av->k_double + r * ldm + j + 8, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1))));
+        }
+    for (long q = 0; q < classes; q++) {
+        const double *aq = alpha_t + q * ldm;
+        __m512d acc0[GROUP], acc1[GROUP];
+        for (int r = 0; r < GROUP; r++) { acc0[r] = _mm512_setzero_pd(); acc1[r] = _mm512_setzero_pd(); }
+        for (long j = 0; j < ldm; j += 16) {
+            const __m512d a0 = _mm512_loadu_pd(aq + j), a1 = _mm512_loadu_pd(aq + j + 8);
+            for (int r = 0; r < GROUP; r++) {
+                acc0[r] = _mm512_fmadd_pd(_mm512_loadu_pd(av->k_double + r * ldm + j), a0, acc0[r]);
+                acc1[r] = _mm512_fmadd_pd(_mm512_loadu_pd(av->k_double + r * ldm + j + 8), a1, acc1[r]);
+            }
+        }
+        for (int r = 0; r < GROUP; r++) f[r][q] = _mm512_reduce_add_pd(_mm512_add_pd(acc0[r], acc1[r]));
+    }
+}
+
+/// row_alpha_gradient for a whole group of GROUP rows (g: GROUP x DISTILL_NK_MAX_CLASSES):
+/// each d_alpha_t vector loaded and stored once for the group, the rows' products
+/// added in row order (the same bits as row by row).
+AVX512 static void group_alpha_gradient(const double (*g)[DISTILL_NK_MAX_CLASSES], long classes, long ldm, avx_scratch *av) {
+    for (long j = 0; j < ldm; j += 16) {
+        __m512d k_lo[GROUP], k_hi[GROUP];
+        __m512 gk[GROUP];
+        for (int r = 0; r < GROUP; r++) {
+            const __m512 kv = _mm512_loadu_ps(av->k + r * ldm + j);
+            k_lo[r] = _mm512_cvtps_pd(_mm512_castps512_ps256(kv));
+            k_hi[r] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(kv), 1)));
+            gk[r] = _mm512_setzero_ps();
+        }
+        for (long q = 0; q < classes; q++) {
+            double *da = av->d_alpha_t + q * ldm + j;
+            __m512d lo = _mm512_loadu_pd(da), hi = _mm512_loadu_pd(da + 8);
+            const __m512 a = _mm512_loadu_ps(av->alpha_tf + q * ldm + j);
+            for (int r = 0; r < GROUP; r++) {
+                const __m512d gq = _mm512_set1_pd(g[r][q]);
+                lo = _mm512_fmadd_pd(gq, k_lo[r], lo);
+                hi = _mm512_fmadd_pd(gq, k_hi[r], hi);
+                gk[r] = _mm512_fmadd_ps(_mm512_set1_ps((float)g[r][q]), a, gk[r]);
+            }
+            _mm512_storeu_pd(da, lo);
+            _mm512_storeu_pd(da + 8, hi);
+        }
+        for (int r = 0; r < GROUP; r++) _mm512_storeu_ps(av->gk + r * ldm + j, gk[r]);
     }
 }
 
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
-    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + 5 * depth * ldm + 2 * ldm);
-    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm);
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 16);
+    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
+                                   + dot_columns(m) * ldp);
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0));
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (22)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
     avx_scratch av;
     av.sq = CARVE(float, depth * ldm); av.rq = CARVE(float, depth * ldm); av.iq = CARVE(float, depth * ldm);
     av.alpha_tf = CARVE(float, c * ldm);
-    av.c = CARVE(float, depth * ldm); av.sine = CARVE(float, depth * ldm); av.dkd = CARVE(float, depth * ldm);
-    av.kd = CARVE(float, depth * ldm); av.theta = CARVE(float, depth * ldm);
-    av.k = CARVE(float, ldm); av.gk = CARVE(float, ldm);
-    av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm);
+    av.c = CARVE(float, GROUP * depth * ldm); av.sine = CARVE(float, GROUP * depth * ldm);
+    av.dkd = CARVE(float, GROUP * depth * ldm); av.kd = CARVE(float, GROUP * depth * ldm);
+    av.theta = CARVE(float, GROUP * depth * ldm);
+    av.sigma = CARVE(float, GROUP * ldm); av.run_theta = CARVE(float, GROUP * ldm); av.acc = CARVE(float, GROUP * ldm);
+    av.k = CARVE(float, GROUP * ldm); av.gk = CARVE(float, GROUP * ldm);
+    av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm); av.k_double = CARVE(double, GROUP * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
+    // The block sums of Dᵀ xf, ldm x ldp (aligned; padding rows and pixels take sums of zeros), added to d_dot at the end.
+    double *dot_sum = d_alpha ? CARVE(double, ldm * ldp) : NULL;
+    float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
+    const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
+    float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
 #undef CARVE
+    memcpy(support_t, pb->support_t, sizeof(float) * (size_t)(p * ldm));
+    for (long j = 0; j < dots; j++)
+        for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? support_t[k * ldm + dot0 + j] : 0.0f;
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long q = 0; q < c; q++)
         for (long j = 0; j < ldm; j++) {
@@ -590,28 +781,37 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             av.alpha_t[q * ldm + j] = v; av.alpha_tf[q * ldm + j] = (float)v; av.d_alpha_t[q * ldm + j] = 0;
         }
     for (long j = 0; j < ldm; j++) { av.d_sum[j] = 0; av.d_q[j] = 0; }
+    memset(av.k, 0, sizeof(float) * (size_t)(GROUP * ldm));   // a short first group leaves zeros, not garbage
+    if (dot_sum) memset(dot_sum, 0, sizeof(double) * (size_t)(ldm * ldp));
     float slope[DISTILL_NK_MAX_DEPTH];
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
-    double f[DISTILL_NK_MAX_CLASSES];
+    double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
     for (long b0 = begin; b0 < end; b0 += NB) {
         const long nb = (end - b0 < NB) ? end - b0 : NB;
-        load_block_avx512(pb, b0, nb, ldp, sc);
-        gemm_forward_avx512(sc->xf, ldp, pb->support_t, ldm, p, sc->a);
-        for (long i = 0; i < nb; i++) {
-            float *a_row = sc->a + i * ldm;
-            row_forward(pb, a_row, &sc->rows[i], &av, ldm);
-            row_predictions(av.k, av.alpha_t, c, ldm, f);
-            row_loss(pb, f, pb->labels[b0 + i], loss, correct, d_alpha != NULL);
-            if (!d_alpha) continue;
-            row_alpha_gradient(f, c, ldm, &av);
-            row_backward(pb, &sc->rows[i], &av, ldm, slope, a_row);   // a_row is no longer needed: D's row i
+        load_block_avx512(pb, b0, nb, ldp, sc, end);
+        if (gemm_vectors) gemm_forward_avx512(sc->xf, ldp, support_t, ldm, gemm_vectors, p, sc->a);
+        if (dots) gemm_forward_dots(sc->xf, ldp, s_rows, dots, p, sc->a + dot0, ldm);
+        for (long i = 0; i < nb; i += GROUP) {
+            const long rows = nb - i < GROUP ? nb - i : GROUP;
+            float *a_rows = sc->a + i * ldm;
+            if (d_alpha) group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 1);
+            else group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 0);
+            group_predictions(av.alpha_t, c, ldm, &av, f);
+            for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL);
+            if (d_alpha) {
+                if (rows == GROUP) group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av);
+                else
+                    for (long g = 0; g < rows; g++) row_alpha_gradient(f[g], c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
+            }
+            if (d_alpha) group_backward(pb, &sc->rows[i], rows, &av, ldm, slope, a_rows);   // A's rows are no longer needed: D's rows
         }
-        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, d_dot, p);
+        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, dot_sum);
     }
     if (d_alpha) {
         for (long j = 0; j < m; j++) {
             for (long q = 0; q < c; q++) d_alpha[j * c + q] += av.d_alpha_t[q * ldm + j];
             d_sum[j] += av.d_sum[j]; d_q[j] += av.d_q[j];
+            for (long k = 0; k < p; k++) d_dot[j * p + k] += dot_sum[j * ldp + k];
         }
     }
     free(base);

@@ -187,7 +187,22 @@ AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, lo
         logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wt + k, ldw, cg, a0, a1);
     if (k < p)   // W^T is zero-padded to ldw >= k + 16
         logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wt + k, ldw, cg, a0, a1);
-    for (int j = 0; j < cg; j++) { z0[j] = _mm512_reduce_add_ps(a0[j]); z1[j] = _mm512_reduce_add_ps(a1[j]); }
+    // The sums of the lanes: the 2 cg accumulators through one or two halving trees
+    // (the same bits as _mm512_reduce_add_ps each; lane 4r + t holds vector 4t + r).
+    __m512 v[16];
+    float sums[16];
+    if (2 * cg <= 16) {
+        for (int j = 0; j < 16; j++) v[j] = j < cg ? a0[j] : (j - cg < cg ? a1[j - cg] : _mm512_setzero_ps());
+        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
+        for (int j = 0; j < cg; j++) { z0[j] = sums[4 * (j % 4) + j / 4]; z1[j] = sums[4 * ((j + cg) % 4) + (j + cg) / 4]; }
+    } else {
+        for (int j = 0; j < 16; j++) v[j] = j < cg ? a0[j] : _mm512_setzero_ps();
+        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
+        for (int j = 0; j < cg; j++) z0[j] = sums[4 * (j % 4) + j / 4];
+        for (int j = 0; j < 16; j++) v[j] = j < cg ? a1[j] : _mm512_setzero_ps();
+        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
+        for (int j = 0; j < cg; j++) z1[j] = sums[4 * (j % 4) + j / 4];
+    }
 }
 
 /// Adds the 16 floats of `a` to the 16 doubles at g.
@@ -308,11 +323,15 @@ AVX512 static void softmax_row(float *z, long c, long label, loss_acc *acc, int 
     }
 }
 
+/// Rows between a pair of rows and the pair whose pixels are prefetched meanwhile.
+#define PREFETCH_ROWS 8
+
 AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long end, float *scratch,
                                loss_acc *acc, double *grad) {
     const long p = pb->features, c = pb->classes, ldw = pb->ldw, ldc = classes_ld(c);
     const int u8 = pb->pixel_kind == DISTILL_PIXELS_U8;
     const logits_fn *logits = u8 ? logits_u8 : logits_f32;
+    const long row_bytes = p * (u8 ? 1 : (long)sizeof(float));
     const gradient_fn *gradient = u8 ? gradient_u8 : gradient_f32;
     float *zb = scratch;
     for (long b0 = begin; b0 < end; b0 += DISTILL_BLOCK_ROWS) {
@@ -322,6 +341,12 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
             const float *wt = pb->weights_t + j0 * ldw;
             for (long i = 0; i < nb; i += 2) {
                 const long i1 = (i + 1 < nb) ? i + 1 : i;   // odd tail: the last row twice
+                // The rows PREFETCH_ROWS ahead (also past the block) into L1: the stream of
+                // pixels otherwise stalls the conversions. A prefetch never faults.
+                if (b0 + i + PREFETCH_ROWS + 1 < end) {
+                    const char *ahead = (const char *)pb->pixels + (b0 + i + PREFETCH_ROWS) * row_bytes;
+                    for (long k = 0; k < 2 * row_bytes + 63; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
+                }
                 logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wt, ldw, zb + i * ldc + j0, zb + i1 * ldc + j0);
             }
         }

@@ -50,8 +50,8 @@ public struct NeuralKernelPassResult: Sendable {
 /// products `X_b Uᵀ` and `Gᵀ X_b` from the stored pixels (the standardisation
 /// folded into per-row and per-column constants), the first cosine, the
 /// predictions and the sums in Double; the AVX-512 kernel runs the rest of the
-/// recursion and its reverse sweep row by row in Float32 (16 lanes, the
-/// forward state of one row kept for the reverse sweep), the portable one in
+/// recursion and its reverse sweep in Float32 over groups of 4 rows (16 lanes,
+/// the group's forward state kept for the reverse sweep), the portable one in
 /// Double. Rows are split over `threads` in fixed contiguous chunks reduced in
 /// order: deterministic for a thread count.
 ///

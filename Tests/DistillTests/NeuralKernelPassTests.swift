@@ -60,4 +60,55 @@ import _TestSupport
             #expect(plain.loss == result.loss && plain.correct == result.correct)
         }
     }
+
+    /// The AVX-512 kernel's tile shapes and remainders: support counts that take the
+    /// dot-product forward for m <= 16 (two-row tiles up to 12 images, one-row above:
+    /// m = 1, 10, 13, 16) and for the last m mod 16 <= 12 columns beside the GEMM
+    /// (m = 17, 100, 113: 1, 6, 7 vectors of 16 columns by the GEMM), the GEMM alone
+    /// with a partly used last vector (m = 29: m mod 16 = 13), the backward's column
+    /// remainders, and row counts that leave partial blocks and partial row groups
+    /// (403 rows on 2 threads: 201 and 202, neither a multiple of 96 or of 4).
+    /// Same reference and tolerances as above.
+    @Test(arguments: [1, 10, 13, 16, 17, 29, 100, 113])
+    func tileShapesAndRemaindersMatchTheDoubleReference(m: Int) throws {
+        let (train, _) = try TestSupport.mnist()
+        var random = SplitMix64(seed: UInt64(31 + m))
+        var rows: [Int] = []
+        for _ in 0..<403 { rows.append(Int(random.next() % UInt64(train.count))) }
+        let data = train.subset(rows)
+        let standardisation = PixelStandardisation.measured(on: train)
+        let kernel = NeuralKernel(kind: .ntk, depth: 3, weightVariance: 2, biasVariance: 0.01)
+        var s = Matrix(zeros: m, train.features)
+        for j in 0..<m {
+            let image = train.image(Int(random.next() % UInt64(train.count)))
+            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
+        }
+        let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(40 + m), scale: 0.5)
+        let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
+                                                  kernel: kernel, standardisation: standardisation)
+        let x = Matrix(rows: data.count, columns: data.features, values: (0..<data.count).flatMap { data.image($0) })
+        let reference = problem.outerLoss(on: x, labels: data.labels.map(Int.init), coefficients: alpha, loss: .meanSquaredError)
+        let pass = NeuralKernelPass(data: data, threads: 2)
+        let result = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                   architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                   std: standardisation.std, loss: .meanSquaredError, gradient: true)
+        let label = "ntk m \(m) \(pass.usesAVX512 ? "AVX-512" : "portable")"
+        #expect(abs(result.loss - reference.loss) < 1e-6 * reference.loss)
+        #expect(abs(result.correct - reference.correct) <= 1)
+        let error = DerivativeCheck.report(label, [
+            ("dα", result.coefficientGradient, reference.coefficientGradient.values),
+            ("dS", result.supportGradient.map { $0 / standardisation.std }, reference.imageGradient.values),
+        ])
+        #expect(error < 1e-5)
+        let plain = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                  architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                  std: standardisation.std, loss: .meanSquaredError, gradient: false)
+        #expect(plain.loss == result.loss && plain.correct == result.correct)
+        // Deterministic for a thread count: a second pass gives the same bits.
+        let again = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                  architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                  std: standardisation.std, loss: .meanSquaredError, gradient: true)
+        #expect(again.loss == result.loss && again.supportGradient == result.supportGradient
+                && again.coefficientGradient == result.coefficientGradient)
+    }
 }

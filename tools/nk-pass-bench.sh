@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The fused NNGP/NTK pass's time against the peak-FMA loop in the same run
+# (tools/nk-pass-bench.c), at 1 and 10 images per class: one thread on its CPU
+# clock (steadier on a shared machine), then both threads on the wall clock.
+# Needs clang (the compiler SwiftPM uses) and MNIST's training set.
+# Usage: tools/nk-pass-bench.sh [MNIST folder, default data/mnist or ../shared/data/mnist] [repetitions, default 9]
+# NK_SOURCE=dir times another version of Sources/CDistillKernels, e.g. main's:
+#   mkdir /tmp/main && git archive main Sources/CDistillKernels | tar -x -C /tmp/main
+#   NK_SOURCE=/tmp/main/Sources/CDistillKernels tools/nk-pass-bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mnist="${1:-}"
+if [ -z "$mnist" ]; then for d in data/mnist ../shared/data/mnist /work/shared/data/mnist; do [ -f "$d/train-images-idx3-ubyte.gz" ] && mnist="$d" && break; done; fi
+[ -n "$mnist" ] && [ -f "$mnist/train-images-idx3-ubyte.gz" ] || { echo "nk-pass-bench.sh: no train-images-idx3-ubyte.gz in '${mnist:-data/mnist}'" >&2; exit 1; }
+reps="${2:-9}"
+work="$(mktemp -d /tmp/distill-nk-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
+gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
+src="$(realpath "${NK_SOURCE:-Sources/CDistillKernels}")"
+echo "kernels: $src"
+clang -O2 -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" -lm -lpthread -o "$work/bench"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for m in 10 100; do
+    "$work/bench" "$work/images" "$work/labels" "$m" 1 "$reps" 30000
+    "$work/bench" "$work/images" "$work/labels" "$m" 2 "$reps"
+done
