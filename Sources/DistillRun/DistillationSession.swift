@@ -123,6 +123,7 @@ public final class DistillationSession: @unchecked Sendable {
         self.distiller = distiller
         self.history = history
         signals = StopOnSignal()
+        signals.seed(distiller, history: history)
     }
 
     /// Checks, before any step, that the picture of the synthetic images

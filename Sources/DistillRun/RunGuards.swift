@@ -121,8 +121,15 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
 
     public var received: Int32 { stopSignal.load(ordering: .sequentiallyConsistent) }
 
+    /// Records the state a first signal checkpoints until a step finishes: the
+    /// starting state, or a resumed run's state and its history (so that a
+    /// signal that comes before the first step ends still leaves a checkpoint).
+    public func seed(_ distiller: Distiller, history: [StepRecord]) {
+        latest.value.withLock { $0 = (distiller, history) }
+    }
+
     public func started(_ distiller: Distiller, dataset: LoadedDataset) {
-        latest.value.withLock { $0 = (distiller, []) }
+        latest.value.withLock { $0 = (distiller, $0?.1 ?? []) }
     }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
