@@ -21,14 +21,19 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
     public let width: Int
     public let classes: Int
     public let convolutions: [Convolution]
+    /// Threads for the convolutions (oneDNN's OpenMP team) and the element-wise passes.
+    public let threads: Int
     let tails: [ConvolutionBlockTail]
     let classifier: Dense
 
     /// - Parameters: image `channels`, `height`, `width`; `classes`; `networkWidth`
     ///   channels per convolution; `depth` blocks. Every block must leave at least
-    ///   one pixel (`height`, `width` >= 2^depth after padding).
-    public init(channels: Int, height: Int, width: Int, classes: Int, networkWidth: Int = 128, depth: Int = 3) {
+    ///   one pixel (`height`, `width` >= 2^depth after padding). `threads`: see `threads`
+    ///   (default: the active processors).
+    public init(channels: Int, height: Int, width: Int, classes: Int, networkWidth: Int = 128, depth: Int = 3,
+                threads: Int = ProcessInfoThreads.count) {
         self.channels = channels
+        self.threads = max(1, threads)
         self.height = height
         self.width = width
         self.classes = classes
@@ -69,79 +74,116 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         return p
     }
 
-    /// Buffers of one batch: per block its input, convolution output (reused for its
-    /// gradient), normalised planes and their scales; the im2col columns; features.
+    /// Buffers of one batch (NHWC inside the network): per block its input,
+    /// convolution output (reused for its gradient), normalised values and scales,
+    /// and the gradient of its output; the classifier's features and logits; and,
+    /// for `Float`, oneDNN's convolution primitives per batch size.
     public final class Workspace {
         let capacity: Int
-        let blockInputs: [UnsafeMutablePointer<Scalar>]   // depth + 1: the last is the features' CNHW source
+        let blockInputs: [UnsafeMutablePointer<Scalar>]   // depth + 1: the last is the last block's pooled output
         let convOutputs: [UnsafeMutablePointer<Scalar>]
         let normalized: [UnsafeMutablePointer<Scalar>]
         let scales: [UnsafeMutablePointer<Scalar>]
         let inputGradient: [UnsafeMutablePointer<Scalar>] // gradient of each block's output
-        let columns: UnsafeMutablePointer<Scalar>
         let features: UnsafeMutablePointer<Scalar>
         let featureGradient: UnsafeMutablePointer<Scalar>
         let logits: UnsafeMutablePointer<Scalar>
         let logitGradient: UnsafeMutablePointer<Scalar>
+        /// One block's weight and bias gradient from oneDNN (overwritten per call).
+        let convolutionGradient: UnsafeMutablePointer<Scalar>
         private var owned: [UnsafeMutablePointer<Scalar>] = []
+        /// `Float` only: the oneDNN stream and, per batch size, each block's primitives.
+        let stream: OneDNNStream?
+        private var primitives: [Int: [ConvolutionPrimitives]] = [:]
+        private let convolutions: [Convolution]
 
         init(network: ConvNet, capacity n: Int) {
             self.capacity = n
             var owned = [UnsafeMutablePointer<Scalar>]()
+            // 64-byte aligned (a cache line, an AVX-512 vector): oneDNN's kernels and
+            // dnnl_sgemm may take different paths, and round differently, on other alignments.
             func buffer(_ count: Int) -> UnsafeMutablePointer<Scalar> {
-                let b = UnsafeMutablePointer<Scalar>.allocate(capacity: max(1, count)); owned.append(b); return b
+                let b = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Scalar>.stride, alignment: 64)
+                    .bindMemory(to: Scalar.self, capacity: max(1, count))
+                owned.append(b)
+                return b
             }
             var inputs = [buffer(n * network.inputFeatures)]
             var outs = [UnsafeMutablePointer<Scalar>](), norms = outs, scales = outs, grads = outs
-            var columns = 0
+            var largest = 0
             for (conv, tail) in zip(network.convolutions, network.tails) {
                 outs.append(buffer(tail.channels * n * tail.plane))
                 norms.append(buffer(tail.channels * n * tail.plane))
                 scales.append(buffer(tail.channels * n))
                 inputs.append(buffer(tail.channels * n * tail.pooledPlane))
                 grads.append(buffer(tail.channels * n * tail.pooledPlane))
-                columns = max(columns, conv.depth * n * tail.plane)
+                largest = max(largest, conv.weightCount + conv.outChannels)
             }
             blockInputs = inputs; convOutputs = outs; normalized = norms; self.scales = scales; inputGradient = grads
-            self.columns = buffer(columns)
             features = buffer(n * network.features)
             featureGradient = buffer(n * network.features)
             logits = buffer(n * network.classes)
             logitGradient = buffer(n * network.classes)
+            convolutionGradient = buffer(largest)
             self.owned = owned
+            convolutions = network.convolutions
+            stream = Scalar.self == Float.self ? OneDNNStream(threads: network.threads) : nil
         }
 
         deinit { for b in owned { b.deallocate() } }
+
+        /// Block `d`'s oneDNN primitives for `count` images (built on first use), or
+        /// nil for `Double`, which runs the plain convolution.
+        func primitives(_ d: Int, count: Int) -> ConvolutionPrimitives? {
+            guard stream != nil else { return nil }
+            if let made = primitives[count] { return made[d] }
+            let made = convolutions.indices.map {
+                ConvolutionPrimitives(convolutions[$0], count: count, inputGradient: $0 > 0, threads: stream!.threads)
+            }
+            primitives[count] = made
+            return made[d]
+        }
     }
 
     public func makeWorkspace(capacity: Int) -> Workspace { Workspace(network: self, capacity: capacity) }
 
-    /// Threads for the element-wise passes (the products use oneDNN's own threads).
-    var threads: Int { ProcessInfoThreads.count }
+    /// `p` as `Float` (only called when `Scalar` is `Float`).
+    @inline(__always)
+    private func asFloat(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+    @inline(__always)
+    private func asFloat(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
 
     /// The forward pass: leaves every block's buffers and the features in `ws`.
     private func forward(_ p: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count n: Int, ws: Workspace) {
         precondition(n <= ws.capacity, "ConvNet: \(n) images for a workspace of \(ws.capacity)")
-        // NCHW rows -> CNHW.
+        // NCHW rows -> NHWC.
         let plane = height * width, x0 = ws.blockInputs[0]
         for i in 0..<n {
+            let image = inputs + i * channels * plane, out = x0 + i * channels * plane
             for c in 0..<channels {
-                (x0 + (c * n + i) * plane).update(from: inputs + (i * channels + c) * plane, count: plane)
+                for k in 0..<plane { out[k * channels + c] = image[c * plane + k] }
             }
         }
         for d in convolutions.indices {
             let conv = convolutions[d], tail = tails[d], o = blockOffset(d)
             let weights = p + o, bias = weights + conv.weightCount, gamma = bias + conv.outChannels, beta = gamma + conv.outChannels
-            conv.forward(weights: weights, bias: bias, input: ws.blockInputs[d], count: n, output: ws.convOutputs[d],
-                         col: ws.columns, threads: threads)
+            if let primitives = ws.primitives(d, count: n), let stream = ws.stream {
+                primitives.forward(weights: asFloat(weights), bias: asFloat(bias), input: asFloat(UnsafePointer(ws.blockInputs[d])),
+                                   output: asFloat(ws.convOutputs[d]), stream: stream)
+            } else {
+                conv.forward(weights: weights, bias: bias, input: ws.blockInputs[d], count: n, output: ws.convOutputs[d])
+            }
             tail.forward(ws.convOutputs[d], count: n, gamma: gamma, beta: beta, normalized: ws.normalized[d],
                          scales: ws.scales[d], output: ws.blockInputs[d + 1], threads: threads)
         }
-        // CNHW -> one row of (c, y, x) features per image.
-        let last = tails[tails.count - 1], q = last.pooledPlane, src = ws.blockInputs[convolutions.count]
+        // NHWC -> one row of (c, y, x) features per image (PyTorch's flattening).
+        let last = tails[tails.count - 1], q = last.pooledPlane, c = last.channels, src = ws.blockInputs[convolutions.count]
         for i in 0..<n {
-            for c in 0..<last.channels {
-                (ws.features + i * features + c * q).update(from: src + (c * n + i) * q, count: q)
+            let image = src + i * q * c, row = ws.features + i * features
+            for k in 0..<q {
+                for j in 0..<c { row[j * q + k] = image[k * c + j] }
             }
         }
     }
@@ -160,11 +202,12 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         outputGradient(ws.logits, ws.logitGradient)
         classifier.backward(p + classifierOffset, input: ws.features, count: n, outputGradient: ws.logitGradient,
                             gradient: gradient + classifierOffset, inputGradient: ws.featureGradient)
-        // Features' gradient -> CNHW gradient of the last block's output.
-        let depth = convolutions.count, last = tails[depth - 1], q = last.pooledPlane
+        // Features' gradient -> NHWC gradient of the last block's output.
+        let depth = convolutions.count, last = tails[depth - 1], q = last.pooledPlane, c = last.channels
         for i in 0..<n {
-            for c in 0..<last.channels {
-                (ws.inputGradient[depth - 1] + (c * n + i) * q).update(from: ws.featureGradient + i * features + c * q, count: q)
+            let row = ws.featureGradient + i * features, image = ws.inputGradient[depth - 1] + i * q * c
+            for k in 0..<q {
+                for j in 0..<c { image[k * c + j] = row[j * q + k] }
             }
         }
         for d in stride(from: depth - 1, through: 0, by: -1) {
@@ -174,16 +217,24 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
             let dy = ws.convOutputs[d]   // the convolution's output is no longer needed: its gradient goes there
             tail.backward(ws.inputGradient[d], count: n, gamma: gamma, beta: beta, normalized: ws.normalized[d],
                           scales: ws.scales[d], dy: dy, dGamma: dGamma, dBeta: dBeta, threads: threads)
-            conv.backward(weights: weights, input: ws.blockInputs[d], count: n, outputGradient: dy,
-                          weightGradient: g, biasGradient: dBias,
-                          inputGradient: d > 0 ? ws.inputGradient[d - 1] : nil, col: ws.columns, threads: threads)
+            let dx = d > 0 ? ws.inputGradient[d - 1] : nil
+            if let primitives = ws.primitives(d, count: n), let stream = ws.stream {
+                let scratch = ws.convolutionGradient, values = conv.weightCount + conv.outChannels
+                primitives.backward(weights: asFloat(weights), input: asFloat(UnsafePointer(ws.blockInputs[d])), outputGradient: asFloat(UnsafePointer(dy)),
+                                    weightGradient: asFloat(scratch), biasGradient: asFloat(scratch + conv.weightCount),
+                                    inputGradient: dx.map { asFloat($0) }, stream: stream)
+                for k in 0..<values { g[k] += scratch[k] }   // weights then bias, as in the parameters
+            } else {
+                conv.backward(weights: weights, input: ws.blockInputs[d], count: n, outputGradient: dy,
+                              weightGradient: g, biasGradient: dBias, inputGradient: dx)
+            }
         }
     }
 }
 
 /// The number of worker threads for element-wise passes: the active processors.
-enum ProcessInfoThreads {
-    static let count: Int = {
+public enum ProcessInfoThreads {
+    public static let count: Int = {
         #if canImport(Glibc)
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
