@@ -21,7 +21,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
     public let width: Int
     public let classes: Int
     public let convolutions: [Convolution]
-    /// Threads for the convolutions (oneDNN's OpenMP team) and the element-wise passes.
+    /// Lanes a batch is split into, each on its own worker thread (oneDNN single-threaded in each).
     public let threads: Int
     let tails: [ConvolutionBlockTail]
     let classifier: Dense
@@ -74,11 +74,45 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         return p
     }
 
-    /// Buffers of one batch (NHWC inside the network): per block its input,
+    /// Buffers for a batch of up to `capacity` images, split into one lane per
+    /// thread: the network runs data-parallel over images, each lane on its own
+    /// worker with its own buffers, oneDNN primitives (single-threaded) and
+    /// parameter gradient, which are added in lane order (deterministic for a given
+    /// thread count). One fork and join per pass: no OpenMP team spinning between
+    /// oneDNN's calls and the element-wise passes, which cost more than the
+    /// convolutions on 2 busy cores (see the README).
+    public final class Workspace: @unchecked Sendable {
+        let capacity: Int
+        let lanes: [Lane]
+        /// All lanes' logits and their gradient (`capacity x classes`), for the loss.
+        let logits: UnsafeMutablePointer<Scalar>
+        let logitGradient: UnsafeMutablePointer<Scalar>
+
+        init(network: ConvNet, capacity n: Int) {
+            capacity = n
+            let count = max(1, min(network.threads, n))
+            let laneCapacity = (n + count - 1) / count
+            lanes = (0..<count).map { _ in Lane(network: network, capacity: laneCapacity) }
+            logits = .allocate(capacity: max(1, n * network.classes))
+            logitGradient = .allocate(capacity: max(1, n * network.classes))
+        }
+
+        deinit { logits.deallocate(); logitGradient.deallocate() }
+
+        /// The images each lane takes of a batch of `count`: contiguous, fixed by
+        /// `count` and the number of lanes.
+        func split(_ count: Int) -> [Range<Int>] {
+            let parts = max(1, min(lanes.count, count))
+            return (0..<parts).map { (count * $0 / parts)..<(count * ($0 + 1) / parts) }
+        }
+    }
+
+    /// One lane's buffers (NHWC inside the network): per block its input,
     /// convolution output (reused for its gradient), normalised values and scales,
-    /// and the gradient of its output; the classifier's features and logits; and,
-    /// for `Float`, oneDNN's convolution primitives per batch size.
-    public final class Workspace {
+    /// and the gradient of its output; the classifier's features; its share of the
+    /// parameters' gradient; and, for `Float`, oneDNN's convolution primitives per
+    /// image count.
+    final class Lane {
         let capacity: Int
         let blockInputs: [UnsafeMutablePointer<Scalar>]   // depth + 1: the last is the last block's pooled output
         let convOutputs: [UnsafeMutablePointer<Scalar>]
@@ -87,12 +121,12 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         let inputGradient: [UnsafeMutablePointer<Scalar>] // gradient of each block's output
         let features: UnsafeMutablePointer<Scalar>
         let featureGradient: UnsafeMutablePointer<Scalar>
-        let logits: UnsafeMutablePointer<Scalar>
-        let logitGradient: UnsafeMutablePointer<Scalar>
+        /// This lane's share of the parameters' gradient.
+        let gradient: UnsafeMutablePointer<Scalar>
         /// One block's weight and bias gradient from oneDNN (overwritten per call).
         let convolutionGradient: UnsafeMutablePointer<Scalar>
         private var owned: [UnsafeMutablePointer<Scalar>] = []
-        /// `Float` only: the oneDNN stream and, per batch size, each block's primitives.
+        /// `Float` only: the lane's oneDNN stream (one thread) and, per image count, each block's primitives.
         let stream: OneDNNStream?
         private var primitives: [Int: [ConvolutionPrimitives]] = [:]
         private let convolutions: [Convolution]
@@ -100,8 +134,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         init(network: ConvNet, capacity n: Int) {
             self.capacity = n
             var owned = [UnsafeMutablePointer<Scalar>]()
-            // 64-byte aligned (a cache line, an AVX-512 vector): oneDNN's kernels and
-            // dnnl_sgemm may take different paths, and round differently, on other alignments.
+            // 64-byte aligned: a cache line and an AVX-512 vector.
             func buffer(_ count: Int) -> UnsafeMutablePointer<Scalar> {
                 let b = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Scalar>.stride, alignment: 64)
                     .bindMemory(to: Scalar.self, capacity: max(1, count))
@@ -122,12 +155,11 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
             blockInputs = inputs; convOutputs = outs; normalized = norms; self.scales = scales; inputGradient = grads
             features = buffer(n * network.features)
             featureGradient = buffer(n * network.features)
-            logits = buffer(n * network.classes)
-            logitGradient = buffer(n * network.classes)
+            gradient = buffer(network.parameterCount)
             convolutionGradient = buffer(largest)
             self.owned = owned
             convolutions = network.convolutions
-            stream = Scalar.self == Float.self ? OneDNNStream(threads: network.threads) : nil
+            stream = Scalar.self == Float.self ? OneDNNStream(threads: 1) : nil
         }
 
         deinit { for b in owned { b.deallocate() } }
@@ -135,10 +167,10 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         /// Block `d`'s oneDNN primitives for `count` images (built on first use), or
         /// nil for `Double`, which runs the plain convolution.
         func primitives(_ d: Int, count: Int) -> ConvolutionPrimitives? {
-            guard stream != nil else { return nil }
+            guard let stream else { return nil }
             if let made = primitives[count] { return made[d] }
             let made = convolutions.indices.map {
-                ConvolutionPrimitives(convolutions[$0], count: count, inputGradient: $0 > 0, threads: stream!.threads)
+                ConvolutionPrimitives(convolutions[$0], count: count, inputGradient: $0 > 0, threads: stream.threads)
             }
             primitives[count] = made
             return made[d]
@@ -155,9 +187,11 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
-    /// The forward pass: leaves every block's buffers and the features in `ws`.
-    private func forward(_ p: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count n: Int, ws: Workspace) {
-        precondition(n <= ws.capacity, "ConvNet: \(n) images for a workspace of \(ws.capacity)")
+    /// One lane's forward pass of `n` images: leaves every block's buffers and the
+    /// features in `ws`, and writes the logits to `logits` (`n x classes`).
+    private func forward(_ p: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count n: Int, lane ws: Lane,
+                         logits: UnsafeMutablePointer<Scalar>) {
+        precondition(n <= ws.capacity, "ConvNet: \(n) images for a lane of \(ws.capacity)")
         // NCHW rows -> NHWC.
         let plane = height * width, x0 = ws.blockInputs[0]
         for i in 0..<n {
@@ -176,7 +210,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
                 conv.forward(weights: weights, bias: bias, input: ws.blockInputs[d], count: n, output: ws.convOutputs[d])
             }
             tail.forward(ws.convOutputs[d], count: n, gamma: gamma, beta: beta, normalized: ws.normalized[d],
-                         scales: ws.scales[d], output: ws.blockInputs[d + 1], threads: threads)
+                         scales: ws.scales[d], output: ws.blockInputs[d + 1], threads: 1)
         }
         // NHWC -> one row of (c, y, x) features per image (PyTorch's flattening).
         let last = tails[tails.count - 1], q = last.pooledPlane, c = last.channels, src = ws.blockInputs[convolutions.count]
@@ -186,21 +220,15 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
                 for j in 0..<c { row[j * q + k] = image[k * c + j] }
             }
         }
+        classifier.forward(p + classifierOffset, input: ws.features, count: n, output: logits)
     }
 
-    public func logits(_ parameters: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count: Int,
-                       into logits: UnsafeMutablePointer<Scalar>, workspace ws: Workspace) {
-        forward(parameters, inputs: inputs, count: count, ws: ws)
-        classifier.forward(parameters + classifierOffset, input: ws.features, count: count, output: logits)
-    }
-
-    public func accumulateGradient(_ p: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count n: Int,
-                                   gradient: UnsafeMutablePointer<Scalar>, workspace ws: Workspace,
-                                   outputGradient: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void) {
-        forward(p, inputs: inputs, count: n, ws: ws)
-        classifier.forward(p + classifierOffset, input: ws.features, count: n, output: ws.logits)
-        outputGradient(ws.logits, ws.logitGradient)
-        classifier.backward(p + classifierOffset, input: ws.features, count: n, outputGradient: ws.logitGradient,
+    /// One lane's backward pass after its forward pass: from the logits' gradient
+    /// `dz` (`n x classes`), overwrites the lane's parameter gradient.
+    private func backward(_ p: UnsafePointer<Scalar>, count n: Int, lane ws: Lane, logitGradient dz: UnsafePointer<Scalar>) {
+        let gradient = ws.gradient
+        gradient.update(repeating: 0, count: parameterCount)
+        classifier.backward(p + classifierOffset, input: ws.features, count: n, outputGradient: dz,
                             gradient: gradient + classifierOffset, inputGradient: ws.featureGradient)
         // Features' gradient -> NHWC gradient of the last block's output.
         let depth = convolutions.count, last = tails[depth - 1], q = last.pooledPlane, c = last.channels
@@ -216,18 +244,47 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
             let g = gradient + o, dBias = g + conv.weightCount, dGamma = dBias + conv.outChannels, dBeta = dGamma + conv.outChannels
             let dy = ws.convOutputs[d]   // the convolution's output is no longer needed: its gradient goes there
             tail.backward(ws.inputGradient[d], count: n, gamma: gamma, beta: beta, normalized: ws.normalized[d],
-                          scales: ws.scales[d], dy: dy, dGamma: dGamma, dBeta: dBeta, threads: threads)
+                          scales: ws.scales[d], dy: dy, dGamma: dGamma, dBeta: dBeta, threads: 1)
             let dx = d > 0 ? ws.inputGradient[d - 1] : nil
             if let primitives = ws.primitives(d, count: n), let stream = ws.stream {
-                let scratch = ws.convolutionGradient, values = conv.weightCount + conv.outChannels
-                primitives.backward(weights: asFloat(weights), input: asFloat(UnsafePointer(ws.blockInputs[d])), outputGradient: asFloat(UnsafePointer(dy)),
-                                    weightGradient: asFloat(scratch), biasGradient: asFloat(scratch + conv.weightCount),
-                                    inputGradient: dx.map { asFloat($0) }, stream: stream)
-                for k in 0..<values { g[k] += scratch[k] }   // weights then bias, as in the parameters
+                // oneDNN overwrites: weights then bias, as in the parameters (still zero here).
+                primitives.backward(weights: asFloat(weights), input: asFloat(UnsafePointer(ws.blockInputs[d])),
+                                    outputGradient: asFloat(UnsafePointer(dy)), weightGradient: asFloat(g),
+                                    biasGradient: asFloat(dBias), inputGradient: dx.map { asFloat($0) }, stream: stream)
             } else {
                 conv.backward(weights: weights, input: ws.blockInputs[d], count: n, outputGradient: dy,
                               weightGradient: g, biasGradient: dBias, inputGradient: dx)
             }
+        }
+    }
+
+    public func logits(_ parameters: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count: Int,
+                       into logits: UnsafeMutablePointer<Scalar>, workspace ws: Workspace) {
+        precondition(count <= ws.capacity, "ConvNet: \(count) images for a workspace of \(ws.capacity)")
+        let ranges = ws.split(count), shared = SharedPointer(UnsafeMutablePointer(mutating: parameters))
+        let x = SharedPointer(UnsafeMutablePointer(mutating: inputs)), z = SharedPointer(logits)
+        parallelParts(ranges.count) { part in
+            let r = ranges[part]
+            self.forward(shared.base, inputs: x.base + r.lowerBound * self.inputFeatures, count: r.count, lane: ws.lanes[part],
+                         logits: z.base + r.lowerBound * self.classes)
+        }
+    }
+
+    public func accumulateGradient(_ p: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count n: Int,
+                                   gradient: UnsafeMutablePointer<Scalar>, workspace ws: Workspace,
+                                   outputGradient: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void) {
+        logits(p, inputs: inputs, count: n, into: ws.logits, workspace: ws)
+        outputGradient(ws.logits, ws.logitGradient)
+        let ranges = ws.split(n), shared = SharedPointer(UnsafeMutablePointer(mutating: p))
+        let dz = SharedPointer(ws.logitGradient)
+        parallelParts(ranges.count) { part in
+            let r = ranges[part]
+            self.backward(shared.base, count: r.count, lane: ws.lanes[part], logitGradient: dz.base + r.lowerBound * self.classes)
+        }
+        // The lanes' shares, added in lane order.
+        for part in ranges.indices {
+            let share = ws.lanes[part].gradient
+            for k in 0..<parameterCount { gradient[k] += share[k] }
         }
     }
 }

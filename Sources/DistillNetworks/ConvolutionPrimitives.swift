@@ -18,9 +18,10 @@ final class ConvolutionPrimitives {
     private let backwardWeightsPrimitive: dnnl_primitive_t
     // Memory objects: user buffers are bound per call; reordered weights are oneDNN's.
     private let source, destination, bias, userWeights, diffSource, diffDestination, diffBias, userDiffWeights: dnnl_memory_t
-    private let forwardWeights: dnnl_memory_t, forwardReorder: dnnl_primitive_t?
-    private let backwardWeights: dnnl_memory_t?, backwardReorder: dnnl_primitive_t?
-    private let diffWeights: dnnl_memory_t, diffReorder: dnnl_primitive_t?
+    private let forwardWeights: dnnl_memory_t, forwardReorder: OneDNN.Reorder?
+    private let backwardWeights: dnnl_memory_t?, backwardReorder: OneDNN.Reorder?
+    private let diffWeights: dnnl_memory_t, diffReorder: OneDNN.Reorder?
+    private let forwardScratchpad, backwardWeightsScratchpad: dnnl_memory_t, backwardDataScratchpad: dnnl_memory_t?
     private var owned: [dnnl_memory_t] = []
 
     /// Names of the implementations oneDNN chose: forward, backward data, backward weights.
@@ -101,14 +102,17 @@ final class ConvolutionPrimitives {
         let diffMD = OneDNN.query(backwardWeightsPD, dnnl_query_diff_weights_md)
         diffReorder = OneDNN.reorder(diffMD, plain)
         diffWeights = diffReorder == nil ? userDiffWeights : memory(diffMD, allocate: true)
+        forwardScratchpad = OneDNN.scratchpad(forwardPD)
+        backwardWeightsScratchpad = OneDNN.scratchpad(backwardWeightsPD)
+        backwardDataScratchpad = backwardDataPD.map(OneDNN.scratchpad)
+        owned += [forwardScratchpad, backwardWeightsScratchpad] + (backwardDataScratchpad.map { [$0] } ?? [])
         self.owned = owned
     }
 
     deinit {
         for m in owned { dnnl_memory_destroy(m) }
-        for p in [forwardPrimitive, backwardDataPrimitive, backwardWeightsPrimitive, forwardReorder, backwardReorder, diffReorder] {
-            if let p { dnnl_primitive_destroy(p) }
-        }
+        for p in [forwardPrimitive, backwardDataPrimitive, backwardWeightsPrimitive] { if let p { dnnl_primitive_destroy(p) } }
+        for r in [forwardReorder, backwardReorder, diffReorder] { r?.destroy() }
         for pd in [forwardPD, backwardDataPD, backwardWeightsPD] { if let pd { dnnl_primitive_desc_destroy(pd) } }
     }
 
@@ -117,11 +121,13 @@ final class ConvolutionPrimitives {
                  output y: UnsafeMutablePointer<Float>, stream: OneDNNStream) {
         OneDNN.bind(userWeights, weights)
         if let forwardReorder {
-            stream.execute(forwardReorder, [(DNNL_ARG_FROM, userWeights), (DNNL_ARG_TO, forwardWeights)])
+            stream.execute(forwardReorder.primitive, [(DNNL_ARG_FROM, userWeights), (DNNL_ARG_TO, forwardWeights),
+                                                     (DNNL_ARG_SCRATCHPAD, forwardReorder.scratchpad)])
         }
         OneDNN.bind(source, x); OneDNN.bind(bias, b); OneDNN.bind(destination, y)
         stream.execute(forwardPrimitive, [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, forwardWeights),
-                                          (DNNL_ARG_BIAS, bias), (DNNL_ARG_DST, destination)])
+                                          (DNNL_ARG_BIAS, bias), (DNNL_ARG_DST, destination),
+                                          (DNNL_ARG_SCRATCHPAD, forwardScratchpad)])
     }
 
     /// Writes the weights' gradient (`oihw`) to `weightGradient` and the bias' to
@@ -133,17 +139,20 @@ final class ConvolutionPrimitives {
         OneDNN.bind(source, x); OneDNN.bind(diffDestination, dy); OneDNN.bind(diffBias, biasGradient)
         OneDNN.bind(userDiffWeights, weightGradient)
         stream.execute(backwardWeightsPrimitive, [(DNNL_ARG_SRC, source), (DNNL_ARG_DIFF_DST, diffDestination),
-                                                  (DNNL_ARG_DIFF_WEIGHTS, diffWeights), (DNNL_ARG_DIFF_BIAS, diffBias)])
+                                                  (DNNL_ARG_DIFF_WEIGHTS, diffWeights), (DNNL_ARG_DIFF_BIAS, diffBias),
+                                                  (DNNL_ARG_SCRATCHPAD, backwardWeightsScratchpad)])
         if let diffReorder {
-            stream.execute(diffReorder, [(DNNL_ARG_FROM, diffWeights), (DNNL_ARG_TO, userDiffWeights)])
+            stream.execute(diffReorder.primitive, [(DNNL_ARG_FROM, diffWeights), (DNNL_ARG_TO, userDiffWeights),
+                                                  (DNNL_ARG_SCRATCHPAD, diffReorder.scratchpad)])
         }
-        guard let dx, let primitive = backwardDataPrimitive, let backwardWeights else { return }
+        guard let dx, let primitive = backwardDataPrimitive, let backwardWeights, let backwardDataScratchpad else { return }
         OneDNN.bind(userWeights, weights)
         if let backwardReorder {
-            stream.execute(backwardReorder, [(DNNL_ARG_FROM, userWeights), (DNNL_ARG_TO, backwardWeights)])
+            stream.execute(backwardReorder.primitive, [(DNNL_ARG_FROM, userWeights), (DNNL_ARG_TO, backwardWeights),
+                                                      (DNNL_ARG_SCRATCHPAD, backwardReorder.scratchpad)])
         }
         OneDNN.bind(diffSource, dx)
         stream.execute(primitive, [(DNNL_ARG_DIFF_SRC, diffSource), (DNNL_ARG_WEIGHTS, backwardWeights),
-                                   (DNNL_ARG_DIFF_DST, diffDestination)])
+                                   (DNNL_ARG_DIFF_DST, diffDestination), (DNNL_ARG_SCRATCHPAD, backwardDataScratchpad)])
     }
 }

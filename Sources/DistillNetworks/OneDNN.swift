@@ -47,11 +47,29 @@ enum OneDNN {
 
     /// A primitive descriptor for `descriptor` (a `dnnl_*_desc_t`), with `hint`
     /// (the forward pass' descriptor, for backward passes).
+    ///
+    /// Every primitive uses its own scratchpad, which the caller passes
+    /// (`scratchpad(_:)`): by default oneDNN shares one between primitives, which
+    /// lanes running primitives on several threads at once cannot do.
     static func primitiveDescriptor<D>(_ descriptor: inout D, hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t {
         var pd: dnnl_primitive_desc_t?
-        check(withUnsafeMutablePointer(to: &descriptor) { dnnl_primitive_desc_create(&pd, $0, nil, engine, hint) },
+        check(withUnsafeMutablePointer(to: &descriptor) { dnnl_primitive_desc_create(&pd, $0, userScratchpad, engine, hint) },
               "dnnl_primitive_desc_create(\(D.self))")
         return pd!
+    }
+
+    /// Attributes asking for a user-managed scratchpad.
+    nonisolated(unsafe) static let userScratchpad: dnnl_primitive_attr_t = {
+        var attr: dnnl_primitive_attr_t?
+        check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
+        check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "dnnl_primitive_attr_set_scratchpad_mode")
+        return attr!
+    }()
+
+    /// The scratchpad `pd` needs, as memory oneDNN allocates.
+    static func scratchpad(_ pd: dnnl_primitive_desc_t) -> dnnl_memory_t {
+        var md = query(pd, dnnl_query_scratchpad_md)
+        return memory(&md, allocate: true)
     }
 
     static func primitive(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_t {
@@ -77,14 +95,22 @@ enum OneDNN {
         return dnnl_memory_desc_equal(&a, &b) != 0
     }
 
-    /// A reorder from `source` to `destination`, or nil when they are the same layout.
-    static func reorder(_ source: dnnl_memory_desc_t, _ destination: dnnl_memory_desc_t) -> dnnl_primitive_t? {
+    /// A reorder from `source` to `destination` with its own scratchpad, or nil when
+    /// they are the same layout.
+    static func reorder(_ source: dnnl_memory_desc_t, _ destination: dnnl_memory_desc_t) -> Reorder? {
         if equal(source, destination) { return nil }
         var (s, d) = (source, destination)
         var pd: dnnl_primitive_desc_t?
-        check(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, nil), "dnnl_reorder_primitive_desc_create")
+        check(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, userScratchpad), "dnnl_reorder_primitive_desc_create")
         defer { dnnl_primitive_desc_destroy(pd) }
-        return primitive(pd!)
+        return Reorder(primitive: primitive(pd!), scratchpad: scratchpad(pd!))
+    }
+
+    struct Reorder {
+        let primitive: dnnl_primitive_t
+        let scratchpad: dnnl_memory_t
+
+        func destroy() { dnnl_primitive_destroy(primitive); dnnl_memory_destroy(scratchpad) }
     }
 }
 
