@@ -125,14 +125,15 @@ struct LayerDerivativeTests {
         return out
     }
 
-    @Test(arguments: [(4, 4), (5, 6)])   // odd height: the last row is dropped by the floor
-    func blockTail(height: Int, width: Int) {
-        let tail = ConvolutionBlockTail(channels: 3, height: height, width: width)
+    // Odd height: the last row is dropped by the floor; 16 channels as well as 3.
+    @Test(arguments: [(4, 4, 3), (5, 6, 3), (5, 6, 16)])
+    func blockTail(height: Int, width: Int, channels: Int) {
+        let tail = ConvolutionBlockTail(channels: channels, height: height, width: width)
         let n = 2, size = tail.channels * n * tail.plane, outSize = tail.channels * n * tail.pooledPlane
         let y0 = Self.random(size, seed: 9), p0 = Self.random(2 * tail.channels, seed: 10).map { $0 + 0.3 }
         let r = Self.random(outSize, seed: 11)
-        func gamma(_ p: [Double]) -> [Double] { Array(p[0..<3]) }
-        func beta(_ p: [Double]) -> [Double] { Array(p[3..<6]) }
+        func gamma(_ p: [Double]) -> [Double] { Array(p[0..<channels]) }
+        func beta(_ p: [Double]) -> [Double] { Array(p[channels...]) }
         func forward(_ y: [Double], _ p: [Double], threads: Int = 2) -> (out: [Double], xhat: [Double], scales: [Double]) {
             var xhat = [Double](repeating: 0, count: size), scales = [Double](repeating: 0, count: tail.channels * n)
             var out = [Double](repeating: 0, count: outSize)
@@ -143,7 +144,7 @@ struct LayerDerivativeTests {
         let f = forward(y0, p0)
         #expect(TestSupport.relativeError(f.out, Self.plainTail(tail, y0, gamma: gamma(p0), beta: beta(p0), count: n)) < 1e-13)
         func backward(threads: Int) -> (dy: [Double], dp: [Double]) {
-            var dy = [Double](repeating: 0, count: size), dg = [Double](repeating: 0, count: 3), db = dg
+            var dy = [Double](repeating: 0, count: size), dg = [Double](repeating: 0, count: channels), db = dg
             tail.backward(r, count: n, gamma: gamma(p0), beta: beta(p0), normalized: f.xhat, scales: f.scales,
                           dy: &dy, dGamma: &dg, dBeta: &db, threads: threads)
             return (dy, dg + db)
