@@ -107,8 +107,8 @@ public enum NetworkEvaluation {
     ///   - labels: `m` class ids, or `m x classes` learned label rows.
     ///   - test: the test images, same shape as `train`; `testLabels` their classes.
     ///   - classes: the number of classes.
-    ///   - threads: threads for the ConvNet's convolutions (oneDNN's OpenMP team) and
-    ///     element-wise passes; default the active processors. Results are
+    ///   - threads: lanes the ConvNet splits each batch into, one worker thread
+    ///     each; default the active processors. Results are
     ///     deterministic for a given seed and thread count.
     /// - Throws: `NetworkEvaluationError` (one line) when shapes, labels or settings
     ///   do not fit.

@@ -62,7 +62,7 @@ extension Double: NetworkScalar {
 }
 
 /// The size of oneDNN's OpenMP team. Its products (`dnnl_sgemm`, the dense layers)
-/// run on the calling thread; its convolution primitives on the network's threads.
+/// and the ConvNet's convolution primitives run on the calling thread alone (team size 1).
 enum OneDNNThreads {
     /// libgomp's `omp_set_num_threads`, looked up at run time: oneDNN's OpenMP
     /// runtime has loaded libgomp (Debian's build), and its development symlink is
@@ -76,7 +76,7 @@ enum OneDNNThreads {
     @inline(__always)
     static func singleThreaded() { setNumThreads?(1) }
 
-    /// Sets this thread's OpenMP team size (oneDNN's primitives run on that team).
+    /// Sets this thread's OpenMP team size (oneDNN's primitives run on, and are made for, that team).
     @inline(__always)
     static func set(_ threads: Int) { setNumThreads?(Int32(max(1, threads))) }
 }

@@ -15,7 +15,7 @@ struct NetworkTrainer<Network: TrainableNetwork> where Network.Scalar == Float {
     let width: Int
 
     /// Images per forward pass: bounds the workspace (about 0.9 MB per image for
-    /// ConvNet-3 on MNIST plus the im2col columns). Changes no result: every image's
+    /// ConvNet-3 on MNIST). Changes no result: every image's
     /// loss depends on that image alone.
     static var chunk: Int { 64 }
 

@@ -114,7 +114,7 @@ enum OneDNN {
     }
 }
 
-/// A oneDNN stream on the thread that runs the network, with oneDNN's OpenMP team
+/// A oneDNN stream for one thread (a ConvNet lane), with oneDNN's OpenMP team
 /// set to the network's thread count before each call.
 final class OneDNNStream {
     let stream: dnnl_stream_t
