@@ -22,7 +22,7 @@ done
 scratch="${SCRATCH_PATH:-.build}"
 swift build -c release --scratch-path "$scratch" --product distill-network-bench >/dev/null
 ours="$(/usr/bin/time -f '%M' -o /tmp/distill-network-bench.rss "$scratch/release/distill-network-bench" \
-        --images-per-class "$per_class" --seeds "$seeds" --epochs "$epochs" 2>/dev/null)"
+        --images-per-class "$per_class" --seeds "$seeds" --epochs "$epochs" --threads "$threads" 2>/dev/null)"
 theirs="$(tools/pytorch-reference.sh --images-per-class "$per_class" --seeds "$seeds" --epochs "$epochs" --threads "$threads")"
 echo "distill: $ours"
 echo "pytorch: $theirs"

@@ -177,7 +177,7 @@ extension DistillCommand.Eval {
         let dataset = try DatasetSources.load(data)
         let evaluator = try NetworkEvaluator(dataset: dataset, data: data, choice: choice,
                                              spec: choice.spec(width: networkOptions.width, depth: networkOptions.depth),
-                                             options: networkOptions.common)
+                                             options: networkOptions.common, threads: threads)
         if let baseline = networkOptions.baseline {
             return try evaluator.evaluate(baseline: baseline,
                                           imagesPerClass: networkOptions.imagesPerClass ?? DistillerConfiguration().imagesPerClass,
@@ -194,7 +194,8 @@ extension DistillCommand.Sweep {
         guard let choice = networkOptions.network else { return nil }
         do {
             return try NetworkEvaluator(dataset: loaded.dataset, data: options.data, choice: choice,
-                                        spec: choice.spec(width: nil, depth: nil), options: networkOptions)
+                                        spec: choice.spec(width: nil, depth: nil), options: networkOptions,
+                                        threads: options.dataOptions.threads)
         } catch { throw CLIError(error) }
     }
 
@@ -241,12 +242,16 @@ struct NetworkEvaluator {
     let test: NetworkImages
     /// `--soft-label-loss` when given; nil: cross-entropy unless a learned label is negative.
     let softLabelLoss: SoftLabelLossChoice?
+    /// Threads per network (`--threads`).
+    let threads: Int
 
     /// ConvNet-3, MLP or NTK-MLP.
     var title: String { choice.title(spec) }
 
-    init(dataset: Dataset, data: String, choice: NetworkChoice, spec: NetworkSpec, options: NetworkOptions) throws {
+    init(dataset: Dataset, data: String, choice: NetworkChoice, spec: NetworkSpec, options: NetworkOptions,
+         threads: Int) throws {
         self.dataset = dataset
+        self.threads = threads
         self.data = data
         self.choice = choice
         self.spec = spec
@@ -337,22 +342,7 @@ struct NetworkEvaluator {
         let images = try NetworkImages(pixels: pixels, count: count, height: shape.height, width: shape.width, channels: shape.channels)
         return try NetworkEvaluation.evaluate(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
                                               classes: dataset.classes, network: spec, protocol: settings ?? self.settings,
-                                              seeds: seeds ?? self.seeds)
-    }
-}
-
-extension NetworkEvaluationResult {
-    /// This result followed by `other`'s seeds (same network and protocol), with
-    /// the mean and population standard deviation over all of them.
-    func appending(_ other: NetworkEvaluationResult) -> NetworkEvaluationResult {
-        var r = self
-        r.seeds += other.seeds
-        r.testAccuracies += other.testAccuracies
-        r.seconds += other.seconds
-        let n = Double(r.testAccuracies.count)
-        r.testAccuracyMean = r.testAccuracies.reduce(0, +) / n
-        r.testAccuracyStd = (r.testAccuracies.reduce(0) { $0 + ($1 - r.testAccuracyMean) * ($1 - r.testAccuracyMean) } / n).squareRoot()
-        return r
+                                              seeds: seeds ?? self.seeds, threads: threads)
     }
 }
 
@@ -486,11 +476,19 @@ struct NetworkEvalReport: Codable, Equatable {
         let r = result
         let what = baseline == nil ? "the \(images) images of \(set) (\(labelsFile ?? labels))"
             : "\(imagesPerClass ?? 0) \(set) image(s) per class (seed \(baselineSeed ?? 0)\(baseline == "random_real" ? ", drawn anew per network" : ""))"
-        let perSeed = zip(r.seeds, r.testAccuracies).map { "seed \($0): \(format(100 * $1, 2))%" }.joined(separator: ", ")
+        let perSeed = r.seeds.indices.map { i in
+            r.diverged[i] ? "seed \(r.seeds[i]): diverged in epoch \(r.divergedAtEpoch[i] ?? 0), not tested"
+                : "seed \(r.seeds[i]): \(format(100 * r.testAccuracies[i], 2))%"
+        }.joined(separator: ", ")
+        let divergedCount = r.diverged.filter { $0 }.count
+        let accuracy = divergedCount == r.seeds.count
+            ? "No test accuracy: every network's training diverged (its loss or parameters became non-finite); \(perSeed)."
+            : "Test accuracy \(format(100 * r.testAccuracyMean, 2)) ± \(format(100 * r.testAccuracyStd, 2))% (mean ± population std over \(divergedCount == 0 ? "seeds" : "the \(r.seeds.count - divergedCount) seed(s) that did not diverge")); \(perSeed)."
+            + (divergedCount == 0 ? "" : "\nDiverged: \(divergedCount) of \(r.seeds.count) network(s) (training loss or parameters became non-finite); they are left out of the mean and std.")
         return """
             \(r.seeds.count) network(s) trained from scratch on \(what), tested on \(dataset)'s test split in \(format(r.seconds.reduce(0, +), 1)) s.
             Protocol: \(protocolSummary).
-            Test accuracy \(format(100 * r.testAccuracyMean, 2)) ± \(format(100 * r.testAccuracyStd, 2))% (mean ± population std over seeds); \(perSeed).
+            \(accuracy)
             """ + notes.map { "\nNote: \($0)." }.joined()
     }
 }

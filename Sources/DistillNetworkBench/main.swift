@@ -1,11 +1,11 @@
 // distill-network-bench: times DistillNetworks on MNIST and prints one JSON line.
 //
 //   swift run -c release distill-network-bench [--network convnet|mlp] [--images-per-class K]
-//       [--seeds N] [--epochs E] [--augment] [--test-count T] [--data data/mnist]
+//       [--seeds N] [--epochs E] [--augment] [--test-count T] [--threads T] [--data data/mnist]
 //
 // Random real training images are drawn per seed (seed s draws with SplitMix64(s));
 // each seed trains one network with DC's protocol and tests it on the first T test
-// images (all 10,000 by default). Prints the evaluation (NetworkEvaluationResult's
+// images (all 10,000 by default), on T threads (default: the active processors). Prints the evaluation (NetworkEvaluationResult's
 // keys) plus `peak_rss_mb`, the process' peak resident memory. A measuring tool,
 // not part of `distill`: the lead wires `distill eval --network` on the library.
 import DistillImages
@@ -20,7 +20,7 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-var options = ["--network": "convnet", "--images-per-class": "10", "--seeds": "1", "--epochs": "",
+var options = ["--network": "convnet", "--images-per-class": "10", "--seeds": "1", "--epochs": "", "--threads": "",
                "--test-count": "10000", "--data": "data/mnist"]
 var augment = false
 var arguments = CommandLine.arguments.dropFirst()
@@ -34,6 +34,8 @@ guard let perClass = Int(options["--images-per-class"]!), perClass >= 1,
       let testCount = Int(options["--test-count"]!), testCount >= 1 else {
     fail("--images-per-class, --seeds and --test-count take whole numbers >= 1")
 }
+let threads = Int(options["--threads"]!) ?? ProcessInfoThreads.count
+guard threads >= 1 else { fail("--threads takes a whole number >= 1") }
 let spec: NetworkSpec
 switch options["--network"]! {
 case "convnet": spec = .convNet()
@@ -63,30 +65,22 @@ for seed in 1...UInt64(seedCount) {
     drawn.append(picked)
     do {
         let result = try NetworkEvaluation.evaluate(train: train.subset(picked), test: test, height: 28, width: 28,
-                                                    channels: 1, network: spec, protocol: settings, seeds: [seed])
+                                                    channels: 1, network: spec, protocol: settings, seeds: [seed], threads: threads)
         FileHandle.standardError.write(Data("seed \(seed): test accuracy \(result.testAccuracies[0]), \(result.seconds[0]) s\n".utf8))
-        if var c = combined {
-            c.seeds += result.seeds
-            c.testAccuracies += result.testAccuracies
-            c.seconds += result.seconds
-            combined = c
-        } else {
-            combined = result
-        }
+        combined = combined.map { $0.appending(result) } ?? result
     } catch {
         fail("\(error)")
     }
 }
-guard var result = combined else { fail("no seeds") }
-let n = Double(result.testAccuracies.count)
-result.testAccuracyMean = result.testAccuracies.reduce(0, +) / n
-result.testAccuracyStd = (result.testAccuracies.reduce(0) { $0 + ($1 - result.testAccuracyMean) * ($1 - result.testAccuracyMean) } / n).squareRoot()
+guard let result = combined else { fail("no seeds") }
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]
+encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 var json = (try? JSONSerialization.jsonObject(with: encoder.encode(result))) as? [String: Any] ?? [:]
 json["images_per_class"] = perClass
+json["threads"] = threads
 json["test_images"] = test.count
 json["peak_rss_mb"] = Double(usage.ru_maxrss) / 1024
 json["random_real"] = "drawn per seed: SplitMix64(seed) shuffles each class, first K"

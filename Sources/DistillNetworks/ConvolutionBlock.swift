@@ -1,37 +1,63 @@
-/// One block of ConvNet-3 after its convolution: instance normalisation (affine),
-/// ReLU, 2x2 average pooling, run plane by plane on CNHW images.
+/// One block of ConvNet-3 after its convolution, on NHWC images: instance
+/// normalisation with affine parameters (Ulyanov et al. 2016; PyTorch's
+/// `GroupNorm(C, C)` as DC's ConvNet uses: `γ (y - mean) / sqrt(var + ε) + β`, mean
+/// and biased variance over each image's plane of each channel), ReLU (derivative 0
+/// at 0, as PyTorch), and 2x2 average pooling with stride 2 (floor: an odd last row
+/// or column is dropped). The three run fused, one image at a time, with the
+/// channels as the contiguous (vectorised) dimension.
 struct ConvolutionBlockTail: Sendable {
     let channels: Int
     let height: Int
     let width: Int
 
+    /// PyTorch's default ε.
+    static let epsilon = 1e-5
+
     var plane: Int { height * width }
     var pooledPlane: Int { (height / 2) * (width / 2) }
 
-    /// From `y` (`channels x count x height x width`) writes the pooled output
-    /// (`channels x count x height/2 x width/2`), and keeps the normalised planes
-    /// (`normalized`, like `y`) and each plane's `1/sqrt(var + ε)` (`scales`,
-    /// `channels x count`) for the backward pass.
+    /// From `y` (`count x height x width x channels`) writes the pooled output
+    /// (`count x height/2 x width/2 x channels`), and keeps the normalised values
+    /// `x̂` (`normalized`, like `y`) and each image's and channel's
+    /// `1/sqrt(var + ε)` (`scales`, `count x channels`) for the backward pass.
     func forward<S: NetworkScalar>(_ y: UnsafePointer<S>, count: Int, gamma: UnsafePointer<S>, beta: UnsafePointer<S>,
                                    normalized: UnsafeMutablePointer<S>, scales: UnsafeMutablePointer<S>,
                                    output: UnsafeMutablePointer<S>, threads: Int) {
-        let (h, w, p, q) = (height, width, plane, pooledPlane)
+        let (w, p, q, c) = (width, plane, pooledPlane, channels)
         let ys = SharedPointer(UnsafeMutablePointer(mutating: y)), xs = SharedPointer(normalized)
         let ss = SharedPointer(scales), os = SharedPointer(output)
         let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
-        parallelRanges(channels * count, threads: threads) { planes in
-            for k in planes {
-                let c = k / count
-                let xhat = xs.base + k * p
-                ss[k] = InstanceNormalization.normalize(ys.base + k * p, count: p, into: xhat)
-                // Affine, ReLU and pooling in one pass (the same as the three layers in turn).
-                let (g, b) = (gs[c], bs[c]), out = os.base + k * q, ow = w / 2
-                for i in 0..<(h / 2) {
-                    let r0 = xhat + 2 * i * w, r1 = r0 + w
-                    for j in 0..<ow {
-                        let s0 = max(g * r0[2 * j] + b, 0) + max(g * r0[2 * j + 1] + b, 0)
-                        let s1 = max(g * r1[2 * j] + b, 0) + max(g * r1[2 * j + 1] + b, 0)
-                        out[i * ow + j] = (s0 + s1) * S(0.25)
+        let (oh, ow) = (height / 2, width / 2), inverse = 1 / S(p), epsilon = S(Self.epsilon)
+        parallelRanges(count, threads: threads) { images in
+            withUnsafeTemporaryAllocation(of: S.self, capacity: c) { meanBuffer in
+                let mean = meanBuffer.baseAddress!
+                for i in images {
+                    let yi = ys.base + i * p * c, xi = xs.base + i * p * c, s = ss.base + i * c
+                    mean.update(repeating: 0, count: c)
+                    for k in 0..<p { let row = yi + k * c; for j in 0..<c { mean[j] += row[j] } }
+                    for j in 0..<c { mean[j] *= inverse }
+                    s.update(repeating: 0, count: c)
+                    for k in 0..<p {
+                        let row = yi + k * c
+                        for j in 0..<c { let d = row[j] - mean[j]; s[j] += d * d }
+                    }
+                    for j in 0..<c { s[j] = 1 / (s[j] * inverse + epsilon).squareRoot() }
+                    for k in 0..<p {
+                        let row = yi + k * c, out = xi + k * c
+                        for j in 0..<c { out[j] = (row[j] - mean[j]) * s[j] }
+                    }
+                    // Affine, ReLU and pooling in one pass over the normalised values.
+                    let g = gs.base, b = bs.base
+                    for py in 0..<oh {
+                        for px in 0..<ow {
+                            let a = xi + ((2 * py) * w + 2 * px) * c, d = a + w * c
+                            let out = os.base + (i * q + py * ow + px) * c
+                            for j in 0..<c {
+                                let s0 = max(g[j] * a[j] + b[j], 0) + max(g[j] * a[j + c] + b[j], 0)
+                                let s1 = max(g[j] * d[j] + b[j], 0) + max(g[j] * d[j + c] + b[j], 0)
+                                out[j] = (s0 + s1) * S(0.25)
+                            }
+                        }
                     }
                 }
             }
@@ -39,41 +65,56 @@ struct ConvolutionBlockTail: Sendable {
     }
 
     /// From the pooled output's gradient `dOut`, writes `dy` (like `y`) and adds
-    /// the gradients of γ and β to `dGamma`, `dBeta` (summed over images in order).
+    /// the gradients of γ and β to `dGamma`, `dBeta`. Each image's share is summed
+    /// over images in order, so the result does not depend on `threads`.
+    ///
+    /// With `g` the gradient reaching `x̂ γ + β` (a quarter of the pooled gradient
+    /// where the affine output was positive): `∂γ = Σ g x̂`, `∂β = Σ g`,
+    /// `dy = s γ (g - mean(g) - x̂ · mean(g x̂))`.
     func backward<S: NetworkScalar>(_ dOut: UnsafePointer<S>, count: Int, gamma: UnsafePointer<S>, beta: UnsafePointer<S>,
                                     normalized: UnsafePointer<S>, scales: UnsafePointer<S>,
                                     dy: UnsafeMutablePointer<S>, dGamma: UnsafeMutablePointer<S>,
                                     dBeta: UnsafeMutablePointer<S>, threads: Int) {
-        let (h, w, p, q) = (height, width, plane, pooledPlane)
+        let (h, w, p, q, c) = (height, width, plane, pooledPlane, channels)
+        let shares = UnsafeMutablePointer<S>.allocate(capacity: 2 * count * c)
+        defer { shares.deallocate() }
         let ds = SharedPointer(UnsafeMutablePointer(mutating: dOut)), xs = SharedPointer(UnsafeMutablePointer(mutating: normalized))
-        let ss = SharedPointer(UnsafeMutablePointer(mutating: scales)), dys = SharedPointer(dy)
+        let ss = SharedPointer(UnsafeMutablePointer(mutating: scales)), dys = SharedPointer(dy), shs = SharedPointer(shares)
         let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
-        let dgs = SharedPointer(dGamma), dbs = SharedPointer(dBeta)
-        parallelRanges(channels, threads: threads) { range in
-            let da = UnsafeMutablePointer<S>.allocate(capacity: p)
-            defer { da.deallocate() }
-            let ow = w / 2
-            for c in range {
-                let (g, b) = (gs[c], bs[c])
-                var dg: S = 0, db: S = 0
-                for i in 0..<count {
-                    let k = c * count + i
-                    let xhat = xs.base + k * p, dOut = ds.base + k * q
-                    // Pooling's and ReLU's backward passes in one: each pixel takes a quarter of
-                    // its pooled gradient where its affine output was positive.
-                    if h % 2 == 1 || w % 2 == 1 { da.update(repeating: 0, count: p) }
-                    for y in 0..<(2 * (h / 2)) {
-                        let src = dOut + (y / 2) * ow, row = y * w
-                        for x in 0..<(2 * ow) {
-                            da[row + x] = g * xhat[row + x] + b > 0 ? src[x / 2] * S(0.25) : 0
+        let ow = w / 2, pooledRows = 2 * (h / 2), pooledColumns = 2 * ow, inverse = 1 / S(p)
+        parallelRanges(count, threads: threads) { images in
+            let g = gs.base, b = bs.base
+            for i in images {
+                let xi = xs.base + i * p * c, di = ds.base + i * q * c, s = ss.base + i * c
+                let dg = shs.base + 2 * i * c, db = dg + c
+                dg.update(repeating: 0, count: c); db.update(repeating: 0, count: c)
+                for y in 0..<pooledRows {
+                    for x in 0..<pooledColumns {
+                        let xhat = xi + (y * w + x) * c, src = di + ((y / 2) * ow + x / 2) * c
+                        for j in 0..<c {
+                            let d = g[j] * xhat[j] + b[j] > 0 ? src[j] * S(0.25) : 0
+                            dg[j] += d * xhat[j]
+                            db[j] += d
                         }
                     }
-                    InstanceNormalization.backward(da, normalized: xhat, scale: ss[k], gamma: g, count: p,
-                                                   dy: dys.base + k * p, dGamma: &dg, dBeta: &db)
                 }
-                dgs[c] += dg
-                dbs[c] += db
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let xhat = xi + (y * w + x) * c, out = dys.base + (i * p + y * w + x) * c
+                        let pooled = y < pooledRows && x < pooledColumns
+                        let src = di + ((y / 2) * ow + x / 2) * c
+                        for j in 0..<c {
+                            let a = s[j] * g[j]
+                            let d: S = pooled && g[j] * xhat[j] + b[j] > 0 ? src[j] * S(0.25) : 0
+                            out[j] = a * (d - db[j] * inverse - xhat[j] * dg[j] * inverse)
+                        }
+                    }
+                }
             }
+        }
+        for i in 0..<count {
+            let dg = shares + 2 * i * c, db = dg + c
+            for j in 0..<c { dGamma[j] += dg[j]; dBeta[j] += db[j] }
         }
     }
 }

@@ -25,11 +25,11 @@ extension NetworkEvaluation {
     /// `evaluate` with a labelled training set (hard labels) and test set.
     public static func evaluate(train: LabeledImages, test: LabeledImages, height: Int, width: Int, channels: Int,
                                 network: NetworkSpec, protocol settings: TrainingProtocol = TrainingProtocol(),
-                                seeds: [UInt64]) throws -> NetworkEvaluationResult {
+                                seeds: [UInt64], threads: Int = ProcessInfoThreads.count) throws -> NetworkEvaluationResult {
         try evaluate(train: NetworkImages(train, height: height, width: width, channels: channels),
                      labels: .classes(train.labels),
                      test: NetworkImages(test, height: height, width: width, channels: channels),
                      testLabels: test.labels, classes: max(train.classes, test.classes),
-                     network: network, protocol: settings, seeds: seeds)
+                     network: network, protocol: settings, seeds: seeds, threads: threads)
     }
 }

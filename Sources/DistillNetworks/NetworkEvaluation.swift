@@ -2,22 +2,98 @@ import Dispatch
 
 /// The test accuracy of networks trained from scratch on an image set, one per
 /// seed, with keys `network`, `protocol`, `seeds`, `test_accuracies`,
-/// `test_accuracy_mean`, `test_accuracy_std`, `seconds` in JSON.
+/// `test_accuracy_mean`, `test_accuracy_std`, `seconds`, `diverged`,
+/// `diverged_at_epoch` in JSON.
+///
+/// A network whose training loss or parameters became non-finite (NaN or ±inf)
+/// has *diverged*: its training stops there, it is not tested, its accuracy is NaN
+/// (JSON "nan" through a non-conforming-float strategy), and the mean and standard
+/// deviation are over the other seeds only (NaN when every seed diverged).
 public struct NetworkEvaluationResult: Sendable, Equatable, Codable {
     public var network: NetworkSpec
     public var `protocol`: TrainingProtocol
     public var seeds: [UInt64]
-    /// Fractions in [0, 1], one per seed.
+    /// Fractions in [0, 1], one per seed; NaN for a seed whose training diverged.
     public var testAccuracies: [Double]
+    /// Mean over the seeds whose training stayed finite; NaN when none did.
     public var testAccuracyMean: Double
-    /// Population standard deviation over seeds.
+    /// Population standard deviation over the seeds whose training stayed finite; NaN when none did.
     public var testAccuracyStd: Double
     /// Wall-clock seconds per seed: training plus testing.
     public var seconds: [Double]
+    /// Per seed: whether the training loss or the parameters became non-finite.
+    public var diverged: [Bool]
+    /// Per seed: the epoch (1-based) in which training diverged, or nil.
+    public var divergedAtEpoch: [Int?]
+
+    public init(network: NetworkSpec, protocol settings: TrainingProtocol, seeds: [UInt64], testAccuracies: [Double],
+                seconds: [Double], divergedAtEpoch: [Int?]) {
+        self.network = network
+        self.protocol = settings
+        self.seeds = seeds
+        self.testAccuracies = testAccuracies
+        self.seconds = seconds
+        self.divergedAtEpoch = divergedAtEpoch
+        diverged = divergedAtEpoch.map { $0 != nil }
+        testAccuracyMean = .nan
+        testAccuracyStd = .nan
+        summarise()
+    }
+
+    /// The seeds whose training diverged.
+    public var divergedSeeds: [UInt64] { zip(seeds, diverged).filter(\.1).map(\.0) }
+
+    /// Recomputes the mean and population standard deviation over the seeds that did not diverge.
+    public mutating func summarise() {
+        let finite = zip(testAccuracies, diverged).filter { !$0.1 }.map(\.0)
+        guard !finite.isEmpty else { (testAccuracyMean, testAccuracyStd) = (.nan, .nan); return }
+        let n = Double(finite.count)
+        testAccuracyMean = finite.reduce(0, +) / n
+        testAccuracyStd = (finite.reduce(0) { $0 + ($1 - testAccuracyMean) * ($1 - testAccuracyMean) } / n).squareRoot()
+    }
+
+    /// This result followed by `other`'s seeds (same network and protocol), summarised again.
+    public func appending(_ other: NetworkEvaluationResult) -> NetworkEvaluationResult {
+        var r = self
+        r.seeds += other.seeds
+        r.testAccuracies += other.testAccuracies
+        r.seconds += other.seconds
+        r.diverged += other.diverged
+        r.divergedAtEpoch += other.divergedAtEpoch
+        r.summarise()
+        return r
+    }
 
     enum CodingKeys: String, CodingKey {
         case network, `protocol`, seeds, testAccuracies = "test_accuracies", testAccuracyMean = "test_accuracy_mean",
-             testAccuracyStd = "test_accuracy_std", seconds
+             testAccuracyStd = "test_accuracy_std", seconds, diverged, divergedAtEpoch = "diverged_at_epoch"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        network = try c.decode(NetworkSpec.self, forKey: .network)
+        self.protocol = try c.decode(TrainingProtocol.self, forKey: .protocol)
+        seeds = try c.decode([UInt64].self, forKey: .seeds)
+        testAccuracies = try c.decode([Double].self, forKey: .testAccuracies)
+        testAccuracyMean = try c.decode(Double.self, forKey: .testAccuracyMean)
+        testAccuracyStd = try c.decode(Double.self, forKey: .testAccuracyStd)
+        seconds = try c.decode([Double].self, forKey: .seconds)
+        // Results written before divergence was reported: no seed diverged.
+        divergedAtEpoch = try c.decodeIfPresent([Int?].self, forKey: .divergedAtEpoch) ?? seeds.map { _ in nil }
+        diverged = try c.decodeIfPresent([Bool].self, forKey: .diverged) ?? divergedAtEpoch.map { $0 != nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(network, forKey: .network)
+        try c.encode(self.protocol, forKey: .protocol)
+        try c.encode(seeds, forKey: .seeds)
+        try c.encode(testAccuracies, forKey: .testAccuracies)
+        try c.encode(testAccuracyMean, forKey: .testAccuracyMean)
+        try c.encode(testAccuracyStd, forKey: .testAccuracyStd)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(diverged, forKey: .diverged)
+        try c.encode(divergedAtEpoch, forKey: .divergedAtEpoch)   // null for a seed that did not diverge
     }
 }
 
@@ -31,11 +107,14 @@ public enum NetworkEvaluation {
     ///   - labels: `m` class ids, or `m x classes` learned label rows.
     ///   - test: the test images, same shape as `train`; `testLabels` their classes.
     ///   - classes: the number of classes.
+    ///   - threads: lanes the ConvNet splits each batch into, one worker thread
+    ///     each; default the active processors. Results are
+    ///     deterministic for a given seed and thread count.
     /// - Throws: `NetworkEvaluationError` (one line) when shapes, labels or settings
     ///   do not fit.
     public static func evaluate(train: NetworkImages, labels: NetworkLabels, test: NetworkImages, testLabels: [Int32],
                                 classes: Int, network: NetworkSpec, protocol settings: TrainingProtocol = TrainingProtocol(),
-                                seeds: [UInt64]) throws -> NetworkEvaluationResult {
+                                seeds: [UInt64], threads: Int = ProcessInfoThreads.count) throws -> NetworkEvaluationResult {
         try validate(train: train, labels: labels, test: test, testLabels: testLabels, classes: classes,
                      network: network, settings: settings, seeds: seeds)
         let targets: [Float], loss: NetworkLoss
@@ -51,35 +130,34 @@ public enum NetworkEvaluation {
         let testImages = test.normalised(mean: settings.pixelMean, std: settings.pixelStd)
         let (c, h, w) = (train.channels, train.height, train.width)
 
-        func run<N: TrainableNetwork>(_ net: N) -> [(Double, Double)] where N.Scalar == Float {
+        func run<N: TrainableNetwork>(_ net: N) -> [(accuracy: Double, seconds: Double, diverged: Int?)] where N.Scalar == Float {
             let trainer = NetworkTrainer(network: net, settings: settings, centred: network.centred,
                                          channels: c, height: h, width: w)
             return seeds.map { seed in
                 let start = DispatchTime.now().uptimeNanoseconds
                 let fit = trainer.train(images: trainImages, targets: targets, count: train.count, loss: loss, seed: seed)
-                let right = trainer.correct(parameters: fit.parameters, initial: fit.initial, images: testImages,
-                                            labels: testLabels)
+                // A diverged network is not tested: its outputs are not numbers.
+                let accuracy = fit.divergedAtEpoch != nil ? Double.nan
+                    : Double(trainer.correct(parameters: fit.parameters, initial: fit.initial, images: testImages,
+                                             labels: testLabels)) / Double(testLabels.count)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-                return (Double(right) / Double(testLabels.count), seconds)
+                return (accuracy, seconds, fit.divergedAtEpoch)
             }
         }
-        let runs: [(Double, Double)]
+        let runs: [(accuracy: Double, seconds: Double, diverged: Int?)]
         switch network.kind {
         case .convnet:
             runs = run(ConvNet<Float>(channels: c, height: h, width: w, classes: classes,
-                                      networkWidth: network.width, depth: network.depth))
+                                      networkWidth: network.width, depth: network.depth, threads: threads))
         case .mlp:
             let parameterisation: MLP<Float>.Parameterisation = network.parameterisation == .ntk
                 ? .ntk(weightStd: network.weightStd, biasStd: network.biasStd) : .standard
             runs = run(MLP<Float>(inputFeatures: train.features, classes: classes, width: network.width,
                                   depth: network.depth, parameterisation: parameterisation))
         }
-        let accuracies = runs.map(\.0)
-        let mean = accuracies.reduce(0, +) / Double(accuracies.count)
-        let variance = accuracies.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(accuracies.count)
-        return NetworkEvaluationResult(network: network, protocol: settings, seeds: seeds, testAccuracies: accuracies,
-                                       testAccuracyMean: mean, testAccuracyStd: variance.squareRoot(),
-                                       seconds: runs.map(\.1))
+        return NetworkEvaluationResult(network: network, protocol: settings, seeds: seeds,
+                                       testAccuracies: runs.map(\.accuracy), seconds: runs.map(\.seconds),
+                                       divergedAtEpoch: runs.map(\.diverged))
     }
 
     private static func validate(train: NetworkImages, labels: NetworkLabels, test: NetworkImages, testLabels: [Int32],

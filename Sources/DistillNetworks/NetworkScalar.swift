@@ -61,10 +61,8 @@ extension Double: NetworkScalar {
     public static func logarithm(_ x: Double) -> Double { log(x) }
 }
 
-/// Keeps oneDNN's products on the calling thread. The layers split their products
-/// over their own worker threads (by columns, with partial sums added in a fixed
-/// order), so oneDNN's OpenMP team would only add threads that spin between calls
-/// and compete with the element-wise passes.
+/// The size of oneDNN's OpenMP team. Its products (`dnnl_sgemm`, the dense layers)
+/// and the ConvNet's convolution primitives run on the calling thread alone (team size 1).
 enum OneDNNThreads {
     /// libgomp's `omp_set_num_threads`, looked up at run time: oneDNN's OpenMP
     /// runtime has loaded libgomp (Debian's build), and its development symlink is
@@ -77,4 +75,8 @@ enum OneDNNThreads {
     /// Sets this thread's OpenMP team size to 1 (a per-thread setting; cheap).
     @inline(__always)
     static func singleThreaded() { setNumThreads?(1) }
+
+    /// Sets this thread's OpenMP team size (oneDNN's primitives run on, and are made for, that team).
+    @inline(__always)
+    static func set(_ threads: Int) { setNumThreads?(Int32(max(1, threads))) }
 }

@@ -15,15 +15,17 @@ struct NetworkTrainer<Network: TrainableNetwork> where Network.Scalar == Float {
     let width: Int
 
     /// Images per forward pass: bounds the workspace (about 0.9 MB per image for
-    /// ConvNet-3 on MNIST plus the im2col columns). Changes no result: every image's
+    /// ConvNet-3 on MNIST). Changes no result: every image's
     /// loss depends on that image alone.
     static var chunk: Int { 64 }
 
     /// Trains on `images` (`count x inputFeatures`, normalised) against `targets`
     /// (`count x classes` rows, one-hot or learned) and returns the parameters, with
-    /// the initial ones (for centring).
+    /// the initial ones (for centring). When a batch's loss or the parameters after
+    /// a step are not finite, training stops there and `divergedAtEpoch` gives the
+    /// epoch (1-based); nil when training stayed finite.
     func train(images: [Float], targets: [Float], count: Int, loss: NetworkLoss, seed: UInt64)
-        -> (parameters: [Float], initial: [Float]) {
+        -> (parameters: [Float], initial: [Float], divergedAtEpoch: Int?) {
         var initRandom = SplitMix64(seed: seed)
         var orderRandom = SplitMix64(seed: seed ^ 0x6A09_E667_F3BC_C908)
         let initial = network.initialParameters(&initRandom)
@@ -56,7 +58,7 @@ struct NetworkTrainer<Network: TrainableNetwork> where Network.Scalar == Float {
                     augmentation.apply(&batch, count: n, channels: channels, height: height, width: width, random: &orderRandom)
                 }
                 for j in gradient.indices { gradient[j] = 0 }
-                var done = 0
+                var done = 0, batchLoss = 0.0
                 while done < n {
                     let m = min(capacity, n - done)
                     parameters.withUnsafeBufferPointer { p in
@@ -74,7 +76,7 @@ struct NetworkTrainer<Network: TrainableNetwork> where Network.Scalar == Float {
                                         network.accumulateGradient(p.baseAddress!, inputs: inputs, count: m,
                                                                    gradient: g.baseAddress!, workspace: workspace) { z, dz in
                                             if centred { for k in 0..<(m * classes) { o[k] = z[k] - o[k] } }
-                                            loss.gradient(logits: centred ? UnsafePointer(o.baseAddress!) : z,
+                                            batchLoss += loss.gradient(logits: centred ? UnsafePointer(o.baseAddress!) : z,
                                                           targets: t.baseAddress! + done * classes, count: m,
                                                           classes: classes, batch: n, into: dz)
                                         }
@@ -86,10 +88,21 @@ struct NetworkTrainer<Network: TrainableNetwork> where Network.Scalar == Float {
                     done += m
                 }
                 sgd.step(&parameters, gradient: gradient, learningRate: rate)
+                if !batchLoss.isFinite || !Self.allFinite(parameters) { return (parameters, initial, epoch + 1) }
                 start += n
             }
         }
-        return (parameters, initial)
+        return (parameters, initial, nil)
+    }
+
+    /// Whether every value is finite: their sum in Double is (Float values cannot
+    /// overflow a Double sum), so one pass without branches.
+    static func allFinite(_ values: [Float]) -> Bool {
+        values.withUnsafeBufferPointer { p in
+            var sum = 0.0
+            for v in p { sum += Double(v) }
+            return sum.isFinite
+        }
     }
 
     /// The number of `images` (`count x inputFeatures`, normalised) whose first

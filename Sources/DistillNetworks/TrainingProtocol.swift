@@ -29,8 +29,9 @@ public struct TrainingProtocol: Sendable, Equatable, Codable {
     public var pixelStd: [Double] = [0.3081]
     /// Test accuracy: the fraction of test images whose first largest logit is their label.
     public var metric = "top-1 accuracy on the whole test set"
-    /// Mean and standard deviation over seeds: `std` is the population one (NumPy's `np.std`, as DC reports).
-    public var spread = "population standard deviation over seeds"
+    /// Mean and standard deviation over seeds: `std` is the population one (NumPy's `np.std`, as DC reports),
+    /// over the seeds whose training stayed finite (a diverged seed is reported, not averaged).
+    public var spread = "population standard deviation over the seeds whose training stayed finite"
 
     public init() {}
 

@@ -21,6 +21,12 @@ func parallelRanges(_ count: Int, threads: Int, _ body: @Sendable (Range<Int>) -
     }
 }
 
+/// Runs `body(part)` for every part in `0..<parts`, each on its own worker thread.
+func parallelParts(_ parts: Int, _ body: @Sendable (Int) -> Void) {
+    if parts == 1 { body(0); return }
+    DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+}
+
 /// Sums with sixteen independent partial sums (so that the loop vectorises; the
 /// order is fixed, so the result is deterministic).
 @inline(__always)

@@ -53,6 +53,31 @@ import Testing
         #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3, standard parameterisation)"))
     }
 
+    /// A seed whose training diverged is named in the text and flagged in the JSON,
+    /// and the mean is over the other seeds.
+    @Test func divergedSeedsAreReportedNotAveraged() throws {
+        let result = NetworkEvaluationResult(network: .mlp(), protocol: TrainingProtocol(), seeds: [1, 2, 3],
+                                             testAccuracies: [0.8, .nan, 0.6], seconds: [1, 1, 1],
+                                             divergedAtEpoch: [nil, 7, nil])
+        let report = NetworkEvalReport(set: "out", baseline: nil, imagesPerClass: nil, baselineSeed: nil, dataset: "data/mnist",
+                                       images: 10, classes: 10, labels: "soft", labelsFile: nil, title: "MLP", result: result)
+        #expect(abs(report.result.testAccuracyMean - 0.7) < 1e-12 && abs(report.result.testAccuracyStd - 0.1) < 1e-12)
+        #expect(report.sentences.contains("seed 2: diverged in epoch 7, not tested"), "\(report.sentences)")
+        #expect(report.sentences.contains("Test accuracy 70.00 ± 10.00% (mean ± population std over the 2 seed(s) that did not diverge)"))
+        #expect(report.sentences.contains("Diverged: 1 of 3 network(s)"))
+        let object = try Self.json(report)
+        #expect(object["diverged"] as? [Bool] == [false, true, false])
+        let epochs = try #require(object["diverged_at_epoch"] as? [Any])
+        #expect(epochs.count == 3 && epochs[0] is NSNull && epochs[1] as? Int == 7)
+
+        let allDiverged = NetworkEvaluationResult(network: .mlp(), protocol: TrainingProtocol(), seeds: [1], testAccuracies: [.nan],
+                                                  seconds: [1], divergedAtEpoch: [3])
+        var none = report
+        none.result = allDiverged
+        #expect(none.sentences.contains("No test accuracy: every network's training diverged"))
+        #expect(!none.sentences.contains("Test accuracy"))
+    }
+
     /// On a `distill run` folder: its learned labels by default (soft
     /// cross-entropy), class ids with --labels hard, mse recorded in the protocol.
     @Test func aRunsFolderUsesItsLearnedLabelsByDefault() throws {

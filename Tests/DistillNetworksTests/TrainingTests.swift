@@ -1,3 +1,4 @@
+import Foundation
 import DistillNumerics
 import Testing
 import _TestSupport
@@ -90,6 +91,46 @@ struct TrainingTests {
                                                     network: .mlp(), seeds: [1])
         print("random real 10/class, MLP, 2,000 test images: \(result.testAccuracies)")
         #expect(result.testAccuracies[0] > 0.5)
+    }
+
+    /// Mean squared error with a learning rate far beyond the stable 2/L: the
+    /// iterates grow geometrically to ±inf, then NaN. The evaluation says so per
+    /// seed, does not test those networks, and leaves them out of the mean; the
+    /// same problem at DC's rate trains normally.
+    @Test(arguments: [NetworkSpec.mlp(width: 16), .convNet(width: 4, depth: 1)])
+    func divergedTrainingIsReported(_ spec: NetworkSpec) throws {
+        let (train, labels) = try Self.halves(count: 20, seed: 38)
+        let (test, testLabels) = try Self.halves(count: 60, seed: 39)
+        let soft = labels.flatMap { $0 == 0 ? [Float(0.8), 0.2] : [0.2, 0.8] }
+        var settings = Self.quick(epochs: 40)
+        settings.softLabelLoss = .meanSquaredError
+        func evaluate(_ rate: Double) throws -> NetworkEvaluationResult {
+            settings.learningRate = rate
+            return try NetworkEvaluation.evaluate(train: train, labels: .soft(soft), test: test, testLabels: testLabels,
+                                                  classes: 2, network: spec, protocol: settings, seeds: [1, 2])
+        }
+        let bad = try evaluate(1e4)
+        #expect(bad.diverged == [true, true], "\(bad.divergedAtEpoch)")
+        #expect(bad.divergedAtEpoch.allSatisfy { ($0 ?? 0) >= 1 && ($0 ?? 41) <= 40 })
+        #expect(bad.testAccuracies.allSatisfy(\.isNaN) && bad.testAccuracyMean.isNaN && bad.testAccuracyStd.isNaN)
+
+        let good = try evaluate(0.01)
+        #expect(good.diverged == [false, false] && good.divergedAtEpoch == [nil, nil])
+        #expect(good.testAccuracyMean.isFinite && good.testAccuracies.allSatisfy { $0 > 0.9 })
+
+        // Mixed seeds: the mean and std are over the finite ones only.
+        let mixed = good.appending(bad)
+        #expect(mixed.divergedSeeds == [1, 2] && mixed.seeds == [1, 2, 1, 2])
+        #expect(mixed.testAccuracyMean == good.testAccuracyMean && mixed.testAccuracyStd == good.testAccuracyStd)
+        // The flags survive JSON (NaN written as "nan").
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let text = String(decoding: try encoder.encode(mixed), as: UTF8.self)
+        #expect(text.contains("\"diverged\":[false,false,true,true]"))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let back = try decoder.decode(NetworkEvaluationResult.self, from: Data(text.utf8))
+        #expect(back.divergedAtEpoch == mixed.divergedAtEpoch && back.diverged == mixed.diverged)
     }
 
     @Test func badInputIsRejectedInOneLine() throws {
