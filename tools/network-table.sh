@@ -59,6 +59,7 @@ for net in $networks; do
             cell "$net/kmeans/$k" --baseline kmeans --images-per-class "$k" --network "$net"
         fi
         cell "$net/logistic/$k" --distilled "$work/sets/logistic-$k" --network "$net"
+        cell "$net/logistic-hard/$k" --distilled "$work/sets/logistic-$k" --network "$net" --labels hard
         cell "$net/ntk/$k" --distilled "$work/sets/ntk-$k" --network "$net"
     done
 done
@@ -71,7 +72,8 @@ for line in open(sys.argv[1]):
     rows[d["cell"]] = d["result"]
 networks, sizes = sys.argv[2].split(), sys.argv[3].split()
 sets = [("random-real", "random real"), ("class-means", "class means (1 per class)"), ("kmeans", "k-means centroids"),
-        ("logistic", "Distill, logistic model"), ("ntk", "Distill, NTK model")]
+        ("logistic", "Distill, logistic model (learned labels)"), ("logistic-hard", "the same, class ids (--labels hard)"),
+        ("ntk", "Distill, NTK model (learned labels)")]
 head = "| training set | " + " | ".join(f"{n} {k}/class" for n in networks for k in sizes) + " |"
 print(head)
 print("|---|" + "---:|" * (len(networks) * len(sizes)))
@@ -84,8 +86,9 @@ for key, title in sets:
                 cells.append("–")
                 continue
             diverged = sum(1 for x in r.get("diverged", []) if x) if isinstance(r.get("diverged"), list) else 0
-            text = f"{100 * r['test_accuracy_mean']:.2f} ± {100 * r['test_accuracy_std']:.2f}"
-            if diverged: text += f" ({diverged} diverged)"
+            mean = r["test_accuracy_mean"]
+            text = "nan" if mean != mean else f"{100 * mean:.2f} ± {100 * r['test_accuracy_std']:.2f}"
+            if diverged: text += f" ({diverged}/{len(r['seeds'])} diverged, left out)"
             cells.append(text)
     print(f"| {title} | " + " | ".join(cells) + " |")
 print()
