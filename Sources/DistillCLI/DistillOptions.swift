@@ -21,7 +21,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
     var labelSet: CIFAR.LabelSet?
 
-    @Option(help: "How many threads the passes over the training and test sets use.")
+    @Option(help: "How many threads the passes over the training and test sets use (and, for eval --network, the networks' training).")
     var threads = DistillerConfiguration().threads
 
     func validate() throws {

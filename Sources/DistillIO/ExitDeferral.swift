@@ -31,11 +31,13 @@ public enum ExitDeferral {
 
     /// Runs `body` (a write of a set of files) so that a requested exit waits
     /// for it; exits right after it if one was requested meanwhile. A write
-    /// that would start after an exit was requested does not start.
+    /// that would start after an exit was requested does not start, unless
+    /// pending work (`beginPending`) is still to finish: that work (the
+    /// checkpoint a first signal asked for) may be this very write.
     public static func deferringExit<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         writes.add(1, ordering: .sequentiallyConsistent)
         let status = requested.load(ordering: .sequentiallyConsistent)
-        if status != 0 { finish(); _exit(status) }
+        if status != 0 && pending.load(ordering: .sequentiallyConsistent) == 0 { finish(); _exit(status) }
         defer { finish() }
         return try body()
     }

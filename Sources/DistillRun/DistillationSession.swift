@@ -164,7 +164,7 @@ public final class DistillationSession: @unchecked Sendable {
         self.lock = lock
         // The first signal writes a checkpoint of the last finished step (see `StopOnSignal`).
         let data = absoluteData, hashes = dataset.fileHashes, dataOptions = dataset.dataset.options
-        signals.writeCheckpointOnFirstSignal { distiller, history in
+        signals.writeCheckpointOnFirstSignal(folder: out) { distiller, history in
             do { try Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, dataOptions: dataOptions, to: out) } catch {
                 writeErrorLine("error: cannot write the checkpoint of step \(distiller.step) in \(Checkpoint.folder(in: out)): \(error)")
             }

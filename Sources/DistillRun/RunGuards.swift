@@ -27,6 +27,10 @@ nonisolated(unsafe) let acknowledgementBytes: UnsafeMutableBufferPointer<UInt8> 
     return buffer
 }()
 
+/// Written from the handler on the second signal, prepared beforehand by
+/// `StopOnSignal.writeCheckpointOnFirstSignal(folder:_:)` (the handler only calls write(2)).
+nonisolated(unsafe) var secondSignalBytes: UnsafeMutableBufferPointer<UInt8>? = nil
+
 /// What the checkpoint writer thread does when the first signal comes: set
 /// by the live `StopOnSignal`, nil when none is live.
 let signalCheckpointJob = Mutex<(@Sendable () -> Void)?>(nil)
@@ -62,6 +66,11 @@ final class LatestState: Sendable {
 /// files being written are complete (`ExitDeferral`): the folder always
 /// holds whole files and the last checkpoint.
 public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
+    /// Written to standard error when a second signal ends the run at once.
+    public static func secondAcknowledgement(folder: String) -> String {
+        "stopping now; \(folder) keeps its last checkpoint: continue with: distill run --resume \(folder)\n"
+    }
+
     /// Written to standard error when the first signal arrives.
     public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C stops at once, keeping the last checkpoint)\n"
 
@@ -90,6 +99,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
                         sem_post(signalSemaphore)
                     }
                 } else {
+                    if let bytes = secondSignalBytes { _ = write(2, bytes.baseAddress, bytes.count) }
                     ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
                 }
             }
@@ -98,8 +108,17 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
 
     /// Saves the last finished step with `write` when the first signal comes
     /// (on another thread, while the current step finishes).
-    public func writeCheckpointOnFirstSignal(_ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
+    ///
+    /// A second signal then prints that the run stops at once and how to
+    /// continue it from `folder`'s last checkpoint.
+    public func writeCheckpointOnFirstSignal(folder: String, _ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
         _ = signalCheckpointThread
+        if secondSignalBytes == nil {
+            let text = Array(Self.secondAcknowledgement(folder: folder).utf8)
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
+            _ = buffer.initialize(from: text)
+            secondSignalBytes = buffer
+        }
         let latest = self.latest
         signalCheckpointJob.withLock { job in
             job = {
