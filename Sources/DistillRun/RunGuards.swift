@@ -11,6 +11,11 @@ import Glibc
 let stopSignal = Atomic<Int32>(0)
 /// Whether a checkpoint writer waits for the first signal (see `StopOnSignal`).
 let signalWriterReady = Atomic<Bool>(false)
+/// Whether the first signal's handler has registered its checkpoint work: a
+/// second signal, which may arrive on another thread while the first handler
+/// still runs, waits for it (else it could end the process before that work
+/// was registered, leaving no checkpoint).
+let firstSignalHandled = Atomic<Bool>(false)
 
 /// Posted by the signal handler on the first signal (`sem_post` is async-signal-safe).
 nonisolated(unsafe) let signalSemaphore: UnsafeMutablePointer<sem_t> = {
@@ -81,6 +86,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
 
     public init() {
         stopSignal.store(0, ordering: .sequentiallyConsistent)
+        firstSignalHandled.store(false, ordering: .sequentiallyConsistent)
         _ = acknowledgementBytes
         _ = signalSemaphore
         // A parent may have blocked them (the mask survives exec); a blocked
@@ -93,12 +99,14 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
                 if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
-                    _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
                     if signalWriterReady.load(ordering: .sequentiallyConsistent) {
                         ExitDeferral.beginPending()
                         sem_post(signalSemaphore)
                     }
+                    firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
+                    _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
                 } else {
+                    while !firstSignalHandled.load(ordering: .sequentiallyConsistent) {}
                     if let bytes = secondSignalBytes { _ = write(2, bytes.baseAddress, bytes.count) }
                     ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
                 }
