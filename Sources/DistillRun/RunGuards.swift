@@ -121,12 +121,12 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     /// continue it from `folder`'s last checkpoint.
     public func writeCheckpointOnFirstSignal(folder: String, _ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
         _ = signalCheckpointThread
-        if secondSignalBytes == nil {
-            let text = Array(Self.secondAcknowledgement(folder: folder).utf8)
-            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
-            _ = buffer.initialize(from: text)
-            secondSignalBytes = buffer
-        }
+        // A new buffer for each folder (a sweep's sizes each have one); an earlier
+        // one is not freed, since a handler may still be reading it.
+        let text = Array(Self.secondAcknowledgement(folder: folder).utf8)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
+        _ = buffer.initialize(from: text)
+        secondSignalBytes = buffer
         let latest = self.latest
         signalCheckpointJob.withLock { job in
             job = {
