@@ -80,6 +80,11 @@ extension DistillCommand {
         private func execute() throws(CLIError) -> Int32 {
             let out = outputFolder
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
+            if let checkpoint, let stop = stopAfterStep, stop <= checkpoint.state.step {
+                try runStep { () throws(RunError) in
+                    throw RunError("--stop-after-step \(stop): the checkpoint in \(Checkpoint.folder(in: resume ?? out)) is already at step \(checkpoint.state.step); give a later step, or leave --stop-after-step out")
+                }
+            }
             let request = DistillationSession.Request(
                 configuration: distillerConfiguration, data: options.data, dataOptions: options.dataOptions.datasetOptions, out: out, checkpointEvery: checkpointEvery,
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,

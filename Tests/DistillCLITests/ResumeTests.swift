@@ -66,6 +66,24 @@ import Glibc
         #expect(try Self.fingerprint(straight) == Self.fingerprint(split))
     }
 
+    @Test func resumingWithAStopStepAlreadyReachedIsRefused() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = try Self.dataset(in: scratch)
+        let out = scratch.path + "/out"
+        try DistillCommand.Run.parse(["--data", data, "--out", out, "--steps", "10", "--stop-after-step", "4", "--quiet"]).run()
+        let before = try Self.fingerprint(out)
+        for stop in ["3", "4"] {
+            #expect(throws: (any Error).self) {
+                try DistillCommand.Run.parse(["--resume", out, "--stop-after-step", stop, "--quiet"]).run()
+            }
+        }
+        #expect(try Self.fingerprint(out) == before)
+        try DistillCommand.Run.parse(["--resume", out, "--stop-after-step", "6", "--quiet"]).run()
+        let metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")))
+        #expect(metrics.steps == 6)
+    }
+
     @Test func resumingFromAFolderWithoutACheckpointFails() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanUp() }
