@@ -159,18 +159,20 @@ func neuralKernelDefaults(_ base: DistillerConfiguration, kind: NeuralKernelKind
     return c
 }
 
-/// `--model nngp`: kernel ridge regression with the NNGP kernel of a fully connected ReLU network.
-public enum NNGPModel: InnerModelFactory {
-    public static let modelName = "nngp"
-    public static let summary = "kernel ridge regression with the NNGP kernel of a fully connected ReLU network (--depth, --weight-variance, --bias-variance)"
+/// The NNGP and NTK factories: one kernel kind each, everything else shared.
+public protocol NeuralKernelModelFactory: InnerModelFactory {
+    /// The kernel this factory's model uses.
+    static var kind: NeuralKernelKind { get }
+}
 
+extension NeuralKernelModelFactory {
     public static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {
-        try makeNeuralKernelModel(.nngp, configuration, train: train)
+        try makeNeuralKernelModel(kind, configuration, train: train)
     }
 
     /// The kernel models' defaults (`neuralKernelDefaults`).
     public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration {
-        neuralKernelDefaults(base, kind: .nngp)
+        neuralKernelDefaults(base, kind: kind)
     }
 
     /// `NeuralKernelCeiling.trainingImages`.
@@ -182,37 +184,22 @@ public enum NNGPModel: InnerModelFactory {
     /// factorisation handles in under a minute (`NeuralKernelCeiling`).
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
         let c = defaultConfiguration(DistillerConfiguration())
-        return NeuralKernelCeiling.evaluate(kernel: NeuralKernel(kind: .nngp, depth: c.kernelDepth, weightVariance: c.weightVariance,
+        return NeuralKernelCeiling.evaluate(kernel: NeuralKernel(kind: kind, depth: c.kernelDepth, weightVariance: c.weightVariance,
                                                                  biasVariance: c.biasVariance),
                                             train: train, test: test, l2: l2, threads: threads)
     }
 }
 
+/// `--model nngp`: kernel ridge regression with the NNGP kernel of a fully connected ReLU network.
+public enum NNGPModel: NeuralKernelModelFactory {
+    public static let modelName = "nngp"
+    public static let summary = "kernel ridge regression with the NNGP kernel of a fully connected ReLU network (--depth, --weight-variance, --bias-variance)"
+    public static let kind = NeuralKernelKind.nngp
+}
+
 /// `--model ntk`: kernel ridge regression with the neural tangent kernel of a fully connected ReLU network.
-public enum NTKModel: InnerModelFactory {
+public enum NTKModel: NeuralKernelModelFactory {
     public static let modelName = "ntk"
     public static let summary = "kernel ridge regression with the neural tangent kernel of a fully connected ReLU network (--depth, --weight-variance, --bias-variance)"
-
-    public static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {
-        try makeNeuralKernelModel(.ntk, configuration, train: train)
-    }
-
-    /// The kernel models' defaults (`neuralKernelDefaults`).
-    public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration {
-        neuralKernelDefaults(base, kind: .ntk)
-    }
-
-    /// `NeuralKernelCeiling.trainingImages`.
-    public static var ceilingTrainingImages: Int? { NeuralKernelCeiling.trainingImages }
-
-    /// Kernel ridge regression with the default kernel (`defaultConfiguration`'s
-    /// depth and variances) on the first \(NeuralKernelCeiling.trainingImages)
-    /// training images (400 of each class for MNIST): the largest subset one Cholesky
-    /// factorisation handles in under a minute (`NeuralKernelCeiling`).
-    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
-        let c = defaultConfiguration(DistillerConfiguration())
-        return NeuralKernelCeiling.evaluate(kernel: NeuralKernel(kind: .ntk, depth: c.kernelDepth, weightVariance: c.weightVariance,
-                                                                 biasVariance: c.biasVariance),
-                                            train: train, test: test, l2: l2, threads: threads)
-    }
+    public static let kind = NeuralKernelKind.ntk
 }
