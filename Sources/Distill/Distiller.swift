@@ -58,6 +58,14 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// Each setting's name in JSON (checkpoint.json, metrics.json): its property's name.
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
+        case imagesPerClass, steps, learningRate, l2, seed, initialisation, innerTolerance, linearSolveTolerance
+        case linearSolveMaxIterations, threads, learnLabels, labelLearningRate, learnL2, l2LearningRate, pixelRange
+        case schedule, pull, model, hypergradient, unrollSteps, kernelBandwidth, kernelDepth, weightVariance
+        case biasVariance, outerLoss
+    }
+
     /// The implicit linear solve's settings.
     public var linearSolve: LinearSolveSettings {
         LinearSolveSettings(tolerance: linearSolveTolerance, maxIterations: linearSolveMaxIterations)

@@ -27,6 +27,16 @@ public protocol InnerModelFactory {
     /// unchanged. A model's defaults are chosen by measurement on a split held out
     /// of the training set, never on the test set.
     static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration
+    /// The settings of this model's own that a run with `configuration` reads,
+    /// beyond those every run reads (`DistillerConfiguration.sharedSettings`): the
+    /// linear solve's, a kernel's, the unrolled steps... A setting not listed has
+    /// no effect on the run, and metrics.json does not record it
+    /// (`RecordedConfiguration`). Every model states its own (no default).
+    static func modelSettings(_ configuration: DistillerConfiguration) -> Set<DistillerConfiguration.CodingKeys>
+    /// `configuration` with the values `model` (made by `make(configuration, ...)`)
+    /// chose for itself written in: e.g. kernel-ridge's bandwidth γ, taken from the
+    /// training set when `configuration` leaves it unset. Default: `configuration`.
+    static func effectiveConfiguration(_ configuration: DistillerConfiguration, model: any InnerModel) -> DistillerConfiguration
 }
 
 extension InnerModelFactory {
@@ -34,6 +44,9 @@ extension InnerModelFactory {
     public static var supportsUnrolledHypergradient: Bool { false }
     public static var ceilingTrainingImages: Int? { nil }
     public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration { base }
+    public static func effectiveConfiguration(_ configuration: DistillerConfiguration, model: any InnerModel) -> DistillerConfiguration {
+        configuration
+    }
 }
 
 /// The inner models `--model` offers, by name.

@@ -73,6 +73,18 @@ extension KernelRidgeModel: InnerModelFactory {
         KernelRidgeModel(bandwidth: configuration.kernelBandwidth ?? KernelRidgeRegression.defaultBandwidth(for: train),
                          relativeTolerance: configuration.innerTolerance)
     }
+
+    /// The RBF bandwidth γ and the linear solve's tolerance and iteration cap (conjugate gradient).
+    public static func modelSettings(_ configuration: DistillerConfiguration) -> Set<DistillerConfiguration.CodingKeys> {
+        [.kernelBandwidth, .linearSolveTolerance, .linearSolveMaxIterations]
+    }
+
+    /// The bandwidth γ `model` uses (the median heuristic's when none was given).
+    public static func effectiveConfiguration(_ configuration: DistillerConfiguration, model: any InnerModel) -> DistillerConfiguration {
+        var c = configuration
+        if let model = model as? KernelRidgeModel { c.kernelBandwidth = model.bandwidth }
+        return c
+    }
 }
 
 extension KernelRidgeRegression {

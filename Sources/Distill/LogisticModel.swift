@@ -62,6 +62,15 @@ extension LogisticModel: InnerModelFactory {
         }
     }
 
+    /// Implicit: the linear solve's tolerance and iteration cap (conjugate gradient
+    /// on the Hessian); unrolled: the number of unrolled steps (no linear solve).
+    public static func modelSettings(_ configuration: DistillerConfiguration) -> Set<DistillerConfiguration.CodingKeys> {
+        switch configuration.hypergradient {
+        case .implicit: [.linearSolveTolerance, .linearSolveMaxIterations]
+        case .unrolled: [.unrollSteps]
+        }
+    }
+
     /// The ceiling: the same model on the whole training set (`FullDataModel`, L-BFGS).
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
         let model = FullDataModel(train: train, l2: l2, threads: threads)

@@ -170,6 +170,12 @@ extension NeuralKernelModelFactory {
         try makeNeuralKernelModel(kind, configuration, train: train)
     }
 
+    /// The network's depth and variances, the outer loss, and the linear solve's
+    /// tolerance (its solve is a Cholesky factorisation: no iteration cap).
+    public static func modelSettings(_ configuration: DistillerConfiguration) -> Set<DistillerConfiguration.CodingKeys> {
+        [.kernelDepth, .weightVariance, .biasVariance, .outerLoss, .linearSolveTolerance]
+    }
+
     /// The kernel models' defaults (`neuralKernelDefaults`).
     public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration {
         neuralKernelDefaults(base, kind: kind)

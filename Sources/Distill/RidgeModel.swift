@@ -45,6 +45,11 @@ extension RidgeModel: InnerModelFactory {
         RidgeModel(relativeTolerance: configuration.innerTolerance)
     }
 
+    /// The linear solve's tolerance and iteration cap (conjugate gradient).
+    public static func modelSettings(_ configuration: DistillerConfiguration) -> Set<DistillerConfiguration.CodingKeys> {
+        [.linearSolveTolerance, .linearSolveMaxIterations]
+    }
+
     /// The ceiling: ridge regression on the whole training set, in closed form in the
     /// weights' space (`p x p`), with one-hot labels.
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {

@@ -251,10 +251,10 @@ struct DistilledSet {
         let path = folder + "/" + RunFiles.metrics
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         struct Recorded: Decodable {
-            var configuration: DistillerConfiguration?
+            var configuration: RecordedConfiguration?
         }
         do {
-            return try JSONDecoder().decode(Recorded.self, from: data).configuration
+            return try JSONDecoder().decode(Recorded.self, from: data).configuration?.values
         } catch let error as DecodingError {
             throw DistilledSetError(description: "\(path): expected the configuration of a Distill \(DistillVersion.current) run (\(error.shortDescription)); pass --model and --l2 to evaluate it anyway")
         }

@@ -95,8 +95,8 @@ extension DistillCommand {
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }
-            let shape = session.dataset.shape
-            let grid = { (distiller: Distiller) throws -> PNGImage in
+            let shape = session.dataset.shape, zoom = self.zoom
+            let grid = { @Sendable (distiller: Distiller) throws -> PNGImage in
                 try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
                                           classes: distiller.classes, height: shape.height, width: shape.width,
                                           channels: shape.channels, zoom: zoom)
@@ -113,12 +113,14 @@ extension DistillCommand {
             }
             try runStep { () throws(RunError) in try session.createOutputFolder() }
             let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
+            let outputs = RunOutputs(folder: out, shape: shape), command = CommandLine.arguments
+            // The outputs, report.html (and progress.png) and the checkpoint: one set.
             let result = try runStep { () throws(RunError) in
-                try session.run(observers: watch.observers, grid: grid)
+                try session.run(observers: watch.observers, grid: grid) { outcome in
+                    try watch.extraFiles(outcome, outputs: outputs, zoom: zoom, command: command)
+                }
             }
-            let outputs = RunOutputs(folder: out, shape: shape)
-            let extras = try watch.writeExtras(result.outcome, outputs: outputs, zoom: zoom)
-            watch.printSummary(result.outcome, folder: out, files: result.files + extras)
+            watch.printSummary(result.outcome, folder: out, files: result.files + watch.extraNames)
             let received = session.signals.received
             if result.stoppedEarly {
                 let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"

@@ -104,7 +104,7 @@ extension DistillCommand {
                 let progress = ProgressLines(log: { if !quiet { print($0) } })
                 let shape = dataset.shape
                 let result = try runStep { () throws(RunError) in
-                    try session.run(observers: [progress]) { distiller in
+                    try session.run(observers: [progress]) { @Sendable distiller in
                         try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
                                                   classes: distiller.classes, height: shape.height, width: shape.width,
                                                   channels: shape.channels, zoom: 4)

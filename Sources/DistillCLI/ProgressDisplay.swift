@@ -4,6 +4,7 @@ import DistillImages
 import DistillNumerics
 import DistillRun
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -266,9 +267,12 @@ final class TestAccuracyProbe: DistillationObserver {
     /// Called with a line for every measurement (nil: silent).
     let log: ((String) -> Void)?
     let budget: Double
-    private(set) var points: [Point] = []
+    /// The measurements so far and the wall time they took, in seconds: read
+    /// from another thread by the set a first signal writes (`RunDisplay.extraFiles`).
+    private let measured = Mutex<(points: [Point], seconds: Double)>(([], 0))
+    var points: [Point] { measured.withLock { $0.points } }
     /// Wall time spent measuring, in seconds.
-    private(set) var seconds = 0.0
+    var seconds: Double { measured.withLock { $0.seconds } }
     /// The interval in use (nil until chosen, or when none fits the budget).
     private(set) var interval: Int?
     private var stepSeconds: [Double] = []
@@ -310,7 +314,17 @@ final class TestAccuracyProbe: DistillationObserver {
     /// The final model's figures (measured by the run itself) close the curve.
     func finished(_ outcome: DistillationOutcome) {
         let m = outcome.metrics
-        if points.last?.step != m.steps { points.append(Point(step: m.steps, accuracy: m.testAccuracy, loss: m.testLoss)) }
+        measured.withLock { $0.points = Self.points($0.points, through: m) }
+    }
+
+    /// The points measured up to the run's last step, closed by the final model's
+    /// figures in `metrics` (as `finished` closes the curve), for the report of
+    /// any step reached so far.
+    func points(through metrics: RunMetrics) -> [Point] { Self.points(points, through: metrics) }
+
+    private static func points(_ points: [Point], through m: RunMetrics) -> [Point] {
+        let kept = points.filter { $0.step <= m.steps }
+        return kept.last?.step == m.steps ? kept : kept + [Point(step: m.steps, accuracy: m.testAccuracy, loss: m.testLoss)]
     }
 
     private func measure(_ distiller: Distiller) {
@@ -318,8 +332,11 @@ final class TestAccuracyProbe: DistillationObserver {
         var copy = distiller
         let inner = copy.solveInner()
         let evaluation = copy.evaluate(inner, on: test)
-        points.append(Point(step: distiller.step, accuracy: evaluation.accuracy, loss: evaluation.loss))
-        seconds += clock.seconds
+        let seconds = clock.seconds
+        measured.withLock {
+            $0.points.append(Point(step: distiller.step, accuracy: evaluation.accuracy, loss: evaluation.loss))
+            $0.seconds += seconds
+        }
         log?("step \(distiller.step)  test accuracy \(NumberText.percent(evaluation.accuracy))  test loss \(NumberText.fixed(evaluation.loss, digits: 4))")
     }
 }

@@ -45,7 +45,11 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 /// What `run` shows while a distillation runs and writes after it: the
 /// observers for progress, test accuracy and snapshots, then progress.png,
 /// report.html and the final summary.
-final class RunDisplay {
+///
+/// Sendable because `extraFiles` may run on the thread that writes the set a
+/// first signal asks for, while the observers run on the main thread: it reads
+/// only constants and the probe's and snapshots' state behind their locks.
+final class RunDisplay: @unchecked Sendable {
     let observers: [any DistillationObserver]
     let probe: TestAccuracyProbe?
     let snapshots: SnapshotWriter?
@@ -78,25 +82,34 @@ final class RunDisplay {
         self.observers = observers
     }
 
-    /// Writes progress.png (with snapshots) and report.html into `outputs`'
-    /// folder; returns the names of the files and folders added beside
-    /// `outputs.files`. `command` is this process's arguments, for the
-    /// report's command that runs it again (`RerunCommand`).
-    func writeExtras(_ outcome: DistillationOutcome, outputs: RunOutputs, zoom: Int,
-                     command: [String] = CommandLine.arguments) throws(CLIError) -> [String] {
+    /// The names `extraFiles` adds beside `RunOutputs.files`, for the summary and
+    /// the report's list of files: progress.png and snapshots/ (with snapshots),
+    /// and report.html.
+    var extraNames: [String] { (snapshots == nil ? [] : [Self.progress, SnapshotWriter.folderName + "/"]) + [ReportPage.fileName] }
+
+    /// The files written beside the outputs of `outcome` (names in `outputs`'
+    /// folder, and bytes), as one set with them: with snapshots, the last
+    /// step's snapshot and progress.png; then report.html. The figures and
+    /// pictures are those of `outcome`'s step (a run stopped early ends there).
+    /// `command` is this process's arguments, for the report's command that
+    /// runs it again (`RerunCommand`).
+    func extraFiles(_ outcome: DistillationOutcome, outputs: RunOutputs, zoom: Int,
+                    command: [String] = CommandLine.arguments) throws(CLIError) -> [(name: String, bytes: [UInt8])] {
         do {
-            var written: [String] = []
+            let distiller = outcome.distiller
+            var files: [(name: String, bytes: [UInt8])] = []
             var frames: [ReportPage.ClassPicture] = []
             if let snapshots {
-                let picture = try snapshots.contactSheet()
-                try OutputFile.write(try picture.encoded(nameForErrors: outputs.path(Self.progress)), to: outputs.path(Self.progress))
-                for frame in try snapshots.framePictures() {
+                files.append(try snapshots.finalSnapshot(distiller))
+                let kept = snapshots.frames(endingWith: distiller)
+                let picture = try snapshots.contactSheet(kept, configuration: distiller.configuration, classes: distiller.classes)
+                files.append((Self.progress, try picture.encoded(nameForErrors: outputs.path(Self.progress))))
+                for frame in try snapshots.framePictures(kept, configuration: distiller.configuration, classes: distiller.classes) {
                     frames.append(ReportPage.ClassPicture(name: "step \(frame.step)", png: try frame.picture.encoded(nameForErrors: ReportPage.fileName),
                                                           width: frame.picture.width, height: frame.picture.height))
                 }
-                written += [Self.progress, SnapshotWriter.folderName + "/"]
             }
-            let distiller = outcome.distiller, pixels = DistilledPicture.pixels(distiller)
+            let pixels = DistilledPicture.pixels(distiller)
             var pictures: [ReportPage.ClassPicture] = []
             for (index, name) in classNames.enumerated() {
                 let grid = try DistilledPicture.classGrid(pixels, class: index, configuration: distiller.configuration,
@@ -105,15 +118,15 @@ final class RunDisplay {
                 pictures.append(ReportPage.ClassPicture(name: name, png: try grid.encoded(nameForErrors: ReportPage.fileName),
                                                         width: grid.width, height: grid.height))
             }
-            written.append(ReportPage.fileName)
             let rerun = RerunCommand.arguments(configuration: distiller.configuration, data: outcome.metrics.dataset,
                                                dataOptions: outcome.metrics.dataOptions, out: outputs.folder, original: command)
-            let page = ReportPage(metrics: outcome.metrics, history: outcome.history, testAccuracy: probe?.points ?? [],
+            let page = ReportPage(metrics: outcome.metrics, history: outcome.history,
+                                  testAccuracy: probe?.points(through: outcome.metrics) ?? [],
                                   classes: pictures, snapshots: frames,
                                   baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0) }, rerun: rerun,
-                                  files: outputs.files + written, evaluationSeconds: probe?.seconds)
-            try OutputFile.write(page.html, to: outputs.path(ReportPage.fileName))
-            return written
+                                  files: outputs.files + extraNames, evaluationSeconds: probe?.seconds)
+            files.append((ReportPage.fileName, Array(page.html.utf8)))
+            return files
         } catch {
             throw CLIError(error)
         }

@@ -1,6 +1,7 @@
 import Distill
 import DistillIO
 import DistillRun
+import Synchronization
 
 /// The synthetic images as pictures, with the grey mapping of distilled.png:
 /// pixels in [0, 1] as they are, unbounded images scaled by their own
@@ -44,8 +45,8 @@ enum DistilledPicture {
 }
 
 /// Writes `snapshots/step-NNNNN.png` every `every` steps (and before the
-/// first and after the last), and keeps a few of them, evenly spread over the
-/// run, for the `progress.png` contact sheet.
+/// first; the run's outputs add the last step's, `finalSnapshot`), and keeps a
+/// few of them, evenly spread over the run, for the `progress.png` contact sheet.
 final class SnapshotWriter: DistillationObserver {
     let folder: String
     let every: Int
@@ -54,17 +55,20 @@ final class SnapshotWriter: DistillationObserver {
     let channels: Int
     /// How many grids the contact sheet shows at most.
     let sheetFrames: Int
-    /// The snapshots kept for the contact sheet, in step order.
-    private(set) var frames: [(step: Int, pixels: [Float])] = []
+    /// The snapshots kept for the contact sheet, in step order: read from
+    /// another thread by the set a first signal writes (`frames(endingWith:)`).
+    private let kept = Mutex<[Frame]>([])
     /// The steps the contact sheet will show if the run takes all its steps.
     private var plannedSteps: Set<Int> = []
-    private var latest: (step: Int, pixels: [Float])?
     private var configuration = DistillerConfiguration()
     private var classes = 0
     /// Set once a snapshot could not be written; no more are tried.
     private(set) var failure: String?
 
     static let folderName = "snapshots"
+
+    /// A snapshot: its step and its images' pixels.
+    typealias Frame = (step: Int, pixels: [Float])
 
     /// Creates `folder` (the run's output folder must exist).
     init(folder: String, every: Int, height: Int, width: Int, channels: Int = 1, zoom: Int, sheetFrames: Int = 6) throws(CLIError) {
@@ -103,16 +107,24 @@ final class SnapshotWriter: DistillationObserver {
         return .proceed
     }
 
-    /// A run stopped early still ends with its last step.
-    func finished(_ outcome: DistillationOutcome) {
-        if latest?.step != outcome.distiller.step { snapshot(outcome.distiller) }
-        if let latest, frames.last?.step != latest.step { frames.append(latest) }
+    /// The kept snapshots before `distiller`'s step, then `distiller`'s: the
+    /// frames of a run that ends (or stops) there.
+    func frames(endingWith distiller: Distiller) -> [Frame] {
+        kept.withLock { $0 }.filter { $0.step < distiller.step } + [(distiller.step, DistilledPicture.pixels(distiller))]
+    }
+
+    /// `snapshots/step-NNNNN.png` of `distiller`, the last step of a run that
+    /// ends (or stops) there, written with the run's outputs.
+    func finalSnapshot(_ distiller: Distiller) throws(PNGError) -> (name: String, bytes: [UInt8]) {
+        let name = Self.folderName + "/" + Self.fileName(step: distiller.step)
+        let grid = try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
+                                             classes: distiller.classes, height: height, width: width, channels: channels, zoom: zoom)
+        return (name, try grid.encoded(nameForErrors: folder + "/" + Self.fileName(step: distiller.step)))
     }
 
     private func snapshot(_ distiller: Distiller) {
         let pixels = DistilledPicture.pixels(distiller)
-        latest = (distiller.step, pixels)
-        if plannedSteps.contains(distiller.step) { frames.append((distiller.step, pixels)) }
+        if plannedSteps.contains(distiller.step) { kept.withLock { $0.append((distiller.step, pixels)) } }
         guard failure == nil else { return }
         let path = folder + "/" + Self.fileName(step: distiller.step)
         do {
@@ -124,19 +136,17 @@ final class SnapshotWriter: DistillationObserver {
         }
     }
 
-    /// The kept snapshots side by side (progress.png); `frameSteps` are
-    /// their steps, left to right, for captions around the picture.
-    func contactSheet() throws(PNGError) -> PNGImage {
+    /// `frames` side by side (progress.png) of a run with `configuration` and
+    /// `classes` classes.
+    func contactSheet(_ frames: [Frame], configuration: DistillerConfiguration, classes: Int) throws(PNGError) -> PNGImage {
         try ContactSheet(frames: frames.map(\.pixels), configuration: configuration, classes: classes,
                          height: height, width: width, channels: channels, zoom: zoom).rendered()
     }
 
-    /// The steps of the contact sheet's frames, left to right.
-    var frameSteps: [Int] { frames.map(\.step) }
-
-    /// Each kept snapshot as its own grid, about 220 pixels wide at most (so
+    /// Each of `frames` as its own grid, about 220 pixels wide at most (so
     /// that four fit across report.html), with its step, for the page to caption.
-    func framePictures() throws(PNGError) -> [(step: Int, picture: PNGImage)] {
+    func framePictures(_ frames: [Frame], configuration: DistillerConfiguration,
+                       classes: Int) throws(PNGError) -> [(step: Int, picture: PNGImage)] {
         let columns = DistilledPicture.layout(configuration, classes: classes).columns
         let scale = max(1, min(zoom, 220 / max(1, columns * width)))
         var pictures: [(step: Int, picture: PNGImage)] = []

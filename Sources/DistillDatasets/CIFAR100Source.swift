@@ -7,7 +7,7 @@ import DistillIO
 /// bytes, scale 1/255.
 public struct CIFAR100Source: DatasetSource {
     public static let format = "CIFAR-100 binary"
-    public static let layout = "train.bin and test.bin (with --label-set fine|coarse)"
+    public static let layout = "train.bin and test.bin, or a cifar-100-binary folder of them"
 
     public let path: String
     public let labelSet: CIFAR.LabelSet

@@ -6,7 +6,7 @@ import DistillIO
 /// class names from `batches.meta.txt` when present.
 public struct CIFAR10Source: DatasetSource {
     public static let format = "CIFAR-10 binary"
-    public static let layout = "data_batch_1.bin ... data_batch_5.bin and test_batch.bin"
+    public static let layout = "data_batch_1.bin ... data_batch_5.bin and test_batch.bin, or a cifar-10-batches-bin folder of them"
 
     public let path: String
 

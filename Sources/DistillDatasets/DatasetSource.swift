@@ -168,8 +168,8 @@ public enum DatasetSources {
     ]
 
     /// The source for `path`: the first format that recognises it; when none does
-    /// (or the path is missing), the first format's loader, whose error names
-    /// what it looked for.
+    /// (or the path is missing), the first format's loader (`load` says instead
+    /// that a folder no format recognises holds no dataset).
     public static func source(for path: String, formats: [any DatasetSource.Type] = formats) -> any DatasetSource {
         format(of: path, formats: formats).init(path: path)
     }
@@ -177,6 +177,14 @@ public enum DatasetSources {
     /// The format that reads `path` (see `source(for:formats:)`).
     public static func format(of path: String, formats: [any DatasetSource.Type] = formats) -> any DatasetSource.Type {
         formats.first { $0.recognises(path) } ?? formats[0]
+    }
+
+    /// The error for a folder that none of `formats` recognises: `PATH: no dataset
+    /// found: expected one of: <each format and its layout>; found <what the folder
+    /// holds and its nearest partial match (`DatasetFormat.contents(of:)`)>`.
+    public static func noDataset(at path: String, formats: [any DatasetSource.Type] = formats) -> ImageDatasetError {
+        let expected = formats.map { "\($0.format) (\($0.layout))" }.joined(separator: "; ")
+        return ImageDatasetError(path: path, kind: .unrecognised("expected one of: \(expected); found \(DatasetFormat.contents(of: path))"))
     }
 
     /// Loads the dataset at `path` (see `source(for:formats:)`) with `options`,
@@ -187,9 +195,14 @@ public enum DatasetSources {
     public static func load(_ path: String, options: DatasetOptions = DatasetOptions(),
                             formats: [any DatasetSource.Type] = formats) throws -> Dataset {
         let format = format(of: path, formats: formats)
-        // A path no format recognises (missing, empty, another layout): the first
-        // format's loader says what is wrong with it, before any option is judged.
         guard formats.contains(where: { $0.recognises(path) }) else {
+            // A folder no format recognises holds no dataset: one line listing every
+            // format's layout and what the folder holds, before any option is judged.
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                throw noDataset(at: path, formats: formats)
+            }
+            // A missing path or a file: the first format's loader names the problem.
             return try format.init(path: path).load()
         }
         try format.check(options, path: path)

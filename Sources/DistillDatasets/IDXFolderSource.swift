@@ -9,7 +9,7 @@ import DistillImages
 /// when the folder holds one (`distill convert` writes it), else by their values.
 public struct IDXFolderSource: DatasetSource {
     public static let format = "IDX folder"
-    public static let layout = "a folder of MNIST-named IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; raw or .gz)"
+    public static let layout = "MNIST-named IDX files: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, raw or .gz"
 
     public let path: String
 

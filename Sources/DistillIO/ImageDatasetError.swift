@@ -121,7 +121,7 @@ extension ImageDatasetError.Kind {
         case .tooFewToSplit(let count):
             "expected at least 2 images in the class to split into train and test, found \(count)"
         case .unrecognised(let what):
-            "not a recognised dataset: \(what)"
+            "no dataset found: \(what)"
         }
     }
 }

@@ -50,26 +50,48 @@ public struct Checkpoint: Sendable {
     /// `<out>/checkpoint`.
     public static func folder(in out: String) -> String { out + "/" + folderName }
 
-    /// Writes the checkpoint of `distiller` into `<out>/checkpoint/`, unless this
-    /// process already wrote a later step's there (`replacingNewer` writes it anyway:
-    /// the last good state after a divergence).
+    /// When a set is written over the one this process last wrote into the same folder.
+    public enum Precedence: Sendable {
+        /// Unless a later step's set was written (periodic checkpoints, a run's final outputs).
+        case unlessLater
+        /// Unless a later step's set, or this step's outputs, were written: the
+        /// set a first signal asks for yields to the run's own final set of the
+        /// same step (which also holds the baselines).
+        case unlessLaterOrSameStepOutputs
+        /// Always: the last good state after a divergence (an earlier step).
+        case always
+    }
+
+    /// Writes the checkpoint of `distiller` into `<out>/checkpoint/`, and `files`
+    /// (the outputs of the same step, by path) with it as one set
+    /// (`OutputFile.write(_:)`), unless `precedence` says a set this process
+    /// already wrote into `out` wins (then nothing is written).
     ///
     /// - Throws: the file that cannot be written and why (nothing is changed then).
     public static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                             dataOptions: DatasetOptions = DatasetOptions(), to out: String, replacingNewer: Bool = false) throws {
+                             dataOptions: DatasetOptions = DatasetOptions(), to out: String,
+                             alongside files: [(path: String, bytes: [UInt8])] = [], precedence: Precedence = .unlessLater) throws {
         // One writer at a time (the signal thread may write too), and never an older step over a newer one.
-        try written.withLock { steps throws in
-            if !replacingNewer, let newer = steps[out], newer > distiller.step { return }
-            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out)
-            steps[out] = distiller.step
+        try written.withLock { sets throws in
+            if let last = sets[out] {
+                switch precedence {
+                case .unlessLater: if last.step > distiller.step { return }
+                case .unlessLaterOrSameStepOutputs:
+                    if last.step > distiller.step || (last.step == distiller.step && last.withOutputs) { return }
+                case .always: break
+                }
+            }
+            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out,
+                              alongside: files)
+            sets[out] = (distiller.step, !files.isEmpty)
         }
     }
 
-    /// The step of the last checkpoint this process wrote into each folder.
-    private static let written = Mutex<[String: Int]>([:])
+    /// The step of the last set this process wrote into each folder, and whether it held outputs.
+    private static let written = Mutex<[String: (step: Int, withOutputs: Bool)]>([:])
 
     private static func writeUnlocked(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                                      dataOptions: DatasetOptions, to out: String) throws {
+                                      dataOptions: DatasetOptions, to out: String, alongside outputs: [(path: String, bytes: [UInt8])]) throws {
         let folder = Self.folder(in: out)
         try OutputFile.createDirectory(folder)
         let state = distiller.state
@@ -96,7 +118,7 @@ public struct Checkpoint: Sendable {
         let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         files.append((folder + "/checkpoint.json", Array(try encoder.encode(manifest))))
-        try OutputFile.write(files)
+        try OutputFile.write(outputs + files.map { (path: $0.0, bytes: $0.1) })
     }
 
     /// Reads the checkpoint in `<out>/checkpoint/`.

@@ -159,7 +159,7 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
         innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
         seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
         loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
-        datasetSHA256: dataset.fileHashes, configuration: configuration,
+        datasetSHA256: dataset.fileHashes, configuration: RecordedConfiguration(configuration, model: distiller.model),
         readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0,
                                                            channels: dataset.shape.channels) },
         baselines: nil, dataOptions: dataset.dataset.options, classValues: dataset.dataset.classValues)

@@ -9,8 +9,13 @@ import Glibc
 /// One guarded distillation into an output folder, as `distill run` and
 /// `distill sweep` do it: load and check everything, create the folder, run the
 /// steps under the guards (divergence and missed solves, signals, stop-after,
-/// periodic checkpoints), then measure and write the outputs and the checkpoint
-/// as one set.
+/// periodic checkpoints), then measure and write the outputs, the caller's
+/// extra files (report.html...) and the checkpoint as one set.
+///
+/// The first SIGINT or SIGTERM writes that same set for the last finished
+/// step, on another thread while the current step ends, so that a second
+/// signal, which ends the process once the set is written, leaves the complete
+/// outputs of the last checkpoint (see `StopOnSignal`).
 ///
 /// Use: `init` (loads and checks; creates nothing), any further checks of the
 /// caller's, `createOutputFolder()`, observers that need the folder, then `run`.
@@ -89,6 +94,11 @@ public final class DistillationSession: @unchecked Sendable {
         if let checkpoint = request.resume {
             request.configuration = try ResumeOptions.configuration(
                 saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration)
+            // A finished run has nothing to resume: running no step would only rewrite its outputs.
+            if checkpoint.state.step >= request.configuration.steps {
+                let folder = request.resumeFolder ?? request.out
+                throw RunError("\(folder): the run in this folder finished (\(checkpoint.state.step) of \(checkpoint.manifest.configuration.steps) steps), so there is nothing to resume; to run it longer, give more steps: distill run --resume \(folder) --steps N, with N above \(checkpoint.state.step)")
+            }
             if !request.dataGiven {
                 request.data = checkpoint.manifest.data
                 if dataset == nil && access(request.data, F_OK) != 0 {
@@ -162,13 +172,6 @@ public final class DistillationSession: @unchecked Sendable {
             try OutputFolderLock.removeRun(in: out)
         }
         self.lock = lock
-        // The first signal writes a checkpoint of the last finished step (see `StopOnSignal`).
-        let data = absoluteData, hashes = dataset.fileHashes, dataOptions = dataset.dataset.options
-        signals.writeCheckpointOnFirstSignal(folder: out) { distiller, history in
-            do { try Checkpoint.write(distiller, history: history, data: data, dataFiles: hashes, dataOptions: dataOptions, to: out) } catch {
-                writeErrorLine("error: cannot write the checkpoint of step \(distiller.step) in \(Checkpoint.folder(in: out)): \(error)")
-            }
-        }
     }
 
     /// `path` made absolute (symbolic links resolved); `path` itself when it cannot be resolved.
@@ -192,25 +195,64 @@ public final class DistillationSession: @unchecked Sendable {
         rmdir(request.out)
     }
 
+    /// Files a caller writes beside the outputs, made for an outcome: their names
+    /// in the output folder (`snapshots/step-00012.png` for one in a subfolder)
+    /// and bytes. Called on the main thread for the run's end, and on another
+    /// thread for the set a first signal asks for (see `run`).
+    public typealias ExtraFiles = @Sendable (DistillationOutcome) throws -> [(name: String, bytes: [UInt8])]
+
+    /// Draws distilled.png for a state.
+    public typealias GridPicture = @Sendable (Distiller) throws -> PNGImage
+
+    /// Writes the outputs of `outcome` (`grid` draws distilled.png), `extras`
+    /// and the checkpoint of `state` as one set (`Checkpoint.write`, with
+    /// `precedence`). `state` is the distiller `outcome` was measured from: its
+    /// warm start is the one the next step would have had (measuring solves
+    /// the inner problem again, from it), so that a resumed run continues bit for bit.
+    ///
+    /// - Throws: the file that cannot be written or the picture that cannot be made (nothing is changed then).
+    private func writeSet(_ outcome: DistillationOutcome, state: Distiller, grid: GridPicture, extras: ExtraFiles?,
+                          precedence: Checkpoint.Precedence) throws {
+        let out = request.out
+        var files = try RunOutputs(folder: out, shape: dataset.shape).contents(outcome, grid: try grid(outcome.distiller))
+        files += try extras?(outcome).map { (path: out + "/" + $0.name, bytes: $0.bytes) } ?? []
+        try Checkpoint.write(state, history: outcome.history, data: absoluteData, dataFiles: dataset.fileHashes,
+                             dataOptions: dataset.dataset.options, to: out, alongside: files, precedence: precedence)
+    }
+
     /// What a finished (or stopped) run left.
     public struct Result: Sendable {
         public let outcome: DistillationOutcome
-        /// The output files written (names in the folder).
+        /// The output files written (names in the folder), without the caller's extra files.
         public let files: [String]
         /// Whether the run stopped before its last step (signal or stop-after).
         public var stoppedEarly: Bool { outcome.distiller.step < outcome.distiller.configuration.steps }
     }
 
     /// Runs the remaining steps with the guards and `observers`, then writes the
-    /// outputs (`grid` draws distilled.png) and the checkpoint.
+    /// outputs (`grid` draws distilled.png), `extras` and the checkpoint as one set.
+    ///
+    /// The first signal writes that set for the last finished step at once, on
+    /// another thread (without the baselines, which take long): the folder a
+    /// second signal leaves holds every output of the last checkpoint. A later
+    /// step's set, written when the current step ends, replaces it.
     ///
     /// - Throws: `RunError` when the run diverged (the outputs of the last good
     ///   step are written first) or an output cannot be written (the folder is
     ///   left as it was).
-    public func run(observers: [any DistillationObserver],
-                    grid: (Distiller) throws -> PNGImage) throws(RunError) -> Result {
+    public func run(observers: [any DistillationObserver], grid: @escaping GridPicture,
+                    extras: ExtraFiles? = nil) throws(RunError) -> Result {
         let out = request.out, data = request.data
         try createOutputFolder()
+        let dataset = self.dataset, commandLine = request.commandLine
+        // Weak: the job outlives the session only until the next session's replaces it.
+        signals.writeOnFirstSignal(folder: out) { [weak self] distiller, history in
+            guard let self else { return }
+            let outcome = measure(distiller, history: history, dataset: dataset, data: data, commandLine: commandLine)
+            do { try writeSet(outcome, state: distiller, grid: grid, extras: extras, precedence: .unlessLaterOrSameStepOutputs) } catch {
+                writeErrorLine("error: cannot write the outputs and checkpoint of step \(distiller.step) in \(out): \(error)")
+            }
+        }
         let guardian = DivergenceGuard()
         let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes,
                                           dataOptions: dataset.dataset.options)
@@ -228,10 +270,8 @@ public final class DistillationSession: @unchecked Sendable {
             let goodHistory = Array(fullHistory.prefix(good.step))
             let which = good.step == 0 ? "step 0, the starting images" : "step \(good.step)"
             do {
-                try outputs.write(measure(good, history: goodHistory, dataset: dataset, data: data,
-                                          commandLine: request.commandLine), grid: try grid(good))
-                try Checkpoint.write(good, history: goodHistory, data: absoluteData, dataFiles: dataset.fileHashes,
-                                     dataOptions: dataset.dataset.options, to: out, replacingNewer: true)
+                try writeSet(measure(good, history: goodHistory, dataset: dataset, data: data, commandLine: request.commandLine),
+                             state: good, grid: grid, extras: extras, precedence: .always)
             } catch {
                 throw RunError("\(failure). The outputs of the last good state (\(which)) could not be written either: \(error)")
             }
@@ -241,9 +281,7 @@ public final class DistillationSession: @unchecked Sendable {
         var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commandLine: request.commandLine)
         if request.baselines { outcome.metrics.baselines = try baselines(dataset, configuration: final.configuration) }
         do {
-            try outputs.write(outcome, grid: try grid(final))
-            try Checkpoint.write(final, history: fullHistory, data: absoluteData, dataFiles: dataset.fileHashes,
-                                 dataOptions: dataset.dataset.options, to: out)
+            try writeSet(outcome, state: final, grid: grid, extras: extras, precedence: .unlessLater)
         } catch {
             // The outputs are written as a set or not at all: a folder made for them is empty.
             removeFolderIfMadeForThisRun()

@@ -1,10 +1,12 @@
 import Distill
 import Foundation
 
-/// What may change when a run is resumed: the number of steps (to extend it or
-/// end it sooner, never before the checkpoint's step), the thread count and the
-/// dataset's location (checked by its files' SHA-256). Every other setting is
-/// the run's own; asking for another value is refused with a sentence.
+/// What may change when a run is resumed: the number of steps (only to extend
+/// it: fewer steps than it was started with would change the learning-rate
+/// schedule of the steps already taken; `--stop-after-step` ends a session
+/// sooner), the thread count and the dataset's location (checked by its files'
+/// SHA-256). Every other setting is the run's own; asking for another value is
+/// refused with a sentence.
 public enum ResumeOptions {
     /// The option name of each configuration field, for messages.
     static let optionNames: [String: String] = [
@@ -26,7 +28,7 @@ public enum ResumeOptions {
     /// (the options the user gave).
     ///
     /// - Throws: `RunError` naming an option the user gave that a resumed run
-    ///   cannot change, or `--steps` below the checkpoint's step.
+    ///   cannot change, or `--steps` below the run's recorded steps (`saved.steps`).
     public static func configuration(saved: DistillerConfiguration, step: Int, requested: DistillerConfiguration,
                                      defaults: DistillerConfiguration = DistillerConfiguration()) throws(RunError) -> DistillerConfiguration {
         let s = fields(saved), r = fields(requested), d = fields(defaults)
@@ -36,8 +38,8 @@ public enum ResumeOptions {
         }
         var result = saved
         if requested.steps != defaults.steps {
-            guard requested.steps >= step else {
-                throw RunError("--steps \(requested.steps): the checkpoint is already at step \(step); give at least \(step) (or leave --steps out to run to \(saved.steps))")
+            guard requested.steps >= saved.steps else {
+                throw RunError("--steps \(requested.steps): a resumed run can only be extended, and this one was started with --steps \(saved.steps) (its checkpoint is at step \(step)); give --steps \(saved.steps) or more, or leave --steps out (--stop-after-step ends a session sooner)")
             }
             result.steps = requested.steps
         }

@@ -11,6 +11,9 @@ import Glibc
 let stopSignal = Atomic<Int32>(0)
 /// Whether a checkpoint writer waits for the first signal (see `StopOnSignal`).
 let signalWriterReady = Atomic<Bool>(false)
+/// Whether the first signal's work was handed to the writer thread (once: by the
+/// handler, or by `writeOnFirstSignal` for a signal that came before it).
+let signalWorkPosted = Atomic<Bool>(false)
 /// Whether the first signal's handler has registered its checkpoint work: a
 /// second signal, which may arrive on another thread while the first handler
 /// still runs, waits for it (else it could end the process before that work
@@ -33,21 +36,22 @@ nonisolated(unsafe) let acknowledgementBytes: UnsafeMutableBufferPointer<UInt8> 
 }()
 
 /// Written from the handler on the second signal, prepared beforehand by
-/// `StopOnSignal.writeCheckpointOnFirstSignal(folder:_:)` (the handler only calls write(2)).
+/// `StopOnSignal.writeOnFirstSignal(folder:_:)` (the handler only calls write(2)).
 nonisolated(unsafe) var secondSignalBytes: UnsafeMutableBufferPointer<UInt8>? = nil
 
-/// What the checkpoint writer thread does when the first signal comes: set
-/// by the live `StopOnSignal`, nil when none is live.
-let signalCheckpointJob = Mutex<(@Sendable () -> Void)?>(nil)
+/// What the checkpoint writer thread does when the first signal comes, and the
+/// `StopOnSignal` that set it (its `ObjectIdentifier`): set by the live one, nil
+/// when none is live.
+let signalCheckpointJob = Mutex<(owner: ObjectIdentifier, job: @Sendable () -> Void)?>(nil)
 
-/// Starts, once per process, the thread that writes a checkpoint of the last
-/// finished step when the first signal comes (so that a second signal, which
-/// ends the process at once, still leaves a checkpoint).
+/// Starts, once per process, the thread that writes the outputs and checkpoint
+/// of the last finished step when the first signal comes (so that a second
+/// signal, which ends the process at once, still leaves them).
 let signalCheckpointThread: Void = {
     let thread = Thread {
         while true {
             while sem_wait(signalSemaphore) != 0 {}
-            let job = signalCheckpointJob.withLock { $0 }
+            let job = signalCheckpointJob.withLock { $0?.job }
             job?()
             ExitDeferral.endPending()
         }
@@ -65,19 +69,19 @@ final class LatestState: Sendable {
 /// so that the run can save a checkpoint and its outputs before exiting.
 ///
 /// The first signal is acknowledged at once on standard error ("stopping
-/// after this step...") and a checkpoint of the last finished step is
-/// written on another thread. A second signal ends the process at once with
-/// status 128 + the signal, but only once that checkpoint and any set of
-/// files being written are complete (`ExitDeferral`): the folder always
-/// holds whole files and the last checkpoint.
+/// after this step...") and the outputs and checkpoint of the last finished
+/// step are written on another thread (`writeOnFirstSignal`), as one set. A
+/// second signal ends the process with status 128 + the signal as soon as
+/// that set and any set of files being written are complete (`ExitDeferral`):
+/// the folder always holds whole files, and every output of the last checkpoint.
 public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     /// Written to standard error when a second signal ends the run at once.
     public static func secondAcknowledgement(folder: String) -> String {
-        "stopping now; \(folder) keeps its last checkpoint: continue with: distill run --resume \(folder)\n"
+        "stopping now; \(folder) keeps the outputs and checkpoint of the last finished step: continue with: distill run --resume \(folder)\n"
     }
 
     /// Written to standard error when the first signal arrives.
-    public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C stops at once, keeping the last checkpoint)\n"
+    public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C stops sooner, keeping those of the last finished step)\n"
 
     /// The last finished state and its history, for the checkpoint at the first signal.
     private let latest = LatestState()
@@ -87,6 +91,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     public init() {
         stopSignal.store(0, ordering: .sequentiallyConsistent)
         firstSignalHandled.store(false, ordering: .sequentiallyConsistent)
+        signalWorkPosted.store(false, ordering: .sequentiallyConsistent)
         _ = acknowledgementBytes
         _ = signalSemaphore
         // A parent may have blocked them (the mask survives exec); a blocked
@@ -99,10 +104,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
                 if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
-                    if signalWriterReady.load(ordering: .sequentiallyConsistent) {
-                        ExitDeferral.beginPending()
-                        sem_post(signalSemaphore)
-                    }
+                    if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
                     firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
                     _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
                 } else {
@@ -114,12 +116,13 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         }
     }
 
-    /// Saves the last finished step with `write` when the first signal comes
-    /// (on another thread, while the current step finishes).
+    /// Saves the last finished step with `write` (its outputs and checkpoint)
+    /// when the first signal comes, on another thread while the current step
+    /// finishes; at once if the signal came before this call.
     ///
-    /// A second signal then prints that the run stops at once and how to
-    /// continue it from `folder`'s last checkpoint.
-    public func writeCheckpointOnFirstSignal(folder: String, _ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
+    /// A second signal then prints that the run stops and how to continue it
+    /// from `folder`, and ends the process once `write` is done.
+    public func writeOnFirstSignal(folder: String, _ write: @escaping @Sendable (Distiller, [StepRecord]) -> Void) {
         _ = signalCheckpointThread
         // A new buffer for each folder (a sweep's sizes each have one); an earlier
         // one is not freed, since a handler may still be reading it.
@@ -127,14 +130,20 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
         _ = buffer.initialize(from: text)
         secondSignalBytes = buffer
-        let latest = self.latest
-        signalCheckpointJob.withLock { job in
-            job = {
-                if let (distiller, history) = latest.value.withLock({ $0 }) { write(distiller, history) }
-            }
+        let latest = self.latest, owner = ObjectIdentifier(self)
+        let job: @Sendable () -> Void = {
+            if let (distiller, history) = latest.value.withLock({ $0 }) { write(distiller, history) }
         }
+        let replaced = signalCheckpointJob.withLock { current in
+            defer { current = (owner, job) }
+            return current
+        }
+        // Released outside the lock: what an earlier job holds may take it as it ends.
+        withExtendedLifetime(replaced) {}
         writesCheckpoint = true
         signalWriterReady.store(true, ordering: .sequentiallyConsistent)
+        // A signal that came before the writer was ready.
+        if received != 0 { postSignalWork() }
     }
 
     deinit {
@@ -142,7 +151,13 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         signal(SIGTERM, SIG_DFL)
         if writesCheckpoint {
             signalWriterReady.store(false, ordering: .sequentiallyConsistent)
-            signalCheckpointJob.withLock { $0 = nil }
+            let owner = ObjectIdentifier(self)
+            let removed = signalCheckpointJob.withLock { current in
+                guard current?.owner == owner else { return nil as (owner: ObjectIdentifier, job: @Sendable () -> Void)? }
+                defer { current = nil }
+                return current
+            }
+            withExtendedLifetime(removed) {}
         }
     }
 
@@ -163,6 +178,14 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         latest.value.withLock { $0 = (distiller, history) }
         return received != 0 ? .stop : .proceed
     }
+}
+
+/// Hands the first signal's work to the writer thread, once (async-signal-safe:
+/// atomics and `sem_post`); an exit waits for it (`ExitDeferral`).
+func postSignalWork() {
+    guard signalWorkPosted.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+    ExitDeferral.beginPending()
+    sem_post(signalSemaphore)
 }
 
 /// Stops the run when it goes wrong, and keeps the last good state.
@@ -265,7 +288,10 @@ public final class DivergenceGuard: DistillationObserver {
     }
 }
 
-/// Writes a checkpoint every `every` steps.
+/// Writes a checkpoint every `every` steps, until a signal asks the run to stop:
+/// then the set the signal asks for (the outputs and checkpoint of the last
+/// finished step) and the run's final set are the only ones written, so that
+/// the checkpoint a second signal leaves is the one its outputs belong to.
 public final class PeriodicCheckpoint: DistillationObserver {
     public let every: Int
     public let out: String
@@ -285,7 +311,7 @@ public final class PeriodicCheckpoint: DistillationObserver {
     }
 
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        guard every > 0, record.step % every == 0 else { return .proceed }
+        guard every > 0, record.step % every == 0, stopSignal.load(ordering: .sequentiallyConsistent) == 0 else { return .proceed }
         do {
             try Checkpoint.write(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out)
         } catch {

@@ -51,8 +51,9 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     public var version: String
     /// The SHA-256 of each dataset file as stored.
     public var datasetSHA256: [String: String]
-    /// Every setting of the distiller, after defaults.
-    public var configuration: DistillerConfiguration
+    /// The settings the run read, after defaults, with their effective values
+    /// (`RecordedConfiguration`: a setting its model does not read is not written).
+    public var configuration: RecordedConfiguration
     /// How much the images look like their class: correlation with the class
     /// mean image, and the fraction of pixels outside [0, 1].
     public var readability: Readability?
@@ -65,7 +66,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     /// CIFAR-100's label set (`fine` or `coarse`); absent for other formats.
     public var labelSet: String?
 
-    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: DistillerConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
+    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: RecordedConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
         self.dataset = dataset
         self.datasetFormat = datasetFormat
         self.model = model

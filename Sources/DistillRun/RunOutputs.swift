@@ -33,6 +33,13 @@ public struct RunOutputs: Sendable {
     ///
     /// - Throws: the file that cannot be written and why.
     public func write(_ outcome: DistillationOutcome, grid picture: PNGImage) throws {
+        try OutputFile.write(try contents(outcome, grid: picture))
+    }
+
+    /// Every file of `files` for `outcome`, by path, with its bytes (what `write` writes).
+    ///
+    /// - Throws: a value that cannot be encoded (the file and why).
+    public func contents(_ outcome: DistillationOutcome, grid picture: PNGImage) throws -> [(path: String, bytes: [UInt8])] {
         let distiller = outcome.distiller, history = outcome.history, metrics = outcome.metrics
         let images = distiller.images
         let imageShape = shape.channels == 1 ? [images.rows, shape.height, shape.width]
@@ -45,14 +52,14 @@ public struct RunOutputs: Sendable {
         // The labels the inner model was trained with (one-hot rows unless learned).
         let softLabels = try IDXArray(shape: [distiller.labels.rows, distiller.labels.columns],
                                       elements: Self.floatElements(distiller.labels.values))
-        try OutputFile.write([
+        return [
             (path(Self.grid), try picture.encoded(nameForErrors: path(Self.grid))),
             (path(Self.images), IDX.encode(imageArray)),
             (path(Self.labels), IDX.encode(labelArray)),
             (path(Self.softLabels), IDX.encode(softLabels)),
             (path(Self.history), Array(Self.csv(history).utf8)),
             (path(Self.metrics), try Self.json(metrics)),
-        ])
+        ]
     }
 
     /// IDX float32 elements when every value survives the conversion (finite

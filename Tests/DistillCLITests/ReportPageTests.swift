@@ -210,5 +210,5 @@ private func expectSelfContained(_ html: String, sourceLocation: SourceLocation 
         seed: 0, initialisation: "noise", threads: 2, trainLoss: 0.6292, trainAccuracy: 0.87, testLoss: 0.6,
         testAccuracy: 0.8809, innerGradientNorm: 1e-8, innerTolerance: 1e-6, innerIterations: 3,
         seconds: 4.5, secondsPerStep: 0.02, loadSeconds: 0.15, commandLine: "distill run", version: "0.1.0",
-        datasetSHA256: [:], configuration: DistillerConfiguration())
+        datasetSHA256: [:], configuration: RecordedConfiguration(DistillerConfiguration(), model: LogisticModel()))
 }

@@ -88,14 +88,19 @@ private struct ToyCSVSource: DatasetSource {
         #expect(distiller.evaluate(fit, on: dataset.test).accuracy == 1)
     }
 
-    /// Without the toy in the list, the path is not recognised and the IDX loader
-    /// says what it looked for.
-    @Test func anUnrecognisedFolderGetsTheFirstFormatsError() throws {
+    /// A folder no format in the list recognises: one line listing each format
+    /// of the list with its layout (the toy's too, when it is listed), and what
+    /// the folder holds.
+    @Test func anUnrecognisedFolderListsTheFormatsLookedFor() throws {
         let folder = NSTemporaryDirectory() + "distill-toy-empty-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect { try DatasetSources.load(folder) } throws: { error in
-            "\(error)".hasPrefix(folder + ": missing file: expected one of train-images-idx3-ubyte")
+            "\(error)".hasPrefix(folder + ": no dataset found: expected one of: IDX folder (MNIST-named IDX files: train-images-idx3-ubyte")
+                && "\(error)".hasSuffix("; found an empty folder")
+        }
+        #expect { try DatasetSources.load(folder, formats: [ToyCSVSource.self]) } throws: { error in
+            "\(error)" == folder + ": no dataset found: expected one of: \(ToyCSVSource.format) (\(ToyCSVSource.layout)); found an empty folder"
         }
     }
 }

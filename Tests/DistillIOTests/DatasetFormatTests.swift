@@ -46,8 +46,8 @@ func unrecognised() throws {
     guard let error else { return }
     #expect(error.path == tree.path)
     #expect(!error.description.contains("\n"))
-    #expect(error.description.hasPrefix(tree.path + ": not a recognised dataset: expected IDX files"))
-    #expect(error.description.hasSuffix("found 2 files and 1 folder with no .png file one level down"))
+    #expect(error.description.hasPrefix(tree.path + ": no dataset found: expected IDX files"))
+    #expect(error.description.hasSuffix("found 3 entries (2 files, 1 folder): train-images-idx3-ubyte does not start like an IDX file (00 00 type rank) or gzip (1f 8b): its first bytes are 68 65 6c 6c"))
     expectImageDatasetError(tree.file("nowhere"), .notFound) { _ = try DatasetFormat.detect(tree.file("nowhere")) }
     expectImageDatasetError(tree.file("notes.txt"), .notAFolder) { _ = try DatasetFormat.detect(tree.file("notes.txt")) }
 }

@@ -48,6 +48,11 @@ extension IterativeRidgeModel: InnerModelFactory {
     static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {
         IterativeRidgeModel()
     }
+
+    /// Its implicit linear solve (conjugate gradient) reads both settings.
+    static func modelSettings(_ configuration: DistillerConfiguration) -> Set<DistillerConfiguration.CodingKeys> {
+        [.linearSolveTolerance, .linearSolveMaxIterations]
+    }
 }
 
 @Suite struct ToyInnerModelTests {
