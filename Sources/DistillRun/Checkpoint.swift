@@ -93,6 +93,7 @@ public struct Checkpoint: Sendable {
     private static func writeUnlocked(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
                                       dataOptions: DatasetOptions, to out: String, alongside outputs: [(path: String, bytes: [UInt8])]) throws {
         let folder = Self.folder(in: out)
+        let folderExisted = access(folder, F_OK) == 0
         try OutputFile.createDirectory(folder)
         let state = distiller.state
         let optimisers = ["images": state.imageOptimiser, "labels": state.labelOptimiser, "l2": state.l2Optimiser]
@@ -118,7 +119,11 @@ public struct Checkpoint: Sendable {
         let encoder = JSONEncoder.total()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         files.append((folder + "/checkpoint.json", Array(try encoder.encode(manifest))))
-        try OutputFile.write(outputs + files.map { (path: $0.0, bytes: $0.1) })
+        do { try OutputFile.write(outputs + files.map { (path: $0.0, bytes: $0.1) }) } catch {
+            // Nothing of the set is left: not even the folder made for it.
+            if !folderExisted { rmdir(folder) }
+            throw error
+        }
     }
 
     /// Reads the checkpoint in `<out>/checkpoint/`.

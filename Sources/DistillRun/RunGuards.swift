@@ -174,8 +174,11 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         latest.value.withLock { $0 = (distiller, $0?.1 ?? []) }
     }
 
+    /// Records the state a step reached, unless it is unusable (a non-finite
+    /// image or label, an L2 strength out of bounds: `DivergenceGuard.isUsable`),
+    /// whose outputs must not be written; the divergence guard then stops the run.
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
-        latest.value.withLock { $0 = (distiller, history) }
+        if DivergenceGuard.isUsable(distiller) { latest.value.withLock { $0 = (distiller, history) } }
         return received != 0 ? .stop : .proceed
     }
 }
