@@ -5,10 +5,24 @@
 /// at 0, as PyTorch), and 2x2 average pooling with stride 2 (floor: an odd last row
 /// or column is dropped). The three run fused, one image at a time, with the
 /// channels as the contiguous (vectorised) dimension.
+///
+/// Layout of `y`, `x̂`, their gradients and the pooled output: NHWC, or (`blocked`,
+/// Float only, channels a multiple of 16) oneDNN's `nChw16c`: per image, blocks of
+/// 16 channels, each block's plane pixel-major with its 16 channels contiguous
+/// (value `(i, y, x, c)` at `((i * C/16 + c/16) * height * width + y * width + x) * 16 + c % 16`).
 struct ConvolutionBlockTail: Sendable {
     let channels: Int
     let height: Int
     let width: Int
+    let blocked: Bool
+
+    init(channels: Int, height: Int, width: Int, blocked: Bool = false) {
+        precondition(!blocked || channels % 16 == 0, "ConvolutionBlockTail: nChw16c needs channels in whole blocks of 16")
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.blocked = blocked
+    }
 
     /// PyTorch's default ε.
     static let epsilon = 1e-5
@@ -32,6 +46,7 @@ struct ConvolutionBlockTail: Sendable {
                          output: f(output), threads: threads)
             return
         }
+        precondition(!blocked, "ConvolutionBlockTail: nChw16c is for Float")
         let (w, p, q, c) = (width, plane, pooledPlane, channels)
         let ys = SharedPointer(UnsafeMutablePointer(mutating: y)), xs = SharedPointer(normalized)
         let ss = SharedPointer(scales), os = SharedPointer(output)
@@ -95,6 +110,7 @@ struct ConvolutionBlockTail: Sendable {
             backwardFloat(f(dOut), count: count, gamma: f(gamma), beta: f(beta), normalized: f(normalized), scales: f(scales),
                           dy: f(dy), shares: f(shares), threads: threads)
         } else {
+            precondition(!blocked, "ConvolutionBlockTail: nChw16c is for Float")
             let ds = SharedPointer(UnsafeMutablePointer(mutating: dOut)), xs = SharedPointer(UnsafeMutablePointer(mutating: normalized))
             let ss = SharedPointer(UnsafeMutablePointer(mutating: scales)), dys = SharedPointer(dy), shs = SharedPointer(shares)
             let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))

@@ -1,5 +1,5 @@
 /// `ConvolutionBlockTail`'s Float passes, vectorised over 8 channels at a time
-/// (`SIMD8<Float>`). The generic passes serve `Double` (the derivative tests); these
+/// (`SIMD8<Float>`), on NHWC or (`blocked`) `nChw16c`. The generic passes serve `Double` (the derivative tests); these
 /// compute the same values in the same order per channel (each channel's sums in
 /// pixel order), so they agree with the generic passes to the last bit except for
 /// the sign of a zero ReLU output (`-0` stays `-0`, which changes no sum).
@@ -10,6 +10,13 @@
 extension ConvolutionBlockTail {
     private typealias Vector = SIMD8<Float>
 
+    /// Where a pixel's channels are: `groups` groups (blocks of 16 when `blocked`,
+    /// else one of all channels) of `perGroup` vectors holding `limit` values,
+    /// pixels `pixelStride` apart, groups `plane * 16` apart (`blocked`).
+    private var geometry: (groups: Int, perGroup: Int, limit: Int, pixelStride: Int) {
+        blocked ? (channels / 16, 2, 16, 16) : (1, (channels + 7) / 8, channels, channels)
+    }
+
     /// See `forward`.
     func forwardFloat(_ y: UnsafePointer<Float>, count: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                       normalized: UnsafeMutablePointer<Float>, scales: UnsafeMutablePointer<Float>,
@@ -19,7 +26,8 @@ extension ConvolutionBlockTail {
         let ss = SharedPointer(scales), os = SharedPointer(output)
         let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
         let (oh, ow) = (height / 2, width / 2), inverse = 1 / Float(p), epsilon = Float(Self.epsilon)
-        let vectors = (c + Vector.scalarCount - 1) / Vector.scalarCount
+        let (groups, perGroup, limit, ps) = geometry, vectors = groups * perGroup
+        let planeStride = blocked ? p * 16 : 0, pooledStride = blocked ? q * 16 : 0
         parallelRanges(count, threads: threads) { images in
             withUnsafeTemporaryAllocation(of: Vector.self, capacity: 4 * vectors) { buffer in
                 let mean = buffer.baseAddress!, scale = mean + vectors, g = scale + vectors, b = g + vectors
@@ -31,28 +39,41 @@ extension ConvolutionBlockTail {
                     let yi = ys.base + i * p * c, xi = xs.base + i * p * c, oi = os.base + i * q * c
                     mean.update(repeating: Vector(), count: vectors)
                     for k in 0..<p {
-                        for v in 0..<vectors { mean[v] += load(yi + k * c, v, c) }
+                        for group in 0..<groups {
+                            let row = yi + group * planeStride + k * ps, m = mean + group * perGroup
+                            for u in 0..<perGroup { m[u] += load(row, u, limit) }
+                        }
                     }
                     for v in 0..<vectors { mean[v] *= inverse }
                     scale.update(repeating: Vector(), count: vectors)
                     for k in 0..<p {
-                        for v in 0..<vectors { let d = load(yi + k * c, v, c) - mean[v]; scale[v] += d * d }
+                        for group in 0..<groups {
+                            let row = yi + group * planeStride + k * ps, m = mean + group * perGroup, s = scale + group * perGroup
+                            for u in 0..<perGroup { let d = load(row, u, limit) - m[u]; s[u] += d * d }
+                        }
                     }
                     for v in 0..<vectors {
                         scale[v] = 1 / (scale[v] * inverse + epsilon).squareRoot()
                         store(scale[v], ss.base + i * c, v, c)
                     }
                     for k in 0..<p {
-                        for v in 0..<vectors { store((load(yi + k * c, v, c) - mean[v]) * scale[v], xi + k * c, v, c) }
+                        for group in 0..<groups {
+                            let offset = group * planeStride + k * ps, m = mean + group * perGroup, s = scale + group * perGroup
+                            for u in 0..<perGroup { store((load(yi + offset, u, limit) - m[u]) * s[u], xi + offset, u, limit) }
+                        }
                     }
                     // Affine, ReLU and pooling in one pass over the normalised values.
                     for py in 0..<oh {
                         for px in 0..<ow {
-                            let a = xi + ((2 * py) * w + 2 * px) * c, d = a + w * c, out = oi + (py * ow + px) * c
-                            for v in 0..<vectors {
-                                let s0 = relu(g[v] * load(a, v, c) + b[v]) + relu(g[v] * load(a + c, v, c) + b[v])
-                                let s1 = relu(g[v] * load(d, v, c) + b[v]) + relu(g[v] * load(d + c, v, c) + b[v])
-                                store((s0 + s1) * 0.25, out, v, c)
+                            for group in 0..<groups {
+                                let a = xi + group * planeStride + ((2 * py) * w + 2 * px) * ps, d = a + w * ps
+                                let out = oi + group * pooledStride + (py * ow + px) * ps
+                                let gg = g + group * perGroup, bb = b + group * perGroup
+                                for u in 0..<perGroup {
+                                    let s0 = relu(gg[u] * load(a, u, limit) + bb[u]) + relu(gg[u] * load(a + ps, u, limit) + bb[u])
+                                    let s1 = relu(gg[u] * load(d, u, limit) + bb[u]) + relu(gg[u] * load(d + ps, u, limit) + bb[u])
+                                    store((s0 + s1) * 0.25, out, u, limit)
+                                }
                             }
                         }
                     }
@@ -71,7 +92,8 @@ extension ConvolutionBlockTail {
         let ss = SharedPointer(UnsafeMutablePointer(mutating: scales)), dys = SharedPointer(dy), shs = SharedPointer(shares)
         let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
         let ow = w / 2, pooledRows = 2 * (h / 2), pooledColumns = 2 * ow, inverse = 1 / Float(p)
-        let vectors = (c + Vector.scalarCount - 1) / Vector.scalarCount
+        let (groups, perGroup, limit, ps) = geometry, vectors = groups * perGroup
+        let planeStride = blocked ? p * 16 : 0, pooledStride = blocked ? q * 16 : 0
         parallelRanges(count, threads: threads) { images in
             withUnsafeTemporaryAllocation(of: Vector.self, capacity: 5 * vectors) { buffer in
                 let dg = buffer.baseAddress!, db = dg + vectors, g = db + vectors, b = g + vectors, a = b + vectors
@@ -85,11 +107,16 @@ extension ConvolutionBlockTail {
                     db.update(repeating: Vector(), count: vectors)
                     for y in 0..<pooledRows {
                         for x in 0..<pooledColumns {
-                            let xhat = xi + (y * w + x) * c, src = di + ((y / 2) * ow + x / 2) * c
-                            for v in 0..<vectors {
-                                let xv = load(xhat, v, c), d = reluGradient(load(src, v, c) * 0.25, at: g[v] * xv + b[v])
-                                dg[v] += d * xv
-                                db[v] += d
+                            for group in 0..<groups {
+                                let xhat = xi + group * planeStride + (y * w + x) * ps
+                                let src = di + group * pooledStride + ((y / 2) * ow + x / 2) * ps
+                                let o = group * perGroup
+                                for u in 0..<perGroup {
+                                    let xv = load(xhat, u, limit)
+                                    let d = reluGradient(load(src, u, limit) * 0.25, at: g[o + u] * xv + b[o + u])
+                                    dg[o + u] += d * xv
+                                    db[o + u] += d
+                                }
                             }
                         }
                     }
@@ -100,12 +127,16 @@ extension ConvolutionBlockTail {
                     }
                     for y in 0..<h {
                         for x in 0..<w {
-                            let xhat = xi + (y * w + x) * c, out = dyi + (y * w + x) * c
-                            let pooled = y < pooledRows && x < pooledColumns, src = di + ((y / 2) * ow + x / 2) * c
-                            for v in 0..<vectors {
-                                let xv = load(xhat, v, c)
-                                let d = pooled ? reluGradient(load(src, v, c) * 0.25, at: g[v] * xv + b[v]) : Vector()
-                                store(a[v] * (d - db[v] * inverse - xv * dg[v] * inverse), out, v, c)
+                            let pooled = y < pooledRows && x < pooledColumns
+                            for group in 0..<groups {
+                                let offset = group * planeStride + (y * w + x) * ps, xhat = xi + offset, out = dyi + offset
+                                let src = di + group * pooledStride + ((y / 2) * ow + x / 2) * ps
+                                let o = group * perGroup
+                                for u in 0..<perGroup {
+                                    let xv = load(xhat, u, limit)
+                                    let d = pooled ? reluGradient(load(src, u, limit) * 0.25, at: g[o + u] * xv + b[o + u]) : Vector()
+                                    store(a[o + u] * (d - db[o + u] * inverse - xv * dg[o + u] * inverse), out, u, limit)
+                                }
                             }
                         }
                     }

@@ -15,10 +15,11 @@ enum ConvolutionAlgorithm: Sendable, Equatable {
 /// backward data (when the layer's input gradient is needed) and backward weights
 /// with bias, built once and reused for every batch of that size.
 ///
-/// The caller's data are NHWC (pixel-major, channels contiguous). The primitives
+/// The caller's data are in the layouts it names (NHWC by default). The primitives
 /// run in the layout measured fastest for the layer, and the data are reordered to
-/// and from it in each call (oneDNN reorders, a few MB against 10⁸-10⁹
-/// multiply-adds):
+/// and from it in each call where the two differ (oneDNN reorders, a few MB against
+/// 10⁸-10⁹ multiply-adds; ConvNet-3 keeps its data in `nChw16c` so that only the
+/// first layer's output and its gradient are reordered):
 /// - a layer with fewer than 16 input channels (the first): NCHW, where oneDNN runs
 ///   im2col + its sgemm (`gemm:jit`), 4x (forward) and 10x (backward weights)
 ///   faster on MNIST's 1-channel 32x32 than its direct kernels on NHWC;
@@ -52,11 +53,16 @@ final class ConvolutionPrimitives {
     /// Primitives for `threads` threads: oneDNN fixes its blocking and work split
     /// for the OpenMP team size current when a primitive is made, so that size is
     /// set first (and `OneDNNStream` must run them with the same `threads`).
-    init(_ conv: Convolution, count n: Int, inputGradient: Bool, threads: Int, algorithm: ConvolutionAlgorithm = .winograd) {
+    ///
+    /// `source` and `destination`: the layouts of the caller's input (and its
+    /// gradient) and output (and its gradient), oneDNN tags (`dnnl_nhwc`,
+    /// `dnnl_nchw`, `dnnl_nChw16c`).
+    init(_ conv: Convolution, count n: Int, inputGradient: Bool, threads: Int, algorithm: ConvolutionAlgorithm = .winograd,
+         source sourceTag: dnnl_format_tag_t = dnnl_nhwc, destination destinationTag: dnnl_format_tag_t = dnnl_nhwc) {
         count = n
         OneDNNThreads.set(threads)
         let srcDims = [n, conv.inChannels, conv.height, conv.width], dstDims = [n, conv.outChannels, conv.outHeight, conv.outWidth]
-        let userSrc = OneDNN.descriptor(srcDims, dnnl_nhwc), userDst = OneDNN.descriptor(dstDims, dnnl_nhwc)
+        let userSrc = OneDNN.descriptor(srcDims, sourceTag), userDst = OneDNN.descriptor(dstDims, destinationTag)
         let blocked = conv.inChannels >= 16
         let tag = blocked ? dnnl_nChw16c : dnnl_nchw
         var src = OneDNN.descriptor(srcDims, tag), dst = OneDNN.descriptor(dstDims, tag)
@@ -154,7 +160,7 @@ final class ConvolutionPrimitives {
         for pd in [forwardPD, backwardDataPD, backwardWeightsPD] { if let pd { dnnl_primitive_desc_destroy(pd) } }
     }
 
-    /// `y = conv(x) + b`, NHWC, `count` images.
+    /// `y = conv(x) + b`, `count` images in the caller's layouts.
     func forward(weights: UnsafePointer<Float>, bias b: UnsafePointer<Float>, input x: UnsafePointer<Float>,
                  output y: UnsafeMutablePointer<Float>, stream: OneDNNStream) {
         OneDNN.bind(userWeights, weights)
@@ -172,7 +178,7 @@ final class ConvolutionPrimitives {
 
     /// Writes the weights' gradient (`oihw`) to `weightGradient` and the bias' to
     /// `biasGradient` (both overwritten) and, when `inputGradient` is given, the
-    /// input's gradient (NHWC, overwritten). `dy` is the output's gradient.
+    /// input's gradient (overwritten). `dy` is the output's gradient (layouts as in `init`).
     func backward(weights: UnsafePointer<Float>, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                   weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
                   inputGradient dx: UnsafeMutablePointer<Float>?, stream: OneDNNStream) {
@@ -200,15 +206,15 @@ final class ConvolutionPrimitives {
     }
 }
 
-/// One data argument of a convolution: the caller's NHWC buffer (bound per call)
+/// One data argument of a convolution: the caller's buffer (bound per call)
 /// and, when the primitive runs another layout, a buffer in that layout (oneDNN's)
 /// with the reorder between them.
 private struct DataMemory {
-    /// The caller's buffer (NHWC).
+    /// The caller's buffer.
     let user: dnnl_memory_t
     /// What the primitive reads or writes: `user` itself when the layouts agree.
     let primitive: dnnl_memory_t
-    /// NHWC -> the primitive's layout (`load`) and back (`store`); nil when the layouts agree.
+    /// The caller's layout -> the primitive's (`load`) and back (`store`); nil when they agree.
     private let reorder, back: OneDNN.Reorder?
 
     init(user userMD: dnnl_memory_desc_t, primitive primitiveMD: dnnl_memory_desc_t, _ owned: inout [dnnl_memory_t]) {
@@ -226,7 +232,7 @@ private struct DataMemory {
 
     func bindUser(_ pointer: UnsafeRawPointer) { OneDNN.bind(user, pointer) }
 
-    /// Makes `primitive` hold the NHWC values at `pointer`.
+    /// Makes `primitive` hold the caller's values at `pointer`.
     func load(_ pointer: UnsafeRawPointer, stream: OneDNNStream) {
         bindUser(pointer)
         if let reorder {
@@ -234,7 +240,7 @@ private struct DataMemory {
         }
     }
 
-    /// Copies `primitive` to the NHWC buffer last bound (`bindUser`).
+    /// Copies `primitive` to the caller's buffer last bound (`bindUser`).
     func store(stream: OneDNNStream) {
         if let back {
             stream.execute(back.primitive, [(DNNL_ARG_FROM, primitive), (DNNL_ARG_TO, user), (DNNL_ARG_SCRATCHPAD, back.scratchpad)])

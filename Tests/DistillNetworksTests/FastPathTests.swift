@@ -43,26 +43,46 @@ struct FastPathTests {
 
     /// The vectorised Float tail against the generic tail run in Double (which
     /// `blockTail` checks against finite differences and a plain reference): whole
-    /// vectors (128 channels) and a partial last vector (20 = 8 + 8 + 4), odd sizes.
-    @Test(arguments: [(8, 8, 128), (5, 7, 20)])
-    func floatTailMatchesDouble(height: Int, width: Int, channels: Int) {
+    /// vectors (128 channels), a partial last vector (20 = 8 + 8 + 4), and the
+    /// `nChw16c` layout (32 channels; its data converted from and to NHWC here); odd sizes.
+    @Test(arguments: [(8, 8, 128, false), (5, 7, 20, false), (7, 5, 32, true)])
+    func floatTailMatchesDouble(height: Int, width: Int, channels: Int, blocked: Bool) {
         let tail = ConvolutionBlockTail(channels: channels, height: height, width: width)
+        let fast = ConvolutionBlockTail(channels: channels, height: height, width: width, blocked: blocked)
         let n = 3, size = channels * n * tail.plane, outSize = channels * n * tail.pooledPlane
         let y = LayerDerivativeTests.random(size, seed: 71).map { Double(Float($0)) }
         let gamma = LayerDerivativeTests.random(channels, seed: 72).map { Double(Float($0 + 0.5)) }
         let beta = LayerDerivativeTests.random(channels, seed: 73).map { Double(Float($0 / 2)) }
         let dOut = LayerDerivativeTests.random(outSize, seed: 74).map { Double(Float($0)) }
-        func run<S: NetworkScalar>(_: S.Type) -> [[Double]] {
-            var xhat = [S](repeating: 9, count: size), scales = [S](repeating: 9, count: channels * n)
-            var out = [S](repeating: 9, count: outSize), dy = [S](repeating: 9, count: size)
-            var dg = [S](repeating: 0, count: channels), db = dg
-            let (ys, gs, bs, ds) = (y.map { S($0) }, gamma.map { S($0) }, beta.map { S($0) }, dOut.map { S($0) })
-            tail.forward(ys, count: n, gamma: gs, beta: bs, normalized: &xhat, scales: &scales, output: &out, threads: 2)
-            tail.backward(ds, count: n, gamma: gs, beta: bs, normalized: xhat, scales: scales, dy: &dy, dGamma: &dg,
-                          dBeta: &db, threads: 2)
-            return [out, xhat, scales, dy, dg, db].map { $0.map { Double($0) } }
+        // NHWC offset -> nChw16c offset, for one array of `pixels` per image.
+        func blockedIndex(_ k: Int, pixels: Int) -> Int {
+            let (i, pixel, c) = (k / (pixels * channels), (k / channels) % pixels, k % channels)
+            return ((i * channels / 16 + c / 16) * pixels + pixel) * 16 + c % 16
         }
-        let float = run(Float.self), double = run(Double.self)
+        func toFast(_ x: [Double], pixels: Int) -> [Double] {
+            guard blocked else { return x }
+            var out = x
+            for k in x.indices { out[blockedIndex(k, pixels: pixels)] = x[k] }
+            return out
+        }
+        func fromFast(_ x: [Double], pixels: Int) -> [Double] {
+            guard blocked else { return x }
+            return x.indices.map { x[blockedIndex($0, pixels: pixels)] }
+        }
+        func run<S: NetworkScalar>(_: S.Type, _ tail: ConvolutionBlockTail) -> [[Double]] {
+            let (p, q) = (blocked && S.self == Float.self) ? (tail.plane, tail.pooledPlane) : (0, 0)
+            func inn(_ x: [Double], _ pixels: Int) -> [S] { (pixels > 0 ? toFast(x, pixels: pixels) : x).map { S($0) } }
+            func out(_ x: [S], _ pixels: Int) -> [Double] { let d = x.map { Double($0) }; return pixels > 0 ? fromFast(d, pixels: pixels) : d }
+            var xhat = [S](repeating: 9, count: size), scales = [S](repeating: 9, count: channels * n)
+            var pooled = [S](repeating: 9, count: outSize), dy = [S](repeating: 9, count: size)
+            var dg = [S](repeating: 0, count: channels), db = dg
+            let (gs, bs) = (gamma.map { S($0) }, beta.map { S($0) })
+            tail.forward(inn(y, p), count: n, gamma: gs, beta: bs, normalized: &xhat, scales: &scales, output: &pooled, threads: 2)
+            tail.backward(inn(dOut, q), count: n, gamma: gs, beta: bs, normalized: xhat, scales: scales, dy: &dy, dGamma: &dg,
+                          dBeta: &db, threads: 2)
+            return [out(pooled, q), out(xhat, p), out(scales, 0), out(dy, p), out(dg, 0), out(db, 0)]
+        }
+        let float = run(Float.self, fast), double = run(Double.self, tail)
         for (name, (f, d)) in zip(["output", "x̂", "scales", "dy", "dγ", "dβ"], zip(float, double)) {
             #expect(TestSupport.relativeError(f, d) < 1e-5, "\(name)")
         }
