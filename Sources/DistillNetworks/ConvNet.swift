@@ -26,9 +26,10 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
     public let threads: Int
     let tails: [ConvolutionBlockTail]
     let classifier: Dense
-    /// Float with a width in whole blocks of 16 channels: the blocks' data are in
-    /// oneDNN's `nChw16c` (what its Winograd kernels take; see `ConvolutionBlockTail`)
-    /// and the first convolution reads the NCHW images as given. Otherwise NHWC.
+    /// Float with a width in whole blocks of 16 channels, on a machine where oneDNN
+    /// has Winograd for them (AVX-512): the blocks' data are in oneDNN's `nChw16c`
+    /// (what its Winograd kernels take; see `ConvolutionBlockTail`) and the first
+    /// convolution reads the NCHW images as given. Otherwise NHWC.
     let blocked: Bool
 
     /// - Parameters: image `channels`, `height`, `width`; `classes`; `networkWidth`
@@ -42,7 +43,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         self.height = height
         self.width = width
         self.classes = classes
-        blocked = Scalar.self == Float.self && networkWidth % 16 == 0
+        blocked = Scalar.self == Float.self && networkWidth % 16 == 0 && ConvolutionPrimitives.winogradAvailable
         var convs = [Convolution](), tails = [ConvolutionBlockTail]()
         var (c, h, w) = (channels, height, width)
         for d in 0..<depth {

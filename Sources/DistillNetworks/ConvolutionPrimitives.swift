@@ -23,8 +23,8 @@ enum ConvolutionAlgorithm: Sendable, Equatable {
 /// - a layer with fewer than 16 input channels (the first): NCHW, where oneDNN runs
 ///   im2col + its sgemm (`gemm:jit`), 4x (forward) and 10x (backward weights)
 ///   faster on MNIST's 1-channel 32x32 than its direct kernels on NHWC;
-/// - otherwise channels in blocks of 16 (`nChw16c`), with Winograd (`.winograd`,
-///   when oneDNN has it) or direct (`jit:avx512_core`).
+/// - otherwise Winograd (`.winograd`, where oneDNN has it: AVX-512) on channels in
+///   blocks of 16 (`nChw16c`), else oneDNN's direct kernels on the caller's layouts.
 /// Weights stay PyTorch's `oihw` in the parameters and are reordered to the layout
 /// each primitive chose on every call (147k values for a 128-channel layer).
 final class ConvolutionPrimitives {
@@ -102,8 +102,14 @@ final class ConvolutionPrimitives {
             }
             return (f, d, w)
         }
-        let winograd = algorithm == .winograd && blocked ? make(dnnl_convolution_winograd) : nil
-        guard let (f, d, w) = winograd ?? make(dnnl_convolution_direct) else {
+        var made = algorithm == .winograd && blocked ? make(dnnl_convolution_winograd) : nil
+        if made == nil && blocked {
+            // Direct kernels on the caller's layouts (oneDNN's blocked direct kernels
+            // want the machine's block size: 16 on AVX-512, 8 on AVX2).
+            (src, dst) = (userSrc, userDst)
+        }
+        made = made ?? make(dnnl_convolution_direct)
+        guard let (f, d, w) = made else {
             preconditionFailure("oneDNN: no direct convolution for \(conv) at \(n) images")
         }
         (forwardPD, backwardDataPD, backwardWeightsPD) = (f, d, w)
@@ -151,6 +157,16 @@ final class ConvolutionPrimitives {
         owned += [forwardScratchpad, backwardWeightsScratchpad] + (backwardDataScratchpad.map { [$0] } ?? [])
         self.owned = owned
     }
+
+    /// Whether oneDNN has Winograd (forward, backward data and weights) on this
+    /// machine for ConvNet-3's 128-channel layers (AVX-512: yes). Without it
+    /// ConvNet-3 keeps its data in NHWC (see `ConvNet.blocked`).
+    static let winogradAvailable: Bool = {
+        let probe = ConvolutionPrimitives(Convolution(inChannels: 128, outChannels: 128, height: 8, width: 8, padding: 1),
+                                          count: 1, inputGradient: true, threads: 1, source: dnnl_nChw16c,
+                                          destination: dnnl_nChw16c)
+        return probe.implementations.allSatisfy { $0.contains("wino") }
+    }()
 
     deinit {
         for m in owned { dnnl_memory_destroy(m) }
