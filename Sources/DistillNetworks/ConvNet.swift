@@ -1,3 +1,4 @@
+import CDNNL
 import DistillNumerics
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +26,11 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
     public let threads: Int
     let tails: [ConvolutionBlockTail]
     let classifier: Dense
+    /// Float with a width in whole blocks of 16 channels, on a machine where oneDNN
+    /// has Winograd for them (AVX-512): the blocks' data are in oneDNN's `nChw16c`
+    /// (what its Winograd kernels take; see `ConvolutionBlockTail`) and the first
+    /// convolution reads the NCHW images as given. Otherwise NHWC.
+    let blocked: Bool
 
     /// - Parameters: image `channels`, `height`, `width`; `classes`; `networkWidth`
     ///   channels per convolution; `depth` blocks. Every block must leave at least
@@ -37,13 +43,14 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         self.height = height
         self.width = width
         self.classes = classes
+        blocked = Scalar.self == Float.self && networkWidth % 16 == 0 && ConvolutionPrimitives.winogradAvailable
         var convs = [Convolution](), tails = [ConvolutionBlockTail]()
         var (c, h, w) = (channels, height, width)
         for d in 0..<depth {
             let conv = Convolution(inChannels: c, outChannels: networkWidth, height: h, width: w,
                                    padding: channels == 1 && d == 0 ? 3 : 1)
             convs.append(conv)
-            tails.append(ConvolutionBlockTail(channels: networkWidth, height: conv.outHeight, width: conv.outWidth))
+            tails.append(ConvolutionBlockTail(channels: networkWidth, height: conv.outHeight, width: conv.outWidth, blocked: blocked))
             (c, h, w) = (networkWidth, conv.outHeight / 2, conv.outWidth / 2)
         }
         self.convolutions = convs
@@ -107,7 +114,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         }
     }
 
-    /// One lane's buffers (NHWC inside the network): per block its input,
+    /// One lane's buffers (NHWC or `nChw16c` inside the network, see `blocked`): per block its input,
     /// convolution output (reused for its gradient), normalised values and scales,
     /// and the gradient of its output; the classifier's features; its share of the
     /// parameters' gradient; and, for `Float`, oneDNN's convolution primitives per
@@ -130,6 +137,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         let stream: OneDNNStream?
         private var primitives: [Int: [ConvolutionPrimitives]] = [:]
         private let convolutions: [Convolution]
+        private let blocked: Bool
 
         init(network: ConvNet, capacity n: Int) {
             self.capacity = n
@@ -159,6 +167,7 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
             convolutionGradient = buffer(largest)
             self.owned = owned
             convolutions = network.convolutions
+            blocked = network.blocked
             stream = Scalar.self == Float.self ? OneDNNStream(threads: 1) : nil
         }
 
@@ -169,8 +178,10 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         func primitives(_ d: Int, count: Int) -> ConvolutionPrimitives? {
             guard let stream else { return nil }
             if let made = primitives[count] { return made[d] }
+            let data = blocked ? dnnl_nChw16c : dnnl_nhwc
             let made = convolutions.indices.map {
-                ConvolutionPrimitives(convolutions[$0], count: count, inputGradient: $0 > 0, threads: stream.threads)
+                ConvolutionPrimitives(convolutions[$0], count: count, inputGradient: $0 > 0, threads: stream.threads,
+                                      source: $0 == 0 && blocked ? dnnl_nchw : data, destination: data)
             }
             primitives[count] = made
             return made[d]
@@ -187,14 +198,21 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
+    /// Offset of `channel` at `pixel` in one image of the last block's output.
+    @inline(__always)
+    private func featureOffset(channel j: Int, pixel k: Int, plane q: Int, channels c: Int) -> Int {
+        blocked ? ((j >> 4) * q + k) * 16 + (j & 15) : k * c + j
+    }
+
     /// One lane's forward pass of `n` images: leaves every block's buffers and the
     /// features in `ws`, and writes the logits to `logits` (`n x classes`).
     private func forward(_ p: UnsafePointer<Scalar>, inputs: UnsafePointer<Scalar>, count n: Int, lane ws: Lane,
                          logits: UnsafeMutablePointer<Scalar>) {
         precondition(n <= ws.capacity, "ConvNet: \(n) images for a lane of \(ws.capacity)")
-        // NCHW rows -> NHWC.
+        // NCHW rows -> NHWC (`blocked`: the first convolution reads NCHW).
         let plane = height * width, x0 = ws.blockInputs[0]
-        for i in 0..<n {
+        if blocked { x0.update(from: inputs, count: n * channels * plane) }
+        for i in 0..<n where !blocked {
             let image = inputs + i * channels * plane, out = x0 + i * channels * plane
             for c in 0..<channels {
                 for k in 0..<plane { out[k * channels + c] = image[c * plane + k] }
@@ -212,12 +230,12 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
             tail.forward(ws.convOutputs[d], count: n, gamma: gamma, beta: beta, normalized: ws.normalized[d],
                          scales: ws.scales[d], output: ws.blockInputs[d + 1], threads: 1)
         }
-        // NHWC -> one row of (c, y, x) features per image (PyTorch's flattening).
+        // NHWC or nChw16c -> one row of (c, y, x) features per image (PyTorch's flattening).
         let last = tails[tails.count - 1], q = last.pooledPlane, c = last.channels, src = ws.blockInputs[convolutions.count]
         for i in 0..<n {
             let image = src + i * q * c, row = ws.features + i * features
             for k in 0..<q {
-                for j in 0..<c { row[j * q + k] = image[k * c + j] }
+                for j in 0..<c { row[j * q + k] = image[featureOffset(channel: j, pixel: k, plane: q, channels: c)] }
             }
         }
         classifier.forward(p + classifierOffset, input: ws.features, count: n, output: logits)
@@ -230,12 +248,12 @@ public struct ConvNet<Scalar: NetworkScalar>: TrainableNetwork {
         gradient.update(repeating: 0, count: parameterCount)
         classifier.backward(p + classifierOffset, input: ws.features, count: n, outputGradient: dz,
                             gradient: gradient + classifierOffset, inputGradient: ws.featureGradient)
-        // Features' gradient -> NHWC gradient of the last block's output.
+        // Features' gradient -> gradient of the last block's output (NHWC or nChw16c).
         let depth = convolutions.count, last = tails[depth - 1], q = last.pooledPlane, c = last.channels
         for i in 0..<n {
             let row = ws.featureGradient + i * features, image = ws.inputGradient[depth - 1] + i * q * c
             for k in 0..<q {
-                for j in 0..<c { image[k * c + j] = row[j * q + k] }
+                for j in 0..<c { image[featureOffset(channel: j, pixel: k, plane: q, channels: c)] = row[j * q + k] }
             }
         }
         for d in stride(from: depth - 1, through: 0, by: -1) {

@@ -5,10 +5,24 @@
 /// at 0, as PyTorch), and 2x2 average pooling with stride 2 (floor: an odd last row
 /// or column is dropped). The three run fused, one image at a time, with the
 /// channels as the contiguous (vectorised) dimension.
+///
+/// Layout of `y`, `x̂`, their gradients and the pooled output: NHWC, or (`blocked`,
+/// Float only, channels a multiple of 16) oneDNN's `nChw16c`: per image, blocks of
+/// 16 channels, each block's plane pixel-major with its 16 channels contiguous
+/// (value `(i, y, x, c)` at `((i * C/16 + c/16) * height * width + y * width + x) * 16 + c % 16`).
 struct ConvolutionBlockTail: Sendable {
     let channels: Int
     let height: Int
     let width: Int
+    let blocked: Bool
+
+    init(channels: Int, height: Int, width: Int, blocked: Bool = false) {
+        precondition(!blocked || channels % 16 == 0, "ConvolutionBlockTail: nChw16c needs channels in whole blocks of 16")
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.blocked = blocked
+    }
 
     /// PyTorch's default ε.
     static let epsilon = 1e-5
@@ -23,6 +37,16 @@ struct ConvolutionBlockTail: Sendable {
     func forward<S: NetworkScalar>(_ y: UnsafePointer<S>, count: Int, gamma: UnsafePointer<S>, beta: UnsafePointer<S>,
                                    normalized: UnsafeMutablePointer<S>, scales: UnsafeMutablePointer<S>,
                                    output: UnsafeMutablePointer<S>, threads: Int) {
+        if S.self == Float.self {
+            func f(_ x: UnsafePointer<S>) -> UnsafePointer<Float> { UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) }
+            func f(_ x: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+                UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+            }
+            forwardFloat(f(y), count: count, gamma: f(gamma), beta: f(beta), normalized: f(normalized), scales: f(scales),
+                         output: f(output), threads: threads)
+            return
+        }
+        precondition(!blocked, "ConvolutionBlockTail: nChw16c is for Float")
         let (w, p, q, c) = (width, plane, pooledPlane, channels)
         let ys = SharedPointer(UnsafeMutablePointer(mutating: y)), xs = SharedPointer(normalized)
         let ss = SharedPointer(scales), os = SharedPointer(output)
@@ -78,35 +102,45 @@ struct ConvolutionBlockTail: Sendable {
         let (h, w, p, q, c) = (height, width, plane, pooledPlane, channels)
         let shares = UnsafeMutablePointer<S>.allocate(capacity: 2 * count * c)
         defer { shares.deallocate() }
-        let ds = SharedPointer(UnsafeMutablePointer(mutating: dOut)), xs = SharedPointer(UnsafeMutablePointer(mutating: normalized))
-        let ss = SharedPointer(UnsafeMutablePointer(mutating: scales)), dys = SharedPointer(dy), shs = SharedPointer(shares)
-        let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
-        let ow = w / 2, pooledRows = 2 * (h / 2), pooledColumns = 2 * ow, inverse = 1 / S(p)
-        parallelRanges(count, threads: threads) { images in
-            let g = gs.base, b = bs.base
-            for i in images {
-                let xi = xs.base + i * p * c, di = ds.base + i * q * c, s = ss.base + i * c
-                let dg = shs.base + 2 * i * c, db = dg + c
-                dg.update(repeating: 0, count: c); db.update(repeating: 0, count: c)
-                for y in 0..<pooledRows {
-                    for x in 0..<pooledColumns {
-                        let xhat = xi + (y * w + x) * c, src = di + ((y / 2) * ow + x / 2) * c
-                        for j in 0..<c {
-                            let d = g[j] * xhat[j] + b[j] > 0 ? src[j] * S(0.25) : 0
-                            dg[j] += d * xhat[j]
-                            db[j] += d
+        if S.self == Float.self {
+            func f(_ x: UnsafePointer<S>) -> UnsafePointer<Float> { UnsafeRawPointer(x).assumingMemoryBound(to: Float.self) }
+            func f(_ x: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+                UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+            }
+            backwardFloat(f(dOut), count: count, gamma: f(gamma), beta: f(beta), normalized: f(normalized), scales: f(scales),
+                          dy: f(dy), shares: f(shares), threads: threads)
+        } else {
+            precondition(!blocked, "ConvolutionBlockTail: nChw16c is for Float")
+            let ds = SharedPointer(UnsafeMutablePointer(mutating: dOut)), xs = SharedPointer(UnsafeMutablePointer(mutating: normalized))
+            let ss = SharedPointer(UnsafeMutablePointer(mutating: scales)), dys = SharedPointer(dy), shs = SharedPointer(shares)
+            let gs = SharedPointer(UnsafeMutablePointer(mutating: gamma)), bs = SharedPointer(UnsafeMutablePointer(mutating: beta))
+            let ow = w / 2, pooledRows = 2 * (h / 2), pooledColumns = 2 * ow, inverse = 1 / S(p)
+            parallelRanges(count, threads: threads) { images in
+                let g = gs.base, b = bs.base
+                for i in images {
+                    let xi = xs.base + i * p * c, di = ds.base + i * q * c, s = ss.base + i * c
+                    let dg = shs.base + 2 * i * c, db = dg + c
+                    dg.update(repeating: 0, count: c); db.update(repeating: 0, count: c)
+                    for y in 0..<pooledRows {
+                        for x in 0..<pooledColumns {
+                            let xhat = xi + (y * w + x) * c, src = di + ((y / 2) * ow + x / 2) * c
+                            for j in 0..<c {
+                                let d = g[j] * xhat[j] + b[j] > 0 ? src[j] * S(0.25) : 0
+                                dg[j] += d * xhat[j]
+                                db[j] += d
+                            }
                         }
                     }
-                }
-                for y in 0..<h {
-                    for x in 0..<w {
-                        let xhat = xi + (y * w + x) * c, out = dys.base + (i * p + y * w + x) * c
-                        let pooled = y < pooledRows && x < pooledColumns
-                        let src = di + ((y / 2) * ow + x / 2) * c
-                        for j in 0..<c {
-                            let a = s[j] * g[j]
-                            let d: S = pooled && g[j] * xhat[j] + b[j] > 0 ? src[j] * S(0.25) : 0
-                            out[j] = a * (d - db[j] * inverse - xhat[j] * dg[j] * inverse)
+                    for y in 0..<h {
+                        for x in 0..<w {
+                            let xhat = xi + (y * w + x) * c, out = dys.base + (i * p + y * w + x) * c
+                            let pooled = y < pooledRows && x < pooledColumns
+                            let src = di + ((y / 2) * ow + x / 2) * c
+                            for j in 0..<c {
+                                let a = s[j] * g[j]
+                                let d: S = pooled && g[j] * xhat[j] + b[j] > 0 ? src[j] * S(0.25) : 0
+                                out[j] = a * (d - db[j] * inverse - xhat[j] * dg[j] * inverse)
+                            }
                         }
                     }
                 }

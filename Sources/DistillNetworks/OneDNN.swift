@@ -58,6 +58,16 @@ enum OneDNN {
         return pd!
     }
 
+    /// Like `primitiveDescriptor`, or nil when oneDNN has no implementation for
+    /// `descriptor` (`dnnl_unimplemented`: e.g. Winograd for a shape it does not cover).
+    static func primitiveDescriptorIfAvailable<D>(_ descriptor: inout D, hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t? {
+        var pd: dnnl_primitive_desc_t?
+        let status = withUnsafeMutablePointer(to: &descriptor) { dnnl_primitive_desc_create(&pd, $0, userScratchpad, engine, hint) }
+        if status == dnnl_unimplemented { return nil }
+        check(status, "dnnl_primitive_desc_create(\(D.self))")
+        return pd
+    }
+
     /// Attributes asking for a user-managed scratchpad.
     nonisolated(unsafe) static let userScratchpad: dnnl_primitive_attr_t = {
         var attr: dnnl_primitive_attr_t?

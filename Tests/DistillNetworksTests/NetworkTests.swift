@@ -65,8 +65,10 @@ struct NetworkTests {
 
     /// The Float network (oneDNN's sgemm, im2col) against a plain Double reference:
     /// direct convolutions, instance norm, ReLU, average pooling, linear layer.
-    @Test func convNetMatchesPlainReference() {
-        let (c, h, w, width, classes, n) = (1, 28, 28, 8, 10, 3)
+    /// Width 8 runs NHWC; width 16 runs nChw16c with Winograd where oneDNN has it.
+    @Test(arguments: [8, 16])
+    func convNetMatchesPlainReference(width: Int) {
+        let (c, h, w, classes, n) = (1, 28, 28, 10, 3)
         let net = ConvNet<Float>(channels: c, height: h, width: w, classes: classes, networkWidth: width, depth: 3)
         var random = SplitMix64(seed: 27)
         var p = net.initialParameters(&random)
