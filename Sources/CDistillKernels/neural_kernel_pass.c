@@ -15,8 +15,8 @@
 //   6. d_dot += Dᵀ xf (Float32 per block, added in Double).
 // Two implementations: AVX-512 (register-tiled products: lanes over support
 // columns, or over pixels with a reduction for the columns that would leave a
-// vector mostly idle; when Sᵀ and the Double sums of Dᵀ xf exceed about 1 MiB
-// (m above about 160), steps 1, 2 and 6 run over a super-block of a few blocks,
+// vector mostly idle; when Sᵀ and the Double sums of Dᵀ xf exceed 1.5 MiB
+// (m above 160), steps 1, 2 and 6 run over a super-block of a few blocks,
 // so that each sweep of Sᵀ (packed panel by panel) and of those sums serves more
 // rows, with the same additions as block by block; the recursion on 16 Float32 lanes with a polynomial arccos
 // and rsqrt + one Newton step, the first cosine formed in Double; predictions and
@@ -409,15 +409,17 @@ AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *p
 }
 
 /// Backward GEMM tile: out[j0..j0+JT][k..k+16 NV] += Σ_i D[i][j] xf[i][k..] (the sum in
-/// Float32 over the block's rows, added in Double). `out`: rows ldo apart, 64-byte
+/// Float32 over the block's rows, added in Double); `prefetch`: out's lines are requested
+/// first (when they come from L3, the additions at the end do not wait for them). `out`: rows ldo apart, 64-byte
 /// aligned, with room for all JT rows and NV vectors (padding rows and columns take
 /// sums of zeros).
 #define BWD_TILE(JT, NV)                                                                                    \
     AVX512 static void bwd_tile_##JT##_##NV(const float *d, long ldm, const float *xf, long ldp, long nb, \
-                                            double *out, long ldo) {                                       \
+                                            double *out, long ldo, int prefetch) {                         \
         __m512 acc[JT][NV];                                                                                 \
-        for (int j = 0; j < JT; j++)                                                                        \
-            for (int v = 0; v < 2 * NV; v++) _mm_prefetch((const char *)(out + j * ldo + 8 * v), _MM_HINT_T0); \
+        if (prefetch)                                                                                       \
+            for (int j = 0; j < JT; j++)                                                                    \
+                for (int v = 0; v < 2 * NV; v++) _mm_prefetch((const char *)(out + j * ldo + 8 * v), _MM_HINT_T0); \
         for (int j = 0; j < JT; j++)                                                                        \
             for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                   \
         for (long i = 0; i < nb; i++) {                                                                     \
@@ -451,10 +453,10 @@ BWD_TILE(2, 1)
 /// block's rows in turn, kept in L1 while tiles of 6 support columns x the strip (24
 /// accumulators; the last columns in tiles of 4 or 2) sweep them; each block's sum
 /// is added to dot_sum in block order (the same additions as block by block), while
-/// the strip of dot_sum stays in L2. Tiles may cover padding rows (j >= m, D's
+/// the strip of dot_sum stays in L2; `prefetch` when dot_sum is too large for L2. Tiles may cover padding rows (j >= m, D's
 /// columns there are 0) and padding pixels (k >= p, xf is 0 there): no masks.
 AVX512 static void gemm_backward_avx512(const float *d, long lda, const float *xf, long ldp, long m,
-                                        const long *block_rows, long nsub, double *dot_sum) {
+                                        const long *block_rows, long nsub, double *dot_sum, int prefetch) {
     for (long k = 0; k < ldp;) {
         const int wide = ldp - k >= 64;
         for (long t = 0; t < nsub; t++) {
@@ -465,13 +467,13 @@ AVX512 static void gemm_backward_avx512(const float *d, long lda, const float *x
                 const float *dj = d + t * NB * lda + j, *xk = xf + t * NB * ldp + k;
                 double *out = dot_sum + j * ldp + k;
                 if (wide) {
-                    if (jt == 6) bwd_tile_6_4(dj, lda, xk, ldp, nb, out, ldp);
-                    else if (jt == 4) bwd_tile_4_4(dj, lda, xk, ldp, nb, out, ldp);
-                    else bwd_tile_2_4(dj, lda, xk, ldp, nb, out, ldp);
+                    if (jt == 6) bwd_tile_6_4(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else if (jt == 4) bwd_tile_4_4(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else bwd_tile_2_4(dj, lda, xk, ldp, nb, out, ldp, prefetch);
                 } else {
-                    if (jt == 6) bwd_tile_6_1(dj, lda, xk, ldp, nb, out, ldp);
-                    else if (jt == 4) bwd_tile_4_1(dj, lda, xk, ldp, nb, out, ldp);
-                    else bwd_tile_2_1(dj, lda, xk, ldp, nb, out, ldp);
+                    if (jt == 6) bwd_tile_6_1(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else if (jt == 4) bwd_tile_4_1(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else bwd_tile_2_1(dj, lda, xk, ldp, nb, out, ldp, prefetch);
                 }
                 j += jt;
             }
@@ -802,13 +804,14 @@ AVX512 static void group_alpha_gradient(const double (*g)[DISTILL_NK_MAX_CLASSES
 }
 
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
-/// backward one dot_sum, once per super-block, so that when those two exceed about
-/// 1 MiB (L2 is 2 MiB a core here) more rows share each sweep, up to a super-block's
-/// xf and A of about 1 MiB (that is: 2 blocks at m = 500, 1 at m <= 160).
+/// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
+/// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
+/// to a super-block's xf and A of about 1 MiB (2 blocks at m = 500; 1 at m <= 160,
+/// where more blocks measured slower: at m = 100, 3 blocks took 5% longer).
 #ifndef NK_SUPER_BLOCKS
 static long super_blocks(long ldm, long lda, long ldp) {
     const long swept = ldp * ldm * (long)sizeof(float) + ldm * ldp * (long)sizeof(double);
-    if (swept <= (1L << 20)) return 1;
+    if (swept <= (3L << 19)) return 1;
     const long t = (1L << 20) / (NB * (ldp + lda) * (long)sizeof(float));
     return t < 1 ? 1 : (t > 4 ? 4 : t);
 }
@@ -892,7 +895,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                     PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
                 }
             }
-        if (d_alpha) PROFILE(7, gemm_backward_avx512(sc.a, lda, sc.xf, ldp, m, block_rows, used, dot_sum));
+        if (d_alpha) PROFILE(7, gemm_backward_avx512(sc.a, lda, sc.xf, ldp, m, block_rows, used, dot_sum, nsub > 1));
     }
     if (d_alpha) {
         for (long j = 0; j < m; j++) {
