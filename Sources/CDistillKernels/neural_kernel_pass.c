@@ -125,7 +125,12 @@ static double entry_backward(const distill_nk_problem *pb, double sigma, const r
 static void row_loss(const distill_nk_problem *pb, double *f, long label, double *loss, long *correct, int want_g) {
     const long c = pb->classes;
     long arg = 0;
-    for (long q = 1; q < c; q++) if (f[q] > f[arg]) arg = q;
+    double best = f[0];
+    for (long q = 1; q < c; q++) {   // the first arg-max, without a branch on the data
+        const int above = f[q] > best;
+        arg = above ? q : arg;
+        best = above ? f[q] : best;
+    }
     *correct += arg == label;
     if (pb->loss == DISTILL_NK_LOSS_MSE) {
         const double off = 1.0 / (double)c;
@@ -138,11 +143,11 @@ static void row_loss(const distill_nk_problem *pb, double *f, long label, double
         *loss += 0.5 * s;
     } else {
         const double fmax = f[arg];
-        double sum = 0;
-        for (long q = 0; q < c; q++) sum += exp(f[q] - fmax);
+        double e[DISTILL_NK_MAX_CLASSES], sum = 0;
+        for (long q = 0; q < c; q++) { e[q] = exp(f[q] - fmax); sum += e[q]; }
         *loss += fmax + log(sum) - f[label];
         if (want_g) {
-            for (long q = 0; q < c; q++) f[q] = exp(f[q] - fmax) / sum - (q == label ? 1.0 : 0.0);
+            for (long q = 0; q < c; q++) f[q] = e[q] / sum - (q == label ? 1.0 : 0.0);
         }
     }
 }
