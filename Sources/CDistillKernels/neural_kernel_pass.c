@@ -556,8 +556,8 @@ AVX512 INLINE double sum16_exact(__m512 v) {
 }
 
 /// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to `padded`
-/// rows) and each row's layer data; byte pixels converted 16 at a time with exact
-/// integer sums. The next `ahead` rows' bytes (those before `end`) are prefetched
+/// rows) and each row's layer data; byte pixels converted 16 at a time, with Σx and
+/// Σx² exact (integer-valued Float32 lanes, added in Double). The next `ahead` rows' bytes (those before `end`) are prefetched
 /// into L2 meanwhile: they arrive while these rows are multiplied, instead of
 /// stalling their conversion.
 AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long padded, long ldp, scratch *sc,
