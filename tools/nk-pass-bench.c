@@ -8,6 +8,9 @@
  * counted (only their effect on the caches). More threads: wall clock, each thread
  * a contiguous share of the rows, as `distill bench` runs them.
  *
+ * Built with -DNK_PROFILE (one thread): also the shares of the pass's phases
+ * (time-stamp counter around each phase, so the total runs a little slower).
+ *
  * Usage: nk-pass-bench IMAGES LABELS m threads repetitions [rows]
  * (IMAGES, LABELS: uncompressed IDX files). The support images are training images
  * with noise, standardised as the model does; α is random; depth 3, w 2, b 0.01. */
@@ -96,5 +99,12 @@ int main(int argc, char **argv) {
     printf("m %ld, %ld rows, %d thread%s (%s): pass %.2f ms (min %.2f), loss only %.2f ms, peak %.1f GFLOP/s, bound %.2f ms, pass/bound %.2f (min %.2f)\n",
            m, n, threads, threads == 1 ? "" : "s", thread_clock ? "thread CPU time" : "wall clock", 1e3 * pass[reps / 2], 1e3 * pass[0],
            1e3 * loss_only[reps / 2], peak[reps / 2] / 1e9, 1e3 * operations / peak[reps / 2], ratio[reps / 2], ratio[0]);
+#ifdef NK_PROFILE
+    // Phases 0-4 run in both the pass with gradients and the loss-only pass: halved, to give the former's shares.
+    const char *names[8] = {"bytes to Float32", "X S^T", "recursion", "predictions", "loss", "d alpha", "reverse sweep", "D^T X"};
+    double share[8], total = 0;
+    for (int i = 0; i < 8; i++) { share[i] = (double)nk_profile[i] * (i < 5 ? 0.5 : 1.0); total += share[i]; }
+    for (int i = 0; i < 8; i++) printf("  %-17s %5.1f%%\n", names[i], 100 * share[i] / total);
+#endif
     return 0;
 }

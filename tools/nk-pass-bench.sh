@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The fused NNGP/NTK pass's time against the peak-FMA loop in the same run
-# (tools/nk-pass-bench.c), at 1 and 10 images per class: one thread on its CPU
+# (tools/nk-pass-bench.c), at 1, 10 and 50 images per class (m = 10, 100, 500): one thread on its CPU
 # clock (steadier on a shared machine), then both threads on the wall clock.
 # Needs clang (the compiler SwiftPM uses) and MNIST's training set.
 # Usage: tools/nk-pass-bench.sh [MNIST folder, default data/mnist or ../shared/data/mnist] [repetitions, default 9]
+# NK_COUNTS="10 500" times only those support set sizes.
+# NK_PROFILE=1: one thread only, with the shares of the pass's phases (rdtsc around each).
 # NK_SOURCE=dir times another version of Sources/CDistillKernels, e.g. main's:
 #   mkdir /tmp/main && git archive main Sources/CDistillKernels | tar -x -C /tmp/main
 #   NK_SOURCE=/tmp/main/Sources/CDistillKernels tools/nk-pass-bench.sh
@@ -19,9 +21,9 @@ gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
 gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
 src="$(realpath "${NK_SOURCE:-Sources/CDistillKernels}")"
 echo "kernels: $src"
-clang -O2 -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" -lm -lpthread -o "$work/bench"
+clang -O2 ${NK_PROFILE:+-DNK_PROFILE} -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" -lm -lpthread -o "$work/bench"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for m in 10 100; do
+for m in ${NK_COUNTS:-10 100 500}; do
     "$work/bench" "$work/images" "$work/labels" "$m" 1 "$reps" 30000
-    "$work/bench" "$work/images" "$work/labels" "$m" 2 "$reps"
+    [ -n "${NK_PROFILE:-}" ] || "$work/bench" "$work/images" "$work/labels" "$m" 2 "$reps"
 done

@@ -1,7 +1,7 @@
 // The fused pass of the NNGP / NTK kernel ridge model (see distill_neural_kernel.h).
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
-//      and each row's Σx, Σx² (exact integer sums for bytes);
+//      and each row's Σx, Σx² (exact sums for bytes);
 //   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset;
 // then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
 //   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
@@ -15,7 +15,10 @@
 //   6. d_dot += Dᵀ xf (Float32 per block, added in Double).
 // Two implementations: AVX-512 (register-tiled products: lanes over support
 // columns, or over pixels with a reduction for the columns that would leave a
-// vector mostly idle; the recursion on 16 Float32 lanes with a polynomial arccos
+// vector mostly idle; when Sᵀ and the Double sums of Dᵀ xf exceed 1.5 MiB
+// (m above 160), steps 1, 2 and 6 run over a super-block of a few blocks,
+// so that each sweep of Sᵀ (packed panel by panel) and of those sums serves more
+// rows, with the same additions as block by block; the recursion on 16 Float32 lanes with a polynomial arccos
 // and rsqrt + one Newton step, the first cosine formed in Double; predictions and
 // d_alpha in Double over αᵀ) and portable loops in Double (libm acos / sqrt;
 // steps 3-5 per block, the forward recomputed in the reverse sweep).
@@ -29,6 +32,15 @@
 #include <string.h>
 
 #define NB DISTILL_NK_BLOCK_ROWS
+
+// NK_PROFILE (tools' builds only): cycles per phase of the AVX-512 kernel, one thread.
+#ifdef NK_PROFILE
+#include <x86intrin.h>
+unsigned long long nk_profile[8];
+#define PROFILE(i, stmt) do { const unsigned long long t0_ = __rdtsc(); stmt; nk_profile[i] += __rdtsc() - t0_; } while (0)
+#else
+#define PROFILE(i, stmt) stmt
+#endif
 #define TWO_PI 6.283185307179586
 #define PI 3.141592653589793
 
@@ -113,7 +125,12 @@ static double entry_backward(const distill_nk_problem *pb, double sigma, const r
 static void row_loss(const distill_nk_problem *pb, double *f, long label, double *loss, long *correct, int want_g) {
     const long c = pb->classes;
     long arg = 0;
-    for (long q = 1; q < c; q++) if (f[q] > f[arg]) arg = q;
+    double best = f[0];
+    for (long q = 1; q < c; q++) {   // the first arg-max, without a branch on the data
+        const int above = f[q] > best;
+        arg = above ? q : arg;
+        best = above ? f[q] : best;
+    }
     *correct += arg == label;
     if (pb->loss == DISTILL_NK_LOSS_MSE) {
         const double off = 1.0 / (double)c;
@@ -126,11 +143,11 @@ static void row_loss(const distill_nk_problem *pb, double *f, long label, double
         *loss += 0.5 * s;
     } else {
         const double fmax = f[arg];
-        double sum = 0;
-        for (long q = 0; q < c; q++) sum += exp(f[q] - fmax);
+        double e[DISTILL_NK_MAX_CLASSES], sum = 0;
+        for (long q = 0; q < c; q++) { e[q] = exp(f[q] - fmax); sum += e[q]; }
         *loss += fmax + log(sum) - f[label];
         if (want_g) {
-            for (long q = 0; q < c; q++) f[q] = exp(f[q] - fmax) / sum - (q == label ? 1.0 : 0.0);
+            for (long q = 0; q < c; q++) f[q] = e[q] / sum - (q == label ? 1.0 : 0.0);
         }
     }
 }
@@ -282,22 +299,22 @@ static void rows_portable(const distill_nk_problem *pb, long begin, long end, sc
 /// Forward GEMM tile: ROWS rows of xf x NV vectors of 16 support columns, pixels
 /// k0..<k1, starting from zero (`first`) or from the partial sums in `a`.
 #define FWD_TILE(ROWS, NV)                                                                              \
-    AVX512 static void fwd_tile_##ROWS##_##NV(const float *xf, long ldp, const float *st, long ldm,    \
-                                              long k0, long k1, float *a, int first) {                 \
+    AVX512 static void fwd_tile_##ROWS##_##NV(const float *xf, long ldp, const float *st, long lds,    \
+                                              long k0, long k1, float *a, long lda, int first) {       \
         __m512 acc[ROWS][NV];                                                                           \
         for (int r = 0; r < ROWS; r++)                                                                  \
             for (int v = 0; v < NV; v++)                                                                \
-                acc[r][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(a + r * ldm + 16 * v);        \
+                acc[r][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(a + r * lda + 16 * v);        \
         for (long k = k0; k < k1; k++) {                                                                \
             __m512 s[NV];                                                                               \
-            for (int v = 0; v < NV; v++) s[v] = _mm512_loadu_ps(st + k * ldm + 16 * v);                 \
+            for (int v = 0; v < NV; v++) s[v] = _mm512_loadu_ps(st + k * lds + 16 * v);                 \
             for (int r = 0; r < ROWS; r++) {                                                            \
                 const __m512 x = _mm512_set1_ps(xf[r * ldp + k]);                                       \
                 for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, s[v], acc[r][v]);           \
             }                                                                                           \
         }                                                                                               \
         for (int r = 0; r < ROWS; r++)                                                                  \
-            for (int v = 0; v < NV; v++) _mm512_storeu_ps(a + r * ldm + 16 * v, acc[r][v]);             \
+            for (int v = 0; v < NV; v++) _mm512_storeu_ps(a + r * lda + 16 * v, acc[r][v]);             \
     }
 _Static_assert(NB % 24 == 0, "the forward tiles' row counts (3, 4, 6, 8, 12, 24) must divide the block");
 // Row counts divide NB (96); ROWS x NV accumulators + NV support vectors + 1 fit in 32 registers.
@@ -338,12 +355,13 @@ DOT_TILE(1, 13) DOT_TILE(1, 14) DOT_TILE(1, 15) DOT_TILE(1, 16)
 
 /// Columns j0..<j0+J of A (rows lda apart, the vector of 16 columns from j0; J <= 16)
 /// by dot-product tiles; `s_rows`: J x ldp, zero past p.
-AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_rows, long J, long p, float *a, long lda) {
-#define DOTS(R, J) case J: for (long i = 0; i < NB; i += R) dot_tile_##R##_##J(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
+AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_rows, long J, long p, float *a, long lda,
+                                     long rows) {
+#define DOTS(R, J) case J: for (long i = 0; i < rows; i += R) dot_tile_##R##_##J(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
     switch (J) {
     DOTS(2, 1) DOTS(2, 2) DOTS(2, 3) DOTS(2, 4) DOTS(2, 5) DOTS(2, 6) DOTS(2, 7) DOTS(2, 8)
     DOTS(2, 9) DOTS(2, 10) DOTS(2, 11) DOTS(2, 12) DOTS(1, 13) DOTS(1, 14) DOTS(1, 15)
-    default: for (long i = 0; i < NB; i++) dot_tile_1_16(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
+    default: for (long i = 0; i < rows; i++) dot_tile_1_16(xf + i * ldp, ldp, s_rows, p, a + i * lda, lda); break;
     }
 #undef DOTS
 }
@@ -360,20 +378,35 @@ static long dot_columns(long m) {
 /// A = xf Sᵀ for the block's first nv vectors of 16 support columns (rows ldm apart):
 /// panels of up to 7 vectors (one panel when nv <= 7, else panels of 6 and a narrower last one),
 /// each in k-chunks of KC pixels swept by every row tile.
-AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *st, long ldm, long nv, long p, float *a) {
+/// The width in vectors of 16 columns of the forward GEMM's panel that starts at vector v0 of nv.
+static long panel_vectors(long nv, long v0) { return nv <= 7 ? nv : (nv - v0 >= 6 ? 6 : nv - v0); }
+
+/// Sᵀ's first nv vectors of columns (st: p x ldm) packed panel by panel: the panel at
+/// vector v0 of width w vectors is p x 16w contiguous Float32 at packed + 16 p v0.
+static void pack_panels(const float *st, long ldm, long nv, long p, float *packed) {
+    for (long v0 = 0; v0 < nv; v0 += panel_vectors(nv, v0)) {
+        const long w = 16 * panel_vectors(nv, v0);
+        float *panel = packed + 16 * p * v0;
+        for (long k = 0; k < p; k++) memcpy(panel + k * w, st + k * ldm + 16 * v0, sizeof(float) * (size_t)w);
+    }
+}
+
+AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *packed, long nv, long p, float *a, long lda,
+                                       long rows) {
     for (long v0 = 0; v0 < nv;) {
-        const long nvp = nv <= 7 ? nv : (nv - v0 >= 6 ? 6 : nv - v0), j = 16 * v0;
+        const long nvp = panel_vectors(nv, v0), j = 16 * v0, lds = 16 * nvp;
+        const float *st = packed + 16 * p * v0;
         for (long k0 = 0; k0 < p; k0 += KC) {
             const long k1 = p - k0 < KC ? p : k0 + KC;
             const int first = k0 == 0;
             switch (nvp) {
-            case 7: for (long i = 0; i < NB; i += 3) fwd_tile_3_7(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
-            case 6: for (long i = 0; i < NB; i += 4) fwd_tile_4_6(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
-            case 5: for (long i = 0; i < NB; i += 4) fwd_tile_4_5(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
-            case 4: for (long i = 0; i < NB; i += 6) fwd_tile_6_4(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
-            case 3: for (long i = 0; i < NB; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
-            case 2: for (long i = 0; i < NB; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
-            default: for (long i = 0; i < NB; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st + j, ldm, k0, k1, a + i * ldm + j, first); break;
+            case 7: for (long i = 0; i < rows; i += 3) fwd_tile_3_7(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
+            case 6: for (long i = 0; i < rows; i += 4) fwd_tile_4_6(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
+            case 5: for (long i = 0; i < rows; i += 4) fwd_tile_4_5(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
+            case 4: for (long i = 0; i < rows; i += 6) fwd_tile_6_4(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
+            case 3: for (long i = 0; i < rows; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
+            case 2: for (long i = 0; i < rows; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
+            default: for (long i = 0; i < rows; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
             }
         }
         v0 += nvp;
@@ -381,13 +414,17 @@ AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *s
 }
 
 /// Backward GEMM tile: out[j0..j0+JT][k..k+16 NV] += Σ_i D[i][j] xf[i][k..] (the sum in
-/// Float32 over the block's rows, added in Double). `out`: rows ldo apart, 64-byte
+/// Float32 over the block's rows, added in Double); `prefetch`: out's lines are requested
+/// first (when they come from L3, the additions at the end do not wait for them). `out`: rows ldo apart, 64-byte
 /// aligned, with room for all JT rows and NV vectors (padding rows and columns take
 /// sums of zeros).
 #define BWD_TILE(JT, NV)                                                                                    \
     AVX512 static void bwd_tile_##JT##_##NV(const float *d, long ldm, const float *xf, long ldp, long nb, \
-                                            double *out, long ldo) {                                       \
+                                            double *out, long ldo, int prefetch) {                         \
         __m512 acc[JT][NV];                                                                                 \
+        if (prefetch)                                                                                       \
+            for (int j = 0; j < JT; j++)                                                                    \
+                for (int v = 0; v < 2 * NV; v++) _mm_prefetch((const char *)(out + j * ldo + 8 * v), _MM_HINT_T0); \
         for (int j = 0; j < JT; j++)                                                                        \
             for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                   \
         for (long i = 0; i < nb; i++) {                                                                     \
@@ -415,30 +452,36 @@ BWD_TILE(4, 1)
 BWD_TILE(2, 4)
 BWD_TILE(2, 1)
 
-/// dot_sum (ldm x ldp, Double, 64-byte aligned) += Dᵀ xf over the block: strips of
-/// 64 pixels (the last 16 in a narrower strip), each kept in L1 while tiles of 6
-/// support columns x the strip (24 accumulators; the last columns in tiles of 4 or 2)
-/// sweep it. Tiles may cover padding rows (j >= m, D's columns there are 0) and
-/// padding pixels (k >= p, xf is 0 there): no masks.
-AVX512 static void gemm_backward_avx512(const float *d, long ldm, const float *xf, long ldp, long m, long nb,
-                                        double *dot_sum) {
+/// dot_sum (ldm x ldp, Double, 64-byte aligned) += Dᵀ xf over the `nsub` blocks of a
+/// super-block (block t: rows t NB ..< t NB + block_rows[t] of D, rows lda apart, and
+/// of xf): strips of 64 pixels (the last 16 in a narrower strip), and per strip each
+/// block's rows in turn, kept in L1 while tiles of 6 support columns x the strip (24
+/// accumulators; the last columns in tiles of 4 or 2) sweep them; each block's sum
+/// is added to dot_sum in block order (the same additions as block by block), while
+/// the strip of dot_sum stays in L2; `prefetch` when dot_sum is too large for L2. Tiles may cover padding rows (j >= m, D's
+/// columns there are 0) and padding pixels (k >= p, xf is 0 there): no masks.
+AVX512 static void gemm_backward_avx512(const float *d, long lda, const float *xf, long ldp, long m,
+                                        const long *block_rows, long nsub, double *dot_sum, int prefetch) {
     for (long k = 0; k < ldp;) {
         const int wide = ldp - k >= 64;
-        for (long j = 0; j < m;) {
-            // m - j is even below 4 unless m < ldm: a tile never reaches past row ldm.
-            const long jn = m - j, jt = jn >= 6 ? 6 : (jn >= 4 ? 4 : 2);
-            const float *dj = d + j, *xk = xf + k;
-            double *out = dot_sum + j * ldp + k;
-            if (wide) {
-                if (jt == 6) bwd_tile_6_4(dj, ldm, xk, ldp, nb, out, ldp);
-                else if (jt == 4) bwd_tile_4_4(dj, ldm, xk, ldp, nb, out, ldp);
-                else bwd_tile_2_4(dj, ldm, xk, ldp, nb, out, ldp);
-            } else {
-                if (jt == 6) bwd_tile_6_1(dj, ldm, xk, ldp, nb, out, ldp);
-                else if (jt == 4) bwd_tile_4_1(dj, ldm, xk, ldp, nb, out, ldp);
-                else bwd_tile_2_1(dj, ldm, xk, ldp, nb, out, ldp);
+        for (long t = 0; t < nsub; t++) {
+            const long nb = block_rows[t];
+            for (long j = 0; j < m;) {
+                // m - j is even below 4 unless m < ldm: a tile never reaches past row ldm.
+                const long jn = m - j, jt = jn >= 6 ? 6 : (jn >= 4 ? 4 : 2);
+                const float *dj = d + t * NB * lda + j, *xk = xf + t * NB * ldp + k;
+                double *out = dot_sum + j * ldp + k;
+                if (wide) {
+                    if (jt == 6) bwd_tile_6_4(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else if (jt == 4) bwd_tile_4_4(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else bwd_tile_2_4(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                } else {
+                    if (jt == 6) bwd_tile_6_1(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else if (jt == 4) bwd_tile_4_1(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                    else bwd_tile_2_1(dj, lda, xk, ldp, nb, out, ldp, prefetch);
+                }
+                j += jt;
             }
-            j += jt;
         }
         k += wide ? 64 : 16;
     }
@@ -506,14 +549,28 @@ typedef struct {
     float *gk;             // the group's cotangents on K (GROUP x ldm)
 } avx_scratch;
 
-/// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to NB rows) and
-/// each row's layer data; byte pixels converted 16 at a time with exact integer sums.
-/// The next block's bytes (rows before `end`) are prefetched into L2 meanwhile: they
-/// arrive while this block is multiplied, instead of stalling its conversion.
-AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long ldp, scratch *sc, long end) {
-    if (pb->pixel_kind != DISTILL_PIXELS_U8) { load_block(pb, b0, nb, ldp, sc); return; }
+/// The sum of v's 16 lanes in Double: exact for lanes that are integers below 2^24.
+AVX512 INLINE double sum16_exact(__m512 v) {
+    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+                                              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))));
+}
+
+/// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to `padded`
+/// rows) and each row's layer data; byte pixels converted 16 at a time, with Σx and
+/// Σx² exact (integer-valued Float32 lanes, added in Double). The next `ahead` rows' bytes (those before `end`) are prefetched
+/// into L2 meanwhile: they arrive while these rows are multiplied, instead of
+/// stalling their conversion.
+AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long nb, long padded, long ldp, scratch *sc,
+                                     long ahead, long end) {
+    if (pb->pixel_kind != DISTILL_PIXELS_U8) {
+        for (long t = 0; t < padded; t += NB) {
+            scratch part = {.xf = sc->xf + t * ldp, .rowsum = sc->rowsum + t, .rowsq = sc->rowsq + t, .rows = sc->rows + t};
+            load_block(pb, b0 + t, nb - t < 0 ? 0 : (nb - t < NB ? nb - t : NB), ldp, &part);
+        }
+        return;
+    }
     const long p = pb->features;
-    for (long i = 0; i < NB; i++) {
+    for (long i = 0; i < padded; i++) {
         float *x = sc->xf + i * ldp;
         if (i >= nb) {
             for (long k = 0; k < ldp; k += 16) _mm512_storeu_ps(x + k, _mm512_setzero_ps());
@@ -522,19 +579,25 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
             continue;
         }
         const uint8_t *src = (const uint8_t *)pb->pixels + (b0 + i) * p;
-        if (b0 + NB + i < end)   // a prefetch never faults; + 63 reaches the row's last line
-            for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src + NB * p + k), _MM_HINT_T1);
-        __m512i sum = _mm512_setzero_si512(), squares = _mm512_setzero_si512();
-        for (long k = 0; k < ldp; k += 16) {
-            // Lanes past p read nothing and are zero. Per-lane sums stay below 2^31 up to 2^15 pixels per lane.
-            const __m128i bytes = p - k >= 16 ? _mm_loadu_si128((const __m128i *)(src + k))
-                                              : _mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src + k);
-            const __m512i v = _mm512_cvtepu8_epi32(bytes);
-            sum = _mm512_add_epi32(sum, v);
-            squares = _mm512_add_epi32(squares, _mm512_mullo_epi32(v, v));
-            _mm512_storeu_ps(x + k, _mm512_cvtepi32_ps(v));
+        if (i < ahead && b0 + nb + i < end)   // a prefetch never faults; + 63 reaches the row's last line
+            for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src + nb * p + k), _MM_HINT_T1);
+        // Σx and Σx² per lane in Float32 over at most 4096 pixels (256 per lane) are exact:
+        // integers below 2^24 (255² 256 < 2^24); then added in Double (exact).
+        double s = 0, s2 = 0;
+        for (long k0 = 0; k0 < ldp; k0 += 4096) {
+            const long k1 = ldp - k0 < 4096 ? ldp : k0 + 4096;
+            __m512 sum = _mm512_setzero_ps(), squares = _mm512_setzero_ps();
+            for (long k = k0; k < k1; k += 16) {
+                // Lanes past p read nothing and are zero.
+                const __m128i bytes = p - k >= 16 ? _mm_loadu_si128((const __m128i *)(src + k))
+                                                  : _mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src + k);
+                const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
+                sum = _mm512_add_ps(sum, v);
+                squares = _mm512_fmadd_ps(v, v, squares);
+                _mm512_storeu_ps(x + k, v);
+            }
+            s += sum16_exact(sum); s2 += sum16_exact(squares);
         }
-        const double s = (double)_mm512_reduce_add_epi32(sum), s2 = (double)_mm512_reduce_add_epi32(squares);
         sc->rowsum[i] = s; sc->rowsq[i] = s2;
         layers_of(pb, pb->row_square * s2 + pb->row_linear * s + pb->row_constant, &sc->rows[i]);
     }
@@ -545,7 +608,7 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
 /// each layer's state stored for the reverse sweep when `keep`; the kernel values into
 /// av->k (row g at g ldm). Σ_1 and the first cosine are formed in Double from the
 /// Float32 dot products. Per entry the same operations as a row-by-row sweep.
-AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_rows, const row_layers *r, long rows,
+AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_rows, long lda, const row_layers *r, long rows,
                                  avx_scratch *av, long ldm, int keep) {
     const int depth = pb->depth;
     const long state = (long)depth * ldm;   // one row's state per array
@@ -556,7 +619,7 @@ AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_ro
     for (long g = 0; g < rows; g++) {
         // Layer 1's cosine in Double: Σ_1 = dot_scale A + offset, c = Σ_1 / √(q_x q_s); kept in av->c's layer 0.
         const __m512d rq0 = _mm512_set1_pd(r[g].rq[0]);
-        const float *a_row = a_rows + g * ldm;
+        const float *a_row = a_rows + g * lda;
         for (long j = 0; j < ldm; j += 16) {
             const __m512 araw = _mm512_loadu_ps(a_row + j);
             const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
@@ -615,7 +678,7 @@ AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_ro
 /// ∂/∂Σ_1 into D's rows d_rows (Float32, ldm apart) and added to av->d_sum; ∂/∂q_1(s_j)
 /// added to av->d_q; both added row by row in order.
 AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers *r, long rows, avx_scratch *av, long ldm,
-                                  const float *slope, float *d_rows) {
+                                  const float *slope, float *d_rows, long lda) {
     const int depth = pb->depth;
     const long state = (long)depth * ldm;
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), zero = _mm512_setzero_ps();
@@ -658,7 +721,7 @@ AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers
         for (long j = 0; j < ldm; j += 16) {
             const __m512 d = _mm512_add_ps(_mm512_loadu_ps(av->sigma + g * ldm + j), _mm512_loadu_ps(av->run_theta + g * ldm + j));
             const __m512 acc = _mm512_loadu_ps(av->acc + g * ldm + j);
-            _mm512_storeu_ps(d_rows + g * ldm + j, d);
+            _mm512_storeu_ps(d_rows + g * lda + j, d);
             double *ds = av->d_sum + j, *dq = av->d_q + j;
             _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
             _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
@@ -745,13 +808,33 @@ AVX512 static void group_alpha_gradient(const double (*g)[DISTILL_NK_MAX_CLASSES
     }
 }
 
-AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, scratch *sc, const support_layers *sl,
+/// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
+/// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
+/// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
+/// to a super-block's xf and A of about 1 MiB (2 blocks at m = 500; 1 at m <= 160,
+/// where more blocks measured slower: at m = 100, 3 blocks took 5% longer).
+#ifndef NK_SUPER_BLOCKS
+static long super_blocks(long ldm, long lda, long ldp) {
+    const long swept = ldp * ldm * (long)sizeof(float) + ldm * ldp * (long)sizeof(double);
+    if (swept <= (3L << 19)) return 1;
+    const long t = (1L << 20) / (NB * (ldp + lda) * (long)sizeof(float));
+    return t < 1 ? 1 : (t > 4 ? 4 : t);
+}
+#else
+static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (void)ldp; return NK_SUPER_BLOCKS; }
+#endif
+
+AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
+    // A's (and D's) rows: ldm apart unless that is an even number of 64-byte lines, which
+    // would map a tile's rows to a few L1 sets (ldm = 512: two); then 16 more.
+    const long lda = (ldm / 16) % 2 ? ldm : ldm + 16;
+    const long nsub = super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
-                                   + dot_columns(m) * ldp);
-    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0));
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + 64 * 24);   // 64: alignment slack per carved array (22)
+                                   + dot_columns(m) * ldp + rows_max * ldp + 32 + rows_max * lda);
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0) + 2 * rows_max);
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + 64 * 28);   // 64: alignment slack per carved array (27)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -767,13 +850,20 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
     // The block sums of Dᵀ xf, ldm x ldp (aligned; padding rows and pixels take sums of zeros), added to d_dot at the end.
     double *dot_sum = d_alpha ? CARVE(double, ldm * ldp) : NULL;
-    float *support_t = CARVE(float, p * ldm);   // 64-byte aligned copy: the GEMM's vector loads never split a cache line
+    float *support_t = CARVE(float, p * ldm);   // Sᵀ's GEMM columns packed panel by panel (pack_panels), 64-byte aligned
     const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
+    // The super-block: xf (rows_max x ldp; + 32: the last row's 32-pixel tile reads past ldp, lanes unused),
+    // A then D (rows_max x lda), the rows' sums and layer data.
+    scratch sc = {0};
+    sc.xf = CARVE(float, rows_max * ldp + 32);
+    sc.a = CARVE(float, rows_max * lda);
+    sc.rowsum = CARVE(double, rows_max); sc.rowsq = CARVE(double, rows_max);
+    sc.rows = CARVE(row_layers, rows_max);
 #undef CARVE
-    memcpy(support_t, pb->support_t, sizeof(float) * (size_t)(p * ldm));
+    pack_panels(pb->support_t, ldm, gemm_vectors, p, support_t);
     for (long j = 0; j < dots; j++)
-        for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? support_t[k * ldm + dot0 + j] : 0.0f;
+        for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? pb->support_t[k * ldm + dot0 + j] : 0.0f;
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long q = 0; q < c; q++)
         for (long j = 0; j < ldm; j++) {
@@ -786,26 +876,31 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     float slope[DISTILL_NK_MAX_DEPTH];
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
     double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
-    for (long b0 = begin; b0 < end; b0 += NB) {
-        const long nb = (end - b0 < NB) ? end - b0 : NB;
-        load_block_avx512(pb, b0, nb, ldp, sc, end);
-        if (gemm_vectors) gemm_forward_avx512(sc->xf, ldp, support_t, ldm, gemm_vectors, p, sc->a);
-        if (dots) gemm_forward_dots(sc->xf, ldp, s_rows, dots, p, sc->a + dot0, ldm);
-        for (long i = 0; i < nb; i += GROUP) {
-            const long rows = nb - i < GROUP ? nb - i : GROUP;
-            float *a_rows = sc->a + i * ldm;
-            if (d_alpha) group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 1);
-            else group_forward(pb, a_rows, &sc->rows[i], rows, &av, ldm, 0);
-            group_predictions(av.alpha_t, c, ldm, &av, f);
-            for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL);
-            if (d_alpha) {
-                if (rows == GROUP) group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av);
-                else
-                    for (long g = 0; g < rows; g++) row_alpha_gradient(f[g], c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
+    long block_rows[8];
+    for (long b0 = begin; b0 < end; b0 += rows_max) {
+        // Blocks of NB rows b0 + t NB ..< b0 + t NB + block_rows[t]: the same blocks as one at a time.
+        const long ns = (end - b0 < rows_max) ? end - b0 : rows_max, used = (ns + NB - 1) / NB, padded = used * NB;
+        for (long t = 0; t < used; t++) block_rows[t] = ns - t * NB < NB ? ns - t * NB : NB;
+        PROFILE(0, load_block_avx512(pb, b0, ns, padded, ldp, &sc, rows_max, end));
+        if (gemm_vectors) PROFILE(1, gemm_forward_avx512(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded));
+        if (dots) PROFILE(1, gemm_forward_dots(sc.xf, ldp, s_rows, dots, p, sc.a + dot0, lda, padded));
+        for (long t = 0; t < used; t++)
+            for (long i = t * NB; i < t * NB + block_rows[t]; i += GROUP) {
+                const long rows = t * NB + block_rows[t] - i < GROUP ? t * NB + block_rows[t] - i : GROUP;
+                float *a_rows = sc.a + i * lda;
+                if (d_alpha) PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 1));
+                else PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 0));
+                PROFILE(3, group_predictions(av.alpha_t, c, ldm, &av, f));
+                PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
+                if (d_alpha) {
+                    if (rows == GROUP) PROFILE(5, group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av));
+                    else
+                        for (long g = 0; g < rows; g++) row_alpha_gradient(f[g], c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
+                    // A's rows are no longer needed: D's rows.
+                    PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
+                }
             }
-            if (d_alpha) group_backward(pb, &sc->rows[i], rows, &av, ldm, slope, a_rows);   // A's rows are no longer needed: D's rows
-        }
-        if (d_alpha) gemm_backward_avx512(sc->a, ldm, sc->xf, ldp, m, nb, dot_sum);
+        if (d_alpha) PROFILE(7, gemm_backward_avx512(sc.a, lda, sc.xf, ldp, m, block_rows, used, dot_sum, nsub > 1));
     }
     if (d_alpha) {
         for (long j = 0; j < m; j++) {
@@ -905,7 +1000,7 @@ int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long e
 #if defined(__x86_64__)
     if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512())
     {
-        if (rows_avx512(pb, begin, end, &sc, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q) != 0) { free(base); return -1; }
+        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q) != 0) { free(base); return -1; }
     } else
 #endif
         rows_portable(pb, begin, end, &sc, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, gk);

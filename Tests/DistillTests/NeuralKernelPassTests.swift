@@ -67,9 +67,12 @@ import _TestSupport
     /// (m = 17, 100, 113: 1, 6, 7 vectors of 16 columns by the GEMM), the GEMM alone
     /// with a partly used last vector (m = 29: m mod 16 = 13), the backward's column
     /// remainders, and row counts that leave partial blocks and partial row groups
-    /// (403 rows on 2 threads: 201 and 202, neither a multiple of 96 or of 4).
-    /// Same reference and tolerances as above.
-    @Test(arguments: [1, 10, 13, 16, 17, 29, 100, 113])
+    /// (403 rows on 2 threads: 201 and 202, neither a multiple of 96 or of 4), and
+    /// m = 256: support set and gradient sums above 1 MiB, so that two blocks of 96
+    /// rows share each sweep of them (a full super-block of 192 rows and a partial
+    /// one of 9 or 10), with A's rows padded to 272 columns (256 is an even number of
+    /// cache lines). Same reference and tolerances as above.
+    @Test(arguments: [1, 10, 13, 16, 17, 29, 100, 113, 256])
     func tileShapesAndRemaindersMatchTheDoubleReference(m: Int) throws {
         let (train, _) = try TestSupport.mnist()
         var random = SplitMix64(seed: UInt64(31 + m))

@@ -1,0 +1,67 @@
+/* Paired timing of two versions of the fused NNGP/NTK pass (Sources/CDistillKernels/
+ * neural_kernel_pass.c), built as objects whose entry points are renamed base_* and
+ * new_* (tools/nk-pass-ab.sh): one thread, each repetition the peak-FMA loop, then both
+ * versions in alternating order, timed by the thread's CPU clock. On a shared machine
+ * the load drifts between sequential runs by more than the versions differ; paired in
+ * one process, the median of the per-repetition ratios new / base resolves a few percent.
+ * Same problem as tools/nk-pass-bench.c (training images with noise as the support set,
+ * random α, NTK, depth 3 unless given, w 2, b 0.01, MSE).
+ *
+ * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "distill_kernels.h"
+#include "distill_neural_kernel.h"
+int base_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
+int new_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
+double new_peak_fma(long, float *);
+static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static unsigned long long state = 88172645463325252ull;
+static double uniform(void) { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return (state >> 11) * (1.0 / 9007199254740992.0); }
+static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+int main(int argc, char **argv) {
+    if (argc < 6) { fprintf(stderr, "usage: %s IMAGES LABELS m rows repetitions [depth]\n", argv[0]); return 2; }
+    const long m = atol(argv[3]); long n = atol(argv[4]); int reps = atoi(argv[5]); int depth = argc > 6 ? atoi(argv[6]) : 3;
+    if (m < 1 || n < 1 || n > 60000 || reps < 1 || reps > 99 || depth < 1 || depth > DISTILL_NK_MAX_DEPTH) { fprintf(stderr, "nk-pass-ab: bad arguments\n"); return 2; }
+    const long p = 784, c = 10; const long ldm = distill_nk_ldm(m);
+    uint8_t *pixels = malloc(n * p), *lb = malloc(n); int32_t *labels = malloc(4 * n);
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fseek(f, 16, SEEK_SET) || fread(pixels, 1, n * p, f) != (size_t)(n * p)) { fprintf(stderr, "nk-pass-ab: %s: expected an IDX image file of 60000 x 784 bytes\n", argv[1]); return 1; }
+    fclose(f);
+    f = fopen(argv[2], "rb");
+    if (!f || fseek(f, 8, SEEK_SET) || fread(lb, 1, n, f) != (size_t)n) { fprintf(stderr, "nk-pass-ab: %s: expected an IDX label file of 60000 bytes\n", argv[2]); return 1; }
+    fclose(f);
+    for (long i = 0; i < n; i++) labels[i] = lb[i] % c;
+    const double mean = 0.1307 * 255, sd = 0.3081 * 255, w = 2.0, b = 0.01;
+    float *support_t = calloc(p * ldm, 4); double *offset = calloc(ldm, 8), *support_q = calloc(depth * m, 8), *alpha = malloc(8 * m * c);
+    for (long j = 0; j < m; j++) {
+        const long source = (long)(uniform() * n); double s = 0, s2 = 0;
+        for (long k = 0; k < p; k++) { const double u = (pixels[source * p + k] - mean) / sd + 0.05 * (uniform() - 0.5); support_t[k * ldm + j] = (float)u; s += u; s2 += u * u; }
+        offset[j] = b - w * mean * s / (p * sd);
+        double q = w * s2 / p + b;
+        for (int l = 0; l < depth; l++) { support_q[l * m + j] = q; q = w * q / 2 + b; }
+    }
+    for (long t = 0; t < m * c; t++) alpha[t] = (uniform() - 0.5) * 0.1;
+    const distill_nk_problem pb = {pixels, DISTILL_PIXELS_U8, labels, p, c, m, ldm, support_t, w / (p * sd), offset,
+                                   w / (p * sd * sd), -2 * w * mean / (p * sd * sd), w * mean * mean / (sd * sd) + b,
+                                   support_q, alpha, depth, DISTILL_NK_NTK, DISTILL_NK_LOSS_MSE, w, b, 1e-6};
+    double *da = malloc(8 * m * c), *dd = malloc(8 * m * p), *ds = malloc(8 * m), *dq = malloc(8 * m);
+    double tb[99], tn[99], ratio[99], bb[99], bn[99];
+    const double ops = 4.0 * n * m * p;
+    for (int r = 0; r < reps; r++) {
+        float sink; double t0 = now(); double fl = new_peak_fma(4000000, &sink); double peak = fl / (now() - t0);
+        double loss = 0; long corr = 0;
+        memset(da, 0, 8 * m * c); memset(dd, 0, 8 * m * p); memset(ds, 0, 8 * m); memset(dq, 0, 8 * m);
+        if (r % 2) { t0 = now(); new_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tn[r] = now() - t0;
+                     t0 = now(); base_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tb[r] = now() - t0; }
+        else       { t0 = now(); base_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tb[r] = now() - t0;
+                     t0 = now(); new_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tn[r] = now() - t0; }
+        ratio[r] = tn[r] / tb[r]; bb[r] = tb[r] / (ops / peak); bn[r] = tn[r] / (ops / peak);
+    }
+    qsort(ratio, reps, 8, cmpd); qsort(bb, reps, 8, cmpd); qsort(bn, reps, 8, cmpd); qsort(tb, reps, 8, cmpd); qsort(tn, reps, 8, cmpd);
+    printf("m %ld, depth %d, %ld rows, 1 thread (thread CPU time), medians of %d: base %.2f ms (%.2fx the bound), new %.2f ms (%.2fx the bound); new / base %.3f (range %.3f to %.3f)\n",
+           m, depth, n, reps, 1e3 * tb[reps / 2], bb[reps / 2], 1e3 * tn[reps / 2], bn[reps / 2], ratio[reps / 2], ratio[0], ratio[reps - 1]);
+    return 0;
+}

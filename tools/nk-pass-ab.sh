@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Two versions of the fused NNGP/NTK pass timed in one process, alternately
+# (tools/nk-pass-ab.c): the median of new / base per repetition, and each one's
+# ratio to the peak-FMA loop measured in the same repetition, at m = 10, 100, 500.
+# Needs clang and MNIST's training set.
+# Usage: tools/nk-pass-ab.sh BASE_DIR [NEW_DIR, default Sources/CDistillKernels] [repetitions, default 15]
+#   mkdir /tmp/main && git archive main Sources/CDistillKernels | tar -x -C /tmp/main
+#   tools/nk-pass-ab.sh /tmp/main/Sources/CDistillKernels
+# NK_COUNTS="10 500" times only those support set sizes; rows: 30000 (m = 10), 20000 (else).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] && [ -f "$1/neural_kernel_pass.c" ] || { echo "nk-pass-ab.sh: expected a folder with neural_kernel_pass.c, got '${1:-}'" >&2; exit 1; }
+base="$(realpath "$1")"; new="$(realpath "${2:-Sources/CDistillKernels}")"; reps="${3:-15}"
+mnist=""
+for d in data/mnist ../shared/data/mnist /work/shared/data/mnist; do [ -f "$d/train-images-idx3-ubyte.gz" ] && mnist="$d" && break; done
+[ -n "$mnist" ] || { echo "nk-pass-ab.sh: no train-images-idx3-ubyte.gz in data/mnist or ../shared/data/mnist" >&2; exit 1; }
+work="$(mktemp -d /tmp/distill-nk-ab.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
+gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
+clang -O2 -c -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
+    -I"$base/include" -I"$base" "$base/neural_kernel_pass.c" -o "$work/base.o"
+clang -O2 -c -Ddistill_nk_rows=new_nk_rows -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
+clang -O2 -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
+echo "base: $base"; echo "new: $new"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for m in ${NK_COUNTS:-10 100 500}; do
+    rows=20000; [ "$m" -le 16 ] && rows=30000
+    "$work/ab" "$work/images" "$work/labels" "$m" "$rows" "$reps"
+done
