@@ -256,7 +256,14 @@ public final class DistillationSession: @unchecked Sendable {
         let guardian = DivergenceGuard()
         let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes,
                                           dataOptions: dataset.dataset.options)
-        var all: [any DistillationObserver] = observers + [guardian, periodic, signals]
+        // After a signal, the caller's observers see no further step: nothing of a
+        // step later than the set being kept is written or printed (snapshots,
+        // test-accuracy lines); the step that ends the run reaches them through
+        // the set written below (`extras`) and `finished`.
+        let gated: [any DistillationObserver] = observers.map { UntilSignal($0, signals: signals) }
+        // After `signals`, which records each step as the one a first signal keeps
+        // before a caller's observer writes anything of it.
+        var all: [any DistillationObserver] = [guardian, periodic, signals] + gated
         if let stop = request.stopAfterStep { all.append(StopAfterStep(step: stop)) }
         let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: all)
 
@@ -290,4 +297,27 @@ public final class DistillationSession: @unchecked Sendable {
         for observer in all { observer.finished(outcome) }
         return Result(outcome: outcome, files: outputs.files)
     }
+}
+
+/// Forwards each step to `observer` until a signal has come (see `StopOnSignal`):
+/// the step during which SIGINT or SIGTERM arrived, and any later one, are not
+/// shown to it, since a second signal may end the process before that step's set
+/// is written and would leave its snapshot or printed accuracy ahead of the checkpoint.
+final class UntilSignal: DistillationObserver {
+    let observer: any DistillationObserver
+    let signals: StopOnSignal
+
+    init(_ observer: any DistillationObserver, signals: StopOnSignal) {
+        self.observer = observer
+        self.signals = signals
+    }
+
+    func started(_ distiller: Distiller, dataset: LoadedDataset) { observer.started(distiller, dataset: dataset) }
+
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
+        guard signals.received == 0 else { return .proceed }
+        return observer.stepped(record, distiller: distiller, history: history)
+    }
+
+    func finished(_ outcome: DistillationOutcome) { observer.finished(outcome) }
 }

@@ -289,7 +289,8 @@ import Glibc
         defer { scratch.cleanUp() }
         let data = try ResumeTests.dataset(in: scratch)
         let out = scratch.path + "/out", stopped = scratch.path + "/stopped"
-        let options = ["--data", data, "--model", "ntk", "--images-per-class", "30", "--snapshot-every", "1000"]
+        // A snapshot every step: none may be left of a step after the checkpoint's.
+        let options = ["--data", data, "--model", "ntk", "--images-per-class", "30", "--snapshot-every", "1"]
         let run = try LiveRun(options + ["--out", out, "--steps", "1000000", "--checkpoint-every", "0"])
         _ = run.line(from: run.output)
         kill(run.process.processIdentifier, SIGINT)
@@ -329,6 +330,8 @@ import Glibc
         let report = try String(contentsOfFile: out + "/" + RunFiles.report, encoding: .utf8)
         #expect(report.contains("<tr><th>steps</th><td>\(step)</td></tr>"))
         #expect(FileManager.default.fileExists(atPath: out + "/snapshots/" + SnapshotWriter.fileName(step: step)))
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: out + "/snapshots").sorted()
+        #expect(snapshots == (1...step).map { SnapshotWriter.fileName(step: $0) }, "checkpoint at step \(step)")
         let images = try IDX.read(contentsOf: out + "/" + RunFiles.images)
         #expect(images.elements == .float32(checkpoint.state.images.values.map { Float($0) }))
 
