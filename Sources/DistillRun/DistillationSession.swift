@@ -47,11 +47,16 @@ public final class DistillationSession: @unchecked Sendable {
         /// Whether `data` was given by the user: when resuming, it replaces the
         /// checkpoint's dataset path (a moved dataset; its checksums must match).
         public var dataGiven: Bool
+        /// The command's own options the run keeps, recorded in its checkpoints
+        /// (`Checkpoint.Manifest.recordedOptions`); the caller resolves them on resume.
+        public var recordedOptions: [String: String]
 
         public init(configuration: DistillerConfiguration, data: String, dataOptions: DatasetOptions = DatasetOptions(),
                     out: String, checkpointEvery: Int = 50,
                     stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "",
-                    replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false) {
+                    replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false,
+                    recordedOptions: [String: String] = [:]) {
+            self.recordedOptions = recordedOptions
             self.dataGiven = dataGiven
             self.replace = replace
             self.resumeFolder = resumeFolder
@@ -217,7 +222,8 @@ public final class DistillationSession: @unchecked Sendable {
         var files = try RunOutputs(folder: out, shape: dataset.shape).contents(outcome, grid: try grid(outcome.distiller))
         files += try extras?(outcome).map { (path: out + "/" + $0.name, bytes: $0.bytes) } ?? []
         try Checkpoint.write(state, history: outcome.history, data: absoluteData, dataFiles: dataset.fileHashes,
-                             dataOptions: dataset.dataset.options, to: out, alongside: files, precedence: precedence)
+                             dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions, to: out,
+                             alongside: files, precedence: precedence)
     }
 
     /// What a finished (or stopped) run left.
@@ -255,7 +261,7 @@ public final class DistillationSession: @unchecked Sendable {
         }
         let guardian = DivergenceGuard()
         let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes,
-                                          dataOptions: dataset.dataset.options)
+                                          dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions)
         // After a signal, the caller's observers see no further step: nothing of a
         // step later than the set being kept is written or printed (snapshots,
         // test-accuracy lines); the step that ends the run reaches them through
