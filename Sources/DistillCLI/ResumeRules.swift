@@ -36,7 +36,7 @@ enum ResumeRules {
         // The session's own.
         "data": .changeable, "out": .changeable, "resume": .changeable, "stop-after-step": .changeable,
         "checkpoint-every": .changeable, "quiet": .changeable, "log-format": .changeable, "eval-every": .changeable,
-        "replace": .changeable, "baselines": .changeable, "help": .changeable, "version": .changeable,
+        "replace": .changeable, "baselines": .changeable, "help": .changeable,
     ]
 
     /// The long option names given on `arguments` (`--name` or `--name=value`),
