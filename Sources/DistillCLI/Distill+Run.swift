@@ -103,7 +103,8 @@ extension DistillCommand {
                 configuration: distillerConfiguration, data: options.data, dataOptions: options.dataOptions.datasetOptions, out: out, checkpointEvery: checkpointEvery,
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,
                 replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData,
-                recordedOptions: ResumeRules.recordedOptions(snapshotEvery: display.snapshotEvery, classNames: display.classNames, zoom: resumedZoom))
+                recordedOptions: ResumeRules.recordedOptions(snapshotEvery: display.snapshotEvery, classNames: display.classNames, zoom: resumedZoom),
+                givenOptions: Set(ResumeRules.given(Array(CommandLine.arguments.dropFirst())).map { "--" + $0 }))
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
             let classNames = try display.names(classes: session.dataset.classes, datasetNames: session.dataset.dataset.classNames)

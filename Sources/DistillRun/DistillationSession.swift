@@ -50,12 +50,15 @@ public final class DistillationSession: @unchecked Sendable {
         /// The command's own options the run keeps, recorded in its checkpoints
         /// (`Checkpoint.Manifest.recordedOptions`); the caller resolves them on resume.
         public var recordedOptions: [String: String]
+        /// The long option names the user gave (`--seed`), for `ResumeOptions`; nil: unknown.
+        public var givenOptions: Set<String>?
 
         public init(configuration: DistillerConfiguration, data: String, dataOptions: DatasetOptions = DatasetOptions(),
                     out: String, checkpointEvery: Int = 50,
                     stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "",
                     replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false,
-                    recordedOptions: [String: String] = [:]) {
+                    recordedOptions: [String: String] = [:], givenOptions: Set<String>? = nil) {
+            self.givenOptions = givenOptions
             self.recordedOptions = recordedOptions
             self.dataGiven = dataGiven
             self.replace = replace
@@ -98,7 +101,8 @@ public final class DistillationSession: @unchecked Sendable {
         var request = request
         if let checkpoint = request.resume {
             request.configuration = try ResumeOptions.configuration(
-                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration)
+                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration,
+                given: request.givenOptions)
             // A finished run has nothing to resume: running no step would only rewrite its outputs.
             if checkpoint.state.step >= request.configuration.steps {
                 let folder = request.resumeFolder ?? request.out

@@ -48,14 +48,16 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.cleanUp() }
         let tree = try Self.tree(in: scratch), out = scratch.path + "/out"
-        let first = try runDistill(["--data", tree, "--test-fraction", "0.3", "--steps", "4", "--stop-after-step", "1",
+        let first = try runDistill(["--data", tree, "--test-fraction", "0.3", "--seed", "5", "--steps", "4", "--stop-after-step", "1",
                                     "--snapshot-every", "1", "--out", out, "--quiet"])
         #expect(first.status == 0, "\(first.stderr)")
         let metricsBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))
         let progressBefore = try Data(contentsOf: URL(fileURLWithPath: out + "/progress.png"))
         for (option, value, recorded) in [("--test-fraction", "0.5", "--test-fraction 0.3"), ("--split-seed", "3", "--split-seed 0"),
                                           ("--snapshot-every", "2", "--snapshot-every 1"), ("--zoom", "2", "--zoom 4"),
-                                          ("--class-names", tree + "/names.txt", "no --class-names")] {
+                                          ("--class-names", tree + "/names.txt", "no --class-names"),
+                                          // Given with its default value, a setting of the configuration is still compared.
+                                          ("--seed", "0", "--seed 5")] {
             let refused = try runDistill(["--resume", out, option, value])
             #expect(refused.status == 1)
             #expect(refused.stderr == "error: \(option) \(value): a resumed run keeps the settings it was started with (\(recorded)); leave \(option) out, or start a new run into another --out\n")
