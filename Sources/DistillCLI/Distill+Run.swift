@@ -85,17 +85,33 @@ extension DistillCommand {
                     throw RunError("--stop-after-step \(stop): the checkpoint in \(Checkpoint.folder(in: resume ?? out)) is already at step \(checkpoint.state.step); give a later step, or leave --stop-after-step out")
                 }
             }
+            // On resume, the options the run keeps come from its checkpoint (`ResumeRules`).
+            var display = self.display, resumedZoom = self.zoom
+            if let checkpoint {
+                let given = ResumeRules.given(Array(CommandLine.arguments.dropFirst()))
+                try runStep { () throws(RunError) in
+                    try ResumeRules.check(given: given, requested: ResumeRules.recordedOptions(snapshotEvery: display.snapshotEvery, classNames: display.classNames, zoom: resumedZoom),
+                                          requestedData: options.dataOptions.datasetOptions, checkpoint: checkpoint)
+                }
+                if let recorded = checkpoint.manifest.recordedOptions {
+                    display.snapshotEvery = recorded["snapshot-every"].flatMap { Int($0) }
+                    display.classNames = recorded["class-names"]
+                    resumedZoom = recorded["zoom"].flatMap { Int($0) } ?? resumedZoom
+                }
+            }
             let request = DistillationSession.Request(
                 configuration: distillerConfiguration, data: options.data, dataOptions: options.dataOptions.datasetOptions, out: out, checkpointEvery: checkpointEvery,
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,
-                replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData)
+                replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData,
+                recordedOptions: ResumeRules.recordedOptions(snapshotEvery: display.snapshotEvery, classNames: display.classNames, zoom: resumedZoom),
+                givenOptions: Set(ResumeRules.given(Array(CommandLine.arguments.dropFirst())).map { "--" + $0 }))
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
             let classNames = try display.names(classes: session.dataset.classes, datasetNames: session.dataset.dataset.classNames)
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
             }
-            let shape = session.dataset.shape, zoom = self.zoom
+            let shape = session.dataset.shape, zoom = resumedZoom
             let grid = { @Sendable (distiller: Distiller) throws -> PNGImage in
                 try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
                                           classes: distiller.classes, height: shape.height, width: shape.width,

@@ -2,6 +2,9 @@ import ArgumentParser
 import Distill
 import DistillIO
 import DistillRun
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension DistillCommand {
     struct Sweep: ParsableCommand {
@@ -60,10 +63,13 @@ extension DistillCommand {
         var targetFraction: Double? { targetAccuracy.map { $0 > 1 ? $0 / 100 : $0 } }
 
         func run() throws {
-            try reportingFailure(execute)
+            var received: Int32 = 0
+            try reportingFailure { () throws(CLIError) in received = try execute() }
+            if received != 0 { throw ExitCode(128 + received) }
         }
 
-        private func execute() throws(CLIError) {
+        /// Runs the sweep; returns the signal that stopped it (0 if none).
+        private func execute() throws(CLIError) -> Int32 {
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
             // Refuse, before any work, a folder another process writes into or that
             // holds an earlier sweep's outputs (unless --replace); then hold its lock.
@@ -111,6 +117,11 @@ extension DistillCommand {
                     }
                 }
                 var outcome = result.outcome
+                // A signal stops the sweep after this size's step: no baselines, ceiling or later size.
+                if session.signals.received != 0 {
+                    interrupted(session.signals.received, size: size, result: result, folder: folder, done: rows.map(\.imagesPerClass))
+                    return session.signals.received
+                }
                 var compared: [BaselineResult] = []
                 if baselines.isOn {
                     compared = try runStep { () throws(RunError) in
@@ -124,7 +135,9 @@ extension DistillCommand {
                     do { try RunOutputs(folder: folder, shape: shape).writeMetrics(outcome.metrics) } catch { throw CLIError(error) }
                 }
                 if session.signals.received != 0 {
-                    throw CLIError("interrupted during the run of \(size) per class; its checkpoint is in \(Checkpoint.folder(in: folder)) (continue it with: distill run --resume \(folder))")
+                    // It came during the baselines: this size's run is complete, its baselines are not recorded.
+                    interrupted(session.signals.received, size: size, result: result, folder: folder, done: rows.map(\.imagesPerClass))
+                    return session.signals.received
                 }
                 let m = outcome.metrics
                 var row = SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
@@ -135,6 +148,11 @@ extension DistillCommand {
                                                         seed: outcome.distiller.configuration.seed)
                 }
                 rows.append(row)
+                if session.signals.received != 0 {
+                    interrupted(session.signals.received, size: size, result: result, folder: folder, done: rows.dropLast().map(\.imagesPerClass),
+                                measured: true)
+                    return session.signals.received
+                }
             }
             let report = SweepReport(rows: rows, target: targetFraction, ceilingTrainingImages: ceilingReport.ceilingTrainingImages,
                                      network: networks?.title)
@@ -151,6 +169,33 @@ extension DistillCommand {
                     print("No size reached \(format(100 * target, 2))% test accuracy; the best was \(format(100 * (rows.map(\.testAccuracy).max() ?? 0), 2))%.")
                 }
             }
+            return 0
+        }
+
+        /// Says what a signal that stopped the sweep during the run of `size` left and
+        /// how to go on: the sizes complete (`done`, and `size` when its run
+        /// finished), the command that continues `size` when it stopped early, and
+        /// the sweep that produces the sizes not run (a sweep does not resume: its
+        /// folder now holds run outputs, so the rest goes into another --out).
+        private func interrupted(_ signal: Int32, size: Int, result: DistillationSession.Result, folder: String, done: [Int],
+                                 measured: Bool = false) {
+            let reason = signal == SIGINT ? "Interrupted (SIGINT)" : signal == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
+            let steps = result.outcome.distiller.configuration.steps, step = result.outcome.distiller.step
+            var complete = done
+            var lines: [String] = []
+            if result.stoppedEarly {
+                lines.append("\(reason) during \(size) per class, after step \(step) of \(steps); \(folder) keeps its outputs and checkpoint: continue it with: distill run --resume \(folder)")
+            } else {
+                complete.append(size)
+                lines.append("\(reason) after the run of \(size) per class finished (\(steps) steps, in \(folder))" + (measured ? "." : "; its baselines were not trained."))
+            }
+            let notRun = imagesPerClass.sizes.drop(while: { $0 != size }).dropFirst().map(String.init)
+            lines.append(complete.isEmpty ? "No size is complete." : "Complete: \(complete.map { "\($0) per class (\(out)/ipc-\($0))" }.joined(separator: ", ")).")
+            if !notRun.isEmpty {
+                lines.append("Not run: \(notRun.joined(separator: ", ")) per class. A sweep does not resume; for them, run the same command with --images-per-class \(notRun.joined(separator: ",")) and another --out.")
+            }
+            lines.append("sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.")
+            for line in lines { print(line) }
         }
     }
 }

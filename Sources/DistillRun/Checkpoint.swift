@@ -26,6 +26,10 @@ public struct Checkpoint: Sendable {
         /// How the dataset was loaded (`--test-fraction`, `--split-seed`, `--label-set`);
         /// absent in checkpoints of IDX runs written before these options existed.
         public internal(set) var dataOptions: DatasetOptions?
+        /// The command's own options that the run keeps beyond its configuration
+        /// and data options, by long name without dashes (`snapshot-every`: "1"),
+        /// as the command that started it recorded them; absent in older checkpoints.
+        public internal(set) var recordedOptions: [String: String]?
         var configuration: DistillerConfiguration
         var step: Int
         var l2: Double
@@ -69,7 +73,7 @@ public struct Checkpoint: Sendable {
     ///
     /// - Throws: the file that cannot be written and why (nothing is changed then).
     public static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                             dataOptions: DatasetOptions = DatasetOptions(), to out: String,
+                             dataOptions: DatasetOptions = DatasetOptions(), recordedOptions: [String: String] = [:], to out: String,
                              alongside files: [(path: String, bytes: [UInt8])] = [], precedence: Precedence = .unlessLater) throws {
         // One writer at a time (the signal thread may write too), and never an older step over a newer one.
         try written.withLock { sets throws in
@@ -81,7 +85,8 @@ public struct Checkpoint: Sendable {
                 case .always: break
                 }
             }
-            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out,
+            try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions,
+                              recordedOptions: recordedOptions, to: out,
                               alongside: files)
             sets[out] = (distiller.step, !files.isEmpty)
         }
@@ -91,7 +96,7 @@ public struct Checkpoint: Sendable {
     private static let written = Mutex<[String: (step: Int, withOutputs: Bool)]>([:])
 
     private static func writeUnlocked(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                                      dataOptions: DatasetOptions, to out: String, alongside outputs: [(path: String, bytes: [UInt8])]) throws {
+                                      dataOptions: DatasetOptions, recordedOptions: [String: String], to out: String, alongside outputs: [(path: String, bytes: [UInt8])]) throws {
         let folder = Self.folder(in: out)
         let folderExisted = access(folder, F_OK) == 0
         try OutputFile.createDirectory(folder)
@@ -99,7 +104,7 @@ public struct Checkpoint: Sendable {
         let optimisers = ["images": state.imageOptimiser, "labels": state.labelOptimiser, "l2": state.l2Optimiser]
         let manifest = Manifest(
             formatVersion: formatVersion, distillVersion: DistillVersion.current, data: data, dataFiles: dataFiles,
-            dataOptions: dataOptions, configuration: distiller.configuration, step: state.step, l2: state.l2,
+            dataOptions: dataOptions, recordedOptions: recordedOptions, configuration: distiller.configuration, step: state.step, l2: state.l2,
             optimisers: optimisers.mapValues {
                 OptimiserScalars(learningRate: $0.learningRate, beta1: $0.beta1, beta2: $0.beta2, epsilon: $0.epsilon, stepCount: $0.stepCount)
             },

@@ -47,11 +47,19 @@ public final class DistillationSession: @unchecked Sendable {
         /// Whether `data` was given by the user: when resuming, it replaces the
         /// checkpoint's dataset path (a moved dataset; its checksums must match).
         public var dataGiven: Bool
+        /// The command's own options the run keeps, recorded in its checkpoints
+        /// (`Checkpoint.Manifest.recordedOptions`); the caller resolves them on resume.
+        public var recordedOptions: [String: String]
+        /// The long option names the user gave (`--seed`), for `ResumeOptions`; nil: unknown.
+        public var givenOptions: Set<String>?
 
         public init(configuration: DistillerConfiguration, data: String, dataOptions: DatasetOptions = DatasetOptions(),
                     out: String, checkpointEvery: Int = 50,
                     stopAfterStep: Int? = nil, resume: Checkpoint? = nil, baselines: Bool = false, commandLine: String = "",
-                    replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false) {
+                    replace: Bool = false, resumeFolder: String? = nil, dataGiven: Bool = false,
+                    recordedOptions: [String: String] = [:], givenOptions: Set<String>? = nil) {
+            self.givenOptions = givenOptions
+            self.recordedOptions = recordedOptions
             self.dataGiven = dataGiven
             self.replace = replace
             self.resumeFolder = resumeFolder
@@ -93,7 +101,8 @@ public final class DistillationSession: @unchecked Sendable {
         var request = request
         if let checkpoint = request.resume {
             request.configuration = try ResumeOptions.configuration(
-                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration)
+                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration,
+                given: request.givenOptions)
             // A finished run has nothing to resume: running no step would only rewrite its outputs.
             if checkpoint.state.step >= request.configuration.steps {
                 let folder = request.resumeFolder ?? request.out
@@ -217,7 +226,8 @@ public final class DistillationSession: @unchecked Sendable {
         var files = try RunOutputs(folder: out, shape: dataset.shape).contents(outcome, grid: try grid(outcome.distiller))
         files += try extras?(outcome).map { (path: out + "/" + $0.name, bytes: $0.bytes) } ?? []
         try Checkpoint.write(state, history: outcome.history, data: absoluteData, dataFiles: dataset.fileHashes,
-                             dataOptions: dataset.dataset.options, to: out, alongside: files, precedence: precedence)
+                             dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions, to: out,
+                             alongside: files, precedence: precedence)
     }
 
     /// What a finished (or stopped) run left.
@@ -255,8 +265,15 @@ public final class DistillationSession: @unchecked Sendable {
         }
         let guardian = DivergenceGuard()
         let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes,
-                                          dataOptions: dataset.dataset.options)
-        var all: [any DistillationObserver] = observers + [guardian, periodic, signals]
+                                          dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions)
+        // After a signal, the caller's observers see no further step: nothing of a
+        // step later than the set being kept is written or printed (snapshots,
+        // test-accuracy lines); the step that ends the run reaches them through
+        // the set written below (`extras`) and `finished`.
+        let gated: [any DistillationObserver] = observers.map { UntilSignal($0, signals: signals) }
+        // After `signals`, which records each step as the one a first signal keeps
+        // before a caller's observer writes anything of it.
+        var all: [any DistillationObserver] = [guardian, periodic, signals] + gated
         if let stop = request.stopAfterStep { all.append(StopAfterStep(step: stop)) }
         let (final, fullHistory) = runSteps(distiller, dataset: dataset, history: history, observers: all)
 
@@ -290,4 +307,27 @@ public final class DistillationSession: @unchecked Sendable {
         for observer in all { observer.finished(outcome) }
         return Result(outcome: outcome, files: outputs.files)
     }
+}
+
+/// Forwards each step to `observer` until a signal has come (see `StopOnSignal`):
+/// the step during which SIGINT or SIGTERM arrived, and any later one, are not
+/// shown to it, since a second signal may end the process before that step's set
+/// is written and would leave its snapshot or printed accuracy ahead of the checkpoint.
+final class UntilSignal: DistillationObserver {
+    let observer: any DistillationObserver
+    let signals: StopOnSignal
+
+    init(_ observer: any DistillationObserver, signals: StopOnSignal) {
+        self.observer = observer
+        self.signals = signals
+    }
+
+    func started(_ distiller: Distiller, dataset: LoadedDataset) { observer.started(distiller, dataset: dataset) }
+
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
+        guard signals.received == 0 else { return .proceed }
+        return observer.stepped(record, distiller: distiller, history: history)
+    }
+
+    func finished(_ outcome: DistillationOutcome) { observer.finished(outcome) }
 }

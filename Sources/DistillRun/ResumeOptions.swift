@@ -29,21 +29,26 @@ public enum ResumeOptions {
     ///
     /// - Throws: `RunError` naming an option the user gave that a resumed run
     ///   cannot change, or `--steps` below the run's recorded steps (`saved.steps`).
+    ///   `given`: the long option names the user gave (`--seed`), so that one
+    ///   given with its default value is still compared; nil: those unlike `defaults`.
     public static func configuration(saved: DistillerConfiguration, step: Int, requested: DistillerConfiguration,
-                                     defaults: DistillerConfiguration = DistillerConfiguration()) throws(RunError) -> DistillerConfiguration {
+                                     defaults: DistillerConfiguration = DistillerConfiguration(),
+                                     given: Set<String>? = nil) throws(RunError) -> DistillerConfiguration {
         let s = fields(saved), r = fields(requested), d = fields(defaults)
-        for key in r.keys.sorted() where r[key] != d[key] && r[key] != s[key] && !changeable.contains(key) {
+        // The options the user gave: `given` (long names with dashes) when the caller knows them, else those unlike `defaults`.
+        func gave(_ key: String) -> Bool { given.map { $0.contains(optionNames[key] ?? key) } ?? (r[key] != d[key]) }
+        for key in r.keys.sorted() where gave(key) && r[key] != s[key] && !changeable.contains(key) {
             let option = optionNames[key] ?? key
             throw RunError("\(option) \(r[key] ?? "none"): a resumed run keeps the settings it was started with (\(option) \(s[key] ?? "none")); leave \(option) out, or start a new run into another --out")
         }
         var result = saved
-        if requested.steps != defaults.steps {
+        if gave("steps") {
             guard requested.steps >= saved.steps else {
                 throw RunError("--steps \(requested.steps): a resumed run can only be extended, and this one was started with --steps \(saved.steps) (its checkpoint is at step \(step)); give --steps \(saved.steps) or more, or leave --steps out (--stop-after-step ends a session sooner)")
             }
             result.steps = requested.steps
         }
-        if requested.threads != defaults.threads { result.threads = requested.threads }
+        if gave("threads") { result.threads = requested.threads }
         return result
     }
 

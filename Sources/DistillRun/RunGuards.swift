@@ -302,10 +302,14 @@ public final class PeriodicCheckpoint: DistillationObserver {
     public let dataFiles: [String: String]
     /// The dataset's loading options, recorded for `--resume`.
     public let dataOptions: DatasetOptions
+    /// The command's options the run keeps (`Checkpoint.Manifest.recordedOptions`).
+    public let recordedOptions: [String: String]
     /// The first error writing a checkpoint (the run stops; the error is reported).
     public private(set) var error: (any Error)?
 
-    public init(every: Int, out: String, data: String, dataFiles: [String: String], dataOptions: DatasetOptions = DatasetOptions()) {
+    public init(every: Int, out: String, data: String, dataFiles: [String: String], dataOptions: DatasetOptions = DatasetOptions(),
+                recordedOptions: [String: String] = [:]) {
+        self.recordedOptions = recordedOptions
         self.every = every
         self.out = out
         self.data = data
@@ -316,7 +320,8 @@ public final class PeriodicCheckpoint: DistillationObserver {
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
         guard every > 0, record.step % every == 0, stopSignal.load(ordering: .sequentiallyConsistent) == 0 else { return .proceed }
         do {
-            try Checkpoint.write(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions, to: out)
+            try Checkpoint.write(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions,
+                                 recordedOptions: recordedOptions, to: out)
         } catch {
             writeErrorLine("error: cannot write the checkpoint: \(error)")
             self.error = error

@@ -221,10 +221,10 @@ import Glibc
         let process = Process()
         let output = Pipe(), errors = Pipe()
 
-        init(_ arguments: [String]) throws {
+        init(_ arguments: [String], command: String = "run") throws {
             let executable = try #require(distillExecutable)
             process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["run"] + arguments
+            process.arguments = [command] + arguments
             process.standardOutput = output
             process.standardError = errors
             try process.run()
@@ -277,6 +277,39 @@ import Glibc
         #expect(Self.partialFiles(under: s.path).isEmpty)
     }
 
+    /// A signal during a sweep's first size stops the sweep after that size's
+    /// step: status 130, no baselines, ceiling or later size, no summaries, and
+    /// it says what was kept and how to go on.
+    @Test func aSignalStopsASweepAfterTheCurrentSizesStep() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/sweep"
+        let run = try LiveRun(["--data", s.data.path, "--out", out, "--images-per-class", "1,2", "--steps", "1000000"],
+                              command: "sweep")
+        let first = run.line(from: run.output)
+        #expect(first?.hasPrefix("Distilling") == true, "\(first ?? "nil")")
+        kill(run.process.processIdentifier, SIGINT)
+        let end = run.finish()
+        #expect(end.status == 130, "\(end.stdout)\(end.stderr)")
+        let checkpoint = try Checkpoint.read(from: out + "/ipc-1")
+        let step = checkpoint.state.step
+        #expect(step >= 1 && step < 1_000_000)
+        let lines = end.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.suffix(4) == [
+            "Interrupted (SIGINT) during 1 per class, after step \(step) of 1000000; \(out)/ipc-1 keeps its outputs and checkpoint: continue it with: distill run --resume \(out)/ipc-1",
+            "No size is complete.",
+            "Not run: 2 per class. A sweep does not resume; for them, run the same command with --images-per-class 2 and another --out.",
+            "sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.",
+        ], "\(end.stdout)")
+        #expect(!end.stdout.contains("Ceiling:"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/ipc-2") && !FileManager.default.fileExists(atPath: out + "/sweep.csv"))
+        #expect(try Self.metrics(out + "/ipc-1")["baselines"] == nil)
+        #expect(Self.partialFiles(under: s.path).isEmpty)
+        // The suggested command continues it.
+        let resumed = try runDistill(["--resume", out + "/ipc-1", "--stop-after-step", "\(step + 1)", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+
     /// Two signals in a row: the process ends with status 130, and the folder
     /// holds every file a stopped run leaves (report.html and progress.png
     /// included: they used to be missing), all of the last checkpoint's step,
@@ -289,7 +322,8 @@ import Glibc
         defer { scratch.cleanUp() }
         let data = try ResumeTests.dataset(in: scratch)
         let out = scratch.path + "/out", stopped = scratch.path + "/stopped"
-        let options = ["--data", data, "--model", "ntk", "--images-per-class", "30", "--snapshot-every", "1000"]
+        // A snapshot every step: none may be left of a step after the checkpoint's.
+        let options = ["--data", data, "--model", "ntk", "--images-per-class", "30", "--snapshot-every", "1"]
         let run = try LiveRun(options + ["--out", out, "--steps", "1000000", "--checkpoint-every", "0"])
         _ = run.line(from: run.output)
         kill(run.process.processIdentifier, SIGINT)
@@ -329,6 +363,8 @@ import Glibc
         let report = try String(contentsOfFile: out + "/" + RunFiles.report, encoding: .utf8)
         #expect(report.contains("<tr><th>steps</th><td>\(step)</td></tr>"))
         #expect(FileManager.default.fileExists(atPath: out + "/snapshots/" + SnapshotWriter.fileName(step: step)))
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: out + "/snapshots").sorted()
+        #expect(snapshots == (0...step).map { SnapshotWriter.fileName(step: $0) }, "checkpoint at step \(step)")
         let images = try IDX.read(contentsOf: out + "/" + RunFiles.images)
         #expect(images.elements == .float32(checkpoint.state.images.values.map { Float($0) }))
 
