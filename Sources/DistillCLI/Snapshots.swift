@@ -32,6 +32,25 @@ enum DistilledPicture {
                              scale: zoom, separator: 2, greyScale: greyScale(configuration))
     }
 
+    /// The largest zoom, at most `limit`, at which `grid` can draw distilled.png
+    /// for images of `height` x `width` x `channels` (`ImageGrid`'s size with
+    /// `layout` and a 2-pixel separator, within `PNGImage.byteCount`'s limits:
+    /// libpng's 1,000,000 pixels on a side and 1 GiB); 0 when even zoom 1 is too large.
+    static func largestZoom(_ configuration: DistillerConfiguration, classes: Int, height: Int, width: Int,
+                            channels: Int = 1, limit: Int = 64) -> Int {
+        let layout = layout(configuration, classes: classes)
+        for zoom in stride(from: limit, through: 1, by: -1) {
+            let (cellWidth, o1) = width.multipliedReportingOverflow(by: zoom)
+            let (cellHeight, o2) = height.multipliedReportingOverflow(by: zoom)
+            let (across, o3) = cellWidth.multipliedReportingOverflow(by: layout.columns)
+            let (down, o4) = cellHeight.multipliedReportingOverflow(by: layout.rows)
+            guard !(o1 || o2 || o3 || o4), across <= Int.max / 2, down <= Int.max / 2 else { continue }
+            if (try? PNGImage.byteCount(width: across + (layout.columns + 1) * 2, height: down + (layout.rows + 1) * 2,
+                                        channels: channels)) != nil { return zoom }
+        }
+        return 0
+    }
+
     /// The images of one class, up to 10 in a row.
     static func classGrid(_ pixels: [Float], class index: Int, configuration: DistillerConfiguration,
                           height: Int, width: Int, channels: Int = 1, zoom: Int) throws(PNGError) -> PNGImage {

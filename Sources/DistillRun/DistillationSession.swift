@@ -92,8 +92,13 @@ public final class DistillationSession: @unchecked Sendable {
     public init(_ request: Request, dataset: LoadedDataset? = nil) throws(RunError) {
         var request = request
         if let checkpoint = request.resume {
+            // What the user left unset is the requested model's default (not the
+            // logistic model's): only the options actually given differ from it.
+            var defaults = (try? InnerModels.defaultConfiguration(model: request.configuration.model)) ?? DistillerConfiguration()
+            defaults.model = DistillerConfiguration().model
             request.configuration = try ResumeOptions.configuration(
-                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration)
+                saved: checkpoint.manifest.configuration, step: checkpoint.state.step, requested: request.configuration,
+                defaults: defaults)
             // A finished run has nothing to resume: running no step would only rewrite its outputs.
             if checkpoint.state.step >= request.configuration.steps {
                 let folder = request.resumeFolder ?? request.out
