@@ -120,6 +120,15 @@ extension DistillCommand {
                                                            width: shape.width, channels: shape.channels)
             let pictureOptions = largestZoom >= 1 ? "--zoom (at most \(largestZoom) at this size) or --images-per-class" : "--images-per-class (even --zoom 1 is too large)"
             try runStep { () throws(RunError) in try session.checkPicture(naming: pictureOptions, grid) }
+            if display.snapshotEvery != nil {
+                let sheet = ContactSheet(frames: [], configuration: configuration, classes: session.dataset.classes, height: shape.height,
+                                         width: shape.width, channels: shape.channels, zoom: zoom)
+                do { try sheet.checkSize(frames: SnapshotWriter.defaultSheetFrames) } catch {
+                    try runStep { () throws(RunError) in
+                        throw RunError("\(RunDisplay.progress) (--snapshot-every) cannot be made at this size (\(error)); leave out --snapshot-every")
+                    }
+                }
+            }
             // A large or long run is announced before it starts: its memory, and
             // its time from copies of the first step (`DurationEstimate`).
             let threshold = try runStep { () throws(RunError) in try DurationEstimate.threshold() }

@@ -84,7 +84,8 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
         }
         try refuseSubnormal([("--l2", l2), ("--inner-tolerance", innerTolerance), ("--linear-solve-tolerance", linearSolveTolerance),
-                             ("--weight-variance", weightVariance), ("--bias-variance", biasVariance)])
+                             ("--weight-variance", weightVariance)])
+        try refuseSubnormal([("--bias-variance", biasVariance)], zeroAllowed: true)
         if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") } }
         if let innerTolerance { guard isPositiveNormal(innerTolerance), innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") } }
         if let linearSolveTolerance { guard isPositiveNormal(linearSolveTolerance), linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") } }
@@ -149,7 +150,7 @@ struct ModelOptions: ParsableArguments {
             for model in InnerModels.all where model.modelSettings(model.defaultConfiguration(probe)).contains(unread.key) {
                 readers.append(model.modelName)
             }
-            let hypergradientText = c.model == LogisticModel.modelName ? " --hypergradient \(c.hypergradient.rawValue)" : ""
+            let hypergradientText = c.model == LogisticModel.modelName && [.unrollSteps, .linearSolveTolerance].contains(unread.key) ? " --hypergradient \(c.hypergradient.rawValue)" : ""
             let unrolledText = unread.key == .unrollSteps ? " with --hypergradient unrolled" : ""
             let readersText = readers.isEmpty ? "" : " (it is read by --model \(readers.joined(separator: ", "))\(unrolledText))"
             throw ValidationError("\(unread.option) \(unread.value) has no effect with --model \(c.model)\(hypergradientText), which does not read it\(readersText); leave it out.")
@@ -228,7 +229,8 @@ struct DistillOptions: ParsableArguments {
     func validate() throws {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
         try refuseSubnormal([("--learning-rate", learningRate), ("--label-learning-rate", labelLearningRate),
-                             ("--l2-learning-rate", l2LearningRate), ("--pull", pull)])
+                             ("--l2-learning-rate", l2LearningRate)])
+        try refuseSubnormal([("--pull", pull)], zeroAllowed: true)
         if let learningRate { guard isPositiveNormal(learningRate) else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") } }
         if let labelLearningRate { guard isPositiveNormal(labelLearningRate) else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") } }
         if let l2LearningRate { guard isPositiveNormal(l2LearningRate) else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") } }
@@ -294,9 +296,9 @@ func isPositiveNormal(_ x: Double) -> Bool { x.isNormal && x > 0 }
 /// Refuses a positive subnormal value of the options `values` names (e.g.
 /// `--l2 1e-320`): below `Double.leastNormalMagnitude` a setting has lost its
 /// precision, and the README treats such an L2 strength as invalid.
-func refuseSubnormal(_ values: [(name: String, value: Double?)]) throws {
+func refuseSubnormal(_ values: [(name: String, value: Double?)], zeroAllowed: Bool = false) throws {
     for (name, value) in values {
         guard let value, value > 0, value.isFinite, !value.isNormal else { continue }
-        throw ValidationError("\(name) must be a positive normal number (at least \(Double.leastNormalMagnitude)), got \(value), a subnormal one.")
+        throw ValidationError("\(name) must be \(zeroAllowed ? "zero or " : "")a positive normal number (at least \(Double.leastNormalMagnitude)), got \(value), a subnormal one.")
     }
 }
