@@ -89,6 +89,21 @@ import Glibc
         #expect(initGiven.stderr.hasPrefix("error: --init real: a resumed run keeps the settings it was started with (--init mean)"), "\(initGiven.stderr)")
     }
 
+    /// The ntk model starts from real images by default: the refusal says so
+    /// rather than naming an --init the user did not give.
+    @Test func aModelsDefaultInitIsNamedAsTheModels() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = try Self.oneImageOfClass2(scratch), out = scratch.path + "/out"
+        let result = try Self.distill(["run", "--data", data, "--model", "ntk", "--images-per-class", "2", "--out", out, "--quiet"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "error: --init real (the default of --model ntk) needs 2 training image(s) of class 2, the training set has 1; use --images-per-class 1 or --init noise\n")
+        let sweep = try Self.distill(["sweep", "--data", data, "--model", "ntk", "--images-per-class", "1,2", "--baselines", "off",
+                                      "--out", out, "--quiet"])
+        #expect(sweep.stderr == "error: --images-per-class 1,2 with --model ntk (whose default is --init real): 2 per class needs 2 training images of every class, but class 2 has 1; give sizes of at most 1 (--images-per-class 1), or --init noise or mean\n")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     /// 1 x 16000 images, 3 classes across: distilled.png is 3 * 16000 * zoom + 8
     /// pixels wide, past libpng's 1,000,000 at --zoom 64; refused before step 1,
     /// naming the largest zoom that fits (20).
