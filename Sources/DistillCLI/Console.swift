@@ -12,7 +12,8 @@ struct CLIError: Error, CustomStringConvertible {
     let description: String
 
     init(_ error: any Error) {
-        description = "error: " + String(describing: error)
+        // A CLIError passed through a `catch` keeps its one "error: " prefix.
+        description = (error as? CLIError)?.description ?? "error: " + String(describing: error)
     }
 
     init(_ message: String) {

@@ -73,6 +73,7 @@ extension DistillCommand {
             guard modelOptions.model == LogisticModel.modelName || Self.kernelModels.contains(modelOptions.model) else {
                 throw ValidationError("distill bench times --model logistic, nngp or ntk, got --model \(modelOptions.model).")
             }
+            try modelOptions.refuseUnreadSettings(modelOptions.configuration)
         }
 
         func run() throws {

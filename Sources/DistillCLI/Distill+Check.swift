@@ -75,7 +75,8 @@ extension DistillCommand {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard coordinates >= 1 else { throw ValidationError("--coordinates must be at least 1, got \(coordinates).") }
             guard steps >= 0 else { throw ValidationError("--steps must be zero or more, got \(steps).") }
-            guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number, got \(l2).") }
+            try refuseSubnormal([("--l2", l2)])
+            guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number, got \(l2).") }
             guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
             guard !unrollSteps.sizes.isEmpty, unrollSteps.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--unroll-steps must list step counts of at least 1, got \(unrollSteps.sizes).")
@@ -98,6 +99,11 @@ extension DistillCommand {
             configuration.initialisation = initialisation
             configuration.threads = threads
             var distiller = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: configuration) }
+            // The header goes out at once (standard output is line-buffered), so
+            // that a pipe sees the check start rather than nothing until the end.
+            if !json && measure == nil {
+                print("Hypergradient check on \(data): \(dataset.train.count) training images, \(distiller.images.rows) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(steps) distillation step(s); computing...")
+            }
             for _ in 0..<steps { _ = distiller.step(clock: { 0 }) }
             let problem = SoftmaxRegression(images: distiller.images, labels: distiller.labels, l2: distiller.l2)
             if let measure {
@@ -107,7 +113,7 @@ extension DistillCommand {
             } else {
                 let report = HypergradientCheck(problem: problem, train: dataset.train, unrollSteps: unrollSteps.sizes,
                                                 coordinates: coordinates, seed: seed, threads: threads)
-                print(json ? report.json : report.text(header: "Hypergradient check on \(data): \(dataset.train.count) training images, \(problem.count) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(steps) distillation step(s), λ = \(NumberText.shortest(problem.l2))."))
+                print(json ? report.json : report.text(header: "λ = \(NumberText.shortest(problem.l2)) after the steps."))
                 if !report.passed { throw CLIError("a hypergradient check failed (see the verdicts above)") }
             }
         }

@@ -61,7 +61,8 @@ extension DistillCommand {
         @OptionGroup(title: "Network evaluation") var networkOptions: EvalNetworkOptions
 
         func validate() throws {
-            if let l2 { guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
+            try refuseSubnormal([("--l2", l2)])
+            if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
             if let model, !InnerModels.names.contains(model) {
                 throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
             }

@@ -174,7 +174,7 @@ extension DistillCommand.Eval {
     /// `eval --network`: loads the dataset and the set, trains the networks, tests them.
     func evaluateNetworks() throws -> NetworkEvalReport {
         guard let choice = networkOptions.network else { throw CLIError("--network is missing") }
-        let dataset = try DatasetSources.load(data)
+        let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
         let evaluator = try NetworkEvaluator(dataset: dataset, data: data, choice: choice,
                                              spec: choice.spec(width: networkOptions.width, depth: networkOptions.depth),
                                              options: networkOptions.common, threads: threads)
@@ -310,6 +310,12 @@ struct NetworkEvaluator {
     /// (`KMeans.classCentroids` with `seed`) are one set for every network seed.
     func evaluate(baseline: NetworkBaselineChoice, imagesPerClass k: Int, seed: UInt64, threads: Int) throws -> NetworkEvalReport {
         let train = dataset.train
+        // Checked before any network trains, naming eval's own options.
+        let counts = train.classCounts
+        if baseline != .classMeans, let c = counts.indices.first(where: { counts[$0] < k }) {
+            let name = c < dataset.classNames.count ? dataset.classNames[c] : String(c)
+            throw CLIError("--baseline \(baseline.rawValue) --images-per-class \(k): the baseline needs \(k) training image(s) of every class, but class \(name) has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1))\(baseline == .randomReal ? " or another --baseline" : "")")
+        }
         let ids = (0..<(train.classes * k)).map { Int32($0 / k) }
         let result: NetworkEvaluationResult
         switch baseline {

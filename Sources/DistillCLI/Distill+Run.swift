@@ -11,7 +11,8 @@ extension DistillCommand {
         static let configuration = CommandConfiguration(
             abstract: "Distil a dataset folder into a few synthetic images per class (the default command).",
             discussion: """
-                Reads the IDX files of a dataset folder (MNIST's file names, raw or gzip), \
+                Reads a dataset folder (MNIST-named IDX files, raw or gzip; class folders of \
+                PNG files; CIFAR-10 or CIFAR-100 binary files: see `--data`), \
                 learns `--images-per-class` synthetic images for every class, and writes the \
                 grid as a PNG, the images and labels as IDX, a per-step history.csv, a \
                 metrics.json and a report.html to open in a browser into `--out`. \
@@ -64,6 +65,14 @@ extension DistillCommand {
             if let stop = stopAfterStep, stop < 1 { throw ValidationError("--stop-after-step must be at least 1, got \(stop).") }
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard (1...64).contains(zoom) else { throw ValidationError("--zoom must lie between 1 and 64, got \(zoom).") }
+            // A resumed run keeps its own settings (compared in `ResumeOptions`).
+            if resume == nil {
+                try options.refuseUnreadSettings(imagesPerClass: imagesPerClass)
+                let steps = distillerConfiguration.steps
+                if let stop = stopAfterStep, stop > steps {
+                    throw ValidationError("--stop-after-step \(stop) has no effect: the run ends at step \(steps) (--steps \(steps)); give a step up to \(steps), or --steps \(stop) or more.")
+                }
+            }
         }
 
         var distillerConfiguration: DistillerConfiguration {
@@ -107,6 +116,11 @@ extension DistillCommand {
                 givenOptions: Set(ResumeRules.given(Array(CommandLine.arguments.dropFirst())).map { "--" + $0 }))
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
             let configuration = session.request.configuration
+            if let stop = stopAfterStep, stop > configuration.steps {
+                try runStep { () throws(RunError) in
+                    throw RunError("--stop-after-step \(stop) has no effect: the resumed run ends at step \(configuration.steps); give a step up to \(configuration.steps), or --steps \(stop) or more")
+                }
+            }
             let classNames = try display.names(classes: session.dataset.classes, datasetNames: session.dataset.dataset.classNames)
             if let checkpoint, !quiet {
                 print("Resuming from step \(checkpoint.state.step) of \(configuration.steps) with the options the run was started with.")
@@ -118,7 +132,19 @@ extension DistillCommand {
                                           channels: shape.channels, zoom: zoom)
             }
             // Everything the run will need is checked before step 1.
-            try runStep { () throws(RunError) in try session.checkPicture(naming: "--zoom or --images-per-class", grid) }
+            let largestZoom = DistilledPicture.largestZoom(configuration, classes: session.dataset.classes, height: shape.height,
+                                                           width: shape.width, channels: shape.channels)
+            let pictureOptions = largestZoom >= 1 ? "--zoom (at most \(largestZoom) at this size) or --images-per-class" : "--images-per-class (even --zoom 1 is too large)"
+            try runStep { () throws(RunError) in try session.checkPicture(naming: pictureOptions, grid) }
+            if display.snapshotEvery != nil {
+                let sheet = ContactSheet(frames: [], configuration: configuration, classes: session.dataset.classes, height: shape.height,
+                                         width: shape.width, channels: shape.channels, zoom: zoom)
+                do { try sheet.checkSize(frames: SnapshotWriter.defaultSheetFrames) } catch {
+                    try runStep { () throws(RunError) in
+                        throw RunError("\(RunDisplay.progress) (--snapshot-every) cannot be made at this size (\(error)); leave out --snapshot-every")
+                    }
+                }
+            }
             // A large or long run is announced before it starts: its memory, and
             // its time from copies of the first step (`DurationEstimate`).
             let threshold = try runStep { () throws(RunError) in try DurationEstimate.threshold() }

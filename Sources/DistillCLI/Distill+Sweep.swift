@@ -52,8 +52,10 @@ extension DistillCommand {
             guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
             }
+            try options.refuseUnreadSettings(imagesPerClass: imagesPerClass.sizes[0])
             if let target = targetAccuracy {
-                guard target > 0, target <= 100 else {
+                try refuseSubnormal([("--target-accuracy", target)])
+                guard isPositiveNormal(target), target <= 100 else {
                     throw ValidationError("--target-accuracy must be a fraction in (0, 1] or a percentage in (1, 100], got \(target).")
                 }
             }
@@ -73,6 +75,7 @@ extension DistillCommand {
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
             // Refuse, before any work, a folder another process writes into or that
             // holds an earlier sweep's outputs (unless --replace); then hold its lock.
+            try checkSizes(dataset)
             let sweepFolder = SweepFolder(out: out, sizes: imagesPerClass.sizes)
             try sweepFolder.check(replace: replace)
             // Check every size before the first run and before creating `--out`: its
@@ -196,6 +199,30 @@ extension DistillCommand {
             }
             lines.append("sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.")
             for line in lines { print(line) }
+        }
+    }
+}
+
+extension DistillCommand.Sweep {
+    /// Checks, before any work, that the training set can supply every size of
+    /// `--images-per-class`: the random-real and k-means baselines (with
+    /// `--baselines on`) and `--init real` take that many real images of every class.
+    ///
+    /// - Throws: `CLIError` naming sweep's options, the size and the class that is short.
+    func checkSizes(_ dataset: LoadedDataset) throws(CLIError) {
+        let counts = dataset.train.classCounts
+        guard let fewest = counts.min(), let c = counts.firstIndex(of: fewest) else { return }
+        let list = imagesPerClass.sizes.map(String.init).joined(separator: ",")
+        let fitting = imagesPerClass.sizes.filter { $0 <= fewest }
+        let advice = fitting.isEmpty ? "sizes of at most \(fewest)" : "sizes of at most \(fewest) (--images-per-class \(fitting.map(String.init).joined(separator: ",")))"
+        for size in imagesPerClass.sizes where size > fewest {
+            if baselines.isOn {
+                throw CLIError("--images-per-class \(list) with --baselines on: the random-real and k-means baselines of \(size) per class need \(size) training images of every class, but class \(dataset.className(c)) has \(fewest); give \(advice), or --baselines off")
+            }
+            if options.configuration(imagesPerClass: size).initialisation == .real {
+                let initText = options.initialisation != nil ? "--init real" : "--model \(options.modelOptions.model) (whose default is --init real)"
+                throw CLIError("--images-per-class \(list) with \(initText): \(size) per class needs \(size) training images of every class, but class \(dataset.className(c)) has \(fewest); give \(advice), or --init noise or mean")
+            }
         }
     }
 }

@@ -7,10 +7,15 @@ struct DistillCommand: ParsableCommand {
         commandName: "distill",
         abstract: "Condense a labelled image set into a few synthetic images by implicit differentiation.",
         discussion: """
-            Distill learns a tiny synthetic training set: a linear softmax classifier \
-            trained to optimality on it does well on the whole real training set. The \
-            synthetic images are moved by the implicit gradient of the training-set loss \
-            (implicit function theorem and one linear solve, no unrolling).
+            Distill learns a tiny synthetic training set: an inner model trained to \
+            optimality on it does well on the whole real training set. The inner model \
+            is chosen with `--model`: logistic (a linear softmax classifier, the default), \
+            ridge (linear ridge regression), kernel-ridge (kernel ridge regression), nngp \
+            or ntk (kernel ridge regression with the NNGP or NTK kernel of a ReLU network). \
+            The synthetic images are moved by the implicit gradient of the training-set loss \
+            (implicit function theorem and one linear solve; the logistic model can also \
+            unroll its inner steps). Datasets: MNIST-named IDX files, class folders of PNG \
+            files, or CIFAR-10/100 binary files.
 
             Examples:
               distill                    # data/mnist, 1 image per class, into out/

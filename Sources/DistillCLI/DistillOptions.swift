@@ -25,9 +25,10 @@ struct DataOptions: ParsableArguments {
     var threads = DistillerConfiguration().threads
 
     func validate() throws {
+        try refuseSubnormal([("--test-fraction", testFraction)])
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
         if let testFraction {
-            guard testFraction > 0, testFraction < 1 else {
+            guard isPositiveNormal(testFraction), testFraction < 1 else {
                 throw ValidationError("--test-fraction must lie strictly between 0 and 1, got \(testFraction).")
             }
         }
@@ -57,8 +58,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
     var hypergradient = DistillerConfiguration().hypergradient
 
-    @Option(help: "How many inner gradient-descent steps the unrolled hypergradient differentiates through.")
-    var unrollSteps = DistillerConfiguration().unrollSteps
+    @Option(help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). Default: \(DistillerConfiguration().unrollSteps)."))
+    var unrollSteps: Int?
 
     @Option(help: ArgumentHelp("Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))
     var depth: Int?
@@ -82,13 +83,16 @@ struct ModelOptions: ParsableArguments {
         guard InnerModels.names.contains(model) else {
             throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
         }
-        if let l2 { guard l2 > 0, l2.isFinite else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") } }
-        if let innerTolerance { guard innerTolerance > 0, innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") } }
-        if let linearSolveTolerance { guard linearSolveTolerance > 0, linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") } }
-        guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") }
+        try refuseSubnormal([("--l2", l2), ("--inner-tolerance", innerTolerance), ("--linear-solve-tolerance", linearSolveTolerance),
+                             ("--weight-variance", weightVariance)])
+        try refuseSubnormal([("--bias-variance", biasVariance)], zeroAllowed: true)
+        if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") } }
+        if let innerTolerance { guard isPositiveNormal(innerTolerance), innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") } }
+        if let linearSolveTolerance { guard isPositiveNormal(linearSolveTolerance), linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") } }
+        if let unrollSteps { guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") } }
         if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") } }
-        if let weightVariance { guard weightVariance > 0, weightVariance.isFinite else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") } }
-        if let biasVariance { guard biasVariance >= 0, biasVariance.isFinite else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") } }
+        if let weightVariance { guard isPositiveNormal(weightVariance) else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") } }
+        if let biasVariance { guard biasVariance == 0 || isPositiveNormal(biasVariance) else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") } }
         guard hypergradient == .implicit || ((try? InnerModels.factory(named: model))?.supportsUnrolledHypergradient ?? false) else {
             throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model).")
         }
@@ -109,7 +113,7 @@ struct ModelOptions: ParsableArguments {
     func apply(to c: inout DistillerConfiguration) {
         c.model = model
         c.hypergradient = hypergradient
-        c.unrollSteps = unrollSteps
+        if let unrollSteps { c.unrollSteps = unrollSteps }
         if let l2 { c.l2 = l2 }
         if let innerTolerance { c.innerTolerance = innerTolerance }
         if let linearSolveTolerance { c.linearSolveTolerance = linearSolveTolerance }
@@ -117,6 +121,40 @@ struct ModelOptions: ParsableArguments {
         if let weightVariance { c.weightVariance = weightVariance }
         if let biasVariance { c.biasVariance = biasVariance }
         if let outerLoss { c.outerLoss = outerLoss }
+    }
+
+    /// The model settings the user gave (`nil` ones were left out), with their
+    /// option names: the settings of `DistillerConfiguration.CodingKeys` that
+    /// only some models read.
+    var givenModelSettings: [(key: DistillerConfiguration.CodingKeys, option: String, value: String)] {
+        var given: [(key: DistillerConfiguration.CodingKeys, option: String, value: String)] = []
+        if let unrollSteps { given.append((.unrollSteps, "--unroll-steps", String(unrollSteps))) }
+        if let depth { given.append((.kernelDepth, "--depth", String(depth))) }
+        if let weightVariance { given.append((.weightVariance, "--weight-variance", NumberText.shortest(weightVariance))) }
+        if let biasVariance { given.append((.biasVariance, "--bias-variance", NumberText.shortest(biasVariance))) }
+        if let outerLoss { given.append((.outerLoss, "--outer-loss", outerLoss.rawValue)) }
+        if let linearSolveTolerance { given.append((.linearSolveTolerance, "--linear-solve-tolerance", NumberText.shortest(linearSolveTolerance))) }
+        return given
+    }
+
+    /// Refuses, with one sentence, a model setting the user gave that the run's
+    /// model does not read (`DistillerConfiguration.settingsInUse`: e.g. --depth
+    /// with --model logistic), since it would have no effect.
+    func refuseUnreadSettings(_ c: DistillerConfiguration) throws {
+        guard let factory = try? InnerModels.factory(named: c.model) else { return }
+        let read = c.settingsInUse(factory)
+        for unread in givenModelSettings where !read.contains(unread.key) {
+            var probe = c
+            if unread.key == .unrollSteps { probe.hypergradient = .unrolled }
+            var readers: [String] = []
+            for model in InnerModels.all where model.modelSettings(model.defaultConfiguration(probe)).contains(unread.key) {
+                readers.append(model.modelName)
+            }
+            let hypergradientText = c.model == LogisticModel.modelName && [.unrollSteps, .linearSolveTolerance].contains(unread.key) ? " --hypergradient \(c.hypergradient.rawValue)" : ""
+            let unrolledText = unread.key == .unrollSteps ? " with --hypergradient unrolled" : ""
+            let readersText = readers.isEmpty ? "" : " (it is read by --model \(readers.joined(separator: ", "))\(unrolledText))"
+            throw ValidationError("\(unread.option) \(unread.value) has no effect with --model \(c.model)\(hypergradientText), which does not read it\(readersText); leave it out.")
+        }
     }
 
     /// The model's defaults with the settings the user gave written over them.
@@ -190,10 +228,28 @@ struct DistillOptions: ParsableArguments {
 
     func validate() throws {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
-        if let learningRate { guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") } }
-        if let labelLearningRate { guard labelLearningRate > 0, labelLearningRate.isFinite else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") } }
-        if let l2LearningRate { guard l2LearningRate > 0, l2LearningRate.isFinite else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") } }
-        if let pull { guard pull >= 0, pull.isFinite else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") } }
+        try refuseSubnormal([("--learning-rate", learningRate), ("--label-learning-rate", labelLearningRate),
+                             ("--l2-learning-rate", l2LearningRate)])
+        try refuseSubnormal([("--pull", pull)], zeroAllowed: true)
+        if let learningRate { guard isPositiveNormal(learningRate) else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") } }
+        if let labelLearningRate { guard isPositiveNormal(labelLearningRate) else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") } }
+        if let l2LearningRate { guard isPositiveNormal(l2LearningRate) else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") } }
+        if let pull { guard pull == 0 || isPositiveNormal(pull) else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") } }
+    }
+
+    /// Refuses an option that would have no effect on a new run of
+    /// `imagesPerClass` per class: a model setting its model does not read
+    /// (`ModelOptions.refuseUnreadSettings`), or a learning rate of labels or L2
+    /// strength that are not learned.
+    func refuseUnreadSettings(imagesPerClass: Int) throws {
+        let c = configuration(imagesPerClass: imagesPerClass)
+        try modelOptions.refuseUnreadSettings(c)
+        if let labelLearningRate, !c.learnLabels {
+            throw ValidationError("--label-learning-rate \(NumberText.shortest(labelLearningRate)) has no effect unless the labels are learned (--learn-labels on); leave it out or add --learn-labels on.")
+        }
+        if let l2LearningRate, !c.learnL2 {
+            throw ValidationError("--l2-learning-rate \(NumberText.shortest(l2LearningRate)) has no effect unless the L2 strength is learned (--learn-l2 on); leave it out or add --learn-l2 on.")
+        }
     }
 
     /// The distiller's settings for `imagesPerClass` images per class: the model's
@@ -230,4 +286,19 @@ enum Switch: String, ExpressibleByArgument, CaseIterable {
     init(_ isOn: Bool) { self = isOn ? .on : .off }
 
     var isOn: Bool { self == .on }
+}
+
+/// Whether `x` is a positive number: finite, and at least
+/// `Double.leastNormalMagnitude` (a subnormal setting loses precision in every
+/// product and is refused like zero or nan).
+func isPositiveNormal(_ x: Double) -> Bool { x.isNormal && x > 0 }
+
+/// Refuses a positive subnormal value of the options `values` names (e.g.
+/// `--l2 1e-320`): below `Double.leastNormalMagnitude` a setting has lost its
+/// precision, and the README treats such an L2 strength as invalid.
+func refuseSubnormal(_ values: [(name: String, value: Double?)], zeroAllowed: Bool = false) throws {
+    for (name, value) in values {
+        guard let value, value > 0, value.isFinite, !value.isNormal else { continue }
+        throw ValidationError("\(name) must be \(zeroAllowed ? "zero or " : "")a positive normal number (at least \(Double.leastNormalMagnitude)), got \(value), a subnormal one.")
+    }
 }

@@ -44,25 +44,28 @@ enum RerunCommand {
         let d = (try? InnerModels.defaultConfiguration(model: c.model)) ?? DistillerConfiguration()
         var out = ["--images-per-class", "\(c.imagesPerClass)", "--steps", "\(c.steps)", "--seed", "\(c.seed)"]
         func add(_ name: String, _ value: String, _ isDefault: Bool) { if !isDefault { out += [name, value] } }
+        // A setting the model does not read is left out: `run` refuses it (it would have no effect).
+        let read = (try? InnerModels.factory(named: c.model)).map { c.settingsInUse($0) }
+        func unread(_ key: DistillerConfiguration.CodingKeys) -> Bool { read.map { !$0.contains(key) } ?? false }
         add("--model", c.model, c.model == DistillerConfiguration().model)
-        add("--depth", "\(c.kernelDepth)", c.kernelDepth == d.kernelDepth)
-        add("--weight-variance", NumberText.shortest(c.weightVariance), c.weightVariance == d.weightVariance)
-        add("--bias-variance", NumberText.shortest(c.biasVariance), c.biasVariance == d.biasVariance)
-        add("--outer-loss", c.outerLoss.rawValue, c.outerLoss == d.outerLoss)
+        add("--depth", "\(c.kernelDepth)", c.kernelDepth == d.kernelDepth || unread(.kernelDepth))
+        add("--weight-variance", NumberText.shortest(c.weightVariance), c.weightVariance == d.weightVariance || unread(.weightVariance))
+        add("--bias-variance", NumberText.shortest(c.biasVariance), c.biasVariance == d.biasVariance || unread(.biasVariance))
+        add("--outer-loss", c.outerLoss.rawValue, c.outerLoss == d.outerLoss || unread(.outerLoss))
         add("--init", c.initialisation.rawValue, c.initialisation == d.initialisation)
         add("--learning-rate", NumberText.shortest(c.learningRate), c.learningRate == d.learningRate)
         add("--l2", NumberText.shortest(c.l2), c.l2 == d.l2)
         add("--learn-labels", c.learnLabels ? "on" : "off", c.learnLabels == d.learnLabels)
-        add("--label-learning-rate", NumberText.shortest(c.labelLearningRate), c.labelLearningRate == d.labelLearningRate)
+        add("--label-learning-rate", NumberText.shortest(c.labelLearningRate), c.labelLearningRate == d.labelLearningRate || unread(.labelLearningRate))
         add("--learn-l2", c.learnL2 ? "on" : "off", c.learnL2 == d.learnL2)
-        add("--l2-learning-rate", NumberText.shortest(c.l2LearningRate), c.l2LearningRate == d.l2LearningRate)
+        add("--l2-learning-rate", NumberText.shortest(c.l2LearningRate), c.l2LearningRate == d.l2LearningRate || unread(.l2LearningRate))
         add("--schedule", c.schedule.rawValue, c.schedule == d.schedule)
         add("--pixel-range", c.pixelRange.rawValue, c.pixelRange == d.pixelRange)
         add("--pull", NumberText.shortest(c.pull), c.pull == d.pull)
         add("--hypergradient", c.hypergradient.rawValue, c.hypergradient == d.hypergradient)
-        add("--unroll-steps", "\(c.unrollSteps)", c.unrollSteps == d.unrollSteps)
+        add("--unroll-steps", "\(c.unrollSteps)", c.unrollSteps == d.unrollSteps || unread(.unrollSteps))
         add("--inner-tolerance", NumberText.shortest(c.innerTolerance), c.innerTolerance == d.innerTolerance)
-        add("--linear-solve-tolerance", NumberText.shortest(c.linearSolveTolerance), c.linearSolveTolerance == d.linearSolveTolerance)
+        add("--linear-solve-tolerance", NumberText.shortest(c.linearSolveTolerance), c.linearSolveTolerance == d.linearSolveTolerance || unread(.linearSolveTolerance))
         add("--threads", "\(c.threads)", c.threads == d.threads)
         return out
     }

@@ -32,6 +32,25 @@ enum DistilledPicture {
                              scale: zoom, separator: 2, greyScale: greyScale(configuration))
     }
 
+    /// The largest zoom, at most `limit`, at which `grid` can draw distilled.png
+    /// for images of `height` x `width` x `channels` (`ImageGrid`'s size with
+    /// `layout` and a 2-pixel separator, within `PNGImage.byteCount`'s limits:
+    /// libpng's 1,000,000 pixels on a side and 1 GiB); 0 when even zoom 1 is too large.
+    static func largestZoom(_ configuration: DistillerConfiguration, classes: Int, height: Int, width: Int,
+                            channels: Int = 1, limit: Int = 64) -> Int {
+        let layout = layout(configuration, classes: classes)
+        for zoom in stride(from: limit, through: 1, by: -1) {
+            let (cellWidth, o1) = width.multipliedReportingOverflow(by: zoom)
+            let (cellHeight, o2) = height.multipliedReportingOverflow(by: zoom)
+            let (across, o3) = cellWidth.multipliedReportingOverflow(by: layout.columns)
+            let (down, o4) = cellHeight.multipliedReportingOverflow(by: layout.rows)
+            guard !(o1 || o2 || o3 || o4), across <= Int.max / 2, down <= Int.max / 2 else { continue }
+            if (try? PNGImage.byteCount(width: across + (layout.columns + 1) * 2, height: down + (layout.rows + 1) * 2,
+                                        channels: channels)) != nil { return zoom }
+        }
+        return 0
+    }
+
     /// The images of one class, up to 10 in a row.
     static func classGrid(_ pixels: [Float], class index: Int, configuration: DistillerConfiguration,
                           height: Int, width: Int, channels: Int = 1, zoom: Int) throws(PNGError) -> PNGImage {
@@ -66,12 +85,14 @@ final class SnapshotWriter: DistillationObserver {
     private(set) var failure: String?
 
     static let folderName = "snapshots"
+    /// How many grids progress.png shows at most.
+    static let defaultSheetFrames = 6
 
     /// A snapshot: its step and its images' pixels.
     typealias Frame = (step: Int, pixels: [Float])
 
     /// Creates `folder` (the run's output folder must exist).
-    init(folder: String, every: Int, height: Int, width: Int, channels: Int = 1, zoom: Int, sheetFrames: Int = 6) throws(CLIError) {
+    init(folder: String, every: Int, height: Int, width: Int, channels: Int = 1, zoom: Int, sheetFrames: Int = SnapshotWriter.defaultSheetFrames) throws(CLIError) {
         self.folder = folder
         self.every = every
         self.height = height
@@ -184,6 +205,25 @@ struct ContactSheet {
     var scale: Int {
         let columns = DistilledPicture.layout(configuration, classes: classes).columns
         return max(1, min(zoom, 320 / max(1, columns * width)))
+    }
+
+    /// Checks, before any snapshot is taken, that a sheet of `count` grids can
+    /// be made (`PNGImage.byteCount`: libpng's 1,000,000 pixels on a side and 1 GiB).
+    ///
+    /// - Throws: `PNGError.invalidImage` with the sheet's size.
+    func checkSize(frames count: Int) throws(PNGError) {
+        let layout = DistilledPicture.layout(configuration, classes: classes)
+        let (cellWidth, o1) = width.multipliedReportingOverflow(by: scale)
+        let (cellHeight, o2) = height.multipliedReportingOverflow(by: scale)
+        let (across, o3) = cellWidth.multipliedReportingOverflow(by: layout.columns)
+        let (down, o4) = cellHeight.multipliedReportingOverflow(by: layout.rows)
+        let gridWidth = across &+ (layout.columns + 1) * 2, gridHeight = down &+ (layout.rows + 1) * 2
+        let (sheet, o5) = gridWidth.multipliedReportingOverflow(by: max(1, count))
+        guard !(o1 || o2 || o3 || o4 || o5), gridWidth > 0, gridHeight > 0, sheet < Int.max / 2 else {
+            throw .invalidImage("a sheet of \(count) grids of \(width) x \(height) images overflows")
+        }
+        _ = try PNGImage.byteCount(width: 2 * Self.margin + sheet + (max(1, count) - 1) * Self.gap,
+                                   height: 2 * Self.margin + gridHeight, channels: channels)
     }
 
     func rendered() throws(PNGError) -> PNGImage {

@@ -36,8 +36,15 @@ public struct PNGImage: Sendable, Equatable {
     /// PNG header is more likely hostile or corrupt than a real picture.
     public static let maximumByteCount = 1 << 30
 
+    /// The most pixels on a side libpng accepts (its default user limits
+    /// `PNG_USER_WIDTH_MAX` and `PNG_USER_HEIGHT_MAX`, 1,000,000, which
+    /// `png_set_IHDR`'s `png_check_IHDR` applies when writing as well as
+    /// reading; its other IHDR limits, 2^31 - 1 and the row size in bytes, are
+    /// larger on a 64-bit machine, and `maximumByteCount` is smaller than them).
+    public static let maximumSide = min(Int(PNG_USER_WIDTH_MAX), Int(PNG_USER_HEIGHT_MAX))
+
     /// Makes an image from its pixels; throws `PNGError.invalidImage` unless
-    /// the sizes are positive, fit in `maximumByteCount`, and
+    /// the sizes are positive, at most `maximumSide`, fit in `maximumByteCount`, and
     /// `pixels.count == width * height * channels`.
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws(PNGError) {
         let count = try PNGImage.byteCount(width: width, height: height, channels: channels)
@@ -59,13 +66,17 @@ public struct PNGImage: Sendable, Equatable {
     }
 
     /// `width * height * channels`, checked: every factor positive, no overflow,
-    /// rows addressable by libpng (32-bit stride), total within `maximumByteCount`.
-    static func byteCount(width: Int, height: Int, channels: Int) throws(PNGError) -> Int {
+    /// each side at most `maximumSide`, rows addressable by libpng (32-bit
+    /// stride), total within `maximumByteCount`.
+    public static func byteCount(width: Int, height: Int, channels: Int) throws(PNGError) -> Int {
         guard (1...4).contains(channels) else {
             throw .invalidImage("\(channels) channels; expected 1, 2, 3 or 4")
         }
         guard width > 0, height > 0 else {
             throw .invalidImage("size \(width) x \(height); both must be at least 1")
+        }
+        guard width <= maximumSide, height <= maximumSide else {
+            throw .invalidImage("size \(width) x \(height): libpng writes and reads at most \(maximumSide) pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)")
         }
         let (row, rowOverflow) = width.multipliedReportingOverflow(by: channels)
         let (total, totalOverflow) = row.multipliedReportingOverflow(by: height)

@@ -66,11 +66,15 @@ public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConf
         throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.files.first ?? dataset.dataset.location))")
     }
     let counts = train.classCounts
+    // An --init the user may not have given (the model's default) is named as such.
+    let modelDefault = (try? InnerModels.defaultConfiguration(model: configuration.model))?.initialisation
+    let initText = configuration.initialisation == modelDefault
+        ? "--init \(configuration.initialisation.rawValue) (the default of --model \(configuration.model))" : "--init \(configuration.initialisation.rawValue)"
     if configuration.initialisation == .real, let c = counts.indices.first(where: { counts[$0] < perClass }) {
-        throw RunError("--init real needs \(perClass) training image(s) of class \(dataset.className(c)), the training set has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1)) or --init noise")
+        throw RunError("\(initText) needs \(perClass) training image(s) of class \(dataset.className(c)), the training set has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1)) or --init noise")
     }
     if configuration.initialisation == .mean, let c = counts.indices.first(where: { counts[$0] == 0 }) {
-        throw RunError("--init mean needs at least 1 training image of class \(dataset.className(c)), the training set has 0; use --init noise")
+        throw RunError("\(initText) needs at least 1 training image of class \(dataset.className(c)), the training set has 0; use --init noise")
     }
     do { return try Distiller(train: train, configuration: configuration) } catch { throw RunError(error) }
 }
