@@ -52,6 +52,9 @@ extension DistillCommand {
             guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
             }
+            if let repeated = Dictionary(grouping: imagesPerClass.sizes, by: { $0 }).filter({ $0.value.count > 1 }).keys.min() {
+                throw ValidationError("--images-per-class lists \(repeated) more than once (\(imagesPerClass.sizes.map(String.init).joined(separator: ","))): each size is one run in its own folder ipc-\(repeated); list every size once.")
+            }
             try options.refuseUnreadSettings(imagesPerClass: imagesPerClass.sizes[0])
             if let target = targetAccuracy {
                 try refuseSubnormal([("--target-accuracy", target)])

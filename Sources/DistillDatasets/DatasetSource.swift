@@ -136,6 +136,12 @@ public protocol DatasetSource: Sendable {
     func load() throws -> Dataset
 }
 
+/// `name` with its indefinite article: "an IDX folder", "a PNG class tree"
+/// (the format names begin with their letters' sounds: I is the only vowel among them).
+func withArticle(_ name: String) -> String {
+    ("AEIOU".contains(name.first ?? "x") ? "an " : "a ") + name
+}
+
 extension DatasetSource {
     public init(path: String, options: DatasetOptions) { self.init(path: path) }
 
@@ -147,14 +153,14 @@ extension DatasetSource {
     /// Throws when `options` holds a test fraction: this format has its own test split.
     public static func rejectTestFraction(_ options: DatasetOptions, path: String) throws(DatasetOptionsError) {
         if let fraction = options.testFraction {
-            throw DatasetOptionsError("\(path): --test-fraction \(fraction) is for a single class-per-folder PNG tree; expected no --test-fraction for a dataset with its own test split, found a \(format)")
+            throw DatasetOptionsError("\(path): --test-fraction \(fraction) is for a single class-per-folder PNG tree; expected no --test-fraction for a dataset with its own test split, found \(withArticle(format))")
         }
     }
 
     /// Throws when `options` holds a label set: only CIFAR-100 has two.
     public static func rejectLabelSet(_ options: DatasetOptions, path: String) throws(DatasetOptionsError) {
         if let set = options.labelSet {
-            throw DatasetOptionsError("\(path): --label-set \(set.rawValue) is for CIFAR-100 files; expected no --label-set, found a \(format)")
+            throw DatasetOptionsError("\(path): --label-set \(set.rawValue) is for CIFAR-100 files; expected no --label-set, found \(withArticle(format))")
         }
     }
 }

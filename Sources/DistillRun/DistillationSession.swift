@@ -119,7 +119,13 @@ public final class DistillationSession: @unchecked Sendable {
         self.request = request
         absoluteData = Self.absolutePath(request.data)
         let loaded: LoadedDataset
-        if let dataset { loaded = dataset } else { loaded = try LoadedDataset(path: request.data, options: request.dataOptions) }
+        if let dataset { loaded = dataset } else if let checkpoint = request.resume, request.dataGiven {
+            // A dataset given again on resume is read with the run's recorded data options; one
+            // that cannot be read so is not the run's dataset, whatever the reader's complaint.
+            do { loaded = try LoadedDataset(path: request.data, options: request.dataOptions) } catch {
+                throw RunError("--data \(request.data): expected the dataset this run was started with (\(checkpoint.manifest.data), read with its recorded options), found one that cannot be read so: \(error)")
+            }
+        } else { loaded = try LoadedDataset(path: request.data, options: request.dataOptions) }
         let dataset = loaded
         self.dataset = dataset
         var distiller = try makeDistiller(dataset, configuration: request.configuration)

@@ -62,6 +62,13 @@ import Testing
             #expect(refused.status == 1)
             #expect(refused.stderr == "error: \(option) \(value): a resumed run keeps the settings it was started with (\(recorded)); leave \(option) out, or start a new run into another --out\n")
         }
+        // Another dataset given with --data is refused as not the run's, naming --data (not the recorded split option).
+        let idx = DataFolder(scratch: scratch.path + "/idx")
+        try idx.writeSmallDataset()
+        let otherData = try runDistill(["--resume", out, "--data", idx.path])
+        #expect(otherData.status == 1)
+        #expect(otherData.stderr.hasPrefix("error: --data \(idx.path): expected the dataset this run was started with ("))
+        #expect(otherData.stderr.hasSuffix("found an IDX folder\n"), "\(otherData.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")) == metricsBefore)
         // The same value is accepted; --snapshot-every 1 carries over.
         let resumed = try runDistill(["--resume", out, "--test-fraction", "0.3", "--stop-after-step", "3", "--quiet"])

@@ -61,6 +61,18 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    @Test func sweepRefusesARepeatedSizeBeforeAnyRun() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = DataFolder(scratch: scratch.path)
+        try data.writeSmallDataset()
+        let out = scratch.path + "/sweep"
+        let result = try Self.distill(["sweep", "--data", data.path, "--images-per-class", "1,2,1", "--steps", "2", "--out", out, "--quiet"])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("Error: --images-per-class lists 1 more than once (1,2,1): each size is one run in its own folder ipc-1; list every size once.\n"))
+        #expect(!FileManager.default.fileExists(atPath: out), "a run was made before the check")
+    }
+
     @Test func evalBaselineNamesEvalsOptions() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanUp() }
