@@ -464,8 +464,14 @@ let distillExecutable: String? = {
 /// Runs `distill run arguments...`, through `wrapper` (a command that runs its
 /// arguments) if one is given.
 func runDistill(_ arguments: [String], wrapper: [String] = []) throws -> DistillResult {
+    try distillCommand(["run"] + arguments, wrapper: wrapper)
+}
+
+/// Runs `distill arguments...` (any command) to its end, through `wrapper` if
+/// one is given; returns its status, standard output and standard error.
+func distillCommand(_ arguments: [String], wrapper: [String] = []) throws -> DistillResult {
     let executable = try #require(distillExecutable, "the distill executable is not next to the test bundle")
-    let command = wrapper + [executable, "run"] + arguments
+    let command = wrapper + [executable] + arguments
     let process = Process()
     process.executableURL = URL(fileURLWithPath: command[0])
     process.arguments = Array(command.dropFirst())

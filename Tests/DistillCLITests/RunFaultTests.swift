@@ -124,19 +124,8 @@ import Glibc
         }
     }
 
-    /// Runs `distill arguments...` (any command); returns its status and standard error.
-    static func distill(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
+    /// Runs `distill arguments...` (any command).
+    static func distill(_ arguments: [String]) throws -> DistillResult { try distillCommand(arguments) }
 
     // MARK: 3. Memory for the requested size
 
@@ -534,19 +523,7 @@ import Glibc
     }
 
     /// Runs `distill arguments...`; returns its status, standard output and standard error.
-    static func distillOutput(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text, errorText)
-    }
+    static func distillOutput(_ arguments: [String]) throws -> DistillResult { try distillCommand(arguments) }
 
     @Test func labelValuesOneThreeSevenAreTheClassesUnderEveryInit() throws {
         let s = try Scratch()

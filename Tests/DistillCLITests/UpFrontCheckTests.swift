@@ -14,20 +14,7 @@ import Glibc
 /// as they are printed; the help describes what the program does.
 @Suite struct UpFrontCheckTests {
     /// Runs `distill arguments...` to its end.
-    static func distill(_ arguments: [String]) throws -> (status: Int32?, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationReason == .exit ? process.terminationStatus : nil,
-                String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
+    static func distill(_ arguments: [String]) throws -> DistillResult { try distillCommand(arguments) }
 
     /// The small 4x4 dataset with one training image of class 2 (classes 0 and 1
     /// have 6 and 5).
