@@ -55,6 +55,16 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
     public var biasVariance = 0.01
     /// The outer loss of the NNGP / NTK models (the linear models use cross-entropy).
     public var outerLoss = KernelOuterLoss.meanSquaredError
+    /// N, the training images each outer step takes its loss and hypergradient
+    /// on: a seeded minibatch drawn uniformly without replacement (`OuterBatch`),
+    /// from 1 to the training set's size; nil (the default) for the whole
+    /// training set, exactly. For every model the inner problem is on the
+    /// synthetic set only, so the batch's hypergradient is an unbiased estimate
+    /// of the full one (see `OuterBatch`); the pull term is unaffected. A step
+    /// then costs about N/n of a full pass over the training set, and records
+    /// the batch's loss and accuracy. Optional, so that checkpoints written
+    /// before it existed still decode (as nil).
+    public var batch: Int?
 
     public init() {}
 
@@ -63,7 +73,7 @@ public struct DistillerConfiguration: Sendable, Equatable, Codable {
         case imagesPerClass, steps, learningRate, l2, seed, initialisation, innerTolerance, linearSolveTolerance
         case linearSolveMaxIterations, threads, learnLabels, labelLearningRate, learnL2, l2LearningRate, pixelRange
         case schedule, pull, model, hypergradient, unrollSteps, kernelBandwidth, kernelDepth, weightVariance
-        case biasVariance, outerLoss
+        case biasVariance, outerLoss, batch
     }
 
     /// The implicit linear solve's settings.
@@ -106,14 +116,21 @@ public enum PixelRange: String, Sendable, CaseIterable, Codable {
 }
 
 /// One outer step's figures (the losses are those at the start of the step).
+///
+/// With a batch (`DistillerConfiguration.batch`), `trainLoss`, `objective` and
+/// `trainAccuracy` are those of the step's batch of training images, not of the
+/// whole training set.
 public struct StepRecord: Sendable, Equatable, Codable {
     public var step: Int
-    /// Mean cross-entropy on the training set of the model trained on the synthetic set.
+    /// The outer loss on the training set (on the step's batch, with one) of
+    /// the model trained on the synthetic set: its mean cross-entropy, or the
+    /// kernel models' `outerLoss`.
     public var trainLoss: Double
     /// The outer objective: the training loss plus the pull term.
     public var objective: Double
     /// The L2 strength the inner model was trained with at this step.
     public var l2: Double
+    /// The accuracy on the training set (on the step's batch, with one).
     public var trainAccuracy: Double
     /// Inner solver iterations (0 for a closed form, N when unrolled).
     public var innerIterations: Int
@@ -135,8 +152,9 @@ public struct StepRecord: Sendable, Equatable, Codable {
 /// Learns a small synthetic training set by implicit differentiation.
 ///
 /// Each step: train the inner model on the synthetic set (warm started), take the
-/// outer loss on the training set and its hypergradient from the model (for an
-/// `ImplicitInnerModel`, one pass over the training set and one implicit linear
+/// outer loss on the training set (or on the step's seeded batch of it,
+/// `DistillerConfiguration.batch`) and its hypergradient from the model (for an
+/// `ImplicitInnerModel`, one pass over those images and one implicit linear
 /// solve), and move the images, labels and L2 strength with Adam.
 ///
 /// The inner model is any `InnerModel`: the step only calls its `fit` and
@@ -169,9 +187,12 @@ public struct Distiller: Sendable {
     /// (`InnerModels.make`), or `model` when given (a model `--model` does not list).
     ///
     /// - Throws: `InitialisationError` when the training set cannot supply the
-    ///   initial images or the model cannot take the configuration.
+    ///   initial images or the batch, or the model cannot take the configuration.
     public init(train: LabeledImages, configuration: DistillerConfiguration,
                 model: (any InnerModel)? = nil) throws(InitialisationError) {
+        if let batch = configuration.batch, batch < 1 || batch > train.count {
+            throw InitialisationError(description: "the outer batch must hold 1 to \(train.count) training images, got \(batch)")
+        }
         self.configuration = configuration
         classes = train.classes
         features = train.features
@@ -292,11 +313,23 @@ public struct Distiller: Sendable {
         model.evaluate(fit, on: data, threads: configuration.threads)
     }
 
+    /// The training images step `step + 1` (the next one) takes its outer loss
+    /// on: the whole training set, or its batch (`OuterBatch.indices` of the
+    /// seed and the step's number, copied with `LabeledImages.subset`).
+    public var nextOuterPass: OuterPass {
+        guard let batch = configuration.batch else { return trainPass }
+        let train = trainPass.data
+        let indices = OuterBatch.indices(seed: configuration.seed, step: step + 1, size: batch, count: train.count)
+        return OuterPass(data: train.subset(indices), threads: trainPass.threads,
+                         kernel: trainPass.usesAVX512 ? .automatic : .portable)
+    }
+
     /// One outer step; returns its record.
     public mutating func step(clock: () -> Double) -> StepRecord {
         let start = clock()
         let inner = solveInner()
-        let outer = model.outerGradient(of: inner, on: trainPass, linearSolve: configuration.linearSolve,
+        let pass = nextOuterPass
+        let outer = model.outerGradient(of: inner, on: pass, linearSolve: configuration.linearSolve,
                                         warmAdjoint: warmAdjoint)
         warmAdjoint = outer.adjoint
         let cotangent = outer.cotangent, solve = outer.linearSolve
@@ -324,7 +357,7 @@ public struct Distiller: Sendable {
         step += 1
         return StepRecord(
             step: step, trainLoss: outer.loss, objective: outer.loss + pullValue, l2: inner.l2,
-            trainAccuracy: Double(outer.correct) / Double(trainPass.data.count),
+            trainAccuracy: Double(outer.correct) / Double(pass.data.count),
             innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm,
             innerConverged: solve == nil || inner.converged,
             linearSolveIterations: solve?.iterations ?? 0, linearSolveResidual: solve?.relativeResidual ?? 0,

@@ -63,6 +63,7 @@ public struct RecordedConfiguration: Codable, Equatable, Sendable {
         try read(.weightVariance, into: \.weightVariance)
         try read(.biasVariance, into: \.biasVariance)
         try read(.outerLoss, into: \.outerLoss)
+        c.batch = try container.decodeIfPresent(Int.self, forKey: .batch)
         values = c
         recorded = Set(container.allKeys)
     }
@@ -97,6 +98,7 @@ public struct RecordedConfiguration: Codable, Equatable, Sendable {
             case .weightVariance: try container.encode(c.weightVariance, forKey: key)
             case .biasVariance: try container.encode(c.biasVariance, forKey: key)
             case .outerLoss: try container.encode(c.outerLoss, forKey: key)
+            case .batch: try container.encodeIfPresent(c.batch, forKey: key)
             }
         }
     }
@@ -115,10 +117,13 @@ extension DistillerConfiguration {
 
     /// The settings a run with this configuration and the model `factory` makes
     /// reads: `sharedSettings`, the learning rate of the labels and of the L2
-    /// strength when they are learned, and the model's own
+    /// strength when they are learned, the outer batch when there is one (every
+    /// model takes it; without one the run uses the whole training set and
+    /// there is nothing to record), and the model's own
     /// (`InnerModelFactory.modelSettings`).
     public func settingsInUse(_ factory: any InnerModelFactory.Type) -> Set<CodingKeys> {
         var settings = Self.sharedSettings.union(factory.modelSettings(self))
+        if batch != nil { settings.insert(.batch) }
         if learnLabels { settings.insert(.labelLearningRate) }
         if learnL2 { settings.insert(.l2LearningRate) }
         return settings

@@ -223,11 +223,15 @@ struct DistillOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
     var pull: Double?
 
+    @Option(help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. Default: the whole training set.", valueName: "N"))
+    var batch: Int?
+
     /// The dataset location.
     var data: String { dataOptions.data }
 
     func validate() throws {
         if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
+        if let batch { guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") } }
         try refuseSubnormal([("--learning-rate", learningRate), ("--label-learning-rate", labelLearningRate),
                              ("--l2-learning-rate", l2LearningRate)])
         try refuseSubnormal([("--pull", pull)], zeroAllowed: true)
@@ -269,6 +273,7 @@ struct DistillOptions: ParsableArguments {
         if let pixelRange { c.pixelRange = pixelRange }
         if let pull { c.pull = pull }
         if let schedule { c.schedule = schedule }
+        if let batch { c.batch = batch }
         return c
     }
 }

@@ -67,6 +67,7 @@ enum RerunCommand {
         add("--inner-tolerance", NumberText.shortest(c.innerTolerance), c.innerTolerance == d.innerTolerance)
         add("--linear-solve-tolerance", NumberText.shortest(c.linearSolveTolerance), c.linearSolveTolerance == d.linearSolveTolerance || unread(.linearSolveTolerance))
         add("--threads", "\(c.threads)", c.threads == d.threads)
+        if let batch = c.batch { out += ["--batch", "\(batch)"] }
         return out
     }
 

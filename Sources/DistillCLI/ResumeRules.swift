@@ -28,7 +28,7 @@ enum ResumeRules {
         "learn-l2": .configuration, "l2-learning-rate": .configuration, "pixel-range": .configuration,
         "schedule": .configuration, "pull": .configuration, "model": .configuration, "hypergradient": .configuration,
         "unroll-steps": .configuration, "depth": .configuration, "weight-variance": .configuration,
-        "bias-variance": .configuration, "outer-loss": .configuration, "threads": .configuration,
+        "bias-variance": .configuration, "outer-loss": .configuration, "threads": .configuration, "batch": .configuration,
         // Kept beside it: the data split (`Checkpoint.Manifest.dataOptions`) and
         // how the run's pictures are drawn and named (`recordedOptions`).
         "test-fraction": .recorded, "split-seed": .recorded, "label-set": .recorded,

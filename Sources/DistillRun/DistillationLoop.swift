@@ -56,7 +56,8 @@ public struct DistillationOutcome: Sendable {
 }
 
 /// A distiller for `dataset`, after checking that the training set can supply
-/// the requested number of images.
+/// the requested number of images, and that a batch (`--batch`) is smaller than
+/// the training set (a batch of all of it would have no effect).
 ///
 /// - Throws: `RunError` naming the option to change.
 public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConfiguration) throws(RunError) -> Distiller {
@@ -64,6 +65,9 @@ public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConf
     let distilledCount = classes.multipliedReportingOverflow(by: perClass)
     guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
         throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.files.first ?? dataset.dataset.location))")
+    }
+    if let batch = configuration.batch, batch >= train.count {
+        throw RunError("--batch \(batch) has no effect: the training set has \(train.count) images, and without --batch every step takes all of them; leave it out, or give fewer than \(train.count)")
     }
     let counts = train.classCounts
     // An --init the user may not have given (the model's default) is named as such.

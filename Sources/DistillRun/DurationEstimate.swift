@@ -17,6 +17,12 @@ import Foundation
 ///   and `n1 = n2 / 4` images (`subsetSizes(for:)`), and the line through the
 ///   two times taken to `n` (`b` and `a` clamped at 0 against timing noise).
 ///
+/// With a batch of `N` training images per step (`DistillerConfiguration.batch`)
+/// a step costs `a + b N` whatever `n`: the same, with `N` in place of `n`, and
+/// steps of batches (drawn from the whole training set, as the run draws them)
+/// in place of subsets: the run's own batched step when `N <= 2 * smallest.1`,
+/// else batched steps of `n1` and `n2` images, the line taken to `N`.
+///
 /// Each size is timed after one untimed warm-up step (threads, first
 /// allocations), as the median of up to three steps (fewer once a size has
 /// taken 0.3 s). So the measurement costs a few steps' `a` and about a fifth of
@@ -25,14 +31,17 @@ import Foundation
 /// steps are often a little faster. Measured against real runs (MNIST, release
 /// build, a shared machine): 0.86 to 1.16 of their time (README, "Nothing lost").
 public struct DurationEstimate: Sendable, Equatable {
-    /// The estimated seconds of one step over the whole training set.
+    /// The estimated seconds of one step over the whole training set (or its batch).
     public let secondsPerStep: Double
     /// The steps still to run.
     public let steps: Int
-    /// The training images the timed steps used (one entry: all of them).
+    /// The training images the timed steps used (one entry: all of them, or the
+    /// run's batch).
     public let timedOn: [Int]
     /// The run's training images.
     public let trainingImages: Int
+    /// The images of each step's batch (`DistillerConfiguration.batch`); nil for the whole training set.
+    public let batch: Int?
 
     /// The estimated seconds of all the steps still to run.
     public var seconds: Double { secondsPerStep * Double(steps) }
@@ -53,11 +62,12 @@ public struct DurationEstimate: Sendable, Equatable {
     public static let defaultThreshold = 600.0
     public static let thresholdVariable = "DISTILL_ANNOUNCE_SECONDS"
 
-    public init(secondsPerStep: Double, steps: Int, timedOn: [Int], trainingImages: Int) {
+    public init(secondsPerStep: Double, steps: Int, timedOn: [Int], trainingImages: Int, batch: Int? = nil) {
         self.secondsPerStep = secondsPerStep
         self.steps = steps
         self.timedOn = timedOn
         self.trainingImages = trainingImages
+        self.batch = batch
     }
 
     /// Times `distiller`'s next step (see the type's description) on copies and
@@ -65,6 +75,19 @@ public struct DurationEstimate: Sendable, Equatable {
     public static func measure(_ distiller: Distiller, train: LabeledImages) -> DurationEstimate {
         let steps = max(0, distiller.configuration.steps - distiller.step)
         let n = train.count
+        if let batch = distiller.configuration.batch {
+            if let (n1, n2) = subsetSizes(for: batch),
+               let probe1 = probe(distiller, on: train, batch: n1), let probe2 = probe(distiller, on: train, batch: n2) {
+                _ = medianStepSeconds(of: probe1, repeats: 1)  // warm-up
+                let t1 = medianStepSeconds(of: probe1), t2 = medianStepSeconds(of: probe2)
+                let b = max(0, (t2 - t1) / Double(n2 - n1)), a = max(0, t1 - b * Double(n1))
+                return DurationEstimate(secondsPerStep: a + b * Double(batch), steps: steps, timedOn: [n1, n2],
+                                        trainingImages: n, batch: batch)
+            }
+            _ = medianStepSeconds(of: distiller, repeats: 1)  // warm-up
+            return DurationEstimate(secondsPerStep: medianStepSeconds(of: distiller), steps: steps, timedOn: [batch],
+                                    trainingImages: n, batch: batch)
+        }
         if let (n1, n2) = subsetSizes(for: n) {
             let small = balancedSubset(train, count: n1), large = balancedSubset(train, count: n2)
             if let probe1 = probe(distiller, on: small), let probe2 = probe(distiller, on: large) {
@@ -94,9 +117,12 @@ public struct DurationEstimate: Sendable, Equatable {
     /// A copy of `distiller`'s state with `train` as the training set and the
     /// run's own model; nil when no distiller can be made for it (the caller
     /// then times steps on the whole set).
-    static func probe(_ distiller: Distiller, on train: LabeledImages) -> Distiller? {
+    /// With `batch`, the copy's steps take batches of that many images of `train`
+    /// (else it keeps the run's: none, when timing subsets).
+    static func probe(_ distiller: Distiller, on train: LabeledImages, batch: Int? = nil) -> Distiller? {
         var configuration = distiller.configuration
         configuration.initialisation = .noise  // replaced by the state below; needs nothing of the subset
+        if let batch { configuration.batch = batch }
         guard var copy = try? Distiller(train: train, configuration: configuration, model: distiller.model),
               (try? copy.restore(distiller.state)) != nil else { return nil }
         return copy
@@ -138,7 +164,11 @@ public struct DurationEstimate: Sendable, Equatable {
 
     /// How the step was timed, for the announcement.
     var timedText: String {
-        timedOn.count == 1 ? "timed on a copy of the first step over all \(trainingImages) training images"
+        if let batch {
+            return timedOn.count == 1 ? "timed on a copy of the first step over its batch of \(batch) of the \(trainingImages) training images"
+                : "timed on copies of the first step over batches of \(timedOn.map(String.init).joined(separator: " and ")) of the \(trainingImages) training images, for its batches of \(batch)"
+        }
+        return timedOn.count == 1 ? "timed on a copy of the first step over all \(trainingImages) training images"
             : "timed on copies of the first step over \(timedOn.map(String.init).joined(separator: " and ")) of the \(trainingImages) training images"
     }
 
@@ -147,7 +177,13 @@ public struct DurationEstimate: Sendable, Equatable {
     /// options that make it shorter.
     public func runAnnouncement(threshold: Double) -> String? {
         guard steps > 0, seconds > threshold else { return nil }
-        return "Estimated time: the \(steps) steps of this run will take about \(Self.durationText(seconds)) (\(Self.durationText(secondsPerStep)) a step, \(timedText), before step 1); fewer --steps or a smaller --images-per-class make it shorter. Ctrl-C stops after the current step and keeps a checkpoint."
+        return "Estimated time: the \(steps) steps of this run will take about \(Self.durationText(seconds)) (\(Self.durationText(secondsPerStep)) a step, \(timedText), before step 1); fewer --steps or a smaller --images-per-class make it shorter\(batchText). Ctrl-C stops after the current step and keeps a checkpoint."
+    }
+
+    /// How `--batch` would shorten the run: a smaller one, or one at all.
+    var batchText: String {
+        if let batch { return ", as does a --batch below \(batch)" }
+        return ", as does --batch N (each step's hypergradient from N random training images: cheaper, but a noisy estimate)"
     }
 
     /// The announcement of a sweep of `sizes` (images per class, with the estimate

@@ -18,6 +18,7 @@ public enum ResumeOptions {
         "schedule": "--schedule", "pull": "--pull", "model": "--model", "hypergradient": "--hypergradient",
         "unrollSteps": "--unroll-steps", "kernelBandwidth": "--kernel-bandwidth", "kernelDepth": "--depth",
         "weightVariance": "--weight-variance", "biasVariance": "--bias-variance", "outerLoss": "--outer-loss",
+        "batch": "--batch",
     ]
 
     /// Settings that may differ from the checkpoint's.
@@ -39,7 +40,8 @@ public enum ResumeOptions {
         func gave(_ key: String) -> Bool { given.map { $0.contains(optionNames[key] ?? key) } ?? (r[key] != d[key]) }
         for key in r.keys.sorted() where gave(key) && r[key] != s[key] && !changeable.contains(key) {
             let option = optionNames[key] ?? key
-            throw RunError("\(option) \(r[key] ?? "none"): a resumed run keeps the settings it was started with (\(option) \(s[key] ?? "none")); leave \(option) out, or start a new run into another --out")
+            let was = s[key].map { "\(option) \($0)" } ?? "no \(option)"
+            throw RunError("\(option) \(r[key] ?? "none"): a resumed run keeps the settings it was started with (\(was)); leave \(option) out, or start a new run into another --out")
         }
         var result = saved
         if gave("steps") {
