@@ -150,7 +150,8 @@ struct ProgressFields {
 /// The line that opens a run's progress output.
 func startLine(_ distiller: Distiller, dataset: LoadedDataset) -> String {
     let c = distiller.configuration
-    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps, \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s."
+    let batch = c.batch.map { " on seeded batches of \($0) of them" } ?? ""
+    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps\(batch), \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s."
 }
 
 /// A warning for a step whose inner solve or linear solve missed its tolerance.

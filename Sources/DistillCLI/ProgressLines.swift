@@ -15,7 +15,9 @@ final class ProgressLines: DistillationObserver {
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
         let steps = distiller.configuration.steps
         if record.step % max(1, steps / 10) == 0 || record.step == 1 {
-            log("step \(record.step)/\(steps)  train loss \(format(record.trainLoss, 4))  accuracy \(format(100 * record.trainAccuracy, 2))%  inner \(record.innerIterations) it, |F| \(scientific(record.innerGradientNorm))  linear solve \(record.linearSolveIterations) it, residual \(scientific(record.linearSolveResidual))")
+            // With --batch, the step's loss and accuracy are its batch's.
+            let loss = distiller.configuration.batch == nil ? "train loss" : "batch loss"
+            log("step \(record.step)/\(steps)  \(loss) \(format(record.trainLoss, 4))  accuracy \(format(100 * record.trainAccuracy, 2))%  inner \(record.innerIterations) it, |F| \(scientific(record.innerGradientNorm))  linear solve \(record.linearSolveIterations) it, residual \(scientific(record.linearSolveResidual))")
         }
         if let warning = toleranceWarning(record) { printError(warning) }
         return .proceed

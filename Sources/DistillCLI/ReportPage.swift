@@ -65,7 +65,9 @@ struct ReportPage {
             : "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative.")
             + "</p></section>\n"
 
-        body += "<section class=\"charts\"><div><h2>Training loss</h2>\n"
+        // With --batch, each step's loss is that of its batch of training images.
+        let batchText = m.configuration.batch.map { " (each step's batch of \($0) images)" } ?? ""
+        body += "<section class=\"charts\"><div><h2>Training loss\(batchText)</h2>\n"
         body += LineChart(series: [LineChart.Series(name: "training loss", points: history.map { (Double($0.step), $0.trainLoss) }, color: "#1f77b4")],
                           xLabel: "step", yLabel: "training loss (cross-entropy)", width: 540, height: 320, identifier: "loss").svg(standalone: false)
         body += "</div><div><h2>Test accuracy</h2>\n"

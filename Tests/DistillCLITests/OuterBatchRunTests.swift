@@ -66,6 +66,13 @@ import Testing
             let accuracy = try #require(Double(row.split(separator: ",").last.map(String.init) ?? ""))
             #expect(abs(accuracy * 5 - (accuracy * 5).rounded()) < 1e-9, "\(row)")
         }
+        // report.html says whose loss its chart shows.
+        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("<h2>Training loss (each step's batch of 5 images)</h2>"))
+        // So do the console lines (not quiet; lines, not the live display, on a pipe).
+        let shown = try runDistill(["--data", s.data.path, "--out", s.path + "/shown", "--steps", "3", "--batch", "5"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("(3 steps on seeded batches of 5 of them, 2 threads)"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("step 1/3  batch loss "), "\(shown.stdout)")
         let eval = try distillCommand(["eval", "--distilled", out, "--data", s.data.path, "--json"])
         #expect(eval.status == 0, "\(eval.stderr)")
         let plainRun = try runDistill(["--data", s.data.path, "--out", plain, "--steps", "3", "--quiet"])

@@ -90,6 +90,7 @@ import Testing
             for hypergradient in HypergradientMethod.allCases {
                 var c = try InnerModels.defaultConfiguration(model: name)
                 c.hypergradient = hypergradient
+                c.batch = 100  // every model reads an outer batch when one is given
                 guard let factory = try? InnerModels.factory(named: name),
                       hypergradient == .implicit || factory.supportsUnrolledHypergradient else { continue }
                 union.formUnion(c.settingsInUse(factory).map(\.rawValue))
