@@ -35,6 +35,8 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     public var seed: UInt64
     public var initialisation: String
     public var threads: Int
+    /// The final model's loss and accuracy on the whole training set (with
+    /// `--batch` too: only the steps' records, history.csv, are per batch).
     public var trainLoss: Double
     public var trainAccuracy: Double
     public var testLoss: Double

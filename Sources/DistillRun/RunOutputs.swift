@@ -94,6 +94,7 @@ public struct RunOutputs: Sendable {
 
     /// One row per step: step, train_loss, inner_iterations, inner_gradient_norm,
     /// linear_solve_iterations, linear_solve_residual, seconds (then train_accuracy).
+    /// With a batch (`--batch`), train_loss and train_accuracy are the step's batch's.
     public static func csv(_ history: [StepRecord]) -> String {
         var text = "step,train_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,train_accuracy\n"
         for r in history {

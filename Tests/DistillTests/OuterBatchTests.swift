@@ -73,16 +73,24 @@ import DistillImages
 
     /// A step with `--batch` is the full-set step on its batch: a distiller on
     /// that subset of the training images (same model, same state) takes the
-    /// same step, bit for bit, for two steps (two different batches).
-    @Test(arguments: [LogisticModel.modelName, NTKModel.modelName])
+    /// same step, bit for bit, for two steps (two different batches). Every
+    /// model, and the unrolled hypergradient ("unrolled").
+    @Test(arguments: InnerModels.names + ["unrolled"])
     func aBatchedStepIsTheFullStepOnItsBatch(model: String) throws {
         let train = smallTrainingSet(count: 90, features: 16)
-        var batched = try Distiller(train: train, configuration: Self.configuration(model: model, batch: 25))
+        func configuration(batch: Int?) throws -> DistillerConfiguration {
+            guard model == "unrolled" else { return try Self.configuration(model: model, batch: batch) }
+            var c = try Self.configuration(model: LogisticModel.modelName, batch: batch)
+            c.hypergradient = .unrolled
+            c.unrollSteps = 20
+            return c
+        }
+        var batched = try Distiller(train: train, configuration: configuration(batch: 25))
         var batches: [[Int]] = []
         for step in 1...2 {
             let indices = OuterBatch.indices(seed: batched.configuration.seed, step: step, size: 25, count: train.count)
             batches.append(indices)
-            var full = try Distiller(train: train.subset(indices), configuration: Self.configuration(model: model, batch: nil),
+            var full = try Distiller(train: train.subset(indices), configuration: configuration(batch: nil),
                                      model: batched.model)
             try full.restore(batched.state)
             let fullRecord = full.step(clock: { 0 })
