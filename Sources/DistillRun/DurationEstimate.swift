@@ -18,10 +18,16 @@ import Foundation
 ///   two times taken to `n` (`b` and `a` clamped at 0 against timing noise).
 ///
 /// With a batch of `N` training images per step (`DistillerConfiguration.batch`)
-/// a step costs `a + b N` whatever `n`: the same, with `N` in place of `n`, and
-/// steps of batches (drawn from the whole training set, as the run draws them)
-/// in place of subsets: the run's own batched step when `N <= 2 * smallest.1`,
-/// else batched steps of `n1` and `n2` images, the line taken to `N`.
+/// a step costs `a + b N` whatever `n`, and is timed on batched steps (batches
+/// drawn from the whole training set, as the run draws them):
+///
+/// - with `N <= max(2 * smallest.1, n / 8)`, the run's own batched step (at
+///   most four of them: no more pass work than the two subsets above);
+/// - with more, batched steps of the `n1` and `n2` images above, the line
+///   through them taken to `N`. Not the line through batches much smaller than
+///   `N`: at 500 and 2,000 images a step is mostly `a` and the timing noise of a
+///   shared machine, and the slope taken 5 times further was measured at a
+///   quarter of the true step (NTK, 10 per class, `--batch 10000`).
 ///
 /// Each size is timed after one untimed warm-up step (threads, first
 /// allocations), as the median of up to three steps (fewer once a size has
@@ -76,7 +82,7 @@ public struct DurationEstimate: Sendable, Equatable {
         let steps = max(0, distiller.configuration.steps - distiller.step)
         let n = train.count
         if let batch = distiller.configuration.batch {
-            if let (n1, n2) = subsetSizes(for: batch),
+            if batch > max(2 * smallest.1, n / 8), let (n1, n2) = subsetSizes(for: n),
                let probe1 = probe(distiller, on: train, batch: n1), let probe2 = probe(distiller, on: train, batch: n2) {
                 _ = medianStepSeconds(of: probe1, repeats: 1)  // warm-up
                 let t1 = medianStepSeconds(of: probe1), t2 = medianStepSeconds(of: probe2)

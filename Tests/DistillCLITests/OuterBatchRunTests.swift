@@ -126,8 +126,9 @@ import Testing
     }
 
     /// A batched step costs `a + b N` whatever n: it is timed on batches (the
-    /// run's own when N is at most 4,000, else batches of n1 and n2 taken to N),
-    /// never on the whole training set.
+    /// run's own when N is at most max(4,000, n/8), else batches of the n1 and
+    /// n2 images a full step is timed on, the line taken to N), never on the
+    /// whole training set.
     @Test func aBatchedRunIsTimedOnBatches() throws {
         let classes = 3, n = 9600, features = 16
         let labels = (0..<n).map { Int32($0 % classes) }
@@ -135,14 +136,14 @@ import Testing
                                   shape: ImageShape(height: 4, width: 4), classes: classes)
         var configuration = DistillerConfiguration()
         configuration.steps = 5
-        for (batch, timedOn) in [(300, [300]), (8000, [500, 2000])] {
+        for (batch, timedOn) in [(300, [300]), (3000, [3000]), (8000, [500, 2000])] {
             configuration.batch = batch
             let distiller = try Distiller(train: train, configuration: configuration)
             let estimate = DurationEstimate.measure(distiller, train: train)
             #expect(estimate.timedOn == timedOn && estimate.batch == batch && estimate.trainingImages == n && estimate.steps == 5)
             #expect(estimate.secondsPerStep > 0)
             let text = try #require(estimate.runAnnouncement(threshold: 0))
-            #expect(text.contains(batch == 300 ? "timed on a copy of the first step over its batch of 300 of the 9600 training images"
+            #expect(text.contains(batch < 4000 ? "timed on a copy of the first step over its batch of \(batch) of the 9600 training images"
                                                : "timed on copies of the first step over batches of 500 and 2000 of the 9600 training images, for its batches of 8000"))
             #expect(text.contains("as does a --batch below \(batch)"))
         }
