@@ -2,7 +2,8 @@
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
 //      and each row's Σx, Σx² (exact sums for bytes);
-//   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset;
+//   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset
+//      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow);
 // then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
 //   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
 //      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
