@@ -391,36 +391,62 @@ static int has_avx512_vnni(void) {
 /// The AVX-512 target plus VNNI (vpdpbusd), for the narrow sweep's integer sums.
 #define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 
-/// Σx and Σx² of p <= 4096 bytes, exact: in integers, 64 bytes at a time, Σx by vpsadbw
-/// and Σx² = Σ x (x - 128) + 128 Σx by vpdpbusd (x unsigned, x - 128 = x XOR 0x80 signed;
-/// products at most 255 x 127 in magnitude, four a lane per step: below 2^31 for p <= 4096).
-AVX512_VNNI INLINE void byte_sums(const uint8_t *src, long p, double *sum, double *squares) {
-    __m512i s = _mm512_setzero_si512(), d = _mm512_setzero_si512();
+/// Σx and Σx² of n rows of p <= 4096 bytes (row i at src + i p) into sums[i], squares[i],
+/// exact: in integers, 64 bytes at a time, Σx by vpsadbw and Σx² = Σ x (x - 128) + 128 Σx
+/// by vpdpbusd (x unsigned, x - 128 = x XOR 0x80 signed; products at most 255 x 127 in
+/// magnitude, four a lane per step: below 2^31 for p <= 4096). Four rows at a time, so
+/// that four rows' chains of dependent additions overlap.
+AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *sums, double *squares) {
     const __m512i zero = _mm512_setzero_si512(), flip = _mm512_set1_epi8((char)0x80);
-    for (long k = 0; k < p; k += 64) {
-        const __m512i bytes = p - k >= 64 ? _mm512_loadu_si512((const void *)(src + k))
-                                          : _mm512_maskz_loadu_epi8((((__mmask64)1) << (p - k)) - 1, src + k);
-        s = _mm512_add_epi64(s, _mm512_sad_epu8(bytes, zero));
-        d = _mm512_dpbusd_epi32(d, bytes, _mm512_xor_si512(bytes, flip));
+    for (long i0 = 0; i0 < n; i0 += 4) {
+        const int rows = n - i0 < 4 ? (int)(n - i0) : 4;
+        __m512i s[4], d[4];
+        for (int r = 0; r < 4; r++) { s[r] = zero; d[r] = zero; }
+        for (long k = 0; k < p; k += 64) {
+            const __mmask64 live = p - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (p - k)) - 1;
+            for (int r = 0; r < 4; r++) {
+                if (r >= rows) break;
+                const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + (i0 + r) * p + k);
+                s[r] = _mm512_add_epi64(s[r], _mm512_sad_epu8(bytes, zero));
+                d[r] = _mm512_dpbusd_epi32(d[r], bytes, _mm512_xor_si512(bytes, flip));
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            const long si = _mm512_reduce_add_epi64(s[r]);
+            sums[i0 + r] = (double)si;
+            squares[i0 + r] = (double)(_mm512_reduce_add_epi32(d[r]) + 128 * si);
+        }
     }
-    const long si = _mm512_reduce_add_epi64(s);
-    *sum = (double)si;
-    *squares = (double)(_mm512_reduce_add_epi32(d) + 128 * si);
+}
+
+/// layers_of for n rows (q_1 of row i: q1[i]), 8 rows at a time on Double lanes: the
+/// same correctly rounded operations (√, 1/√, w q / 2 + b), so the same bits, with the
+/// rows' square roots and divisions overlapping instead of one row's chain at a time.
+AVX512 static void layers_avx512(const distill_nk_problem *pb, const double *q1, long n, row_layers *rows) {
+    const __m512d w = _mm512_set1_pd(pb->weight_variance), b = _mm512_set1_pd(pb->bias_variance);
+    const __m512d one = _mm512_set1_pd(1.0), two = _mm512_set1_pd(2.0);
+    for (long i0 = 0; i0 < n; i0 += 8) {
+        const long lanes = n - i0 < 8 ? n - i0 : 8;
+        __m512d q = _mm512_mask_loadu_pd(one, (__mmask8)((1u << lanes) - 1u), q1 + i0);
+        for (int l = 0; l < pb->depth; l++) {
+            const __m512d sq = _mm512_sqrt_pd(q), rq = _mm512_div_pd(one, sq);
+            double qs[8], sqs[8], rqs[8];
+            _mm512_storeu_pd(qs, q); _mm512_storeu_pd(sqs, sq); _mm512_storeu_pd(rqs, rq);
+            for (long t = 0; t < lanes; t++) { rows[i0 + t].q[l] = qs[t]; rows[i0 + t].sq[l] = sqs[t]; rows[i0 + t].rq[l] = rqs[t]; }
+            q = _mm512_add_pd(_mm512_div_pd(_mm512_mul_pd(w, q), two), b);
+        }
+    }
 }
 
 /// Byte rows converted and multiplied in one sweep (m <= 16, the support as rows): ROWS
 /// rows' stored bytes (src[r], p of them) converted 16 at a time to Float32 and stored
-/// into xf (rows ldp apart, zero past p), each converted vector multiplied with the J
-/// support rows while in registers, and the rows' Σx and Σx² into sums / squares, exact:
-/// in integers, 64 bytes at a time, Σx by vpsadbw and Σx² = Σ x (x - 128) + 128 Σx by
-/// vpdpbusd (x unsigned, x - 128 = x XOR 0x80 signed: products of at most 255 x 127, four a
-/// lane per step, below 2^31 for p <= 4096). The same A, xf and sums (bits) as
-/// load_block_avx512 followed by dot_tile_ROWS_J, with neither the converted pixels'
-/// round trip through memory before the products nor two Float32 operations per vector for the sums.
+/// into xf (rows ldp apart, zero past p) and each converted vector multiplied with the J
+/// support rows while in registers: the same A and xf (bits) as load_block_avx512
+/// followed by dot_tile_ROWS_J, without the converted pixels' round trip through memory
+/// before the products.
 #define LOAD_DOT_TILE(ROWS, J)                                                                             \
     AVX512_VNNI __attribute__((noinline)) static void load_dot_tile_##ROWS##_##J(                          \
-        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *xf, float *a, long lda,   \
-        double *sums, double *squares) {                                                                   \
+        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *xf, float *a, long lda) { \
         __m512 acc[ROWS][16];                                                                              \
         for (int r = 0; r < ROWS; r++)                                                                     \
             for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
@@ -440,7 +466,6 @@ AVX512_VNNI INLINE void byte_sums(const uint8_t *src, long p, double *sum, doubl
         for (int r = 0; r < ROWS; r++) {                                                                   \
             for (long k = (p + 15) / 16 * 16; k < ldp; k += 16) _mm512_store_ps(xf + r * ldp + k, _mm512_setzero_ps()); \
             _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                                                \
-            byte_sums(src[r], p, sums + r, squares + r);                                                   \
         }                                                                                                  \
     }
 LOAD_DOT_TILE(2, 1) LOAD_DOT_TILE(2, 2) LOAD_DOT_TILE(2, 3) LOAD_DOT_TILE(2, 4) LOAD_DOT_TILE(2, 5) LOAD_DOT_TILE(2, 6)
@@ -466,21 +491,23 @@ AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b
                 for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src[r] + nb * p + k), _MM_HINT_T1);
         }
         float *x = sc->xf + i * ldp, *ai = a + i * lda;
-        double *s = sc->rowsum + i, *s2 = sc->rowsq + i;
-#define LOAD_DOTS(R, J) case J: load_dot_tile_##R##_##J(src, p, ldp, s_rows, x, ai, lda, s, s2); break;
+#define LOAD_DOTS(R, J) case J: load_dot_tile_##R##_##J(src, p, ldp, s_rows, x, ai, lda); break;
         switch (J) {
         LOAD_DOTS(2, 1) LOAD_DOTS(2, 2) LOAD_DOTS(2, 3) LOAD_DOTS(2, 4) LOAD_DOTS(2, 5) LOAD_DOTS(2, 6) LOAD_DOTS(2, 7)
         LOAD_DOTS(2, 8) LOAD_DOTS(2, 9) LOAD_DOTS(2, 10) LOAD_DOTS(2, 11) LOAD_DOTS(2, 12) LOAD_DOTS(1, 13)
         LOAD_DOTS(1, 14) LOAD_DOTS(1, 15)
-        default: load_dot_tile_1_16(src, p, ldp, s_rows, x, ai, lda, s, s2); break;
+        default: load_dot_tile_1_16(src, p, ldp, s_rows, x, ai, lda); break;
         }
 #undef LOAD_DOTS
-        for (long r = 0; r < rows; r++) {
-            const long row = i + r;
-            if (row >= nb) layers_of(pb, pb->row_constant, &sc->rows[row]);   // as load_block_avx512 (sums: 0)
-            else layers_of(pb, pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant, &sc->rows[row]);
-        }
     }
+    // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
+    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq);
+    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
+    for (long row = 0; row < padded; row++) {
+        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
+        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
+    }
+    layers_avx512(pb, q1, padded, sc->rows);
 }
 
 /// How many support images the dot-product tiles take: all of them when m <= 16,
