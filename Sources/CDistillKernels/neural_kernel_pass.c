@@ -2,7 +2,8 @@
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
 //      and each row's Σx, Σx² (exact sums for bytes);
-//   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset;
+//   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset
+//      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow);
 // then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
 //   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
 //      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
@@ -366,6 +367,149 @@ AVX512 static void gemm_forward_dots(const float *xf, long ldp, const float *s_r
 #undef DOTS
 }
 
+/// The sum of v's 16 lanes in Double: exact for lanes that are integers below 2^24.
+AVX512 INLINE double sum16_exact(__m512 v) {
+    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+                                              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))));
+}
+
+#include <cpuid.h>
+
+/// Whether the CPU has AVX512_VNNI (CPUID leaf 7, ECX bit 11); asked once. Only
+/// consulted where distill_outer_has_avx512() holds (the OS saves the ZMM state).
+static int has_avx512_vnni(void) {
+    static int cached = -1;   // CPUID traps to the hypervisor in a VM: ask once
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11)) ? 1 : 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+/// The AVX-512 target plus VNNI (vpdpbusd), for the narrow sweep's integer sums.
+#define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
+
+/// Σx and Σx² of n rows of p <= 4096 bytes (row i at src + i p) into sums[i], squares[i],
+/// exact: in integers, 64 bytes at a time, Σx by vpsadbw and Σx² = Σ x (x - 128) + 128 Σx
+/// by vpdpbusd (x unsigned, x - 128 = x XOR 0x80 signed; products at most 255 x 127 in
+/// magnitude, four a lane per step: below 2^31 for p <= 4096). Four rows at a time, so
+/// that four rows' chains of dependent additions overlap.
+AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *sums, double *squares) {
+    const __m512i zero = _mm512_setzero_si512(), flip = _mm512_set1_epi8((char)0x80);
+    for (long i0 = 0; i0 < n; i0 += 4) {
+        const int rows = n - i0 < 4 ? (int)(n - i0) : 4;
+        __m512i s[4], d[4];
+        for (int r = 0; r < 4; r++) { s[r] = zero; d[r] = zero; }
+        for (long k = 0; k < p; k += 64) {
+            const __mmask64 live = p - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (p - k)) - 1;
+            for (int r = 0; r < 4; r++) {
+                if (r >= rows) break;
+                const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + (i0 + r) * p + k);
+                s[r] = _mm512_add_epi64(s[r], _mm512_sad_epu8(bytes, zero));
+                d[r] = _mm512_dpbusd_epi32(d[r], bytes, _mm512_xor_si512(bytes, flip));
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            const long si = _mm512_reduce_add_epi64(s[r]);
+            sums[i0 + r] = (double)si;
+            squares[i0 + r] = (double)(_mm512_reduce_add_epi32(d[r]) + 128 * si);
+        }
+    }
+}
+
+/// layers_of for n rows (q_1 of row i: q1[i]), 8 rows at a time on Double lanes: the
+/// same correctly rounded operations (√, 1/√, w q / 2 + b), so the same bits, with the
+/// rows' square roots and divisions overlapping instead of one row's chain at a time.
+AVX512 static void layers_avx512(const distill_nk_problem *pb, const double *q1, long n, row_layers *rows) {
+    const __m512d w = _mm512_set1_pd(pb->weight_variance), b = _mm512_set1_pd(pb->bias_variance);
+    const __m512d one = _mm512_set1_pd(1.0), two = _mm512_set1_pd(2.0);
+    for (long i0 = 0; i0 < n; i0 += 8) {
+        const long lanes = n - i0 < 8 ? n - i0 : 8;
+        __m512d q = _mm512_mask_loadu_pd(one, (__mmask8)((1u << lanes) - 1u), q1 + i0);
+        for (int l = 0; l < pb->depth; l++) {
+            const __m512d sq = _mm512_sqrt_pd(q), rq = _mm512_div_pd(one, sq);
+            double qs[8], sqs[8], rqs[8];
+            _mm512_storeu_pd(qs, q); _mm512_storeu_pd(sqs, sq); _mm512_storeu_pd(rqs, rq);
+            for (long t = 0; t < lanes; t++) { rows[i0 + t].q[l] = qs[t]; rows[i0 + t].sq[l] = sqs[t]; rows[i0 + t].rq[l] = rqs[t]; }
+            q = _mm512_add_pd(_mm512_div_pd(_mm512_mul_pd(w, q), two), b);
+        }
+    }
+}
+
+/// Byte rows converted and multiplied in one sweep (m <= 16, the support as rows): ROWS
+/// rows' stored bytes (src[r], p of them) converted 16 at a time to Float32 and stored
+/// into xf (rows ldp apart, zero past p) and each converted vector multiplied with the J
+/// support rows while in registers: the same A and xf (bits) as load_block_avx512
+/// followed by dot_tile_ROWS_J, without the converted pixels' round trip through memory
+/// before the products.
+#define LOAD_DOT_TILE(ROWS, J)                                                                             \
+    AVX512_VNNI __attribute__((noinline)) static void load_dot_tile_##ROWS##_##J(                          \
+        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *xf, float *a, long lda) { \
+        __m512 acc[ROWS][16];                                                                              \
+        for (int r = 0; r < ROWS; r++)                                                                     \
+            for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
+        for (long k = 0; k < p; k += 16) {                                                                 \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++) {                                                               \
+                const __m128i bytes = p - k >= 16 ? _mm_loadu_si128((const __m128i *)(src[r] + k))         \
+                                                  : _mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src[r] + k); \
+                x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));                                    \
+                _mm512_store_ps(xf + r * ldp + k, x[r]);                                                   \
+            }                                                                                              \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int r = 0; r < ROWS; r++) {                                                                   \
+            for (long k = (p + 15) / 16 * 16; k < ldp; k += 16) _mm512_store_ps(xf + r * ldp + k, _mm512_setzero_ps()); \
+            _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                                                \
+        }                                                                                                  \
+    }
+LOAD_DOT_TILE(2, 1) LOAD_DOT_TILE(2, 2) LOAD_DOT_TILE(2, 3) LOAD_DOT_TILE(2, 4) LOAD_DOT_TILE(2, 5) LOAD_DOT_TILE(2, 6)
+LOAD_DOT_TILE(2, 7) LOAD_DOT_TILE(2, 8) LOAD_DOT_TILE(2, 9) LOAD_DOT_TILE(2, 10) LOAD_DOT_TILE(2, 11) LOAD_DOT_TILE(2, 12)
+LOAD_DOT_TILE(1, 13) LOAD_DOT_TILE(1, 14) LOAD_DOT_TILE(1, 15) LOAD_DOT_TILE(1, 16)
+
+/// Zero bytes standing in for the pixels of padding rows (features <= 4096).
+static const uint8_t zero_row[4096];
+
+/// load_block_avx512 and gemm_forward_dots in one sweep for byte pixels, m <= 16 and
+/// p <= 4096: rows b0..<b0+nb converted, their A rows (rows lda apart) and layer data;
+/// rows nb..<padded zero (as load_block_avx512 leaves them). The next `ahead` rows' bytes
+/// (those before `end`) prefetched into L2 meanwhile, as there.
+AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b0, long nb, long padded, long ldp, scratch *sc,
+                                       const float *s_rows, long J, float *a, long lda, long ahead, long end) {
+    const long p = pb->features, rows = J <= 12 ? 2 : 1;
+    for (long i = 0; i < padded; i += rows) {
+        const uint8_t *src[2];
+        for (long r = 0; r < rows; r++) {
+            const long row = i + r;
+            src[r] = row < nb ? (const uint8_t *)pb->pixels + (b0 + row) * p : zero_row;
+            if (row < nb && row < ahead && b0 + nb + row < end)   // a prefetch never faults; + 63 reaches the row's last line
+                for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src[r] + nb * p + k), _MM_HINT_T1);
+        }
+        float *x = sc->xf + i * ldp, *ai = a + i * lda;
+#define LOAD_DOTS(R, J) case J: load_dot_tile_##R##_##J(src, p, ldp, s_rows, x, ai, lda); break;
+        switch (J) {
+        LOAD_DOTS(2, 1) LOAD_DOTS(2, 2) LOAD_DOTS(2, 3) LOAD_DOTS(2, 4) LOAD_DOTS(2, 5) LOAD_DOTS(2, 6) LOAD_DOTS(2, 7)
+        LOAD_DOTS(2, 8) LOAD_DOTS(2, 9) LOAD_DOTS(2, 10) LOAD_DOTS(2, 11) LOAD_DOTS(2, 12) LOAD_DOTS(1, 13)
+        LOAD_DOTS(1, 14) LOAD_DOTS(1, 15)
+        default: load_dot_tile_1_16(src, p, ldp, s_rows, x, ai, lda); break;
+        }
+#undef LOAD_DOTS
+    }
+    // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
+    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq);
+    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
+    for (long row = 0; row < padded; row++) {
+        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
+        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
+    }
+    layers_avx512(pb, q1, padded, sc->rows);
+}
+
 /// How many support images the dot-product tiles take: all of them when m <= 16,
 /// else the last m mod 16 when that is at most 12 (the GEMM's last vector of columns
 /// would be mostly padding), else none.
@@ -549,11 +693,6 @@ typedef struct {
     float *gk;             // the group's cotangents on K (GROUP x ldm)
 } avx_scratch;
 
-/// The sum of v's 16 lanes in Double: exact for lanes that are integers below 2^24.
-AVX512 INLINE double sum16_exact(__m512 v) {
-    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
-                                              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))));
-}
 
 /// Stored pixels of rows b0..<b0+nb as Float32 (zero-padded to ldp and to `padded`
 /// rows) and each row's layer data; byte pixels converted 16 at a time, with Σx and
@@ -808,6 +947,42 @@ AVX512 static void group_alpha_gradient(const double (*g)[DISTILL_NK_MAX_CLASSES
     }
 }
 
+/// row_loss with the mean squared error for a whole group of GROUP rows (lanes: rows):
+/// per row the same operations in the same order as row_loss (so the same bits), the
+/// rows' losses added to *loss in row order; the rows' dependent chains over the classes
+/// (the running maximum, the sum of squares) advance together instead of one row after another.
+AVX512 static void group_loss_mse(long classes, double (*f)[DISTILL_NK_MAX_CLASSES], const int32_t *labels,
+                                  double *loss, long *correct, int want_g) {
+    _Static_assert(GROUP == 4, "group_loss_mse: one row per Double lane of a 256-bit vector");
+#define COLUMN(q) _mm256_set_pd(f[3][q], f[2][q], f[1][q], f[0][q])
+    const __m256i label = _mm256_set_epi64x(labels[3], labels[2], labels[1], labels[0]);
+    __m256d best = COLUMN(0);
+    __m256i arg = _mm256_setzero_si256();
+    for (long q = 1; q < classes; q++) {   // the first arg-max: replaced only where strictly above
+        const __m256d v = COLUMN(q);
+        const __mmask8 above = _mm256_cmp_pd_mask(v, best, _CMP_GT_OQ);
+        arg = _mm256_mask_blend_epi64(above, arg, _mm256_set1_epi64x(q));
+        best = _mm256_mask_blend_pd(above, best, v);
+    }
+    *correct += __builtin_popcount(_mm256_cmpeq_epi64_mask(arg, label));
+    const __m256d off = _mm256_set1_pd(1.0 / (double)classes), one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+    __m256d sum = zero;
+    for (long q = 0; q < classes; q++) {
+        const __mmask8 is_label = _mm256_cmpeq_epi64_mask(label, _mm256_set1_epi64x(q));
+        const __m256d e = _mm256_sub_pd(COLUMN(q), _mm256_sub_pd(_mm256_mask_blend_pd(is_label, zero, one), off));
+        sum = _mm256_add_pd(sum, _mm256_mul_pd(e, e));
+        if (want_g) {
+            double lanes[4];
+            _mm256_storeu_pd(lanes, e);
+            for (int r = 0; r < 4; r++) f[r][q] = lanes[r];
+        }
+    }
+#undef COLUMN
+    double sums[4];
+    _mm256_storeu_pd(sums, sum);
+    for (int r = 0; r < 4; r++) *loss += 0.5 * sums[r];
+}
+
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
 /// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
 /// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
@@ -853,6 +1028,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     float *support_t = CARVE(float, p * ldm);   // Sᵀ's GEMM columns packed panel by panel (pack_panels), 64-byte aligned
     const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
+    // Byte pixels and m <= 16 (and VNNI, for the sums): conversion and forward products in
+    // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
+    const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
     // The super-block: xf (rows_max x ldp; + 32: the last row's 32-pixel tile reads past ldp, lanes unused),
     // A then D (rows_max x lda), the rows' sums and layer data.
     scratch sc = {0};
@@ -881,9 +1059,12 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
         // Blocks of NB rows b0 + t NB ..< b0 + t NB + block_rows[t]: the same blocks as one at a time.
         const long ns = (end - b0 < rows_max) ? end - b0 : rows_max, used = (ns + NB - 1) / NB, padded = used * NB;
         for (long t = 0; t < used; t++) block_rows[t] = ns - t * NB < NB ? ns - t * NB : NB;
-        PROFILE(0, load_block_avx512(pb, b0, ns, padded, ldp, &sc, rows_max, end));
-        if (gemm_vectors) PROFILE(1, gemm_forward_avx512(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded));
-        if (dots) PROFILE(1, gemm_forward_dots(sc.xf, ldp, s_rows, dots, p, sc.a + dot0, lda, padded));
+        if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
+        else {
+            PROFILE(0, load_block_avx512(pb, b0, ns, padded, ldp, &sc, rows_max, end));
+            if (gemm_vectors) PROFILE(1, gemm_forward_avx512(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded));
+            if (dots) PROFILE(1, gemm_forward_dots(sc.xf, ldp, s_rows, dots, p, sc.a + dot0, lda, padded));
+        }
         for (long t = 0; t < used; t++)
             for (long i = t * NB; i < t * NB + block_rows[t]; i += GROUP) {
                 const long rows = t * NB + block_rows[t] - i < GROUP ? t * NB + block_rows[t] - i : GROUP;
@@ -891,7 +1072,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                 if (d_alpha) PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 1));
                 else PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 0));
                 PROFILE(3, group_predictions(av.alpha_t, c, ldm, &av, f));
-                PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
+                if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
+                    PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
+                else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
                 if (d_alpha) {
                     if (rows == GROUP) PROFILE(5, group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av));
                     else

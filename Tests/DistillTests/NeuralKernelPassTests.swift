@@ -114,4 +114,56 @@ import _TestSupport
         #expect(again.loss == result.loss && again.supportGradient == result.supportGradient
                 && again.coefficientGradient == result.coefficientGradient)
     }
+
+    /// The AVX-512 kernel's sweep that converts byte rows and multiplies them with the
+    /// support set together (m <= 16), on images whose feature count is not a multiple of
+    /// 16 (MNIST's first 700 pixels of each image: the last 12 pixels a row's partial
+    /// vector): m = 1, 7, 10, 12 (two-row tiles), 13, 16 (one-row tiles), 403 rows on 2
+    /// threads (odd shares: a block's last two-row tile holds one padding row), the
+    /// AVX-512 and portable kernels against the same Double reference and tolerances as above.
+    @Test(arguments: [1, 7, 10, 12, 13, 16])
+    func narrowSupportWithPartialPixelVectorsMatchesTheDoubleReference(m: Int) throws {
+        let (mnist, _) = try TestSupport.mnist()
+        let features = 700
+        guard case .bytes(let bytes) = mnist.pixels else { Issue.record("MNIST is stored as bytes"); return }
+        var random = SplitMix64(seed: UInt64(61 + m))
+        var picked: [UInt8] = [], labels: [Int32] = []
+        for _ in 0..<403 {
+            let i = Int(random.next() % UInt64(mnist.count))
+            picked.append(contentsOf: bytes[(i * mnist.features)..<(i * mnist.features + features)])
+            labels.append(mnist.labels[i])
+        }
+        let data = LabeledImages(pixels: .bytes(picked), scale: mnist.scale, labels: labels, features: features,
+                                 classes: mnist.classes)
+        let standardisation = PixelStandardisation.measured(on: data)
+        let kernel = NeuralKernel(kind: .ntk, depth: 3, weightVariance: 2, biasVariance: 0.01)
+        var s = Matrix(zeros: m, features)
+        for j in 0..<m {
+            let image = mnist.image(Int(random.next() % UInt64(mnist.count)))
+            for k in 0..<features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
+        }
+        let alpha = TestSupport.randomMatrix(m, mnist.classes, seed: UInt64(70 + m), scale: 0.5)
+        let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, mnist.classes), l2: 0.1,
+                                                  kernel: kernel, standardisation: standardisation)
+        let x = Matrix(rows: data.count, columns: features, values: (0..<data.count).flatMap { data.image($0) })
+        let reference = problem.outerLoss(on: x, labels: data.labels.map(Int.init), coefficients: alpha, loss: .meanSquaredError)
+        for variant: OuterPass.Kernel in [.automatic, .portable] {
+            let pass = NeuralKernelPass(data: data, threads: 2, kernel: variant)
+            let result = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                       architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                       std: standardisation.std, loss: .meanSquaredError, gradient: true)
+            let label = "ntk m \(m) p \(features) \(pass.usesAVX512 ? "AVX-512" : "portable")"
+            #expect(abs(result.loss - reference.loss) < 1e-6 * reference.loss)
+            #expect(abs(result.correct - reference.correct) <= 1)
+            let error = DerivativeCheck.report(label, [
+                ("dα", result.coefficientGradient, reference.coefficientGradient.values),
+                ("dS", result.supportGradient.map { $0 / standardisation.std }, reference.imageGradient.values),
+            ])
+            #expect(error < 1e-5)
+            let plain = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                                      architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+                                      std: standardisation.std, loss: .meanSquaredError, gradient: false)
+            #expect(plain.loss == result.loss && plain.correct == result.correct)
+        }
+    }
 }
