@@ -39,7 +39,8 @@ public enum NeuralKernelCeiling {
     public static func evaluate(kernel: NeuralKernel, train: LabeledImages, test: LabeledImages,
                                 l2: Double, threads: Int) -> Evaluation.Pair? {
         let support = subset(of: train)
-        let model = NeuralKernelModel(kernel: kernel, standardisation: .measured(on: train), outerLoss: .meanSquaredError)
+        let model = NeuralKernelModel(kernel: kernel, standardisation: .measured(on: train), outerLoss: .meanSquaredError,
+                                      threads: threads)
         var images = Matrix(zeros: support.count, support.features)
         for i in 0..<support.count { images.values.replaceSubrange((i * support.features)..<((i + 1) * support.features), with: support.image(i)) }
         var oneHot = Matrix(zeros: support.count, support.classes)
