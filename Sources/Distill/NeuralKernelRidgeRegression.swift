@@ -86,8 +86,8 @@ public struct NeuralKernelRidgeRegression: Sendable {
     /// The Cholesky factorisation of `K + r I`; nil when it is not numerically
     /// positive definite (λ ≤ 0, non-finite input).
     public let factorization: CholeskyFactorization?
-    /// The threads the Gram matrix, its VJP and their products are split over
-    /// (the results are the same bits for any count).
+    /// The threads the Gram matrix, its factorisation, its VJP and their
+    /// products are split over (the results are the same bits for any count).
     public let threads: Int
     /// `U Uᵀ`.
     let dots: Matrix
@@ -110,7 +110,7 @@ public struct NeuralKernelRidgeRegression: Sendable {
         let ridge = l2 * Self.meanDiagonal(gram)
         var a = gram
         for j in 0..<a.rows { a[j, j] += ridge }
-        factorization = CholeskyFactorization(symmetric: a.values, dimension: a.rows)
+        factorization = CholeskyFactorization(symmetric: a.values, dimension: a.rows, threads: self.threads)
     }
 
     public var count: Int { images.rows }

@@ -1,3 +1,11 @@
+import Dispatch
+
+/// The columns of `L` being updated, shared by the threads of one trailing
+/// update, each of which writes only its own columns.
+private struct SharedMatrix: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+}
+
 /// The Cholesky factorisation `A = L Lᵀ` of a dense symmetric positive definite
 /// matrix, `L` lower triangular with a positive diagonal.
 ///
@@ -27,7 +35,10 @@ public struct CholeskyFactorization: Sendable {
     /// Factors the symmetric matrix `a` (`n x n`, row-major; only its lower
     /// triangle is read). Returns nil when `a` is not numerically positive
     /// definite: a pivot `a_jj - Σ_k L_jk²` that is not strictly positive and finite.
-    public init?(symmetric a: [Double], dimension n: Int) {
+    ///
+    /// `threads` split each trailing update's columns (the result is the same
+    /// bits for any count: each column's update is its own).
+    public init?(symmetric a: [Double], dimension n: Int, threads: Int = 1) {
         precondition(a.count == n * n, "CholeskyFactorization: \(a.count) values for \(n) x \(n)")
         // w is column-major (w[j n + i] = entry (i, j)), so that a column of L is
         // contiguous; only its lower part (i ≥ j) is ever read.
@@ -38,7 +49,7 @@ public struct CholeskyFactorization: Sendable {
                 for j in 0..<n {
                     for i in j..<n { w[j * n + i] = a[i * n + j] }
                 }
-                return Self.factor(w, n)
+                return Self.factor(w, n, threads: max(1, threads))
             }
         }
         guard factored else { return nil }
@@ -58,7 +69,7 @@ public struct CholeskyFactorization: Sendable {
     /// Overwrites the lower part of the column-major `w` (`n x n`) with `L`,
     /// zeroing its strict upper part; false at the first pivot that is not
     /// strictly positive and finite.
-    private static func factor(_ w: UnsafeMutablePointer<Double>, _ n: Int) -> Bool {
+    private static func factor(_ w: UnsafeMutablePointer<Double>, _ n: Int, threads: Int) -> Bool {
         var k0 = 0
         while k0 < n {
             let k1 = min(n, k0 + blockSize)
@@ -75,7 +86,7 @@ public struct CholeskyFactorization: Sendable {
                 column[j] = ljj
                 for i in (j + 1)..<n { column[i] = column[i] / ljj }
             }
-            if k1 < n { updateTrailing(w, n, k0, k1) }
+            if k1 < n { updateTrailing(w, n, k0, k1, threads: threads) }
             k0 = k1
         }
         for j in 0..<n {
@@ -105,10 +116,35 @@ public struct CholeskyFactorization: Sendable {
     /// The trailing update after the panel `k0..<k1`: for every column `j ≥ k1`
     /// and row `i ≥ j`, `w_ij -= L_ik L_jk` for `k = k0, k0 + 1, ..., k1 - 1` in
     /// turn, over tiles of 8 rows x 2 columns held in registers.
-    private static func updateTrailing(_ w: UnsafeMutablePointer<Double>, _ n: Int, _ k0: Int, _ k1: Int) {
-        var j = k1
-        while j < n {
-            let pair = j + 1 < n
+    private static func updateTrailing(_ w: UnsafeMutablePointer<Double>, _ n: Int, _ k0: Int, _ k1: Int, threads: Int) {
+        // Column j has n - j rows to update: split the columns by that work.
+        let parts = min(threads, (n - k1) / minimumColumnsPerThread)
+        guard parts > 1 else { return updateTrailing(w, n, k0, k1, columns: k1..<n) }
+        let total = Double((n - k1) * (n - k1 + 1) / 2)
+        var bounds = [k1]
+        for part in 1..<parts {
+            // Σ_{j < x} (n - j) from k1 = total · part / parts, in closed form for x.
+            let remaining = total * Double(parts - part) / Double(parts)
+            let x = n - Int(((2 * remaining + 0.25).squareRoot() - 0.5).rounded())
+            bounds.append(min(n, max(bounds[bounds.count - 1], x)))
+        }
+        bounds.append(n)
+        let matrix = SharedMatrix(base: w), columns = bounds
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            updateTrailing(matrix.base, n, k0, k1, columns: columns[part]..<columns[part + 1])
+        }
+    }
+
+    /// Columns per thread below which the trailing update stays on one thread.
+    static let minimumColumnsPerThread = 48
+
+    /// `updateTrailing` for the columns `columns` (each column's update is its own).
+    private static func updateTrailing(_ w: UnsafeMutablePointer<Double>, _ n: Int, _ k0: Int, _ k1: Int,
+                                       columns: Range<Int>) {
+        let n1 = columns.upperBound
+        var j = columns.lowerBound
+        while j < n1 {
+            let pair = j + 1 < n1
             let c0 = w + j * n, c1 = w + (j + 1) * n
             // Rows from j (column j + 1 also gets row j, in its unused upper part).
             var i = j

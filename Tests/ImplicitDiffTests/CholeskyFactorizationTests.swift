@@ -69,6 +69,19 @@ import _TestSupport
         for i in 0..<n { for j in (i + 1)..<n { #expect(factor.lower[i * n + j] == 0) } }
     }
 
+    /// The trailing updates split over threads (column by column) change no bit.
+    @Test(arguments: [(130, 2), (131, 3), (300, 2), (301, 4)])
+    func moreThreadsGiveTheSameBits(n: Int, threads: Int) throws {
+        let a = Self.spd(n, seed: UInt64(450 + n))
+        let one = try #require(CholeskyFactorization(symmetric: a, dimension: n))
+        let many = try #require(CholeskyFactorization(symmetric: a, dimension: n, threads: threads))
+        #expect(many.lower == one.lower)
+        #expect(many.lower == Self.textbookLower(a, n))
+        var indefinite = a
+        indefinite[(n - 1) * n + (n - 1)] = -1
+        #expect(CholeskyFactorization(symmetric: indefinite, dimension: n, threads: threads) == nil)
+    }
+
     @Test(arguments: sizes)
     func substitutionsAreTheTextbookOnesBitForBit(n: Int) throws {
         let a = Self.spd(n, seed: UInt64(500 + n))
