@@ -87,8 +87,12 @@ public struct NeuralKernelRidgeRegression: Sendable {
     /// positive definite (λ ≤ 0, non-finite input).
     public let factorization: CholeskyFactorization?
     /// The threads the Gram matrix, its factorisation, its VJP and their
-    /// products are split over (the results are the same bits for any count).
+    /// products are split over (the results are the same bits for any count):
+    /// the `threads` asked for, but at most one per `rowsPerThread` images (a
+    /// smaller split costs more in waking and joining threads than it saves).
     public let threads: Int
+    /// Support images per thread below which fewer threads are used.
+    public static let rowsPerThread = 100
     /// `U Uᵀ`.
     let dots: Matrix
     /// `q_1` of every row of `U` (`NeuralKernel.firstLayerVariances`).
@@ -102,7 +106,7 @@ public struct NeuralKernelRidgeRegression: Sendable {
         self.l2 = l2
         self.kernel = kernel
         self.standardisation = standardisation
-        self.threads = max(1, threads)
+        self.threads = max(1, min(threads, images.rows / Self.rowsPerThread))
         standardised = standardisation.apply(images)
         dots = standardised.multipliedBySelfTransposed(threads: self.threads)
         firstLayer = kernel.firstLayerVariances(standardised)

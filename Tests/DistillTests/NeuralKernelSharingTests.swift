@@ -11,7 +11,8 @@ import _TestSupport
 @Suite struct NeuralKernelSharingTests {
     static let kernel = NeuralKernel(kind: .ntk, depth: 2, weightVariance: 2, biasVariance: 0.01)
     static let standardisation = PixelStandardisation(mean: 0.13, std: 0.31)
-    let m = 45, p = 20, classes = 4
+    /// Enough images for two and three threads (`rowsPerThread`).
+    let m = 310, p = 20, classes = 4
 
     func images(seed: UInt64) -> Matrix {
         var s = TestSupport.randomMatrix(m, p, seed: seed, scale: 0.5)
@@ -40,6 +41,7 @@ import _TestSupport
                                               standardisation: Self.standardisation, threads: 1)
         let two = NeuralKernelRidgeRegression(images: s, labels: t, l2: 0.01, kernel: Self.kernel,
                                               standardisation: Self.standardisation, threads: 2)
+        #expect(one.threads == 1 && two.threads == 2)
         #expect(one.gram == two.gram)
         #expect(one.gram == Self.kernel.gram(Self.standardisation.apply(s)))
         let alpha = try #require(one.solution())
