@@ -185,6 +185,63 @@ AVX512 static void nn_avx512(long m, long n, long k, const double *a, long lda, 
         }
     }
 }
+
+#define NNB_ROWS 8
+#define NNB_DEPTH 128
+
+/// nn for larger products (m x k by k x n, n >= 16): tiles of 8 rows x 16
+/// columns (16 accumulators), the depth in blocks of NNB_DEPTH so that the
+/// block of B a column strip reads stays in L1 while every row tile passes over
+/// it. Each entry takes exactly nn_avx512's operations: acc = +0, then
+/// acc = fma(b_tj, a_it, acc) for t in increasing order, the accumulator carried
+/// through c between depth blocks (a store and a load change no bit).
+AVX512 static void nn_blocked_avx512(long m, long n, long k, const double *a, long lda, const double *b, long ldb,
+                                     double *c, long ldc) {
+    if (k <= 0) {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
+        return;
+    }
+    for (long t0 = 0; t0 < k; t0 += NNB_DEPTH) {
+        const long t1 = min_long(k, t0 + NNB_DEPTH);
+        for (long j0 = 0; j0 < n; j0 += 16) {
+            const __mmask8 m0 = mask8(n - j0), m1 = mask8(n - j0 - 8);
+            for (long i0 = 0; i0 < m; i0 += NNB_ROWS) {
+                const double *ap[NNB_ROWS];
+                double *cp[NNB_ROWS];
+                for (int r = 0; r < NNB_ROWS; r++) {
+                    const long row = min_long(i0 + r, m - 1);
+                    ap[r] = a + row * lda;
+                    cp[r] = c + row * ldc + j0;
+                }
+                __m512d acc0[NNB_ROWS], acc1[NNB_ROWS];
+                for (int r = 0; r < NNB_ROWS; r++) {
+                    if (t0 == 0) {
+                        acc0[r] = _mm512_setzero_pd();
+                        acc1[r] = _mm512_setzero_pd();
+                    } else {
+                        acc0[r] = _mm512_maskz_loadu_pd(m0, cp[r]);
+                        acc1[r] = _mm512_maskz_loadu_pd(m1, cp[r] + 8);
+                    }
+                }
+                for (long t = t0; t < t1; t++) {
+                    const double *bt = b + t * ldb + j0;
+                    const __m512d v0 = _mm512_maskz_loadu_pd(m0, bt);
+                    const __m512d v1 = _mm512_maskz_loadu_pd(m1, bt + 8);
+                    for (int r = 0; r < NNB_ROWS; r++) {
+                        const __m512d w = _mm512_set1_pd(ap[r][t]);
+                        acc0[r] = _mm512_fmadd_pd(v0, w, acc0[r]);
+                        acc1[r] = _mm512_fmadd_pd(v1, w, acc1[r]);
+                    }
+                }
+                for (int r = 0; r < NNB_ROWS && i0 + r < m; r++) {
+                    _mm512_mask_storeu_pd(cp[r], m0, acc0[r]);
+                    _mm512_mask_storeu_pd(cp[r] + 8, m1, acc1[r]);
+                }
+            }
+        }
+    }
+}
 #endif
 
 // ---------------------------------------------------------------------------
@@ -236,4 +293,9 @@ void distill_matrix_tn(int kernel, long m, long n, long k, const double *a, long
 void distill_matrix_nn(int kernel, long m, long n, long k, const double *a, long lda, const double *b, long ldb,
                        double *c, long ldc) {
     run(FAST(nn), nn_portable, kernel, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void distill_matrix_nn_blocked(int kernel, long m, long n, long k, const double *a, long lda, const double *b,
+                               long ldb, double *c, long ldc) {
+    run(FAST(nn_blocked), nn_portable, kernel, m, n, k, a, lda, b, ldb, c, ldc);
 }

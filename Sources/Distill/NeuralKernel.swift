@@ -90,6 +90,13 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
     /// (`variances(firstLayer:)`), for `x ≠ x'` as entries of a matrix (identical
     /// images at different positions included: `c` is clamped to [-1, 1]).
     public func value(firstLayer sigma1: Double, _ qx: [Double], _ qy: [Double]) -> Double {
+        precondition(qx.count >= depth && qy.count >= depth, "NeuralKernel.value: \(depth) variances per input expected")
+        return qx.withUnsafeBufferPointer { qx in qy.withUnsafeBufferPointer { qy in value(firstLayer: sigma1, qx, qy) } }
+    }
+
+    /// `value(firstLayer:_:_:)` on buffers of at least `depth` variances.
+    @inline(__always)
+    func value(firstLayer sigma1: Double, _ qx: UnsafeBufferPointer<Double>, _ qy: UnsafeBufferPointer<Double>) -> Double {
         var sigma = sigma1, theta = sigma1
         for l in 0..<depth {
             let norm = (qx[l] * qy[l]).squareRoot()
@@ -108,37 +115,63 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
     /// `q_1(x)` and `q_1(x')`.
     public func gradient(firstLayer sigma1: Double, _ qx: [Double], _ qy: [Double])
         -> (sigma1: Double, qx1: Double, qy1: Double) {
-        let w = weightVariance, b = biasVariance, twoPi = 2 * Double.pi
-        var sigmas = [Double](repeating: 0, count: depth), thetas = sigmas
-        var cs = sigmas, sines = sigmas, kDots = sigmas, norms = sigmas
+        precondition(qx.count >= depth && qy.count >= depth, "NeuralKernel.gradient: \(depth) variances per input expected")
+        let slopes = self.slopes
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 5 * depth) { scratch in
+            qx.withUnsafeBufferPointer { qx in
+                qy.withUnsafeBufferPointer { qy in
+                    slopes.withUnsafeBufferPointer { slopes in
+                        gradient(firstLayer: sigma1, qx, qy, slopes: slopes, scratch: scratch)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `(σ_w²/2)^l` for `l = 0..<depth`: `∂q_{l+1}/∂q_1`.
+    var slopes: [Double] {
+        var slope = 1.0
+        var slopes = [Double](repeating: 1, count: depth)
+        for l in 1..<depth { slope *= weightVariance / 2; slopes[l] = slope }
+        return slopes
+    }
+
+    /// `gradient(firstLayer:_:_:)` on buffers of at least `depth` variances and
+    /// slopes, with the layers' forward state kept in `scratch` (at least
+    /// `5 · depth` values) instead of fresh arrays.
+    @inline(__always)
+    func gradient(firstLayer sigma1: Double, _ qx: UnsafeBufferPointer<Double>, _ qy: UnsafeBufferPointer<Double>,
+                  slopes: UnsafeBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>)
+        -> (sigma1: Double, qx1: Double, qy1: Double) {
+        let w = weightVariance, b = biasVariance, twoPi = 2 * Double.pi, depth = self.depth
+        // thetas, cs, sines, kDots, norms: depth values each.
+        let thetas = 0, cs = depth, sines = 2 * depth, kDots = 3 * depth, norms = 4 * depth
         var sigma = sigma1, theta = sigma1
         for l in 0..<depth {
-            sigmas[l] = sigma; thetas[l] = theta
+            scratch[thetas + l] = theta
             let norm = (qx[l] * qy[l]).squareRoot()
             let c = min(1, max(-1, sigma / norm))
             let t = acos(c)
             let sine = max(0, (1 - c) * (1 + c)).squareRoot()
             let k = norm * (sine + (Double.pi - t) * c) / twoPi
             let kDot = (Double.pi - t) / twoPi
-            cs[l] = c; sines[l] = sine; kDots[l] = kDot; norms[l] = norm
+            scratch[cs + l] = c; scratch[sines + l] = sine; scratch[kDots + l] = kDot; scratch[norms + l] = norm
             sigma = w * k + b
             theta = sigma + w * kDot * theta
         }
         // Reverse sweep: gS = ∂k/∂Σ_{l+1}, gT = ∂k/∂Θ_{l+1}.
         var gS = kind == .nngp ? 1.0 : 0.0, gT = kind == .ntk ? 1.0 : 0.0
-        var gqx = 0.0, gqy = 0.0, slope = 1.0
-        var slopes = [Double](repeating: 1, count: depth)
-        for l in 1..<depth { slope *= w / 2; slopes[l] = slope }
+        var gqx = 0.0, gqy = 0.0
         for l in stride(from: depth - 1, through: 0, by: -1) {
             gS += gT                               // Θ_{l+1} = Σ_{l+1} + w K̇ Θ_l
-            let gKDot = w * thetas[l] * gT
-            let gThetaL = w * kDots[l] * gT
+            let gKDot = w * scratch[thetas + l] * gT
+            let gThetaL = w * scratch[kDots + l] * gT
             let gK = w * gS                        // Σ_{l+1} = w K + b
-            let c = cs[l], norm = norms[l], sine = sines[l]
+            let c = scratch[cs + l], norm = scratch[norms + l], sine = scratch[sines + l]
             let dKDotDc = (1 - c * c) < Self.coneEpsilon ? 0 : 1 / (twoPi * sine)
             let gC = gKDot * dKDotDc
             // c = Σ_l / norm, norm = √(qx qy): ∂c/∂Σ = 1/norm, ∂c/∂qx = -c / (2 qx).
-            let gSigmaL = gK * kDots[l] + gC / norm
+            let gSigmaL = gK * scratch[kDots + l] + gC / norm
             gqx += slopes[l] * (gK * norm * sine / (2 * twoPi * qx[l]) - gC * c / (2 * qx[l]))
             gqy += slopes[l] * (gK * norm * sine / (2 * twoPi * qy[l]) - gC * c / (2 * qy[l]))
             gS = gSigmaL
@@ -149,11 +182,23 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
 
     /// `q_1` of every row of `x` (standardised images, one per row).
     public func firstLayerVariances(_ x: Matrix) -> [Double] {
-        (0..<x.rows).map { i in
-            var s = 0.0
-            for k in 0..<x.columns { s += x[i, k] * x[i, k] }
-            return firstLayer(dot: s, features: x.columns)
+        let p = x.columns
+        return x.values.withUnsafeBufferPointer { v in
+            (0..<x.rows).map { i in
+                var s = 0.0
+                for k in 0..<p { s += v[i * p + k] * v[i * p + k] }
+                return firstLayer(dot: s, features: p)
+            }
         }
+    }
+
+    /// The per-layer variances of every row (`variances(firstLayer:)` of each
+    /// `q_1`), flattened: row `j`'s at `j · depth ..< (j + 1) · depth`.
+    func layerVariances(_ q1: [Double]) -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(q1.count * depth)
+        for q in q1 { out.append(contentsOf: variances(firstLayer: q)) }
+        return out
     }
 
     /// `K(X, Y)`, `rows(X) x rows(Y)`, every entry by the off-diagonal formula
@@ -170,18 +215,54 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
 
     /// `K(S, S)`, `m x m`: the closed form on the diagonal, the recursion off it.
     public func gram(_ s: Matrix) -> Matrix {
-        let dots = s.multipliedTransposed(by: s)
-        let q1 = firstLayerVariances(s), q = q1.map(variances)
-        var out = Matrix(zeros: s.rows, s.rows)
-        for j in 0..<s.rows {
-            out[j, j] = diagonal(firstLayer: q1[j]).value
-            for k in 0..<j {
-                let v = value(firstLayer: firstLayer(dot: dots[j, k], features: s.columns), q[j], q[k])
-                out[j, k] = v
-                out[k, j] = v
+        gram(dots: s.multipliedTransposed(by: s), firstLayer: firstLayerVariances(s), features: s.columns, threads: 1)
+    }
+
+    /// `K(S, S)` from `D = S Sᵀ` (only its strict lower triangle is read) and
+    /// `q_1` of every row (`firstLayerVariances`), for `d` features; the rows
+    /// split over `threads` (the same bits for any count: every entry is computed
+    /// on its own).
+    func gram(dots: Matrix, firstLayer q1: [Double], features d: Int, threads: Int) -> Matrix {
+        let m = q1.count, depth = self.depth, q = layerVariances(q1)
+        let chunks = Parallel.triangularChunks(of: m, parts: threads)
+        // Each part: the entries (j, k < j) of its rows, row after row.
+        let blocks = Parallel.map(parts: chunks.count) { part -> [Double] in
+            let r = chunks[part], size = (r.lowerBound + r.upperBound) * r.count / 2
+            return [Double](unsafeUninitializedCapacity: size) { block, initialized in
+                dots.values.withUnsafeBufferPointer { dots in
+                    q.withUnsafeBufferPointer { q in
+                        var index = 0
+                        for j in r {
+                            let qj = UnsafeBufferPointer(rebasing: q[(j * depth)..<((j + 1) * depth)])
+                            for k in 0..<j {
+                                let qk = UnsafeBufferPointer(rebasing: q[(k * depth)..<((k + 1) * depth)])
+                                block.initializeElement(at: index, to: value(firstLayer: firstLayer(dot: dots[j * m + k], features: d), qj, qk))
+                                index += 1
+                            }
+                        }
+                    }
+                }
+                initialized = size
             }
         }
-        return out
+        var values = [Double](repeating: 0, count: m * m)
+        values.withUnsafeMutableBufferPointer { out in
+            for (part, r) in chunks.enumerated() {
+                blocks[part].withUnsafeBufferPointer { block in
+                    var index = 0
+                    for j in r {
+                        out[j * m + j] = diagonal(firstLayer: q1[j]).value
+                        for k in 0..<j {
+                            let v = block[index]
+                            index += 1
+                            out[j * m + k] = v
+                            out[k * m + j] = v
+                        }
+                    }
+                }
+            }
+        }
+        return Matrix(rows: m, columns: m, values: values)
     }
 
     /// `∂⟨G, K(X, Y)⟩/∂Y` (`rows(Y) x d`) for a cotangent `G` (`rows(X) x rows(Y)`), X fixed.
@@ -209,26 +290,81 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
     /// `∂⟨G, K(S, S)⟩/∂S` (`m x d`) for a cotangent `G` (`m x m`, any; the
     /// diagonal by its closed form).
     public func gramVJP(_ s: Matrix, cotangent g: Matrix) -> Matrix {
-        let m = s.rows, d = s.columns, scale = weightVariance / Double(d)
-        let dots = s.multipliedTransposed(by: s)
-        let q1 = firstLayerVariances(s), q = q1.map(variances)
-        var dDots = Matrix(zeros: m, m)      // symmetric cotangent on ⟨s_j, s_k⟩
-        var dQ = [Double](repeating: 0, count: m)
-        for j in 0..<m {
-            dQ[j] += g[j, j] * diagonal(firstLayer: q1[j]).derivative
-            for k in 0..<j {
-                let gjk = g[j, k] + g[k, j]
-                if gjk == 0 { continue }
-                let grad = gradient(firstLayer: firstLayer(dot: dots[j, k], features: d), q[j], q[k])
-                dDots[j, k] = gjk * grad.sigma1 * scale
-                dDots[k, j] = dDots[j, k]
-                dQ[j] += gjk * grad.qx1
-                dQ[k] += gjk * grad.qy1
+        gramVJP(s, dots: s.multipliedTransposed(by: s), firstLayer: firstLayerVariances(s), cotangent: g, threads: 1)
+    }
+
+    /// `gramVJP(_:cotangent:)` with `D = S Sᵀ` (strict lower triangle read) and
+    /// `q_1` of every row given, the entries' gradients and the product with `S`
+    /// split over `threads`. The cotangents on `q_1` are summed in the one order
+    /// the single-threaded loop takes, so the result is the same bits for any count.
+    func gramVJP(_ s: Matrix, dots: Matrix, firstLayer q1: [Double], cotangent g: Matrix, threads: Int) -> Matrix {
+        let m = s.rows, d = s.columns, scale = weightVariance / Double(d), depth = self.depth
+        let q = layerVariances(q1), slopes = self.slopes
+        let chunks = Parallel.triangularChunks(of: m, parts: threads)
+        // Each part, for the entries (j, k < j) of its rows with G_jk + G_kj ≠ 0, in
+        // row order: the cotangent on ⟨s_j, s_k⟩ and the two terms on q_1(s_j), q_1(s_k).
+        let blocks = Parallel.map(parts: chunks.count) { part -> [Double] in
+            let r = chunks[part], size = 3 * (r.lowerBound + r.upperBound) * r.count / 2
+            return [Double](unsafeUninitializedCapacity: size) { block, initialized in
+                var index = 0
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: 5 * depth) { scratch in
+                    dots.values.withUnsafeBufferPointer { dots in
+                    g.values.withUnsafeBufferPointer { g in
+                    q.withUnsafeBufferPointer { q in
+                    slopes.withUnsafeBufferPointer { slopes in
+                        for j in r {
+                            let qj = UnsafeBufferPointer(rebasing: q[(j * depth)..<((j + 1) * depth)])
+                            for k in 0..<j {
+                                let gjk = g[j * m + k] + g[k * m + j]
+                                if gjk == 0 { continue }
+                                let qk = UnsafeBufferPointer(rebasing: q[(k * depth)..<((k + 1) * depth)])
+                                let grad = gradient(firstLayer: firstLayer(dot: dots[j * m + k], features: d), qj, qk,
+                                                    slopes: slopes, scratch: scratch)
+                                block.initializeElement(at: index, to: gjk * grad.sigma1 * scale)
+                                block.initializeElement(at: index + 1, to: gjk * grad.qx1)
+                                block.initializeElement(at: index + 2, to: gjk * grad.qy1)
+                                index += 3
+                            }
+                        }
+                    }
+                    }
+                    }
+                    }
+                }
+                initialized = index
             }
         }
-        var out = dDots.multiplied(by: s)
-        for j in 0..<m {
-            for k in 0..<d { out[j, k] += 2 * scale * dQ[j] * s[j, k] }
+        var dDots = [Double](repeating: 0, count: m * m)      // symmetric cotangent on ⟨s_j, s_k⟩
+        var dQ = [Double](repeating: 0, count: m)
+        dDots.withUnsafeMutableBufferPointer { dDots in
+            dQ.withUnsafeMutableBufferPointer { dQ in
+                g.values.withUnsafeBufferPointer { g in
+                    for (part, r) in chunks.enumerated() {
+                        blocks[part].withUnsafeBufferPointer { block in
+                            var index = 0
+                            for j in r {
+                                dQ[j] += g[j * m + j] * diagonal(firstLayer: q1[j]).derivative
+                                for k in 0..<j {
+                                    if g[j * m + k] + g[k * m + j] == 0 { continue }
+                                    dDots[j * m + k] = block[index]
+                                    dDots[k * m + j] = block[index]
+                                    dQ[j] += block[index + 1]
+                                    dQ[k] += block[index + 2]
+                                    index += 3
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var out = Matrix(rows: m, columns: m, values: dDots).multiplied(by: s, threads: threads)
+        out.values.withUnsafeMutableBufferPointer { out in
+            s.values.withUnsafeBufferPointer { s in
+                for j in 0..<m {
+                    for k in 0..<d { out[j * d + k] += 2 * scale * dQ[j] * s[j * d + k] }
+                }
+            }
         }
         return out
     }

@@ -18,13 +18,17 @@ public struct NeuralKernelModel: ImplicitInnerModel {
     public var outerLoss: KernelOuterLoss
     /// The certificate's relative tolerance (a closed form meets it to round-off).
     public var relativeTolerance: Double
+    /// The threads the support set's Gram matrix, its VJP and their products
+    /// are split over (the results are the same bits for any count).
+    public var threads: Int
 
     public init(kernel: NeuralKernel, standardisation: PixelStandardisation, outerLoss: KernelOuterLoss = .meanSquaredError,
-                relativeTolerance: Double = 1e-6) {
+                relativeTolerance: Double = 1e-6, threads: Int = 1) {
         self.kernel = kernel
         self.standardisation = standardisation
         self.outerLoss = outerLoss
         self.relativeTolerance = relativeTolerance
+        self.threads = threads
     }
 
     /// `nngp` or `ntk`.
@@ -43,32 +47,50 @@ public struct NeuralKernelModel: ImplicitInnerModel {
     }
 
     func problem(images: Matrix, labels: Matrix, l2: Double) -> NeuralKernelRidgeRegression {
-        NeuralKernelRidgeRegression(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation)
+        NeuralKernelRidgeRegression(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation,
+                                    threads: threads)
+    }
+
+    /// The problem `fit` was solved on: the one `fit` keeps (`InnerFit.cache`)
+    /// when it is this model's problem on exactly `fit`'s images, labels and λ,
+    /// else built anew (the same values either way).
+    func problem(at fit: InnerFit) -> NeuralKernelRidgeRegression {
+        cachedProblem(fit) ?? problem(images: fit.images, labels: fit.labels, l2: fit.l2)
+    }
+
+    private func cachedProblem(_ fit: InnerFit) -> NeuralKernelRidgeRegression? {
+        guard let problem = fit.cache as? NeuralKernelRidgeRegression, problem.kernel == kernel,
+              problem.standardisation == standardisation, problem.l2 == fit.l2,
+              problem.labels == fit.labels, problem.images == fit.images else { return nil }
+        return problem
     }
 
     /// The closed form; when it fails (non-finite input, λ ≤ 0) the start is
-    /// returned, uncertified, and the step record shows it.
+    /// returned, uncertified, and the step record shows it. The fit keeps the
+    /// problem (`K`, its factorisation) for `condition(at:)` and `linearSolver(at:)`.
     public func fit(images: Matrix, labels: Matrix, l2: Double, from start: Matrix?) -> InnerFit {
         let problem = problem(images: images, labels: labels, l2: l2)
         let alpha = problem.solution() ?? start ?? Matrix(zeros: problem.count, problem.classes)
         return InnerFit(images: images, labels: labels, l2: l2, parameters: alpha, iterations: 0,
-                        gradientNorm: problem.residual(alpha).norm, tolerance: relativeTolerance * labels.norm)
+                        gradientNorm: problem.residual(alpha).norm, tolerance: relativeTolerance * labels.norm,
+                        cache: problem)
     }
 
     public func condition(at fit: InnerFit) -> NeuralKernelRidgeCondition {
-        NeuralKernelRidgeCondition(problem: problem(images: fit.images, labels: fit.labels, l2: fit.l2), coefficients: fit.parameters)
+        NeuralKernelRidgeCondition(problem: problem(at: fit), coefficients: fit.parameters)
     }
 
-    /// The solver of the implicit system `(K + r I) ⊗ I_C`: one `m x m` Cholesky
-    /// factorisation, then `C` substitutions (certified by the true residual).
+    /// The solver of the implicit system `(K + r I) ⊗ I_C`: the problem's `m x m`
+    /// Cholesky factorisation (the inner solve's), then one substitution over
+    /// the `C` right-hand sides (certified by the true residual).
     public func linearSolver(at fit: InnerFit, settings: LinearSolveSettings) -> any LinearSolver {
-        KernelRidgeSolver(problem: problem(images: fit.images, labels: fit.labels, l2: fit.l2), tolerance: settings.tolerance)
+        KernelRidgeSolver(problem: problem(at: fit), tolerance: settings.tolerance)
     }
 
     /// The fused pass over `pass.data` (`NeuralKernelPass`), the image gradient
     /// carried from standardised to pixel units (`1/std`).
     public func loss(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> ModelLoss {
-        let u = standardisation.apply(fit.images)
+        let u = cachedProblem(fit)?.standardised ?? standardisation.apply(fit.images)
         let result = NeuralKernelPass(data: pass.data, threads: pass.threads, kernel: pass.usesAVX512 ? .automatic : .portable)
             .evaluate(support: u.values, count: u.rows, alpha: fit.parameters.values, architecture: Self.architecture(kernel),
                       mean: standardisation.mean, std: standardisation.std, loss: Self.passLoss(outerLoss), gradient: gradient)
@@ -90,19 +112,17 @@ public struct NeuralKernelModel: ImplicitInnerModel {
 }
 
 /// Solves `(K + r I) V = B` for `B` of `count x classes` (row-major, flattened)
-/// by one Cholesky factorisation of `K + r I`; reports the true relative
-/// residual and `converged == false` (with the initial guess or 0) when the
-/// factorisation fails or the residual exceeds `tolerance`.
+/// with the problem's Cholesky factorisation of `K + r I`; reports the true
+/// relative residual and `converged == false` (with the initial guess or 0) when
+/// there is no factorisation or the residual exceeds `tolerance`.
 struct KernelRidgeSolver: LinearSolver {
     let problem: NeuralKernelRidgeRegression
     let tolerance: Double
 
     func solve(_ matvec: ([Double]) -> [Double], _ b: [Double], initialGuess: [Double]?) -> LinearSolution {
-        let m = problem.count, c = b.count / max(1, problem.count)
-        var a = problem.gram
-        for j in 0..<m { a[j, j] += problem.ridge }
+        let c = b.count / max(1, problem.count)
         let fallback = initialGuess ?? [Double](repeating: 0, count: b.count)
-        let x = CholeskyFactorization(symmetric: a.values, dimension: m).map { $0.solve(rowMajor: b, columns: c) } ?? fallback
+        let x = problem.factorization.map { $0.solve(rowMajor: b, columns: c) } ?? fallback
         let ax = matvec(x)
         var residual = 0.0, bNorm = 0.0
         for i in b.indices { residual += (b[i] - ax[i]) * (b[i] - ax[i]); bNorm += b[i] * b[i] }
@@ -124,7 +144,7 @@ private func makeNeuralKernelModel(_ kind: NeuralKernelKind, _ configuration: Di
         kernel: NeuralKernel(kind: kind, depth: configuration.kernelDepth,
                              weightVariance: configuration.weightVariance, biasVariance: configuration.biasVariance),
         standardisation: .measured(on: train), outerLoss: configuration.outerLoss,
-        relativeTolerance: configuration.innerTolerance)
+        relativeTolerance: configuration.innerTolerance, threads: configuration.threads)
 }
 
 /// The defaults of `--model nngp|ntk`, chosen on the held-out split of MNIST's

@@ -68,6 +68,11 @@ public enum KernelOuterLoss: String, Sendable, CaseIterable, Codable {
 ///
 /// (the regulariser scale-free, as KIP's) and the model predicts
 /// `f(x) = K((x - mean)/std, U) α*`.
+///
+/// Everything an outer step needs of `U` is computed once, at `init`: `U`, its
+/// dot products `U Uᵀ`, `K` and the Cholesky factorisation of `K + r I`; the
+/// inner solve, the implicit linear solve and the condition's parameters-VJP
+/// share them (`NeuralKernelModel` keeps the problem in its `InnerFit`).
 public struct NeuralKernelRidgeRegression: Sendable {
     public let images: Matrix
     public let labels: Matrix
@@ -78,16 +83,38 @@ public struct NeuralKernelRidgeRegression: Sendable {
     public let standardised: Matrix
     /// `K(U, U)`.
     public let gram: Matrix
+    /// The Cholesky factorisation of `K + r I`; nil when it is not numerically
+    /// positive definite (λ ≤ 0, non-finite input).
+    public let factorization: CholeskyFactorization?
+    /// The threads the Gram matrix, its factorisation, its VJP and their
+    /// products are split over (the results are the same bits for any count):
+    /// the `threads` asked for, but at most one per `rowsPerThread` images (a
+    /// smaller split costs more in waking and joining threads than it saves).
+    public let threads: Int
+    /// Support images per thread below which fewer threads are used.
+    public static let rowsPerThread = 100
+    /// `U Uᵀ`.
+    let dots: Matrix
+    /// `q_1` of every row of `U` (`NeuralKernel.firstLayerVariances`).
+    let firstLayer: [Double]
 
-    public init(images: Matrix, labels: Matrix, l2: Double, kernel: NeuralKernel, standardisation: PixelStandardisation) {
+    public init(images: Matrix, labels: Matrix, l2: Double, kernel: NeuralKernel, standardisation: PixelStandardisation,
+                threads: Int = 1) {
         precondition(images.rows == labels.rows, "NeuralKernelRidgeRegression: images and labels differ in count")
         self.images = images
         self.labels = labels
         self.l2 = l2
         self.kernel = kernel
         self.standardisation = standardisation
+        self.threads = max(1, min(threads, images.rows / Self.rowsPerThread))
         standardised = standardisation.apply(images)
-        gram = kernel.gram(standardised)
+        dots = standardised.multipliedBySelfTransposed(threads: self.threads)
+        firstLayer = kernel.firstLayerVariances(standardised)
+        gram = kernel.gram(dots: dots, firstLayer: firstLayer, features: standardised.columns, threads: self.threads)
+        let ridge = l2 * Self.meanDiagonal(gram)
+        var a = gram
+        for j in 0..<a.rows { a[j, j] += ridge }
+        factorization = CholeskyFactorization(symmetric: a.values, dimension: a.rows, threads: self.threads)
     }
 
     public var count: Int { images.rows }
@@ -95,10 +122,12 @@ public struct NeuralKernelRidgeRegression: Sendable {
     public var features: Int { images.columns }
 
     /// `tr(K) / m`.
-    public var meanDiagonal: Double {
+    public var meanDiagonal: Double { Self.meanDiagonal(gram) }
+
+    static func meanDiagonal(_ k: Matrix) -> Double {
         var s = 0.0
-        for j in 0..<count { s += gram[j, j] }
-        return s / Double(max(1, count))
+        for j in 0..<k.rows { s += k[j, j] }
+        return s / Double(max(1, k.rows))
     }
 
     /// `r = λ tr(K) / m`.
@@ -107,11 +136,14 @@ public struct NeuralKernelRidgeRegression: Sendable {
     /// `α* = (K + r I)⁻¹ T` by Cholesky, or nil when `K + r I` is not numerically
     /// positive definite (λ ≤ 0, non-finite input).
     public func solution() -> Matrix? {
-        var a = gram
-        let r = ridge
-        for j in 0..<count { a[j, j] += r }
-        guard let factor = CholeskyFactorization(symmetric: a.values, dimension: count) else { return nil }
+        guard let factor = factorization else { return nil }
         return Matrix(rows: count, columns: classes, values: factor.solve(rowMajor: labels.values, columns: classes))
+    }
+
+    /// `∂⟨G, K(U, U)⟩/∂U` (`m x p`) for a cotangent `G` (`m x m`): `NeuralKernel.gramVJP`
+    /// on the stored `U Uᵀ` and `q_1`, over `threads`.
+    public func gramVJP(cotangent g: Matrix) -> Matrix {
+        kernel.gramVJP(standardised, dots: dots, firstLayer: firstLayer, cotangent: g, threads: threads)
     }
 
     /// `F(α) = (K + r I) α - T`.
@@ -195,7 +227,7 @@ public struct NeuralKernelRidgeCondition: RootCondition {
         let ua = u.dot(coefficients)
         var g = u.multipliedTransposed(by: coefficients)
         for j in 0..<m { g[j, j] += problem.l2 / Double(m) * ua }
-        let images = problem.kernel.gramVJP(problem.standardised, cotangent: g).scaled(by: 1 / problem.standardisation.std)
+        let images = problem.gramVJP(cotangent: g).scaled(by: 1 / problem.standardisation.std)
         return SyntheticSetCotangent(images: images, labels: u.scaled(by: -1), l2: problem.meanDiagonal * ua)
     }
 

@@ -85,7 +85,60 @@ public struct Matrix: Sendable, Equatable {
         return Self.product(distill_matrix_nt, kernel, rows, other.rows, columns, self, other)
     }
 
-    private typealias ProductFunction = (Int32, Int, Int, Int, UnsafePointer<Double>?, Int,
+    /// `self · other`, the rows of the result split over `threads` in contiguous
+    /// chunks, by a kernel blocked for larger products (`distill_matrix_nn_blocked`
+    /// when `other` has at least 16 columns); every entry is computed exactly as
+    /// `multiplied(by:)` computes it (the kernels' entries do not depend on their
+    /// neighbours), so the result is the same bits for any thread count.
+    public func multiplied(by other: Matrix, threads: Int) -> Matrix {
+        precondition(columns == other.rows, "Matrix product: \(rows)x\(columns) · \(other.rows)x\(other.columns)")
+        if other.columns < Self.narrow {
+            return Self.product(distill_matrix_nt, .automatic, rows, other.columns, columns, self, other.transposed(), threads: threads)
+        }
+        return Self.product(distill_matrix_nn_blocked, .automatic, rows, other.columns, columns, self, other, threads: threads)
+    }
+
+    /// `self · selfᵀ` (`rows x rows`, symmetric), bit for bit what
+    /// `multipliedTransposed(by: self)` returns, for about half the work: only
+    /// the lower triangle is computed (its rows split over `threads` by area) and
+    /// mirrored. Exact because each entry of that product is a sum of products
+    /// whose two factors may be swapped without changing a bit.
+    public func multipliedBySelfTransposed(threads: Int) -> Matrix {
+        guard columns >= Self.narrow else { return multipliedTransposed(by: self) }
+        let m = rows, p = columns, code = ProductKernel.automatic.code
+        // Bands of `selfGramBand` rows, each against the rows up to its last one,
+        // written into a lower-triangle copy of the result; the bands split over
+        // `threads` by area.
+        let band = Self.selfGramBand
+        let chunks = Parallel.triangularChunks(of: m, parts: threads)
+        var out = [Double](repeating: 0, count: m * m)
+        out.withUnsafeMutableBufferPointer { out in
+            let target = SendableBuffer(out)
+            values.withUnsafeBufferPointer { a in
+                let source = SendableBuffer(a)
+                _ = Parallel.map(parts: chunks.count) { part -> Bool in
+                    var r0 = chunks[part].lowerBound
+                    while r0 < chunks[part].upperBound {
+                        let r1 = min(chunks[part].upperBound, r0 + band)
+                        distill_matrix_nt(code, r1 - r0, r1, p, source.base.map { $0 + r0 * p }, p,
+                                          source.base, p, target.base.map { $0 + r0 * m }, m)
+                        r0 = r1
+                    }
+                    return true
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<i { out[j * m + i] = out[i * m + j] }
+            }
+        }
+        return Matrix(rows: m, columns: m, values: out)
+    }
+
+    /// Rows per band of `multipliedBySelfTransposed` (the part of the band above
+    /// the diagonal, about `band² / 2` entries, is computed and dropped).
+    static let selfGramBand = 32
+
+    private typealias ProductFunction = @Sendable (Int32, Int, Int, Int, UnsafePointer<Double>?, Int,
                                          UnsafePointer<Double>?, Int, UnsafeMutablePointer<Double>?, Int) -> Void
 
     /// The `m x n` result of `function` on `a` and `b` (row-major, their own column
@@ -101,6 +154,28 @@ public struct Matrix: Sendable, Equatable {
             }
             initialized = m * n
         }
+        return Matrix(rows: m, columns: n, values: out)
+    }
+
+    /// `product` with the rows of the result (those of `a`) split over `threads`.
+    private static func product(_ function: ProductFunction, _ kernel: ProductKernel,
+                                _ m: Int, _ n: Int, _ k: Int, _ a: Matrix, _ b: Matrix, threads: Int) -> Matrix {
+        let chunks = Parallel.chunks(of: m, parts: threads), code = kernel.code
+        let blocks = Parallel.map(parts: chunks.count) { part -> [Double] in
+            let r = chunks[part]
+            return [Double](unsafeUninitializedCapacity: r.count * n) { buffer, initialized in
+                a.values.withUnsafeBufferPointer { a0 in
+                    b.values.withUnsafeBufferPointer { b0 in
+                        function(code, r.count, n, k, a0.baseAddress.map { $0 + r.lowerBound * a.columns }, a.columns,
+                                 b0.baseAddress, b.columns, buffer.baseAddress, n)
+                    }
+                }
+                initialized = r.count * n
+            }
+        }
+        var out: [Double] = []
+        out.reserveCapacity(m * n)
+        for block in blocks { out.append(contentsOf: block) }
         return Matrix(rows: m, columns: n, values: out)
     }
 
@@ -167,4 +242,13 @@ public struct Matrix: Sendable, Equatable {
         }
         return Matrix(rows: rows, columns: columns, values: out)
     }
+}
+
+/// A buffer handed to the parts of a `Parallel.map`, each of which reads it or
+/// writes only its own disjoint rows.
+private struct SendableBuffer<T>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<T>?
+
+    init(_ buffer: UnsafeMutableBufferPointer<T>) { base = buffer.baseAddress }
+    init(_ buffer: UnsafeBufferPointer<T>) { base = buffer.baseAddress.map { UnsafeMutablePointer(mutating: $0) } }
 }

@@ -21,6 +21,19 @@ public enum Parallel {
             (count * part / parts)..<(count * (part + 1) / parts)
         }
     }
+
+    /// Splits the rows `0..<count` of a lower triangle (row `i` holding `i + 1`
+    /// entries) into `parts` contiguous ranges of near-equal area: boundaries at
+    /// `count · √(t / parts)`. Empty ranges are dropped.
+    public static func triangularChunks(of count: Int, parts: Int) -> [Range<Int>] {
+        let parts = max(1, min(parts, max(1, count)))
+        var bounds = [0]
+        for part in 1...parts {
+            let bound = part == parts ? count : Int((Double(count) * (Double(part) / Double(parts)).squareRoot()).rounded())
+            bounds.append(min(count, max(bounds[bounds.count - 1], bound)))
+        }
+        return (0..<parts).map { bounds[$0]..<bounds[$0 + 1] }.filter { !$0.isEmpty }
+    }
 }
 
 /// One write-once slot per part; each part writes only its own slot.

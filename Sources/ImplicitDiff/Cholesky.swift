@@ -1,68 +1,258 @@
+import Dispatch
+
+/// The columns of `L` being updated, shared by the threads of one trailing
+/// update, each of which writes only its own columns.
+private struct SharedMatrix: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+}
+
 /// The Cholesky factorisation `A = L Lᵀ` of a dense symmetric positive definite
 /// matrix, `L` lower triangular with a positive diagonal.
 ///
 /// Row-major storage throughout. Used by `CholeskySolver` and by the closed-form
 /// solutions of the ridge and kernel ridge inner problems.
+///
+/// The factorisation is blocked and right-looking (panels of `blockSize`
+/// columns; the trailing update runs in registers over 8 rows x 2 columns), and
+/// every entry still receives exactly the textbook's operations in the
+/// textbook's order: `L_ij = (a_ij - L_i0 L_j0 - L_i1 L_j1 - ... - L_i,j-1 L_j,j-1) / L_jj`,
+/// each product rounded before it is subtracted (no fused multiply-add) and the
+/// subtractions in increasing `k`. The result is therefore bit for bit that of
+/// the unblocked triple loop (`CholeskyFactorizationTests` checks it against
+/// one), only about 10x faster at `n = 500`. The substitutions keep the same
+/// per-entry order too, over all right-hand sides at once.
 public struct CholeskyFactorization: Sendable {
     /// The order `n` of the matrix.
     public let dimension: Int
     /// `L`, row-major `n x n` (the strict upper triangle is zero).
     public let lower: [Double]
+    /// `Lᵀ`, row-major `n x n` (column `j` of `L` is row `j` here), for the back substitution.
+    let upper: [Double]
+
+    /// Columns per panel of the blocked factorisation.
+    static let blockSize = 32
 
     /// Factors the symmetric matrix `a` (`n x n`, row-major; only its lower
     /// triangle is read). Returns nil when `a` is not numerically positive
     /// definite: a pivot `a_jj - Σ_k L_jk²` that is not strictly positive and finite.
-    public init?(symmetric a: [Double], dimension n: Int) {
+    ///
+    /// `threads` split each trailing update's columns (the result is the same
+    /// bits for any count: each column's update is its own).
+    public init?(symmetric a: [Double], dimension n: Int, threads: Int = 1) {
         precondition(a.count == n * n, "CholeskyFactorization: \(a.count) values for \(n) x \(n)")
-        var l = [Double](repeating: 0, count: n * n)
-        for j in 0..<n {
-            var pivot = a[j * n + j]
-            for k in 0..<j { pivot -= l[j * n + k] * l[j * n + k] }
-            guard pivot > 0, pivot.isFinite else { return nil }
-            let ljj = pivot.squareRoot()
-            l[j * n + j] = ljj
-            for i in (j + 1)..<n {
-                var s = a[i * n + j]
-                for k in 0..<j { s -= l[i * n + k] * l[j * n + k] }
-                l[i * n + j] = s / ljj
+        // w is column-major (w[j n + i] = entry (i, j)), so that a column of L is
+        // contiguous; only its lower part (i ≥ j) is ever read.
+        var w = [Double](repeating: 0, count: n * n)
+        let factored: Bool = a.withUnsafeBufferPointer { a in
+            w.withUnsafeMutableBufferPointer { w in
+                guard let a = a.baseAddress, let w = w.baseAddress else { return true }   // n = 0
+                for j in 0..<n {
+                    for i in j..<n { w[j * n + i] = a[i * n + j] }
+                }
+                return Self.factor(w, n, threads: max(1, threads))
             }
         }
+        guard factored else { return nil }
         dimension = n
+        upper = w
+        var l = [Double](repeating: 0, count: n * n)
+        w.withUnsafeBufferPointer { w in
+            l.withUnsafeMutableBufferPointer { l in
+                for j in 0..<n {
+                    for i in j..<n { l[i * n + j] = w[j * n + i] }
+                }
+            }
+        }
         lower = l
+    }
+
+    /// Overwrites the lower part of the column-major `w` (`n x n`) with `L`,
+    /// zeroing its strict upper part; false at the first pivot that is not
+    /// strictly positive and finite.
+    private static func factor(_ w: UnsafeMutablePointer<Double>, _ n: Int, threads: Int) -> Bool {
+        var k0 = 0
+        while k0 < n {
+            let k1 = min(n, k0 + blockSize)
+            // The panel: columns k0..<k1, whose entries already carry the updates of
+            // every column before k0; add those of the panel's own earlier columns.
+            for j in k0..<k1 {
+                let column = w + j * n
+                for k in k0..<j {
+                    subtractProduct(column, from: j, to: n, w + k * n, w[k * n + j])
+                }
+                let pivot = column[j]
+                guard pivot > 0, pivot.isFinite else { return false }
+                let ljj = pivot.squareRoot()
+                column[j] = ljj
+                for i in (j + 1)..<n { column[i] = column[i] / ljj }
+            }
+            if k1 < n { updateTrailing(w, n, k0, k1, threads: threads) }
+            k0 = k1
+        }
+        for j in 0..<n {
+            for i in 0..<j { w[j * n + i] = 0 }
+        }
+        return true
+    }
+
+    /// `y[i] -= x[i] · s` for `i` in `from..<to`, the product rounded before the subtraction.
+    @inline(__always)
+    private static func subtractProduct(_ y: UnsafeMutablePointer<Double>, from: Int, to: Int,
+                                        _ x: UnsafeMutablePointer<Double>, _ s: Double) {
+        var i = from
+        let vs = SIMD8<Double>(repeating: s)
+        while i + 8 <= to {
+            let product = load8(x + i) * vs
+            store8(load8(y + i) - product, y + i)
+            i += 8
+        }
+        while i < to {
+            let product = x[i] * s
+            y[i] = y[i] - product
+            i += 1
+        }
+    }
+
+    /// The trailing update after the panel `k0..<k1`: for every column `j ≥ k1`
+    /// and row `i ≥ j`, `w_ij -= L_ik L_jk` for `k = k0, k0 + 1, ..., k1 - 1` in
+    /// turn, over tiles of 8 rows x 2 columns held in registers.
+    private static func updateTrailing(_ w: UnsafeMutablePointer<Double>, _ n: Int, _ k0: Int, _ k1: Int, threads: Int) {
+        // Column j has n - j rows to update: split the columns by that work.
+        let parts = min(threads, (n - k1) / minimumColumnsPerThread)
+        guard parts > 1 else { return updateTrailing(w, n, k0, k1, columns: k1..<n) }
+        let total = Double((n - k1) * (n - k1 + 1) / 2)
+        var bounds = [k1]
+        for part in 1..<parts {
+            // Σ_{j < x} (n - j) from k1 = total · part / parts, in closed form for x.
+            let remaining = total * Double(parts - part) / Double(parts)
+            let x = n - Int(((2 * remaining + 0.25).squareRoot() - 0.5).rounded())
+            bounds.append(min(n, max(bounds[bounds.count - 1], x)))
+        }
+        bounds.append(n)
+        let matrix = SharedMatrix(base: w), columns = bounds
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            updateTrailing(matrix.base, n, k0, k1, columns: columns[part]..<columns[part + 1])
+        }
+    }
+
+    /// Columns per thread below which the trailing update stays on one thread.
+    static let minimumColumnsPerThread = 48
+
+    /// `updateTrailing` for the columns `columns` (each column's update is its own).
+    private static func updateTrailing(_ w: UnsafeMutablePointer<Double>, _ n: Int, _ k0: Int, _ k1: Int,
+                                       columns: Range<Int>) {
+        let n1 = columns.upperBound
+        var j = columns.lowerBound
+        while j < n1 {
+            let pair = j + 1 < n1
+            let c0 = w + j * n, c1 = w + (j + 1) * n
+            // Rows from j (column j + 1 also gets row j, in its unused upper part).
+            var i = j
+            while i + 8 <= n {
+                var a0 = load8(c0 + i)
+                var a1 = pair ? load8(c1 + i) : SIMD8<Double>()
+                for k in k0..<k1 {
+                    let panel = w + k * n
+                    let x = load8(panel + i)
+                    let p0 = x * SIMD8<Double>(repeating: panel[j])
+                    a0 = a0 - p0
+                    if pair {
+                        let p1 = x * SIMD8<Double>(repeating: panel[j + 1])
+                        a1 = a1 - p1
+                    }
+                }
+                store8(a0, c0 + i)
+                if pair { store8(a1, c1 + i) }
+                i += 8
+            }
+            while i < n {
+                var a0 = c0[i], a1 = pair ? c1[i] : 0
+                for k in k0..<k1 {
+                    let panel = w + k * n
+                    let p0 = panel[i] * panel[j]
+                    a0 = a0 - p0
+                    if pair {
+                        let p1 = panel[i] * panel[j + 1]
+                        a1 = a1 - p1
+                    }
+                }
+                c0[i] = a0
+                if pair { c1[i] = a1 }
+                i += 1
+            }
+            j += 2
+        }
+    }
+
+    /// `x_i = (x_i - Σ_{k ∈ range} t_k x_k) / t_i` for every column of the
+    /// row-major `x` (`c` columns), `k` increasing, each product rounded before
+    /// it is subtracted; eight columns at a time in registers.
+    @inline(__always)
+    private static func substitute(_ x: UnsafeMutablePointer<Double>, row i: Int, _ c: Int,
+                                   _ t: UnsafeMutablePointer<Double>, _ range: Range<Int>) {
+        let row = x + i * c, pivot = t[i]
+        var q = 0
+        while q + 8 <= c {
+            var acc = load8(row + q)
+            for k in range {
+                let product = SIMD8<Double>(repeating: t[k]) * load8(x + k * c + q)
+                acc = acc - product
+            }
+            store8(acc / SIMD8<Double>(repeating: pivot), row + q)
+            q += 8
+        }
+        while q < c {
+            var acc = row[q]
+            for k in range {
+                let product = t[k] * x[k * c + q]
+                acc = acc - product
+            }
+            row[q] = acc / pivot
+            q += 1
+        }
+    }
+
+    @inline(__always)
+    private static func load8(_ p: UnsafeMutablePointer<Double>) -> SIMD8<Double> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self)
+    }
+
+    @inline(__always)
+    private static func store8(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
     }
 
     /// Solves `A x = b` by forward substitution `L y = b`, then back
     /// substitution `Lᵀ x = y`.
     public func solve(_ b: [Double]) -> [Double] {
-        let n = dimension
-        precondition(b.count == n, "CholeskyFactorization.solve: right-hand side of size \(b.count) for order \(n)")
-        var x = b
-        for i in 0..<n {
-            var s = x[i]
-            for k in 0..<i { s -= lower[i * n + k] * x[k] }
-            x[i] = s / lower[i * n + i]
-        }
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            var s = x[i]
-            for k in (i + 1)..<n { s -= lower[k * n + i] * x[k] }
-            x[i] = s / lower[i * n + i]
-        }
-        return x
+        precondition(b.count == dimension, "CholeskyFactorization.solve: right-hand side of size \(b.count) for order \(dimension)")
+        return solve(rowMajor: b, columns: 1)
     }
 
     /// Solves `A X = B` for `B` with `columns` right-hand sides, stored row-major
     /// `n x columns` (so row `i` of `B` is the `i`-th entry of every right-hand side).
-    public func solve(rowMajor b: [Double], columns: Int) -> [Double] {
+    ///
+    /// Row by row over all right-hand sides at once: `y_i = (b_i - Σ_{k<i} L_ik y_k) / L_ii`,
+    /// then `x_i = (y_i - Σ_{k>i} L_ki x_k) / L_ii`, the sums in increasing `k`
+    /// (as `columns` separate substitutions would take them).
+    public func solve(rowMajor b: [Double], columns c: Int) -> [Double] {
         let n = dimension
-        precondition(b.count == n * columns, "CholeskyFactorization.solve: \(b.count) values for \(n) x \(columns)")
-        var out = [Double](repeating: 0, count: n * columns)
-        var column = [Double](repeating: 0, count: n)
-        for c in 0..<columns {
-            for i in 0..<n { column[i] = b[i * columns + c] }
-            let x = solve(column)
-            for i in 0..<n { out[i * columns + c] = x[i] }
+        precondition(b.count == n * c, "CholeskyFactorization.solve: \(b.count) values for \(n) x \(c)")
+        var x = b
+        guard n > 0, c > 0 else { return x }
+        lower.withUnsafeBufferPointer { lower in
+            upper.withUnsafeBufferPointer { upper in
+                x.withUnsafeMutableBufferPointer { x in
+                    guard let l = lower.baseAddress, let u = upper.baseAddress, let x = x.baseAddress else { return }
+                    // Forward: row i of L is contiguous; back: row i of Lᵀ (column i of L) is.
+                    for i in 0..<n { Self.substitute(x, row: i, c, UnsafeMutablePointer(mutating: l + i * n), 0..<i) }
+                    for i in stride(from: n - 1, through: 0, by: -1) {
+                        Self.substitute(x, row: i, c, UnsafeMutablePointer(mutating: u + i * n), (i + 1)..<n)
+                    }
+                }
+            }
         }
-        return out
+        return x
     }
 }
 

@@ -72,6 +72,36 @@ import _TestSupport
         for i in a.values.indices { plainDot += a.values[i] * b.values[i] }
         #expect(abs(a.dot(b) - plainDot) <= 1e-13 * a.norm * b.norm)
     }
+
+    /// The threaded products and `S Sᵀ` by its lower triangle give exactly the
+    /// bits of the single-threaded full products, for any thread count, on
+    /// sizes around the bands and the narrow-column switch.
+    @Test(arguments: [1, 2, 3, 7])
+    func threadedProductsAndTheSelfGramAreTheSameBits(threads: Int) {
+        for (m, p) in [(1, 20), (2, 3), (31, 16), (33, 15), (65, 40), (100, 100), (131, 7), (23, 300), (9, 0)] {
+            let a = TestSupport.randomMatrix(m, p, seed: UInt64(m * 1000 + p))
+            #expect(a.multipliedBySelfTransposed(threads: threads) == a.multipliedTransposed(by: a), "\(m) x \(p)")
+            for n in [1, 10, 17, 40] {
+                let b = TestSupport.randomMatrix(p, n, seed: UInt64(m * 1000 + p + n))
+                #expect(a.multiplied(by: b, threads: threads) == a.multiplied(by: b), "\(m) x \(p) · \(p) x \(n)")
+            }
+        }
+    }
+}
+
+/// `Parallel.triangularChunks` covers the rows once, in order, with near-equal areas.
+@Suite struct TriangularChunkTests {
+    @Test(arguments: [(0, 2), (1, 2), (2, 5), (10, 3), (500, 2), (501, 7)])
+    func chunksCoverTheRowsWithBalancedAreas(count: Int, parts: Int) {
+        let chunks = Parallel.triangularChunks(of: count, parts: parts)
+        #expect(chunks.flatMap { Array($0) } == Array(0..<count))
+        #expect(chunks.count <= parts && chunks.allSatisfy { !$0.isEmpty })
+        if count >= 100 {
+            let areas = chunks.map { r in r.reduce(0) { $0 + $1 + 1 } }
+            let total = count * (count + 1) / 2
+            #expect(areas.allSatisfy { abs(Double($0) - Double(total) / Double(chunks.count)) <= Double(count) })
+        }
+    }
 }
 
 /// Adam's AVX-512 update gives the same bits as the scalar formulas.

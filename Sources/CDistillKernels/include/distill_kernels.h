@@ -65,6 +65,11 @@ void distill_matrix_tn(int kernel, long m, long n, long k, const double *a, long
 void distill_matrix_nn(int kernel, long m, long n, long k, const double *a, long lda,
                        const double *b, long ldb, double *c, long ldc);
 
+/// c = a b as distill_matrix_nn computes it, entry for entry the same bits, in
+/// tiles and depth blocks that suit larger products (n >= 16, k in the hundreds).
+void distill_matrix_nn_blocked(int kernel, long m, long n, long k, const double *a, long lda,
+                               const double *b, long ldb, double *c, long ldc);
+
 /// b = a^T: a is m x n, b is n x m.
 void distill_matrix_transpose(long m, long n, const double *a, long lda, double *b, long ldb);
 
