@@ -354,6 +354,12 @@ struct NetworkEvaluator {
                 let one = try evaluate(pixels: images.values.map { Float($0) }, count: images.rows, labels: .classes(ids),
                                        seeds: [networkSeed])
                 combined = combined.map { $0.appending(one) } ?? one
+                // Each network takes minutes to hours: its result on stderr as soon as it is known,
+                // so that a run stopped early still leaves every finished seed.
+                if seeds.count > 1 {
+                    let accuracy = one.diverged[0] ? "diverged" : "\(format(100 * one.testAccuracies[0], 2))%"
+                    printError("seed \(networkSeed) (\(combined?.seeds.count ?? 0) of \(seeds.count)): \(accuracy) in \(format(one.seconds[0], 1)) s")
+                }
             }
             guard let combined else { throw CLIError("no network seeds") }
             result = combined
