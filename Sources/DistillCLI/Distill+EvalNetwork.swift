@@ -44,6 +44,21 @@ enum NetworkLabelChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// The loss on learned label rows.
+/// The augmentations `--augmentation` names.
+enum AugmentationChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// DSA's: one of crop, scale, rotation per batch, bilinear (`Augmentation`).
+    case dsa
+    /// DC's MNIST one: one of crop, scale, rotation per image (`DCAugmentation`).
+    case dc
+
+    var augmentation: TrainingAugmentation {
+        switch self {
+        case .dsa: return .dsa(Augmentation())
+        case .dc: return .dc(DCAugmentation())
+        }
+    }
+}
+
 enum SoftLabelLossChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
     case crossEntropy = "cross-entropy"
     case mse
@@ -87,12 +102,23 @@ struct NetworkOptions: ParsableArguments {
     @Flag(help: "Augment each batch as DSA does (crop, scale or rotation; no flips) and train 1000 epochs instead of 300.")
     var augment = false
 
-    @Option(help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment); the rate is divided by 10 at half.")
+    @Option(help: ArgumentHelp("Augment, and train 1000 epochs, with this augmentation (implies --augment): dsa (the default of --augment: one of crop, scale, rotation per batch, bilinear, as DSA) or dc (DC's MNIST evaluation: one of crop by up to 4 pixels with mean fill, nearest-neighbour scale by 0.8-1.2, rotation by up to 45 degrees per image).",
+                               valueName: AugmentationChoice.allCases.map(\.rawValue).joined(separator: "|")))
+    var augmentation: AugmentationChoice?
+
+    @Option(help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment or --augmentation); the rate is divided by 10 at half.")
     var epochs: Int?
+
+    /// The augmentation chosen: `--augmentation`'s, or DSA's for `--augment` alone, or none.
+    var chosenAugmentation: TrainingAugmentation? {
+        if let augmentation { return augmentation.augmentation }
+        return augment ? .dsa(Augmentation()) : nil
+    }
 
     func validate() throws {
         if network == nil {
-            let given = [("--labels", labels != nil), ("--augment", augment), ("--epochs", epochs != nil),
+            let given = [("--labels", labels != nil), ("--augment", augment), ("--augmentation", augmentation != nil),
+                         ("--epochs", epochs != nil),
                          ("--soft-label-loss", softLabelLoss != nil), ("--seeds", seeds != 5)]
             if let (name, _) = given.first(where: { $0.1 }) {
                 throw ValidationError("\(name) sets how networks are trained, so it needs --network convnet|mlp|ntk-mlp.")
@@ -106,7 +132,7 @@ struct NetworkOptions: ParsableArguments {
     /// the pixels standardised with the training split's per-channel mean and
     /// standard deviation (MNIST's give DC's 0.1307 and 0.3081).
     func trainingProtocol(train: LabeledImages) -> TrainingProtocol {
-        var settings = TrainingProtocol.dc(augment: augment)
+        var settings = TrainingProtocol.dc(augmentation: chosenAugmentation)
         if let epochs { settings.epochs = epochs }
         settings.softLabelLoss = (softLabelLoss ?? .crossEntropy).loss
         let (mean, std) = PixelStatistics.perChannel(train)
@@ -328,6 +354,12 @@ struct NetworkEvaluator {
                 let one = try evaluate(pixels: images.values.map { Float($0) }, count: images.rows, labels: .classes(ids),
                                        seeds: [networkSeed])
                 combined = combined.map { $0.appending(one) } ?? one
+                // Each network takes minutes to hours: its result on stderr as soon as it is known,
+                // so that a run stopped early still leaves every finished seed.
+                if seeds.count > 1 {
+                    let accuracy = one.diverged[0] ? "diverged" : "\(format(100 * one.testAccuracies[0], 2))%"
+                    printError("seed \(networkSeed) (\(combined?.seeds.count ?? 0) of \(seeds.count)): \(accuracy) in \(format(one.seconds[0], 1)) s")
+                }
             }
             guard let combined else { throw CLIError("no network seeds") }
             result = combined
@@ -474,7 +506,12 @@ struct NetworkEvalReport: Codable, Equatable {
         let shape = n.kind == .convnet ? "width \(n.width), depth \(n.depth)"
             : "width \(n.width), depth \(n.depth), \(n.parameterisation.rawValue) parameterisation\(n.centred ? ", centred" : "")"
         let lossText = labels == "soft" ? "learned labels with \(p.softLabelLoss.rawValue)" : "class ids with cross-entropy"
-        let augmentation = p.augmentation == nil ? "no augmentation" : "DSA-style crop/scale/rotation"
+        let augmentation: String
+        switch p.augmentation {
+        case nil: augmentation = "no augmentation"
+        case .dsa: augmentation = "DSA-style crop/scale/rotation (one per batch)"
+        case .dc(let a): augmentation = "DC-style crop \(a.cropPixels)/scale \(NumberText.shortest(a.scale))/rotation \(a.rotationDegrees) degrees (one per image)"
+        }
         return "\(title) (\(shape)); \(lossText); SGD lr \(NumberText.shortest(p.learningRate)), momentum \(NumberText.shortest(p.momentum)), weight decay \(NumberText.shortest(p.weightDecay)), batch \(p.batchSize), \(p.epochs) epochs, lr x \(NumberText.shortest(p.decayFactor)) at half; \(augmentation)"
     }
 

@@ -21,8 +21,8 @@ public struct TrainingProtocol: Sendable, Equatable, Codable {
     /// set with learned labels and one without; `.meanSquaredError` is KIP's and FRePo's.
     /// Hard class labels always use cross-entropy on one-hot rows.
     public var softLabelLoss: NetworkLoss = .crossEntropy
-    /// nil: no augmentation.
-    public var augmentation: Augmentation?
+    /// nil: no augmentation; otherwise DSA's or DC's (`TrainingAugmentation`).
+    public var augmentation: TrainingAugmentation?
     /// Per channel; pixels are `(value - mean) / std` for training and test images
     /// alike. Default: DC's MNIST constants.
     public var pixelMean: [Double] = [0.1307]
@@ -37,9 +37,15 @@ public struct TrainingProtocol: Sendable, Equatable, Codable {
 
     /// DC's protocol; with `augment`, DSA-style crop, scale and rotation for 1000 epochs.
     public static func dc(augment: Bool = false) -> TrainingProtocol {
+        dc(augmentation: augment ? .dsa(Augmentation()) : nil)
+    }
+
+    /// DC's protocol with `augmentation`, and then 1000 epochs (DC and DSA train
+    /// 1000 epochs whenever they augment); without augmentation 300.
+    public static func dc(augmentation: TrainingAugmentation?) -> TrainingProtocol {
         var p = TrainingProtocol()
-        if augment {
-            p.augmentation = Augmentation()
+        if let augmentation {
+            p.augmentation = augmentation
             p.epochs = 1000
         }
         return p

@@ -53,6 +53,26 @@ import Testing
         #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3, standard parameterisation)"))
     }
 
+    /// `--augmentation dc` trains with DC's per-image augmentation for 1000 epochs
+    /// (or --epochs) and the JSON's protocol says so with its parameters; `--augment`
+    /// alone stays DSA's.
+    @Test func augmentationKindIsChosenAndRecorded() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let options = try DistillCommand.Eval.parse(["--distilled", f.set, "--data", f.data, "--network", "mlp",
+                                                     "--augmentation", "dc"])
+        #expect(options.networkOptions.common.chosenAugmentation == .dc(DCAugmentation()))
+        let dsa = try DistillCommand.Eval.parse(["--distilled", f.set, "--data", f.data, "--network", "mlp", "--augment"])
+        #expect(dsa.networkOptions.common.chosenAugmentation == .dsa(Augmentation()))
+        let report = try f.evalNetwork(["--network", "mlp", "--augmentation", "dc", "--epochs", "2", "--seeds", "1"])
+        let settings = try #require(Self.json(report)["protocol"] as? [String: Any])
+        let augmentation = try #require(settings["augmentation"] as? [String: Any])
+        #expect(augmentation["kind"] as? String == "dc" && augmentation["crop_pixels"] as? Int == 4)
+        #expect(augmentation["scale"] as? Double == 0.2 && augmentation["rotation_degrees"] as? Int == 45)
+        #expect(settings["epochs"] as? Int == 2)
+        #expect(report.protocolSummary.contains("DC-style crop 4/scale 0.2/rotation 45 degrees (one per image)"))
+    }
+
     /// A seed whose training diverged is named in the text and flagged in the JSON,
     /// and the mean is over the other seeds.
     @Test func divergedSeedsAreReportedNotAveraged() throws {
@@ -171,6 +191,8 @@ import Testing
         (["--network", "mlp"], "Give the set to evaluate"),
         (["--distilled", "x", "--baseline", "kmeans", "--network", "mlp"], "not both"),
         (["--distilled", "x", "--augment"], "--augment sets how networks are trained"),
+        (["--distilled", "x", "--augmentation", "dc"], "--augmentation sets how networks are trained"),
+        (["--distilled", "x", "--network", "mlp", "--augmentation", "flip"], "flip"),
         (["--distilled", "x", "--seeds", "3"], "--seeds sets how networks are trained"),
         (["--distilled", "x", "--width", "64"], "--network, which is missing"),
         (["--distilled", "x", "--network", "mlp", "--seeds", "0"], "--seeds must lie between 1 and 100"),

@@ -59,7 +59,7 @@ struct TrainingTests {
         let (train, labels) = try Self.halves(count: 30, seed: 35)
         let (test, testLabels) = try Self.halves(count: 300, seed: 36)
         var settings = Self.quick(epochs: 3)   // few epochs: accuracies far from saturated, seeds distinguishable
-        settings.augmentation = Augmentation()
+        settings.augmentation = .dsa(Augmentation())
         settings.batchSize = 16
         func run(_ seeds: [UInt64]) throws -> [Double] {
             try NetworkEvaluation.evaluate(train: train, labels: .classes(labels), test: test, testLabels: testLabels,
