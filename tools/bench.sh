@@ -78,7 +78,7 @@ for name, b in (("1 per class", one), ("10 per class", ten)):
               f"{b['outer_pass_to_bound_ratio']:.2f}x", "<= 1.3x")]
 for name, b in (("1 per class", one), ("10 per class", ten)):
     rows += [
-        (f"{name}: inner solve / CG / hypergradient", f"{b['inner_solve_ms']:.2f} / {b['cg_ms']:.2f} / {b['hypergradient_ms']:.2f} ms", ""),
+        (f"{name}: inner solve / linear solve / hypergradient", f"{b['inner_solve_ms']:.2f} / {b['linear_solve_ms']:.2f} / {b['hypergradient_ms']:.2f} ms", ""),
         (f"{name}: whole step", f"{b['step_ms']:.2f} ms", ""),
         (f"{name}: step / pass, paired (of medians)",
          f"{b['step_to_pass_ratio']:.2f}x ({b['step_ms'] / b['outer_pass_ms']:.2f}x)", "<= 1.3x"),

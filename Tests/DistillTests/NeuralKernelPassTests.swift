@@ -89,30 +89,44 @@ import _TestSupport
         let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(40 + m), scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
+        let result = expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, label: "ntk m \(m)")
+        // Deterministic for a thread count: a second pass gives the same bits.
+        let again = NeuralKernelPass(data: data, threads: 2).evaluate(
+            support: problem.standardised.values, count: m, alpha: alpha.values,
+            architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
+            std: standardisation.std, loss: .meanSquaredError, gradient: true)
+        #expect(again.loss == result.loss && again.supportGradient == result.supportGradient
+                && again.coefficientGradient == result.coefficientGradient)
+    }
+
+    /// The fused pass of `problem`'s support set with coefficients `alpha` over `data`
+    /// (2 threads, `kernel`), against the plain Double reference
+    /// (`NeuralKernelRidgeRegression.outerLoss`): the loss to 1e-6 relative, the
+    /// correct count to one image, both gradients to 1e-5 (`DerivativeCheck`), and the
+    /// loss-only pass equal to the gradient pass's loss. Returns the gradient pass.
+    @discardableResult
+    func expectPassMatchesReference(_ problem: NeuralKernelRidgeRegression, alpha: Matrix, on data: LabeledImages,
+                                    kernel variant: OuterPass.Kernel, label: String) -> NeuralKernelPassResult {
+        let m = problem.count, standardisation = problem.standardisation
         let x = Matrix(rows: data.count, columns: data.features, values: (0..<data.count).flatMap { data.image($0) })
         let reference = problem.outerLoss(on: x, labels: data.labels.map(Int.init), coefficients: alpha, loss: .meanSquaredError)
-        let pass = NeuralKernelPass(data: data, threads: 2)
-        let result = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
-                                   architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
-                                   std: standardisation.std, loss: .meanSquaredError, gradient: true)
-        let label = "ntk m \(m) \(pass.usesAVX512 ? "AVX-512" : "portable")"
+        let pass = NeuralKernelPass(data: data, threads: 2, kernel: variant)
+        func evaluate(gradient: Bool) -> NeuralKernelPassResult {
+            pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
+                          architecture: NeuralKernelModel.architecture(problem.kernel), mean: standardisation.mean,
+                          std: standardisation.std, loss: .meanSquaredError, gradient: gradient)
+        }
+        let result = evaluate(gradient: true)
         #expect(abs(result.loss - reference.loss) < 1e-6 * reference.loss)
         #expect(abs(result.correct - reference.correct) <= 1)
-        let error = DerivativeCheck.report(label, [
+        let error = DerivativeCheck.report("\(label) \(pass.usesAVX512 ? "AVX-512" : "portable")", [
             ("dα", result.coefficientGradient, reference.coefficientGradient.values),
             ("dS", result.supportGradient.map { $0 / standardisation.std }, reference.imageGradient.values),
         ])
         #expect(error < 1e-5)
-        let plain = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
-                                  architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
-                                  std: standardisation.std, loss: .meanSquaredError, gradient: false)
+        let plain = evaluate(gradient: false)
         #expect(plain.loss == result.loss && plain.correct == result.correct)
-        // Deterministic for a thread count: a second pass gives the same bits.
-        let again = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
-                                  architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
-                                  std: standardisation.std, loss: .meanSquaredError, gradient: true)
-        #expect(again.loss == result.loss && again.supportGradient == result.supportGradient
-                && again.coefficientGradient == result.coefficientGradient)
+        return result
     }
 
     /// The AVX-512 kernel's sweep that converts byte rows and multiplies them with the
@@ -145,25 +159,8 @@ import _TestSupport
         let alpha = TestSupport.randomMatrix(m, mnist.classes, seed: UInt64(70 + m), scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, mnist.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
-        let x = Matrix(rows: data.count, columns: features, values: (0..<data.count).flatMap { data.image($0) })
-        let reference = problem.outerLoss(on: x, labels: data.labels.map(Int.init), coefficients: alpha, loss: .meanSquaredError)
         for variant: OuterPass.Kernel in [.automatic, .portable] {
-            let pass = NeuralKernelPass(data: data, threads: 2, kernel: variant)
-            let result = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
-                                       architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
-                                       std: standardisation.std, loss: .meanSquaredError, gradient: true)
-            let label = "ntk m \(m) p \(features) \(pass.usesAVX512 ? "AVX-512" : "portable")"
-            #expect(abs(result.loss - reference.loss) < 1e-6 * reference.loss)
-            #expect(abs(result.correct - reference.correct) <= 1)
-            let error = DerivativeCheck.report(label, [
-                ("dα", result.coefficientGradient, reference.coefficientGradient.values),
-                ("dS", result.supportGradient.map { $0 / standardisation.std }, reference.imageGradient.values),
-            ])
-            #expect(error < 1e-5)
-            let plain = pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
-                                      architecture: NeuralKernelModel.architecture(kernel), mean: standardisation.mean,
-                                      std: standardisation.std, loss: .meanSquaredError, gradient: false)
-            #expect(plain.loss == result.loss && plain.correct == result.correct)
+            expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: variant, label: "ntk m \(m) p \(features)")
         }
     }
 }
