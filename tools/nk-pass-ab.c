@@ -14,6 +14,7 @@
 #include <time.h>
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
+#include "mnist-bytes.h"
 int base_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 int new_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 double new_peak_fma(long, float *);
@@ -26,14 +27,8 @@ int main(int argc, char **argv) {
     const long m = atol(argv[3]); long n = atol(argv[4]); int reps = atoi(argv[5]); int depth = argc > 6 ? atoi(argv[6]) : 3;
     if (m < 1 || n < 1 || n > 60000 || reps < 1 || reps > 99 || depth < 1 || depth > DISTILL_NK_MAX_DEPTH) { fprintf(stderr, "nk-pass-ab: bad arguments\n"); return 2; }
     const long p = 784, c = 10; const long ldm = distill_nk_ldm(m);
-    uint8_t *pixels = malloc(n * p), *lb = malloc(n); int32_t *labels = malloc(4 * n);
-    FILE *f = fopen(argv[1], "rb");
-    if (!f || fseek(f, 16, SEEK_SET) || fread(pixels, 1, n * p, f) != (size_t)(n * p)) { fprintf(stderr, "nk-pass-ab: %s: expected an IDX image file of 60000 x 784 bytes\n", argv[1]); return 1; }
-    fclose(f);
-    f = fopen(argv[2], "rb");
-    if (!f || fseek(f, 8, SEEK_SET) || fread(lb, 1, n, f) != (size_t)n) { fprintf(stderr, "nk-pass-ab: %s: expected an IDX label file of 60000 bytes\n", argv[2]); return 1; }
-    fclose(f);
-    for (long i = 0; i < n; i++) labels[i] = lb[i] % c;
+    uint8_t *pixels; int32_t *labels;
+    if (load_mnist_bytes("nk-pass-ab", argv[1], argv[2], n, p, c, &pixels, &labels)) return 1;
     const double mean = 0.1307 * 255, sd = 0.3081 * 255, w = 2.0, b = 0.01;
     float *support_t = calloc(p * ldm, 4); double *offset = calloc(ldm, 8), *support_q = calloc(depth * m, 8), *alpha = malloc(8 * m * c);
     for (long j = 0; j < m; j++) {

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
+#include "mnist-bytes.h"
 
 static int thread_clock;
 static double now(void) {
@@ -57,14 +58,8 @@ int main(int argc, char **argv) {
     const long p = 784, c = 10; const int depth = 3; const long ldm = distill_nk_ldm(m);
     if (m < 1 || threads < 1 || threads > 16 || reps < 1 || reps > 99 || n < 1 || n > 60000) { fprintf(stderr, "nk-pass-bench: bad arguments\n"); return 2; }
     thread_clock = threads == 1;
-    uint8_t *pixels = malloc(n * p), *label_bytes = malloc(n); int32_t *labels = malloc(4 * n);
-    FILE *f = fopen(argv[1], "rb");
-    if (!f || fseek(f, 16, SEEK_SET) || fread(pixels, 1, n * p, f) != (size_t)(n * p)) { fprintf(stderr, "nk-pass-bench: %s: expected an IDX image file of 60000 x 784 bytes\n", argv[1]); return 1; }
-    fclose(f);
-    f = fopen(argv[2], "rb");
-    if (!f || fseek(f, 8, SEEK_SET) || fread(label_bytes, 1, n, f) != (size_t)n) { fprintf(stderr, "nk-pass-bench: %s: expected an IDX label file of 60000 bytes\n", argv[2]); return 1; }
-    fclose(f);
-    for (long i = 0; i < n; i++) labels[i] = label_bytes[i] % c;
+    uint8_t *pixels; int32_t *labels;
+    if (load_mnist_bytes("nk-pass-bench", argv[1], argv[2], n, p, c, &pixels, &labels)) return 1;
     const double mean = 0.1307 * 255, sd = 0.3081 * 255, w = 2.0, b = 0.01;
     float *support_t = calloc(p * ldm, 4); double *offset = calloc(ldm, 8), *support_q = calloc(depth * m, 8), *alpha = malloc(8 * m * c);
     for (long j = 0; j < m; j++) {

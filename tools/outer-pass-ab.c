@@ -14,6 +14,7 @@
 #include <time.h>
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
+#include "mnist-bytes.h"
 void base_outer_rows(const distill_outer_problem *, int, long, long, float *, double *, long *, double *);
 void new_outer_rows(const distill_outer_problem *, int, long, long, float *, double *, long *, double *);
 long base_outer_scratch_count(long, long);
@@ -27,14 +28,8 @@ int main(int argc, char **argv) {
     long n = atol(argv[3]); int reps = atoi(argv[4]);
     if (n < 1 || n > 60000 || reps < 1 || reps > 99) { fprintf(stderr, "outer-pass-ab: bad arguments\n"); return 2; }
     const long p = 784, c = 10, ldw = distill_outer_ldw(p);
-    uint8_t *pixels = malloc(n * p), *lb = malloc(n); int32_t *labels = malloc(4 * n);
-    FILE *f = fopen(argv[1], "rb");
-    if (!f || fseek(f, 16, SEEK_SET) || fread(pixels, 1, n * p, f) != (size_t)(n * p)) { fprintf(stderr, "outer-pass-ab: %s: expected an IDX image file of 60000 x 784 bytes\n", argv[1]); return 1; }
-    fclose(f);
-    f = fopen(argv[2], "rb");
-    if (!f || fseek(f, 8, SEEK_SET) || fread(lb, 1, n, f) != (size_t)n) { fprintf(stderr, "outer-pass-ab: %s: expected an IDX label file of 60000 bytes\n", argv[2]); return 1; }
-    fclose(f);
-    for (long i = 0; i < n; i++) labels[i] = lb[i] % c;
+    uint8_t *pixels; int32_t *labels;
+    if (load_mnist_bytes("outer-pass-ab", argv[1], argv[2], n, p, c, &pixels, &labels)) return 1;
     float *wt = calloc(c * ldw, 4);
     for (long j = 0; j < c; j++) for (long k = 0; k < p; k++) wt[j * ldw + k] = (float)((uniform() - 0.5) * 0.02 / 255);
     const distill_outer_problem pb = {pixels, DISTILL_PIXELS_U8, labels, p, c, wt, ldw};
