@@ -165,43 +165,54 @@ AVX512 INLINE __m512 exp_ps(__m512 x) {
     return _mm512_scalef_ps(y, n);
 }
 
-/// Logits of rows r0 and r1 for `cg` classes (weights_t already offset to the
-/// group): z0[j], z1[j]. The two rows share every load of W^T.
+/// Logits of rows r0 and r1 for `cg` classes over one 16-pixel chunk: wq is the
+/// chunk's `cg` vectors of weights, contiguous. The two rows share every load.
 AVX512 INLINE void logits_step(const void *pixels, int kind, long x0, long x1, __mmask16 m,
-                               const float *wt, long ldw, int cg, __m512 *a0, __m512 *a1) {
+                               const float *wq, int cg, __m512 *a0, __m512 *a1) {
     const __m512 v0 = load_pixels(pixels, kind, x0, m);
     const __m512 v1 = load_pixels(pixels, kind, x1, m);
     for (int j = 0; j < cg; j++) {
-        const __m512 w = _mm512_loadu_ps(wt + j * ldw);
+        const __m512 w = _mm512_loadu_ps(wq + 16 * j);
         a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
         a1[j] = _mm512_fmadd_ps(v1, w, a1[j]);
     }
 }
 
+/// The lanes' sums of 4 vectors, by the halvings of sum16_ps_lanes (the same bits
+/// as _mm512_reduce_add_ps each): v[u]'s sum in lane 4u.
+AVX512 INLINE __m512 sum4_ps_lanes(const __m512 *v) {
+    const __m512 c0 = _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], 0x44), _mm512_shuffle_f32x4(v[0], v[1], 0xEE));
+    const __m512 c1 = _mm512_add_ps(_mm512_shuffle_f32x4(v[2], v[3], 0x44), _mm512_shuffle_f32x4(v[2], v[3], 0xEE));
+    const __m512 e = _mm512_add_ps(_mm512_shuffle_f32x4(c0, c1, 0x88), _mm512_shuffle_f32x4(c0, c1, 0xDD));
+    const __m512 g = _mm512_add_ps(_mm512_shuffle_ps(e, e, 0x44), _mm512_shuffle_ps(e, e, 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_ps(g, g, 0x88), _mm512_shuffle_ps(g, g, 0xDD));
+}
+
+/// Logits of rows r0 and r1 for a group of `cg` classes, from the group's
+/// weights packed chunk by chunk (`wp`: chunk q's vectors at wp + 16 cg q):
+/// class j's logits at z0[j zs], z1[j zs].
 AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, long r1,
-                               const float *wt, long ldw, int cg, float *z0, float *z1) {
-    __m512 a0[CLASS_GROUP], a1[CLASS_GROUP];
-    for (int j = 0; j < cg; j++) { a0[j] = _mm512_setzero_ps(); a1[j] = _mm512_setzero_ps(); }
+                               const float *wp, int cg, float *z0, float *z1, long zs) {
+    __m512 a[2 * CLASS_GROUP];   // row r0's classes, then row r1's
+    for (int j = 0; j < 2 * cg; j++) a[j] = _mm512_setzero_ps();
     long k = 0;
     for (; k + 16 <= p; k += 16)
-        logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wt + k, ldw, cg, a0, a1);
-    if (k < p)   // W^T is zero-padded to ldw >= k + 16
-        logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wt + k, ldw, cg, a0, a1);
-    // The sums of the lanes: the 2 cg accumulators through one or two halving trees
-    // (the same bits as _mm512_reduce_add_ps each; lane 4r + t holds vector 4t + r).
-    __m512 v[16];
+        logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wp + cg * k, cg, a, a + cg);
+    if (k < p)   // the packed weights are zero-padded to a whole chunk
+        logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wp + cg * k, cg, a, a + cg);
+    // The sums of the lanes of the 2 cg accumulators, through halving trees for
+    // 16 vectors (lane 4r + t holds vector 4t + r) and then 4 (lane 4u, vector u).
     float sums[16];
-    if (2 * cg <= 16) {
-        for (int j = 0; j < 16; j++) v[j] = j < cg ? a0[j] : (j - cg < cg ? a1[j - cg] : _mm512_setzero_ps());
-        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
-        for (int j = 0; j < cg; j++) { z0[j] = sums[4 * (j % 4) + j / 4]; z1[j] = sums[4 * ((j + cg) % 4) + (j + cg) / 4]; }
-    } else {
-        for (int j = 0; j < 16; j++) v[j] = j < cg ? a0[j] : _mm512_setzero_ps();
-        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
-        for (int j = 0; j < cg; j++) z0[j] = sums[4 * (j % 4) + j / 4];
-        for (int j = 0; j < 16; j++) v[j] = j < cg ? a1[j] : _mm512_setzero_ps();
-        _mm512_storeu_ps(sums, sum16_ps_lanes(v));
-        for (int j = 0; j < cg; j++) z1[j] = sums[4 * (j % 4) + j / 4];
+    int j = 0;
+    for (; j + 16 <= 2 * cg; j += 16) {
+        _mm512_storeu_ps(sums, sum16_ps_lanes(a + j));
+        for (int t = 0; t < 16; t++) (j + t < cg ? z0 : z1 - cg * zs)[(j + t) * zs] = sums[4 * (t % 4) + t / 4];
+    }
+    for (; j < 2 * cg; j += 4) {
+        __m512 v[4];
+        for (int t = 0; t < 4; t++) v[t] = j + t < 2 * cg ? a[j + t] : _mm512_setzero_ps();
+        _mm512_storeu_ps(sums, sum4_ps_lanes(v));
+        for (int t = 0; t < 4 && j + t < 2 * cg; t++) (j + t < cg ? z0 : z1 - cg * zs)[(j + t) * zs] = sums[4 * t];
     }
 }
 
@@ -214,10 +225,11 @@ AVX512 INLINE void add_to_doubles(double *g, __m512 a) {
 }
 
 /// Gradient of one block for pixels k..<k+16*nv (lanes outside m0, m1 are
-/// zero) and `cg` classes: sum_i x_i[k..] * d_i[j] in Float32 registers, then
+/// zero) and `cg` classes: sum_i x_i[k..] * d_i[j] (d_i[j] at d[j DISTILL_BLOCK_ROWS
+/// + i]) in Float32 registers, then
 /// added to the Double gradient (g offset to the class group, row stride ldw).
 AVX512 INLINE void gradient_tile(const void *pixels, int kind, long p, long b0, long nb,
-                                 const float *d, long ldc, int cg, int nv, long k,
+                                 const float *d, int cg, int nv, long k,
                                  __mmask16 m0, __mmask16 m1, double *g, long ldw) {
     __m512 a0[CLASS_GROUP], a1[CLASS_GROUP];
     for (int j = 0; j < cg; j++) { a0[j] = _mm512_setzero_ps(); a1[j] = _mm512_setzero_ps(); }
@@ -225,9 +237,8 @@ AVX512 INLINE void gradient_tile(const void *pixels, int kind, long p, long b0, 
         const long x = (b0 + i) * p + k;
         const __m512 v0 = load_pixels(pixels, kind, x, m0);
         const __m512 v1 = nv == 2 ? load_pixels(pixels, kind, x + 16, m1) : _mm512_setzero_ps();
-        const float *di = d + i * ldc;
         for (int j = 0; j < cg; j++) {
-            const __m512 b = _mm512_set1_ps(di[j]);
+            const __m512 b = _mm512_set1_ps(d[j * DISTILL_BLOCK_ROWS + i]);
             a0[j] = _mm512_fmadd_ps(v0, b, a0[j]);
             if (nv == 2) a1[j] = _mm512_fmadd_ps(v1, b, a1[j]);
         }
@@ -244,16 +255,16 @@ AVX512 INLINE void gradient_tile(const void *pixels, int kind, long p, long b0, 
 
 #define LOGITS_FN(CG)                                                                          \
     AVX512 static void logits_pair_u8_##CG(const void *x, long p, long r0, long r1,            \
-                                           const float *wt, long ldw, float *z0, float *z1) { \
-        logits_pair(x, DISTILL_PIXELS_U8, p, r0, r1, wt, ldw, CG, z0, z1);                     \
+                                           const float *wp, float *z0, float *z1, long zs) {  \
+        logits_pair(x, DISTILL_PIXELS_U8, p, r0, r1, wp, CG, z0, z1, zs);                      \
     }                                                                                          \
     AVX512 static void logits_pair_f32_##CG(const void *x, long p, long r0, long r1,           \
-                                            const float *wt, long ldw, float *z0, float *z1) { \
-        logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wt, ldw, CG, z0, z1);                    \
+                                            const float *wp, float *z0, float *z1, long zs) { \
+        logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wp, CG, z0, z1, zs);                     \
     }
 CG_CASES(LOGITS_FN)
 
-typedef void (*logits_fn)(const void *, long, long, long, const float *, long, float *, float *);
+typedef void (*logits_fn)(const void *, long, long, long, const float *, float *, float *, long);
 #define LOGITS_U8_ENTRY(CG) logits_pair_u8_##CG,
 #define LOGITS_F32_ENTRY(CG) logits_pair_f32_##CG,
 static const logits_fn logits_u8[CLASS_GROUP] = {CG_CASES(LOGITS_U8_ENTRY)};
@@ -261,65 +272,76 @@ static const logits_fn logits_f32[CLASS_GROUP] = {CG_CASES(LOGITS_F32_ENTRY)};
 
 /// The gradient of one block over all pixels, in tiles of 32 (then 16) pixels.
 AVX512 INLINE void gradient_block(const void *x, int kind, long p, long b0, long nb, const float *d,
-                                  long ldc, int cg, double *g, long ldw) {
+                                  int cg, double *g, long ldw) {
     long k = 0;
     for (; k + 32 <= p; k += 32)
-        gradient_tile(x, kind, p, b0, nb, d, ldc, cg, 2, k, 0xFFFF, 0xFFFF, g, ldw);
+        gradient_tile(x, kind, p, b0, nb, d, cg, 2, k, 0xFFFF, 0xFFFF, g, ldw);
     if (p - k > 16)
-        gradient_tile(x, kind, p, b0, nb, d, ldc, cg, 2, k, 0xFFFF, tail_mask(p - k - 16), g, ldw);
+        gradient_tile(x, kind, p, b0, nb, d, cg, 2, k, 0xFFFF, tail_mask(p - k - 16), g, ldw);
     else if (p > k)
-        gradient_tile(x, kind, p, b0, nb, d, ldc, cg, 1, k, tail_mask(p - k), 0, g, ldw);
+        gradient_tile(x, kind, p, b0, nb, d, cg, 1, k, tail_mask(p - k), 0, g, ldw);
 }
 
 #define GRADIENT_FN(CG)                                                                          \
     AVX512 static void gradient_u8_##CG(const void *x, long p, long b0, long nb, const float *d, \
-                                        long ldc, double *g, long ldw) {                         \
-        gradient_block(x, DISTILL_PIXELS_U8, p, b0, nb, d, ldc, CG, g, ldw);                     \
+                                        double *g, long ldw) {                                   \
+        gradient_block(x, DISTILL_PIXELS_U8, p, b0, nb, d, CG, g, ldw);                          \
     }                                                                                            \
     AVX512 static void gradient_f32_##CG(const void *x, long p, long b0, long nb, const float *d, \
-                                         long ldc, double *g, long ldw) {                        \
-        gradient_block(x, DISTILL_PIXELS_F32, p, b0, nb, d, ldc, CG, g, ldw);                    \
+                                         double *g, long ldw) {                                  \
+        gradient_block(x, DISTILL_PIXELS_F32, p, b0, nb, d, CG, g, ldw);                         \
     }
 CG_CASES(GRADIENT_FN)
 
-typedef void (*gradient_fn)(const void *, long, long, long, const float *, long, double *, long);
+typedef void (*gradient_fn)(const void *, long, long, long, const float *, double *, long);
 #define GRADIENT_U8_ENTRY(CG) gradient_u8_##CG,
 #define GRADIENT_F32_ENTRY(CG) gradient_f32_##CG,
 static const gradient_fn gradient_u8[CLASS_GROUP] = {CG_CASES(GRADIENT_U8_ENTRY)};
 static const gradient_fn gradient_f32[CLASS_GROUP] = {CG_CASES(GRADIENT_F32_ENTRY)};
 
-/// Softmax of one row of logits z (c values): loss bookkeeping, and z replaced
-/// by P - Y when `want_d`.
-AVX512 static void softmax_row(float *z, long c, long label, loss_acc *acc, int want_d) {
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 vmax = ninf;
-    for (long j = 0; j < c; j += 16)
-        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(ninf, tail_mask(c - j), z + j));
-    const float zmax = _mm512_reduce_max_ps(vmax);
-    const __m512 vzmax = _mm512_set1_ps(zmax);
-    long arg = 0;
-    for (long j = 0; j < c; j += 16) {
-        const __mmask16 m = tail_mask(c - j);
-        const __mmask16 eq = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, z + j), vzmax, _CMP_EQ_OQ);
-        if (eq) { arg = j + __builtin_ctz(eq); break; }
+/// Softmax of up to 16 rows at once, one row a lane: the logits of class j
+/// at zt[j * zs + lane] (rows nr..<16 are ignored). Loss bookkeeping row by row,
+/// and the logits replaced by P - Y when `want_d`. Each row's results have the
+/// bits of a row-wise _mm512_reduce_max_ps / _mm512_reduce_add_ps softmax: the
+/// sum of the exponentials pairs class slots s and s + 8, then s + 4, s + 2, s + 1
+/// (classes beyond 16 first added to slot j mod 16, in order).
+AVX512 static void softmax_rows(float *zt, long zs, long c, const int32_t *labels, long nr,
+                                loss_acc *acc, int want_d) {
+    const __m512i lab = _mm512_maskz_loadu_epi32(tail_mask(nr), labels);
+    __m512 vmax = _mm512_loadu_ps(zt);
+    for (long j = 1; j < c; j++) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(zt + j * zs));
+    __m512i arg = _mm512_setzero_si512();
+    __m512 zlabel = _mm512_setzero_ps();
+    __mmask16 found = 0;
+    __m512 slot[16];
+    for (int s = 0; s < 16; s++) slot[s] = _mm512_setzero_ps();
+    for (long j = 0; j < c; j++) {
+        const __m512 z = _mm512_loadu_ps(zt + j * zs);
+        const __m512i vj = _mm512_set1_epi32((int)j);
+        const __mmask16 first = _mm512_cmp_ps_mask(z, vmax, _CMP_EQ_OQ) & ~found;
+        arg = _mm512_mask_mov_epi32(arg, first, vj);
+        found |= first;
+        zlabel = _mm512_mask_mov_ps(zlabel, _mm512_cmpeq_epi32_mask(lab, vj), z);
+        const __m512 e = exp_ps(_mm512_sub_ps(z, vmax));
+        slot[j % 16] = _mm512_add_ps(slot[j % 16], e);
+        if (want_d) _mm512_storeu_ps(zt + j * zs, e);
     }
-    const float zlabel = z[label];
-    __m512 vsum = _mm512_setzero_ps();
-    for (long j = 0; j < c; j += 16) {
-        const __mmask16 m = tail_mask(c - j);
-        const __m512 e = _mm512_maskz_mov_ps(m, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + j), vzmax)));
-        vsum = _mm512_add_ps(vsum, e);
-        if (want_d) _mm512_mask_storeu_ps(z + j, m, e);
-    }
-    const float sum = _mm512_reduce_add_ps(vsum);
-    loss_add_row(acc, zmax, zlabel, sum, arg == label);
+    for (int h = 8; h >= 1; h /= 2)
+        for (int s = 0; s < h; s++) slot[s] = _mm512_add_ps(slot[s], slot[s + h]);
+    const __m512 sum = slot[0];
+    float zmax_r[16], zlabel_r[16], sum_r[16];
+    _mm512_storeu_ps(zmax_r, vmax);
+    _mm512_storeu_ps(zlabel_r, zlabel);
+    _mm512_storeu_ps(sum_r, sum);
+    for (long i = 0; i < nr; i++) loss_add_row(acc, zmax_r[i], zlabel_r[i], sum_r[i], 0);
+    acc->correct += __builtin_popcount(_mm512_mask_cmpeq_epi32_mask(tail_mask(nr), arg, lab));
     if (want_d) {
-        const __m512 inv = _mm512_set1_ps(1.0f / sum);
-        for (long j = 0; j < c; j += 16) {
-            const __mmask16 m = tail_mask(c - j);
-            _mm512_mask_storeu_ps(z + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, z + j), inv));
+        const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), sum);
+        for (long j = 0; j < c; j++) {
+            const __m512 pj = _mm512_mul_ps(_mm512_loadu_ps(zt + j * zs), inv);
+            const __mmask16 is_label = _mm512_cmpeq_epi32_mask(lab, _mm512_set1_epi32((int)j));
+            _mm512_storeu_ps(zt + j * zs, _mm512_mask_sub_ps(pj, is_label, pj, _mm512_set1_ps(1.0f)));
         }
-        z[label] -= 1.0f;
     }
 }
 
@@ -328,17 +350,24 @@ AVX512 static void softmax_row(float *z, long c, long label, loss_acc *acc, int 
 
 AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long end, float *scratch,
                                loss_acc *acc, double *grad) {
-    const long p = pb->features, c = pb->classes, ldw = pb->ldw, ldc = classes_ld(c);
+    const long p = pb->features, c = pb->classes, ldw = pb->ldw, zs = DISTILL_BLOCK_ROWS;
     const int u8 = pb->pixel_kind == DISTILL_PIXELS_U8;
     const logits_fn *logits = u8 ? logits_u8 : logits_f32;
     const long row_bytes = p * (u8 ? 1 : (long)sizeof(float));
     const gradient_fn *gradient = u8 ? gradient_u8 : gradient_f32;
-    float *zb = scratch;
+    float *zt = scratch;   // the block's logits, then P - Y, transposed: class j of row i at zt[j * zs + i]
+    // W^T packed by class group and 16-pixel chunk: group j0's chunk q at wp + j0 ldw + 16 cg q.
+    float *wp = scratch + DISTILL_BLOCK_ROWS * classes_ld(c);
+    for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
+        const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
+        for (long q = 0; q < ldw / 16; q++)
+            for (long j = 0; j < cg; j++)
+                _mm512_storeu_ps(wp + j0 * ldw + 16 * (cg * q + j), _mm512_loadu_ps(pb->weights_t + (j0 + j) * ldw + 16 * q));
+    }
     for (long b0 = begin; b0 < end; b0 += DISTILL_BLOCK_ROWS) {
         const long nb = (end - b0 < DISTILL_BLOCK_ROWS) ? end - b0 : DISTILL_BLOCK_ROWS;
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
-            const float *wt = pb->weights_t + j0 * ldw;
             for (long i = 0; i < nb; i += 2) {
                 const long i1 = (i + 1 < nb) ? i + 1 : i;   // odd tail: the last row twice
                 // The rows PREFETCH_ROWS ahead (also past the block) into L1: the stream of
@@ -347,14 +376,15 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
                     const char *ahead = (const char *)pb->pixels + (b0 + i + PREFETCH_ROWS) * row_bytes;
                     for (long k = 0; k < 2 * row_bytes + 63; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
                 }
-                logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wt, ldw, zb + i * ldc + j0, zb + i1 * ldc + j0);
+                logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wp + j0 * ldw, zt + j0 * zs + i, zt + j0 * zs + i1, zs);
             }
         }
-        for (long i = 0; i < nb; i++) softmax_row(zb + i * ldc, c, pb->labels[b0 + i], acc, grad != NULL);
+        for (long i = 0; i < nb; i += 16)
+            softmax_rows(zt + i, zs, c, pb->labels + b0 + i, nb - i < 16 ? nb - i : 16, acc, grad != NULL);
         if (!grad) continue;
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
-            gradient[cg - 1](pb->pixels, p, b0, nb, zb + j0, ldc, grad + j0 * ldw, ldw);
+            gradient[cg - 1](pb->pixels, p, b0, nb, zt + j0 * zs, grad + j0 * ldw, ldw);
         }
     }
 }
