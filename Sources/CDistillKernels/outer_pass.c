@@ -21,9 +21,11 @@ long distill_outer_ldw(long features) { return (features + 15) / 16 * 16; }
 static long classes_ld(long classes) { return (classes + 15) / 16 * 16; }
 
 long distill_outer_scratch_count(long features, long classes) {
-    // Block logits / P - Y (DISTILL_BLOCK_ROWS x ldc); for the portable kernel
-    // also one row of pixels (ldw) and the block gradient (classes x ldw).
-    return DISTILL_BLOCK_ROWS * classes_ld(classes) + (1 + classes) * distill_outer_ldw(features);
+    // Block logits / P - Y (DISTILL_BLOCK_ROWS x ldc), then for the portable
+    // kernel one row of pixels (ldw) and the block gradient (classes x ldw), for
+    // the AVX-512 kernel the packed weights (classes x ldw) and the block's rows
+    // as floats (DISTILL_BLOCK_ROWS x ldw), from a 64-byte boundary (16 floats' slack).
+    return DISTILL_BLOCK_ROWS * classes_ld(classes) + (classes + DISTILL_BLOCK_ROWS) * distill_outer_ldw(features) + 16;
 }
 
 // ---------------------------------------------------------------------------
@@ -167,10 +169,12 @@ AVX512 INLINE __m512 exp_ps(__m512 x) {
 
 /// Logits of rows r0 and r1 for `cg` classes over one 16-pixel chunk: wq is the
 /// chunk's `cg` vectors of weights, contiguous. The two rows share every load.
+/// With s0, s1, the rows' 16 pixels as floats are stored there.
 AVX512 INLINE void logits_step(const void *pixels, int kind, long x0, long x1, __mmask16 m,
-                               const float *wq, int cg, __m512 *a0, __m512 *a1) {
+                               const float *wq, int cg, __m512 *a0, __m512 *a1, float *s0, float *s1) {
     const __m512 v0 = load_pixels(pixels, kind, x0, m);
     const __m512 v1 = load_pixels(pixels, kind, x1, m);
+    if (s0) { _mm512_storeu_ps(s0, v0); _mm512_storeu_ps(s1, v1); }
     for (int j = 0; j < cg; j++) {
         const __m512 w = _mm512_loadu_ps(wq + 16 * j);
         a0[j] = _mm512_fmadd_ps(v0, w, a0[j]);
@@ -190,16 +194,19 @@ AVX512 INLINE __m512 sum4_ps_lanes(const __m512 *v) {
 
 /// Logits of rows r0 and r1 for a group of `cg` classes, from the group's
 /// weights packed chunk by chunk (`wp`: chunk q's vectors at wp + 16 cg q):
-/// class j's logits at z0[j zs], z1[j zs].
+/// class j's logits at z0[j zs], z1[j zs]. With x0, x1 (not NULL), the rows'
+/// pixels as floats are stored there, zero-padded to whole chunks.
 AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, long r1,
-                               const float *wp, int cg, float *z0, float *z1, long zs) {
+                               const float *wp, int cg, float *z0, float *z1, long zs, float *x0, float *x1) {
     __m512 a[2 * CLASS_GROUP];   // row r0's classes, then row r1's
     for (int j = 0; j < 2 * cg; j++) a[j] = _mm512_setzero_ps();
     long k = 0;
     for (; k + 16 <= p; k += 16)
-        logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wp + cg * k, cg, a, a + cg);
+        logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wp + cg * k, cg, a, a + cg,
+                    x0 ? x0 + k : NULL, x1 ? x1 + k : NULL);
     if (k < p)   // the packed weights are zero-padded to a whole chunk
-        logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wp + cg * k, cg, a, a + cg);
+        logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wp + cg * k, cg, a, a + cg,
+                    x0 ? x0 + k : NULL, x1 ? x1 + k : NULL);
     // The sums of the lanes of the 2 cg accumulators, through halving trees for
     // 16 vectors (lane 4r + t holds vector 4t + r) and then 4 (lane 4u, vector u).
     float sums[16];
@@ -216,6 +223,27 @@ AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, lo
     }
 }
 
+// Instantiations with a compile-time class-group size, so the accumulators
+// live in registers.
+#define CG_CASES(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10)
+
+#define LOGITS_FN(CG)                                                                             \
+    AVX512 static void logits_pair_u8_##CG(const void *x, long p, long r0, long r1, const float *wp, \
+                                           float *z0, float *z1, long zs, float *x0, float *x1) {  \
+        logits_pair(x, DISTILL_PIXELS_U8, p, r0, r1, wp, CG, z0, z1, zs, x0, x1);                  \
+    }                                                                                             \
+    AVX512 static void logits_pair_f32_##CG(const void *x, long p, long r0, long r1, const float *wp, \
+                                            float *z0, float *z1, long zs, float *x0, float *x1) { \
+        logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wp, CG, z0, z1, zs, NULL, NULL);             \
+    }
+CG_CASES(LOGITS_FN)
+
+typedef void (*logits_fn)(const void *, long, long, long, const float *, float *, float *, long, float *, float *);
+#define LOGITS_U8_ENTRY(CG) logits_pair_u8_##CG,
+#define LOGITS_F32_ENTRY(CG) logits_pair_f32_##CG,
+static const logits_fn logits_u8[CLASS_GROUP] = {CG_CASES(LOGITS_U8_ENTRY)};
+static const logits_fn logits_f32[CLASS_GROUP] = {CG_CASES(LOGITS_F32_ENTRY)};
+
 /// Adds the 16 floats of `a` to the 16 doubles at g.
 AVX512 INLINE void add_to_doubles(double *g, __m512 a) {
     const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
@@ -225,18 +253,17 @@ AVX512 INLINE void add_to_doubles(double *g, __m512 a) {
 }
 
 /// Gradient of one block for pixels k..<k+16*nv (lanes outside m0, m1 are
-/// zero) and `cg` classes: sum_i x_i[k..] * d_i[j] (d_i[j] at d[j DISTILL_BLOCK_ROWS
-/// + i]) in Float32 registers, then
-/// added to the Double gradient (g offset to the class group, row stride ldw).
-AVX512 INLINE void gradient_tile(const void *pixels, int kind, long p, long b0, long nb,
-                                 const float *d, int cg, int nv, long k,
+/// zero) and `cg` classes: sum_i x_i[k..] * d_i[j] (x_i at x + i stride, Float32;
+/// d_i[j] at d[j DISTILL_BLOCK_ROWS + i]) in Float32 registers, then added to the
+/// Double gradient (g offset to the class group, row stride ldw).
+AVX512 INLINE void gradient_tile(const float *x, long stride, long nb, const float *d, int cg, int nv, long k,
                                  __mmask16 m0, __mmask16 m1, double *g, long ldw) {
     __m512 a0[CLASS_GROUP], a1[CLASS_GROUP];
     for (int j = 0; j < cg; j++) { a0[j] = _mm512_setzero_ps(); a1[j] = _mm512_setzero_ps(); }
     for (long i = 0; i < nb; i++) {
-        const long x = (b0 + i) * p + k;
-        const __m512 v0 = load_pixels(pixels, kind, x, m0);
-        const __m512 v1 = nv == 2 ? load_pixels(pixels, kind, x + 16, m1) : _mm512_setzero_ps();
+        const float *xi = x + i * stride + k;
+        const __m512 v0 = _mm512_maskz_loadu_ps(m0, xi);
+        const __m512 v1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, xi + 16) : _mm512_setzero_ps();
         for (int j = 0; j < cg; j++) {
             const __m512 b = _mm512_set1_ps(d[j * DISTILL_BLOCK_ROWS + i]);
             a0[j] = _mm512_fmadd_ps(v0, b, a0[j]);
@@ -249,55 +276,23 @@ AVX512 INLINE void gradient_tile(const void *pixels, int kind, long p, long b0, 
     }
 }
 
-// Instantiations with a compile-time class-group size, so the accumulators
-// live in registers.
-#define CG_CASES(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10)
-
-#define LOGITS_FN(CG)                                                                          \
-    AVX512 static void logits_pair_u8_##CG(const void *x, long p, long r0, long r1,            \
-                                           const float *wp, float *z0, float *z1, long zs) {  \
-        logits_pair(x, DISTILL_PIXELS_U8, p, r0, r1, wp, CG, z0, z1, zs);                      \
-    }                                                                                          \
-    AVX512 static void logits_pair_f32_##CG(const void *x, long p, long r0, long r1,           \
-                                            const float *wp, float *z0, float *z1, long zs) { \
-        logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wp, CG, z0, z1, zs);                     \
-    }
-CG_CASES(LOGITS_FN)
-
-typedef void (*logits_fn)(const void *, long, long, long, const float *, float *, float *, long);
-#define LOGITS_U8_ENTRY(CG) logits_pair_u8_##CG,
-#define LOGITS_F32_ENTRY(CG) logits_pair_f32_##CG,
-static const logits_fn logits_u8[CLASS_GROUP] = {CG_CASES(LOGITS_U8_ENTRY)};
-static const logits_fn logits_f32[CLASS_GROUP] = {CG_CASES(LOGITS_F32_ENTRY)};
-
-/// The gradient of one block over all pixels, in tiles of 32 (then 16) pixels.
-AVX512 INLINE void gradient_block(const void *x, int kind, long p, long b0, long nb, const float *d,
-                                  int cg, double *g, long ldw) {
-    long k = 0;
-    for (; k + 32 <= p; k += 32)
-        gradient_tile(x, kind, p, b0, nb, d, cg, 2, k, 0xFFFF, 0xFFFF, g, ldw);
-    if (p - k > 16)
-        gradient_tile(x, kind, p, b0, nb, d, cg, 2, k, 0xFFFF, tail_mask(p - k - 16), g, ldw);
-    else if (p > k)
-        gradient_tile(x, kind, p, b0, nb, d, cg, 1, k, tail_mask(p - k), 0, g, ldw);
-}
-
-#define GRADIENT_FN(CG)                                                                          \
-    AVX512 static void gradient_u8_##CG(const void *x, long p, long b0, long nb, const float *d, \
-                                        double *g, long ldw) {                                   \
-        gradient_block(x, DISTILL_PIXELS_U8, p, b0, nb, d, CG, g, ldw);                          \
-    }                                                                                            \
-    AVX512 static void gradient_f32_##CG(const void *x, long p, long b0, long nb, const float *d, \
-                                         double *g, long ldw) {                                  \
-        gradient_block(x, DISTILL_PIXELS_F32, p, b0, nb, d, CG, g, ldw);                         \
+/// The gradient of one block over its p pixels, in tiles of 32 (then 16) pixels.
+#define GRADIENT_FN(CG)                                                                           \
+    AVX512 static void gradient_##CG(const float *x, long stride, long p, long nb, const float *d, \
+                                     double *g, long ldw) {                                       \
+        long k = 0;                                                                               \
+        for (; k + 32 <= p; k += 32)                                                              \
+            gradient_tile(x, stride, nb, d, CG, 2, k, 0xFFFF, 0xFFFF, g, ldw);                    \
+        if (p - k > 16)                                                                           \
+            gradient_tile(x, stride, nb, d, CG, 2, k, 0xFFFF, tail_mask(p - k - 16), g, ldw);     \
+        else if (p > k)                                                                           \
+            gradient_tile(x, stride, nb, d, CG, 1, k, tail_mask(p - k), 0, g, ldw);               \
     }
 CG_CASES(GRADIENT_FN)
 
-typedef void (*gradient_fn)(const void *, long, long, long, const float *, double *, long);
-#define GRADIENT_U8_ENTRY(CG) gradient_u8_##CG,
-#define GRADIENT_F32_ENTRY(CG) gradient_f32_##CG,
-static const gradient_fn gradient_u8[CLASS_GROUP] = {CG_CASES(GRADIENT_U8_ENTRY)};
-static const gradient_fn gradient_f32[CLASS_GROUP] = {CG_CASES(GRADIENT_F32_ENTRY)};
+typedef void (*gradient_fn)(const float *, long, long, long, const float *, double *, long);
+#define GRADIENT_ENTRY(CG) gradient_##CG,
+static const gradient_fn gradient_fns[CLASS_GROUP] = {CG_CASES(GRADIENT_ENTRY)};
 
 /// Softmax of up to 16 rows at once, one row a lane: the logits of class j
 /// at zt[j * zs + lane] (rows nr..<16 are ignored). Loss bookkeeping row by row,
@@ -354,16 +349,20 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
     const int u8 = pb->pixel_kind == DISTILL_PIXELS_U8;
     const logits_fn *logits = u8 ? logits_u8 : logits_f32;
     const long row_bytes = p * (u8 ? 1 : (long)sizeof(float));
-    const gradient_fn *gradient = u8 ? gradient_u8 : gradient_f32;
     float *zt = scratch;   // the block's logits, then P - Y, transposed: class j of row i at zt[j * zs + i]
     // W^T packed by class group and 16-pixel chunk: group j0's chunk q at wp + j0 ldw + 16 cg q.
+    // From a 64-byte boundary, so that no load of a vector of them splits across cache lines.
     float *wp = scratch + DISTILL_BLOCK_ROWS * classes_ld(c);
+    wp += (16 - ((uintptr_t)wp / sizeof(float)) % 16) % 16;
     for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
         const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
         for (long q = 0; q < ldw / 16; q++)
             for (long j = 0; j < cg; j++)
                 _mm512_storeu_ps(wp + j0 * ldw + 16 * (cg * q + j), _mm512_loadu_ps(pb->weights_t + (j0 + j) * ldw + 16 * q));
     }
+    // Byte pixels: the block's rows as floats (row stride ldw), stored while the
+    // first class group's logits convert them, read by the gradient.
+    float *xb = (u8 && grad) ? wp + c * ldw : NULL;
     for (long b0 = begin; b0 < end; b0 += DISTILL_BLOCK_ROWS) {
         const long nb = (end - b0 < DISTILL_BLOCK_ROWS) ? end - b0 : DISTILL_BLOCK_ROWS;
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
@@ -376,7 +375,9 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
                     const char *ahead = (const char *)pb->pixels + (b0 + i + PREFETCH_ROWS) * row_bytes;
                     for (long k = 0; k < 2 * row_bytes + 63; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
                 }
-                logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wp + j0 * ldw, zt + j0 * zs + i, zt + j0 * zs + i1, zs);
+                float *x0 = (xb && j0 == 0) ? xb + i * ldw : NULL;
+                logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wp + j0 * ldw, zt + j0 * zs + i, zt + j0 * zs + i1, zs,
+                               x0, x0 ? xb + i1 * ldw : NULL);
             }
         }
         for (long i = 0; i < nb; i += 16)
@@ -384,7 +385,8 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
         if (!grad) continue;
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
-            gradient[cg - 1](pb->pixels, p, b0, nb, zt + j0 * zs, grad + j0 * ldw, ldw);
+            if (xb) gradient_fns[cg - 1](xb, ldw, p, nb, zt + j0 * zs, grad + j0 * ldw, ldw);
+            else gradient_fns[cg - 1]((const float *)pb->pixels + b0 * p, p, p, nb, zt + j0 * zs, grad + j0 * ldw, ldw);
         }
     }
 }
