@@ -195,15 +195,24 @@ AVX512 INLINE __m512 sum4_ps_lanes(const __m512 *v) {
 /// Logits of rows r0 and r1 for a group of `cg` classes, from the group's
 /// weights packed chunk by chunk (`wp`: chunk q's vectors at wp + 16 cg q):
 /// class j's logits at z0[j zs], z1[j zs]. With x0, x1 (not NULL), the rows'
-/// pixels as floats are stored there, zero-padded to whole chunks.
+/// pixels as floats are stored there, zero-padded to whole chunks. With `ahead`,
+/// the 2 p pixels from there are prefetched into L1 meanwhile.
 AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, long r1,
-                               const float *wp, int cg, float *z0, float *z1, long zs, float *x0, float *x1) {
+                               const float *wp, int cg, float *z0, float *z1, long zs, float *x0, float *x1,
+                               const char *ahead) {
     __m512 a[2 * CLASS_GROUP];   // row r0's classes, then row r1's
     for (int j = 0; j < 2 * cg; j++) a[j] = _mm512_setzero_ps();
     long k = 0;
-    for (; k + 16 <= p; k += 16)
+    for (; k + 16 <= p; k += 16) {
+        // Spread over the loop, the prefetches leave fill buffers for the loads.
+        if (ahead) {
+            const long elt = kind == DISTILL_PIXELS_U8 ? 1 : (long)sizeof(float);
+            _mm_prefetch(ahead + 2 * elt * k, _MM_HINT_T0);
+            if (elt > 1) _mm_prefetch(ahead + 2 * elt * k + 64, _MM_HINT_T0);
+        }
         logits_step(pixels, kind, r0 * p + k, r1 * p + k, 0xFFFF, wp + cg * k, cg, a, a + cg,
                     x0 ? x0 + k : NULL, x1 ? x1 + k : NULL);
+    }
     if (k < p)   // the packed weights are zero-padded to a whole chunk
         logits_step(pixels, kind, r0 * p + k, r1 * p + k, tail_mask(p - k), wp + cg * k, cg, a, a + cg,
                     x0 ? x0 + k : NULL, x1 ? x1 + k : NULL);
@@ -229,16 +238,19 @@ AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, lo
 
 #define LOGITS_FN(CG)                                                                             \
     AVX512 static void logits_pair_u8_##CG(const void *x, long p, long r0, long r1, const float *wp, \
-                                           float *z0, float *z1, long zs, float *x0, float *x1) {  \
-        logits_pair(x, DISTILL_PIXELS_U8, p, r0, r1, wp, CG, z0, z1, zs, x0, x1);                  \
+                                           float *z0, float *z1, long zs, float *x0, float *x1,    \
+                                           const char *ahead) {                                    \
+        logits_pair(x, DISTILL_PIXELS_U8, p, r0, r1, wp, CG, z0, z1, zs, x0, x1, ahead);           \
     }                                                                                             \
     AVX512 static void logits_pair_f32_##CG(const void *x, long p, long r0, long r1, const float *wp, \
-                                            float *z0, float *z1, long zs, float *x0, float *x1) { \
-        logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wp, CG, z0, z1, zs, NULL, NULL);             \
+                                            float *z0, float *z1, long zs, float *x0, float *x1,   \
+                                            const char *ahead) {                                   \
+        logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wp, CG, z0, z1, zs, NULL, NULL, ahead);      \
     }
 CG_CASES(LOGITS_FN)
 
-typedef void (*logits_fn)(const void *, long, long, long, const float *, float *, float *, long, float *, float *);
+typedef void (*logits_fn)(const void *, long, long, long, const float *, float *, float *, long, float *, float *,
+                          const char *);
 #define LOGITS_U8_ENTRY(CG) logits_pair_u8_##CG,
 #define LOGITS_F32_ENTRY(CG) logits_pair_f32_##CG,
 static const logits_fn logits_u8[CLASS_GROUP] = {CG_CASES(LOGITS_U8_ENTRY)};
@@ -369,15 +381,13 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, long begin, long
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
             for (long i = 0; i < nb; i += 2) {
                 const long i1 = (i + 1 < nb) ? i + 1 : i;   // odd tail: the last row twice
-                // The rows PREFETCH_ROWS ahead (also past the block) into L1: the stream of
-                // pixels otherwise stalls the conversions. A prefetch never faults.
-                if (b0 + i + PREFETCH_ROWS + 1 < end) {
-                    const char *ahead = (const char *)pb->pixels + (b0 + i + PREFETCH_ROWS) * row_bytes;
-                    for (long k = 0; k < 2 * row_bytes + 63; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
-                }
+                // The rows PREFETCH_ROWS ahead (also past the block) into L1, while the first
+                // class group converts: the stream of pixels otherwise stalls the conversions.
+                const char *ahead = (j0 == 0 && b0 + i + PREFETCH_ROWS + 1 < end)
+                                        ? (const char *)pb->pixels + (b0 + i + PREFETCH_ROWS) * row_bytes : NULL;
                 float *x0 = (xb && j0 == 0) ? xb + i * ldw : NULL;
                 logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wp + j0 * ldw, zt + j0 * zs + i, zt + j0 * zs + i1, zs,
-                               x0, x0 ? xb + i1 * ldw : NULL);
+                               x0, x0 ? xb + i1 * ldw : NULL, ahead);
             }
         }
         for (long i = 0; i < nb; i += 16)
