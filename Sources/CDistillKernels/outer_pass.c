@@ -2,8 +2,11 @@
 // count -> P - Y -> rank-C update of the gradient, while the block's pixels are
 // hot in cache. Two implementations of the same arithmetic:
 //  - AVX-512 (compiled for that target only, chosen at run time by CPUID),
-//    vectorised over pixels: logits two rows at a time sharing the W^T loads,
-//    the gradient register-blocked over 32 pixels x up to 10 classes;
+//    vectorised over pixels: logits two rows at a time sharing the loads of
+//    W^T (packed chunk by chunk of 16 pixels), byte pixels converted to floats
+//    once and kept for the gradient, the rows ahead prefetched one line per
+//    chunk; the softmax 16 rows at a time, one row a lane; the gradient
+//    register-blocked over 32 pixels x up to 10 classes;
 //  - portable C loops for any x86-64 (or other) CPU.
 // Neither reads outside the pixel, label or weight arrays: pixel tails use
 // masked loads, and the weights and gradient are padded to `ldw` columns.
