@@ -221,6 +221,8 @@ AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, lo
                     x0 ? x0 + k : NULL, x1 ? x1 + k : NULL);
     // The sums of the lanes of the 2 cg accumulators, through halving trees for
     // 16 vectors (lane 4r + t holds vector 4t + r) and then 4 (lane 4u, vector u).
+    // Accumulator j < cg is row r0's class j, at z0[j zs]; j >= cg row r1's class
+    // j - cg, at z1[(j - cg) zs] = (z1 - cg zs)[j zs].
     float sums[16];
     int j = 0;
     for (; j + 16 <= 2 * cg; j += 16) {
@@ -248,6 +250,7 @@ AVX512 INLINE void logits_pair(const void *pixels, int kind, long p, long r0, lo
     AVX512 static void logits_pair_f32_##CG(const void *x, long p, long r0, long r1, const float *wp, \
                                             float *z0, float *z1, long zs, float *x0, float *x1,   \
                                             const char *ahead) {                                   \
+        (void)x0, (void)x1;   /* float pixels: the gradient reads them where they are */       \
         logits_pair(x, DISTILL_PIXELS_F32, p, r0, r1, wp, CG, z0, z1, zs, NULL, NULL, ahead);      \
     }
 CG_CASES(LOGITS_FN)
