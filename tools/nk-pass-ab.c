@@ -4,6 +4,9 @@
  * versions in alternating order, timed by the thread's CPU clock. On a shared machine
  * the load drifts between sequential runs by more than the versions differ; paired in
  * one process, the median of the per-repetition ratios new / base resolves a few percent.
+ * First the two versions' outputs (loss, accuracy, d_alpha, d_dot, d_sum, d_q; with and
+ * without the gradient) are compared bit for bit: "identical" or "DIFFERENT" (with the
+ * largest relative difference of d_dot).
  * Same problem as tools/nk-pass-bench.c (training images with noise as the support set,
  * random α, NTK, depth 3 unless given, w 2, b 0.01, MSE).
  *
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <math.h>
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
 #include "mnist-bytes.h"
@@ -43,6 +47,22 @@ int main(int argc, char **argv) {
                                    w / (p * sd * sd), -2 * w * mean / (p * sd * sd), w * mean * mean / (sd * sd) + b,
                                    support_q, alpha, depth, DISTILL_NK_NTK, DISTILL_NK_LOSS_MSE, w, b, 1e-6};
     double *da = malloc(8 * m * c), *dd = malloc(8 * m * p), *ds = malloc(8 * m), *dq = malloc(8 * m);
+    double *da2 = malloc(8 * m * c), *dd2 = malloc(8 * m * p), *ds2 = malloc(8 * m), *dq2 = malloc(8 * m);
+    int same[2] = {1, 1};   // [1]: with the gradient, [0]: loss only
+    double worst = 0, scale = 0;
+    for (int g = 1; g >= 0; g--) {
+        double lb = 0, ln = 0; long cb = 0, cn = 0;
+        memset(da, 0, 8 * m * c); memset(dd, 0, 8 * m * p); memset(ds, 0, 8 * m); memset(dq, 0, 8 * m);
+        memset(da2, 0, 8 * m * c); memset(dd2, 0, 8 * m * p); memset(ds2, 0, 8 * m); memset(dq2, 0, 8 * m);
+        base_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &lb, &cb, g ? da : NULL, dd, ds, dq);
+        new_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &ln, &cn, g ? da2 : NULL, dd2, ds2, dq2);
+        same[g] = lb == ln && cb == cn && !memcmp(da, da2, 8 * m * c) && !memcmp(dd, dd2, 8 * m * p)
+                  && !memcmp(ds, ds2, 8 * m) && !memcmp(dq, dq2, 8 * m);
+        if (g)
+            for (long t = 0; t < m * p; t++) { const double e = fabs(dd[t] - dd2[t]); worst = e > worst ? e : worst; scale = fabs(dd[t]) > scale ? fabs(dd[t]) : scale; }
+    }
+    printf("m %ld: outputs with the gradient %s, loss only %s (largest d_dot difference %.3g of its largest entry)\n",
+           m, same[1] ? "identical" : "DIFFERENT", same[0] ? "identical" : "DIFFERENT", scale > 0 ? worst / scale : 0);
     double tb[99], tn[99], ratio[99], bb[99], bn[99];
     const double ops = 4.0 * n * m * p;
     for (int r = 0; r < reps; r++) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Two versions of the fused NNGP/NTK pass timed in one process, alternately
 # (tools/nk-pass-ab.c): the median of new / base per repetition, and each one's
-# ratio to the peak-FMA loop measured in the same repetition, at m = 10, 100, 500.
+# ratio to the peak-FMA loop measured in the same repetition, at m = 10, 100, 500;
+# first their outputs (with and without the gradient) compared bit for bit.
 # Needs clang and MNIST's training set.
 # Usage: tools/nk-pass-ab.sh BASE_DIR [NEW_DIR, default Sources/CDistillKernels] [repetitions, default 15]
 #   mkdir /tmp/main && git archive main Sources/CDistillKernels | tar -x -C /tmp/main
 #   tools/nk-pass-ab.sh /tmp/main/Sources/CDistillKernels
 # NK_COUNTS="10 500" times only those support set sizes; rows: 30000 (m = 10), 20000 (else).
+# NK_BASE_CFLAGS / NK_NEW_CFLAGS: extra compiler flags for either version (e.g. -DNK_SUPER_BLOCKS=3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] && [ -f "$1/neural_kernel_pass.c" ] || { echo "nk-pass-ab.sh: expected a folder with neural_kernel_pass.c, got '${1:-}'" >&2; exit 1; }
@@ -18,9 +20,9 @@ work="$(mktemp -d /tmp/distill-nk-ab.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
 gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
-clang -O2 -c -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
+clang -O2 -c ${NK_BASE_CFLAGS:-} -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
     -I"$base/include" -I"$base" "$base/neural_kernel_pass.c" -o "$work/base.o"
-clang -O2 -c -Ddistill_nk_rows=new_nk_rows -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
+clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
 clang -O2 -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
 echo "base: $base"; echo "new: $new"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -35,10 +35,14 @@
 #define NB DISTILL_NK_BLOCK_ROWS
 
 // NK_PROFILE (tools' builds only): cycles per phase of the AVX-512 kernel, one thread.
+// NK_SKIP=mask (tools' builds only, timing only: the results are then wrong): phase i
+// of the AVX-512 kernel is left out when bit i is set, to time what it costs in place.
 #ifdef NK_PROFILE
 #include <x86intrin.h>
 unsigned long long nk_profile[8];
 #define PROFILE(i, stmt) do { const unsigned long long t0_ = __rdtsc(); stmt; nk_profile[i] += __rdtsc() - t0_; } while (0)
+#elif defined(NK_SKIP)
+#define PROFILE(i, stmt) do { if (!((NK_SKIP >> (i)) & 1)) { stmt; } } while (0)
 #else
 #define PROFILE(i, stmt) stmt
 #endif
