@@ -58,6 +58,9 @@ extension DistillCommand {
         @Flag(help: "Print the results as one JSON object instead of sentences.")
         var json = false
 
+        @Flag(help: "Print only errors and the results: with --network, no line before training (what will be trained, and how long it will take) nor as each network finishes.")
+        var quiet = false
+
         @OptionGroup(title: "Network evaluation") var networkOptions: EvalNetworkOptions
 
         func validate() throws {
