@@ -45,7 +45,7 @@ extension DistillCommand {
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions
 
-        @Option(help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
+        @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
         var l2: Double?
 
         @Option(help: ArgumentHelp("The inner model to train on the set; by default the one in metrics.json, else logistic.",

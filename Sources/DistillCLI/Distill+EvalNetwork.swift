@@ -88,7 +88,7 @@ struct NetworkOptions: ParsableArguments {
                                valueName: NetworkChoice.allCases.map(\.rawValue).joined(separator: "|")))
     var network: NetworkChoice?
 
-    @Option(help: "How many networks to train (seeds 1 to N), each from its own random initialisation; random real images are drawn anew for each.")
+    @Option(parsing: .unconditional, help: "How many networks to train (seeds 1 to N), each from its own random initialisation; random real images are drawn anew for each.")
     var seeds = 5
 
     @Option(help: ArgumentHelp("The labels the networks train on: soft (the set's learned labels; the default when the set has them) or hard (class ids, one-hot, the default otherwise and for baselines).",
@@ -106,7 +106,7 @@ struct NetworkOptions: ParsableArguments {
                                valueName: AugmentationChoice.allCases.map(\.rawValue).joined(separator: "|")))
     var augmentation: AugmentationChoice?
 
-    @Option(help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment or --augmentation); the rate is divided by 10 at half.")
+    @Option(parsing: .unconditional, help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment or --augmentation); the rate is divided by 10 at half.")
     var epochs: Int?
 
     /// The augmentation chosen: `--augmentation`'s, or DSA's for `--augment` alone, or none.
@@ -146,20 +146,20 @@ struct NetworkOptions: ParsableArguments {
 struct EvalNetworkOptions: ParsableArguments {
     @OptionGroup var common: NetworkOptions
 
-    @Option(help: "MLP: hidden units per layer (128; ntk-mlp 1024). ConvNet: channels per convolution (128).")
+    @Option(parsing: .unconditional, help: "MLP: hidden units per layer (128; ntk-mlp 1024). ConvNet: channels per convolution (128).")
     var width: Int?
 
-    @Option(help: "MLP: dense layers including the classifier (3). ConvNet: convolution blocks (3).")
+    @Option(parsing: .unconditional, help: "MLP: dense layers including the classifier (3). ConvNet: convolution blocks (3).")
     var depth: Int?
 
     @Option(help: ArgumentHelp("Evaluate a baseline set instead of a distilled one, with the same network and protocol: random real training images (drawn anew for each network seed), the class means, or k-means centroids of each class.",
                                valueName: NetworkBaselineChoice.allCases.map(\.rawValue).joined(separator: "|")))
     var baseline: NetworkBaselineChoice?
 
-    @Option(help: "The baseline's images per class (default 1; class-means has exactly 1).")
+    @Option(parsing: .unconditional, help: "The baseline's images per class (default 1; class-means has exactly 1).")
     var imagesPerClass: Int?
 
-    @Option(help: "The seed of the baseline's random draws and of k-means (default: distill run's seed, so the images are those of the run's own baselines).")
+    @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means (default: distill run's seed, so the images are those of the run's own baselines).")
     var seed: UInt64?
 
     var network: NetworkChoice? { common.network }

@@ -57,7 +57,8 @@ public struct DistillationOutcome: Sendable {
 
 /// A distiller for `dataset`, after checking that the training set can supply
 /// the requested number of images, and that a batch (`--batch`) is smaller than
-/// the training set (a batch of all of it would have no effect).
+/// the training set (a batch of all of it would have no effect, a larger one
+/// cannot be drawn).
 ///
 /// - Throws: `RunError` naming the option to change.
 public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConfiguration) throws(RunError) -> Distiller {
@@ -66,7 +67,10 @@ public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConf
     guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
         throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.files.first ?? dataset.dataset.location))")
     }
-    if let batch = configuration.batch, batch >= train.count {
+    if let batch = configuration.batch, batch > train.count {
+        throw RunError("--batch \(batch) is more than the training set (\(train.count) images), from which each step's batch is drawn without replacement; give fewer than \(train.count), or leave --batch out for every step to take all of them")
+    }
+    if let batch = configuration.batch, batch == train.count {
         throw RunError("--batch \(batch) has no effect: the training set has \(train.count) images, and without --batch every step takes all of them; leave it out, or give fewer than \(train.count)")
     }
     let counts = train.classCounts

@@ -11,7 +11,8 @@ import Testing
 /// by `--help`, and timed per batch by the duration estimate.
 @Suite(.serialized) struct OuterBatchRunTests {
     @Test(arguments: [(["--batch", "0"], "--batch must be at least 1, got 0."),
-                      (["--batch=-3"], "--batch must be at least 1, got -3.")])
+                      (["--batch=-3"], "--batch must be at least 1, got -3."),
+                      (["--batch", "-5"], "--batch must be at least 1, got -5.")])
     func aBatchBelowOneIsRefused(arguments: [String], message: String) throws {
         let s = try RunFaultTests.Scratch("batch-below-one")
         defer { s.scratch.cleanUp() }
@@ -22,9 +23,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    /// The small dataset has 12 training images: a batch of 12 or more is the whole set.
-    @Test(arguments: ["12", "13"])
-    func aBatchOfTheWholeTrainingSetIsRefusedAsHavingNoEffect(batch: String) throws {
+    /// The small dataset has 12 training images: a batch of 12 is the whole set
+    /// (no effect), one of 13 cannot be drawn from it.
+    @Test(arguments: [("12", "has no effect: the training set has 12 images, and without --batch every step takes all of them; leave it out, or give fewer than 12"),
+                      ("13", "is more than the training set (12 images), from which each step's batch is drawn without replacement; give fewer than 12, or leave --batch out for every step to take all of them")])
+    func aBatchOfTheWholeTrainingSetOrMoreIsRefused(batch: String, message: String) throws {
         let s = try RunFaultTests.Scratch("batch-whole-\(batch)")
         defer { s.scratch.cleanUp() }
         for command in ["run", "sweep"] {
@@ -33,7 +36,7 @@ import Testing
             if command == "sweep" { arguments += ["--images-per-class", "1", "--baselines", "off"] }
             let result = try distillCommand(arguments)
             #expect(result.status == 1)
-            #expect(result.stderr == "error: --batch \(batch) has no effect: the training set has 12 images, and without --batch every step takes all of them; leave it out, or give fewer than 12\n")
+            #expect(result.stderr == "error: --batch \(batch) \(message)\n")
             #expect(!FileManager.default.fileExists(atPath: out), "a run was made before the check")
         }
     }
