@@ -62,15 +62,18 @@ import Testing
         let recorded = try RecordedConfigurationTests.configuration(out)
         #expect(recorded["batch"] as? Int == 5)
         #expect(Set(recorded.keys) == RecordedConfigurationTests.shared.union(["linearSolveTolerance", "linearSolveMaxIterations", "batch"]))
-        // Every batch accuracy is a multiple of 1/5.
-        let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        // Every batch accuracy is a multiple of 1/5, in columns named for the batch.
+        let lines = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "step,batch_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,batch_accuracy")
+        let history = lines.dropFirst()
         #expect(history.count == 3)
         for row in history {
             let accuracy = try #require(Double(row.split(separator: ",").last.map(String.init) ?? ""))
             #expect(abs(accuracy * 5 - (accuracy * 5).rounded()) < 1e-9, "\(row)")
         }
         // report.html says whose loss its chart shows.
-        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("<h2>Training loss (each step's batch of 5 images)</h2>"))
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(report.contains("<h2>Training loss (each step's batch of 5 images)</h2>") && report.contains("batch loss (cross-entropy)"))
         // So do the console lines (not quiet; lines, not the live display, on a pipe).
         let shown = try runDistill(["--data", s.data.path, "--out", s.path + "/shown", "--steps", "3", "--batch", "5"])
         #expect(shown.status == 0, "\(shown.stderr)")
