@@ -152,7 +152,7 @@ public func runSteps(_ distiller: Distiller, dataset: LoadedDataset, history: [S
 /// Trains the final model on `distiller`'s synthetic set and measures it on
 /// the training and test sets.
 public func measure(_ distiller: Distiller, history: [StepRecord], dataset: LoadedDataset, data: String,
-                    commandLine: String) -> DistillationOutcome {
+                    commands: RunCommands) -> DistillationOutcome {
     var distiller = distiller
     let configuration = distiller.configuration
     let inner = distiller.solveInner()
@@ -170,7 +170,8 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
         testLoss: testEval.loss, testAccuracy: testEval.accuracy,
         innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
         seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
-        loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
+        loadSeconds: dataset.seconds, commandLine: commands.original,
+        resumedWith: commands.resumedWith.isEmpty ? nil : commands.resumedWith, version: DistillVersion.current,
         datasetSHA256: dataset.fileHashes, configuration: RecordedConfiguration(configuration, model: distiller.model),
         readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0,
                                                            channels: dataset.shape.channels) },
@@ -208,7 +209,7 @@ public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfigur
 public func distil(_ distiller: Distiller, dataset: LoadedDataset, data: String, commandLine: String = "",
                    observers: [any DistillationObserver]) -> DistillationOutcome {
     let (final, history) = runSteps(distiller, dataset: dataset, observers: observers)
-    let outcome = measure(final, history: history, dataset: dataset, data: data, commandLine: commandLine)
+    let outcome = measure(final, history: history, dataset: dataset, data: data, commands: RunCommands(original: commandLine))
     for observer in observers { observer.finished(outcome) }
     return outcome
 }
