@@ -112,8 +112,6 @@ public struct NetworkWorkload {
     public let train: (_ epochs: Int) -> Void
     /// Tests seed 1's initial network on the first `n` test images (1 to all of them).
     public let test: (_ n: Int) -> Void
-    /// The images of one epoch.
-    public let trainingImages: Int
     /// The images of one test.
     public let testImages: Int
     /// The protocol's epochs.
@@ -180,8 +178,6 @@ public enum NetworkEvaluation {
         func work<N: TrainableNetwork>(_ net: N) -> NetworkWorkload where N.Scalar == Float {
             let trainer = NetworkTrainer(network: net, settings: settings, centred: network.centred,
                                          channels: c, height: h, width: w)
-            var random = SplitMix64(seed: 1)
-            let initial = net.initialParameters(&random)
             return NetworkWorkload(
                 trainAndTest: { seed in
                     let start = DispatchTime.now().uptimeNanoseconds
@@ -202,10 +198,12 @@ public enum NetworkEvaluation {
                 },
                 test: { n in
                     let count = max(1, min(n, testLabels.count))
+                    var random = SplitMix64(seed: 1)
+                    let initial = net.initialParameters(&random)
                     _ = trainer.correct(parameters: initial, initial: initial, images: Array(testImages.prefix(count * net.inputFeatures)),
                                         labels: Array(testLabels.prefix(count)))
                 },
-                trainingImages: train.count, testImages: testLabels.count, epochs: settings.epochs)
+                testImages: testLabels.count, epochs: settings.epochs)
         }
         switch network.kind {
         case .convnet:

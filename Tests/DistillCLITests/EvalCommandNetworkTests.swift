@@ -291,7 +291,7 @@ import Testing
         for (testImages, expected) in [(10_000, [64, 256]), (200, [200])] {
             let calls = Calls()
             let work = NetworkWorkload(trainAndTest: { _ in (0, 0, nil) }, train: { calls.train.append($0) },
-                                       test: { calls.test.append($0) }, trainingImages: 10, testImages: testImages, epochs: 300)
+                                       test: { calls.test.append($0) }, testImages: testImages, epochs: 300)
             let estimate = NetworkEvalEstimate.measure(work, networks: 3)
             #expect(Set(calls.train) == [1, 2] && calls.train.first == 1, "\(calls.train)")
             #expect(Array(Set(calls.test)).sorted() == expected, "\(calls.test)")
