@@ -58,10 +58,10 @@ extension DistillCommand {
         @OptionGroup(title: "Data") var dataOptions: DataOptions
         @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
-        @Option(help: "How many synthetic images per class the timed steps use.")
+        @Option(parsing: .unconditional, help: "How many synthetic images per class the timed steps use.")
         var imagesPerClass = 1
 
-        @Option(help: "How many times each part is timed; the medians are reported.")
+        @Option(parsing: .unconditional, help: "How many times each part is timed; the medians are reported.")
         var repetitions = 30
 
         @Flag(help: "Print one JSON object instead of a table.")

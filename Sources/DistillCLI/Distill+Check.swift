@@ -40,32 +40,32 @@ extension DistillCommand {
         var data: String { dataOptions.data }
         var threads: Int { dataOptions.threads }
 
-        @Option(help: "How many synthetic images per class the checked set has.")
+        @Option(parsing: .unconditional, help: "How many synthetic images per class the checked set has.")
         var imagesPerClass = 1
 
-        @Option(help: "The seed of the synthetic set's initialisation and of the sampled coordinates.")
+        @Option(parsing: .unconditional, help: "The seed of the synthetic set's initialisation and of the sampled coordinates.")
         var seed: UInt64 = 0
 
-        @Option(help: "How many pixels of the synthetic set the finite differences probe.")
+        @Option(parsing: .unconditional, help: "How many pixels of the synthetic set the finite differences probe.")
         var coordinates = 12
 
-        @Option(help: "How many distillation steps (logistic model, default settings) to take before checking; at the noise start (0 steps) the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
+        @Option(parsing: .unconditional, help: "How many distillation steps (logistic model, default settings) to take before checking; at the noise start (0 steps) the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
         var steps = 50
 
-        @Option(help: "The L2 strength of the inner logistic regression (positive).")
+        @Option(parsing: .unconditional, help: "The L2 strength of the inner logistic regression (positive).")
         var l2 = DistillerConfiguration().l2
 
         @Option(name: .customLong("init"), help: "How the synthetic images start: noise, real or mean.")
         var initialisation = DistillerConfiguration().initialisation
 
 
-        @Option(help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled).")
+        @Option(parsing: .unconditional, help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled).")
         var unrollSteps = SizeList(sizes: [10, 100, 500])
 
         @Option(help: "Time one hypergradient of this method (implicit or unrolled) and report its peak memory, instead of checking.")
         var measure: HypergradientMethod?
 
-        @Option(help: "How many hypergradients --measure times (the median is reported).")
+        @Option(parsing: .unconditional, help: "How many hypergradients --measure times (the median is reported).")
         var repeats = 5
 
         @Flag(help: "Print the results as one JSON object.")

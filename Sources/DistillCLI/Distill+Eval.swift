@@ -45,7 +45,7 @@ extension DistillCommand {
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions
 
-        @Option(help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
+        @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
         var l2: Double?
 
         @Option(help: ArgumentHelp("The inner model to train on the set; by default the one in metrics.json, else logistic.",
@@ -57,6 +57,9 @@ extension DistillCommand {
 
         @Flag(help: "Print the results as one JSON object instead of sentences.")
         var json = false
+
+        @Flag(help: "Print only errors and the results: with --network, no line before training (what will be trained, and how long it will take) nor as each network finishes.")
+        var quiet = false
 
         @OptionGroup(title: "Network evaluation") var networkOptions: EvalNetworkOptions
 

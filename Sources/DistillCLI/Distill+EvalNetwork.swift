@@ -88,7 +88,7 @@ struct NetworkOptions: ParsableArguments {
                                valueName: NetworkChoice.allCases.map(\.rawValue).joined(separator: "|")))
     var network: NetworkChoice?
 
-    @Option(help: "How many networks to train (seeds 1 to N), each from its own random initialisation; random real images are drawn anew for each.")
+    @Option(parsing: .unconditional, help: "How many networks to train (seeds 1 to N), each from its own random initialisation; random real images are drawn anew for each.")
     var seeds = 5
 
     @Option(help: ArgumentHelp("The labels the networks train on: soft (the set's learned labels; the default when the set has them) or hard (class ids, one-hot, the default otherwise and for baselines).",
@@ -106,7 +106,7 @@ struct NetworkOptions: ParsableArguments {
                                valueName: AugmentationChoice.allCases.map(\.rawValue).joined(separator: "|")))
     var augmentation: AugmentationChoice?
 
-    @Option(help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment or --augmentation); the rate is divided by 10 at half.")
+    @Option(parsing: .unconditional, help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment or --augmentation); the rate is divided by 10 at half.")
     var epochs: Int?
 
     /// The augmentation chosen: `--augmentation`'s, or DSA's for `--augment` alone, or none.
@@ -146,20 +146,20 @@ struct NetworkOptions: ParsableArguments {
 struct EvalNetworkOptions: ParsableArguments {
     @OptionGroup var common: NetworkOptions
 
-    @Option(help: "MLP: hidden units per layer (128; ntk-mlp 1024). ConvNet: channels per convolution (128).")
+    @Option(parsing: .unconditional, help: "MLP: hidden units per layer (128; ntk-mlp 1024). ConvNet: channels per convolution (128).")
     var width: Int?
 
-    @Option(help: "MLP: dense layers including the classifier (3). ConvNet: convolution blocks (3).")
+    @Option(parsing: .unconditional, help: "MLP: dense layers including the classifier (3). ConvNet: convolution blocks (3).")
     var depth: Int?
 
     @Option(help: ArgumentHelp("Evaluate a baseline set instead of a distilled one, with the same network and protocol: random real training images (drawn anew for each network seed), the class means, or k-means centroids of each class.",
                                valueName: NetworkBaselineChoice.allCases.map(\.rawValue).joined(separator: "|")))
     var baseline: NetworkBaselineChoice?
 
-    @Option(help: "The baseline's images per class (default 1; class-means has exactly 1).")
+    @Option(parsing: .unconditional, help: "The baseline's images per class (default 1; class-means has exactly 1).")
     var imagesPerClass: Int?
 
-    @Option(help: "The seed of the baseline's random draws and of k-means (default: distill run's seed, so the images are those of the run's own baselines).")
+    @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means (default: distill run's seed, so the images are those of the run's own baselines).")
     var seed: UInt64?
 
     var network: NetworkChoice? { common.network }
@@ -201,9 +201,14 @@ extension DistillCommand.Eval {
     func evaluateNetworks() throws -> NetworkEvalReport {
         guard let choice = networkOptions.network else { throw CLIError("--network is missing") }
         let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
-        let evaluator = try NetworkEvaluator(dataset: dataset, data: data, choice: choice,
+        var evaluator = try NetworkEvaluator(dataset: dataset, data: data, choice: choice,
                                              spec: choice.spec(width: networkOptions.width, depth: networkOptions.depth),
                                              options: networkOptions.common, threads: threads)
+        // On standard error, so that standard output holds the result alone (--json).
+        if !quiet {
+            evaluator.log = { printError($0) }
+            evaluator.estimatesDuration = true
+        }
         if let baseline = networkOptions.baseline {
             return try evaluator.evaluate(baseline: baseline,
                                           imagesPerClass: networkOptions.imagesPerClass ?? DistillerConfiguration().imagesPerClass,
@@ -219,9 +224,11 @@ extension DistillCommand.Sweep {
     func networkEvaluator(_ loaded: LoadedDataset) throws(CLIError) -> NetworkEvaluator? {
         guard let choice = networkOptions.network else { return nil }
         do {
-            return try NetworkEvaluator(dataset: loaded.dataset, data: options.data, choice: choice,
-                                        spec: choice.spec(width: nil, depth: nil), options: networkOptions,
-                                        threads: options.dataOptions.threads)
+            var evaluator = try NetworkEvaluator(dataset: loaded.dataset, data: options.data, choice: choice,
+                                                 spec: choice.spec(width: nil, depth: nil), options: networkOptions,
+                                                 threads: options.dataOptions.threads)
+            if !quiet { evaluator.log = { printError($0) } }
+            return evaluator
         } catch { throw CLIError(error) }
     }
 
@@ -270,6 +277,12 @@ struct NetworkEvaluator {
     let softLabelLoss: SoftLabelLossChoice?
     /// Threads per network (`--threads`).
     let threads: Int
+    /// Where a line goes before the first network trains (what will be trained)
+    /// and as each network finishes (its accuracy and time); nil: nowhere.
+    var log: ((String) -> Void)?
+    /// Whether the first line estimates the evaluation's time (`NetworkEvalEstimate`,
+    /// measured on copies before the first network trains).
+    var estimatesDuration = false
 
     /// ConvNet-3, MLP or NTK-MLP.
     var title: String { choice.title(spec) }
@@ -313,8 +326,9 @@ struct NetworkEvaluator {
                 break
             }
         }
-        let result = try evaluate(pixels: set.images.values.map { Float($0) }, count: set.images.rows, labels: labels,
-                                  settings: settings)
+        let pixels = set.images.values.map { Float($0) }
+        let result = try trainNetworks(on: "the \(set.images.rows) images of \(folder) (\(soft ? "learned" : "hard") labels)",
+                                       count: set.images.rows, labels: labels, settings: settings) { _ in pixels }
         var report = NetworkEvalReport(set: folder, baseline: nil, imagesPerClass: nil, baselineSeed: nil, dataset: data,
                                  images: set.images.rows, classes: dataset.classes, labels: soft ? "soft" : "hard",
                                  labelsFile: soft ? RunFiles.softLabels : hardLabelsFile(folder),
@@ -343,44 +357,57 @@ struct NetworkEvaluator {
             throw CLIError("--baseline \(baseline.rawValue) --images-per-class \(k): the baseline needs \(k) training image(s) of every class, but class \(name) has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1))\(baseline == .randomReal ? " or another --baseline" : "")")
         }
         let ids = (0..<(train.classes * k)).map { Int32($0 / k) }
+        let what = "\(k) \(baseline.rawValue) image(s) per class (\(train.classes * k) images"
         let result: NetworkEvaluationResult
         switch baseline {
         case .randomReal:
             var master = SplitMix64(seed: seed)
-            var combined: NetworkEvaluationResult?
-            for networkSeed in seeds {
+            result = try trainNetworks(on: what + ", drawn anew for each network)", count: train.classes * k,
+                                       labels: .classes(ids), settings: settings) { _ in
                 var random = SplitMix64(seed: master.next())
-                let images = try Initialisation.real.images(from: train, imagesPerClass: k, random: &random)
-                let one = try evaluate(pixels: images.values.map { Float($0) }, count: images.rows, labels: .classes(ids),
-                                       seeds: [networkSeed])
-                combined = combined.map { $0.appending(one) } ?? one
-                // Each network takes minutes to hours: its result on stderr as soon as it is known,
-                // so that a run stopped early still leaves every finished seed.
-                if seeds.count > 1 {
-                    let accuracy = one.diverged[0] ? "diverged" : "\(format(100 * one.testAccuracies[0], 2))%"
-                    printError("seed \(networkSeed) (\(combined?.seeds.count ?? 0) of \(seeds.count)): \(accuracy) in \(format(one.seconds[0], 1)) s")
-                }
+                return try Initialisation.real.images(from: train, imagesPerClass: k, random: &random).values.map { Float($0) }
             }
-            guard let combined else { throw CLIError("no network seeds") }
-            result = combined
         case .classMeans, .kmeans:
             let images = baseline == .classMeans
                 ? try Initialisation.classMeans(train)
                 : try KMeans.classCentroids(of: train, perClass: k, seed: seed, threads: threads)
-            result = try evaluate(pixels: images.values.map { Float($0) }, count: images.rows, labels: .classes(ids))
+            let pixels = images.values.map { Float($0) }
+            result = try trainNetworks(on: what + ")", count: images.rows, labels: .classes(ids), settings: settings) { _ in pixels }
         }
         return NetworkEvalReport(set: baseline.rawValue, baseline: baseline.resultName, imagesPerClass: k, baselineSeed: seed,
                                  dataset: data, images: train.classes * k, classes: dataset.classes, labels: "hard",
                                  labelsFile: nil, title: choice.title(spec), result: result)
     }
 
-    private func evaluate(pixels: [Float], count: Int, labels: NetworkLabels, seeds: [UInt64]? = nil,
-                          settings: TrainingProtocol? = nil) throws -> NetworkEvaluationResult {
+    /// Trains and tests one network per seed, in seed order, network seed `d` on
+    /// the images `pixels(d)` gives (`count` of them, in the dataset's shape).
+    /// With `log`: first a line saying what will be trained on `what` (and with
+    /// `estimatesDuration`, how long it will take), then one line per network as it finishes.
+    private func trainNetworks(on what: String, count: Int, labels: NetworkLabels, settings: TrainingProtocol,
+                               pixels: (UInt64) throws -> [Float]) throws -> NetworkEvaluationResult {
         let shape = dataset.shape
-        let images = try NetworkImages(pixels: pixels, count: count, height: shape.height, width: shape.width, channels: shape.channels)
-        return try NetworkEvaluation.evaluate(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
-                                              classes: dataset.classes, network: spec, protocol: settings ?? self.settings,
-                                              seeds: seeds ?? self.seeds, threads: threads)
+        var combined: NetworkEvaluationResult?
+        for networkSeed in seeds {
+            let images = try NetworkImages(pixels: try pixels(networkSeed), count: count, height: shape.height, width: shape.width,
+                                           channels: shape.channels)
+            if combined == nil, let log {
+                let estimate = estimatesDuration ? NetworkEvalEstimate.measure(
+                    try NetworkEvaluation.workload(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
+                                                   classes: dataset.classes, network: spec, protocol: settings, threads: threads),
+                    networks: seeds.count) : nil
+                log(NetworkEvalEstimate.plan(title: title, on: what, seeds: seeds, settings: settings, testImages: test.count,
+                                             estimate: estimate))
+            }
+            let one = try NetworkEvaluation.evaluate(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
+                                                     classes: dataset.classes, network: spec, protocol: settings,
+                                                     seeds: [networkSeed], threads: threads)
+            combined = combined.map { $0.appending(one) } ?? one
+            // Each network takes minutes to hours: its result as soon as it is known,
+            // so that an evaluation stopped early still shows every finished network.
+            log?(NetworkEvalEstimate.finished(title: title, one, of: seeds.count, done: combined?.seeds.count ?? 0))
+        }
+        guard let combined else { throw CLIError("no network seeds") }
+        return combined
     }
 }
 

@@ -28,22 +28,22 @@ extension DistillCommand {
 
         @OptionGroup var options: DistillOptions
 
-        @Option(help: "How many synthetic images to learn for each class.")
+        @Option(parsing: .unconditional, help: "How many synthetic images to learn for each class.")
         var imagesPerClass = DistillerConfiguration().imagesPerClass
 
         @Option(help: "The folder to write the results into; created if missing (default: out, or the --resume folder).")
         var out: String?
 
-        @Option(help: "Save a checkpoint every this many steps (0: only at the end), to resume an interrupted run.")
+        @Option(parsing: .unconditional, help: "Save a checkpoint every this many steps (0: only at the end), to resume an interrupted run.")
         var checkpointEvery = 50
 
         @Option(help: ArgumentHelp("Continue the run whose --out folder is this, from its checkpoint, with the options it was started with.", valueName: "dir"))
         var resume: String?
 
-        @Option(help: "Stop after this step, saving a checkpoint and the outputs; continue later with --resume.")
+        @Option(parsing: .unconditional, help: "Stop after this step, saving a checkpoint and the outputs; continue later with --resume.")
         var stopAfterStep: Int?
 
-        @Option(help: "How many times each pixel is enlarged in distilled.png.")
+        @Option(parsing: .unconditional, help: "How many times each pixel is enlarged in distilled.png.")
         var zoom = 4
 
         @Flag(help: "Print only errors and the final summary.")
@@ -162,12 +162,13 @@ extension DistillCommand {
                     try watch.extraFiles(outcome, outputs: outputs, zoom: zoom, command: command)
                 }
             }
-            watch.printSummary(result.outcome, folder: out, files: result.files + watch.extraNames)
+            // Why the run stopped before its last step (a signal, or --stop-after-step) comes first, then the summary.
             let received = session.signals.received
             if result.stoppedEarly {
                 let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
-                print("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
+                watch.printFinal("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
             }
+            watch.printSummary(result.outcome, folder: out, files: result.files + watch.extraNames)
             return received
         }
     }

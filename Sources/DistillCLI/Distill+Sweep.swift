@@ -28,10 +28,10 @@ extension DistillCommand {
 
         @OptionGroup var options: DistillOptions
 
-        @Option(help: "The sizes to try, as a comma-separated list of images per class.")
+        @Option(parsing: .unconditional, help: "The sizes to try, as a comma-separated list of images per class.")
         var imagesPerClass = SizeList(sizes: [1, 2, 5, 10, 20, 50])
 
-        @Option(help: "A test accuracy to reach, as a fraction (0.92) or a percentage (92).")
+        @Option(parsing: .unconditional, help: "A test accuracy to reach, as a fraction (0.92) or a percentage (92).")
         var targetAccuracy: Double?
 
         @Option(help: "The folder to write the sweep into; created if missing.")

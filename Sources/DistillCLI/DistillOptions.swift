@@ -12,16 +12,16 @@ struct DataOptions: ParsableArguments {
     @Option(help: "The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin).")
     var data = DataOptions.defaultData
 
-    @Option(help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split recorded in metrics.json).", valueName: "F"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split recorded in metrics.json).", valueName: "F"))
     var testFraction: Double?
 
-    @Option(help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
+    @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
     var splitSeed: UInt64 = 0
 
     @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
     var labelSet: CIFAR.LabelSet?
 
-    @Option(help: "How many threads the passes over the training and test sets use (and, for eval --network, the networks' training).")
+    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use (and, for eval --network, the networks' training).")
     var threads = DistillerConfiguration().threads
 
     func validate() throws {
@@ -52,31 +52,31 @@ struct ModelOptions: ParsableArguments {
                                valueName: InnerModels.names.joined(separator: "|")))
     var model = DistillerConfiguration().model
 
-    @Option(help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText { $0.l2 })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText { $0.l2 })"))
     var l2: Double?
 
     @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
     var hypergradient = DistillerConfiguration().hypergradient
 
-    @Option(help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). Default: \(DistillerConfiguration().unrollSteps)."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). Default: \(DistillerConfiguration().unrollSteps)."))
     var unrollSteps: Int?
 
-    @Option(help: ArgumentHelp("Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))
     var depth: Int?
 
-    @Option(help: ArgumentHelp("Weight variance σ_w² of the NNGP / NTK network (positive). \(defaultsText(kernelModelsOnly: true) { $0.weightVariance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight variance σ_w² of the NNGP / NTK network (positive). \(defaultsText(kernelModelsOnly: true) { $0.weightVariance })"))
     var weightVariance: Double?
 
-    @Option(help: ArgumentHelp("Bias variance σ_b² of the NNGP / NTK network (zero or positive). \(defaultsText(kernelModelsOnly: true) { $0.biasVariance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Bias variance σ_b² of the NNGP / NTK network (zero or positive). \(defaultsText(kernelModelsOnly: true) { $0.biasVariance })"))
     var biasVariance: Double?
 
     @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue })"))
     var outerLoss: KernelOuterLoss?
 
-    @Option(help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText { $0.innerTolerance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText { $0.innerTolerance })"))
     var innerTolerance: Double?
 
-    @Option(help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText { $0.linearSolveTolerance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText { $0.linearSolveTolerance })"))
     var linearSolveTolerance: Double?
 
     func validate() throws {
@@ -190,13 +190,13 @@ struct DistillOptions: ParsableArguments {
     @OptionGroup(title: "Data") var dataOptions: DataOptions
     @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
-    @Option(help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))
     var steps: Int?
 
-    @Option(help: ArgumentHelp("Adam's learning rate on the synthetic pixels. \(defaultsText { $0.learningRate })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the synthetic pixels. \(defaultsText { $0.learningRate })"))
     var learningRate: Double?
 
-    @Option(help: "The seed of the random generator; the same seed and thread count give the same result.")
+    @Option(parsing: .unconditional, help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
     @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
@@ -205,13 +205,13 @@ struct DistillOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText { Switch($0.learnLabels).rawValue })", valueName: "on|off"))
     var learnLabels: Switch?
 
-    @Option(help: ArgumentHelp("Adam's learning rate on the labels, when they are learned. \(defaultsText { $0.labelLearningRate })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the labels, when they are learned. \(defaultsText { $0.labelLearningRate })"))
     var labelLearningRate: Double?
 
     @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2. \(defaultsText { Switch($0.learnL2).rawValue })", valueName: "on|off"))
     var learnL2: Switch?
 
-    @Option(help: ArgumentHelp("Adam's learning rate on the logarithm of the L2 strength, when it is learned. \(defaultsText { $0.l2LearningRate })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the logarithm of the L2 strength, when it is learned. \(defaultsText { $0.l2LearningRate })"))
     var l2LearningRate: Double?
 
     @Option(help: ArgumentHelp("How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step). \(defaultsText { $0.schedule.rawValue })"))
@@ -220,10 +220,10 @@ struct DistillOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none. \(defaultsText { $0.pixelRange.rawValue })"))
     var pixelRange: PixelRange?
 
-    @Option(help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
     var pull: Double?
 
-    @Option(help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. Default: the whole training set.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. Default: the whole training set.", valueName: "N"))
     var batch: Int?
 
     /// The dataset location.

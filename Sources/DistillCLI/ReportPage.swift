@@ -67,9 +67,10 @@ struct ReportPage {
 
         // With --batch, each step's loss is that of its batch of training images.
         let batchText = m.configuration.batch.map { " (each step's batch of \($0) images)" } ?? ""
+        let lossName = m.configuration.batch == nil ? "training loss" : "batch loss"
         body += "<section class=\"charts\"><div><h2>Training loss\(batchText)</h2>\n"
-        body += LineChart(series: [LineChart.Series(name: "training loss", points: history.map { (Double($0.step), $0.trainLoss) }, color: "#1f77b4")],
-                          xLabel: "step", yLabel: "training loss (cross-entropy)", width: 540, height: 320, identifier: "loss").svg(standalone: false)
+        body += LineChart(series: [LineChart.Series(name: lossName, points: history.map { (Double($0.step), $0.trainLoss) }, color: "#1f77b4")],
+                          xLabel: "step", yLabel: lossName + " (cross-entropy)", width: 540, height: 320, identifier: "loss").svg(standalone: false)
         body += "</div><div><h2>Test accuracy</h2>\n"
         let accuracy = testAccuracy.isEmpty ? [(Double(m.steps), 100 * m.testAccuracy)] : testAccuracy.map { (Double($0.step), 100 * $0.accuracy) }
         var series = LineChart.Series(name: "test accuracy", points: accuracy, color: "#2ca02c")

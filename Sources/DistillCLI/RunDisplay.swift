@@ -14,10 +14,10 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How progress is printed: text (a live line on a terminal, a plain line every so often otherwise) or json (one JSON object per step on standard output, the rest on standard error).", valueName: "text|json"))
     var logFormat = LogFormat.text
 
-    @Option(help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve (default: chosen from the run's length so that measuring costs under 5% of the run).", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve (default: chosen from the run's length so that measuring costs under 5% of the run).", valueName: "N"))
     var evalEvery: Int?
 
-    @Option(help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side.", valueName: "N"))
     var snapshotEvery: Int?
 
     @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html and progress.png (by default the dataset's names: class folder names, CIFAR's names files, else each class's index).", valueName: "file"))
@@ -136,11 +136,15 @@ final class RunDisplay: @unchecked Sendable {
 
     /// The summary block at the end (on standard error with `--log-format json`,
     /// so that standard output holds only JSON lines), with the baselines as
-    /// a table when they were trained.
+    /// a table when they were trained. Its first line says "Done" only when the
+    /// run reached its last step.
     func summary(_ outcome: DistillationOutcome, folder: String, files: [String]) -> String {
         let m = outcome.metrics
+        let step = outcome.distiller.step, steps = outcome.distiller.configuration.steps
+        // A run stopped before its last step (a signal, --stop-after-step) is not done.
+        let time = "\(NumberText.duration(m.seconds)) (\(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms per step)"
         var lines = [
-            "Done in \(NumberText.duration(m.seconds)) (\(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms per step).",
+            step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done in \(time).",
             "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)))",
             "  test accuracy      \(NumberText.percent(m.testAccuracy))",
         ]
@@ -168,7 +172,12 @@ final class RunDisplay: @unchecked Sendable {
     }
 
     func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String]) {
-        let text = summary(outcome, folder: folder, files: files)
+        printFinal(summary(outcome, folder: folder, files: files))
+    }
+
+    /// Prints a closing line or block: on standard error with `--log-format
+    /// json` (standard output then holds only JSON lines), else on standard output.
+    func printFinal(_ text: String) {
         if logFormat == .json { printError(text) } else { print(text) }
     }
 }

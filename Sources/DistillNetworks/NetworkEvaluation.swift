@@ -1,4 +1,5 @@
 import Dispatch
+import DistillNumerics
 
 /// The test accuracy of networks trained from scratch on an image set, one per
 /// seed, with keys `network`, `protocol`, `seeds`, `test_accuracies`,
@@ -97,6 +98,26 @@ public struct NetworkEvaluationResult: Sendable, Equatable, Codable {
     }
 }
 
+/// One network kind prepared to train on a set under a protocol and be tested:
+/// what `NetworkEvaluation.evaluate` runs for each seed, and the parts of it
+/// that take time, so that a caller can time them before an evaluation starts
+/// (`distill eval --network` announces its duration from them).
+public struct NetworkWorkload {
+    /// Trains the network of `seed` under the protocol and tests it: its test
+    /// accuracy (NaN when it diverged), the seconds both took, and the epoch of divergence.
+    let trainAndTest: (UInt64) -> (accuracy: Double, seconds: Double, divergedAtEpoch: Int?)
+    /// Trains seed 1's network for the protocol's first `epochs` epochs (at
+    /// least 1; each: every image once, in batches, augmented as the protocol
+    /// augments) and discards it.
+    public let train: (_ epochs: Int) -> Void
+    /// Tests seed 1's initial network on the first `n` test images (1 to all of them).
+    public let test: (_ n: Int) -> Void
+    /// The images of one test.
+    public let testImages: Int
+    /// The protocol's epochs.
+    public let epochs: Int
+}
+
 /// Trains networks from scratch on a (distilled or baseline) image set and tests them.
 public enum NetworkEvaluation {
     /// Trains one network per seed on `train` with `labels` under `settings` and
@@ -117,6 +138,29 @@ public enum NetworkEvaluation {
                                 seeds: [UInt64], threads: Int = ProcessInfoThreads.count) throws -> NetworkEvaluationResult {
         try validate(train: train, labels: labels, test: test, testLabels: testLabels, classes: classes,
                      network: network, settings: settings, seeds: seeds)
+        let work = prepare(train: train, labels: labels, test: test, testLabels: testLabels, classes: classes,
+                           network: network, settings: settings, threads: threads)
+        let runs = seeds.map(work.trainAndTest)
+        return NetworkEvaluationResult(network: network, protocol: settings, seeds: seeds,
+                                       testAccuracies: runs.map(\.accuracy), seconds: runs.map(\.seconds),
+                                       divergedAtEpoch: runs.map(\.divergedAtEpoch))
+    }
+
+    /// The work of `evaluate` for one network, in the parts that take time, to be
+    /// timed before an evaluation starts (`NetworkWorkload`). Same parameters and
+    /// errors as `evaluate`.
+    public static func workload(train: NetworkImages, labels: NetworkLabels, test: NetworkImages, testLabels: [Int32],
+                                classes: Int, network: NetworkSpec, protocol settings: TrainingProtocol = TrainingProtocol(),
+                                threads: Int = ProcessInfoThreads.count) throws -> NetworkWorkload {
+        try validate(train: train, labels: labels, test: test, testLabels: testLabels, classes: classes,
+                     network: network, settings: settings, seeds: [1])
+        return prepare(train: train, labels: labels, test: test, testLabels: testLabels, classes: classes,
+                       network: network, settings: settings, threads: threads)
+    }
+
+    /// The targets, the normalised images and the network's trainer, made once for every seed.
+    private static func prepare(train: NetworkImages, labels: NetworkLabels, test: NetworkImages, testLabels: [Int32],
+                                classes: Int, network: NetworkSpec, settings: TrainingProtocol, threads: Int) -> NetworkWorkload {
         let targets: [Float], loss: NetworkLoss
         switch labels {
         case .classes(let ids):
@@ -130,34 +174,47 @@ public enum NetworkEvaluation {
         let testImages = test.normalised(mean: settings.pixelMean, std: settings.pixelStd)
         let (c, h, w) = (train.channels, train.height, train.width)
 
-        func run<N: TrainableNetwork>(_ net: N) -> [(accuracy: Double, seconds: Double, diverged: Int?)] where N.Scalar == Float {
+        // Generic over the network so that each kind's training loop is specialised.
+        func work<N: TrainableNetwork>(_ net: N) -> NetworkWorkload where N.Scalar == Float {
             let trainer = NetworkTrainer(network: net, settings: settings, centred: network.centred,
                                          channels: c, height: h, width: w)
-            return seeds.map { seed in
-                let start = DispatchTime.now().uptimeNanoseconds
-                let fit = trainer.train(images: trainImages, targets: targets, count: train.count, loss: loss, seed: seed)
-                // A diverged network is not tested: its outputs are not numbers.
-                let accuracy = fit.divergedAtEpoch != nil ? Double.nan
-                    : Double(trainer.correct(parameters: fit.parameters, initial: fit.initial, images: testImages,
-                                             labels: testLabels)) / Double(testLabels.count)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-                return (accuracy, seconds, fit.divergedAtEpoch)
-            }
+            return NetworkWorkload(
+                trainAndTest: { seed in
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let fit = trainer.train(images: trainImages, targets: targets, count: train.count, loss: loss, seed: seed)
+                    // A diverged network is not tested: its outputs are not numbers.
+                    let accuracy = fit.divergedAtEpoch != nil ? Double.nan
+                        : Double(trainer.correct(parameters: fit.parameters, initial: fit.initial, images: testImages,
+                                                 labels: testLabels)) / Double(testLabels.count)
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                    return (accuracy, seconds, fit.divergedAtEpoch)
+                },
+                train: { epochs in
+                    var first = settings
+                    first.epochs = max(1, epochs)
+                    let shorter = NetworkTrainer(network: net, settings: first, centred: network.centred,
+                                                 channels: c, height: h, width: w)
+                    _ = shorter.train(images: trainImages, targets: targets, count: train.count, loss: loss, seed: 1)
+                },
+                test: { n in
+                    let count = max(1, min(n, testLabels.count))
+                    var random = SplitMix64(seed: 1)
+                    let initial = net.initialParameters(&random)
+                    _ = trainer.correct(parameters: initial, initial: initial, images: Array(testImages.prefix(count * net.inputFeatures)),
+                                        labels: Array(testLabels.prefix(count)))
+                },
+                testImages: testLabels.count, epochs: settings.epochs)
         }
-        let runs: [(accuracy: Double, seconds: Double, diverged: Int?)]
         switch network.kind {
         case .convnet:
-            runs = run(ConvNet<Float>(channels: c, height: h, width: w, classes: classes,
-                                      networkWidth: network.width, depth: network.depth, threads: threads))
+            return work(ConvNet<Float>(channels: c, height: h, width: w, classes: classes,
+                                       networkWidth: network.width, depth: network.depth, threads: threads))
         case .mlp:
             let parameterisation: MLP<Float>.Parameterisation = network.parameterisation == .ntk
                 ? .ntk(weightStd: network.weightStd, biasStd: network.biasStd) : .standard
-            runs = run(MLP<Float>(inputFeatures: train.features, classes: classes, width: network.width,
-                                  depth: network.depth, parameterisation: parameterisation))
+            return work(MLP<Float>(inputFeatures: train.features, classes: classes, width: network.width,
+                                   depth: network.depth, parameterisation: parameterisation))
         }
-        return NetworkEvaluationResult(network: network, protocol: settings, seeds: seeds,
-                                       testAccuracies: runs.map(\.accuracy), seconds: runs.map(\.seconds),
-                                       divergedAtEpoch: runs.map(\.diverged))
     }
 
     private static func validate(train: NetworkImages, labels: NetworkLabels, test: NetworkImages, testLabels: [Int32],

@@ -8,7 +8,7 @@ import Darwin
 /// The number type a network computes in: `Float` for training and evaluation
 /// (its products run on oneDNN's `dnnl_sgemm`), `Double` for the derivative tests
 /// (plain loops; tiny shapes only).
-public protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
+public protocol NetworkScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable {
     /// Row-major `c = alpha · op(a) · op(b) + beta · c`, `op(a)` m x k, `op(b)` k x n,
     /// `c` m x n; `op` transposes when the flag is set (leading dimensions as stored).
     static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -67,7 +67,7 @@ enum OneDNNThreads {
     /// libgomp's `omp_set_num_threads`, looked up at run time: oneDNN's OpenMP
     /// runtime has loaded libgomp (Debian's build), and its development symlink is
     /// not on the linker's path. nil for a build with another threading runtime.
-    nonisolated(unsafe) private static let setNumThreads: (@convention(c) (Int32) -> Void)? = {
+    private static let setNumThreads: (@convention(c) (Int32) -> Void)? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)
     }()

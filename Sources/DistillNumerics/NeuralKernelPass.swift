@@ -124,8 +124,9 @@ public final class NeuralKernelPass: Sendable {
             var dDot = [Double](repeating: 0, count: wantGradient ? m * p : 0)
             var dSum = [Double](repeating: 0, count: wantGradient ? m : 0)
             var dQ = [Double](repeating: 0, count: wantGradient ? m : 0)
-            var lossSum = 0.0, correct = 0, status: Int32 = 0
-            func run(_ pixels: UnsafeRawPointer?, _ kind: Int32) {
+            var lossSum = 0.0, correct = 0
+            // distill_nk_rows's status: 0, or -1 when its scratch memory could not be allocated.
+            func run(_ pixels: UnsafeRawPointer?, _ kind: Int32) -> Int32 {
                 supportT.withUnsafeBufferPointer { st in
                 offset.withUnsafeBufferPointer { off in
                 q.withUnsafeBufferPointer { qs in
@@ -140,19 +141,20 @@ public final class NeuralKernelPass: Sendable {
                         kind: architecture.tangent ? DISTILL_NK_NTK : DISTILL_NK_NNGP,
                         loss: loss == .meanSquaredError ? DISTILL_NK_LOSS_MSE : DISTILL_NK_LOSS_CROSS_ENTROPY,
                         weight_variance: w, bias_variance: b, cone_epsilon: Self.coneEpsilon)
-                    dAlpha.withUnsafeMutableBufferPointer { da in
+                    return dAlpha.withUnsafeMutableBufferPointer { da in
                     dDot.withUnsafeMutableBufferPointer { dd in
                     dSum.withUnsafeMutableBufferPointer { ds in
                     dQ.withUnsafeMutableBufferPointer { dq in
-                        status = distill_nk_rows(&problem, kernel, chunks[part].lowerBound, chunks[part].upperBound,
-                                                 &lossSum, &correct,
-                                                 wantGradient ? da.baseAddress : nil, dd.baseAddress, ds.baseAddress, dq.baseAddress)
+                        distill_nk_rows(&problem, kernel, chunks[part].lowerBound, chunks[part].upperBound,
+                                        &lossSum, &correct,
+                                        wantGradient ? da.baseAddress : nil, dd.baseAddress, ds.baseAddress, dq.baseAddress)
                     }}}}
                 }}}}}
             }
+            let status: Int32
             switch data.pixels {
-            case .bytes(let bytes): bytes.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_U8) }
-            case .floats(let floats): floats.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_F32) }
+            case .bytes(let bytes): status = bytes.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_U8) }
+            case .floats(let floats): status = floats.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_F32) }
             }
             return Partial(loss: status == 0 ? lossSum : .nan, correct: correct, dAlpha: dAlpha, dDot: dDot, dSum: dSum, dQ: dQ)
         }

@@ -30,6 +30,10 @@ public struct Checkpoint: Sendable {
         /// and data options, by long name without dashes (`snapshot-every`: "1"),
         /// as the command that started it recorded them; absent in older checkpoints.
         public internal(set) var recordedOptions: [String: String]?
+        /// The command that started the run and those that resumed it (`RunCommands`);
+        /// absent in older checkpoints.
+        public internal(set) var commandLine: String?
+        public internal(set) var resumedWith: [String]?
         var configuration: DistillerConfiguration
         var step: Int
         var l2: Double
@@ -73,7 +77,8 @@ public struct Checkpoint: Sendable {
     ///
     /// - Throws: the file that cannot be written and why (nothing is changed then).
     public static func write(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                             dataOptions: DatasetOptions = DatasetOptions(), recordedOptions: [String: String] = [:], to out: String,
+                             dataOptions: DatasetOptions = DatasetOptions(), recordedOptions: [String: String] = [:],
+                             commands: RunCommands? = nil, to out: String,
                              alongside files: [(path: String, bytes: [UInt8])] = [], precedence: Precedence = .unlessLater) throws {
         // One writer at a time (the signal thread may write too), and never an older step over a newer one.
         try written.withLock { sets throws in
@@ -86,7 +91,7 @@ public struct Checkpoint: Sendable {
                 }
             }
             try writeUnlocked(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions,
-                              recordedOptions: recordedOptions, to: out,
+                              recordedOptions: recordedOptions, commands: commands, to: out,
                               alongside: files)
             sets[out] = (distiller.step, !files.isEmpty)
         }
@@ -96,7 +101,8 @@ public struct Checkpoint: Sendable {
     private static let written = Mutex<[String: (step: Int, withOutputs: Bool)]>([:])
 
     private static func writeUnlocked(_ distiller: Distiller, history: [StepRecord], data: String, dataFiles: [String: String],
-                                      dataOptions: DatasetOptions, recordedOptions: [String: String], to out: String, alongside outputs: [(path: String, bytes: [UInt8])]) throws {
+                                      dataOptions: DatasetOptions, recordedOptions: [String: String], commands: RunCommands?,
+                                      to out: String, alongside outputs: [(path: String, bytes: [UInt8])]) throws {
         let folder = Self.folder(in: out)
         let folderExisted = access(folder, F_OK) == 0
         try OutputFile.createDirectory(folder)
@@ -104,7 +110,8 @@ public struct Checkpoint: Sendable {
         let optimisers = ["images": state.imageOptimiser, "labels": state.labelOptimiser, "l2": state.l2Optimiser]
         let manifest = Manifest(
             formatVersion: formatVersion, distillVersion: DistillVersion.current, data: data, dataFiles: dataFiles,
-            dataOptions: dataOptions, recordedOptions: recordedOptions, configuration: distiller.configuration, step: state.step, l2: state.l2,
+            dataOptions: dataOptions, recordedOptions: recordedOptions, commandLine: commands?.original,
+            resumedWith: commands?.resumedWith, configuration: distiller.configuration, step: state.step, l2: state.l2,
             optimisers: optimisers.mapValues {
                 OptimiserScalars(learningRate: $0.learningRate, beta1: $0.beta1, beta2: $0.beta2, epsilon: $0.epsilon, stepCount: $0.stepCount)
             },

@@ -57,7 +57,8 @@ public struct DistillationOutcome: Sendable {
 
 /// A distiller for `dataset`, after checking that the training set can supply
 /// the requested number of images, and that a batch (`--batch`) is smaller than
-/// the training set (a batch of all of it would have no effect).
+/// the training set (a batch of all of it would have no effect, a larger one
+/// cannot be drawn).
 ///
 /// - Throws: `RunError` naming the option to change.
 public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConfiguration) throws(RunError) -> Distiller {
@@ -66,7 +67,10 @@ public func makeDistiller(_ dataset: LoadedDataset, configuration: DistillerConf
     guard !distilledCount.overflow, distilledCount.partialValue <= train.count else {
         throw RunError("--images-per-class \(perClass): expected at most \(train.count / classes) for \(classes) classes (no more distilled images than the \(train.count) training images of \(dataset.dataset.files.first ?? dataset.dataset.location))")
     }
-    if let batch = configuration.batch, batch >= train.count {
+    if let batch = configuration.batch, batch > train.count {
+        throw RunError("--batch \(batch) is more than the training set (\(train.count) images), from which each step's batch is drawn without replacement; give fewer than \(train.count), or leave --batch out for every step to take all of them")
+    }
+    if let batch = configuration.batch, batch == train.count {
         throw RunError("--batch \(batch) has no effect: the training set has \(train.count) images, and without --batch every step takes all of them; leave it out, or give fewer than \(train.count)")
     }
     let counts = train.classCounts
@@ -148,7 +152,7 @@ public func runSteps(_ distiller: Distiller, dataset: LoadedDataset, history: [S
 /// Trains the final model on `distiller`'s synthetic set and measures it on
 /// the training and test sets.
 public func measure(_ distiller: Distiller, history: [StepRecord], dataset: LoadedDataset, data: String,
-                    commandLine: String) -> DistillationOutcome {
+                    commands: RunCommands) -> DistillationOutcome {
     var distiller = distiller
     let configuration = distiller.configuration
     let inner = distiller.solveInner()
@@ -166,7 +170,8 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
         testLoss: testEval.loss, testAccuracy: testEval.accuracy,
         innerGradientNorm: inner.gradientNorm, innerTolerance: inner.tolerance, innerIterations: inner.iterations,
         seconds: history.reduce(0) { $0 + $1.seconds }, secondsPerStep: median(history.map(\.seconds)),
-        loadSeconds: dataset.seconds, commandLine: commandLine, version: DistillVersion.current,
+        loadSeconds: dataset.seconds, commandLine: commands.original,
+        resumedWith: commands.resumedWith.isEmpty ? nil : commands.resumedWith, version: DistillVersion.current,
         datasetSHA256: dataset.fileHashes, configuration: RecordedConfiguration(configuration, model: distiller.model),
         readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0,
                                                            channels: dataset.shape.channels) },
@@ -204,7 +209,7 @@ public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfigur
 public func distil(_ distiller: Distiller, dataset: LoadedDataset, data: String, commandLine: String = "",
                    observers: [any DistillationObserver]) -> DistillationOutcome {
     let (final, history) = runSteps(distiller, dataset: dataset, observers: observers)
-    let outcome = measure(final, history: history, dataset: dataset, data: data, commandLine: commandLine)
+    let outcome = measure(final, history: history, dataset: dataset, data: data, commands: RunCommands(original: commandLine))
     for observer in observers { observer.finished(outcome) }
     return outcome
 }

@@ -37,7 +37,8 @@ public final class DistillationSession: @unchecked Sendable {
         public var resume: Checkpoint?
         /// Also train the baselines of the same size and record them.
         public var baselines: Bool
-        /// The command line recorded in metrics.json.
+        /// This command's line, quoted for a shell: recorded in metrics.json and
+        /// the checkpoints as the run's command, or as one that resumed it (`RunCommands`).
         public var commandLine: String
         /// Remove the files of another run found in `out` before starting (`--replace`);
         /// without it such a folder is refused.
@@ -81,6 +82,8 @@ public final class DistillationSession: @unchecked Sendable {
     public let distiller: Distiller
     /// The steps taken before (when resuming).
     public let history: [StepRecord]
+    /// The command that started the run and those that resumed it, this one included.
+    public let commands: RunCommands
     /// The memory the run is estimated to need (checked against the machine's in `init`).
     public let estimate: ResourceEstimate
     /// The dataset's absolute path, recorded in checkpoints (a resume from another directory finds it).
@@ -117,6 +120,7 @@ public final class DistillationSession: @unchecked Sendable {
             request.dataOptions = checkpoint.manifest.dataOptions ?? DatasetOptions()
         }
         self.request = request
+        commands = RunCommands(command: request.commandLine, resuming: request.resume)
         absoluteData = Self.absolutePath(request.data)
         let loaded: LoadedDataset
         if let dataset { loaded = dataset } else if let checkpoint = request.resume, request.dataGiven {
@@ -232,8 +236,8 @@ public final class DistillationSession: @unchecked Sendable {
         var files = try RunOutputs(folder: out, shape: dataset.shape).contents(outcome, grid: try grid(outcome.distiller))
         files += try extras?(outcome).map { (path: out + "/" + $0.name, bytes: $0.bytes) } ?? []
         try Checkpoint.write(state, history: outcome.history, data: absoluteData, dataFiles: dataset.fileHashes,
-                             dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions, to: out,
-                             alongside: files, precedence: precedence)
+                             dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions, commands: commands,
+                             to: out, alongside: files, precedence: precedence)
     }
 
     /// What a finished (or stopped) run left.
@@ -260,18 +264,19 @@ public final class DistillationSession: @unchecked Sendable {
                     extras: ExtraFiles? = nil) throws(RunError) -> Result {
         let out = request.out, data = request.data
         try createOutputFolder()
-        let dataset = self.dataset, commandLine = request.commandLine
+        let dataset = self.dataset, commands = self.commands
         // Weak: the job outlives the session only until the next session's replaces it.
         signals.writeOnFirstSignal(folder: out) { [weak self] distiller, history in
             guard let self else { return }
-            let outcome = measure(distiller, history: history, dataset: dataset, data: data, commandLine: commandLine)
+            let outcome = measure(distiller, history: history, dataset: dataset, data: data, commands: commands)
             do { try writeSet(outcome, state: distiller, grid: grid, extras: extras, precedence: .unlessLaterOrSameStepOutputs) } catch {
                 writeErrorLine("error: cannot write the outputs and checkpoint of step \(distiller.step) in \(out): \(error)")
             }
         }
         let guardian = DivergenceGuard()
         let periodic = PeriodicCheckpoint(every: request.checkpointEvery, out: out, data: absoluteData, dataFiles: dataset.fileHashes,
-                                          dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions)
+                                          dataOptions: dataset.dataset.options, recordedOptions: request.recordedOptions,
+                                          commands: commands)
         // After a signal, the caller's observers see no further step: nothing of a
         // step later than the set being kept is written or printed (snapshots,
         // test-accuracy lines); the step that ends the run reaches them through
@@ -293,7 +298,7 @@ public final class DistillationSession: @unchecked Sendable {
             let goodHistory = Array(fullHistory.prefix(good.step))
             let which = good.step == 0 ? "step 0, the starting images" : "step \(good.step)"
             do {
-                try writeSet(measure(good, history: goodHistory, dataset: dataset, data: data, commandLine: request.commandLine),
+                try writeSet(measure(good, history: goodHistory, dataset: dataset, data: data, commands: commands),
                              state: good, grid: grid, extras: extras, precedence: .always)
             } catch {
                 throw RunError("\(failure). The outputs of the last good state (\(which)) could not be written either: \(error)")
@@ -301,7 +306,7 @@ public final class DistillationSession: @unchecked Sendable {
             throw RunError("\(failure). The outputs and the checkpoint in \(out) are those of the last good state (\(which)): its loss, gradients and images were finite and its solves met their tolerances.")
         }
         if let error = periodic.error { throw RunError("cannot write the checkpoint in \(Checkpoint.folder(in: out)): \(error)") }
-        var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commandLine: request.commandLine)
+        var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commands: commands)
         if request.baselines { outcome.metrics.baselines = try baselines(dataset, configuration: final.configuration) }
         do {
             try writeSet(outcome, state: final, grid: grid, extras: extras, precedence: .unlessLater)

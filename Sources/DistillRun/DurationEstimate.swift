@@ -86,8 +86,7 @@ public struct DurationEstimate: Sendable, Equatable {
                let probe1 = probe(distiller, on: train, batch: n1), let probe2 = probe(distiller, on: train, batch: n2) {
                 _ = medianStepSeconds(of: probe1, repeats: 1)  // warm-up
                 let t1 = medianStepSeconds(of: probe1), t2 = medianStepSeconds(of: probe2)
-                let b = max(0, (t2 - t1) / Double(n2 - n1)), a = max(0, t1 - b * Double(n1))
-                return DurationEstimate(secondsPerStep: a + b * Double(batch), steps: steps, timedOn: [n1, n2],
+                return DurationEstimate(secondsPerStep: line(t1, at: n1, t2, at: n2, to: batch), steps: steps, timedOn: [n1, n2],
                                         trainingImages: n, batch: batch)
             }
             _ = medianStepSeconds(of: distiller, repeats: 1)  // warm-up
@@ -99,8 +98,8 @@ public struct DurationEstimate: Sendable, Equatable {
             if let probe1 = probe(distiller, on: small), let probe2 = probe(distiller, on: large) {
                 _ = medianStepSeconds(of: probe1, repeats: 1)  // warm-up
                 let t1 = medianStepSeconds(of: probe1), t2 = medianStepSeconds(of: probe2)
-                let b = max(0, (t2 - t1) / Double(n2 - n1)), a = max(0, t1 - b * Double(n1))
-                return DurationEstimate(secondsPerStep: a + b * Double(n), steps: steps, timedOn: [n1, n2], trainingImages: n)
+                return DurationEstimate(secondsPerStep: line(t1, at: n1, t2, at: n2, to: n), steps: steps, timedOn: [n1, n2],
+                                        trainingImages: n)
             }
         }
         _ = medianStepSeconds(of: distiller, repeats: 1)  // warm-up
@@ -110,11 +109,28 @@ public struct DurationEstimate: Sendable, Equatable {
     /// The median seconds of up to `repeats` steps, each on a fresh copy of
     /// `distiller` (the same step each time); fewer once they have taken 0.3 s.
     static func medianStepSeconds(of distiller: Distiller, repeats: Int = 3) -> Double {
-        var times: [Double] = []
-        while times.count < repeats && times.reduce(0, +) < 0.3 {
+        medianSeconds(repeats: repeats) {
             var copy = distiller
             let clock = Stopwatch()
             _ = copy.step(clock: { clock.seconds })
+        }
+    }
+
+    /// `a + b x` for the line `a + b n` through the timings `t1` at `n1` and `t2`
+    /// at `n2` (`n1 < n2`), with `b` and `a` clamped at 0 against timing noise.
+    public static func line(_ t1: Double, at n1: Int, _ t2: Double, at n2: Int, to x: Int) -> Double {
+        let b = max(0, (t2 - t1) / Double(n2 - n1)), a = max(0, t1 - b * Double(n1))
+        return a + b * Double(x)
+    }
+
+    /// The median seconds of up to `repeats` runs of `work` (at least one; fewer
+    /// once they have taken 0.3 s): how every estimate times its unit of work
+    /// (a run's step here, a network's epoch and test in `distill eval --network`).
+    public static func medianSeconds(repeats: Int = 3, of work: () -> Void) -> Double {
+        var times: [Double] = []
+        while times.isEmpty || (times.count < repeats && times.reduce(0, +) < 0.3) {
+            let clock = Stopwatch()
+            work()
             times.append(clock.seconds)
         }
         return median(times)

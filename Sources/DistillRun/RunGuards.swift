@@ -304,12 +304,15 @@ public final class PeriodicCheckpoint: DistillationObserver {
     public let dataOptions: DatasetOptions
     /// The command's options the run keeps (`Checkpoint.Manifest.recordedOptions`).
     public let recordedOptions: [String: String]
+    /// The commands that made the run (`Checkpoint.Manifest.commandLine`, `resumedWith`).
+    public let commands: RunCommands?
     /// The first error writing a checkpoint (the run stops; the error is reported).
     public private(set) var error: (any Error)?
 
     public init(every: Int, out: String, data: String, dataFiles: [String: String], dataOptions: DatasetOptions = DatasetOptions(),
-                recordedOptions: [String: String] = [:]) {
+                recordedOptions: [String: String] = [:], commands: RunCommands? = nil) {
         self.recordedOptions = recordedOptions
+        self.commands = commands
         self.every = every
         self.out = out
         self.data = data
@@ -321,7 +324,7 @@ public final class PeriodicCheckpoint: DistillationObserver {
         guard every > 0, record.step % every == 0, stopSignal.load(ordering: .sequentiallyConsistent) == 0 else { return .proceed }
         do {
             try Checkpoint.write(distiller, history: history, data: data, dataFiles: dataFiles, dataOptions: dataOptions,
-                                 recordedOptions: recordedOptions, to: out)
+                                 recordedOptions: recordedOptions, commands: commands, to: out)
         } catch {
             writeErrorLine("error: cannot write the checkpoint: \(error)")
             self.error = error

@@ -47,8 +47,12 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     public var seconds: Double
     public var secondsPerStep: Double
     public var loadSeconds: Double
-    /// The command line that started the run, quoted for a shell.
+    /// The command line that started the run, quoted for a shell; for a resumed
+    /// run, the command that started it (from its checkpoint), not the resume's.
     public var commandLine: String
+    /// The command lines that resumed the run (`--resume`), in order, quoted for
+    /// a shell; absent for a run never resumed.
+    public var resumedWith: [String]?
     /// The version of Distill that made it.
     public var version: String
     /// The SHA-256 of each dataset file as stored.
@@ -68,7 +72,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     /// CIFAR-100's label set (`fine` or `coarse`); absent for other formats.
     public var labelSet: String?
 
-    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, version: String, datasetSHA256: [String: String], configuration: RecordedConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
+    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, resumedWith: [String]? = nil, version: String, datasetSHA256: [String: String], configuration: RecordedConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
         self.dataset = dataset
         self.datasetFormat = datasetFormat
         self.model = model
@@ -101,6 +105,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
         self.secondsPerStep = secondsPerStep
         self.loadSeconds = loadSeconds
         self.commandLine = commandLine
+        self.resumedWith = resumedWith
         self.version = version
         self.datasetSHA256 = datasetSHA256
         self.configuration = configuration
@@ -126,7 +131,30 @@ public struct RunMetrics: Codable, Equatable, Sendable {
         case trainLoss = "train_loss", trainAccuracy = "train_accuracy", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case innerGradientNorm = "inner_gradient_norm", innerTolerance = "inner_tolerance", innerIterations = "inner_iterations"
         case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
-        case commandLine = "command_line", version, datasetSHA256 = "dataset_sha256", configuration, readability, baselines
+        case commandLine = "command_line", resumedWith = "resumed_with", version, datasetSHA256 = "dataset_sha256", configuration, readability, baselines
         case testFraction = "test_fraction", splitSeed = "split_seed", labelSet = "label_set"
+    }
+}
+
+/// The commands that made a run, each quoted for a shell: the one that started
+/// it and those that resumed it, in order. Recorded in its checkpoints, so that
+/// metrics.json names the original command however often the run is resumed.
+public struct RunCommands: Sendable, Equatable {
+    public var original: String
+    public var resumedWith: [String]
+
+    public init(original: String, resumedWith: [String] = []) {
+        self.original = original
+        self.resumedWith = resumedWith
+    }
+
+    /// The commands of a run started by `command`, or, with `checkpoint`, of the
+    /// run `command` resumes: the checkpoint's, then `command`. A checkpoint
+    /// written before the commands were recorded names none: its run's command
+    /// counts as `command`'s.
+    public init(command: String, resuming checkpoint: Checkpoint?) {
+        guard let checkpoint else { self.init(original: command); return }
+        self.init(original: checkpoint.manifest.commandLine ?? command,
+                  resumedWith: (checkpoint.manifest.resumedWith ?? []) + [command])
     }
 }

@@ -57,7 +57,7 @@ public struct RunOutputs: Sendable {
             (path(Self.images), IDX.encode(imageArray)),
             (path(Self.labels), IDX.encode(labelArray)),
             (path(Self.softLabels), IDX.encode(softLabels)),
-            (path(Self.history), Array(Self.csv(history).utf8)),
+            (path(Self.history), Array(Self.csv(history, batched: distiller.configuration.batch != nil).utf8)),
             (path(Self.metrics), try Self.json(metrics)),
         ]
     }
@@ -94,9 +94,11 @@ public struct RunOutputs: Sendable {
 
     /// One row per step: step, train_loss, inner_iterations, inner_gradient_norm,
     /// linear_solve_iterations, linear_solve_residual, seconds (then train_accuracy).
-    /// With a batch (`--batch`), train_loss and train_accuracy are the step's batch's.
-    public static func csv(_ history: [StepRecord]) -> String {
-        var text = "step,train_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,train_accuracy\n"
+    /// With `batched` (`--batch`) the loss and accuracy are the step's batch's, and
+    /// their columns are named so: batch_loss and batch_accuracy.
+    public static func csv(_ history: [StepRecord], batched: Bool = false) -> String {
+        let (loss, accuracy) = batched ? ("batch_loss", "batch_accuracy") : ("train_loss", "train_accuracy")
+        var text = "step,\(loss),inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,\(accuracy)\n"
         for r in history {
             let n = NumberText.shortest as (Double) -> String
             text += "\(r.step),\(n(r.trainLoss)),\(r.innerIterations),\(n(r.innerGradientNorm)),\(r.linearSolveIterations),\(n(r.linearSolveResidual)),\(n(r.seconds)),\(n(r.trainAccuracy))\n"

@@ -2,7 +2,7 @@ import ArgumentParser
 import Distill
 import DistillImages
 import DistillIO
-import DistillNetworks
+@testable import DistillNetworks
 import DistillNumerics
 import DistillRun
 import Foundation
@@ -242,6 +242,64 @@ import Testing
         let perSize = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/ipc-2/network-eval.json"))) as? [String: Any])
         #expect(Set(perSize.keys) == ["distilled", "random_real", "kmeans"])
         #expect(((perSize["distilled"] as? [String: Any])?["test_accuracies"] as? [Double])?.count == 2)
+    }
+
+    /// `eval --network` says on standard error, before the first network
+    /// trains, what it will train and how long that will take, then one line per
+    /// network as it finishes: for a distilled set and for every baseline.
+    /// `--quiet` silences both; standard output holds the JSON alone either way.
+    @Test func announcesTheEvaluationAndEachNetworkOnStandardError() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let sets: [(arguments: [String], what: String)] = [
+            (["--distilled", f.set], "the 10 images of \(f.set) (hard labels)"),
+            (["--baseline", "class-means"], "1 class-means image(s) per class (10 images)"),
+            (["--baseline", "kmeans", "--images-per-class", "2"], "2 kmeans image(s) per class (20 images)"),
+            (["--baseline", "random-real"], "1 random-real image(s) per class (10 images, drawn anew for each network)"),
+        ]
+        for (arguments, what) in sets {
+            let command = ["eval", "--data", f.data] + arguments + ["--network", "mlp", "--epochs", "2", "--seeds", "2", "--json"]
+            let loud = try distillCommand(command), quiet = try distillCommand(command + ["--quiet"])
+            #expect(loud.status == 0 && quiet.status == 0, "\(loud.stderr)\(quiet.stderr)")
+            let lines = loud.stderr.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3, "\(lines)")
+            #expect(lines.first?.hasPrefix("Training 2 MLP networks (seeds 1 to 2) on \(what), 2 epoch(s) each (batches of 256, no augmentation), then testing each on the 200 test images: about ") == true, "\(lines)")
+            #expect(lines.first?.contains("timed on copies of seed 1's network before training") == true)
+            #expect(lines.count == 3 && lines[1].hasPrefix("MLP seed 1 (1 of 2): ") && lines[2].hasPrefix("MLP seed 2 (2 of 2): "))
+            #expect(quiet.stderr == "")
+            // Standard output: the one JSON line, with the same results either way.
+            for result in [loud, quiet] {
+                #expect(result.stdout.hasSuffix("}\n") && result.stdout.filter { $0 == "\n" }.count == 1)
+            }
+            let accuracies = try [loud, quiet].map { result in
+                let object = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                return try #require(object["test_accuracies"] as? [Double])
+            }
+            #expect(accuracies[0].count == 2 && accuracies[0] == accuracies[1])
+            // Each network's line gives its accuracy as the JSON does.
+            for (line, accuracy) in zip(lines.dropFirst(), accuracies[0]) {
+                #expect(line.contains(": \(format(100 * accuracy, 2))% in "), "\(line)")
+            }
+        }
+    }
+
+    /// The estimate times training at 1 and 2 epochs (after a warm-up) and testing
+    /// at two sizes when the test split is larger than `timedTestImages`, all of
+    /// it otherwise; the line through two timings is clamped against noise.
+    @Test func theEstimateTimesTwoSizesOfEachPart() {
+        final class Calls: @unchecked Sendable { var train: [Int] = [], test: [Int] = [] }
+        for (testImages, expected) in [(10_000, [64, 256]), (200, [200])] {
+            let calls = Calls()
+            let work = NetworkWorkload(trainAndTest: { _ in (0, 0, nil) }, train: { calls.train.append($0) },
+                                       test: { calls.test.append($0) }, testImages: testImages, epochs: 300)
+            let estimate = NetworkEvalEstimate.measure(work, networks: 3)
+            #expect(Set(calls.train) == [1, 2] && calls.train.first == 1, "\(calls.train)")
+            #expect(Array(Set(calls.test)).sorted() == expected, "\(calls.test)")
+            #expect(estimate.networks == 3 && estimate.seconds >= 0)
+        }
+        #expect(DurationEstimate.line(3, at: 1, 5, at: 2, to: 10) == 21)
+        #expect(DurationEstimate.line(3, at: 1, 1, at: 2, to: 10) == 3)  // a negative slope counts as 0
+        #expect(abs(DurationEstimate.line(1, at: 100, 5, at: 200, to: 300) - 12) < 1e-12)  // a negative intercept counts as 0
     }
 
     @Test func sweepRejectsNetworkOptionsWithoutANetwork() {

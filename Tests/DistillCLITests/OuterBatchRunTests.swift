@@ -11,7 +11,8 @@ import Testing
 /// by `--help`, and timed per batch by the duration estimate.
 @Suite(.serialized) struct OuterBatchRunTests {
     @Test(arguments: [(["--batch", "0"], "--batch must be at least 1, got 0."),
-                      (["--batch=-3"], "--batch must be at least 1, got -3.")])
+                      (["--batch=-3"], "--batch must be at least 1, got -3."),
+                      (["--batch", "-5"], "--batch must be at least 1, got -5.")])
     func aBatchBelowOneIsRefused(arguments: [String], message: String) throws {
         let s = try RunFaultTests.Scratch("batch-below-one")
         defer { s.scratch.cleanUp() }
@@ -22,9 +23,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    /// The small dataset has 12 training images: a batch of 12 or more is the whole set.
-    @Test(arguments: ["12", "13"])
-    func aBatchOfTheWholeTrainingSetIsRefusedAsHavingNoEffect(batch: String) throws {
+    /// The small dataset has 12 training images: a batch of 12 is the whole set
+    /// (no effect), one of 13 cannot be drawn from it.
+    @Test(arguments: [("12", "has no effect: the training set has 12 images, and without --batch every step takes all of them; leave it out, or give fewer than 12"),
+                      ("13", "is more than the training set (12 images), from which each step's batch is drawn without replacement; give fewer than 12, or leave --batch out for every step to take all of them")])
+    func aBatchOfTheWholeTrainingSetOrMoreIsRefused(batch: String, message: String) throws {
         let s = try RunFaultTests.Scratch("batch-whole-\(batch)")
         defer { s.scratch.cleanUp() }
         for command in ["run", "sweep"] {
@@ -33,7 +36,7 @@ import Testing
             if command == "sweep" { arguments += ["--images-per-class", "1", "--baselines", "off"] }
             let result = try distillCommand(arguments)
             #expect(result.status == 1)
-            #expect(result.stderr == "error: --batch \(batch) has no effect: the training set has 12 images, and without --batch every step takes all of them; leave it out, or give fewer than 12\n")
+            #expect(result.stderr == "error: --batch \(batch) \(message)\n")
             #expect(!FileManager.default.fileExists(atPath: out), "a run was made before the check")
         }
     }
@@ -59,15 +62,18 @@ import Testing
         let recorded = try RecordedConfigurationTests.configuration(out)
         #expect(recorded["batch"] as? Int == 5)
         #expect(Set(recorded.keys) == RecordedConfigurationTests.shared.union(["linearSolveTolerance", "linearSolveMaxIterations", "batch"]))
-        // Every batch accuracy is a multiple of 1/5.
-        let history = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        // Every batch accuracy is a multiple of 1/5, in columns named for the batch.
+        let lines = try String(contentsOfFile: out + "/history.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "step,batch_loss,inner_iterations,inner_gradient_norm,linear_solve_iterations,linear_solve_residual,seconds,batch_accuracy")
+        let history = lines.dropFirst()
         #expect(history.count == 3)
         for row in history {
             let accuracy = try #require(Double(row.split(separator: ",").last.map(String.init) ?? ""))
             #expect(abs(accuracy * 5 - (accuracy * 5).rounded()) < 1e-9, "\(row)")
         }
         // report.html says whose loss its chart shows.
-        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("<h2>Training loss (each step's batch of 5 images)</h2>"))
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(report.contains("<h2>Training loss (each step's batch of 5 images)</h2>") && report.contains("batch loss (cross-entropy)"))
         // So do the console lines (not quiet; lines, not the live display, on a pipe).
         let shown = try runDistill(["--data", s.data.path, "--out", s.path + "/shown", "--steps", "3", "--batch", "5"])
         #expect(shown.status == 0, "\(shown.stderr)")

@@ -25,6 +25,7 @@ import Glibc
         }
         var metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")))
         metrics.seconds = 0; metrics.secondsPerStep = 0; metrics.loadSeconds = 0; metrics.commandLine = ""
+        metrics.resumedWith = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         files["metrics.json"] = [UInt8](try encoder.encode(metrics))
@@ -64,6 +65,31 @@ import Glibc
         // Resume takes the saved options (and their --steps when none is given).
         try DistillCommand.Run.parse(["--resume", split, "--quiet"]).run()
         #expect(try Self.fingerprint(straight) == Self.fingerprint(split))
+    }
+
+    /// metrics.json's command_line stays the command that started the run, read
+    /// back from the checkpoint; the commands that resumed it are resumed_with,
+    /// in order (absent before any resume).
+    @Test func metricsNameTheStartingCommandAndTheResumes() throws {
+        let s = try RunFaultTests.Scratch("resume-commands")
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        func metrics() throws -> [String: Any] { try RunFaultTests.metrics(out) }
+        let started = try runDistill(["--data", s.data.path, "--out", out, "--steps", "6", "--stop-after-step", "2", "--quiet"])
+        #expect(started.status == 0, "\(started.stderr)")
+        let original = try #require(try metrics()["command_line"] as? String)
+        #expect(original.hasSuffix(" run --data \(s.data.path) --out \(out) --steps 6 --stop-after-step 2 --quiet"), "\(original)")
+        #expect(try metrics()["resumed_with"] == nil)
+        for (i, extra) in [["--stop-after-step", "4"], []].enumerated() {
+            let resumed = try runDistill(["--resume", out, "--quiet"] + extra)
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(try metrics()["command_line"] as? String == original)
+            let resumes = try #require(try metrics()["resumed_with"] as? [String])
+            #expect(resumes.count == i + 1)
+            #expect(resumes.first?.hasSuffix(" run --resume \(out) --quiet --stop-after-step 4") == true, "\(resumes)")
+            if i == 1 { #expect(resumes.last?.hasSuffix(" run --resume \(out) --quiet") == true, "\(resumes)") }
+        }
+        #expect(try metrics()["steps"] as? Int == 6)
     }
 
     @Test func resumingWithAStopStepAlreadyReachedIsRefused() throws {

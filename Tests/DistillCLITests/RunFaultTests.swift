@@ -262,8 +262,29 @@ import Glibc
         #expect(end.stdout.contains("Continue with: distill run --resume \(out)"))
         let checkpoint = try Checkpoint.read(from: out)
         #expect(checkpoint.state.step >= 1 && checkpoint.state.step < 1_000_000)
+        // Why it stopped comes first; the summary does not claim the run is done.
+        let interrupted = try #require(end.stdout.range(of: "Interrupted (SIGINT) after step \(checkpoint.state.step) of 1000000;"))
+        let summary = try #require(end.stdout.range(of: "Ran \(checkpoint.state.step) of the 1000000 steps in "))
+        #expect(interrupted.lowerBound < summary.lowerBound && !end.stdout.contains("Done in"), "\(end.stdout)")
         #expect(try Self.metrics(out)["steps"] as? Int == checkpoint.state.step)
         #expect(Self.partialFiles(under: s.path).isEmpty)
+    }
+
+    /// A run stopped by --stop-after-step says so before its summary, which says
+    /// how many of the steps ran instead of "Done"; a finished run says "Done".
+    @Test func aRunStoppedEarlySaysSoBeforeItsSummary() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let stopped = try runDistill(["--data", s.data.path, "--out", out, "--steps", "10", "--stop-after-step", "3"])
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        let reason = try #require(stopped.stdout.range(of: "Stopped after step 3 of 10; the checkpoint is in "))
+        let summary = try #require(stopped.stdout.range(of: "Ran 3 of the 10 steps in "))
+        #expect(reason.lowerBound < summary.lowerBound && !stopped.stdout.contains("Done in"), "\(stopped.stdout)")
+        #expect(stopped.stdout.contains("the run is not finished."))
+        let resumed = try runDistill(["--resume", out])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("Done in") && !resumed.stdout.contains("Ran ") && !resumed.stdout.contains("Stopped after"), "\(resumed.stdout)")
     }
 
     /// A signal during a sweep's first size stops the sweep after that size's
