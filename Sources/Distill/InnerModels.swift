@@ -23,7 +23,8 @@ public protocol InnerModelFactory {
     static var supportsUnrolledHypergradient: Bool { get }
     /// The settings a run of this model takes for every option its user leaves
     /// unset: `base` (the shared defaults, `DistillerConfiguration()`, with `model`
-    /// set to this model) with this model's own defaults written in. Default: `base`
+    /// set to this model and `imagesPerClass` to the run's) with this model's own
+    /// defaults written in. Default: `base`
     /// unchanged. A model's defaults are chosen by measurement on a split held out
     /// of the training set, never on the test set.
     static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration
@@ -69,13 +70,16 @@ public enum InnerModels {
         return factory
     }
 
-    /// The defaults of a run of the model named `name`: `DistillerConfiguration()`
-    /// with `model = name`, then that model's `defaultConfiguration`.
+    /// The defaults of a run of the model named `name` with `imagesPerClass`
+    /// synthetic images per class: `DistillerConfiguration()` with `model = name`
+    /// and `imagesPerClass`, then that model's `defaultConfiguration` (a model's
+    /// defaults may depend on the size: the NTK's outer loss does).
     ///
     /// - Throws: `InitialisationError` naming the models there are.
-    public static func defaultConfiguration(model name: String) throws(InitialisationError) -> DistillerConfiguration {
+    public static func defaultConfiguration(model name: String, imagesPerClass: Int = 1) throws(InitialisationError) -> DistillerConfiguration {
         var base = DistillerConfiguration()
         base.model = name
+        base.imagesPerClass = imagesPerClass
         return try factory(named: name).defaultConfiguration(base)
     }
 

@@ -29,9 +29,10 @@ extension DistillCommand {
                 With --model nngp or ntk it times the fused kernel pass (loss and gradients over \
                 the whole training set), the inner solve and the whole outer step, and reports the \
                 pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
-                as a ratio to the same measured bound. It takes the model's defaults (for \
-                nngp and ntk the cross-entropy outer loss); add --outer-loss mse to time the \
-                KIP loss that tools/ntk-jax-reference.sh times.
+                as a ratio to the same measured bound. It takes the model's defaults at \
+                --images-per-class (the cross-entropy outer loss, or for ntk from \(NTKModel.meanSquaredErrorFromImagesPerClass) \
+                images per class the mean squared error); add --outer-loss mse to time the KIP loss \
+                that tools/ntk-jax-reference.sh times.
 
                 The parts are timed in turn within each repetition, and the step / pass ratio is \
                 the median of the ratios of a step to the pass timed just before it. Timings are \
@@ -73,7 +74,7 @@ extension DistillCommand {
             guard modelOptions.model == LogisticModel.modelName || Self.kernelModels.contains(modelOptions.model) else {
                 throw ValidationError("distill bench times --model logistic, nngp or ntk, got --model \(modelOptions.model).")
             }
-            try modelOptions.refuseUnreadSettings(modelOptions.configuration)
+            try modelOptions.refuseUnreadSettings(modelOptions.configuration(imagesPerClass: imagesPerClass))
         }
 
         func run() throws {

@@ -16,8 +16,7 @@ extension DistillCommand.Bench {
         let loadSeconds = Stopwatch.now() - loadStart
         let train = dataset.train
 
-        var configuration = modelOptions.configuration
-        configuration.imagesPerClass = imagesPerClass
+        var configuration = modelOptions.configuration(imagesPerClass: imagesPerClass)
         configuration.threads = threads
         var distiller: Distiller
         do { distiller = try Distiller(train: train, configuration: configuration) } catch { throw CLIError(error) }

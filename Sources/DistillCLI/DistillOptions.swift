@@ -70,7 +70,7 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Bias variance σ_b² of the NNGP / NTK network (zero or positive). \(defaultsText(kernelModelsOnly: true) { $0.biasVariance })"))
     var biasVariance: Double?
 
-    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue })"))
+    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"))
     var outerLoss: KernelOuterLoss?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText { $0.innerTolerance })"))
@@ -98,18 +98,20 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// The model's defaults (`InnerModels.defaultConfiguration(model:)`; the shared
+    /// The model's defaults for `imagesPerClass` images per class
+    /// (`InnerModels.defaultConfiguration(model:imagesPerClass:)`; the shared
     /// defaults for a name `validate` would reject).
-    var modelDefaults: DistillerConfiguration {
-        (try? InnerModels.defaultConfiguration(model: model)) ?? {
+    func modelDefaults(imagesPerClass: Int) -> DistillerConfiguration {
+        (try? InnerModels.defaultConfiguration(model: model, imagesPerClass: imagesPerClass)) ?? {
             var c = DistillerConfiguration()
             c.model = model
+            c.imagesPerClass = imagesPerClass
             return c
         }()
     }
 
     /// Writes the model into `c` and the settings the user gave; the others keep
-    /// their values in `c` (the model's defaults when `c` is `modelDefaults`).
+    /// their values in `c` (the model's defaults when `c` is `modelDefaults(imagesPerClass:)`).
     func apply(to c: inout DistillerConfiguration) {
         c.model = model
         c.hypergradient = hypergradient
@@ -157,12 +159,23 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// The model's defaults with the settings the user gave written over them.
-    var configuration: DistillerConfiguration {
-        var c = modelDefaults
+    /// The model's defaults for `imagesPerClass` images per class with the
+    /// settings the user gave written over them.
+    func configuration(imagesPerClass: Int) -> DistillerConfiguration {
+        var c = modelDefaults(imagesPerClass: imagesPerClass)
         apply(to: &c)
         return c
     }
+}
+
+/// The `--outer-loss` help's default: the kernel models' at one image per class,
+/// and the NTK's from the size where its default changes
+/// (`NTKModel.meanSquaredErrorFromImagesPerClass`).
+var outerLossDefaultText: String {
+    let from = NTKModel.meanSquaredErrorFromImagesPerClass
+    let small = defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue }
+    let large = (try? InnerModels.defaultConfiguration(model: NTKModel.modelName, imagesPerClass: from))?.outerLoss.rawValue ?? ""
+    return "\(small.dropLast()) (ntk from \(from) images per class: \(large))."
 }
 
 /// "Default: 300." when every model (or, with `kernelModelsOnly`, every kernel
@@ -259,8 +272,7 @@ struct DistillOptions: ParsableArguments {
     /// The distiller's settings for `imagesPerClass` images per class: the model's
     /// defaults, with every option the user gave written over them.
     func configuration(imagesPerClass: Int) -> DistillerConfiguration {
-        var c = modelOptions.configuration
-        c.imagesPerClass = imagesPerClass
+        var c = modelOptions.configuration(imagesPerClass: imagesPerClass)
         c.seed = seed
         c.threads = dataOptions.threads
         if let steps { c.steps = steps }

@@ -38,10 +38,10 @@ enum RerunCommand {
 
     /// The options that give `c`: `--model` unless it is the default model, the
     /// settings whose value differs from that model's defaults
-    /// (`InnerModels.defaultConfiguration(model:)`), and always the size, length
+    /// (`InnerModels.defaultConfiguration(model:imagesPerClass:)` at the run's size), and always the size, length
     /// and seed. Numbers are written in their shortest exactly-reading form.
     static func settings(_ c: DistillerConfiguration) -> [String] {
-        let d = (try? InnerModels.defaultConfiguration(model: c.model)) ?? DistillerConfiguration()
+        let d = (try? InnerModels.defaultConfiguration(model: c.model, imagesPerClass: c.imagesPerClass)) ?? DistillerConfiguration()
         var out = ["--images-per-class", "\(c.imagesPerClass)", "--steps", "\(c.steps)", "--seed", "\(c.seed)"]
         func add(_ name: String, _ value: String, _ isDefault: Bool) { if !isDefault { out += [name, value] } }
         // A setting the model does not read is left out: `run` refuses it (it would have no effect).

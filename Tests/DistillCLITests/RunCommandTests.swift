@@ -51,6 +51,25 @@ struct ScratchFolder {
         #expect(set.learningRate == ntk.learningRate && set.l2 == ntk.l2 && set.schedule == ntk.schedule)
     }
 
+    @Test func theNTKsDefaultOuterLossDependsOnTheSize() throws {
+        let from = NTKModel.meanSquaredErrorFromImagesPerClass
+        for (size, loss) in [(1, KernelOuterLoss.crossEntropy), (from - 1, .crossEntropy), (from, .meanSquaredError), (from + 50, .meanSquaredError)] {
+            let parsed = try DistillCommand.Run.parse(["--model", "ntk", "--images-per-class", "\(size)"]).distillerConfiguration
+            #expect(parsed.outerLoss == loss)
+            #expect(parsed == (try InnerModels.defaultConfiguration(model: "ntk", imagesPerClass: size)))
+            // The NNGP was not measured at large sizes and keeps cross-entropy; a loss the user gives wins.
+            #expect(try DistillCommand.Run.parse(["--model", "nngp", "--images-per-class", "\(size)"]).distillerConfiguration.outerLoss == .crossEntropy)
+            let other: KernelOuterLoss = loss == .crossEntropy ? .meanSquaredError : .crossEntropy
+            let given = try DistillCommand.Run.parse(["--model", "ntk", "--images-per-class", "\(size)", "--outer-loss", other.rawValue])
+            #expect(given.distillerConfiguration.outerLoss == other)
+            // The rerun command names the loss only when it is not the default at that size.
+            #expect(!RerunCommand.settings(parsed).contains("--outer-loss"))
+            #expect(RerunCommand.settings(given.distillerConfiguration).contains(other.rawValue))
+        }
+        let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 400)
+        #expect(help.contains("Default: cross-entropy (ntk from \(from) images per class: mse)."))
+    }
+
     @Test func theHelpSaysTheDefaultsDependOnTheModel() {
         let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 200)
         #expect(help.contains("The defaults of the other options depend on it."))
