@@ -5,19 +5,18 @@ import DistillNumerics
 /// subset of the training set, as large as one Cholesky factorisation takes in
 /// under a minute on 2 cores.
 ///
-/// The factorisation is `CholeskyFactorization` (Double, `n³/6` multiply-adds).
-/// Measured with its former unblocked loop on the shared 2-core machine (load
-/// average 9): 24.9 s at `n = 3000`, 54.6 s at `n = 4000` (so 4000; 5000 would
-/// take about twice as long). The blocked factorisation, the same bits, took
-/// 4.9 to 7.1 s at `n = 4000` on that machine at load average 9.6-9.8 (a
-/// random diagonally dominant matrix, 1 and 2 threads); the subset stays 4000
-/// so that the ceiling's figures stay as they were. The whole MNIST ceiling at 4000 (the Gram matrix, the factorisation and
-/// the predictions on every training and test image) took 157 s wall and 496 MB
-/// peak with other runs on the machine (docs/ntk-defaults.md). The subset is the
+/// The factorisation is `CholeskyFactorization` (blocked, Double, `n³/6`
+/// multiply-adds). `tools/cholesky-timing` (a random positive definite matrix, 2
+/// threads) on the idle 2-core machine, 2026-11-30 09:40 UTC: 16.9 s at
+/// `n = 8000` and 35.4 s at `n = 10000`; `n³` puts 12000 at about 61 s (it took
+/// 268 s on the same machine under load 8-10), so 10000. Its memory is four
+/// `n × n` Double matrices (the dot products, the Gram matrix, its copy with the
+/// ridge, the factor): 3.2 GB at 10000.
+/// (The former unblocked loop took 54.6 s at 4000, the subset before.) The subset is the
 /// first `trainingImages / C` images of each class in file order (deterministic).
 public enum NeuralKernelCeiling {
     /// The size of the training subset the ceiling is fitted on.
-    public static let trainingImages = 4000
+    public static let trainingImages = 10000
 
     /// The first `count / C` images of every class of `train`, in file order
     /// (all of `train` when it is no larger).

@@ -212,7 +212,7 @@ extension NeuralKernelModelFactory {
 
     /// Kernel ridge regression with the default kernel (`defaultConfiguration`'s
     /// depth and variances) on the first \(NeuralKernelCeiling.trainingImages)
-    /// training images (400 of each class for MNIST): the largest subset one Cholesky
+    /// training images (1000 of each class for MNIST): the largest subset one Cholesky
     /// factorisation handles in under a minute (`NeuralKernelCeiling`).
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
         let c = defaultConfiguration(DistillerConfiguration())
