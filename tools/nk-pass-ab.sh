@@ -13,13 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] && [ -f "$1/neural_kernel_pass.c" ] || { echo "nk-pass-ab.sh: expected a folder with neural_kernel_pass.c, got '${1:-}'" >&2; exit 1; }
 base="$(realpath "$1")"; new="$(realpath "${2:-Sources/CDistillKernels}")"; reps="${3:-15}"
-mnist=""
-for d in data/mnist ../shared/data/mnist /work/shared/data/mnist; do [ -f "$d/train-images-idx3-ubyte.gz" ] && mnist="$d" && break; done
-[ -n "$mnist" ] || { echo "nk-pass-ab.sh: no train-images-idx3-ubyte.gz in data/mnist or ../shared/data/mnist" >&2; exit 1; }
 work="$(mktemp -d /tmp/distill-nk-ab.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
-gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
+source tools/mnist-training-files.sh
+mnist_training_files nk-pass-ab.sh "" "$work"
 clang -O2 -c ${NK_BASE_CFLAGS:-} -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
     -I"$base/include" -I"$base" "$base/neural_kernel_pass.c" -o "$work/base.o"
 clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"

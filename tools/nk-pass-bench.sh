@@ -14,14 +14,11 @@
 #   NK_SOURCE=/tmp/main/Sources/CDistillKernels tools/nk-pass-bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mnist="${1:-}"
-if [ -z "$mnist" ]; then for d in data/mnist ../shared/data/mnist /work/shared/data/mnist; do [ -f "$d/train-images-idx3-ubyte.gz" ] && mnist="$d" && break; done; fi
-[ -n "$mnist" ] && [ -f "$mnist/train-images-idx3-ubyte.gz" ] || { echo "nk-pass-bench.sh: no train-images-idx3-ubyte.gz in '${mnist:-data/mnist}'" >&2; exit 1; }
 reps="${2:-9}"
 work="$(mktemp -d /tmp/distill-nk-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
-gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
+source tools/mnist-training-files.sh
+mnist_training_files nk-pass-bench.sh "${1:-}" "$work"
 src="$(realpath "${NK_SOURCE:-Sources/CDistillKernels}")"
 echo "kernels: $src"
 clang -O2 ${NK_PROFILE:+-DNK_PROFILE} -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" -lm -lpthread -o "$work/bench"

@@ -10,13 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] && [ -f "$1/outer_pass.c" ] || { echo "outer-pass-ab.sh: expected a folder with outer_pass.c, got '${1:-}'" >&2; exit 1; }
 base="$(realpath "$1")"; new="$(realpath "${2:-Sources/CDistillKernels}")"; reps="${3:-15}"; rows="${4:-30000}"
-mnist=""
-for d in data/mnist ../shared/data/mnist /work/shared/data/mnist; do [ -f "$d/train-images-idx3-ubyte.gz" ] && mnist="$d" && break; done
-[ -n "$mnist" ] || { echo "outer-pass-ab.sh: no train-images-idx3-ubyte.gz in data/mnist or ../shared/data/mnist" >&2; exit 1; }
 work="$(mktemp -d /tmp/distill-outer-ab.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-gunzip -c "$mnist/train-images-idx3-ubyte.gz" > "$work/images"
-gunzip -c "$mnist/train-labels-idx1-ubyte.gz" > "$work/labels"
+source tools/mnist-training-files.sh
+mnist_training_files outer-pass-ab.sh "" "$work"
 rename="-Ddistill_outer_ldw=XX_outer_ldw -Ddistill_outer_scratch_count=XX_outer_scratch_count -Ddistill_outer_has_avx512=XX_outer_has_avx512 -Ddistill_outer_rows=XX_outer_rows"
 clang -O2 -c ${rename//XX/base} -I"$base/include" -I"$base" "$base/outer_pass.c" -o "$work/base.o"
 clang -O2 -c ${rename//XX/new} -I"$new/include" -I"$new" "$new/outer_pass.c" -o "$work/new.o"

@@ -82,10 +82,8 @@ import Testing
         #expect(DurationEstimate.subsetSizes(for: 4000) == nil)
         #expect(DurationEstimate.subsetSizes(for: 4001).map { [$0.0, $0.1] } == [500, 2000])
         #expect(DurationEstimate.subsetSizes(for: 60_000).map { [$0.0, $0.1] } == [1875, 7500])
-        let classes = 3, n = 4800, features = 16
-        let labels = (0..<n).map { Int32($0 % classes) }
-        let train = LabeledImages(pixels: .bytes((0..<(n * features)).map { UInt8($0 % 251) }), scale: 1 / 255, labels: labels,
-                                  shape: ImageShape(height: 4, width: 4), classes: classes)
+        let n = 4800
+        let train = LabeledImages.periodic(count: n)
         var configuration = DistillerConfiguration()
         configuration.steps = 7
         let distiller = try Distiller(train: train, configuration: configuration)
@@ -94,5 +92,15 @@ import Testing
         #expect(estimate.secondsPerStep > 0 && estimate.seconds == 7 * estimate.secondsPerStep)
         let subset = DurationEstimate.balancedSubset(train, count: 1000)
         #expect(subset.count == 1000 && subset.classCounts == [334, 333, 333])
+    }
+}
+
+extension LabeledImages {
+    /// `count` 4×4 byte images of `classes` classes for timing tests: pixel `i`
+    /// (over all images) is `i mod 251`, image `j`'s label `j mod classes`.
+    static func periodic(count: Int, classes: Int = 3) -> LabeledImages {
+        let features = 16
+        return LabeledImages(pixels: .bytes((0..<(count * features)).map { UInt8($0 % 251) }), scale: 1 / 255,
+                             labels: (0..<count).map { Int32($0 % classes) }, shape: ImageShape(height: 4, width: 4), classes: classes)
     }
 }

@@ -136,10 +136,8 @@ import Testing
     /// n2 images a full step is timed on, the line taken to N), never on the
     /// whole training set.
     @Test func aBatchedRunIsTimedOnBatches() throws {
-        let classes = 3, n = 9600, features = 16
-        let labels = (0..<n).map { Int32($0 % classes) }
-        let train = LabeledImages(pixels: .bytes((0..<(n * features)).map { UInt8($0 % 251) }), scale: 1 / 255, labels: labels,
-                                  shape: ImageShape(height: 4, width: 4), classes: classes)
+        let n = 9600
+        let train = LabeledImages.periodic(count: n)
         var configuration = DistillerConfiguration()
         configuration.steps = 5
         for (batch, timedOn) in [(300, [300]), (3000, [3000]), (8000, [500, 2000])] {
