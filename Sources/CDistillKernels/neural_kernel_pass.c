@@ -37,14 +37,19 @@
 // NK_PROFILE (tools' builds only): cycles per phase of the AVX-512 kernel, one thread.
 // NK_SKIP=mask (tools' builds only, timing only: the results are then wrong): phase i
 // of the AVX-512 kernel is left out when bit i is set, to time what it costs in place.
+// PROFILE_KEPT: counted in phase i but never left out (the sparse paths' index lists, which
+// the later phases need to run at all).
 #ifdef NK_PROFILE
 #include <x86intrin.h>
 unsigned long long nk_profile[8];
 #define PROFILE(i, stmt) do { const unsigned long long t0_ = __rdtsc(); stmt; nk_profile[i] += __rdtsc() - t0_; } while (0)
+#define PROFILE_KEPT(i, stmt) PROFILE(i, stmt)
 #elif defined(NK_SKIP)
 #define PROFILE(i, stmt) do { if (!((NK_SKIP >> (i)) & 1)) { stmt; } } while (0)
+#define PROFILE_KEPT(i, stmt) stmt
 #else
 #define PROFILE(i, stmt) stmt
+#define PROFILE_KEPT(i, stmt) stmt
 #endif
 #define TWO_PI 6.283185307179586
 #define PI 3.141592653589793
@@ -987,6 +992,231 @@ AVX512 static void group_loss_mse(long classes, double (*f)[DISTILL_NK_MAX_CLASS
     for (int r = 0; r < 4; r++) *loss += 0.5 * sums[r];
 }
 
+// ---------------------------------------------------------------------------
+// Sparse byte images (MNIST: about 19% of the pixels nonzero). For a finite support
+// set the products can skip zero pixels without changing a bit: every Float32
+// accumulator of the two products is a chain acc = fma(x, s, acc) from +0 in a fixed
+// order, and with x = +0 and s finite the product is ±0, so acc + (±0) == acc
+// (acc is never -0: a chain from +0 of products of integers with Float32 values is a
+// multiple of 2⁻¹⁴⁹, so it never underflows to zero, and an exact zero rounds to +0).
+// Leaving such terms out, in the same order otherwise, gives the same bits. (With an
+// infinite or NaN support value, 0 x inf would have made the dense result NaN.)
+
+/// Whether the CPU has AVX512_VBMI2 (CPUID leaf 7, ECX bit 6; vpcompressw); asked once.
+static int has_avx512_vbmi2(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 6)) ? 1 : 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+#define AVX512_VBMI2 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2,fma")))
+
+/// Per row i < padded of the super-block: its nonzero pixels in increasing order
+/// (idx + i ldi, ldi >= p + 32: the last store writes up to 32 entries past them) and
+/// where each 64-pixel chunk's start in that list (chunk + i (nchunks + 1), the last
+/// entry the row's count); padding rows i >= nb have none. 32 pixels at a time: a mask
+/// of the nonzero bytes compresses the pixel numbers (vpcompressw, branch-free). Returns the total.
+AVX512_VBMI2 static long nonzero_lists_vbmi2(const uint8_t *src, long p, long nb, long padded, uint16_t *idx, long ldi,
+                                             uint16_t *chunk) {
+    const long nchunks = (p + 63) / 64;
+    const __m512i step = _mm512_set1_epi16(32);
+    long total = 0;
+    for (long i = 0; i < padded; i++) {
+        uint16_t *out = idx + i * ldi, *cs = chunk + i * (nchunks + 1);
+        long n = 0;
+        if (i < nb) {
+            const uint8_t *row = src + i * p;
+            __m512i number = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                              15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+            for (long k = 0; k < p; k += 32) {
+                if (k % 64 == 0) cs[k / 64] = (uint16_t)n;
+                const __mmask32 live = p - k >= 32 ? ~(__mmask32)0 : (((__mmask32)1) << (p - k)) - 1;
+                const __m256i bytes = _mm256_maskz_loadu_epi8(live, row + k);
+                const __mmask32 nz = _mm256_test_epi8_mask(bytes, bytes);
+                _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi16(nz, number));
+                n += __builtin_popcount(nz);
+                number = _mm512_add_epi16(number, step);
+            }
+        } else
+            for (long c = 0; c < nchunks; c++) cs[c] = 0;
+        cs[nchunks] = (uint16_t)n;
+        total += n;
+    }
+    return total;
+}
+
+/// nonzero_lists_vbmi2 without vpcompressw: the mask's bits one at a time.
+AVX512 static long nonzero_lists_bits(const uint8_t *src, long p, long nb, long padded, uint16_t *idx, long ldi,
+                                      uint16_t *chunk) {
+    const long nchunks = (p + 63) / 64;
+    long total = 0;
+    for (long i = 0; i < padded; i++) {
+        uint16_t *out = idx + i * ldi, *cs = chunk + i * (nchunks + 1);
+        long n = 0;
+        for (long k = 0; k < p; k += 64) {
+            cs[k / 64] = (uint16_t)n;
+            if (i >= nb) continue;
+            const __mmask64 live = p - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (p - k)) - 1;
+            const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + i * p + k);
+            __mmask64 nz = _mm512_test_epi8_mask(bytes, bytes);
+            while (nz) { out[n++] = (uint16_t)(k + __builtin_ctzll(nz)); nz &= nz - 1; }
+        }
+        cs[nchunks] = (uint16_t)n;
+        total += n;
+    }
+    return total;
+}
+
+static long nonzero_lists(const uint8_t *src, long p, long nb, long padded, uint16_t *idx, long ldi, uint16_t *chunk) {
+    return has_avx512_vbmi2() ? nonzero_lists_vbmi2(src, p, nb, padded, idx, ldi, chunk)
+                              : nonzero_lists_bits(src, p, nb, padded, idx, ldi, chunk);
+}
+
+/// One row's A entries for a panel's NV vectors of columns (a: the row's entries,
+/// holding the partial sums over the earlier pixels) += Σ over the row's nonzero
+/// pixels k (idx, n of them, increasing) of x_k Sᵀ[k] (st: the panel, rows lds apart):
+/// per column the chain of fwd_tile_*_NV without its terms of zero pixels.
+#define FWD_SPARSE_ROW(NV)                                                                              \
+    AVX512 static void fwd_sparse_row_##NV(const float *x, const uint16_t *idx, long n, const float *st, \
+                                           long lds, float *a) {                                        \
+        __m512 acc[NV];                                                                                 \
+        for (int v = 0; v < NV; v++) acc[v] = _mm512_loadu_ps(a + 16 * v);                              \
+        for (long t = 0; t < n; t++) {                                                                  \
+            const long k = idx[t];                                                                      \
+            const __m512 xk = _mm512_set1_ps(x[k]);                                                     \
+            const float *s = st + k * lds;                                                              \
+            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(s + 16 * v), acc[v]); \
+        }                                                                                               \
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(a + 16 * v, acc[v]);                              \
+    }
+FWD_SPARSE_ROW(1) FWD_SPARSE_ROW(2) FWD_SPARSE_ROW(3) FWD_SPARSE_ROW(4) FWD_SPARSE_ROW(5) FWD_SPARSE_ROW(6)
+FWD_SPARSE_ROW(7)
+
+/// gemm_forward_avx512 over each row's nonzero pixels only (the same bits): per panel,
+/// per chunk of 64 pixels (a panel's chunk, at most 7 x 4 KiB, in L1), each row's
+/// nonzeros in the chunk (nonzero_lists: idx rows ldi apart, chunk starts).
+AVX512 static void gemm_forward_sparse(const float *xf, long ldp, const float *packed, long nv, long p, float *a, long lda,
+                                       long rows, const uint16_t *idx, long ldi, const uint16_t *chunk) {
+    const long nchunks = (p + 63) / 64;
+    for (long v0 = 0; v0 < nv;) {
+        const long nvp = panel_vectors(nv, v0), j = 16 * v0, lds = 16 * nvp;
+        const float *st = packed + 16 * p * v0;
+        for (long i = 0; i < rows; i++)
+            for (long v = 0; v < nvp; v++) _mm512_storeu_ps(a + i * lda + j + 16 * v, _mm512_setzero_ps());
+        for (long c = 0; c < nchunks; c++) {
+            for (long i = 0; i < rows; i++) {
+                const uint16_t *cs = chunk + i * (nchunks + 1);
+                const long s = cs[c], n = cs[c + 1] - s;
+                if (n == 0) continue;
+                const uint16_t *r = idx + i * ldi + s;
+                const float *x = xf + i * ldp;
+                float *ai = a + i * lda + j;
+                switch (nvp) {
+                case 7: fwd_sparse_row_7(x, r, n, st, lds, ai); break;
+                case 6: fwd_sparse_row_6(x, r, n, st, lds, ai); break;
+                case 5: fwd_sparse_row_5(x, r, n, st, lds, ai); break;
+                case 4: fwd_sparse_row_4(x, r, n, st, lds, ai); break;
+                case 3: fwd_sparse_row_3(x, r, n, st, lds, ai); break;
+                case 2: fwd_sparse_row_2(x, r, n, st, lds, ai); break;
+                default: fwd_sparse_row_1(x, r, n, st, lds, ai); break;
+                }
+            }
+        }
+        v0 += nvp;
+    }
+}
+
+/// A block's rows with a nonzero pixel k, per pixel in row order: list[start[k] ..<
+/// start[k + 1]] (start: p + 1 ints; fill: p ints of scratch), from the rows' lists.
+static void pixel_lists(const uint16_t *idx, long ldi, long p, const uint16_t *chunk, long nb, int32_t *start, int32_t *fill,
+                        uint8_t *list) {
+    const long nchunks = (p + 63) / 64;
+    for (long k = 0; k <= p; k++) start[k] = 0;
+    for (long i = 0; i < nb; i++)
+        for (long t = 0, n = chunk[i * (nchunks + 1) + nchunks]; t < n; t++) start[idx[i * ldi + t] + 1]++;
+    for (long k = 0; k < p; k++) { start[k + 1] += start[k]; fill[k] = start[k]; }
+    for (long i = 0; i < nb; i++)
+        for (long t = 0, n = chunk[i * (nchunks + 1) + nchunks]; t < n; t++) list[fill[idx[i * ldi + t]]++] = (uint8_t)i;
+}
+
+/// The backward product's columns in chunks of at most this many vectors of 16
+/// (a block's D chunk: NB x 8 x 64 bytes, 48 KiB).
+#define BWD_SPARSE_VECTORS 8
+
+/// The number of vectors of the backward chunk that starts at vector v0 of nv (even widths).
+static long bwd_chunk_vectors(long nv, long v0) {
+    const long chunks = (nv + BWD_SPARSE_VECTORS - 1) / BWD_SPARSE_VECTORS, w = (nv + chunks - 1) / chunks;
+    return nv - v0 < w ? nv - v0 : w;
+}
+
+/// One block's Dᵀ xf for NV vectors of 16 support columns (d: D's rows, lda apart,
+/// from the chunk's first column), per pixel with a nonzero row: the chain over the
+/// pixel's nonzero rows in row order (bwd_tile_*'s chain without its zero terms), its
+/// Float32 sum added in Double to out + k W (W = 16 NV; pixels without a nonzero
+/// row would add +0 and are skipped).
+#define BWD_SPARSE(NV)                                                                                   \
+    AVX512 static void bwd_sparse_##NV(const float *d, long lda, const float *xf, long ldp, long p,      \
+                                       const int32_t *start, const uint8_t *list, double *out) {         \
+        for (long k = 0; k < p; k++) {                                                                   \
+            const int32_t s = start[k], e = start[k + 1];                                                \
+            if (s == e) continue;                                                                        \
+            __m512 acc[NV];                                                                              \
+            for (int v = 0; v < NV; v++) acc[v] = _mm512_setzero_ps();                                   \
+            for (int32_t t = s; t < e; t++) {                                                            \
+                const long i = list[t];                                                                  \
+                const __m512 x = _mm512_set1_ps(xf[i * ldp + k]);                                        \
+                for (int v = 0; v < NV; v++)                                                             \
+                    acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(d + i * lda + 16 * v), x, acc[v]);           \
+            }                                                                                            \
+            double *o = out + k * 16 * NV;                                                               \
+            for (int v = 0; v < NV; v++) {                                                               \
+                const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[v]));                      \
+                const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(                                     \
+                                                   _mm512_extractf64x4_pd(_mm512_castps_pd(acc[v]), 1))); \
+                _mm512_storeu_pd(o + 16 * v, _mm512_add_pd(_mm512_loadu_pd(o + 16 * v), lo));            \
+                _mm512_storeu_pd(o + 16 * v + 8, _mm512_add_pd(_mm512_loadu_pd(o + 16 * v + 8), hi));    \
+            }                                                                                            \
+        }                                                                                                \
+    }
+BWD_SPARSE(1) BWD_SPARSE(2) BWD_SPARSE(3) BWD_SPARSE(4) BWD_SPARSE(5) BWD_SPARSE(6) BWD_SPARSE(7) BWD_SPARSE(8)
+
+/// gemm_backward_avx512 over the nonzero pixels of each block, into dot_sum laid out by
+/// column chunks (bwd_chunk_vectors): the chunk of vectors v0..<v0+w holds its entry
+/// (j, k) at dot_sum + 16 v0 ldp + k 16 w + (j - 16 v0). Per chunk, each block in order
+/// (block t: block_rows[t] rows; pixel lists start + t (p + 1), list + t NB p), so each
+/// entry's additions are those of gemm_backward_avx512, in the same order.
+AVX512 static void gemm_backward_sparse(const float *d, long lda, const float *xf, long ldp, long p, long ldm,
+                                        const long *block_rows, long nsub, const int32_t *start, const uint8_t *list,
+                                        double *dot_sum) {
+    const long nv = ldm / 16;
+    for (long v0 = 0; v0 < nv;) {
+        const long w = bwd_chunk_vectors(nv, v0);
+        double *out = dot_sum + 16 * v0 * ldp;
+        for (long t = 0; t < nsub; t++) {
+            if (block_rows[t] == 0) continue;
+            const float *dt = d + t * NB * lda + 16 * v0, *xt = xf + t * NB * ldp;
+            const int32_t *st = start + t * (p + 1);
+            const uint8_t *lt = list + t * NB * p;
+            switch (w) {
+            case 8: bwd_sparse_8(dt, lda, xt, ldp, p, st, lt, out); break;
+            case 7: bwd_sparse_7(dt, lda, xt, ldp, p, st, lt, out); break;
+            case 6: bwd_sparse_6(dt, lda, xt, ldp, p, st, lt, out); break;
+            case 5: bwd_sparse_5(dt, lda, xt, ldp, p, st, lt, out); break;
+            case 4: bwd_sparse_4(dt, lda, xt, ldp, p, st, lt, out); break;
+            case 3: bwd_sparse_3(dt, lda, xt, ldp, p, st, lt, out); break;
+            case 2: bwd_sparse_2(dt, lda, xt, ldp, p, st, lt, out); break;
+            default: bwd_sparse_1(dt, lda, xt, ldp, p, st, lt, out); break;
+            }
+        }
+        v0 += w;
+    }
+}
+
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
 /// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
 /// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
@@ -1003,8 +1233,22 @@ static long super_blocks(long ldm, long lda, long ldp) {
 static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (void)ldp; return NK_SUPER_BLOCKS; }
 #endif
 
+/// Densities (nonzero pixels / pixels) below which the products skip zero pixels
+/// (DISTILL_NK_SPARSE_AUTO): the forward one per super-block, the backward one (which
+/// fixes dot_sum's layout for the call) from the call's first super-block.
+#ifndef NK_SPARSE_FORWARD_BELOW
+#define NK_SPARSE_FORWARD_BELOW 0.5
+#endif
+#ifndef NK_SPARSE_BACKWARD_BELOW
+#define NK_SPARSE_BACKWARD_BELOW 0.5
+#endif
+#ifndef NK_SPARSE_BACKWARD_VECTORS
+#define NK_SPARSE_BACKWARD_VECTORS 2
+#endif
+
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, const support_layers *sl,
-                              double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
+                              double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q,
+                              int sparse, double *multiply_adds) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     // A's (and D's) rows: ldm apart unless that is an even number of 64-byte lines, which
     // would map a tile's rows to a few L1 sets (ldm = 512: two); then 16 more.
@@ -1013,7 +1257,21 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
                                    + dot_columns(m) * ldp + rows_max * ldp + 32 + rows_max * lda);
     const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0) + 2 * rows_max);
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + 64 * 28);   // 64: alignment slack per carved array (27)
+    // Sparse byte images: each row's nonzero pixels (rows_max x p indices, counts and
+    // cursors) and per block each pixel's nonzero rows (p + 1 starts, p cursors, NB x p rows).
+    // Where they can be used: the forward GEMM's columns (not the dot-product tiles), and
+    // the backward product; the latter by AUTO only from NK_SPARSE_BACKWARD_VECTORS vectors
+    // of 16 support columns (below, a pixel's chain of dependent FMAs leaves the FMA units idle).
+    const long dots_early = dot_columns(m), gemm_vectors_early = dots_early ? (m - dots_early) / 16 : ldm / 16;
+    const int narrow_early = pb->pixel_kind == DISTILL_PIXELS_U8 && dots_early == m && p <= 4096 && has_avx512_vnni();
+    const int forward_can = gemm_vectors_early > 0 && !narrow_early;
+    const int backward_can = d_alpha != NULL && (sparse == DISTILL_NK_SPARSE_ON || ldm / 16 >= NK_SPARSE_BACKWARD_VECTORS);
+    const int may_skip = sparse != DISTILL_NK_SPARSE_OFF && pb->pixel_kind == DISTILL_PIXELS_U8 && p <= 65535
+                         && (forward_can || backward_can);
+    const long ldi = p + 32, nchunks = (p + 63) / 64;
+    const size_t sparse_bytes = may_skip ? sizeof(uint16_t) * (size_t)(rows_max * (ldi + nchunks + 1)) + sizeof(int32_t) * (size_t)(nsub * (p + 1) + p)
+                                           + (size_t)(nsub * NB * p) : 0;
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes + 64 * 34);   // 64: alignment slack per carved array (33)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -1042,6 +1300,10 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     sc.a = CARVE(float, rows_max * lda);
     sc.rowsum = CARVE(double, rows_max); sc.rowsq = CARVE(double, rows_max);
     sc.rows = CARVE(row_layers, rows_max);
+    uint16_t *nz_idx = may_skip ? CARVE(uint16_t, rows_max * ldi) : NULL;
+    uint16_t *nz_chunk = may_skip ? CARVE(uint16_t, rows_max * (nchunks + 1)) : NULL;
+    int32_t *px_start = may_skip ? CARVE(int32_t, nsub * (p + 1)) : NULL, *px_fill = may_skip ? CARVE(int32_t, p) : NULL;
+    uint8_t *px_rows = may_skip ? CARVE(uint8_t, nsub * NB * p) : NULL;
 #undef CARVE
     pack_panels(pb->support_t, ldm, gemm_vectors, p, support_t);
     for (long j = 0; j < dots; j++)
@@ -1059,14 +1321,29 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
     double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
     long block_rows[8];
+    int sparse_backward = -1;   // decided on the first super-block; fixes dot_sum's layout
+    double macs = 0;            // multiply-adds of the two products (columns < m, pixels < p, rows < end)
     for (long b0 = begin; b0 < end; b0 += rows_max) {
         // Blocks of NB rows b0 + t NB ..< b0 + t NB + block_rows[t]: the same blocks as one at a time.
         const long ns = (end - b0 < rows_max) ? end - b0 : rows_max, used = (ns + NB - 1) / NB, padded = used * NB;
         for (long t = 0; t < used; t++) block_rows[t] = ns - t * NB < NB ? ns - t * NB : NB;
+        long nonzeros = ns * p;
+        if (may_skip) PROFILE_KEPT(0, nonzeros = nonzero_lists((const uint8_t *)pb->pixels + b0 * p, p, ns, padded, nz_idx, ldi, nz_chunk));
+        const double density = (double)nonzeros / (double)(ns * p);
+        const int sparse_forward = may_skip && gemm_vectors && !narrow
+                                   && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_FORWARD_BELOW);
+        if (sparse_backward < 0)
+            sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BACKWARD_BELOW);
+        const long gemm_columns = 16 * gemm_vectors < m ? 16 * gemm_vectors : m;
+        macs += (double)(sparse_forward ? nonzeros : ns * p) * (double)(narrow ? m : gemm_columns)
+              + (narrow ? 0.0 : (double)(ns * p) * (double)dots)
+              + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
         if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
         else {
             PROFILE(0, load_block_avx512(pb, b0, ns, padded, ldp, &sc, rows_max, end));
-            if (gemm_vectors) PROFILE(1, gemm_forward_avx512(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded));
+            if (sparse_forward)
+                PROFILE(1, gemm_forward_sparse(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded, nz_idx, ldi, nz_chunk));
+            else if (gemm_vectors) PROFILE(1, gemm_forward_avx512(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded));
             if (dots) PROFILE(1, gemm_forward_dots(sc.xf, ldp, s_rows, dots, p, sc.a + dot0, lda, padded));
         }
         for (long t = 0; t < used; t++)
@@ -1087,15 +1364,30 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                     PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
                 }
             }
-        if (d_alpha) PROFILE(7, gemm_backward_avx512(sc.a, lda, sc.xf, ldp, m, block_rows, used, dot_sum, nsub > 1));
+        if (d_alpha && sparse_backward) {
+            PROFILE(7, for (long t = 0; t < used; t++)
+                           pixel_lists(nz_idx + t * NB * ldi, ldi, p, nz_chunk + t * NB * (nchunks + 1), block_rows[t], px_start + t * (p + 1), px_fill, px_rows + t * NB * p);
+                       gemm_backward_sparse(sc.a, lda, sc.xf, ldp, p, ldm, block_rows, used, px_start, px_rows, dot_sum));
+        } else if (d_alpha) PROFILE(7, gemm_backward_avx512(sc.a, lda, sc.xf, ldp, m, block_rows, used, dot_sum, nsub > 1));
     }
     if (d_alpha) {
         for (long j = 0; j < m; j++) {
             for (long q = 0; q < c; q++) d_alpha[j * c + q] += av.d_alpha_t[q * ldm + j];
             d_sum[j] += av.d_sum[j]; d_q[j] += av.d_q[j];
-            for (long k = 0; k < p; k++) d_dot[j * p + k] += dot_sum[j * ldp + k];
         }
+        if (sparse_backward == 1) {   // dot_sum by column chunks (gemm_backward_sparse)
+            for (long v0 = 0; v0 < ldm / 16;) {
+                const long w = bwd_chunk_vectors(ldm / 16, v0);
+                const double *chunk = dot_sum + 16 * v0 * ldp;
+                for (long j = 16 * v0; j < 16 * (v0 + w) && j < m; j++)
+                    for (long k = 0; k < p; k++) d_dot[j * p + k] += chunk[k * 16 * w + (j - 16 * v0)];
+                v0 += w;
+            }
+        } else
+            for (long j = 0; j < m; j++)
+                for (long k = 0; k < p; k++) d_dot[j * p + k] += dot_sum[j * ldp + k];
     }
+    if (multiply_adds) *multiply_adds += macs;
     free(base);
     return 0;
 }
@@ -1143,6 +1435,14 @@ double distill_peak_fma(long iterations, float *sink) {
 int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long end,
                     double *loss_sum, long *correct,
                     double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
+    return distill_nk_rows_with(pb, kernel, NULL, begin, end, loss_sum, correct, d_alpha, d_dot, d_sum, d_q);
+}
+
+int distill_nk_rows_with(const distill_nk_problem *pb, int kernel, distill_nk_options *options, long begin, long end,
+                         double *loss_sum, long *correct,
+                         double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
+    const int sparse = options ? options->sparse : DISTILL_NK_SPARSE_AUTO;
+    if (sparse != DISTILL_NK_SPARSE_AUTO && sparse != DISTILL_NK_SPARSE_OFF && sparse != DISTILL_NK_SPARSE_ON) return -1;
     const long p = pb->features, ldm = pb->ldm, ldp = ld16(p), depth = pb->depth;
     if (depth < 1 || depth > DISTILL_NK_MAX_DEPTH || pb->classes < 1 || pb->classes > DISTILL_NK_MAX_CLASSES) return -1;
     const size_t bytes = sizeof(float) * (size_t)(NB * ldp + 32 + NB * ldm + ldp)
@@ -1187,10 +1487,15 @@ int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long e
 #if defined(__x86_64__)
     if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512())
     {
-        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q) != 0) { free(base); return -1; }
+        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, sparse,
+                        options ? &options->multiply_adds : NULL) != 0) { free(base); return -1; }
     } else
 #endif
+    {
         rows_portable(pb, begin, end, &sc, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, gk);
+        if (options && end > begin)
+            options->multiply_adds += (double)(end - begin) * (double)p * (double)pb->count * (d_alpha ? 2.0 : 1.0);
+    }
     free(base);
     *loss_sum += loss;
     *correct += hits;

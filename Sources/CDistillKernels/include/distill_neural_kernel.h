@@ -61,6 +61,32 @@ int distill_nk_rows(const distill_nk_problem *problem, int kernel, long begin, l
                     double *loss_sum, long *correct,
                     double *d_alpha, double *d_dot, double *d_sum, double *d_q);
 
+/// distill_nk_options.sparse: whether the AVX-512 kernel's two products with the
+/// support set skip the zero pixels of byte images (the results are the same bits
+/// either way, for a finite support set): by the measured density (AUTO, the
+/// default), never (OFF) or always where it can (ON; byte pixels, features <= 65535).
+/// OFF and ON are for tests and benchmarks.
+#define DISTILL_NK_SPARSE_AUTO 0
+#define DISTILL_NK_SPARSE_OFF 1
+#define DISTILL_NK_SPARSE_ON 2
+
+/// Options of distill_nk_rows_with.
+typedef struct {
+    /// DISTILL_NK_SPARSE_AUTO, _OFF or _ON.
+    int sparse;
+    /// Output: increased by the multiply-adds the two products with the support set
+    /// did (entries of support columns < count, pixels < features, rows begin..<end;
+    /// the dense count is (end - begin) x features x count per product, and the
+    /// backward product runs only with the gradient).
+    double multiply_adds;
+} distill_nk_options;
+
+/// distill_nk_rows with options (NULL: the defaults). Also returns -1 for an
+/// unknown `sparse`.
+int distill_nk_rows_with(const distill_nk_problem *problem, int kernel, distill_nk_options *options, long begin, long end,
+                         double *loss_sum, long *correct,
+                         double *d_alpha, double *d_dot, double *d_sum, double *d_q);
+
 /// A compute-bound loop: `iterations` rounds of 12 independent chains of
 /// 16-lane Float32 fused multiply-adds (AVX-512; 8-lane FMA or plain C
 /// elsewhere). Returns the floating-point operations done (2 per lane per FMA);
