@@ -10,7 +10,12 @@
  * Same problem as tools/nk-pass-bench.c (training images with noise as the support set,
  * random α, NTK, depth 3 unless given, w 2, b 0.01, MSE).
  *
- * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] */
+ * Built with -DNEW_SPARSE=n (DISTILL_NK_SPARSE_OFF 1 / _ON 2), the new version runs through
+ * distill_nk_rows_with with that choice of skipping zero pixels.
+ *
+ * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] [input]
+ * input: "mnist" (default) or "random": the training images replaced by uniformly random
+ * bytes (a dense input: every pixel nonzero with probability 255/256). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +27,30 @@
 int base_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 int new_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 double new_peak_fma(long, float *);
+#ifdef NEW_SPARSE
+int new_nk_rows_with(const distill_nk_problem *, int, distill_nk_options *, long, long, double *, long *, double *, double *, double *, double *);
+static int new_rows(const distill_nk_problem *pb, int kernel, long begin, long end, double *loss, long *correct,
+                    double *da, double *dd, double *ds, double *dq) {
+    distill_nk_options options = {NEW_SPARSE, 0};
+    return new_nk_rows_with(pb, kernel, &options, begin, end, loss, correct, da, dd, ds, dq);
+}
+#define new_nk_rows new_rows
+#endif
 static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 static unsigned long long state = 88172645463325252ull;
 static double uniform(void) { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return (state >> 11) * (1.0 / 9007199254740992.0); }
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
 int main(int argc, char **argv) {
-    if (argc < 6) { fprintf(stderr, "usage: %s IMAGES LABELS m rows repetitions [depth]\n", argv[0]); return 2; }
+    if (argc < 6) { fprintf(stderr, "usage: %s IMAGES LABELS m rows repetitions [depth] [mnist|random]\n", argv[0]); return 2; }
+    const int random_input = argc > 7 && !strcmp(argv[7], "random");
+    if (argc > 7 && !random_input && strcmp(argv[7], "mnist")) { fprintf(stderr, "nk-pass-ab: input: expected mnist or random, got '%s'\n", argv[7]); return 2; }
     const long m = atol(argv[3]); long n = atol(argv[4]); int reps = atoi(argv[5]); int depth = argc > 6 ? atoi(argv[6]) : 3;
     if (m < 1 || n < 1 || n > 60000 || reps < 1 || reps > 99 || depth < 1 || depth > DISTILL_NK_MAX_DEPTH) { fprintf(stderr, "nk-pass-ab: bad arguments\n"); return 2; }
     const long p = 784, c = 10; const long ldm = distill_nk_ldm(m);
     uint8_t *pixels; int32_t *labels;
     if (load_mnist_bytes("nk-pass-ab", argv[1], argv[2], n, p, c, &pixels, &labels)) return 1;
+    if (random_input)
+        for (long t = 0; t < n * p; t++) pixels[t] = (uint8_t)(uniform() * 256);
     const double mean = 0.1307 * 255, sd = 0.3081 * 255, w = 2.0, b = 0.01;
     float *support_t = calloc(p * ldm, 4); double *offset = calloc(ldm, 8), *support_q = calloc(depth * m, 8), *alpha = malloc(8 * m * c);
     for (long j = 0; j < m; j++) {
@@ -61,6 +79,7 @@ int main(int argc, char **argv) {
         if (g)
             for (long t = 0; t < m * p; t++) { const double e = fabs(dd[t] - dd2[t]); worst = e > worst ? e : worst; scale = fabs(dd[t]) > scale ? fabs(dd[t]) : scale; }
     }
+    if (random_input) printf("(random bytes) ");
     printf("m %ld: outputs with the gradient %s, loss only %s (largest d_dot difference %.3g of its largest entry)\n",
            m, same[1] ? "identical" : "DIFFERENT", same[0] ? "identical" : "DIFFERENT", scale > 0 ? worst / scale : 0);
     double tb[99], tn[99], ratio[99], bb[99], bn[99];

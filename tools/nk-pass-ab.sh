@@ -9,6 +9,9 @@
 #   tools/nk-pass-ab.sh /tmp/main/Sources/CDistillKernels
 # NK_COUNTS="10 500" times only those support set sizes; rows: 30000 (m = 10), 20000 (else).
 # NK_BASE_CFLAGS / NK_NEW_CFLAGS: extra compiler flags for either version (e.g. -DNK_SUPER_BLOCKS=3).
+# NK_INPUT=random: uniformly random bytes instead of MNIST's images (a dense input).
+# NK_NEW_SPARSE=off|on: the new version (which must have distill_nk_rows_with) never / always
+#   skips zero pixels (default: its automatic choice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] && [ -f "$1/neural_kernel_pass.c" ] || { echo "nk-pass-ab.sh: expected a folder with neural_kernel_pass.c, got '${1:-}'" >&2; exit 1; }
@@ -17,13 +20,18 @@ work="$(mktemp -d /tmp/distill-nk-ab.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 source tools/mnist-training-files.sh
 mnist_training_files nk-pass-ab.sh "" "$work"
-clang -O2 -c ${NK_BASE_CFLAGS:-} -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
+input="${NK_INPUT:-mnist}"
+case "$input" in mnist|random) ;; *) echo "nk-pass-ab.sh: NK_INPUT: expected mnist or random, got '$input'" >&2; exit 1;; esac
+sparse_flag=""
+case "${NK_NEW_SPARSE:-}" in "") ;; off) sparse_flag="-DNEW_SPARSE=1";; on) sparse_flag="-DNEW_SPARSE=2";;
+    *) echo "nk-pass-ab.sh: NK_NEW_SPARSE: expected off or on, got '$NK_NEW_SPARSE'" >&2; exit 1;; esac
+clang -O2 -c ${NK_BASE_CFLAGS:-} -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_rows_with=base_nk_rows_with -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
     -I"$base/include" -I"$base" "$base/neural_kernel_pass.c" -o "$work/base.o"
-clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
-clang -O2 -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
-echo "base: $base"; echo "new: $new"
+clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_nk_rows_with=new_nk_rows_with -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
+clang -O2 $sparse_flag -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
+echo "base: $base"; echo "new: $new${NK_NEW_SPARSE:+ (sparse $NK_NEW_SPARSE)}"; echo "input: $input"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in ${NK_COUNTS:-10 100 500}; do
     rows=20000; [ "$m" -le 16 ] && rows=30000
-    "$work/ab" "$work/images" "$work/labels" "$m" "$rows" "$reps"
+    "$work/ab" "$work/images" "$work/labels" "$m" "$rows" "$reps" 3 "$input"
 done

@@ -37,6 +37,10 @@ public struct NeuralKernelPassResult: Sendable {
     /// The explicit `∂L/∂U` at fixed α, `count x features`, with respect to the
     /// standardised support images `U` (empty when not requested).
     public var supportGradient: [Double]
+    /// The multiply-adds the two products with the support set did: `2 n m p` with the
+    /// gradient (`n m p` without) when dense; fewer where zero pixels of byte images
+    /// were skipped (`NeuralKernelPass.ZeroPixels`; the same results, not a faster FMA).
+    public var multiplyAdds: Double
 }
 
 /// One fused pass over a labelled image set for the kernel ridge predictor
@@ -67,14 +71,22 @@ public final class NeuralKernelPass: Sendable {
 
     public enum Loss: Sendable { case meanSquaredError, crossEntropy }
 
+    /// Whether the AVX-512 kernel's products skip the zero pixels of byte images
+    /// (`distill_nk_options.sparse`): by their measured density (`automatic`), never
+    /// (`dense`) or always (`skipped`). The results are the same bits either way for
+    /// finite inputs; `dense` and `skipped` exist for tests and benchmarks.
+    public enum ZeroPixels: Sendable { case automatic, dense, skipped }
+
     public let data: LabeledImages
     public let threads: Int
     public let usesAVX512: Bool
+    public let zeroPixels: ZeroPixels
 
-    public init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic) {
+    public init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, zeroPixels: ZeroPixels = .automatic) {
         self.data = data
         self.threads = max(1, threads)
         usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
+        self.zeroPixels = zeroPixels
     }
 
     /// Multiply-adds of one pass with the gradient, for `count` support images
@@ -115,8 +127,13 @@ public final class NeuralKernelPass: Sendable {
         let (supportT, offset, q) = (supportTransposed, columnOffset, supportQ)
         let kernel = usesAVX512 ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
         let chunks = Parallel.chunks(of: n, parts: threads)
+        let sparse: Int32 = switch zeroPixels {
+        case .automatic: DISTILL_NK_SPARSE_AUTO
+        case .dense: DISTILL_NK_SPARSE_OFF
+        case .skipped: DISTILL_NK_SPARSE_ON
+        }
         struct Partial: Sendable {
-            var loss = 0.0, correct = 0
+            var loss = 0.0, correct = 0, multiplyAdds = 0.0
             var dAlpha: [Double], dDot: [Double], dSum: [Double], dQ: [Double]
         }
         let parts = Parallel.map(parts: chunks.count) { part -> Partial in
@@ -125,7 +142,8 @@ public final class NeuralKernelPass: Sendable {
             var dSum = [Double](repeating: 0, count: wantGradient ? m : 0)
             var dQ = [Double](repeating: 0, count: wantGradient ? m : 0)
             var lossSum = 0.0, correct = 0
-            // distill_nk_rows's status: 0, or -1 when its scratch memory could not be allocated.
+            var options = distill_nk_options(sparse: sparse, multiply_adds: 0)
+            // distill_nk_rows_with's status: 0, or -1 when its scratch memory could not be allocated.
             func run(_ pixels: UnsafeRawPointer?, _ kind: Int32) -> Int32 {
                 supportT.withUnsafeBufferPointer { st in
                 offset.withUnsafeBufferPointer { off in
@@ -145,7 +163,7 @@ public final class NeuralKernelPass: Sendable {
                     dDot.withUnsafeMutableBufferPointer { dd in
                     dSum.withUnsafeMutableBufferPointer { ds in
                     dQ.withUnsafeMutableBufferPointer { dq in
-                        distill_nk_rows(&problem, kernel, chunks[part].lowerBound, chunks[part].upperBound,
+                        distill_nk_rows_with(&problem, kernel, &options, chunks[part].lowerBound, chunks[part].upperBound,
                                         &lossSum, &correct,
                                         wantGradient ? da.baseAddress : nil, dd.baseAddress, ds.baseAddress, dq.baseAddress)
                     }}}}
@@ -156,7 +174,8 @@ public final class NeuralKernelPass: Sendable {
             case .bytes(let bytes): status = bytes.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_U8) }
             case .floats(let floats): status = floats.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_F32) }
             }
-            return Partial(loss: status == 0 ? lossSum : .nan, correct: correct, dAlpha: dAlpha, dDot: dDot, dSum: dSum, dQ: dQ)
+            return Partial(loss: status == 0 ? lossSum : .nan, correct: correct, multiplyAdds: options.multiply_adds,
+                           dAlpha: dAlpha, dDot: dDot, dSum: dSum, dQ: dQ)
         }
         var total = Partial(dAlpha: [Double](repeating: 0, count: wantGradient ? m * c : 0),
                             dDot: [Double](repeating: 0, count: wantGradient ? m * p : 0),
@@ -165,6 +184,7 @@ public final class NeuralKernelPass: Sendable {
         for part in parts {   // in part order: deterministic
             total.loss += part.loss
             total.correct += part.correct
+            total.multiplyAdds += part.multiplyAdds
             for t in total.dAlpha.indices { total.dAlpha[t] += part.dAlpha[t] }
             for t in total.dDot.indices { total.dDot[t] += part.dDot[t] }
             for t in total.dSum.indices { total.dSum[t] += part.dSum[t]; total.dQ[t] += part.dQ[t] }
@@ -182,7 +202,8 @@ public final class NeuralKernelPass: Sendable {
             }
         }
         return NeuralKernelPassResult(loss: total.loss * invN, correct: total.correct,
-                                      coefficientGradient: total.dAlpha.map { $0 * invN }, supportGradient: supportGradient)
+                                      coefficientGradient: total.dAlpha.map { $0 * invN }, supportGradient: supportGradient,
+                                      multiplyAdds: total.multiplyAdds)
     }
 }
 
