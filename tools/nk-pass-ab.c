@@ -14,8 +14,9 @@
  * distill_nk_rows_with with that choice of skipping zero pixels.
  *
  * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] [input]
- * input: "mnist" (default) or "random": the training images replaced by uniformly random
- * bytes (a dense input: every pixel nonzero with probability 255/256). */
+ * input: "mnist" (default), "random": the training images replaced by uniformly random
+ * bytes (a dense input: every pixel nonzero with probability 255/256), or "randomNN"
+ * (NN = 1 ... 99): random bytes, each pixel nonzero with probability NN%. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +43,19 @@ static double uniform(void) { state ^= state << 13; state ^= state >> 7; state ^
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
 int main(int argc, char **argv) {
     if (argc < 6) { fprintf(stderr, "usage: %s IMAGES LABELS m rows repetitions [depth] [mnist|random]\n", argv[0]); return 2; }
-    const int random_input = argc > 7 && !strcmp(argv[7], "random");
-    if (argc > 7 && !random_input && strcmp(argv[7], "mnist")) { fprintf(stderr, "nk-pass-ab: input: expected mnist or random, got '%s'\n", argv[7]); return 2; }
+    const int random_input = argc > 7 && !strncmp(argv[7], "random", 6);
+    const int percent = random_input && argv[7][6] ? atoi(argv[7] + 6) : 0;   // 0: every byte uniform
+    if ((argc > 7 && !random_input && strcmp(argv[7], "mnist")) || (random_input && argv[7][6] && (percent < 1 || percent > 99))) {
+        fprintf(stderr, "nk-pass-ab: input: expected mnist, random or randomNN (NN 1 to 99), got '%s'\n", argv[7]); return 2;
+    }
     const long m = atol(argv[3]); long n = atol(argv[4]); int reps = atoi(argv[5]); int depth = argc > 6 ? atoi(argv[6]) : 3;
     if (m < 1 || n < 1 || n > 60000 || reps < 1 || reps > 99 || depth < 1 || depth > DISTILL_NK_MAX_DEPTH) { fprintf(stderr, "nk-pass-ab: bad arguments\n"); return 2; }
     const long p = 784, c = 10; const long ldm = distill_nk_ldm(m);
     uint8_t *pixels; int32_t *labels;
     if (load_mnist_bytes("nk-pass-ab", argv[1], argv[2], n, p, c, &pixels, &labels)) return 1;
     if (random_input)
-        for (long t = 0; t < n * p; t++) pixels[t] = (uint8_t)(uniform() * 256);
+        for (long t = 0; t < n * p; t++)
+            pixels[t] = percent && uniform() * 100 >= percent ? 0 : (uint8_t)(percent ? 1 + uniform() * 255 : uniform() * 256);
     const double mean = 0.1307 * 255, sd = 0.3081 * 255, w = 2.0, b = 0.01;
     float *support_t = calloc(p * ldm, 4); double *offset = calloc(ldm, 8), *support_q = calloc(depth * m, 8), *alpha = malloc(8 * m * c);
     for (long j = 0; j < m; j++) {
@@ -79,7 +84,7 @@ int main(int argc, char **argv) {
         if (g)
             for (long t = 0; t < m * p; t++) { const double e = fabs(dd[t] - dd2[t]); worst = e > worst ? e : worst; scale = fabs(dd[t]) > scale ? fabs(dd[t]) : scale; }
     }
-    if (random_input) printf("(random bytes) ");
+    if (random_input) printf("(random bytes%s%s) ", percent ? ", nonzero % " : "", percent ? argv[7] + 6 : "");
     printf("m %ld: outputs with the gradient %s, loss only %s (largest d_dot difference %.3g of its largest entry)\n",
            m, same[1] ? "identical" : "DIFFERENT", same[0] ? "identical" : "DIFFERENT", scale > 0 ? worst / scale : 0);
     double tb[99], tn[99], ratio[99], bb[99], bn[99];

@@ -9,7 +9,8 @@
 #   tools/nk-pass-ab.sh /tmp/main/Sources/CDistillKernels
 # NK_COUNTS="10 500" times only those support set sizes; rows: 30000 (m = 10), 20000 (else).
 # NK_BASE_CFLAGS / NK_NEW_CFLAGS: extra compiler flags for either version (e.g. -DNK_SUPER_BLOCKS=3).
-# NK_INPUT=random: uniformly random bytes instead of MNIST's images (a dense input).
+# NK_INPUT=random: uniformly random bytes instead of MNIST's images (a dense input);
+#   NK_INPUT=random40: random bytes, 40% of them nonzero (any percentage 1 to 99).
 # NK_NEW_SPARSE=off|on: the new version (which must have distill_nk_rows_with) never / always
 #   skips zero pixels (default: its automatic choice).
 set -euo pipefail
@@ -21,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 source tools/mnist-training-files.sh
 mnist_training_files nk-pass-ab.sh "" "$work"
 input="${NK_INPUT:-mnist}"
-case "$input" in mnist|random) ;; *) echo "nk-pass-ab.sh: NK_INPUT: expected mnist or random, got '$input'" >&2; exit 1;; esac
+case "$input" in mnist|random|random[1-9]|random[1-9][0-9]) ;; *) echo "nk-pass-ab.sh: NK_INPUT: expected mnist, random or randomNN, got '$input'" >&2; exit 1;; esac
 sparse_flag=""
 case "${NK_NEW_SPARSE:-}" in "") ;; off) sparse_flag="-DNEW_SPARSE=1";; on) sparse_flag="-DNEW_SPARSE=2";;
     *) echo "nk-pass-ab.sh: NK_NEW_SPARSE: expected off or on, got '$NK_NEW_SPARSE'" >&2; exit 1;; esac

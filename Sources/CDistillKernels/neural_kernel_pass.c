@@ -544,26 +544,29 @@ static void pack_panels(const float *st, long ldm, long nv, long p, float *packe
     }
 }
 
+/// One panel of the forward GEMM (nvp vectors of columns; st: the packed panel, a: its
+/// first column), in k-chunks of KC pixels swept by every row tile.
+AVX512 static void forward_panel(const float *xf, long ldp, const float *st, long nvp, long p, float *a, long lda, long rows) {
+    const long lds = 16 * nvp;
+    for (long k0 = 0; k0 < p; k0 += KC) {
+        const long k1 = p - k0 < KC ? p : k0 + KC;
+        const int first = k0 == 0;
+        switch (nvp) {
+        case 7: for (long i = 0; i < rows; i += 3) fwd_tile_3_7(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        case 6: for (long i = 0; i < rows; i += 4) fwd_tile_4_6(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        case 5: for (long i = 0; i < rows; i += 4) fwd_tile_4_5(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        case 4: for (long i = 0; i < rows; i += 6) fwd_tile_6_4(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        case 3: for (long i = 0; i < rows; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        case 2: for (long i = 0; i < rows; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        default: for (long i = 0; i < rows; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda, lda, first); break;
+        }
+    }
+}
+
 AVX512 static void gemm_forward_avx512(const float *xf, long ldp, const float *packed, long nv, long p, float *a, long lda,
                                        long rows) {
-    for (long v0 = 0; v0 < nv;) {
-        const long nvp = panel_vectors(nv, v0), j = 16 * v0, lds = 16 * nvp;
-        const float *st = packed + 16 * p * v0;
-        for (long k0 = 0; k0 < p; k0 += KC) {
-            const long k1 = p - k0 < KC ? p : k0 + KC;
-            const int first = k0 == 0;
-            switch (nvp) {
-            case 7: for (long i = 0; i < rows; i += 3) fwd_tile_3_7(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            case 6: for (long i = 0; i < rows; i += 4) fwd_tile_4_6(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            case 5: for (long i = 0; i < rows; i += 4) fwd_tile_4_5(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            case 4: for (long i = 0; i < rows; i += 6) fwd_tile_6_4(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            case 3: for (long i = 0; i < rows; i += 8) fwd_tile_8_3(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            case 2: for (long i = 0; i < rows; i += 12) fwd_tile_12_2(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            default: for (long i = 0; i < rows; i += 12) fwd_tile_12_1(xf + i * ldp, ldp, st, lds, k0, k1, a + i * lda + j, lda, first); break;
-            }
-        }
-        v0 += nvp;
-    }
+    for (long v0 = 0; v0 < nv; v0 += panel_vectors(nv, v0))
+        forward_panel(xf, ldp, packed + 16 * p * v0, panel_vectors(nv, v0), p, a + 16 * v0, lda, rows);
 }
 
 /// Backward GEMM tile: out[j0..j0+JT][k..k+16 NV] += Σ_i D[i][j] xf[i][k..] (the sum in
@@ -1016,14 +1019,25 @@ static int has_avx512_vbmi2(void) {
 
 #define AVX512_VBMI2 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2,fma")))
 
+/// Pixels per chunk of the sparse forward product (a multiple of 64): a chunk of a panel
+/// of Sᵀ (SKC x at most 7 vectors of 16: 56 KiB, 48 KiB for the usual 6) is used by every
+/// row's nonzeros in it before the next. Measured on MNIST (tools/nk-pass-ab.sh, the
+/// whole pass): 128 took 0.95-0.98 of the time of 64 at m = 100 and 500 (fewer calls
+/// per row), all 784 pixels at once (Sᵀ from L2) 1.02-1.04, 32 pixels 1.07-1.10.
+#ifndef NK_SPARSE_KC
+#define NK_SPARSE_KC 128
+#endif
+#define SKC NK_SPARSE_KC
+_Static_assert(SKC % 64 == 0, "the sparse forward's chunks are whole 64-pixel steps of nonzero_lists");
+
 /// Per row i < padded of the super-block: its nonzero pixels in increasing order
 /// (idx + i ldi, ldi >= p + 32: the last store writes up to 32 entries past them) and
-/// where each 64-pixel chunk's start in that list (chunk + i (nchunks + 1), the last
+/// where each SKC-pixel chunk's start in that list (chunk + i (nchunks + 1), the last
 /// entry the row's count); padding rows i >= nb have none. 32 pixels at a time: a mask
 /// of the nonzero bytes compresses the pixel numbers (vpcompressw, branch-free). Returns the total.
 AVX512_VBMI2 static long nonzero_lists_vbmi2(const uint8_t *src, long p, long nb, long padded, uint16_t *idx, long ldi,
                                              uint16_t *chunk) {
-    const long nchunks = (p + 63) / 64;
+    const long nchunks = (p + SKC - 1) / SKC;
     const __m512i step = _mm512_set1_epi16(32);
     long total = 0;
     for (long i = 0; i < padded; i++) {
@@ -1034,7 +1048,7 @@ AVX512_VBMI2 static long nonzero_lists_vbmi2(const uint8_t *src, long p, long nb
             __m512i number = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
                                               15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
             for (long k = 0; k < p; k += 32) {
-                if (k % 64 == 0) cs[k / 64] = (uint16_t)n;
+                if (k % SKC == 0) cs[k / SKC] = (uint16_t)n;
                 const __mmask32 live = p - k >= 32 ? ~(__mmask32)0 : (((__mmask32)1) << (p - k)) - 1;
                 const __m256i bytes = _mm256_maskz_loadu_epi8(live, row + k);
                 const __mmask32 nz = _mm256_test_epi8_mask(bytes, bytes);
@@ -1053,13 +1067,13 @@ AVX512_VBMI2 static long nonzero_lists_vbmi2(const uint8_t *src, long p, long nb
 /// nonzero_lists_vbmi2 without vpcompressw: the mask's bits one at a time.
 AVX512 static long nonzero_lists_bits(const uint8_t *src, long p, long nb, long padded, uint16_t *idx, long ldi,
                                       uint16_t *chunk) {
-    const long nchunks = (p + 63) / 64;
+    const long nchunks = (p + SKC - 1) / SKC;
     long total = 0;
     for (long i = 0; i < padded; i++) {
         uint16_t *out = idx + i * ldi, *cs = chunk + i * (nchunks + 1);
         long n = 0;
         for (long k = 0; k < p; k += 64) {
-            cs[k / 64] = (uint16_t)n;
+            if (k % SKC == 0) cs[k / SKC] = (uint16_t)n;
             if (i >= nb) continue;
             const __mmask64 live = p - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (p - k)) - 1;
             const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + i * p + k);
@@ -1073,6 +1087,9 @@ AVX512 static long nonzero_lists_bits(const uint8_t *src, long p, long nb, long 
 }
 
 static long nonzero_lists(const uint8_t *src, long p, long nb, long padded, uint16_t *idx, long ldi, uint16_t *chunk) {
+#ifdef NK_NO_VBMI2   // tools' builds: the fallback on a CPU that has VBMI2
+    return nonzero_lists_bits(src, p, nb, padded, idx, ldi, chunk);
+#endif
     return has_avx512_vbmi2() ? nonzero_lists_vbmi2(src, p, nb, padded, idx, ldi, chunk)
                               : nonzero_lists_bits(src, p, nb, padded, idx, ldi, chunk);
 }
@@ -1094,18 +1111,20 @@ static long nonzero_lists(const uint8_t *src, long p, long nb, long padded, uint
         }                                                                                               \
         for (int v = 0; v < NV; v++) _mm512_storeu_ps(a + 16 * v, acc[v]);                              \
     }
-FWD_SPARSE_ROW(1) FWD_SPARSE_ROW(2) FWD_SPARSE_ROW(3) FWD_SPARSE_ROW(4) FWD_SPARSE_ROW(5) FWD_SPARSE_ROW(6)
-FWD_SPARSE_ROW(7)
+FWD_SPARSE_ROW(2) FWD_SPARSE_ROW(3) FWD_SPARSE_ROW(4) FWD_SPARSE_ROW(5) FWD_SPARSE_ROW(6) FWD_SPARSE_ROW(7)
 
 /// gemm_forward_avx512 over each row's nonzero pixels only (the same bits): per panel,
-/// per chunk of 64 pixels (a panel's chunk, at most 7 x 4 KiB, in L1), each row's
-/// nonzeros in the chunk (nonzero_lists: idx rows ldi apart, chunk starts).
+/// per chunk of SKC pixels, each row's nonzeros in the chunk (nonzero_lists: idx rows
+/// ldi apart, chunk starts). A panel of one vector stays dense (forward_panel): one
+/// row's single chain of dependent FMAs measured slower than the dense 12 x 1 tiles
+/// (m = 20, one such panel: the pass 1.39x the dense kernel's time).
 AVX512 static void gemm_forward_sparse(const float *xf, long ldp, const float *packed, long nv, long p, float *a, long lda,
                                        long rows, const uint16_t *idx, long ldi, const uint16_t *chunk) {
-    const long nchunks = (p + 63) / 64;
+    const long nchunks = (p + SKC - 1) / SKC;
     for (long v0 = 0; v0 < nv;) {
         const long nvp = panel_vectors(nv, v0), j = 16 * v0, lds = 16 * nvp;
         const float *st = packed + 16 * p * v0;
+        if (nvp == 1) { forward_panel(xf, ldp, st, 1, p, a + j, lda, rows); v0 += 1; continue; }
         for (long i = 0; i < rows; i++)
             for (long v = 0; v < nvp; v++) _mm512_storeu_ps(a + i * lda + j + 16 * v, _mm512_setzero_ps());
         for (long c = 0; c < nchunks; c++) {
@@ -1122,8 +1141,7 @@ AVX512 static void gemm_forward_sparse(const float *xf, long ldp, const float *p
                 case 5: fwd_sparse_row_5(x, r, n, st, lds, ai); break;
                 case 4: fwd_sparse_row_4(x, r, n, st, lds, ai); break;
                 case 3: fwd_sparse_row_3(x, r, n, st, lds, ai); break;
-                case 2: fwd_sparse_row_2(x, r, n, st, lds, ai); break;
-                default: fwd_sparse_row_1(x, r, n, st, lds, ai); break;
+                default: fwd_sparse_row_2(x, r, n, st, lds, ai); break;
                 }
             }
         }
@@ -1135,7 +1153,7 @@ AVX512 static void gemm_forward_sparse(const float *xf, long ldp, const float *p
 /// start[k + 1]] (start: p + 1 ints; fill: p ints of scratch), from the rows' lists.
 static void pixel_lists(const uint16_t *idx, long ldi, long p, const uint16_t *chunk, long nb, int32_t *start, int32_t *fill,
                         uint8_t *list) {
-    const long nchunks = (p + 63) / 64;
+    const long nchunks = (p + SKC - 1) / SKC;
     for (long k = 0; k <= p; k++) start[k] = 0;
     for (long i = 0; i < nb; i++)
         for (long t = 0, n = chunk[i * (nchunks + 1) + nchunks]; t < n; t++) start[idx[i * ldi + t] + 1]++;
@@ -1233,17 +1251,21 @@ static long super_blocks(long ldm, long lda, long ldp) {
 static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (void)ldp; return NK_SUPER_BLOCKS; }
 #endif
 
-/// Densities (nonzero pixels / pixels) below which the products skip zero pixels
-/// (DISTILL_NK_SPARSE_AUTO): the forward one per super-block, the backward one (which
-/// fixes dot_sum's layout for the call) from the call's first super-block.
-#ifndef NK_SPARSE_FORWARD_BELOW
-#define NK_SPARSE_FORWARD_BELOW 0.5
+/// The density (nonzero pixels / pixels) below which the products skip zero pixels
+/// (DISTILL_NK_SPARSE_AUTO), measured on the call's first super-block and kept for the
+/// call (the backward's choice fixes dot_sum's layout). Measured (tools/nk-pass-ab.sh,
+/// NK_NEW_SPARSE=on against the dense kernel, random bytes with a given share nonzero),
+/// the whole pass skipping / dense: 30% 0.85 (m = 100) and 0.73 (m = 500); 40% 1.01 and
+/// 0.91; 50% 1.17 and 1.10; 70% 1.62 and 1.40. MNIST: 19%.
+#ifndef NK_SPARSE_BELOW
+#define NK_SPARSE_BELOW 0.35
 #endif
-#ifndef NK_SPARSE_BACKWARD_BELOW
-#define NK_SPARSE_BACKWARD_BELOW 0.5
-#endif
+/// The backward product skips zero pixels (AUTO) from this many vectors of 16 support
+/// columns: with fewer, a pixel's few chains of dependent FMAs leave the FMA units idle.
+/// Measured on MNIST, the whole pass against the dense kernel: 2 vectors (m = 20, 32)
+/// 1.37 and 0.68 skipping, 1.02 and 0.61 dense; 3 (m = 48) 0.89 / 0.92; 4 (m = 64) 0.77 / 0.86.
 #ifndef NK_SPARSE_BACKWARD_VECTORS
-#define NK_SPARSE_BACKWARD_VECTORS 2
+#define NK_SPARSE_BACKWARD_VECTORS 3
 #endif
 
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, const support_layers *sl,
@@ -1254,21 +1276,31 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     // would map a tile's rows to a few L1 sets (ldm = 512: two); then 16 more.
     const long lda = (ldm / 16) % 2 ? ldm : ldm + 16;
     const long nsub = super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
+    const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
+    // Byte pixels and m <= 16 (and VNNI, for the sums): conversion and forward products in
+    // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
+    const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
     const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
-                                   + dot_columns(m) * ldp + rows_max * ldp + 32 + rows_max * lda);
+                                   + dots * ldp + rows_max * ldp + 32 + rows_max * lda);
     const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0) + 2 * rows_max);
     // Sparse byte images: each row's nonzero pixels (rows_max x p indices, counts and
     // cursors) and per block each pixel's nonzero rows (p + 1 starts, p cursors, NB x p rows).
     // Where they can be used: the forward GEMM's columns (not the dot-product tiles), and
     // the backward product; the latter by AUTO only from NK_SPARSE_BACKWARD_VECTORS vectors
     // of 16 support columns (below, a pixel's chain of dependent FMAs leaves the FMA units idle).
-    const long dots_early = dot_columns(m), gemm_vectors_early = dots_early ? (m - dots_early) / 16 : ldm / 16;
-    const int narrow_early = pb->pixel_kind == DISTILL_PIXELS_U8 && dots_early == m && p <= 4096 && has_avx512_vnni();
-    const int forward_can = gemm_vectors_early > 0 && !narrow_early;
+    // The GEMM's columns (< m) and those of them in panels the sparse forward takes (>= 2 vectors).
+    const long gemm_columns = 16 * gemm_vectors < m ? 16 * gemm_vectors : m;
+    long sparse_columns = 0;
+    for (long v0 = 0; v0 < gemm_vectors; v0 += panel_vectors(gemm_vectors, v0))
+        if (panel_vectors(gemm_vectors, v0) >= 2) {
+            const long j1 = 16 * (v0 + panel_vectors(gemm_vectors, v0));
+            sparse_columns += (j1 < m ? j1 : m) - 16 * v0;
+        }
+    const int forward_can = sparse_columns > 0 && !narrow;
     const int backward_can = d_alpha != NULL && (sparse == DISTILL_NK_SPARSE_ON || ldm / 16 >= NK_SPARSE_BACKWARD_VECTORS);
     const int may_skip = sparse != DISTILL_NK_SPARSE_OFF && pb->pixel_kind == DISTILL_PIXELS_U8 && p <= 65535
                          && (forward_can || backward_can);
-    const long ldi = p + 32, nchunks = (p + 63) / 64;
+    const long ldi = p + 32, nchunks = (p + SKC - 1) / SKC;
     const size_t sparse_bytes = may_skip ? sizeof(uint16_t) * (size_t)(rows_max * (ldi + nchunks + 1)) + sizeof(int32_t) * (size_t)(nsub * (p + 1) + p)
                                            + (size_t)(nsub * NB * p) : 0;
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes + 64 * 34);   // 64: alignment slack per carved array (33)
@@ -1288,11 +1320,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     // The block sums of Dᵀ xf, ldm x ldp (aligned; padding rows and pixels take sums of zeros), added to d_dot at the end.
     double *dot_sum = d_alpha ? CARVE(double, ldm * ldp) : NULL;
     float *support_t = CARVE(float, p * ldm);   // Sᵀ's GEMM columns packed panel by panel (pack_panels), 64-byte aligned
-    const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     float *s_rows = dots ? CARVE(float, dots * ldp) : NULL;   // Sᵀ's columns dot0..<m as rows (dots x ldp)
-    // Byte pixels and m <= 16 (and VNNI, for the sums): conversion and forward products in
-    // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
-    const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
     // The super-block: xf (rows_max x ldp; + 32: the last row's 32-pixel tile reads past ldp, lanes unused),
     // A then D (rows_max x lda), the rows' sums and layer data.
     scratch sc = {0};
@@ -1321,22 +1349,22 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     for (long l = 0; l < depth; l++) slope[l] = (float)sl->slope[l];
     double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
     long block_rows[8];
-    int sparse_backward = -1;   // decided on the first super-block; fixes dot_sum's layout
+    int sparse_forward = -1, sparse_backward = -1;   // decided on the first super-block
     double macs = 0;            // multiply-adds of the two products (columns < m, pixels < p, rows < end)
     for (long b0 = begin; b0 < end; b0 += rows_max) {
         // Blocks of NB rows b0 + t NB ..< b0 + t NB + block_rows[t]: the same blocks as one at a time.
         const long ns = (end - b0 < rows_max) ? end - b0 : rows_max, used = (ns + NB - 1) / NB, padded = used * NB;
         for (long t = 0; t < used; t++) block_rows[t] = ns - t * NB < NB ? ns - t * NB : NB;
         long nonzeros = ns * p;
-        if (may_skip) PROFILE_KEPT(0, nonzeros = nonzero_lists((const uint8_t *)pb->pixels + b0 * p, p, ns, padded, nz_idx, ldi, nz_chunk));
-        const double density = (double)nonzeros / (double)(ns * p);
-        const int sparse_forward = may_skip && gemm_vectors && !narrow
-                                   && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_FORWARD_BELOW);
-        if (sparse_backward < 0)
-            sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BACKWARD_BELOW);
-        const long gemm_columns = 16 * gemm_vectors < m ? 16 * gemm_vectors : m;
-        macs += (double)(sparse_forward ? nonzeros : ns * p) * (double)(narrow ? m : gemm_columns)
-              + (narrow ? 0.0 : (double)(ns * p) * (double)dots)
+        if (may_skip && (sparse_forward != 0 || sparse_backward != 0))
+            PROFILE_KEPT(0, nonzeros = nonzero_lists((const uint8_t *)pb->pixels + b0 * p, p, ns, padded, nz_idx, ldi, nz_chunk));
+        if (sparse_forward < 0) {
+            const double density = (double)nonzeros / (double)(ns * p);
+            sparse_forward = may_skip && forward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
+            sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
+        }
+        macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
+              + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
               + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
         if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
         else {
