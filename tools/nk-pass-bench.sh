@@ -5,10 +5,12 @@
 # Needs clang (the compiler SwiftPM uses) and MNIST's training set.
 # Usage: tools/nk-pass-bench.sh [MNIST folder, default data/mnist or ../shared/data/mnist] [repetitions, default 9]
 # NK_COUNTS="10 500" times only those support set sizes.
-# NK_PROFILE=1: one thread only, with the shares of the pass's phases (rdtsc around each).
+# NK_PROFILE=1: one thread only, with the shares of the pass's phases (rdtsc around each;
+#   "bytes, lists": the conversion and, for sparse byte images, the lists of nonzero pixels).
 # NK_PARTS=1: one thread only, what each phase costs in place: the pass built nine times
 #   (whole, and with each of the eight phases left out: NK_SKIP in the kernel, timing only),
-#   the nine run in turn, one repetition each, `repetitions` rounds; medians per version.
+#   the nine run in turn, one repetition each, `repetitions` rounds; medians per version
+#   (the lists of nonzero pixels are never left out: the sparse products need them).
 # NK_SOURCE=dir times another version of Sources/CDistillKernels, e.g. main's:
 #   mkdir /tmp/main && git archive main Sources/CDistillKernels | tar -x -C /tmp/main
 #   NK_SOURCE=/tmp/main/Sources/CDistillKernels tools/nk-pass-bench.sh

@@ -90,15 +90,26 @@ public struct NeuralKernelModel: ImplicitInnerModel {
     /// The fused pass over `pass.data` (`NeuralKernelPass`), the image gradient
     /// carried from standardised to pixel units (`1/std`).
     public func loss(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> ModelLoss {
-        let u = cachedProblem(fit)?.standardised ?? standardisation.apply(fit.images)
-        let result = NeuralKernelPass(data: pass.data, threads: pass.threads, kernel: pass.usesAVX512 ? .automatic : .portable)
-            .evaluate(support: u.values, count: u.rows, alpha: fit.parameters.values, architecture: Self.architecture(kernel),
-                      mean: standardisation.mean, std: standardisation.std, loss: Self.passLoss(outerLoss), gradient: gradient)
+        let (result, u) = passResult(of: fit, on: pass, gradient: gradient)
         return ModelLoss(loss: result.loss, correct: result.correct,
                          parameterGradient: result.coefficientGradient,
                          imageGradient: gradient
                             ? Matrix(rows: u.rows, columns: u.columns, values: result.supportGradient.map { $0 / standardisation.std })
                             : nil)
+    }
+
+    /// The multiply-adds of the fused pass with the gradient (`NeuralKernelPassResult.multiplyAdds`:
+    /// `2 n m p` dense, fewer where zero pixels were skipped), for benchmarks; runs the pass once.
+    public func passMultiplyAdds(of fit: InnerFit, on pass: OuterPass) -> Double {
+        passResult(of: fit, on: pass, gradient: true).0.multiplyAdds
+    }
+
+    private func passResult(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> (NeuralKernelPassResult, Matrix) {
+        let u = cachedProblem(fit)?.standardised ?? standardisation.apply(fit.images)
+        let result = NeuralKernelPass(data: pass.data, threads: pass.threads, kernel: pass.usesAVX512 ? .automatic : .portable)
+            .evaluate(support: u.values, count: u.rows, alpha: fit.parameters.values, architecture: Self.architecture(kernel),
+                      mean: standardisation.mean, std: standardisation.std, loss: Self.passLoss(outerLoss), gradient: gradient)
+        return (result, u)
     }
 
     static func architecture(_ kernel: NeuralKernel) -> NeuralKernelArchitecture {

@@ -29,7 +29,9 @@ extension DistillCommand {
                 With --model nngp or ntk it times the fused kernel pass (loss and gradients over \
                 the whole training set), the inner solve and the whole outer step, and reports the \
                 pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
-                as a ratio to the same measured bound. It takes the model's defaults at \
+                as a ratio to the same measured bound, and the share of those dense multiply-adds \
+                the pass actually did (it skips zero pixels of sparse byte images such as MNIST's, \
+                with the same results; the rate counts the dense operations). It takes the model's defaults at \
                 --images-per-class (the cross-entropy outer loss, or for ntk from \(NTKModel.meanSquaredErrorFromImagesPerClass) \
                 images per class the mean squared error); add --outer-loss mse to time the KIP loss \
                 that tools/ntk-jax-reference.sh times.

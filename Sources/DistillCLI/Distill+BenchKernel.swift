@@ -46,13 +46,16 @@ extension DistillCommand.Bench {
             fit = distiller.solveInner()
         }
         let passSeconds = median(passTimes)
+        // The share of the dense 2 n m p multiply-adds the pass did (below 1 where it skipped
+        // zero pixels): the GFLOP/s and the bound above count the dense operations.
+        let multiplyAddFraction = model.passMultiplyAdds(of: fit, on: pass) / (flops / 2)
         return KernelBenchReport(
             model: configuration.model, depth: configuration.kernelDepth,
             passMs: 1000 * passSeconds, forwardPassMs: 1000 * median(forwardTimes), innerSolveMs: 1000 * median(innerTimes),
             stepMs: 1000 * median(stepTimes), loadMs: 1000 * loadSeconds,
             passGflops: Self.rate(flops / 1e9, per: passSeconds), peakGflops: median(peakRates) / 1e9,
             boundMs: 1000 * flops / max(median(peakRates), 1), passToBoundRatio: median(boundRatios),
-            stepToBoundRatio: median(stepRatios), peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
+            stepToBoundRatio: median(stepRatios), multiplyAddFraction: multiplyAddFraction, peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
             threads: threads, imagesPerClass: imagesPerClass, supportImages: m, repetitions: repetitions,
             trainImages: train.count, features: train.features, classes: train.classes,
             avx512: NeuralKernelPass(data: train, threads: threads).usesAVX512)
@@ -81,6 +84,9 @@ struct KernelBenchReport: Codable, Equatable {
     var passToBoundRatio: Double
     /// The same for the whole outer step.
     var stepToBoundRatio: Double
+    /// The multiply-adds the pass did over the dense 2 n m p that passGflops and the bound
+    /// count: below 1 where the kernel skipped zero pixels (same results, less work, not a faster FMA).
+    var multiplyAddFraction: Double
     var peakRSSBytes: Int
     var threads: Int
     var imagesPerClass: Int
@@ -96,6 +102,7 @@ struct KernelBenchReport: Codable, Equatable {
         case passMs = "pass_ms", forwardPassMs = "forward_pass_ms", innerSolveMs = "inner_solve_ms", stepMs = "step_ms"
         case loadMs = "load_ms", passGflops = "pass_gflops", peakGflops = "peak_gflops", boundMs = "bound_ms"
         case passToBoundRatio = "pass_to_bound_ratio", stepToBoundRatio = "step_to_bound_ratio"
+        case multiplyAddFraction = "multiply_add_fraction"
         case peakRSSBytes = "peak_rss_bytes", imagesPerClass = "images_per_class", supportImages = "support_images"
         case trainImages = "train_images"
     }
@@ -106,6 +113,8 @@ struct KernelBenchReport: Codable, Equatable {
         func ms(_ x: Double) -> String { format(x, 2) + " ms" }
         let rows: [(String, String)] = [
             ("fused pass", ms(passMs) + "  (\(format(passGflops, 1)) GFLOP/s, \(format(passToBoundRatio, 2))x the bound\(avx512 ? ", AVX-512" : ""))"),
+            ("  work done", "\(format(100 * multiplyAddFraction, 1))% of the dense 2 n m p multiply-adds (zero pixels skipped; "
+                + "GFLOP/s and the bound count the dense ones)"),
             ("  loss only", ms(forwardPassMs)),
             ("compute bound", ms(boundMs) + "  (4 n m p operations at the peak FMA loop's \(format(peakGflops, 1)) GFLOP/s, same run)"),
             ("inner solve", ms(innerSolveMs)),

@@ -56,16 +56,21 @@ long distill_nk_ldm(long count);
 /// units); d_sum (count) += g^σ_ij; d_q (count) += ∂/∂q_1(s_j); where g_i is
 /// the loss's gradient in f(x_i) and g^σ_ij its gradient in Σ_1(x_i, s_j).
 /// `kernel` is DISTILL_KERNEL_PORTABLE or DISTILL_KERNEL_AVX512 (used only where
-/// the CPU has it). Returns 0, or -1 when scratch memory cannot be allocated.
+/// the CPU has it; for byte images with few nonzero pixels it skips the zero ones,
+/// with the same results: see distill_nk_options). Returns 0, or -1 when scratch
+/// memory cannot be allocated.
 int distill_nk_rows(const distill_nk_problem *problem, int kernel, long begin, long end,
                     double *loss_sum, long *correct,
                     double *d_alpha, double *d_dot, double *d_sum, double *d_q);
 
 /// distill_nk_options.sparse: whether the AVX-512 kernel's two products with the
 /// support set skip the zero pixels of byte images (the results are the same bits
-/// either way, for a finite support set): by the measured density (AUTO, the
-/// default), never (OFF) or always where it can (ON; byte pixels, features <= 65535).
-/// OFF and ON are for tests and benchmarks.
+/// either way, for finite support values and finite gradients): by the density of
+/// nonzero pixels of the call's first rows (AUTO, the default: below 35%, the
+/// backward product only from 33 support images up), never (OFF) or always where
+/// it can (ON; byte pixels, features <= 65535; the dot-product tiles of m <= 16 and
+/// of the last m mod 16 <= 12 columns and a GEMM panel of one vector of 16 columns
+/// stay dense). OFF and ON are for tests and benchmarks.
 #define DISTILL_NK_SPARSE_AUTO 0
 #define DISTILL_NK_SPARSE_OFF 1
 #define DISTILL_NK_SPARSE_ON 2
