@@ -75,7 +75,10 @@ extension DistillCommand {
 
         /// Runs the sweep; returns the signal that stopped it (0 if none).
         private func execute() throws(CLIError) -> Int32 {
+            // A signal before the first size's session guards it ends the sweep with one line.
+            SignalsBeforeRun.install(while: "loading the dataset \(options.data)")
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
+            SignalsBeforeRun.install(while: "preparing the sweep, before its first run")
             // Refuse, before any work, a folder another process writes into or that
             // holds an earlier sweep's outputs (unless --replace); then hold its lock.
             try checkSizes(dataset)
