@@ -391,10 +391,14 @@ struct NetworkEvaluator {
             let images = try NetworkImages(pixels: try pixels(networkSeed), count: count, height: shape.height, width: shape.width,
                                            channels: shape.channels)
             if combined == nil, let log {
-                let estimate = estimatesDuration ? NetworkEvalEstimate.measure(
-                    try NetworkEvaluation.workload(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
-                                                   classes: dataset.classes, network: spec, protocol: settings, threads: threads),
-                    networks: seeds.count) : nil
+                var estimate: NetworkEvalEstimate?
+                if estimatesDuration {
+                    // Making the workload is the preparation `evaluate` repeats for each network.
+                    let clock = Stopwatch()
+                    let work = try NetworkEvaluation.workload(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
+                                                              classes: dataset.classes, network: spec, protocol: settings, threads: threads)
+                    estimate = NetworkEvalEstimate.measure(work, networks: seeds.count, preparationSeconds: clock.seconds)
+                }
                 log(NetworkEvalEstimate.plan(title: title, on: what, seeds: seeds, settings: settings, testImages: test.count,
                                              estimate: estimate))
             }
