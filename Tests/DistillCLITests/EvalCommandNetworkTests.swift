@@ -50,7 +50,7 @@ import Testing
         // The result decodes back from its JSON.
         let decoded = try JSONDecoder().decode(NetworkEvalReport.self, from: Data(try report.json().utf8))
         #expect(decoded.result.testAccuracies == report.result.testAccuracies && decoded.labels == "hard")
-        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3, standard parameterisation)"))
+        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, 2 hidden layers, standard parameterisation)"))
     }
 
     /// `--augmentation dc` trains with DC's per-image augmentation for 1000 epochs
@@ -129,6 +129,29 @@ import Testing
         #expect(try Self.json(mse).description.contains("mean-squared-error"))
     }
 
+    /// `--depth` counts an MLP's hidden layers, as `run --model ntk --depth`
+    /// counts the NTK network's (it used to count dense layers, the classifier
+    /// included). The default MLP is still DC's, 784-128-128-10 on MNIST, and
+    /// `--depth 2` is that same network (the same accuracies); the JSON records 2.
+    @Test func depthCountsAnMLPsHiddenLayersAsRunsDepthDoes() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let options = ["--network", "mlp", "--epochs", "2", "--seeds", "2"]
+        let standard = try f.evalNetwork(options), two = try f.evalNetwork(options + ["--depth", "2"])
+        #expect(standard.result.network.depth == 2 && two.result.network == standard.result.network)
+        #expect(two.result.testAccuracies == standard.result.testAccuracies)
+        #expect((try Self.json(standard)["network"] as? [String: Any])?["depth"] as? Int == 2)
+        let dc = NetworkEvaluation.mlp(standard.result.network, inputFeatures: 784, classes: 10)
+        #expect(dc.parameterCount == (784 * 128 + 128) + (128 * 128 + 128) + (128 * 10 + 10))
+        let ntk = NetworkEvaluation.mlp(NetworkChoice.ntkMLP.spec(width: nil, depth: nil), inputFeatures: 784, classes: 10)
+        #expect(ntk.parameterCount == (784 * 1024 + 1024) + (1024 * 1024 + 1024) + (1024 * 10 + 10))
+        // No hidden layer: the classifier alone.
+        let linear = NetworkEvaluation.mlp(NetworkChoice.mlp.spec(width: nil, depth: 0), inputFeatures: 784, classes: 10)
+        #expect(linear.parameterCount == 784 * 10 + 10)
+        let one = try f.evalNetwork(options + ["--depth", "1"])
+        #expect(one.result.network.depth == 1 && one.sentences.contains("MLP (width 128, 1 hidden layer, standard parameterisation)"))
+    }
+
     /// --labels soft on a folder without learned labels is one line naming the folder.
     @Test func softLabelsThatAreMissingAreAnError() throws {
         let f = try Fixture()
@@ -197,7 +220,8 @@ import Testing
         (["--distilled", "x", "--width", "64"], "--network, which is missing"),
         (["--distilled", "x", "--network", "mlp", "--seeds", "0"], "--seeds must lie between 1 and 100"),
         (["--distilled", "x", "--network", "mlp", "--epochs", "0"], "--epochs must be at least 1"),
-        (["--distilled", "x", "--network", "mlp", "--depth", "0"], "--depth must be at least 1"),
+        (["--distilled", "x", "--network", "mlp", "--depth=-1"], "--depth must be at least 0 (hidden layers), got -1."),
+        (["--distilled", "x", "--network", "convnet", "--depth", "0"], "--depth must be at least 1 (convolution blocks), got 0."),
         (["--distilled", "x", "--network", "mlp", "--l2", "0.1"], "--model and --l2 choose the inner model"),
         (["--distilled", "x", "--network", "mlp", "--images-per-class", "3"], "need --baseline"),
         (["--baseline", "class-means", "--images-per-class", "3", "--network", "mlp"], "has 1 image per class"),
