@@ -91,6 +91,11 @@ final class RunDisplay: @unchecked Sendable {
     /// and report.html.
     var extraNames: [String] { (snapshots == nil ? [] : [Self.progress, SnapshotWriter.folderName + "/"]) + [ReportPage.fileName] }
 
+    /// Every name a run leaves in its folder, for the summary and report.html's
+    /// list: the outputs (`outputs`, `RunOutputs.files`), `extraNames`, and the
+    /// checkpoint folder, written with them as one set.
+    func writtenNames(outputs: [String]) -> [String] { outputs + extraNames + [RunFiles.checkpoint + "/"] }
+
     /// The files written beside the outputs of `outcome` (names in `outputs`'
     /// folder, and bytes), as one set with them: with snapshots, the last
     /// step's snapshot and progress.png; then report.html. The figures and
@@ -128,7 +133,7 @@ final class RunDisplay: @unchecked Sendable {
                                   testAccuracy: probe?.points(through: outcome.metrics) ?? [],
                                   classes: pictures, snapshots: frames,
                                   baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0, ceiling: CeilingSize(model: $0.model, train: train)) }, rerun: rerun,
-                                  files: outputs.files + extraNames, evaluationSeconds: probe?.seconds)
+                                  files: writtenNames(outputs: outputs.files), evaluationSeconds: probe?.seconds)
             files.append((ReportPage.fileName, Array(page.html.utf8)))
             return files
         } catch {

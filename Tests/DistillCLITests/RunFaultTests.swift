@@ -291,6 +291,30 @@ import Glibc
         #expect(Self.partialFiles(under: s.path).isEmpty)
     }
 
+    /// The closing summary and report.html list every name the run leaves in
+    /// its folder, and only those: the checkpoint/ folder used to be missing.
+    @Test(arguments: [[], ["--snapshot-every", "1"]])
+    func theSummaryListsEveryFileWritten(extra: [String]) throws {
+        let s = try Scratch("summary\(extra.count)")
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "2"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        let prefix = "  files in \(out)/  "
+        let line = try #require(result.stdout.split(separator: "\n").map(String.init).first { $0.hasPrefix(prefix) })
+        let listed = line.dropFirst(prefix.count).components(separatedBy: ", ")
+        var present: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: out) where name != ".distill-lock" {
+            var isFolder: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: out + "/" + name, isDirectory: &isFolder)
+            present.append(isFolder.boolValue ? name + "/" : name)
+        }
+        #expect(listed.contains("checkpoint/"))
+        #expect(listed.sorted() == present.sorted(), "listed \(listed), written \(present)")
+        let report = try String(contentsOfFile: out + "/" + RunFiles.report, encoding: .utf8)
+        for name in present { #expect(report.contains("<li><a href=\"\(name)\">"), "report.html does not list \(name)") }
+    }
+
     /// A run stopped by --stop-after-step says so before its summary, which says
     /// how many of the steps ran instead of "Done"; a finished run says "Done".
     @Test func aRunStoppedEarlySaysSoBeforeItsSummary() throws {
