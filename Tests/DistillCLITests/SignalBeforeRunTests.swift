@@ -60,7 +60,14 @@ import Glibc
             return false
         }
 
+        /// Its output once it ends; killed (status nil) if it has not ended a
+        /// minute after the call: a signal it blocks or ignores must not hang the suite
+        /// (a parent's blocked mask survives exec: the test runner's does).
+        /// (Its output is a few lines: it fits in the pipes until it is read.)
         func finish() -> DistillResult {
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             let stdout = output.fileHandleForReading.readDataToEndOfFile()
             let stderr = errors.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
