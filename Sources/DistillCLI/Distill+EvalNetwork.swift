@@ -20,8 +20,8 @@ enum NetworkChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
     func spec(width: Int?, depth: Int?) -> NetworkSpec {
         switch self {
         case .convnet: return .convNet(width: width ?? 128, depth: depth ?? 3)
-        case .mlp: return .mlp(width: width ?? 128, depth: depth ?? 3)
-        case .ntkMLP: return .ntkMLP(width: width ?? 1024, depth: depth ?? 3)
+        case .mlp: return .mlp(width: width ?? 128, depth: depth ?? 2)
+        case .ntkMLP: return .ntkMLP(width: width ?? 1024, depth: depth ?? 2)
         }
     }
 
@@ -149,7 +149,7 @@ struct EvalNetworkOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "MLP: hidden units per layer (128; ntk-mlp 1024). ConvNet: channels per convolution (128).")
     var width: Int?
 
-    @Option(parsing: .unconditional, help: "MLP: dense layers including the classifier (3). ConvNet: convolution blocks (3).")
+    @Option(parsing: .unconditional, help: "MLP: hidden ReLU layers before the classifier (2, DC's MLP; counted as run's --depth counts the NTK's). ConvNet: convolution blocks (3).")
     var depth: Int?
 
     @Option(help: ArgumentHelp("Evaluate a baseline set instead of a distilled one, with the same network and protocol: random real training images (drawn anew for each network seed), the class means, or k-means centroids of each class.",
@@ -166,7 +166,13 @@ struct EvalNetworkOptions: ParsableArguments {
 
     func validate() throws {
         if let width { guard width >= 1 else { throw ValidationError("--width must be at least 1, got \(width).") } }
-        if let depth { guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth).") } }
+        if let depth {
+            // An MLP may have no hidden layer (its classifier alone); a ConvNet needs a block.
+            let fewest = common.network == .convnet ? 1 : 0
+            guard depth >= fewest else {
+                throw ValidationError("--depth must be at least \(fewest)\(fewest == 0 ? " (hidden layers)" : " (convolution blocks)"), got \(depth).")
+            }
+        }
         if let k = imagesPerClass { guard k >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(k).") } }
         if common.network == nil {
             if width != nil || depth != nil { throw ValidationError("--width and --depth shape the networks of --network, which is missing.") }
@@ -391,10 +397,14 @@ struct NetworkEvaluator {
             let images = try NetworkImages(pixels: try pixels(networkSeed), count: count, height: shape.height, width: shape.width,
                                            channels: shape.channels)
             if combined == nil, let log {
-                let estimate = estimatesDuration ? NetworkEvalEstimate.measure(
-                    try NetworkEvaluation.workload(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
-                                                   classes: dataset.classes, network: spec, protocol: settings, threads: threads),
-                    networks: seeds.count) : nil
+                var estimate: NetworkEvalEstimate?
+                if estimatesDuration {
+                    // Making the workload is the preparation `evaluate` repeats for each network.
+                    let clock = Stopwatch()
+                    let work = try NetworkEvaluation.workload(train: images, labels: labels, test: test, testLabels: dataset.test.labels,
+                                                              classes: dataset.classes, network: spec, protocol: settings, threads: threads)
+                    estimate = NetworkEvalEstimate.measure(work, networks: seeds.count, preparationSeconds: clock.seconds)
+                }
                 log(NetworkEvalEstimate.plan(title: title, on: what, seeds: seeds, settings: settings, testImages: test.count,
                                              estimate: estimate))
             }
@@ -531,7 +541,7 @@ struct NetworkEvalReport: Codable, Equatable {
     var protocolSummary: String {
         let p = result.protocol, n = result.network
         let shape = n.kind == .convnet ? "width \(n.width), depth \(n.depth)"
-            : "width \(n.width), depth \(n.depth), \(n.parameterisation.rawValue) parameterisation\(n.centred ? ", centred" : "")"
+            : "width \(n.width), \(n.depth) hidden layer\(n.depth == 1 ? "" : "s"), \(n.parameterisation.rawValue) parameterisation\(n.centred ? ", centred" : "")"
         let lossText = labels == "soft" ? "learned labels with \(p.softLabelLoss.rawValue)" : "class ids with cross-entropy"
         let augmentation: String
         switch p.augmentation {

@@ -88,7 +88,12 @@ extension DistillCommand {
         /// Runs the session; returns the signal that stopped it (0 if none).
         private func execute() throws(CLIError) -> Int32 {
             let out = outputFolder
+            // A signal before the session guards the run ends it with one line (nothing is written before).
+            if let resume { SignalsBeforeRun.install(while: "reading the checkpoint in \(Checkpoint.folder(in: resume))") }
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
+            // On resume the checkpoint's dataset, unless --data gives its new place.
+            let data = checkpoint.flatMap { options.data == DataOptions.defaultData ? $0.manifest.data : nil } ?? options.data
+            SignalsBeforeRun.install(while: "loading the dataset \(data)")
             if let checkpoint, let stop = stopAfterStep, stop <= checkpoint.state.step {
                 try runStep { () throws(RunError) in
                     throw RunError("--stop-after-step \(stop): the checkpoint in \(Checkpoint.folder(in: resume ?? out)) is already at step \(checkpoint.state.step); give a later step, or leave --stop-after-step out")
@@ -168,7 +173,7 @@ extension DistillCommand {
                 let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
                 watch.printFinal("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
             }
-            watch.printSummary(result.outcome, folder: out, files: result.files + watch.extraNames)
+            watch.printSummary(result.outcome, folder: out, files: watch.writtenNames(outputs: result.files))
             return received
         }
     }

@@ -75,7 +75,10 @@ extension DistillCommand {
 
         /// Runs the sweep; returns the signal that stopped it (0 if none).
         private func execute() throws(CLIError) -> Int32 {
+            // A signal before the first size's session guards it ends the sweep with one line.
+            SignalsBeforeRun.install(while: "loading the dataset \(options.data)")
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: options.data, options: options.dataOptions.datasetOptions) }
+            SignalsBeforeRun.install(while: "preparing the sweep, before its first run")
             // Refuse, before any work, a folder another process writes into or that
             // holds an earlier sweep's outputs (unless --replace); then hold its lock.
             try checkSizes(dataset)
@@ -103,8 +106,8 @@ extension DistillCommand {
             let lock = try sweepFolder.claim(replace: replace)
             defer { withExtendedLifetime(lock) {} }
             var rows: [SweepRow] = []
-            let ceilingReport = SweepReport(rows: [], target: nil,
-                                            ceilingTrainingImages: (try? InnerModels.factory(named: options.modelOptions.model))?.ceilingTrainingImages)
+            let ceilingSize = CeilingSize(model: options.modelOptions.model, train: dataset.train)
+            let ceilingReport = SweepReport(rows: [], target: nil, ceilingTrainingImages: ceilingSize.isAll ? nil : ceilingSize.images)
             var fullData: BaselineResult?
             for size in imagesPerClass.sizes {
                 let folder = sweepFolder.folder(size)
@@ -130,6 +133,10 @@ extension DistillCommand {
                 }
                 var compared: [BaselineResult] = []
                 if baselines.isOn {
+                    // The ceiling, trained once for the sweep with the first size's baselines, takes minutes.
+                    if fullData == nil, !quiet {
+                        print(Self.ceilingAnnouncement(model: options.modelOptions.model, size: ceilingSize, set: ceilingReport.ceilingSet))
+                    }
                     compared = try runStep { () throws(RunError) in
                         try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: fullData)
                     }
@@ -207,6 +214,17 @@ extension DistillCommand {
 }
 
 extension DistillCommand.Sweep {
+    /// The line printed before the baselines of the first size, which train the
+    /// ceiling: the model, on which images, and for the NNGP and NTK models (one
+    /// Cholesky factorisation of the kernel matrix) its size and memory.
+    static func ceilingAnnouncement(model: String, size: CeilingSize, set: String) -> String {
+        let start = "Training the baselines of this size and the ceiling (\(model) on \(set) at L2 \(fullDataCeilingL2))"
+        guard let bytes = size.kernelBytes(model: model) else { return start + "..." }
+        // 10,000 images: 35 s for the factorisation alone on the idle 2-core machine (`NeuralKernelCeiling`).
+        let long = size.images >= 5000 ? "; minutes on 2 cores" : ""
+        return start + ": one Cholesky factorisation of its \(size.images) x \(size.images) kernel matrix (about \(ResourceEstimate.text(Double(bytes))) of memory), then the kernel against every training and test image\(long)..."
+    }
+
     /// Checks, before any work, that the training set can supply every size of
     /// `--images-per-class`: the random-real and k-means baselines (with
     /// `--baselines on`) and `--init real` take that many real images of every class.

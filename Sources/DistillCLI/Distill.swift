@@ -29,9 +29,38 @@ struct DistillCommand: ParsableCommand {
     /// Sets standard output to line buffering before any command runs: printed
     /// to a pipe or a file, each line appears as the run goes instead of when
     /// the program exits (the C library buffers whole blocks when it is not a
-    /// terminal).
+    /// terminal). Then parses, validates and runs the command; an error it
+    /// throws is reported as every error is (`exitReporting`).
     static func main() {
         lineBufferStandardOutput()
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            exitReporting(error)
+        }
+    }
+
+    /// Ends the process for `error` thrown while parsing, validating or running
+    /// a command. A bad option, whether ArgumentParser finds it (a value that is
+    /// not a number, an unknown option), a `validate()` refuses it (`--batch -5`)
+    /// or the command does once the data is loaded (`--batch 70000`), is one line
+    /// on standard error, "error: <what was expected and found>", and status 1,
+    /// as every other error (`CLIError`); ArgumentParser's own form ("Error:",
+    /// usage lines, status 64) is not used. `--help` and `--version` print and
+    /// exit 0; an `ExitCode` (a command's failure already reported, or 130/143
+    /// after a signal) exits with its code.
+    static func exitReporting(_ error: any Error) -> Never {
+        if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+        printError(oneLineErrorMessage(error))
+        exit(withError: ExitCode.failure)
+    }
+
+    /// The line `exitReporting` writes for `error` (not an `ExitCode`, help or version).
+    static func oneLineErrorMessage(_ error: any Error) -> String {
+        if let error = error as? CLIError { return error.description }
+        let message = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+        return "error: " + message
     }
 }

@@ -8,15 +8,22 @@ import DistillRun
 /// have taken 0.3 s), and two sizes of it give a line `a + b n` that is
 /// taken to the real size (`DurationEstimate.line`):
 ///
-/// - training for 1 and for 2 epochs, taken to the protocol's epochs (`a`:
+/// - training for `k` and `2k` epochs, taken to the protocol's epochs (`a`:
 ///   the network's initialisation and workspaces, `b`: an epoch, augmentation
-///   included);
-/// - testing on the first `timedTestImages / 4` and `timedTestImages` test
-///   images, taken to the whole test split (or testing on all of it when it is
-///   no larger).
+///   included), `k` doubled from 1 until `k` epochs take `minimumSeconds`:
+///   the difference of two timings much shorter than that is timing noise (an
+///   MLP's epoch on 100 images takes milliseconds; a line through 1 and 2
+///   epochs put 300 of them at a third of their real time), and the protocol's
+///   whole training, timed once `k` reaches its epochs, needs no line;
+/// - testing on `timedTestImages` test images and twice as many, doubled in the
+///   same way and taken to the whole test split (or testing on all of it);
+/// - the preparation `NetworkEvaluation.evaluate` repeats for each network
+///   (the normalised images and the trainer), timed by the caller.
 ///
-/// So the measurement costs about four epochs and a few hundred test images. A
-/// network whose training diverges stops early: the estimate is then an upper bound.
+/// So the measurement costs about four epochs and a few hundred test images
+/// when an epoch takes `minimumSeconds` or more, and at most about twice the
+/// protocol's whole training (and test) when it is that short. A network whose
+/// training diverges stops early: the estimate is then an upper bound.
 struct NetworkEvalEstimate: Equatable {
     /// Seconds of one network's training (all its epochs).
     let trainingSeconds: Double
@@ -24,28 +31,56 @@ struct NetworkEvalEstimate: Equatable {
     let epochSeconds: Double
     /// Seconds of one network's test on the whole test split.
     let testSeconds: Double
+    /// Seconds of the preparation each network repeats before training.
+    var preparationSeconds: Double = 0
     let networks: Int
 
-    /// Seconds of the whole evaluation: every network trained and tested.
-    var seconds: Double { Double(networks) * (trainingSeconds + testSeconds) }
+    /// Seconds of the whole evaluation: every network prepared, trained and tested.
+    var seconds: Double { Double(networks) * (preparationSeconds + trainingSeconds + testSeconds) }
 
-    /// The most test images a timed test takes.
+    /// The fewest test images a timed test takes (all of them when there are fewer).
     static let timedTestImages = 256
 
-    /// Times `work` (see the type's description) for `networks` networks.
-    static func measure(_ work: NetworkWorkload, networks: Int) -> NetworkEvalEstimate {
-        _ = DurationEstimate.medianSeconds(repeats: 1) { work.train(1) }  // warm-up
-        let one = DurationEstimate.medianSeconds { work.train(1) }, two = DurationEstimate.medianSeconds { work.train(2) }
-        let n = work.testImages, n2 = min(n, timedTestImages), n1 = n2 / 4
-        let test: Double
-        if n2 < n, n1 >= 1 {
-            let t1 = DurationEstimate.medianSeconds { work.test(n1) }, t2 = DurationEstimate.medianSeconds { work.test(n2) }
-            test = DurationEstimate.line(t1, at: n1, t2, at: n2, to: n)
-        } else {
-            test = DurationEstimate.medianSeconds { work.test(n) }
+    /// The shortest timing a line is drawn through (see the type's description).
+    static let minimumSeconds = 0.1
+
+    /// Times `work` (see the type's description) for `networks` networks, each
+    /// also taking `preparationSeconds`; `time` gives the seconds of a piece of
+    /// work (`DurationEstimate.medianSeconds`; a test's own clock).
+    static func measure(_ work: NetworkWorkload, networks: Int, preparationSeconds: Double = 0,
+                        time: (() -> Void) -> Double = { DurationEstimate.medianSeconds(of: $0) }) -> NetworkEvalEstimate {
+        work.train(1)  // warm-up, untimed
+        let training = doubling(from: 1, to: work.epochs, time: time, work.train)
+        let test = doubling(from: timedTestImages, to: work.testImages, time: time, work.test)
+        return NetworkEvalEstimate(trainingSeconds: training.seconds, epochSeconds: training.slope, testSeconds: test.seconds,
+                                   preparationSeconds: preparationSeconds, networks: networks)
+    }
+
+    /// The seconds of `work(total)`: `work(k)` is timed for `k` = `start`,
+    /// 2 `start`, ... until it takes `minimumSeconds` or `k` reaches `total`
+    /// (then its time is the answer), and once it does, at `2k` too, the line
+    /// through both taken to `total`. `slope`: the seconds of one more unit,
+    /// from the last two timings (the time of a unit when there is one timing).
+    static func doubling(from start: Int, to total: Int, time: (() -> Void) -> Double,
+                         _ work: @escaping (Int) -> Void) -> (seconds: Double, slope: Double) {
+        let total = max(1, total)
+        var k = max(1, min(start, total))
+        var t = time { work(k) }
+        var previous: (k: Int, t: Double)?
+        while t < minimumSeconds && k < total {
+            previous = (k, t)
+            k = min(total, 2 * k)
+            let size = k
+            t = time { work(size) }
         }
-        return NetworkEvalEstimate(trainingSeconds: DurationEstimate.line(one, at: 1, two, at: 2, to: work.epochs),
-                                   epochSeconds: max(0, two - one), testSeconds: test, networks: networks)
+        if k == total {
+            let slope = previous.map { max(0, (t - $0.t) / Double(k - $0.k)) } ?? t / Double(k)
+            return (t, slope)
+        }
+        let k2 = min(total, 2 * k)
+        let t2 = time { work(k2) }
+        let slope = max(0, (t2 - t) / Double(k2 - k))
+        return (k2 == total ? t2 : DurationEstimate.line(t, at: k, t2, at: k2, to: total), slope)
     }
 
     /// The line printed before the first network trains: how many networks of

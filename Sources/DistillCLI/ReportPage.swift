@@ -20,6 +20,9 @@ struct ReportPage {
         var name: String
         var testAccuracy: Double
         var trainLoss: Double?
+        /// For the ceiling, what it was fitted on ("all data", "10000 training
+        /// images"), the label of its line on the accuracy chart; nil otherwise.
+        var ceilingLabel: String? = nil
     }
 
     /// A PNG with a caption: one class's distilled images, or a snapshot.
@@ -75,9 +78,9 @@ struct ReportPage {
         let accuracy = testAccuracy.isEmpty ? [(Double(m.steps), 100 * m.testAccuracy)] : testAccuracy.map { (Double($0.step), 100 * $0.accuracy) }
         var series = LineChart.Series(name: "test accuracy", points: accuracy, color: "#2ca02c")
         series.pointLabel = "step \(m.steps): \(NumberText.percent(m.testAccuracy))"
-        // The full-data model, when trained (--baselines), as the ceiling.
-        let ceiling = (baselines ?? []).filter { $0.name.hasPrefix("full data") }.map {
-            LineChart.ReferenceLine(label: "all data: \(NumberText.percent($0.testAccuracy))", y: 100 * $0.testAccuracy, color: "#c0392b")
+        // The ceiling, when trained (--baselines).
+        let ceiling = (baselines ?? []).compactMap { b in
+            b.ceilingLabel.map { LineChart.ReferenceLine(label: "\($0): \(NumberText.percent(b.testAccuracy))", y: 100 * b.testAccuracy, color: "#c0392b") }
         }
         body += LineChart(series: [series], referenceLines: ceiling, xLabel: "step", yLabel: "test accuracy (%)", yRange: accuracy.count < 2 ? 0...100 : nil,
                           width: 540, height: 320, identifier: "accuracy").svg(standalone: false)
@@ -221,10 +224,23 @@ struct ReportPage {
 func escaped(_ text: String) -> String { LineChart.escaped(text) }
 
 extension ReportPage.Baseline {
-    /// A baseline's row: its name with its size and L2, its mean test accuracy and training loss.
-    init(_ result: BaselineResult) {
+    /// A baseline's row: its name with its size and L2, its mean test accuracy
+    /// and training loss. The ceiling (`full_data`) is "full data (all data, ...)"
+    /// when `ceiling` (its size) says it saw the whole training set, else
+    /// "ceiling (10000 of the 60000 training images, ...)".
+    init(_ result: BaselineResult, ceiling: CeilingSize? = nil) {
+        let l2 = "L2 \(NumberText.shortest(result.l2))"
+        if result.name == "full_data" {
+            if let ceiling, !ceiling.isAll {
+                self.init(name: "ceiling (\(ceiling.images) of the \(ceiling.trainingImages) training images, \(l2))", testAccuracy: result.testAccuracy,
+                          trainLoss: result.trainLoss, ceilingLabel: "\(ceiling.images) training images")
+            } else {
+                self.init(name: "full data (all data, \(l2))", testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, ceilingLabel: "all data")
+            }
+            return
+        }
         let size = result.imagesPerClass.map { "\($0) per class" } ?? "all data"
-        self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), L2 \(NumberText.shortest(result.l2)))",
+        self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), \(l2))",
                   testAccuracy: result.testAccuracy, trainLoss: result.trainLoss)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import DistillIO
+import DistillImages
 import DistillRun
 #if canImport(Glibc)
 import Glibc
@@ -56,6 +57,8 @@ final class RunDisplay: @unchecked Sendable {
     let classNames: [String]
     let quiet: Bool
     let logFormat: LogFormat
+    /// The training set, for the size of the baselines' ceiling (`CeilingSize`).
+    let train: LabeledImages
 
     /// `out` must exist (snapshots/ is created in it).
     init(_ options: DisplayOptions, quiet: Bool, dataset: LoadedDataset, out: String, zoom: Int,
@@ -63,6 +66,7 @@ final class RunDisplay: @unchecked Sendable {
         self.classNames = classNames
         self.quiet = quiet
         self.logFormat = options.logFormat
+        train = dataset.train
         let plain = !quiet && options.logFormat == .text && !terminal
         probe = TestAccuracyProbe(every: options.evalEvery, test: dataset.test, log: plain ? { print($0) } : nil)
         snapshots = try options.snapshotEvery.map { every throws(CLIError) in
@@ -86,6 +90,11 @@ final class RunDisplay: @unchecked Sendable {
     /// the report's list of files: progress.png and snapshots/ (with snapshots),
     /// and report.html.
     var extraNames: [String] { (snapshots == nil ? [] : [Self.progress, SnapshotWriter.folderName + "/"]) + [ReportPage.fileName] }
+
+    /// Every name a run leaves in its folder, for the summary and report.html's
+    /// list: the outputs (`outputs`, `RunOutputs.files`), `extraNames`, and the
+    /// checkpoint folder, written with them as one set.
+    func writtenNames(outputs: [String]) -> [String] { outputs + extraNames + [RunFiles.checkpoint + "/"] }
 
     /// The files written beside the outputs of `outcome` (names in `outputs`'
     /// folder, and bytes), as one set with them: with snapshots, the last
@@ -123,8 +132,8 @@ final class RunDisplay: @unchecked Sendable {
             let page = ReportPage(metrics: outcome.metrics, history: outcome.history,
                                   testAccuracy: probe?.points(through: outcome.metrics) ?? [],
                                   classes: pictures, snapshots: frames,
-                                  baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0) }, rerun: rerun,
-                                  files: outputs.files + extraNames, evaluationSeconds: probe?.seconds)
+                                  baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0, ceiling: CeilingSize(model: $0.model, train: train)) }, rerun: rerun,
+                                  files: writtenNames(outputs: outputs.files), evaluationSeconds: probe?.seconds)
             files.append((ReportPage.fileName, Array(page.html.utf8)))
             return files
         } catch {
@@ -150,7 +159,7 @@ final class RunDisplay: @unchecked Sendable {
         ]
         if let baselines = m.baselines, !baselines.isEmpty {
             lines.append("")
-            lines += Self.baselineTable(m, baselines).map { "  " + $0 }
+            lines += Self.baselineTable(m, baselines, train: train).map { "  " + $0 }
             lines.append("")
         }
         lines.append("  files in \(folder)/  \(files.joined(separator: ", "))")
@@ -160,13 +169,14 @@ final class RunDisplay: @unchecked Sendable {
 
     /// The run beside its baselines, one row each, in aligned columns: the
     /// model, its test accuracy (± the standard deviation over draws) and its
-    /// training loss.
-    static func baselineTable(_ m: RunMetrics, _ baselines: [BaselineResult]) -> [String] {
+    /// training loss. `train`: the training set, for the ceiling's size (`CeilingSize`; nil: all of it).
+    static func baselineTable(_ m: RunMetrics, _ baselines: [BaselineResult], train: LabeledImages? = nil) -> [String] {
         var rows: [[String]] = [["model", "test accuracy", "train loss"],
                                 ["distilled (this run)", NumberText.percent(m.testAccuracy), NumberText.fixed(m.trainLoss, digits: 4)]]
         for b in baselines {
             let accuracy = NumberText.percent(b.testAccuracy) + (b.testAccuracyStd.map { " ± " + NumberText.fixed(100 * $0, digits: 2) } ?? "")
-            rows.append([ReportPage.Baseline(b).name, accuracy, NumberText.fixed(b.trainLoss, digits: 4)])
+            let ceiling = train.map { CeilingSize(model: b.model, train: $0) }
+            rows.append([ReportPage.Baseline(b, ceiling: ceiling).name, accuracy, NumberText.fixed(b.trainLoss, digits: 4)])
         }
         return TextTable.lines(rows, rightAligned: [false, true, true])
     }

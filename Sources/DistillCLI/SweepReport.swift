@@ -21,8 +21,16 @@ struct SweepReport {
     let rows: [SweepRow]
     let target: Double?
     /// The size of the training subset the ceiling was fitted on; nil for all of it
-    /// (`InnerModelFactory.ceilingTrainingImages`).
+    /// (`CeilingSize`).
     var ceilingTrainingImages: Int? = nil
+
+    /// A baseline's column in sweep.md: its name in words, and for the ceiling
+    /// what it was trained on ("full data", or "ceiling (10000 training images)":
+    /// a subset is not the full data).
+    func columnTitle(_ name: String) -> String {
+        guard name == "full_data" else { return name.replacingOccurrences(of: "_", with: " ") }
+        return ceilingTrainingImages.map { "ceiling (\($0) training images)" } ?? "full data"
+    }
 
     /// Where the ceiling was trained, as a phrase.
     var ceilingSet: String {
@@ -75,7 +83,7 @@ struct SweepReport {
     var markdown: String {
         let names = baselineNames
         var text = "| images per class | distilled: test accuracy | train loss | correlation with class mean | seconds |"
-        for name in names { text += " \(name.replacingOccurrences(of: "_", with: " ")) |" }
+        for name in names { text += " \(columnTitle(name)) |" }
         for key in networkKeys { text += " \(network ?? ""): \(key.replacingOccurrences(of: "_", with: " ")) |" }
         text += "\n| ---: | ---: | ---: | ---: | ---: |" + String(repeating: " ---: |", count: names.count + networkKeys.count) + "\n"
         for r in rows {
@@ -127,8 +135,8 @@ struct SweepReport {
 
     /// sweep.svg: test accuracy against images per class (log scale) for the
     /// distilled sets (drawn last, in black) and each baseline; a baseline
-    /// measured at one size only is a labelled point, and the full-data
-    /// model a labelled ceiling across the whole axis.
+    /// measured at one size only is a labelled point, and the ceiling (the
+    /// model on all the data, or the NNGP / NTK subset) a labelled line across the whole axis.
     func chart() -> LineChart {
         var series: [LineChart.Series] = []
         for name in baselineNames where name != "full_data" {

@@ -210,11 +210,17 @@ public enum NetworkEvaluation {
             return work(ConvNet<Float>(channels: c, height: h, width: w, classes: classes,
                                        networkWidth: network.width, depth: network.depth, threads: threads))
         case .mlp:
-            let parameterisation: MLP<Float>.Parameterisation = network.parameterisation == .ntk
-                ? .ntk(weightStd: network.weightStd, biasStd: network.biasStd) : .standard
-            return work(MLP<Float>(inputFeatures: train.features, classes: classes, width: network.width,
-                                   depth: network.depth, parameterisation: parameterisation))
+            return work(mlp(network, inputFeatures: train.features, classes: classes))
         }
+    }
+
+    /// The MLP `network` describes: `network.depth` hidden layers of
+    /// `network.width` units, then the classifier (`MLP`'s depth: one more).
+    static func mlp(_ network: NetworkSpec, inputFeatures: Int, classes: Int) -> MLP<Float> {
+        let parameterisation: MLP<Float>.Parameterisation = network.parameterisation == .ntk
+            ? .ntk(weightStd: network.weightStd, biasStd: network.biasStd) : .standard
+        return MLP<Float>(inputFeatures: inputFeatures, classes: classes, width: network.width,
+                          depth: network.depth + 1, parameterisation: parameterisation)
     }
 
     private static func validate(train: NetworkImages, labels: NetworkLabels, test: NetworkImages, testLabels: [Int32],
@@ -262,8 +268,10 @@ public enum NetworkEvaluation {
             throw NetworkEvaluationError.settings(
                 "protocol: expected epochs >= 1, batch >= 1, learning rate > 0, momentum in [0, 1), weight decay >= 0, decay factor > 0; found \(settings.epochs), \(settings.batchSize), \(settings.learningRate), \(settings.momentum), \(settings.weightDecay), \(settings.decayFactor)")
         }
-        guard network.width >= 1, network.depth >= 1 else {
-            throw NetworkEvaluationError.settings("network: expected width and depth >= 1, found \(network.width) and \(network.depth)")
+        // An MLP may have no hidden layer (its classifier alone); a ConvNet needs a block.
+        let fewestLayers = network.kind == .mlp ? 0 : 1
+        guard network.width >= 1, network.depth >= fewestLayers else {
+            throw NetworkEvaluationError.settings("network: expected width >= 1 and depth >= \(fewestLayers), found \(network.width) and \(network.depth)")
         }
         if network.kind == .convnet {
             var (h, w) = (train.height, train.width)

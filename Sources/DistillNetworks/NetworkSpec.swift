@@ -6,7 +6,9 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     public var kind: Kind
     /// ConvNet: channels per convolution (128); MLP: hidden units.
     public var width: Int
-    /// ConvNet: convolution blocks (3); MLP: dense layers including the classifier (DC's MLP: 3).
+    /// ConvNet: convolution blocks (3); MLP: hidden ReLU layers, before the
+    /// classifier (DC's MLP: 2), as the depth of the NTK kernel model counts them.
+    /// (`MLP`'s own `depth` counts the dense layers: this plus one.)
     public var depth: Int
     /// MLP only (ConvNet is always PyTorch's standard parameterisation).
     public var parameterisation: Parameterisation
@@ -27,14 +29,14 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
     }
 
     /// DC's MLP by default: two hidden layers of 128 ReLU units, PyTorch's initialisation.
-    public static func mlp(width: Int = 128, depth: Int = 3) -> NetworkSpec {
+    public static func mlp(width: Int = 128, depth: Int = 2) -> NetworkSpec {
         NetworkSpec(kind: .mlp, width: width, depth: depth, parameterisation: .standard,
                     weightStd: 1, biasStd: 1, centred: false)
     }
 
     /// The finite counterpart of the NTK kernel model: NTK parameterisation
     /// (`σ_w = √2`, `σ_b = 0.1` unless given), centred by default.
-    public static func ntkMLP(width: Int = 1024, depth: Int = 3, weightStd: Double = 2.0.squareRoot(),
+    public static func ntkMLP(width: Int = 1024, depth: Int = 2, weightStd: Double = 2.0.squareRoot(),
                               biasStd: Double = 0.1, centred: Bool = true) -> NetworkSpec {
         NetworkSpec(kind: .mlp, width: width, depth: depth, parameterisation: .ntk,
                     weightStd: weightStd, biasStd: biasStd, centred: centred)

@@ -21,7 +21,7 @@ public struct Checkpoint: Sendable {
         var formatVersion: Int
         var distillVersion: String
         /// The dataset folder and the SHA-256 of each of its files as stored.
-        var data: String
+        public internal(set) var data: String
         var dataFiles: [String: String]
         /// How the dataset was loaded (`--test-fraction`, `--split-seed`, `--label-set`);
         /// absent in checkpoints of IDX runs written before these options existed.

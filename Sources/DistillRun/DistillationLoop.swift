@@ -179,13 +179,15 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
     return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
 }
 
-/// The L2 strength of the full-data ceiling (92.64% on MNIST for the logistic model).
+/// The L2 strength of the ceiling (all the training data, 92.64% on MNIST for
+/// the logistic model; a balanced subset of 10,000 images for the NNGP and NTK).
 public let fullDataCeilingL2 = 1e-4
 
 /// The baselines for the run's size and model: random real images (5 draws) and
 /// class means or k-means centroids, trained with the run's starting `l2` and
-/// one-hot labels (inner solves certified to 1e-9), and the model's full-data
-/// ceiling at L2 1e-4 (pass `fullData` to reuse one already measured).
+/// one-hot labels (inner solves certified to 1e-9), and the model's ceiling at
+/// L2 1e-4 (`InnerModelFactory.ceiling`: on all the training data, or the NNGP /
+/// NTK subset; pass `fullData` to reuse one already measured).
 ///
 /// - Throws: `RunError` when the training set cannot supply the sets.
 public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,

@@ -176,8 +176,12 @@ public struct DurationEstimate: Sendable, Equatable {
         return value
     }
 
-    /// `seconds` as a person reads a duration: seconds, minutes or hours.
+    /// `seconds` as a person reads a duration: milliseconds (never "0.00 s"),
+    /// seconds, minutes or hours.
     public static func durationText(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "an unknown time" }
+        if seconds < 0.000_1 { return "under 0.1 ms" }
+        if seconds < 0.009_95 { return String(format: "%.1f ms", 1000 * seconds) }
         if seconds < 10 { return String(format: "%.2f s", seconds) }
         if seconds < 90 { return String(format: "%.1f s", seconds) }
         let minutes = seconds / 60

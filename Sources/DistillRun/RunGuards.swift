@@ -74,6 +74,8 @@ final class LatestState: Sendable {
 /// second signal ends the process with status 128 + the signal as soon as
 /// that set and any set of files being written are complete (`ExitDeferral`):
 /// the folder always holds whole files, and every output of the last checkpoint.
+/// A SIGINT ignored at the process's start stays ignored (`interruptIgnoredAtStart`);
+/// before a session exists, `SignalsBeforeRun` handles the signals.
 public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     /// Written to standard error when a second signal ends the run at once.
     public static func secondAcknowledgement(folder: String) -> String {
@@ -94,24 +96,17 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         signalWorkPosted.store(false, ordering: .sequentiallyConsistent)
         _ = acknowledgementBytes
         _ = signalSemaphore
-        // A parent may have blocked them (the mask survives exec); a blocked
-        // signal would never reach the handler.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { received in
-                if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
-                    if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
-                    firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
-                    _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
-                } else {
-                    while !firstSignalHandled.load(ordering: .sequentiallyConsistent) {}
-                    if let bytes = secondSignalBytes { _ = write(2, bytes.baseAddress, bytes.count) }
-                    ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
-                }
+        // Replaces `SignalsBeforeRun`'s handler; a SIGINT ignored at the process's
+        // start stays ignored (`interruptIgnoredAtStart`).
+        installStopHandler { received in
+            if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
+                if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
+                firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
+                _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
+            } else {
+                while !firstSignalHandled.load(ordering: .sequentiallyConsistent) {}
+                if let bytes = secondSignalBytes { _ = write(2, bytes.baseAddress, bytes.count) }
+                ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
             }
         }
     }
@@ -147,8 +142,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     }
 
     deinit {
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        restoreStartingSignalDispositions()
         if writesCheckpoint {
             signalWriterReady.store(false, ordering: .sequentiallyConsistent)
             let owner = ObjectIdentifier(self)

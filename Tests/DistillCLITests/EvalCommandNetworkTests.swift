@@ -50,7 +50,7 @@ import Testing
         // The result decodes back from its JSON.
         let decoded = try JSONDecoder().decode(NetworkEvalReport.self, from: Data(try report.json().utf8))
         #expect(decoded.result.testAccuracies == report.result.testAccuracies && decoded.labels == "hard")
-        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, depth 3, standard parameterisation)"))
+        #expect(report.sentences.contains("Test accuracy") && report.sentences.contains("MLP (width 128, 2 hidden layers, standard parameterisation)"))
     }
 
     /// `--augmentation dc` trains with DC's per-image augmentation for 1000 epochs
@@ -129,6 +129,29 @@ import Testing
         #expect(try Self.json(mse).description.contains("mean-squared-error"))
     }
 
+    /// `--depth` counts an MLP's hidden layers, as `run --model ntk --depth`
+    /// counts the NTK network's (it used to count dense layers, the classifier
+    /// included). The default MLP is still DC's, 784-128-128-10 on MNIST, and
+    /// `--depth 2` is that same network (the same accuracies); the JSON records 2.
+    @Test func depthCountsAnMLPsHiddenLayersAsRunsDepthDoes() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        let options = ["--network", "mlp", "--epochs", "2", "--seeds", "2"]
+        let standard = try f.evalNetwork(options), two = try f.evalNetwork(options + ["--depth", "2"])
+        #expect(standard.result.network.depth == 2 && two.result.network == standard.result.network)
+        #expect(two.result.testAccuracies == standard.result.testAccuracies)
+        #expect((try Self.json(standard)["network"] as? [String: Any])?["depth"] as? Int == 2)
+        let dc = NetworkEvaluation.mlp(standard.result.network, inputFeatures: 784, classes: 10)
+        #expect(dc.parameterCount == (784 * 128 + 128) + (128 * 128 + 128) + (128 * 10 + 10))
+        let ntk = NetworkEvaluation.mlp(NetworkChoice.ntkMLP.spec(width: nil, depth: nil), inputFeatures: 784, classes: 10)
+        #expect(ntk.parameterCount == (784 * 1024 + 1024) + (1024 * 1024 + 1024) + (1024 * 10 + 10))
+        // No hidden layer: the classifier alone.
+        let linear = NetworkEvaluation.mlp(NetworkChoice.mlp.spec(width: nil, depth: 0), inputFeatures: 784, classes: 10)
+        #expect(linear.parameterCount == 784 * 10 + 10)
+        let one = try f.evalNetwork(options + ["--depth", "1"])
+        #expect(one.result.network.depth == 1 && one.sentences.contains("MLP (width 128, 1 hidden layer, standard parameterisation)"))
+    }
+
     /// --labels soft on a folder without learned labels is one line naming the folder.
     @Test func softLabelsThatAreMissingAreAnError() throws {
         let f = try Fixture()
@@ -197,7 +220,8 @@ import Testing
         (["--distilled", "x", "--width", "64"], "--network, which is missing"),
         (["--distilled", "x", "--network", "mlp", "--seeds", "0"], "--seeds must lie between 1 and 100"),
         (["--distilled", "x", "--network", "mlp", "--epochs", "0"], "--epochs must be at least 1"),
-        (["--distilled", "x", "--network", "mlp", "--depth", "0"], "--depth must be at least 1"),
+        (["--distilled", "x", "--network", "mlp", "--depth=-1"], "--depth must be at least 0 (hidden layers), got -1."),
+        (["--distilled", "x", "--network", "convnet", "--depth", "0"], "--depth must be at least 1 (convolution blocks), got 0."),
         (["--distilled", "x", "--network", "mlp", "--l2", "0.1"], "--model and --l2 choose the inner model"),
         (["--distilled", "x", "--network", "mlp", "--images-per-class", "3"], "need --baseline"),
         (["--baseline", "class-means", "--images-per-class", "3", "--network", "mlp"], "has 1 image per class"),
@@ -283,23 +307,89 @@ import Testing
         }
     }
 
-    /// The estimate times training at 1 and 2 epochs (after a warm-up) and testing
-    /// at two sizes when the test split is larger than `timedTestImages`, all of
-    /// it otherwise; the line through two timings is clamped against noise.
-    @Test func theEstimateTimesTwoSizesOfEachPart() {
-        final class Calls: @unchecked Sendable { var train: [Int] = [], test: [Int] = [] }
-        for (testImages, expected) in [(10_000, [64, 256]), (200, [200])] {
-            let calls = Calls()
-            let work = NetworkWorkload(trainAndTest: { _ in (0, 0, nil) }, train: { calls.train.append($0) },
-                                       test: { calls.test.append($0) }, testImages: testImages, epochs: 300)
-            let estimate = NetworkEvalEstimate.measure(work, networks: 3)
-            #expect(Set(calls.train) == [1, 2] && calls.train.first == 1, "\(calls.train)")
-            #expect(Array(Set(calls.test)).sorted() == expected, "\(calls.test)")
-            #expect(estimate.networks == 3 && estimate.seconds >= 0)
+    /// A workload whose timings come from a model, `overhead + perUnit * k`, plus
+    /// a noise that alternates between `+noise` and `-noise` from one timing to
+    /// the next, through `measure`'s `time` (no clock: the test is exact).
+    final class ModelledWorkload: @unchecked Sendable {
+        var train: [Int] = [], test: [Int] = []
+        var last = 0.0, sign = 1.0
+        let trainingOverhead: Double, epoch: Double, testOverhead: Double, testImage: Double, noise: Double
+
+        init(trainingOverhead: Double, epoch: Double, testOverhead: Double, testImage: Double, noise: Double) {
+            (self.trainingOverhead, self.epoch, self.testOverhead, self.testImage, self.noise) = (trainingOverhead, epoch, testOverhead, testImage, noise)
         }
+
+        func workload(testImages: Int, epochs: Int) -> NetworkWorkload {
+            NetworkWorkload(trainAndTest: { _ in (0, 0, nil) },
+                            train: { self.train.append($0); self.last = self.trainingOverhead + self.epoch * Double($0) },
+                            test: { self.test.append($0); self.last = self.testOverhead + self.testImage * Double($0) },
+                            testImages: testImages, epochs: epochs)
+        }
+
+        func time(_ work: () -> Void) -> Double {
+            work()
+            sign = -sign
+            return max(0, last + sign * noise)
+        }
+    }
+
+    /// An MLP on a few images: epochs of 4 ms after 10 ms of set-up, timed with
+    /// 3 ms of noise. A line through 1 and 2 epochs (the earlier estimate) is
+    /// noise; the training is timed at sizes long enough to measure, so the
+    /// estimate is within a few percent of the 1.21 s the model gives.
+    @Test func theEstimateTimesTrainingLongEnoughToMeasureAnEpoch() {
+        let model = ModelledWorkload(trainingOverhead: 0.01, epoch: 0.004, testOverhead: 0.002, testImage: 0.000_02, noise: 0.003)
+        let estimate = NetworkEvalEstimate.measure(model.workload(testImages: 10_000, epochs: 300), networks: 2,
+                                                   preparationSeconds: 0.05, time: model.time)
+        let training = 0.01 + 0.004 * 300, test = 0.002 + 0.000_02 * 10_000
+        #expect(abs(estimate.trainingSeconds - training) < 0.05 * training, "\(estimate.trainingSeconds) against \(training)")
+        #expect(abs(estimate.epochSeconds - 0.004) < 0.05 * 0.004, "\(estimate.epochSeconds)")
+        #expect(abs(estimate.testSeconds - test) < 0.05 * test, "\(estimate.testSeconds) against \(test)")
+        // The preparation each network repeats counts too.
+        #expect(abs(estimate.seconds - 2 * (0.05 + training + test)) < 0.05 * 2 * (0.05 + training + test))
+        // A warm-up epoch, then doubled sizes until one takes 0.1 s (32 epochs), and twice that.
+        #expect(model.train == [1, 1, 2, 4, 8, 16, 32, 64], "\(model.train)")
+    }
+
+    /// Work that never takes `minimumSeconds` is timed whole: the protocol's
+    /// epochs and the whole test split, with no line; work that does from the
+    /// first size is timed at 1 and 2 epochs (a ConvNet's) and at
+    /// `timedTestImages` and twice as many test images, and the lines taken to
+    /// the real sizes. The line through two timings is clamped against noise.
+    @Test func theEstimateTimesShortWorkWholeAndLongWorkAtTwoSizes() {
+        let short = ModelledWorkload(trainingOverhead: 0, epoch: 0.000_1, testOverhead: 0, testImage: 0.000_001, noise: 0)
+        let quick = NetworkEvalEstimate.measure(short.workload(testImages: 200, epochs: 300), networks: 3, time: short.time)
+        #expect(short.train.last == 300 && short.test == [200], "\(short.train) \(short.test)")
+        #expect(abs(quick.trainingSeconds - 0.03) < 1e-12 && abs(quick.testSeconds - 0.000_2) < 1e-12)
+        #expect(quick.networks == 3 && abs(quick.seconds - 3 * 0.030_2) < 1e-12)
+
+        let long = ModelledWorkload(trainingOverhead: 1, epoch: 5, testOverhead: 0.5, testImage: 0.001, noise: 0)
+        let slow = NetworkEvalEstimate.measure(long.workload(testImages: 10_000, epochs: 300), networks: 1, time: long.time)
+        #expect(long.train == [1, 1, 2] && long.test == [256, 512], "\(long.train) \(long.test)")
+        #expect(abs(slow.trainingSeconds - 1501) < 1e-9 && abs(slow.epochSeconds - 5) < 1e-12 && abs(slow.testSeconds - 10.5) < 1e-9)
+
         #expect(DurationEstimate.line(3, at: 1, 5, at: 2, to: 10) == 21)
         #expect(DurationEstimate.line(3, at: 1, 1, at: 2, to: 10) == 3)  // a negative slope counts as 0
         #expect(abs(DurationEstimate.line(1, at: 100, 5, at: 200, to: 300) - 12) < 1e-12)  // a negative intercept counts as 0
+    }
+
+    /// Durations are never printed as "0.00 s": under 10 ms in milliseconds,
+    /// under 0.1 ms as such (an MLP's epoch on a few images used to read "an epoch 0.00 s").
+    @Test func aShortDurationIsPrintedInMilliseconds() {
+        #expect(DurationEstimate.durationText(0) == "under 0.1 ms")
+        #expect(DurationEstimate.durationText(0.000_04) == "under 0.1 ms")
+        #expect(DurationEstimate.durationText(0.000_1) == "0.1 ms")
+        #expect(DurationEstimate.durationText(0.004_2) == "4.2 ms")
+        #expect(DurationEstimate.durationText(0.009_9) == "9.9 ms")
+        #expect(DurationEstimate.durationText(0.009_97) == "0.01 s")
+        #expect(DurationEstimate.durationText(2.5) == "2.50 s")
+        #expect(DurationEstimate.durationText(.nan) == "an unknown time")
+        var seconds = 1e-9
+        while seconds < 20 {
+            let text = DurationEstimate.durationText(seconds)
+            #expect(!text.hasPrefix("0.0 ") && !text.hasPrefix("0.00 "), "\(seconds): \(text)")
+            seconds *= 1.07
+        }
     }
 
     @Test func sweepRejectsNetworkOptionsWithoutANetwork() {

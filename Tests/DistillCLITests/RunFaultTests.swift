@@ -164,6 +164,26 @@ import Glibc
 
     // MARK: 4. One run per folder
 
+    /// A run stopped early can be continued, so its folder's refusal suggests
+    /// --resume (which then continues it); without a checkpoint, nothing can be
+    /// resumed and only --replace or another --out are suggested.
+    @Test func aFolderHoldingAnUnfinishedRunSuggestsResumingIt() throws {
+        let s = try Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let first = try runDistill(["--data", s.data.path, "--out", out, "--steps", "4", "--stop-after-step", "2", "--quiet"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet"])
+        #expect(second.status == 1)
+        #expect(second.stderr == "error: \(out): the folder holds another run's outputs, stopped at step 2 of 4 (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, checkpoint); pass --replace to delete them and write this run's, continue that run with --resume \(out), or choose another --out\n")
+        let resumed = try runDistill(["--resume", out, "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+
+        try FileManager.default.removeItem(atPath: out + "/checkpoint")
+        let third = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet"])
+        #expect(third.stderr == "error: \(out): the folder holds another run's outputs (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html); pass --replace to delete them and write this run's, or choose another --out\n")
+    }
+
     @Test func aFolderHoldingAnotherRunIsRefusedUnlessReplaced() throws {
         let s = try Scratch()
         defer { s.scratch.cleanUp() }
@@ -173,7 +193,8 @@ import Glibc
         let metrics = try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))
         let second = try runDistill(["--data", s.data.path, "--out", out, "--steps", "1", "--quiet"])
         #expect(second.status == 1)
-        #expect(second.stderr == "error: \(out): the folder holds another run's outputs (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, progress.png, snapshots, checkpoint); pass --replace to delete them and write this run's, continue that run with --resume \(out), or choose another --out\n")
+        // The first run finished: --resume has nothing to continue, so it is not suggested.
+        #expect(second.stderr == "error: \(out): the folder holds a finished run (2 of 2 steps; metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, progress.png, snapshots, checkpoint); choose another --out for this run, or pass --replace to delete that run's files and write this one's (to run that one longer instead: distill run --resume \(out) --steps N, with N above 2)\n")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")) == metrics)
 
         // --replace removes every file of the old run, progress.png and snapshots/ included.
@@ -268,6 +289,30 @@ import Glibc
         #expect(interrupted.lowerBound < summary.lowerBound && !end.stdout.contains("Done in"), "\(end.stdout)")
         #expect(try Self.metrics(out)["steps"] as? Int == checkpoint.state.step)
         #expect(Self.partialFiles(under: s.path).isEmpty)
+    }
+
+    /// The closing summary and report.html list every name the run leaves in
+    /// its folder, and only those: the checkpoint/ folder used to be missing.
+    @Test(arguments: [[], ["--snapshot-every", "1"]])
+    func theSummaryListsEveryFileWritten(extra: [String]) throws {
+        let s = try Scratch("summary\(extra.count)")
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/out"
+        let result = try runDistill(["--data", s.data.path, "--out", out, "--steps", "2"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        let prefix = "  files in \(out)/  "
+        let line = try #require(result.stdout.split(separator: "\n").map(String.init).first { $0.hasPrefix(prefix) })
+        let listed = line.dropFirst(prefix.count).components(separatedBy: ", ")
+        var present: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: out) where name != ".distill-lock" {
+            var isFolder: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: out + "/" + name, isDirectory: &isFolder)
+            present.append(isFolder.boolValue ? name + "/" : name)
+        }
+        #expect(listed.contains("checkpoint/"))
+        #expect(listed.sorted() == present.sorted(), "listed \(listed), written \(present)")
+        let report = try String(contentsOfFile: out + "/" + RunFiles.report, encoding: .utf8)
+        for name in present { #expect(report.contains("<li><a href=\"\(name)\">"), "report.html does not list \(name)") }
     }
 
     /// A run stopped by --stop-after-step says so before its summary, which says

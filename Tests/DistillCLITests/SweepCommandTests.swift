@@ -2,7 +2,7 @@ import DistillRun
 import Foundation
 import Testing
 import DistillIO
-import Distill
+@testable import Distill
 @testable import DistillCLI
 
 @Suite(.serialized) struct SweepCommandTests {
@@ -46,8 +46,16 @@ import Distill
         let data = scratch.path + "/data", out = scratch.path + "/sweep"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try RunEndToEndTests.writeSubset(to: data, train: 300, test: 100)
-        try DistillCommand.Sweep.parse(["--data", data, "--out", out, "--images-per-class", "1,2", "--steps", "3",
-                                        "--model", "ntk", "--quiet"]).run()
+        let sweep = try distillCommand(["sweep", "--data", data, "--out", out, "--images-per-class", "1,2", "--steps", "3", "--model", "ntk"])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        // The ceiling is announced before the first size's baselines, once; on
+        // 300 images it is fitted on all of them (the subset has 10,000).
+        let lines = sweep.stdout.split(separator: "\n").map(String.init)
+        let announcement = "Training the baselines of this size and the ceiling (ntk on all the training data at L2 0.0001): one Cholesky factorisation of its 300 x 300 kernel matrix (about \(ResourceEstimate.text(4 * 300 * 300 * 8)) of memory), then the kernel against every training and test image..."
+        #expect(lines.filter { $0 == announcement }.count == 1, "\(lines)")
+        let announced = try #require(lines.firstIndex(of: announcement)), ceiling = try #require(lines.firstIndex { $0.hasPrefix("Ceiling: ntk on all the training data") })
+        let firstSize = try #require(lines.firstIndex { $0.hasPrefix("1 per class: ") })
+        #expect(announced < ceiling && ceiling < firstSize)
         for size in [1, 2] {
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/ipc-\(size)/metrics.json")))
             #expect(metrics.imagesPerClass == size && metrics.model == "ntk")
@@ -58,8 +66,33 @@ import Distill
         }
         #expect(try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n").count == 3)
         let markdown = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
-        #expect(markdown.contains("a balanced subset of \(NeuralKernelCeiling.trainingImages) training images"))
+        // 300 training images: the ceiling saw all of them (it used to say "a balanced subset of 10000").
+        #expect(markdown.contains("and on all the training data at L2") && markdown.contains("| full data |"), "\(markdown)")
         let chart = try String(contentsOfFile: out + "/sweep.svg", encoding: .utf8)
-        #expect(chart.contains(">\(NeuralKernelCeiling.trainingImages) training images: "))
+        #expect(chart.contains(">all data: "))
+    }
+
+    /// On more training images than the NNGP / NTK ceiling's subset, sweep.md's
+    /// column, its note and the chart call the ceiling what it is, never "full
+    /// data" (the column used to), and the announcement gives its memory and
+    /// that it takes minutes.
+    @Test func aCeilingOnASubsetIsNotCalledFullData() throws {
+        let size = CeilingSize(images: 10_000, trainingImages: 60_000)
+        let baseline = BaselineResult(name: "full_data", model: "ntk", imagesPerClass: nil, l2: 1e-4, testAccuracy: 0.9708,
+                                      testAccuracyStd: nil, trainLoss: 0.1, trainLossStd: nil, draws: 1, seconds: 120)
+        let row = SweepRow(imagesPerClass: 1, testAccuracy: 0.92, trainLoss: 0.8, correlation: nil, seconds: 10, baselines: [baseline])
+        let report = SweepReport(rows: [row], target: nil, ceilingTrainingImages: 10_000)
+        #expect(report.markdown.contains("| ceiling (10000 training images) |") && !report.markdown.contains("full data"), "\(report.markdown)")
+        #expect(report.markdown.contains("and on a balanced subset of 10000 training images"))
+        #expect(report.chart().svg().contains(">10000 training images: 97.1%"))
+        #expect(SweepReport(rows: [row], target: nil).markdown.contains("| full data |"))
+        #expect(DistillCommand.Sweep.ceilingAnnouncement(model: "ntk", size: size, set: report.ceilingSet)
+                == "Training the baselines of this size and the ceiling (ntk on \(report.ceilingSet) at L2 0.0001): one Cholesky factorisation of its 10000 x 10000 kernel matrix (about 3.0 GiB of memory), then the kernel against every training and test image; minutes on 2 cores...")
+        #expect(DistillCommand.Sweep.ceilingAnnouncement(model: "logistic", size: CeilingSize(images: 60_000, trainingImages: 60_000), set: "all the training data")
+                == "Training the baselines of this size and the ceiling (logistic on all the training data at L2 0.0001)...")
+        // run --baselines names it the same way in its table and report.html.
+        #expect(ReportPage.Baseline(baseline, ceiling: size) == ReportPage.Baseline(
+            name: "ceiling (10000 of the 60000 training images, L2 0.0001)", testAccuracy: 0.9708, trainLoss: 0.1, ceilingLabel: "10000 training images"))
+        #expect(ReportPage.Baseline(baseline, ceiling: CeilingSize(images: 300, trainingImages: 300)).name == "full data (all data, L2 0.0001)")
     }
 }
