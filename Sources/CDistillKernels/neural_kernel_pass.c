@@ -397,17 +397,23 @@ AVX512 INLINE double sum16_exact(__m512 v) {
 
 #include <cpuid.h>
 
-/// Whether the CPU has AVX512_VNNI (CPUID leaf 7, ECX bit 11); asked once. Only
-/// consulted where distill_outer_has_avx512() holds (the OS saves the ZMM state).
-static int has_avx512_vnni(void) {
-    static int cached = -1;   // CPUID traps to the hypervisor in a VM: ask once
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+/// Whether CPUID leaf 7 (subleaf 0) sets bit `bit` of ECX, asked once per feature
+/// (`cached`: -1 until asked; CPUID traps to the hypervisor in a VM). Only consulted
+/// where distill_outer_has_avx512() holds (the OS saves the ZMM state).
+static int has_leaf7_ecx_feature(int bit, int *cached) {
+    int v = __atomic_load_n(cached, __ATOMIC_RELAXED);
     if (v < 0) {
         unsigned a, b, c, d;
-        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11)) ? 1 : 0;
-        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << bit)) ? 1 : 0;
+        __atomic_store_n(cached, v, __ATOMIC_RELAXED);
     }
     return v;
+}
+
+/// Whether the CPU has AVX512_VNNI (CPUID leaf 7, ECX bit 11).
+static int has_avx512_vnni(void) {
+    static int cached = -1;
+    return has_leaf7_ecx_feature(11, &cached);
 }
 
 /// The AVX-512 target plus VNNI (vpdpbusd), for the narrow sweep's integer sums.
@@ -1018,16 +1024,10 @@ AVX512 static void group_loss_mse(long classes, double (*f)[DISTILL_NK_MAX_CLASS
 // Leaving such terms out, in the same order otherwise, gives the same bits. (With an
 // infinite or NaN support value, 0 x inf would have made the dense result NaN.)
 
-/// Whether the CPU has AVX512_VBMI2 (CPUID leaf 7, ECX bit 6; vpcompressw); asked once.
+/// Whether the CPU has AVX512_VBMI2 (CPUID leaf 7, ECX bit 6; vpcompressw).
 static int has_avx512_vbmi2(void) {
     static int cached = -1;
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v < 0) {
-        unsigned a, b, c, d;
-        v = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 6)) ? 1 : 0;
-        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-    }
-    return v;
+    return has_leaf7_ecx_feature(6, &cached);
 }
 
 #define AVX512_VBMI2 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi2,fma")))
