@@ -83,7 +83,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     }
 
     /// Written to standard error when the first signal arrives.
-    public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C stops sooner, keeping those of the last finished step)\n"
+    public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C or SIGTERM stops sooner, keeping those of the last finished step)\n"
 
     /// The last finished state and its history, for the checkpoint at the first signal.
     private let latest = LatestState()
