@@ -21,7 +21,17 @@ public enum NeuralKernelCeiling {
     /// The first `count / C` images of every class of `train`, in file order
     /// (all of `train` when it is no larger).
     public static func subset(of train: LabeledImages, count: Int = trainingImages) -> LabeledImages {
-        guard train.count > count else { return train }
+        subsetIndices(of: train, count: count).map { train.subset($0) } ?? train
+    }
+
+    /// How many images `subset(of: train, count: count)` holds, without copying them.
+    public static func subsetCount(of train: LabeledImages, count: Int = trainingImages) -> Int {
+        subsetIndices(of: train, count: count)?.count ?? train.count
+    }
+
+    /// The indices of `subset(of:count:)` in `train`, in file order; nil when it is all of `train`.
+    static func subsetIndices(of train: LabeledImages, count: Int) -> [Int]? {
+        guard train.count > count else { return nil }
         let perClass = max(1, count / max(1, train.classes))
         var taken = [Int](repeating: 0, count: train.classes)
         var indices: [Int] = []
@@ -31,7 +41,7 @@ public enum NeuralKernelCeiling {
             taken[c] += 1
             indices.append(i)
         }
-        return train.subset(indices)
+        return indices
     }
 
     /// Kernel ridge regression with `kernel` (ridge `l2 · tr(K)/n`, KIP's targets

@@ -233,9 +233,10 @@ extension ReportPage.Baseline {
         if result.name == "full_data" {
             if let ceiling, !ceiling.isAll {
                 self.init(name: "ceiling (\(ceiling.images) of the \(ceiling.trainingImages) training images, \(l2))", testAccuracy: result.testAccuracy,
-                          trainLoss: result.trainLoss, ceilingLabel: "\(ceiling.images) training images")
+                          trainLoss: result.trainLoss, ceilingLabel: ceiling.label)
             } else {
-                self.init(name: "full data (all data, \(l2))", testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, ceilingLabel: "all data")
+                self.init(name: "full data (all data, \(l2))", testAccuracy: result.testAccuracy, trainLoss: result.trainLoss,
+                          ceilingLabel: CeilingSize.label(subsetImages: nil))
             }
             return
         }

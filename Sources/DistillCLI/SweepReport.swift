@@ -160,7 +160,7 @@ struct SweepReport {
                                        pointLabel: distilled.first.map { "distilled: \(NumberText.fixed($0.y, digits: 1))%" }))
         let ceiling = rows.lazy.compactMap { row in self.baseline("full_data", in: row) }.first
         let references = ceiling.map { [LineChart.ReferenceLine(
-            label: "\(ceilingTrainingImages.map { "\($0) training images" } ?? "all data"): \(NumberText.fixed(100 * $0.testAccuracy, digits: 1))%", y: 100 * $0.testAccuracy, color: "#c0392b")] } ?? []
+            label: "\(CeilingSize.label(subsetImages: ceilingTrainingImages)): \(NumberText.fixed(100 * $0.testAccuracy, digits: 1))%", y: 100 * $0.testAccuracy, color: "#c0392b")] } ?? []
         return LineChart(series: series, referenceLines: references, title: "Test accuracy against images per class",
                          xLabel: "images per class (log scale)", yLabel: "test accuracy (%)", logScaleX: true,
                          width: 760, height: 480, identifier: "sweep")
