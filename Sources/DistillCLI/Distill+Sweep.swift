@@ -190,7 +190,7 @@ extension DistillCommand {
             print("Wrote \(out)/sweep.csv, \(out)/sweep.md, \(out)/\(SweepReport.chartFileName) and one run folder per size (\(out)/ipc-K/, each with its \(ReportPage.fileName)).")
             if let target = targetFraction {
                 if let best = report.smallestReaching(target) {
-                    print("The smallest size reaching \(format(100 * target, 2))% test accuracy: \(best.imagesPerClass) image(s) per class (\(format(100 * best.testAccuracy, 2))%).")
+                    print("The smallest size reaching \(format(100 * target, 2))% test accuracy: \(counted(best.imagesPerClass, "image")) per class (\(format(100 * best.testAccuracy, 2))%).")
                 } else {
                     print("No size reached \(format(100 * target, 2))% test accuracy; the best was \(format(100 * (rows.map(\.testAccuracy).max() ?? 0), 2))%.")
                 }

@@ -260,7 +260,7 @@ import Testing
         }
         for line in csv.dropFirst() { #expect(line.split(separator: ",", omittingEmptySubsequences: false).count == header.count) }
         let markdown = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
-        #expect(markdown.contains("MLP: distilled") && markdown.contains("MLP: random real") && markdown.contains("MLP columns: 2 network(s)"))
+        #expect(markdown.contains("MLP: distilled") && markdown.contains("MLP: random real") && markdown.contains("MLP columns: 2 networks"))
         let chart = try String(contentsOfFile: out + "/sweep.svg", encoding: .utf8)
         #expect(chart.contains(">distilled, MLP<"))
         let perSize = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/ipc-2/network-eval.json"))) as? [String: Any])

@@ -42,7 +42,7 @@ import DistillIO
         #expect(csv.count == 3)
         #expect(csv[0].hasPrefix("images_per_class,test_accuracy,train_loss,class_mean_correlation,seconds,random_real_test_accuracy"))
         let markdown = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
-        #expect(markdown.contains("Target 1.00%: reached at 1 image(s) per class."))
+        #expect(markdown.contains("Target 1.00%: reached at 1 image per class."))
         let chart = try String(contentsOfFile: out + "/sweep.svg", encoding: .utf8)
         _ = try SVGElements(chart)
         #expect(chart.contains(">distilled<") && chart.contains("class=\"reference\"") && chart.contains(">all data: "))
