@@ -69,3 +69,9 @@ func median(_ values: [Double]) -> Double {
     let mid = sorted.count / 2
     return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
+
+/// `n` and `word`, singular for 1 and plural otherwise ("1 epoch", "2 epochs",
+/// "0 epochs"); `plural` for a word whose plural is not `word` + "s".
+func counted(_ n: Int, _ word: String, plural: String? = nil) -> String {
+    "\(n) " + (n == 1 ? word : plural ?? word + "s")
+}

@@ -269,7 +269,7 @@ struct BenchReport: Codable, Equatable {
             ("threads", "\(threads)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
-        let header = "Medians of \(repetitions) runs, \(trainImages) training images of \(features) pixels, \(classes) classes, \(imagesPerClass) synthetic image(s) per class:"
+        let header = "Medians of \(repetitions) runs, \(trainImages) training images of \(features) pixels, \(classes) classes, \(counted(imagesPerClass, "synthetic image")) per class:"
         return ([header] + rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 })
             .joined(separator: "\n")
     }

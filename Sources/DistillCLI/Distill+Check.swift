@@ -102,7 +102,7 @@ extension DistillCommand {
             // The header goes out at once (standard output is line-buffered), so
             // that a pipe sees the check start rather than nothing until the end.
             if !json && measure == nil {
-                print("Hypergradient check on \(data): \(dataset.train.count) training images, \(distiller.images.rows) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(steps) distillation step(s); computing...")
+                print("Hypergradient check on \(data): \(dataset.train.count) training images, \(distiller.images.rows) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(counted(steps, "distillation step")); computing...")
             }
             for _ in 0..<steps { _ = distiller.step(clock: { 0 }) }
             let problem = SoftmaxRegression(images: distiller.images, labels: distiller.labels, l2: distiller.l2)

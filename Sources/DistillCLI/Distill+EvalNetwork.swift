@@ -259,7 +259,7 @@ extension DistillCommand.Sweep {
             let summary = reports.sorted { $0.key < $1.key }.map { key, report in
                 "\(key.replacingOccurrences(of: "_", with: " ")) \(format(100 * report.result.testAccuracyMean, 2)) ± \(format(100 * report.result.testAccuracyStd, 2))%"
             }
-            print("\(k) per class, \(evaluator.title) (\(evaluator.seeds.count) seed(s)): " + summary.joined(separator: ", ") + ".")
+            print("\(k) per class, \(evaluator.title) (\(counted(evaluator.seeds.count, "seed"))): " + summary.joined(separator: ", ") + ".")
             return reports.mapValues(\.result)
         } catch let error as CLIError {
             throw error
@@ -360,10 +360,10 @@ struct NetworkEvaluator {
         let counts = train.classCounts
         if baseline != .classMeans, let c = counts.indices.first(where: { counts[$0] < k }) {
             let name = c < dataset.classNames.count ? dataset.classNames[c] : String(c)
-            throw CLIError("--baseline \(baseline.rawValue) --images-per-class \(k): the baseline needs \(k) training image(s) of every class, but class \(name) has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1))\(baseline == .randomReal ? " or another --baseline" : "")")
+            throw CLIError("--baseline \(baseline.rawValue) --images-per-class \(k): the baseline needs \(counted(k, "training image")) of every class, but class \(name) has \(counts[c]); use --images-per-class \(max(1, counts.min() ?? 1))\(baseline == .randomReal ? " or another --baseline" : "")")
         }
         let ids = (0..<(train.classes * k)).map { Int32($0 / k) }
-        let what = "\(k) \(baseline.rawValue) image(s) per class (\(train.classes * k) images"
+        let what = "\(k) \(baseline.rawValue) \(k == 1 ? "image" : "images") per class (\(counted(train.classes * k, "image"))"
         let result: NetworkEvaluationResult
         switch baseline {
         case .randomReal:
@@ -555,7 +555,7 @@ struct NetworkEvalReport: Codable, Equatable {
     var sentences: String {
         let r = result
         let what = baseline == nil ? "the \(images) images of \(set) (\(labelsFile ?? labels))"
-            : "\(imagesPerClass ?? 0) \(set) image(s) per class (seed \(baselineSeed ?? 0)\(baseline == "random_real" ? ", drawn anew per network" : ""))"
+            : "\(imagesPerClass ?? 0) \(set) \(imagesPerClass == 1 ? "image" : "images") per class (seed \(baselineSeed ?? 0)\(baseline == "random_real" ? ", drawn anew per network" : ""))"
         let perSeed = r.seeds.indices.map { i in
             r.diverged[i] ? "seed \(r.seeds[i]): diverged in epoch \(r.divergedAtEpoch[i] ?? 0), not tested"
                 : "seed \(r.seeds[i]): \(format(100 * r.testAccuracies[i], 2))%"
@@ -563,10 +563,10 @@ struct NetworkEvalReport: Codable, Equatable {
         let divergedCount = r.diverged.filter { $0 }.count
         let accuracy = divergedCount == r.seeds.count
             ? "No test accuracy: every network's training diverged (its loss or parameters became non-finite); \(perSeed)."
-            : "Test accuracy \(format(100 * r.testAccuracyMean, 2)) ± \(format(100 * r.testAccuracyStd, 2))% (mean ± population std over \(divergedCount == 0 ? "seeds" : "the \(r.seeds.count - divergedCount) seed(s) that did not diverge")); \(perSeed)."
-            + (divergedCount == 0 ? "" : "\nDiverged: \(divergedCount) of \(r.seeds.count) network(s) (training loss or parameters became non-finite); they are left out of the mean and std.")
+            : "Test accuracy \(format(100 * r.testAccuracyMean, 2)) ± \(format(100 * r.testAccuracyStd, 2))% (mean ± population std over \(divergedCount == 0 ? "seeds" : "the \(counted(r.seeds.count - divergedCount, "seed")) that did not diverge")); \(perSeed)."
+            + (divergedCount == 0 ? "" : "\nDiverged: \(divergedCount) of \(counted(r.seeds.count, "network")) (training loss or parameters became non-finite); they are left out of the mean and std.")
         return """
-            \(r.seeds.count) network(s) trained from scratch on \(what), tested on \(dataset)'s test split in \(format(r.seconds.reduce(0, +), 1)) s.
+            \(counted(r.seeds.count, "network")) trained from scratch on \(what), tested on \(dataset)'s test split in \(format(r.seconds.reduce(0, +), 1)) s.
             Protocol: \(protocolSummary).
             \(accuracy)
             """ + notes.map { "\nNote: \($0)." }.joined()

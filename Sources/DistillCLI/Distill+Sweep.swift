@@ -64,6 +64,13 @@ extension DistillCommand {
             }
         }
 
+        /// The start of the command that runs one size again, for its report.html
+        /// (`RerunCommand`): the executable, then `--baselines` when the sweep
+        /// trained them and `--quiet`; the size's settings come from its configuration.
+        var rerunCommand: [String] {
+            [CommandLine.arguments.first ?? "distill"] + (baselines.isOn ? ["--baselines"] : []) + (quiet ? ["--quiet"] : [])
+        }
+
         /// The target as a fraction in (0, 1].
         var targetFraction: Double? { targetAccuracy.map { $0 > 1 ? $0 / 100 : $0 } }
 
@@ -118,12 +125,15 @@ extension DistillCommand {
                 let session = try runStep { () throws(RunError) in try DistillationSession(request, dataset: dataset) }
                 let progress = ProgressLines(log: { if !quiet { print($0) } })
                 let shape = dataset.shape
+                // report.html as `distill run` writes it, in the same set as the size's outputs.
+                let display = try RunDisplay.sweepSize(dataset: dataset, out: folder)
+                let outputs = RunOutputs(folder: folder, shape: shape), rerun = rerunCommand
                 let result = try runStep { () throws(RunError) in
-                    try session.run(observers: [progress]) { @Sendable distiller in
+                    try session.run(observers: [progress] + display.observers, grid: { @Sendable distiller in
                         try DistilledPicture.grid(DistilledPicture.pixels(distiller), configuration: distiller.configuration,
                                                   classes: distiller.classes, height: shape.height, width: shape.width,
                                                   channels: shape.channels, zoom: 4)
-                    }
+                    }, extras: { outcome in try display.extraFiles(outcome, outputs: outputs, zoom: 4, command: rerun) })
                 }
                 var outcome = result.outcome
                 // A signal stops the sweep after this size's step: no baselines, ceiling or later size.
@@ -145,7 +155,10 @@ extension DistillCommand {
                     }
                     fullData = compared.first { $0.name == "full_data" }
                     outcome.metrics.baselines = compared
-                    do { try RunOutputs(folder: folder, shape: shape).writeMetrics(outcome.metrics) } catch { throw CLIError(error) }
+                    // metrics.json and report.html again, with the baselines, as one set.
+                    let report = try display.report(outcome, outputs: outputs, command: rerun,
+                                                    files: display.writtenNames(outputs: result.files))
+                    do { try outputs.writeMetrics(outcome.metrics, alongside: [report]) } catch { throw CLIError(error) }
                 }
                 if session.signals.received != 0 {
                     // It came during the baselines: this size's run is complete, its baselines are not recorded.
@@ -174,10 +187,10 @@ extension DistillCommand {
                 try OutputFile.write(report.markdown, to: out + "/sweep.md")
                 try OutputFile.write(report.chart().svg(), to: out + "/" + SweepReport.chartFileName)
             } catch { throw CLIError(error) }
-            print("Wrote \(out)/sweep.csv, \(out)/sweep.md, \(out)/\(SweepReport.chartFileName) and one folder per size.")
+            print("Wrote \(out)/sweep.csv, \(out)/sweep.md, \(out)/\(SweepReport.chartFileName) and one run folder per size (\(out)/ipc-K/, each with its \(ReportPage.fileName)).")
             if let target = targetFraction {
                 if let best = report.smallestReaching(target) {
-                    print("The smallest size reaching \(format(100 * target, 2))% test accuracy: \(best.imagesPerClass) image(s) per class (\(format(100 * best.testAccuracy, 2))%).")
+                    print("The smallest size reaching \(format(100 * target, 2))% test accuracy: \(counted(best.imagesPerClass, "image")) per class (\(format(100 * best.testAccuracy, 2))%).")
                 } else {
                     print("No size reached \(format(100 * target, 2))% test accuracy; the best was \(format(100 * (rows.map(\.testAccuracy).max() ?? 0), 2))%.")
                 }

@@ -26,15 +26,24 @@ struct DistillCommand: ParsableCommand {
         subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self, Convert.self],
         defaultSubcommand: Run.self)
 
+    /// First installs the handler that ends the process on SIGINT or SIGTERM
+    /// with one line ("Stopped (SIGTERM) while starting; no output was
+    /// written.") and status 130 or 143, so that a signal at any point after
+    /// `main`'s first instructions gets it (what remains before `main` is the
+    /// loading of the shared libraries: `tools/early-signal-timing.py`); `run`
+    /// and `sweep` replace its line with their own activity, and the other
+    /// commands give the signals back their starting dispositions once parsed.
     /// Sets standard output to line buffering before any command runs: printed
     /// to a pipe or a file, each line appears as the run goes instead of when
     /// the program exits (the C library buffers whole blocks when it is not a
     /// terminal). Then parses, validates and runs the command; an error it
     /// throws is reported as every error is (`exitReporting`).
     static func main() {
+        SignalsBeforeRun.install(while: SignalsBeforeRun.starting)
         lineBufferStandardOutput()
         do {
             var command = try parseAsRoot(nil)
+            if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
             try command.run()
         } catch {
             exitReporting(error)

@@ -60,9 +60,10 @@ final class RunDisplay: @unchecked Sendable {
     /// The training set, for the size of the baselines' ceiling (`CeilingSize`).
     let train: LabeledImages
 
-    /// `out` must exist (snapshots/ is created in it).
+    /// `out` must exist (snapshots/ is created in it). Without `progress`, no
+    /// observer prints the steps (a sweep prints its own lines for each size).
     init(_ options: DisplayOptions, quiet: Bool, dataset: LoadedDataset, out: String, zoom: Int,
-         classNames: [String], terminal: Bool = isatty(1) == 1) throws(CLIError) {
+         classNames: [String], terminal: Bool = isatty(1) == 1, progress: Bool = true) throws(CLIError) {
         self.classNames = classNames
         self.quiet = quiet
         self.logFormat = options.logFormat
@@ -77,6 +78,7 @@ final class RunDisplay: @unchecked Sendable {
         let optional: [(any DistillationObserver)?] = [probe, snapshots]
         var observers = optional.compactMap { $0 }
         switch (quiet, options.logFormat, terminal) {
+        case _ where !progress: break
         case (true, _, _): observers.append(ProgressLines(log: { _ in }))  // warnings only
         case (false, .json, _): observers.append(JSONStepLines(write: { writeOut($0) }, probe: probe))
         case (false, .text, true): observers.append(LiveProgressLine(write: { writeOut($0) }, probe: probe))
@@ -101,9 +103,10 @@ final class RunDisplay: @unchecked Sendable {
     /// step's snapshot and progress.png; then report.html. The figures and
     /// pictures are those of `outcome`'s step (a run stopped early ends there).
     /// `command` is this process's arguments, for the report's command that
-    /// runs it again (`RerunCommand`).
+    /// runs it again (`RerunCommand`); `listed`, the folder's files for the
+    /// report's list (nil: `writtenNames`).
     func extraFiles(_ outcome: DistillationOutcome, outputs: RunOutputs, zoom: Int,
-                    command: [String] = CommandLine.arguments) throws(CLIError) -> [(name: String, bytes: [UInt8])] {
+                    command: [String] = CommandLine.arguments, files listed: [String]? = nil) throws(CLIError) -> [(name: String, bytes: [UInt8])] {
         do {
             let distiller = outcome.distiller
             var files: [(name: String, bytes: [UInt8])] = []
@@ -133,7 +136,7 @@ final class RunDisplay: @unchecked Sendable {
                                   testAccuracy: probe?.points(through: outcome.metrics) ?? [],
                                   classes: pictures, snapshots: frames,
                                   baselines: outcome.metrics.baselines?.map { ReportPage.Baseline($0, ceiling: CeilingSize(model: $0.model, train: train)) }, rerun: rerun,
-                                  files: writtenNames(outputs: outputs.files), evaluationSeconds: probe?.seconds)
+                                  files: listed ?? writtenNames(outputs: outputs.files), evaluationSeconds: probe?.seconds)
             files.append((ReportPage.fileName, Array(page.html.utf8)))
             return files
         } catch {
@@ -143,6 +146,27 @@ final class RunDisplay: @unchecked Sendable {
 
     static let progress = "progress.png"
 
+    /// What one size of a sweep writes beside its run's outputs: report.html, as
+    /// `distill run` writes it (the test-accuracy curve measured silently during
+    /// the run, at most 5% of its time, on a copy), without progress lines (the
+    /// sweep prints its own) or snapshots. `out` is the size's folder.
+    static func sweepSize(dataset: LoadedDataset, out: String) throws(CLIError) -> RunDisplay {
+        // Every option at its default (a ParsableArguments is made by parsing).
+        let options: DisplayOptions
+        do { options = try DisplayOptions.parse([]) } catch { throw CLIError("cannot make the default display options: \(error)") }
+        return try RunDisplay(options, quiet: true, dataset: dataset, out: out, zoom: 4,
+                              classNames: try options.names(classes: dataset.classes, datasetNames: dataset.dataset.classNames),
+                              progress: false)
+    }
+
+    /// report.html alone for `outcome` (whose metrics may hold baselines trained
+    /// after the run's set was written), to write beside a rewritten metrics.json.
+    func report(_ outcome: DistillationOutcome, outputs: RunOutputs, command: [String], files: [String]) throws(CLIError) -> (name: String, bytes: [UInt8]) {
+        let files = try extraFiles(outcome, outputs: outputs, zoom: 4, command: command, files: files)
+        guard let page = files.first(where: { $0.name == ReportPage.fileName }) else { throw CLIError("\(ReportPage.fileName) was not made") }
+        return page
+    }
+
     /// The summary block at the end (on standard error with `--log-format json`,
     /// so that standard output holds only JSON lines), with the baselines as
     /// a table when they were trained. Its first line says "Done" only when the
@@ -151,7 +175,8 @@ final class RunDisplay: @unchecked Sendable {
         let m = outcome.metrics
         let step = outcome.distiller.step, steps = outcome.distiller.configuration.steps
         // A run stopped before its last step (a signal, --stop-after-step) is not done.
-        let time = "\(NumberText.duration(m.seconds)) (\(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms per step)"
+        // The steps' total time, then the median step's time (not the total over the steps: a slow first step does not count).
+        let time = "\(NumberText.duration(m.seconds)) (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
         var lines = [
             step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done in \(time).",
             "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)))",

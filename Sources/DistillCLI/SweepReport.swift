@@ -102,11 +102,11 @@ struct SweepReport {
             text += "\nBaselines: the same model trained on random real images (mean ± standard deviation over 5 draws), on the class means (1 per class) or k-means centroids, with one-hot labels and the run's starting L2; and on \(ceilingSet) at L2 \(fullDataCeilingL2) (the ceiling).\n"
         }
         if let network, let first = rows.lazy.compactMap({ $0.networks["distilled"] }).first {
-            text += "\n\(network) columns: \(first.seeds.count) network(s) trained from scratch on each set (mean ± population standard deviation over seeds; random real images drawn anew per network), with the protocol (and the loss on learned labels) written in each size's \(Self.networkFileName).\n"
+            text += "\n\(network) columns: \(counted(first.seeds.count, "network")) trained from scratch on each set (mean ± population standard deviation over seeds; random real images drawn anew per network), with the protocol (and the loss on learned labels) written in each size's \(Self.networkFileName).\n"
         }
         if let target {
             let best = smallestReaching(target)
-            text += "\nTarget \(format(100 * target, 2))%: " + (best.map { "reached at \($0.imagesPerClass) image(s) per class.\n" } ?? "not reached.\n")
+            text += "\nTarget \(format(100 * target, 2))%: " + (best.map { "reached at \(counted($0.imagesPerClass, "image")) per class.\n" } ?? "not reached.\n")
         }
         return text
     }

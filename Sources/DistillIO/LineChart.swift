@@ -16,7 +16,11 @@ import Darwin
 /// an earlier one's are moved sideways by a few pixels, and series are drawn
 /// in the order given (put the most important last). A series with a single
 /// point (a baseline that exists at one size) is drawn as a marker with its
-/// label beside it. Nothing is drawn outside the picture: margins are
+/// label near it. Direct labels never overlap one another: reference lines'
+/// labels sit in the right margin at their line's height, nudged apart by a
+/// text height at least when lines lie close together; a single point's label
+/// goes to the nearest place inside the frame that crosses no line and covers
+/// no marker or other label. Nothing is drawn outside the picture: margins are
 /// computed from the text's estimated width (`textWidth`), and data is kept
 /// `padding` pixels inside the frame.
 ///
@@ -55,7 +59,8 @@ public struct LineChart: Sendable {
     }
 
     /// A horizontal line at `y` across the whole plot, labelled in the right
-    /// margin at its height (for a ceiling such as the full-data accuracy).
+    /// margin at its height, moved up or down off the labels of lines close to
+    /// it (for a ceiling such as the full-data accuracy).
     public struct ReferenceLine: Sendable {
         public var label: String
         public var y: Double
@@ -127,6 +132,21 @@ public struct LineChart: Sendable {
         }
         func inside(_ other: Box) -> Bool {
             left >= other.left && right <= other.right && top >= other.top && bottom <= other.bottom
+        }
+        func widened(by d: Double) -> Box { Box(left: left - d, top: top - d, right: right + d, bottom: bottom + d) }
+        /// Whether the segment from `a` to `b` passes through the box (Liang-Barsky clipping).
+        func crosses(_ a: (x: Double, y: Double), _ b: (x: Double, y: Double)) -> Bool {
+            var t0 = 0.0, t1 = 1.0
+            let dx = b.x - a.x, dy = b.y - a.y
+            for (p, q) in [(-dx, a.x - left), (dx, right - a.x), (-dy, a.y - top), (dy, bottom - a.y)] {
+                if p == 0 {
+                    if q < 0 { return false }
+                    continue
+                }
+                let r = q / p
+                if p < 0 { if r > t1 { return false }; t0 = max(t0, r) } else { if r < t0 { return false }; t1 = min(t1, r) }
+            }
+            return t0 <= t1
         }
     }
 
@@ -256,6 +276,12 @@ public struct LineChart: Sendable {
             s += "<line class=\"reference\" x1=\"\(n(plot.left))\" y1=\"\(n(y))\" x2=\"\(n(plot.right))\" y2=\"\(n(y))\" stroke=\"\(line.color)\" stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>\n"
         }
         var placed: [(x: Double, y: Double)] = []  // markers already drawn, for dodging
+        // Every drawn line's segments (series and reference lines), which direct labels must not cross.
+        var segments: [(a: (x: Double, y: Double), b: (x: Double, y: Double))] = []
+        for line in referenceLines where line.y.isFinite {
+            guard let y = layout.position((layout.xAxis.low, line.y))?.y else { continue }
+            segments.append(((plot.left, y), (plot.right, y)))
+        }
         var markers = ""
         var pointLabels: [(text: String, x: Double, y: Double, color: String)] = []
         for index in series.indices {
@@ -265,6 +291,7 @@ public struct LineChart: Sendable {
             for point in entry.points {
                 guard let p = layout.position(point) else { pen = false; continue }
                 path += (pen ? " L" : (path.isEmpty ? "M" : " M")) + "\(n(p.x)) \(n(p.y))"
+                if pen, let last = positions.last { segments.append((last, p)) }
                 pen = true
                 positions.append(p)
             }
@@ -286,26 +313,46 @@ public struct LineChart: Sendable {
         }
         s += markers + "</g>\n"
 
-        // Reference lines' labels in the right margin, at their height.
+        // Reference lines' labels in the right margin, at their height, nudged
+        // apart (a text height at least between two) when lines lie close together.
+        let textHeight = Self.labelFont * 1.2
+        var marginLabels: [(text: String, y: Double, color: String)] = []
         for line in referenceLines where line.y.isFinite {
             guard let y = layout.position((layout.xAxis.low, line.y))?.y, y >= plot.top, y <= plot.bottom else { continue }
-            let box = Box(left: plot.right + 6, top: y - Self.labelFont * 0.9, right: plot.right + 6 + Self.textWidth(line.label, size: Self.labelFont), bottom: y + Self.labelFont * 0.3)
-            labels.append(box)
-            s += "<text class=\"reference-label\" x=\"\(n(box.left))\" y=\"\(n(y + Self.labelFont * 0.35))\" font-size=\"\(n(Self.labelFont))\" fill=\"\(line.color)\">\(Self.escaped(line.label))</text>\n"
+            marginLabels.append((line.label, y, line.color))
         }
-        // Single points' labels beside them, inside the frame, off other labels and markers.
+        let tops = Self.spreadApart(marginLabels.map { $0.y - textHeight / 2 }, height: textHeight, within: (plot.top - textHeight / 2)...(plot.bottom + textHeight / 2))
+        for (label, top) in zip(marginLabels, tops) {
+            let box = Box(left: plot.right + 6, top: top, right: plot.right + 6 + Self.textWidth(label.text, size: Self.labelFont), bottom: top + textHeight)
+            labels.append(box)
+            s += "<text class=\"reference-label\" x=\"\(n(box.left))\" y=\"\(n(box.bottom - textHeight * 0.25))\" font-size=\"\(n(Self.labelFont))\" fill=\"\(label.color)\">\(Self.escaped(label.text))</text>\n"
+        }
+        // Single points' labels beside them, inside the frame, off other labels,
+        // markers and lines: the nearest free place (beside, above or below the
+        // point, then further up or down); if there is none, the one crossing least.
+        let markerBoxes = placed.map { Box(left: $0.x - 6, top: $0.y - 6, right: $0.x + 6, bottom: $0.y + 6) }
         for label in pointLabels {
-            let textWidth = Self.textWidth(label.text, size: Self.labelFont), textHeight = Self.labelFont * 1.2
-            let candidates: [(dx: Double, dy: Double)] = [(9, 0), (-9 - textWidth, 0), (9, -textHeight), (9, textHeight),
+            let textWidth = Self.textWidth(label.text, size: Self.labelFont)
+            var candidates: [(dx: Double, dy: Double)] = [(9, 0), (-9 - textWidth, 0), (9, -textHeight), (9, textHeight),
                                                           (-9 - textWidth, -textHeight), (-9 - textWidth, textHeight),
                                                           (-textWidth / 2, -textHeight - 4), (-textWidth / 2, textHeight + 4)]
+            var step = 1.5
+            while step * textHeight / 2 <= plot.height {
+                for dx in [9, -9 - textWidth, -textWidth / 2] {
+                    candidates += [(dx, -step * textHeight / 2), (dx, step * textHeight / 2)]
+                }
+                step += 1
+            }
             let boxes = candidates.map { c in
                 Box(left: label.x + c.dx, top: label.y + c.dy - textHeight / 2, right: label.x + c.dx + textWidth, bottom: label.y + c.dy + textHeight / 2)
             }
-            let markerBoxes = placed.map { Box(left: $0.x - 5, top: $0.y - 5, right: $0.x + 5, bottom: $0.y + 5) }
             let fits = boxes.filter { $0.inside(plot) }
-            let box = fits.first { b in !labels.contains { $0.overlaps(b) } && !markerBoxes.contains { $0.overlaps(b) } }
-                ?? fits.first { b in !labels.contains { $0.overlaps(b) } } ?? fits.first ?? boxes[0]
+            func clearOfLabels(_ b: Box) -> Bool { !labels.contains { $0.overlaps(b) } }
+            func clearOfMarkers(_ b: Box) -> Bool { !markerBoxes.contains { $0.overlaps(b) } }
+            func crossings(_ b: Box) -> Int { segments.filter { b.widened(by: 2).crosses($0.a, $0.b) }.count }
+            let box = fits.first { clearOfLabels($0) && clearOfMarkers($0) && crossings($0) == 0 }
+                ?? fits.filter { clearOfLabels($0) && clearOfMarkers($0) }.min { crossings($0) < crossings($1) }
+                ?? fits.first(where: clearOfLabels) ?? fits.first ?? boxes[0]
             labels.append(box)
             s += "<text class=\"point-label\" x=\"\(n(box.left))\" y=\"\(n(box.bottom - textHeight * 0.25))\" font-size=\"\(n(Self.labelFont))\" fill=\"\(label.color)\">\(Self.escaped(label.text))</text>\n"
         }
@@ -323,6 +370,24 @@ public struct LineChart: Sendable {
             s += "</g>\n"
         }
         return s + "</svg>\n"
+    }
+
+    /// The tops of boxes `height` tall wanted at `tops`, moved as little as
+    /// this does so that no two overlap: in order from the top, each at least
+    /// `height` below the one above; then, if the last passes the range's
+    /// bottom, pushed up (each at least `height` above the next). Returned in
+    /// the order given. (Only more boxes than the range holds pass its top.)
+    static func spreadApart(_ tops: [Double], height: Double, within range: ClosedRange<Double>) -> [Double] {
+        let order = tops.indices.sorted { tops[$0] < tops[$1] }
+        var placed = order.map { tops[$0] }
+        for i in placed.indices.dropFirst() { placed[i] = max(placed[i], placed[i - 1] + height) }
+        if let last = placed.last, last + height > range.upperBound {
+            placed[placed.count - 1] = range.upperBound - height
+            for i in placed.indices.dropLast().reversed() { placed[i] = min(placed[i], placed[i + 1] - height) }
+        }
+        var result = tops
+        for (k, index) in order.enumerated() { result[index] = placed[k] }
+        return result
     }
 
     /// One marker centred on (x, y), with a tooltip naming the series.

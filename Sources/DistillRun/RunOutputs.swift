@@ -80,9 +80,10 @@ public struct RunOutputs: Sendable {
         values.allSatisfy { (0...255).contains($0) } ? .ubyte(values.map { UInt8($0) }) : .int32(values.map { Int32(clamping: $0) })
     }
 
-    /// Rewrites metrics.json alone (atomically), e.g. after adding baselines.
-    public func writeMetrics(_ metrics: RunMetrics) throws {
-        try OutputFile.write([(path(Self.metrics), try Self.json(metrics))])
+    /// Rewrites metrics.json (atomically), e.g. after adding baselines, with
+    /// `alongside` (names in the folder, and bytes: a report showing them) as one set.
+    public func writeMetrics(_ metrics: RunMetrics, alongside: [(name: String, bytes: [UInt8])] = []) throws {
+        try OutputFile.write([(path(Self.metrics), try Self.json(metrics))] + alongside.map { (path($0.name), $0.bytes) })
     }
 
     /// metrics.json's bytes: pretty-printed, sorted keys, a final newline.

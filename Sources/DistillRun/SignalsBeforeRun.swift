@@ -18,18 +18,19 @@ let interruptIgnoredAtStart: Bool = {
 }()
 
 /// Installs `handler` for SIGTERM, and for SIGINT unless it was ignored at the
-/// process's start (`interruptIgnoredAtStart`), and unblocks both: a parent may
+/// process's start (`interruptIgnoredAtStart`), then unblocks both: a parent may
 /// have blocked them (the mask survives exec), and a blocked signal would never
-/// reach the handler.
+/// reach the handler. Unblocking comes second, so that a signal already pending
+/// at exec (sent while blocked) reaches the handler, not the default action.
 func installStopHandler(_ handler: @convention(c) (Int32) -> Void) {
     _ = interruptIgnoredAtStart
+    if !interruptIgnoredAtStart { signal(SIGINT, handler) }
+    signal(SIGTERM, handler)
     var set = sigset_t()
     sigemptyset(&set)
     sigaddset(&set, SIGINT)
     sigaddset(&set, SIGTERM)
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    if !interruptIgnoredAtStart { signal(SIGINT, handler) }
-    signal(SIGTERM, handler)
 }
 
 /// Gives SIGINT and SIGTERM back their dispositions at the process's start:
@@ -85,6 +86,19 @@ public enum SignalsBeforeRun {
             }
             ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
         }
+    }
+
+    /// What the process is doing from the first instruction of `main` until a
+    /// command installs its own activity (or `remove`s the handler), for the
+    /// line "Stopped (SIGTERM) while starting; no output was written.".
+    public static let starting = "starting"
+
+    /// Gives SIGINT and SIGTERM back the dispositions they had when the process
+    /// started (the default action, or ignored), for a command that does not
+    /// stop on them with a line of its own once it has started (`eval`, `check`,
+    /// `bench`, `convert`).
+    public static func remove() {
+        restoreStartingSignalDispositions()
     }
 
     /// The line written when `signal` interrupts `activity`.

@@ -83,8 +83,8 @@ import Testing
                                        images: 10, classes: 10, labels: "soft", labelsFile: nil, title: "MLP", result: result)
         #expect(abs(report.result.testAccuracyMean - 0.7) < 1e-12 && abs(report.result.testAccuracyStd - 0.1) < 1e-12)
         #expect(report.sentences.contains("seed 2: diverged in epoch 7, not tested"), "\(report.sentences)")
-        #expect(report.sentences.contains("Test accuracy 70.00 ± 10.00% (mean ± population std over the 2 seed(s) that did not diverge)"))
-        #expect(report.sentences.contains("Diverged: 1 of 3 network(s)"))
+        #expect(report.sentences.contains("Test accuracy 70.00 ± 10.00% (mean ± population std over the 2 seeds that did not diverge)"))
+        #expect(report.sentences.contains("Diverged: 1 of 3 networks"))
         let object = try Self.json(report)
         #expect(object["diverged"] as? [Bool] == [false, true, false])
         let epochs = try #require(object["diverged_at_epoch"] as? [Any])
@@ -260,7 +260,7 @@ import Testing
         }
         for line in csv.dropFirst() { #expect(line.split(separator: ",", omittingEmptySubsequences: false).count == header.count) }
         let markdown = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
-        #expect(markdown.contains("MLP: distilled") && markdown.contains("MLP: random real") && markdown.contains("MLP columns: 2 network(s)"))
+        #expect(markdown.contains("MLP: distilled") && markdown.contains("MLP: random real") && markdown.contains("MLP columns: 2 networks"))
         let chart = try String(contentsOfFile: out + "/sweep.svg", encoding: .utf8)
         #expect(chart.contains(">distilled, MLP<"))
         let perSize = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/ipc-2/network-eval.json"))) as? [String: Any])
@@ -272,14 +272,25 @@ import Testing
     /// trains, what it will train and how long that will take, then one line per
     /// network as it finishes: for a distilled set and for every baseline.
     /// `--quiet` silences both; standard output holds the JSON alone either way.
+    /// The announcement counts epochs in words: "1 epoch", "2 epochs", never "epoch(s)".
+    @Test func theAnnouncementSaysEpochAndEpochs() {
+        for (epochs, words) in [(1, "1 epoch each"), (2, "2 epochs each"), (1000, "1000 epochs each")] {
+            var settings = TrainingProtocol.dc()
+            settings.epochs = epochs
+            let line = NetworkEvalEstimate.plan(title: "MLP", on: "the 10 images of x", seeds: [1], settings: settings,
+                                                testImages: 200, estimate: nil)
+            #expect(line.contains(", \(words) (batches of") && !line.contains("(s)"), "\(line)")
+        }
+    }
+
     @Test func announcesTheEvaluationAndEachNetworkOnStandardError() throws {
         let f = try Fixture()
         defer { f.scratch.cleanUp() }
         let sets: [(arguments: [String], what: String)] = [
             (["--distilled", f.set], "the 10 images of \(f.set) (hard labels)"),
-            (["--baseline", "class-means"], "1 class-means image(s) per class (10 images)"),
-            (["--baseline", "kmeans", "--images-per-class", "2"], "2 kmeans image(s) per class (20 images)"),
-            (["--baseline", "random-real"], "1 random-real image(s) per class (10 images, drawn anew for each network)"),
+            (["--baseline", "class-means"], "1 class-means image per class (10 images)"),
+            (["--baseline", "kmeans", "--images-per-class", "2"], "2 kmeans images per class (20 images)"),
+            (["--baseline", "random-real"], "1 random-real image per class (10 images, drawn anew for each network)"),
         ]
         for (arguments, what) in sets {
             let command = ["eval", "--data", f.data] + arguments + ["--network", "mlp", "--epochs", "2", "--seeds", "2", "--json"]
@@ -287,7 +298,7 @@ import Testing
             #expect(loud.status == 0 && quiet.status == 0, "\(loud.stderr)\(quiet.stderr)")
             let lines = loud.stderr.split(separator: "\n").map(String.init)
             #expect(lines.count == 3, "\(lines)")
-            #expect(lines.first?.hasPrefix("Training 2 MLP networks (seeds 1 to 2) on \(what), 2 epoch(s) each (batches of 256, no augmentation), then testing each on the 200 test images: about ") == true, "\(lines)")
+            #expect(lines.first?.hasPrefix("Training 2 MLP networks (seeds 1 to 2) on \(what), 2 epochs each (batches of 256, no augmentation), then testing each on the 200 test images: about ") == true, "\(lines)")
             #expect(lines.first?.contains("timed on copies of seed 1's network before training") == true)
             #expect(lines.count == 3 && lines[1].hasPrefix("MLP seed 1 (1 of 2): ") && lines[2].hasPrefix("MLP seed 2 (2 of 2): "))
             #expect(quiet.stderr == "")

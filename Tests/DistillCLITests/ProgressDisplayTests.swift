@@ -254,7 +254,14 @@ private func hasControlCharacters(_ text: String) -> Bool {
         let result = try runDistill(["--data", data.path, "--out", scratch.path + "/out", "--steps", "5", "--quiet", "--eval-every", "1"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("Done in"))
-        #expect(!result.stdout.contains("step "))
+        #expect(!result.stdout.replacingOccurrences(of: "(median step ", with: "").contains("step "))
+        // The closing line pairs the steps' total time with the median step, named as such
+        // ("Done in 0.1 s (median step 12.3 ms)."), not "ms per step" (which reads as total / steps).
+        let first = String(result.stdout.prefix { $0 != "\n" })
+        #expect(first.range(of: #"^Done in .+ \(median step [0-9]+\.[0-9] ms\)\.$"#, options: .regularExpression) != nil, "\(first)")
+        #expect(!result.stdout.contains("ms per step"))
+        let html = try String(contentsOfFile: scratch.path + "/out/report.html", encoding: .utf8)
+        #expect(html.contains("<th>median step</th>") && !html.contains("per step (median)"))
     }
 
     @Test func jsonLinesParseWithTheDocumentedKeys() throws {

@@ -80,6 +80,34 @@ import Glibc
     /// without job control (the disposition survives exec).
     static let interruptIgnored = ["/bin/sh", "-c", "trap '' INT; exec \"$0\" \"$@\""]
 
+    /// Runs its arguments with `signal` blocked and already pending (sent to
+    /// itself while blocked; the mask and the pending set survive exec), so that
+    /// it reaches distill at the very moment distill unblocks it.
+    static func pending(_ signal: String) -> [String] {
+        ["/usr/bin/perl", "-MPOSIX", "-e", "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIG\(signal))) or die; kill('\(signal)', $$); exec(@ARGV) or die"]
+    }
+
+    /// A signal at the first instruction of `main` (before the options are
+    /// parsed, which takes milliseconds) gets the one line and status 143 or 130:
+    /// the handler is installed first thing, before the signals are unblocked.
+    /// (It used to be installed once the dataset started loading, after the
+    /// signals were unblocked, so such a signal ended the process silently.)
+    @Test func aSignalAsMainStartsStopsWithOneLine() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let out = scratch.path + "/out"
+        for (signal, status, line) in [("TERM", Int32(143), "Stopped (SIGTERM) while starting; no output was written.\n"),
+                                       ("INT", 130, "Interrupted (SIGINT) while starting; no output was written.\n")] {
+            for command in [["run", "--data", scratch.path + "/missing", "--out", out, "--steps", "3"],
+                            ["sweep", "--data", scratch.path + "/missing", "--out", out], ["eval", "--distilled", out]] {
+                let end = try Started(command, wrapper: Self.pending(signal)).finish()
+                #expect(end.status == status, "\(command) SIG\(signal): nil: ended by the signal itself; \(end.stderr)")
+                #expect(end.stderr == line, "\(command)")
+                #expect(end.stdout.isEmpty && !FileManager.default.fileExists(atPath: out))
+            }
+        }
+    }
+
     /// SIGTERM while `run` loads its dataset: one line naming what was
     /// interrupted, status 143, and no output folder (it used to end the
     /// process by the signal's default action, with no message).

@@ -28,12 +28,21 @@ import DistillIO
             #expect(metrics.imagesPerClass == size)
             #expect(metrics.baselines?.map(\.name) == ["random_real", size == 1 ? "class_means" : "kmeans", "full_data"])
             #expect(metrics.readability != nil)
+            // Each size's folder is a run's folder: its report.html too (it used to have none),
+            // with the baselines trained after the run and the command that runs the size again.
+            let html = try String(contentsOfFile: "\(out)/ipc-\(size)/report.html", encoding: .utf8)
+            try expectSelfContained(html)
+            #expect(html.contains(": \(size) image\(size == 1 ? "" : "s") per class</h1>"))
+            #expect(html.contains("<td>random real (\(size) per class, L2 ") && html.contains("<td>full data (all data, L2 0.0001)</td>"))
+            #expect(html.contains(">all data: ") && html.contains("<th>median step</th>"))
+            #expect(html.contains(" run --images-per-class \(size) --steps 5 --seed 0 ") && html.contains("/ipc-\(size) --replace --baselines --quiet</code>"))
+            #expect(html.contains("<a href=\"report.html\">") && html.contains("<a href=\"checkpoint/\">"))
         }
         let csv = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 3)
         #expect(csv[0].hasPrefix("images_per_class,test_accuracy,train_loss,class_mean_correlation,seconds,random_real_test_accuracy"))
         let markdown = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
-        #expect(markdown.contains("Target 1.00%: reached at 1 image(s) per class."))
+        #expect(markdown.contains("Target 1.00%: reached at 1 image per class."))
         let chart = try String(contentsOfFile: out + "/sweep.svg", encoding: .utf8)
         _ = try SVGElements(chart)
         #expect(chart.contains(">distilled<") && chart.contains("class=\"reference\"") && chart.contains(">all data: "))

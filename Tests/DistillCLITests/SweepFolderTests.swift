@@ -27,7 +27,7 @@ import Glibc
         // The same sizes again: the first size's folder holds a run.
         let again = try RunFaultTests.distill(["sweep", "--data", s.data.path, "--out", out, "--images-per-class", "1,2"] + Self.quick)
         #expect(again.status == 1)
-        #expect(again.stderr == "error: \(out)/ipc-1: the folder holds another run's outputs (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, checkpoint); pass --replace to delete them, or choose another --out\n")
+        #expect(again.stderr == "error: \(out)/ipc-1: the folder holds another run's outputs (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, checkpoint); pass --replace to delete them, or choose another --out\n")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/ipc-1/metrics.json")) == metrics)
 
         // Other sizes: the earlier summaries and runs would stay beside the new ones.

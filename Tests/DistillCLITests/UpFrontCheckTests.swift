@@ -67,7 +67,7 @@ import Glibc
         let result = try Self.distill(["eval", "--baseline", "random-real", "--images-per-class", "2", "--data", data,
                                        "--network", "mlp", "--seeds", "1"])
         #expect(result.status == 1)
-        #expect(result.stderr == "error: --baseline random-real --images-per-class 2: the baseline needs 2 training image(s) of every class, but class 2 has 1; use --images-per-class 1 or another --baseline\n")
+        #expect(result.stderr == "error: --baseline random-real --images-per-class 2: the baseline needs 2 training images of every class, but class 2 has 1; use --images-per-class 1 or another --baseline\n")
     }
 
     /// The ntk model's defaults (its --init among them) differ from the logistic

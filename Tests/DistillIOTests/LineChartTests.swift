@@ -136,6 +136,98 @@ func number(_ attributes: [String: String], _ key: String) -> Double { Double(at
         #expect(fixed.svg().contains("clip-path=\"url(#fixed-plot)\""))
     }
 
+    /// The direct labels' boxes (reference lines' and single points'), as drawn:
+    /// from each text's start and baseline, `textWidth` wide, from 0.9 em above
+    /// the baseline to 0.3 em below it.
+    static func labelBoxes(_ parsed: SVGElements) -> [(text: String, box: LineChart.Box)] {
+        parsed.texts.filter { ["reference-label", "point-label"].contains($0.attributes["class"]) }.map { text in
+            let x = number(text.attributes, "x"), y = number(text.attributes, "y"), size = number(text.attributes, "font-size")
+            return (text.text, LineChart.Box(left: x, top: y - 0.9 * size, right: x + LineChart.textWidth(text.text, size: size), bottom: y + 0.3 * size))
+        }
+    }
+
+    /// Every drawn line's segments: the series' paths ("M x y L x y ...") and the reference lines.
+    static func segments(_ parsed: SVGElements) -> [(a: (x: Double, y: Double), b: (x: Double, y: Double))] {
+        var segments: [(a: (x: Double, y: Double), b: (x: Double, y: Double))] = []
+        for path in parsed.all("path", class: "series") {
+            let tokens = (path["d"] ?? "").replacingOccurrences(of: "M", with: " M ").replacingOccurrences(of: "L", with: " L ")
+                .split(separator: " ").map(String.init)
+            var last: (x: Double, y: Double)?
+            var i = 0
+            while i + 2 < tokens.count {
+                let p = (x: Double(tokens[i + 1]) ?? .nan, y: Double(tokens[i + 2]) ?? .nan)
+                if tokens[i] == "L", let last { segments.append((last, p)) }
+                last = p
+                i += 3
+            }
+        }
+        for line in parsed.all("line", class: "reference") {
+            segments.append(((number(line, "x1"), number(line, "y1")), (number(line, "x2"), number(line, "y2"))))
+        }
+        return segments
+    }
+
+    /// Whether the segment from `a` to `b` meets `box`: an end inside it, or the
+    /// segment crossing one of its four sides (by the signs of cross products).
+    static func crosses(_ box: LineChart.Box, _ a: (x: Double, y: Double), _ b: (x: Double, y: Double)) -> Bool {
+        func inside(_ p: (x: Double, y: Double)) -> Bool { p.x >= box.left && p.x <= box.right && p.y >= box.top && p.y <= box.bottom }
+        if inside(a) || inside(b) { return true }
+        func side(_ p: (x: Double, y: Double), _ q: (x: Double, y: Double), _ r: (x: Double, y: Double)) -> Double {
+            (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x)
+        }
+        let corners = [(x: box.left, y: box.top), (x: box.right, y: box.top), (x: box.right, y: box.bottom), (x: box.left, y: box.bottom)]
+        for k in 0..<4 {
+            let c = corners[k], d = corners[(k + 1) % 4]
+            if side(a, b, c) * side(a, b, d) <= 0 && side(c, d, a) * side(c, d, b) <= 0 { return true }
+        }
+        return false
+    }
+
+    /// The reported fault: a baseline's label drawn across the distilled line.
+    /// Two lines ending close together (reference lines 0.3 points apart), and
+    /// single points labelled beside a line that passes where their label used
+    /// to go: no two labels overlap, the margin labels are at least a text
+    /// height apart, and no point label crosses a line or covers a marker.
+    @Test func directLabelsNeitherOverlapNorCrossLines() throws {
+        let chart = LineChart(
+            series: [LineChart.Series(name: "random real", points: [(1, 47), (2, 52), (5, 70), (10, 78)], dash: "7 4"),
+                     LineChart.Series(name: "class means", points: [(1, 81.5)], pointLabel: "class means (1 per class): 81.5%"),
+                     LineChart.Series(name: "k-means", points: [(1, 82.2)], pointLabel: "k-means centroids (1 per class): 82.2%"),
+                     LineChart.Series(name: "distilled", points: [(1, 82.0), (2, 81.6), (5, 83), (10, 84)], color: "#111111")],
+            referenceLines: [LineChart.ReferenceLine(label: "all data: 92.6%", y: 92.64),
+                             LineChart.ReferenceLine(label: "10000 training images: 92.9%", y: 92.9)],
+            title: "Test accuracy against images per class", xLabel: "images per class (log scale)",
+            yLabel: "test accuracy (%)", logScaleX: true, width: 760, height: 480)
+        let parsed = try SVGElements(chart.svg())
+        let labels = Self.labelBoxes(parsed)
+        #expect(labels.count == 4)
+        for i in labels.indices {
+            for j in labels.indices where j > i {
+                // (Coordinates are written to 0.01 pixel: boxes that touch may seem to overlap by that much.)
+                #expect(!labels[i].box.widened(by: -0.05).overlaps(labels[j].box), "\(labels[i].text) overlaps \(labels[j].text)")
+            }
+        }
+        // The two margin labels: a text height apart at least.
+        let margin = labels.filter { $0.text.contains("all data") || $0.text.contains("10000") }.map(\.box)
+        #expect(margin.count == 2 && abs(margin[0].top - margin[1].top) >= 13 * 1.2 - 1e-9)
+        // The point labels cross no line and cover no marker.
+        let segments = Self.segments(parsed)
+        #expect(segments.count == 3 + 3 + 2)
+        let markers = chart.series.flatMap(\.points).compactMap { chart.layout().position($0) }
+        for label in labels where label.text.contains("per class") {
+            for segment in segments { #expect(!Self.crosses(label.box, segment.a, segment.b), "\(label.text) crosses a line") }
+            for m in markers { #expect(!label.box.overlaps(LineChart.Box(left: m.x - 5, top: m.y - 5, right: m.x + 5, bottom: m.y + 5)), "\(label.text)") }
+            #expect(label.box.inside(chart.layout().plot))
+        }
+    }
+
+    @Test func boxesSpreadApartByTheirHeight() {
+        #expect(LineChart.spreadApart([10, 12, 50], height: 15, within: 0...100) == [10, 25, 50])
+        #expect(LineChart.spreadApart([95, 90], height: 15, within: 0...100) == [85, 70])
+        #expect(LineChart.spreadApart([40], height: 15, within: 0...100) == [40])
+        #expect(LineChart.spreadApart([], height: 15, within: 0...100) == [])
+    }
+
     @Test func ticksAndLabels() {
         #expect(LineChart.linearTicks(low: 0.03, high: 0.97, fixed: false).1.map(\.label) == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"])
         #expect(LineChart.linearTicks(low: 0, high: 1000, fixed: true).1.map(\.label) == ["0", "200", "400", "600", "800", "1000"])
