@@ -12,7 +12,6 @@
 // masked loads, and the weights and gradient are padded to `ldw` columns.
 
 #include "distill_kernels.h"
-#include "distill_outer_options.h"
 #include "kernel_support.h"
 
 #include <math.h>
