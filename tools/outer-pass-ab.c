@@ -9,7 +9,7 @@
  * all-zero rows, random rows and zero runs (2); C = 10, random Float32 weights of
  * the pass's scale. NEW_ZEROS >= 0: the new version through distill_outer_rows_with
  * with that treatment of zero chunks and, with NEW_MASKS, the chunk masks found once
- * before timing (distill_outer_chunk_masks).
+ * before timing (distill_outer_chunk_masks). BASE_WITH: the base version likewise.
  *
  * Usage: outer-pass-ab IMAGES LABELS rows repetitions */
 #include <stdio.h>
@@ -28,6 +28,11 @@ void new_outer_chunk_masks(const distill_outer_problem *, long, long, uint64_t *
 long new_outer_mask_words(long);
 static uint64_t *new_masks;
 #define new_outer_rows(pb, k, b, e, s, l, c, g) new_outer_rows_with(pb, k, NEW_ZEROS, new_masks, b, e, s, l, c, g)
+#if BASE_WITH
+void base_outer_rows_with(const distill_outer_problem *, int, int, const uint64_t *, long, long, float *, double *,
+                          long *, double *);
+#define base_outer_rows(pb, k, b, e, s, l, c, g) base_outer_rows_with(pb, k, NEW_ZEROS, new_masks, b, e, s, l, c, g)
+#endif
 #endif
 long base_outer_scratch_count(long, long);
 long new_outer_scratch_count(long, long);

@@ -12,6 +12,8 @@
 #   set's chunk masks, found once before timing as OuterPass does (default, when the new
 #   version has distill_outer_chunk_masks), or finds them in each pass;
 #   OUTER_NEW_CFLAGS: extra flags for the new version's compile (e.g. -DOUTER_SPARSE_PAIRED=0).
+#   A base version that has distill_outer_chunk_masks is run the same way as the new one
+#   (zero chunks, masks), so that two variants of the sparse pass can be compared.
 #   mkdir /tmp/main && git archive main Sources/CDistillKernels | tar -x -C /tmp/main
 #   tools/outer-pass-ab.sh /tmp/main/Sources/CDistillKernels
 set -euo pipefail
@@ -36,12 +38,14 @@ fi
 input="${OUTER_INPUT:-mnist}"
 case "$input" in mnist) idef=0 ;; random) idef=1 ;; mixed) idef=2 ;;
     *) echo "outer-pass-ab.sh: OUTER_INPUT: expected mnist, random or mixed, got '$input'" >&2; exit 1 ;; esac
+bdef=-DBASE_WITH=0
+grep -q distill_outer_chunk_masks "$base/outer_pass.c" && [ "$masks" != none ] && bdef=-DBASE_WITH=1
 clang -O2 -c ${rename//XX/base} -I"$base/include" -I"$base" "$base/outer_pass.c" -o "$work/base.o"
 clang -O2 -c ${OUTER_NEW_CFLAGS:-} ${rename//XX/new} -I"$new/include" -I"$new" "$new/outer_pass.c" -o "$work/new.o"
 # distill_peak_fma and distill_outer_ldw (the same in both) from the new version, unrenamed.
 clang -O2 -c -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/peak.o"
 clang -O2 -c -I"$new/include" -I"$new" "$new/outer_pass.c" -o "$work/outer.o"
-clang -O2 $zdef $mdef -DINPUT=$idef -I"$new/include" tools/outer-pass-ab.c "$work/base.o" "$work/new.o" "$work/peak.o" "$work/outer.o" -lm -o "$work/ab"
+clang -O2 $zdef $mdef $bdef -DINPUT=$idef -I"$new/include" tools/outer-pass-ab.c "$work/base.o" "$work/new.o" "$work/peak.o" "$work/outer.o" -lm -o "$work/ab"
 echo "base: $base"; echo "new: $new ${OUTER_NEW_CFLAGS:-}, zero chunks $zeros, masks $masks; input $input"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$work/ab" "$work/images" "$work/labels" "$rows" "$reps"

@@ -355,7 +355,8 @@ AVX512 static void row_masks(const uint64_t *rmask, long nb, long words, long nq
 #endif
 AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, long r1, const uint64_t *m0,
                                       const uint64_t *m1, long words, const float *wp, int cg,
-                                      float *z0, float *z1, long zs, float *x0, float *x1, const char *ahead) {
+                                      float *z0, float *z1, long zs, float *x0, float *x1, int zfill,
+                                      const char *ahead) {
     long pf = ahead ? 0 : 2 * p;   // bytes from `ahead` prefetched: one line per chunk done, the rest after
     __m512 a[2 * CLASS_GROUP];   // row r0's classes, then row r1's
     for (int j = 0; j < 2 * cg; j++) a[j] = _mm512_setzero_ps();
@@ -363,32 +364,36 @@ AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, lo
     const long full = p / 16, nq = (p + 15) / 16;   // chunk `full`, when p % 16, is partial
 #if OUTER_SPARSE_PAIRED
     // The two rows over the union of their nonzero chunks, sharing the weights' loads.
+    // With zfill, the chunks skipped get zeros in x0, x1, one of them per chunk done (a
+    // loop of stores alone would wait for the store buffer), the rest after.
     for (long w = 0; w < words; w++) {
-        uint64_t u = m0[w] | m1[w];
+        uint64_t u = m0[w] | m1[w], z = ~u;
         if (w == full / 64) u &= ((uint64_t)1 << (full % 64)) - 1;   // whole chunks only
+        if (w == (nq - 1) / 64) z &= ~(uint64_t)0 >> (63 - (nq - 1) % 64);   // chunks < nq
+        if (!x0 || !zfill) z = 0;
         while (u) {
             const long q = 64 * w + __builtin_ctzll(u);
             u &= u - 1;
             if (pf < 2 * p) { _mm_prefetch(ahead + pf, _MM_HINT_T0); pf += 64; }
+            if (z) {
+                const long qz = 64 * w + __builtin_ctzll(z);
+                z &= z - 1;
+                _mm512_storeu_ps(x0 + qz * XCS, _mm512_setzero_ps());
+                _mm512_storeu_ps(x1 + qz * XCS, _mm512_setzero_ps());
+            }
             logits_step(s0 + 16 * q, s1 + 16 * q, DISTILL_PIXELS_U8, 0xFFFF, wp + 16 * cg * q, cg, a, a + cg,
                         x0 ? x0 + q * XCS : NULL, x1 ? x1 + q * XCS : NULL);
+        }
+        for (; z; z &= z - 1) {
+            const long qz = 64 * w + __builtin_ctzll(z);
+            _mm512_storeu_ps(x0 + qz * XCS, _mm512_setzero_ps());
+            _mm512_storeu_ps(x1 + qz * XCS, _mm512_setzero_ps());
         }
     }
     if (full < nq && (((m0[full / 64] | m1[full / 64]) >> (full % 64)) & 1))   // last, as in the dense order
         logits_step(s0 + 16 * full, s1 + 16 * full, DISTILL_PIXELS_U8, tail_mask(p - 16 * full), wp + 16 * cg * full,
                     cg, a, a + cg, x0 ? x0 + full * XCS : NULL, x1 ? x1 + full * XCS : NULL);
     for (; pf < 2 * p; pf += 64) _mm_prefetch(ahead + pf, _MM_HINT_T0);
-    if (x0)
-        for (long w = 0; w < words; w++) {
-            uint64_t u = ~(m0[w] | m1[w]);
-            if (w == (nq - 1) / 64) u &= ~(uint64_t)0 >> (63 - (nq - 1) % 64);   // chunks < nq
-            while (u) {
-                const long q = 64 * w + __builtin_ctzll(u);
-                u &= u - 1;
-                _mm512_storeu_ps(x0 + q * XCS, _mm512_setzero_ps());
-                _mm512_storeu_ps(x1 + q * XCS, _mm512_setzero_ps());
-            }
-        }
 #else
     // Each row over its own nonzero chunks.
     for (int r = 0; r < 2; r++) {
@@ -408,7 +413,7 @@ AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, lo
         if (full < nq && ((mr[full / 64] >> (full % 64)) & 1))
             logits_step1(s + 16 * full, tail_mask(p - 16 * full), wp + 16 * cg * full, cg, a + r * cg,
                          x ? x + full * XCS : NULL);
-        if (x)
+        if (x && zfill)
             for (long w = 0; w < words; w++) {
                 uint64_t u = ~mr[w];
                 if (w == (nq - 1) / 64) u &= ~(uint64_t)0 >> (63 - (nq - 1) % 64);
@@ -442,15 +447,16 @@ AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, lo
     }                                                                                             \
     AVX512 static void logits_sparse_##CG(const uint8_t *x, long p, long r0, long r1, const uint64_t *m0, \
                                           const uint64_t *m1, long words, const float *wp, float *z0, \
-                                          float *z1, long zs, float *x0, float *x1, const char *ahead) { \
-        logits_pair_sparse(x, p, r0, r1, m0, m1, words, wp, CG, z0, z1, zs, x0, x1, ahead);         \
+                                          float *z1, long zs, float *x0, float *x1, int zfill,      \
+                                          const char *ahead) {                                      \
+        logits_pair_sparse(x, p, r0, r1, m0, m1, words, wp, CG, z0, z1, zs, x0, x1, zfill, ahead);  \
     }
 CG_CASES(LOGITS_FN)
 
 typedef void (*logits_fn)(const void *, long, long, long, const float *, float *, float *, long, float *, float *,
                           const char *);
 typedef void (*logits_sparse_fn)(const uint8_t *, long, long, long, const uint64_t *, const uint64_t *, long,
-                                 const float *, float *, float *, long, float *, float *, const char *);
+                                 const float *, float *, float *, long, float *, float *, int, const char *);
 #define LOGITS_U8_ENTRY(CG) logits_pair_u8_##CG,
 #define LOGITS_F32_ENTRY(CG) logits_pair_f32_##CG,
 #define LOGITS_SPARSE_ENTRY(CG) logits_sparse_##CG,
@@ -503,12 +509,20 @@ AVX512 INLINE void gradient_tile(const float *x, long rs, long cs, long nb, cons
 /// The gradient of one block over its p pixels, in tiles of 32 (then 16) pixels.
 /// With `cmask` (chunk q's rows at cmask + q ROW_WORDS), each tile runs over the rows
 /// nonzero in one of its chunks (the other's pixels there are stored zeros).
+#ifndef OUTER_GRADIENT_TILE
+#define OUTER_GRADIENT_TILE 32
+#endif
 #define GRADIENT_FN(CG)                                                                           \
     AVX512 static void gradient_##CG(const float *x, long rs, long cs, long p, long nb,            \
                                      const uint64_t *cmask, const float *d, double *g, long ldw) { \
         uint64_t rows[ROW_WORDS];                                                                 \
         const uint64_t *r = NULL;                                                                 \
         long k = 0;                                                                               \
+        if (cmask && OUTER_GRADIENT_TILE == 16) {                                                 \
+            for (; k < p; k += 16)                                                                \
+                gradient_tile(x, rs, cs, nb, cmask + k / 16 * ROW_WORDS, d, CG, 1, k, tail_mask(p - k), 0, g, ldw); \
+            return;                                                                               \
+        }                                                                                         \
         for (; k + 32 <= p; k += 32) {                                                            \
             if (cmask) {                                                                          \
                 for (int w = 0; w < ROW_WORDS; w++)                                               \
@@ -637,6 +651,11 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const
             for (long k = 0; k < nb * words; k++) nonzero += __builtin_popcountll(bm[k]);
         }
         long nonzero1 = 0;
+        // The block's gradient over each tile's nonzero rows, or dense.
+        const int sparse = may_skip && (zeros == DISTILL_OUTER_ZEROS_SKIPPED || nonzero < OUTER_SPARSE_BELOW * nb * nq);
+        // Whether the sparse logits store zeros for the chunks they skip: the gradient reads them
+        // when dense, or in tiles of 32 pixels for the rows nonzero in the other chunk.
+        const int zfill = !sparse || OUTER_GRADIENT_TILE == 32;
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
             for (long i = 0; i < nb; i += 2) {
@@ -656,7 +675,7 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const
                     for (long w = 0; w < words; w++) both += __builtin_popcountll(m0[w] | m1[w]);
                     if (zeros == DISTILL_OUTER_ZEROS_SKIPPED || both < OUTER_SPARSE_BELOW * nq) {
                         logits_sparse[cg - 1](pb->pixels, p, b0 + i, b0 + i1, m0, m1, words, wp + j0 * ldw,
-                                              zt + j0 * zs + i, zt + j0 * zs + i1, zs, x0, x1, ahead);
+                                              zt + j0 * zs + i, zt + j0 * zs + i1, zs, x0, x1, zfill, ahead);
                         continue;
                     }
                 }
@@ -664,7 +683,6 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const
                                x0, x1, ahead);
             }
         }
-        const int sparse = may_skip && (zeros == DISTILL_OUTER_ZEROS_SKIPPED || nonzero < OUTER_SPARSE_BELOW * nb * nq);
         for (long i = 0; i < nb; i += 16)
             softmax_rows(zt + i, zs, c, pb->labels + b0 + i, nb - i < 16 ? nb - i : 16, acc, grad != NULL);
         if (sparse && grad) row_masks(bm, nb, words, nq, cmask);
