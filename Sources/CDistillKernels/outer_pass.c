@@ -4,12 +4,29 @@
 //  - AVX-512 (compiled for that target only, chosen at run time by CPUID),
 //    vectorised over pixels: logits two rows at a time sharing the loads of
 //    W^T (packed chunk by chunk of 16 pixels), byte pixels converted to floats
-//    once and kept for the gradient, the rows ahead prefetched one line per
-//    chunk; the softmax 16 rows at a time, one row a lane; the gradient
-//    register-blocked over 32 pixels x up to 10 classes;
+//    once and kept for the gradient (chunk-major, so that a gradient tile reads
+//    one contiguous run), the rows ahead prefetched one line per chunk; the
+//    softmax 16 rows at a time, one row a lane; the gradient register-blocked
+//    over 32 pixels x up to 10 classes;
 //  - portable C loops for any x86-64 (or other) CPU.
 // Neither reads outside the pixel, label or weight arrays: pixel tails use
 // masked loads, and the weights and gradient are padded to `ldw` columns.
+//
+// Sparse byte images (AVX-512; MNIST: 81% of the bytes zero, 42% of a row's
+// 16-pixel chunks all zero): given the image set's chunk masks (bit q of a row's
+// mask: chunk q has a nonzero byte; distill_outer_chunk_masks, found once per image
+// set: OuterPass does so when it is made), the logits of a pair of rows run over the
+// union of their nonzero chunks only (69% of the chunks on MNIST; a pair with at
+// least OUTER_SPARSE_BELOW of its chunks nonzero takes the dense loop), and a block
+// whose chunks are mostly zero takes the gradient per 32-pixel tile over the rows
+// nonzero in it (70% of the rows on MNIST; the tile's row lists are the block's
+// masks transposed). The same bits as the dense pass (see "Sparse byte images"
+// below; finite weights). Without the masks the pass is dense unless told to skip
+// (DISTILL_OUTER_ZEROS_SKIPPED): finding them in each pass costs about what skipping
+// saves. Measured (tools/outer-pass-ab.sh, one thread, MNIST): pairing rows over
+// their union beat each row over its own chunks (fewer multiply-adds, but a load of
+// W^T per FMA) by 14%; 16-pixel gradient tiles over their own rows (no zeros to store)
+// were no faster than 32-pixel tiles.
 
 #include "distill_kernels.h"
 #include "kernel_support.h"
@@ -347,6 +364,12 @@ AVX512 static void row_masks(const uint64_t *rmask, long nb, long words, long nq
         }
 }
 
+/// Which skipped chunks the sparse logits store zeros for: none, those a sparse gradient
+/// in 32-pixel tiles reads, all (a dense gradient reads every chunk).
+#define ZFILL_NONE 0
+#define ZFILL_TILES 1
+#define ZFILL_ALL 2
+
 /// Logits of rows r0 and r1 (bytes) as logits_pair computes them, over their nonzero
 /// chunks only (chunk masks m0, m1 of `words` words); the same bits (see above). With
 /// x0, x1, every chunk of both rows is stored as floats (zeros for the chunks skipped).
@@ -364,10 +387,14 @@ AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, lo
     const long full = p / 16, nq = (p + 15) / 16;   // chunk `full`, when p % 16, is partial
 #if OUTER_SPARSE_PAIRED
     // The two rows over the union of their nonzero chunks, sharing the weights' loads.
-    // With zfill, the chunks skipped get zeros in x0, x1, one of them per chunk done (a
-    // loop of stores alone would wait for the store buffer), the rest after.
+    // With zfill, the skipped chunks the gradient reads get zeros in x0, x1: all of them
+    // (ZFILL_ALL, for a dense gradient), or those whose partner in a 32-pixel tile (chunk
+    // q xor 1) is nonzero in either row (ZFILL_TILES, for the sparse one). One of them
+    // per chunk done (a loop of stores alone would wait for the store buffer), the rest after.
     for (long w = 0; w < words; w++) {
-        uint64_t u = m0[w] | m1[w], z = ~u;
+        uint64_t u = m0[w] | m1[w];
+        const uint64_t odd = 0x5555555555555555ull;
+        uint64_t z = ~u & (zfill == ZFILL_ALL ? ~(uint64_t)0 : ((u >> 1) & odd) | ((u & odd) << 1));
         if (w == full / 64) u &= ((uint64_t)1 << (full % 64)) - 1;   // whole chunks only
         if (w == (nq - 1) / 64) z &= ~(uint64_t)0 >> (63 - (nq - 1) % 64);   // chunks < nq
         if (!x0 || !zfill) z = 0;
@@ -415,7 +442,8 @@ AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, lo
                          x ? x + full * XCS : NULL);
         if (x && zfill)
             for (long w = 0; w < words; w++) {
-                uint64_t u = ~mr[w];
+                const uint64_t odd = 0x5555555555555555ull;   // zeros where the tile's other chunk is nonzero
+                uint64_t u = ~mr[w] & (zfill == ZFILL_ALL ? ~(uint64_t)0 : ((mr[w] >> 1) & odd) | ((mr[w] & odd) << 1));
                 if (w == (nq - 1) / 64) u &= ~(uint64_t)0 >> (63 - (nq - 1) % 64);
                 while (u) {
                     const long q = 64 * w + __builtin_ctzll(u);
@@ -653,9 +681,9 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const
         long nonzero1 = 0;
         // The block's gradient over each tile's nonzero rows, or dense.
         const int sparse = may_skip && (zeros == DISTILL_OUTER_ZEROS_SKIPPED || nonzero < OUTER_SPARSE_BELOW * nb * nq);
-        // Whether the sparse logits store zeros for the chunks they skip: the gradient reads them
-        // when dense, or in tiles of 32 pixels for the rows nonzero in the other chunk.
-        const int zfill = !sparse || OUTER_GRADIENT_TILE == 32;
+        // Which skipped chunks the sparse logits store zeros for: the dense gradient reads them
+        // all, the sparse one in tiles of 32 pixels those of the rows nonzero in the other chunk.
+        const int zfill = !sparse ? ZFILL_ALL : OUTER_GRADIENT_TILE == 32 ? ZFILL_TILES : ZFILL_NONE;
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
             for (long i = 0; i < nb; i += 2) {

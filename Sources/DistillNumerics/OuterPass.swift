@@ -66,13 +66,23 @@ public final class OuterPass: Sendable {
         self.zeroPixels = zeroPixels
         var masks: [UInt64] = []
         if usesAVX512, zeroPixels != .dense, case .bytes(let bytes) = data.pixels {
-            masks = [UInt64](repeating: 0, count: data.count * distill_outer_mask_words(data.features))
-            bytes.withUnsafeBytes { b in
-                var problem = distill_outer_problem(
-                    pixels: b.baseAddress, pixel_kind: DISTILL_PIXELS_U8, labels: nil, features: data.features,
-                    classes: data.classes, weights_t: nil, ldw: distill_outer_ldw(data.features))
-                masks.withUnsafeMutableBufferPointer { distill_outer_chunk_masks(&problem, 0, data.count, $0.baseAddress) }
+            // Each thread's rows (the pass's split), concatenated in order.
+            let words = distill_outer_mask_words(data.features)
+            let chunks = Parallel.chunks(of: data.count, parts: max(1, threads))
+            let parts = Parallel.map(parts: chunks.count) { part -> [UInt64] in
+                let rows = chunks[part]
+                var partMasks = [UInt64](repeating: 0, count: data.count == 0 ? 0 : rows.count * words)
+                bytes.withUnsafeBytes { b in
+                    // Rows begin..<end of the part, written from the start of partMasks.
+                    var problem = distill_outer_problem(
+                        pixels: b.baseAddress.map { $0 + rows.lowerBound * data.features }, pixel_kind: DISTILL_PIXELS_U8,
+                        labels: nil, features: data.features, classes: data.classes, weights_t: nil,
+                        ldw: distill_outer_ldw(data.features))
+                    partMasks.withUnsafeMutableBufferPointer { distill_outer_chunk_masks(&problem, 0, rows.count, $0.baseAddress) }
+                }
+                return partMasks
             }
+            masks = parts.flatMap { $0 }
         }
         chunkMasks = masks
     }

@@ -10,14 +10,16 @@ import _TestSupport
 
 /// Byte images made to exercise the sparse path: row kinds by row number (all zero; dense
 /// random bytes; zero runs on and off 16-pixel boundaries; a single nonzero pixel, often in
-/// the tail chunk; MNIST-like: about half the chunks zero), labels uniform.
-private func patchyImages(count: Int, features p: Int, classes: Int, seed: UInt64) -> LabeledImages {
+/// the tail chunk; MNIST-like: about half the chunks zero), labels uniform. `mostlyDense`:
+/// every row dense but rows 8k and 8k + 1 MNIST-like, so that blocks of rows are dense
+/// (the dense gradient) while some pairs of rows are not (the sparse logits).
+private func patchyImages(count: Int, features p: Int, classes: Int, seed: UInt64, mostlyDense: Bool = false) -> LabeledImages {
     var rng = SplitMix64(seed: seed)
     var pixels = [UInt8](repeating: 0, count: count * p)
     for i in 0..<count {
         let row = i * p
         func random() -> UInt8 { UInt8(truncatingIfNeeded: rng.next() % 255 + 1) }
-        switch i % 6 {
+        switch mostlyDense ? (i % 8 < 2 ? 4 : 1) : i % 6 {
         case 0: break                                                   // all zero
         case 1: for k in 0..<p { pixels[row + k] = random() }           // dense
         case 2:                                                         // runs of zeros, any alignment
@@ -59,9 +61,11 @@ private let zeroPixelShapes: [ZeroPixelShape] = [
     ZeroPixelShape(count: 5, features: 17, classes: 3),
 ]
 
-@Test("skipping zero chunks gives the dense pass's bits", arguments: zeroPixelShapes, [1, 2])
-func skippedIsDenseBitForBit(shape: ZeroPixelShape, threads: Int) {
-    let data = patchyImages(count: shape.count, features: shape.features, classes: shape.classes, seed: UInt64(shape.features))
+@Test("skipping zero chunks gives the dense pass's bits", arguments: zeroPixelShapes, [(1, false), (2, false), (1, true)])
+func skippedIsDenseBitForBit(shape: ZeroPixelShape, threadsAndMix: (Int, Bool)) {
+    let (threads, mostlyDense) = threadsAndMix
+    let data = patchyImages(count: shape.count, features: shape.features, classes: shape.classes, seed: UInt64(shape.features),
+                            mostlyDense: mostlyDense)
     let w = weights(features: shape.features, classes: shape.classes, seed: 3)
     let dense = OuterPass(data: data, threads: threads, kernel: .automatic, zeroPixels: .dense)
     for zeroPixels in [OuterPass.ZeroPixels.skipped, .automatic] {
