@@ -44,9 +44,10 @@ long distill_outer_scratch_count(long features, long classes) {
     // Block logits / P - Y (DISTILL_BLOCK_ROWS x ldc), then for the portable
     // kernel one row of pixels (ldw) and the block gradient (classes x ldw), for
     // the AVX-512 kernel the packed weights (classes x ldw) and the block's rows
-    // as floats (DISTILL_BLOCK_ROWS x ldw), from a 64-byte boundary (16 floats' slack).
-    // Then for sparse byte images the block rows' chunk masks (DISTILL_BLOCK_ROWS x
-    // words) and the chunks' row masks (ldw / 16 x DISTILL_BLOCK_ROWS / 64), 64-bit words.
+    // as floats (DISTILL_BLOCK_ROWS + 1 x ldw: chunk-major with a line of padding per
+    // chunk), from a 64-byte boundary (16 floats' slack). Then for sparse byte images
+    // two blocks' chunk masks (2 DISTILL_BLOCK_ROWS x words, when found in the pass)
+    // and the chunks' row masks (ldw / 16 x DISTILL_BLOCK_ROWS / 64), 64-bit words.
     const long chunks = distill_outer_ldw(features) / 16, words = (chunks + 63) / 64;
     return DISTILL_BLOCK_ROWS * classes_ld(classes) + (classes + DISTILL_BLOCK_ROWS + 1) * distill_outer_ldw(features) + 16
            + 2 * (2 * DISTILL_BLOCK_ROWS * words + chunks * (DISTILL_BLOCK_ROWS / 64));
@@ -212,12 +213,20 @@ AVX512 INLINE void logits_step(const void *s0, const void *s1, int kind, __mmask
     }
 }
 
+/// Logits of a pair of sparse rows over the union of their nonzero chunks (1), or each
+/// row over its own (0: fewer multiply-adds, but a load of W^T per FMA; measured slower).
+#ifndef OUTER_SPARSE_PAIRED
+#define OUTER_SPARSE_PAIRED 1
+#endif
+
+#if !OUTER_SPARSE_PAIRED
 /// The same for one row of bytes.
 AVX512 INLINE void logits_step1(const uint8_t *s, __mmask16 m, const float *wq, int cg, __m512 *a, float *x) {
     const __m512 v = load_pixels(s, DISTILL_PIXELS_U8, 0, m);
     if (x) _mm512_storeu_ps(x, v);
     for (int j = 0; j < cg; j++) a[j] = _mm512_fmadd_ps(v, _mm512_loadu_ps(wq + 16 * j), a[j]);
 }
+#endif
 
 /// The lanes' sums of 4 vectors, by the halvings of sum16_ps_lanes (the same bits
 /// as _mm512_reduce_add_ps each): v[u]'s sum in lane 4u.
@@ -372,10 +381,7 @@ AVX512 static void row_masks(const uint64_t *rmask, long nb, long words, long nq
 
 /// Logits of rows r0 and r1 (bytes) as logits_pair computes them, over their nonzero
 /// chunks only (chunk masks m0, m1 of `words` words); the same bits (see above). With
-/// x0, x1, every chunk of both rows is stored as floats (zeros for the chunks skipped).
-#ifndef OUTER_SPARSE_PAIRED
-#define OUTER_SPARSE_PAIRED 1
-#endif
+/// x0, x1, the chunks done are stored as floats, and zeros for those skipped that `zfill` says.
 AVX512 INLINE void logits_pair_sparse(const uint8_t *pixels, long p, long r0, long r1, const uint64_t *m0,
                                       const uint64_t *m1, long words, const float *wp, int cg,
                                       float *z0, float *z1, long zs, float *x0, float *x1, int zfill,
