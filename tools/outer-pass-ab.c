@@ -5,7 +5,11 @@
  * the thread's CPU clock; the median of new / base and each one's ratio to the bound
  * 4 n p C / peak. Before timing, both versions' loss, count and gradient are compared
  * bit for bit (with and without a gradient): "identical" or "DIFFERENT".
- * MNIST's training bytes, C = 10, random Float32 weights of the pass's scale.
+ * MNIST's training bytes (INPUT 0), uniform random bytes (1) or MNIST mixed with
+ * all-zero rows, random rows and zero runs (2); C = 10, random Float32 weights of
+ * the pass's scale. NEW_ZEROS >= 0: the new version through distill_outer_rows_with
+ * with that treatment of zero chunks and, with NEW_MASKS, the chunk masks found once
+ * before timing (distill_outer_chunk_masks). BASE_WITH: the base version likewise.
  *
  * Usage: outer-pass-ab IMAGES LABELS rows repetitions */
 #include <stdio.h>
@@ -17,6 +21,19 @@
 #include "mnist-bytes.h"
 void base_outer_rows(const distill_outer_problem *, int, long, long, float *, double *, long *, double *);
 void new_outer_rows(const distill_outer_problem *, int, long, long, float *, double *, long *, double *);
+#if NEW_ZEROS >= 0
+void new_outer_rows_with(const distill_outer_problem *, int, int, const uint64_t *, long, long, float *, double *,
+                         long *, double *);
+void new_outer_chunk_masks(const distill_outer_problem *, long, long, uint64_t *);
+long new_outer_mask_words(long);
+static uint64_t *new_masks;
+#define new_outer_rows(pb, k, b, e, s, l, c, g) new_outer_rows_with(pb, k, NEW_ZEROS, new_masks, b, e, s, l, c, g)
+#if BASE_WITH
+void base_outer_rows_with(const distill_outer_problem *, int, int, const uint64_t *, long, long, float *, double *,
+                          long *, double *);
+#define base_outer_rows(pb, k, b, e, s, l, c, g) base_outer_rows_with(pb, k, NEW_ZEROS, new_masks, b, e, s, l, c, g)
+#endif
+#endif
 long base_outer_scratch_count(long, long);
 long new_outer_scratch_count(long, long);
 static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
@@ -30,9 +47,22 @@ int main(int argc, char **argv) {
     const long p = 784, c = 10, ldw = distill_outer_ldw(p);
     uint8_t *pixels; int32_t *labels;
     if (load_mnist_bytes("outer-pass-ab", argv[1], argv[2], n, p, c, &pixels, &labels)) return 1;
+#if INPUT == 1
+    for (long i = 0; i < n * p; i++) pixels[i] = (uint8_t)(uniform() * 256);
+#elif INPUT == 2
+    for (long i = 0; i < n; i++) {
+        if (i % 5 == 0) memset(pixels + i * p, 0, p);
+        else if (i % 7 == 0) for (long k = 0; k < p; k++) pixels[i * p + k] = (uint8_t)(uniform() * 256);
+        if (i % 3 == 0) memset(pixels + i * p + 256, 0, 256);
+    }
+#endif
     float *wt = calloc(c * ldw, 4);
     for (long j = 0; j < c; j++) for (long k = 0; k < p; k++) wt[j * ldw + k] = (float)((uniform() - 0.5) * 0.02 / 255);
     const distill_outer_problem pb = {pixels, DISTILL_PIXELS_U8, labels, p, c, wt, ldw};
+#if NEW_ZEROS >= 0 && NEW_MASKS
+    new_masks = malloc(8 * n * new_outer_mask_words(p));
+    new_outer_chunk_masks(&pb, 0, n, new_masks);
+#endif
     float *sb = malloc(4 * base_outer_scratch_count(p, c)), *sn = malloc(4 * new_outer_scratch_count(p, c));
     double *gb = calloc(c * ldw, 8), *gn = calloc(c * ldw, 8);
     double lb1 = 0, ln1 = 0, lb2 = 0, ln2 = 0; long cb1 = 0, cn1 = 0, cb2 = 0, cn2 = 0;
@@ -54,7 +84,7 @@ int main(int argc, char **argv) {
         ratio[r] = tn[r] / tb[r]; bb[r] = tb[r] / (ops / peak); bn[r] = tn[r] / (ops / peak);
     }
     qsort(ratio, reps, 8, cmpd); qsort(bb, reps, 8, cmpd); qsort(bn, reps, 8, cmpd); qsort(tb, reps, 8, cmpd); qsort(tn, reps, 8, cmpd);
-    printf("outer pass, C %ld, %ld rows, 1 thread (thread CPU time), outputs %s; medians of %d: base %.2f ms (%.2fx the bound), new %.2f ms (%.2fx the bound); new / base %.3f (range %.3f to %.3f)\n",
-           c, n, same ? "identical" : "DIFFERENT", reps, 1e3 * tb[reps / 2], bb[reps / 2], 1e3 * tn[reps / 2], bn[reps / 2], ratio[reps / 2], ratio[0], ratio[reps - 1]);
+    printf("outer pass, input %d, C %ld, %ld rows, 1 thread (thread CPU time), outputs %s; medians of %d: base %.2f ms (%.2fx the bound), new %.2f ms (%.2fx the bound); new / base %.3f (range %.3f to %.3f)\n",
+           INPUT, c, n, same ? "identical" : "DIFFERENT", reps, 1e3 * tb[reps / 2], bb[reps / 2], 1e3 * tn[reps / 2], bn[reps / 2], ratio[reps / 2], ratio[0], ratio[reps - 1]);
     return same ? 0 : 1;
 }

@@ -40,19 +40,51 @@ public final class OuterPass: Sendable {
         case portable
     }
 
+    /// Whether the AVX-512 kernel leaves out byte images' all-zero 16-pixel chunks
+    /// (the same results: outer_pass.c, "Sparse byte images"): where they are many
+    /// (`automatic`), never, or always. Float pixels and the portable kernel are dense.
+    public enum ZeroPixels: Sendable { case automatic, dense, skipped }
+
     public let data: LabeledImages
     public let threads: Int
     /// The kernel that actually runs (`.automatic` resolved against the CPU).
     public let usesAVX512: Bool
+    public let zeroPixels: ZeroPixels
+    /// Per image, which 16-pixel chunks of its bytes are nonzero (`distill_outer_chunk_masks`),
+    /// found once here for the AVX-512 kernel: `count x distill_outer_mask_words(features)`.
+    /// Empty for float pixels or the portable kernel.
+    private let chunkMasks: [UInt64]
 
     public convenience init(data: LabeledImages, threads: Int) {
         self.init(data: data, threads: threads, kernel: .automatic)
     }
 
-    public init(data: LabeledImages, threads: Int, kernel: Kernel) {
+    public init(data: LabeledImages, threads: Int, kernel: Kernel, zeroPixels: ZeroPixels = .automatic) {
         self.data = data
         self.threads = max(1, threads)
         self.usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
+        self.zeroPixels = zeroPixels
+        var masks: [UInt64] = []
+        if usesAVX512, zeroPixels != .dense, case .bytes(let bytes) = data.pixels {
+            // Each thread's rows (the pass's split), concatenated in order.
+            let words = distill_outer_mask_words(data.features)
+            let chunks = Parallel.chunks(of: data.count, parts: max(1, threads))
+            let parts = Parallel.map(parts: chunks.count) { part -> [UInt64] in
+                let rows = chunks[part]
+                var partMasks = [UInt64](repeating: 0, count: data.count == 0 ? 0 : rows.count * words)
+                bytes.withUnsafeBytes { b in
+                    // Rows begin..<end of the part, written from the start of partMasks.
+                    var problem = distill_outer_problem(
+                        pixels: b.baseAddress.map { $0 + rows.lowerBound * data.features }, pixel_kind: DISTILL_PIXELS_U8,
+                        labels: nil, features: data.features, classes: data.classes, weights_t: nil,
+                        ldw: distill_outer_ldw(data.features))
+                    partMasks.withUnsafeMutableBufferPointer { distill_outer_chunk_masks(&problem, 0, rows.count, $0.baseAddress) }
+                }
+                return partMasks
+            }
+            masks = parts.flatMap { $0 }
+        }
+        chunkMasks = masks
     }
 
     public func evaluate(weights: [Double], gradient wantGradient: Bool) -> OuterPassResult {
@@ -69,9 +101,15 @@ public final class OuterPass: Sendable {
             initialized = c * ldw
         }
         let kernel = usesAVX512 ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
+        let zeros: Int32 = switch zeroPixels {
+        case .automatic: DISTILL_OUTER_ZEROS_AUTO
+        case .dense: DISTILL_OUTER_ZEROS_DENSE
+        case .skipped: DISTILL_OUTER_ZEROS_SKIPPED
+        }
         let chunks = Parallel.chunks(of: n, parts: threads)
+        let masks = chunkMasks
         let parts = Parallel.map(parts: chunks.count) { part in
-            OuterPass.evaluateRows(data: data, weightsT: weightsT, ldw: ldw, kernel: kernel,
+            OuterPass.evaluateRows(data: data, weightsT: weightsT, ldw: ldw, kernel: kernel, zeros: zeros, masks: masks,
                                    rows: chunks[part], wantGradient: wantGradient)
         }
         var loss = 0.0, correct = 0
@@ -98,8 +136,8 @@ public final class OuterPass: Sendable {
         var gradientT: [Double]
     }
 
-    private static func evaluateRows(data: LabeledImages, weightsT: [Float], ldw: Int, kernel: Int32,
-                                     rows: Range<Int>, wantGradient: Bool) -> Partial {
+    private static func evaluateRows(data: LabeledImages, weightsT: [Float], ldw: Int, kernel: Int32, zeros: Int32,
+                                     masks: [UInt64], rows: Range<Int>, wantGradient: Bool) -> Partial {
         var lossSum = 0.0, correct = 0
         var gradientT = [Double](repeating: 0, count: wantGradient ? data.classes * ldw : 0)
         var scratch = [Float](repeating: 0, count: distill_outer_scratch_count(data.features, data.classes))
@@ -111,8 +149,11 @@ public final class OuterPass: Sendable {
                         features: data.features, classes: data.classes,
                         weights_t: w.baseAddress, ldw: ldw)
                     gradientT.withUnsafeMutableBufferPointer { g in
-                        distill_outer_rows(&problem, kernel, rows.lowerBound, rows.upperBound, &scratch,
-                                           &lossSum, &correct, wantGradient ? g.baseAddress : nil)
+                        masks.withUnsafeBufferPointer { m in
+                            distill_outer_rows_with(&problem, kernel, zeros, m.isEmpty ? nil : m.baseAddress,
+                                                    rows.lowerBound, rows.upperBound, &scratch,
+                                                    &lossSum, &correct, wantGradient ? g.baseAddress : nil)
+                        }
                     }
                 }
             }
