@@ -419,16 +419,35 @@ static int has_avx512_vnni(void) {
 /// The AVX-512 target plus VNNI (vpdpbusd), for the narrow sweep's integer sums.
 #define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 
+/// Bits 0, 2, 4, ..., 62 of x packed into bits 0 ..< 32.
+static inline uint64_t compress_even(uint64_t x) {
+    x &= 0x5555555555555555ull;
+    x = (x | x >> 1) & 0x3333333333333333ull;
+    x = (x | x >> 2) & 0x0f0f0f0f0f0f0f0full;
+    x = (x | x >> 4) & 0x00ff00ff00ff00ffull;
+    x = (x | x >> 8) & 0x0000ffff0000ffffull;
+    return (x | x >> 16) & 0xffffffffull;
+}
+
 /// Σx and Σx² of n rows of p <= 4096 bytes (row i at src + i p) into sums[i], squares[i],
 /// exact: in integers, 64 bytes at a time, Σx by vpsadbw and Σx² = Σ x (x - 128) + 128 Σx
 /// by vpdpbusd (x unsigned, x - 128 = x XOR 0x80 signed; products at most 255 x 127 in
 /// magnitude, four a lane per step: below 2^31 for p <= 4096). Four rows at a time, so
-/// that four rows' chains of dependent additions overlap.
-AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *sums, double *squares) {
+/// that four rows' chains of dependent additions overlap. With `chunks` (sparse byte
+/// images), also each row's 16-pixel chunks with a nonzero pixel: bit c % 64 of
+/// chunks[(c / 64) ldw + i] for chunk c (pixels 16c ..< 16c + 16) of row i: per 64
+/// bytes one vptestmq's 8 bits (nonzero 8-byte words) stored, then per 128 such bits
+/// the pairs ORed and packed into 64 chunk bits (compress_even).
+AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *sums, double *squares, uint64_t *chunks,
+                                  long ldw) {
     const __m512i zero = _mm512_setzero_si512(), flip = _mm512_set1_epi8((char)0x80);
     for (long i0 = 0; i0 < n; i0 += 4) {
         const int rows = n - i0 < 4 ? (int)(n - i0) : 4;
         __m512i s[4], d[4];
+        uint64_t words[4][8];   // 8-byte words' bits: p <= 4096, at most 512 bits a row
+        if (chunks)
+            for (int r = 0; r < 4; r++)
+                for (int w = 0; w < 8; w++) words[r][w] = 0;
         for (int r = 0; r < 4; r++) { s[r] = zero; d[r] = zero; }
         for (long k = 0; k < p; k += 64) {
             const __mmask64 live = p - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (p - k)) - 1;
@@ -437,12 +456,17 @@ AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *su
                 const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + (i0 + r) * p + k);
                 s[r] = _mm512_add_epi64(s[r], _mm512_sad_epu8(bytes, zero));
                 d[r] = _mm512_dpbusd_epi32(d[r], bytes, _mm512_xor_si512(bytes, flip));
+                if (chunks) _store_mask8((__mmask8 *)words[r] + (k >> 6), _mm512_test_epi64_mask(bytes, bytes));
             }
         }
         for (int r = 0; r < rows; r++) {
             const long si = _mm512_reduce_add_epi64(s[r]);
             sums[i0 + r] = (double)si;
             squares[i0 + r] = (double)(_mm512_reduce_add_epi32(d[r]) + 128 * si);
+            if (chunks)
+                for (long w = 0; w < (p + 1023) / 1024; w++)
+                    chunks[w * ldw + i0 + r] = compress_even(words[r][2 * w] | words[r][2 * w] >> 1)
+                                               | compress_even(words[r][2 * w + 1] | words[r][2 * w + 1] >> 1) << 32;
         }
     }
 }
@@ -529,7 +553,7 @@ AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b
 #undef LOAD_DOTS
     }
     // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
-    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq);
+    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, NULL, 0);
     double q1[4 * NB];   // padded <= 4 NB (super_blocks)
     for (long row = 0; row < padded; row++) {
         if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
@@ -1248,6 +1272,214 @@ AVX512 static void gemm_backward_sparse(const float *d, long lda, const float *x
     }
 }
 
+/// load_dot_tile_ROWS_J over only the 16-pixel chunks where one of the ROWS rows has a
+/// nonzero pixel (their chunk bits ORed: `chunks` + r is row r's first word, words
+/// `ldw` apart, `words` of them), in increasing order, so each accumulator's chain is
+/// the dense one without its terms of zero pixels (the same bits). xf's rows are zeroed
+/// first, so the skipped chunks still hold their zeros. Returns the chunks multiplied.
+#define LOAD_DOT_SKIP_TILE(ROWS, J)                                                                        \
+    AVX512_VNNI __attribute__((noinline)) static long load_dot_skip_##ROWS##_##J(                          \
+        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *xf, float *a, long lda,   \
+        const uint64_t *chunks, long ldw, long words) {                                                    \
+        __m512 acc[ROWS][16];                                                                              \
+        for (int r = 0; r < ROWS; r++)                                                                     \
+            for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
+        /* A partial last chunk (p not a multiple of 16) after the others: its loads masked. */            \
+        const long last = p % 16 ? p / 16 : -1;                                                            \
+        long done = 0, tail = 0;                                                                           \
+        for (long w = 0; w < words; w++) {                                                                 \
+            uint64_t bits = 0;                                                                             \
+            for (int r = 0; r < ROWS; r++) bits |= chunks[w * ldw + r];                                    \
+            if (last / 64 == w) { tail = (bits >> (last % 64)) & 1; bits &= ~(1ull << (last % 64)); }     \
+            done += __builtin_popcountll(bits);                                                            \
+            while (bits) {                                                                                 \
+                const long k = 16 * (64 * w + __builtin_ctzll(bits));                                      \
+                bits &= bits - 1;                                                                          \
+                __m512 x[ROWS];                                                                            \
+                for (int r = 0; r < ROWS; r++) {                                                           \
+                    x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src[r] + k)))); \
+                }                                                                                          \
+                for (int j = 0; j < J; j++) {                                                              \
+                    const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                \
+                    for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);       \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+        if (tail) {                                                                                        \
+            const long k = 16 * last;                                                                      \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++) {                                                               \
+                x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src[r] + k))); \
+            }                                                                                              \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
+            }                                                                                              \
+            done++;                                                                                        \
+        }                                                                                                  \
+        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                     \
+        return done;                                                                                       \
+    }
+LOAD_DOT_SKIP_TILE(2, 1) LOAD_DOT_SKIP_TILE(2, 2) LOAD_DOT_SKIP_TILE(2, 3) LOAD_DOT_SKIP_TILE(2, 4)
+LOAD_DOT_SKIP_TILE(2, 5) LOAD_DOT_SKIP_TILE(2, 6) LOAD_DOT_SKIP_TILE(2, 7) LOAD_DOT_SKIP_TILE(2, 8)
+LOAD_DOT_SKIP_TILE(2, 9) LOAD_DOT_SKIP_TILE(2, 10) LOAD_DOT_SKIP_TILE(2, 11) LOAD_DOT_SKIP_TILE(2, 12)
+LOAD_DOT_SKIP_TILE(1, 1) LOAD_DOT_SKIP_TILE(1, 2) LOAD_DOT_SKIP_TILE(1, 3) LOAD_DOT_SKIP_TILE(1, 4)
+LOAD_DOT_SKIP_TILE(1, 5) LOAD_DOT_SKIP_TILE(1, 6) LOAD_DOT_SKIP_TILE(1, 7) LOAD_DOT_SKIP_TILE(1, 8)
+LOAD_DOT_SKIP_TILE(1, 9) LOAD_DOT_SKIP_TILE(1, 10) LOAD_DOT_SKIP_TILE(1, 11) LOAD_DOT_SKIP_TILE(1, 12)
+LOAD_DOT_SKIP_TILE(1, 13) LOAD_DOT_SKIP_TILE(1, 14) LOAD_DOT_SKIP_TILE(1, 15) LOAD_DOT_SKIP_TILE(1, 16)
+
+/// The nonzero bytes of src[0 ..< n].
+AVX512 static long nonzero_bytes(const uint8_t *src, long n) {
+    long count = 0;
+    for (long k = 0; k < n; k += 64) {
+        const __mmask64 live = n - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (n - k)) - 1;
+        const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + k);
+        count += __builtin_popcountll(_cvtmask64_u64(_mm512_test_epi8_mask(bytes, bytes)));
+    }
+    return count;
+}
+
+/// Rows per tile of the sparse narrow sweep for J <= 12 (above, 1): 2 rows share each
+/// support vector's load over the union of their nonzero chunks; 1 row runs over its own.
+#ifndef NK_NARROW_SKIP_ROWS
+#define NK_NARROW_SKIP_ROWS 2
+#endif
+
+/// load_forward_narrow for sparse byte images, the same A, xf, sums and layer data (bits):
+/// first each row's Σx, Σx² and nonzero 16-pixel chunks (byte_sums; chunk bits into
+/// `chunks`, word w of row i at w ldw + i), then the dot-product tiles over those chunks
+/// only. Returns the multiply-adds done (rows < nb).
+AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb, long b0, long nb, long padded, long ldp,
+                                                   scratch *sc, const float *s_rows, long J, float *a, long lda, long ahead,
+                                                   long end, uint64_t *chunks, long ldw) {
+    const long p = pb->features, rows = J <= 12 ? NK_NARROW_SKIP_ROWS : 1, words = (p + 1023) / 1024;
+    const long last = (p - 1) / 16;   // the last chunk, which holds p - 16 last pixels
+    const uint8_t *bytes = (const uint8_t *)pb->pixels + b0 * p;
+    byte_sums(bytes, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+    for (long row = nb; row < padded; row++)
+        for (long w = 0; w < words; w++) chunks[w * ldw + row] = 0;
+    double macs = 0;
+    for (long i = 0; i < padded; i += rows) {
+        const uint8_t *src[2];
+        for (long r = 0; r < rows; r++) {
+            const long row = i + r;
+            src[r] = row < nb ? bytes + row * p : zero_row;
+            if (row < nb && row < ahead && b0 + nb + row < end)   // a prefetch never faults; + 63 reaches the row's last line
+                for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src[r] + nb * p + k), _MM_HINT_T1);
+        }
+        float *x = sc->xf + i * ldp, *ai = a + i * lda;
+        const uint64_t *ci = chunks + i;
+        long done;
+#define SKIP_DOTS(R, J) case J: done = load_dot_skip_##R##_##J(src, p, ldp, s_rows, x, ai, lda, ci, ldw, words); break;
+        if (rows == 2)
+            switch (J) {
+            SKIP_DOTS(2, 1) SKIP_DOTS(2, 2) SKIP_DOTS(2, 3) SKIP_DOTS(2, 4) SKIP_DOTS(2, 5) SKIP_DOTS(2, 6)
+            SKIP_DOTS(2, 7) SKIP_DOTS(2, 8) SKIP_DOTS(2, 9) SKIP_DOTS(2, 10) SKIP_DOTS(2, 11)
+            default: done = load_dot_skip_2_12(src, p, ldp, s_rows, x, ai, lda, ci, ldw, words); break;
+            }
+        else
+            switch (J) {
+            SKIP_DOTS(1, 1) SKIP_DOTS(1, 2) SKIP_DOTS(1, 3) SKIP_DOTS(1, 4) SKIP_DOTS(1, 5) SKIP_DOTS(1, 6)
+            SKIP_DOTS(1, 7) SKIP_DOTS(1, 8) SKIP_DOTS(1, 9) SKIP_DOTS(1, 10) SKIP_DOTS(1, 11) SKIP_DOTS(1, 12)
+            SKIP_DOTS(1, 13) SKIP_DOTS(1, 14) SKIP_DOTS(1, 15)
+            default: done = load_dot_skip_1_16(src, p, ldp, s_rows, x, ai, lda, ci, ldw, words); break;
+            }
+#undef SKIP_DOTS
+        // Pixels multiplied per real row: 16 per chunk, less the last chunk's padding when it was taken.
+        uint64_t last_bit = 0;
+        for (long r = 0; r < rows; r++) last_bit |= ci[(last / 64) * ldw + r] >> (last % 64);
+        const long pixels = 16 * done - ((last_bit & 1) ? 16 * (last + 1) - p : 0);
+        const long real = nb - i < rows ? (nb - i > 0 ? nb - i : 0) : rows;
+        macs += (double)(real * pixels) * (double)J;
+    }
+    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
+    for (long row = 0; row < padded; row++) {
+        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
+        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
+    }
+    layers_avx512(pb, q1, padded, sc->rows);
+    return macs;
+}
+
+/// Rows (bits) of a block's 16-pixel chunks: chunk c's rows with a nonzero pixel there,
+/// bit i % 64 of out[2 c + i / 64] for row i < nb of the block (NB <= 128), from the
+/// rows' chunk bits (`chunks`: word w of the block's row i at w ldw + i, rows >= nb
+/// ignored). Per group of 8 rows and chunk, one vptestmq. Returns Σ over chunks of
+/// rows x pixels (the backward's multiply-adds per support column).
+AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long p, uint64_t *out) {
+    _Static_assert(NB <= 128 && NB % 8 == 0, "chunk_rows: two words of row bits per chunk, 8 rows a byte");
+    const long nch = (p + 15) / 16, groups = (nb + 7) / 8;
+    uint8_t *bytes = (uint8_t *)out;   // byte g of chunk c's 16: rows 8g ..< 8g + 8 (little-endian words)
+    memset(out, 0, sizeof(uint64_t) * 2 * (size_t)nch);
+    double pixels = 0;
+    for (long w = 0; w < (nch + 63) / 64; w++) {
+        __m512i v[NB / 8];
+        for (long g = 0; g < groups; g++) {
+            const long left = nb - 8 * g;
+            v[g] = _mm512_maskz_loadu_epi64((__mmask8)(left >= 8 ? 0xff : (1u << left) - 1u), chunks + w * ldw + 8 * g);
+        }
+        for (long c = 64 * w; c < nch && c < 64 * w + 64; c++) {
+            const __m512i bit = _mm512_set1_epi64((long long)(1ull << (c % 64)));
+            for (long g = 0; g < groups; g++) _store_mask8((__mmask8 *)(bytes + 16 * c + g), _mm512_test_epi64_mask(v[g], bit));
+            pixels += (double)(__builtin_popcountll(out[2 * c]) + __builtin_popcountll(out[2 * c + 1]))
+                      * (double)(p - 16 * c < 16 ? p - 16 * c : 16);
+        }
+    }
+    return pixels;
+}
+
+/// One block's Dᵀ xf for support columns 0..<JT (d: D's rows, lda apart), per 16-pixel
+/// chunk over only the rows with a nonzero pixel there (rows: chunk_rows' bits), in row
+/// order: bwd_tile_*'s chain per column and pixel without its terms of zero rows (the
+/// same bits), its Float32 sum added in Double to out (rows ldo apart, as in
+/// gemm_backward_avx512; a chunk without rows adds +0, which changes nothing).
+#define BWD_ROWS(JT)                                                                                       \
+    AVX512 static void bwd_rows_##JT(const float *d, long lda, const uint8_t *src, long p, long nch,     \
+                                     const uint64_t *rows, double *out, long ldo) {                        \
+        for (long c = 0; c < nch; c++) {                                                                   \
+            const __mmask16 live = p - 16 * c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (p - 16 * c)) - 1u); \
+            __m512 acc[JT];                                                                                \
+            for (int j = 0; j < JT; j++) acc[j] = _mm512_setzero_ps();                                     \
+            uint64_t lo = rows[2 * c], hi = rows[2 * c + 1];                                               \
+            const long n = __builtin_popcountll(lo) + __builtin_popcountll(hi);                            \
+            for (long t = 0; t < n; t++) {   /* one loop over both words: one exit per chunk */            \
+                const long i = lo ? __builtin_ctzll(lo) : 64 + __builtin_ctzll(hi);                        \
+                if (lo) lo &= lo - 1; else hi &= hi - 1;                                                   \
+                const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(live, src + i * p + 16 * c))); \
+                for (int j = 0; j < JT; j++) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(d[i * lda + j]), x, acc[j]); \
+            }                                                                                              \
+            for (int j = 0; j < JT; j++) {                                                                 \
+                const __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j]));                      \
+                const __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1))); \
+                double *o = out + j * ldo + 16 * c;                                                        \
+                _mm512_store_pd(o, _mm512_add_pd(_mm512_load_pd(o), lo_d));                                \
+                _mm512_store_pd(o + 8, _mm512_add_pd(_mm512_load_pd(o + 8), hi_d));                        \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+BWD_ROWS(1) BWD_ROWS(2) BWD_ROWS(3) BWD_ROWS(4) BWD_ROWS(5) BWD_ROWS(6) BWD_ROWS(7) BWD_ROWS(8)
+BWD_ROWS(9) BWD_ROWS(10) BWD_ROWS(11) BWD_ROWS(12) BWD_ROWS(13) BWD_ROWS(14) BWD_ROWS(15) BWD_ROWS(16)
+
+/// gemm_backward_avx512 for m <= 16 over only each chunk's nonzero rows (chunk_rows per
+/// block t: rows + 2 nch t), block by block in order: the same bits.
+AVX512 static void gemm_backward_rows(const float *d, long lda, const uint8_t *src, long ldp, long p, long m,
+                                      const long *block_rows, long nsub, const uint64_t *rows, double *dot_sum) {
+    const long nch = (p + 15) / 16;
+    for (long t = 0; t < nsub; t++) {
+        if (block_rows[t] == 0) continue;
+        const float *dt = d + t * NB * lda;
+        const uint8_t *xt = src + t * NB * p;
+        const uint64_t *rt = rows + 2 * nch * t;
+#define ROWS_CASE(JT) case JT: bwd_rows_##JT(dt, lda, xt, p, nch, rt, dot_sum, ldp); break;
+        switch (m) {
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
+        ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12) ROWS_CASE(13) ROWS_CASE(14) ROWS_CASE(15)
+        default: bwd_rows_16(dt, lda, xt, p, nch, rt, dot_sum, ldp); break;
+        }
+#undef ROWS_CASE
+    }
+}
+
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
 /// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
 /// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
@@ -1310,13 +1542,20 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             sparse_columns += (j1 < m ? j1 : m) - 16 * v0;
         }
     const int forward_can = sparse_columns > 0 && !narrow;
-    const int backward_can = d_alpha != NULL && (sparse == DISTILL_NK_SPARSE_ON || ldm / 16 >= NK_SPARSE_BACKWARD_VECTORS);
+    const int backward_can = d_alpha != NULL && !narrow && (sparse == DISTILL_NK_SPARSE_ON || ldm / 16 >= NK_SPARSE_BACKWARD_VECTORS);
+    // The narrow sweep (m <= 16) over each row's nonzero 16-pixel chunks, and the backward over
+    // each chunk's nonzero rows: each row's chunk bits (rows_max x words) and per block each
+    // chunk's rows (nsub x nch x 2 words).
+    const int narrow_can = narrow && sparse != DISTILL_NK_SPARSE_OFF;
+    const long words = (p + 1023) / 1024, nch = ldp / 16;
     const int may_skip = sparse != DISTILL_NK_SPARSE_OFF && pb->pixel_kind == DISTILL_PIXELS_U8 && p <= 65535
                          && (forward_can || backward_can);
     const long ldi = p + 32, nchunks = (p + SKC - 1) / SKC;
     const size_t sparse_bytes = may_skip ? sizeof(uint16_t) * (size_t)(rows_max * (ldi + nchunks + 1)) + sizeof(int32_t) * (size_t)(nsub * (p + 1) + p)
                                            + (size_t)(nsub * NB * p) : 0;
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes + 64 * 34);   // 64: alignment slack per carved array (33)
+    const size_t narrow_bytes = narrow_can ? sizeof(uint64_t) * (size_t)(rows_max * words + nsub * nch * 2) : 0;
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes
+                        + narrow_bytes + 64 * 36);   // 64: alignment slack per carved array (35)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -1345,6 +1584,8 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     uint16_t *nz_chunk = may_skip ? CARVE(uint16_t, rows_max * (nchunks + 1)) : NULL;
     int32_t *px_start = may_skip ? CARVE(int32_t, nsub * (p + 1)) : NULL, *px_fill = may_skip ? CARVE(int32_t, p) : NULL;
     uint8_t *px_rows = may_skip ? CARVE(uint8_t, nsub * NB * p) : NULL;
+    uint64_t *row_chunks = narrow_can ? CARVE(uint64_t, rows_max * words) : NULL;
+    uint64_t *chunk_rows_bits = narrow_can ? CARVE(uint64_t, nsub * nch * 2) : NULL;
 #undef CARVE
     pack_panels(pb->support_t, ldm, gemm_vectors, p, support_t);
     for (long j = 0; j < dots; j++)
@@ -1363,6 +1604,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
     long block_rows[8];
     int sparse_forward = -1, sparse_backward = -1;   // decided on the first super-block
+    int narrow_skip = -1;                            // likewise (the narrow sweep and its backward)
     double macs = 0;            // multiply-adds of the two products (columns < m, pixels < p, rows < end)
     for (long b0 = begin; b0 < end; b0 += rows_max) {
         // Blocks of NB rows b0 + t NB ..< b0 + t NB + block_rows[t]: the same blocks as one at a time.
@@ -1371,15 +1613,24 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
         long nonzeros = ns * p;
         if (may_skip && (sparse_forward != 0 || sparse_backward != 0))
             PROFILE_KEPT(0, nonzeros = nonzero_lists((const uint8_t *)pb->pixels + b0 * p, p, ns, padded, nz_idx, ldi, nz_chunk));
+        if (narrow_skip < 0) {   // the narrow sweep's density: its bytes counted once
+            if (narrow_can && sparse != DISTILL_NK_SPARSE_ON) nonzeros = nonzero_bytes((const uint8_t *)pb->pixels + b0 * p, ns * p);
+            narrow_skip = narrow_can && (sparse == DISTILL_NK_SPARSE_ON || (double)nonzeros / (double)(ns * p) < NK_SPARSE_BELOW);
+        }
         if (sparse_forward < 0) {
             const double density = (double)nonzeros / (double)(ns * p);
             sparse_forward = may_skip && forward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
             sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
         }
-        macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
-              + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
-              + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
-        if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
+        if (!narrow_skip)
+            macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
+                  + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
+                  + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
+        if (narrow_skip) {
+            double done = 0;
+            PROFILE(1, done = load_forward_narrow_skip(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end, row_chunks, rows_max));
+            macs += done;
+        } else if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
         else {
             PROFILE(0, load_block_avx512(pb, b0, ns, padded, ldp, &sc, rows_max, end));
             if (sparse_forward)
@@ -1405,7 +1656,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                     PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
                 }
             }
-        if (d_alpha && sparse_backward) {
+        if (d_alpha && narrow_skip) {
+            double pixels = 0;
+            PROFILE(7, for (long t = 0; t < used; t++)
+                           pixels += chunk_rows(row_chunks + t * NB, rows_max, block_rows[t], p, chunk_rows_bits + t * nch * 2);
+                       gemm_backward_rows(sc.a, lda, (const uint8_t *)pb->pixels + b0 * p, ldp, p, m, block_rows, used, chunk_rows_bits, dot_sum));
+            macs += pixels * (double)m;
+        } else if (d_alpha && sparse_backward) {
             PROFILE(7, for (long t = 0; t < used; t++)
                            pixel_lists(nz_idx + t * NB * ldi, ldi, p, nz_chunk + t * NB * (nchunks + 1), block_rows[t], px_start + t * (p + 1), px_fill, px_rows + t * NB * p);
                        gemm_backward_sparse(sc.a, lda, sc.xf, ldp, p, ldm, block_rows, used, px_start, px_rows, dot_sum));
