@@ -1272,6 +1272,12 @@ AVX512 static void gemm_backward_sparse(const float *d, long lda, const float *x
     }
 }
 
+/// Appends to list[n ...] base + the numbers of bits' set bits, in increasing order; returns the new length.
+static inline long chunk_list(uint64_t bits, long base, uint16_t *list, long n) {
+    while (bits) { list[n++] = (uint16_t)(base + __builtin_ctzll(bits)); bits &= bits - 1; }
+    return n;
+}
+
 /// load_dot_tile_ROWS_J over only the 16-pixel chunks where one of the ROWS rows has a
 /// nonzero pixel (their chunk bits ORed: `chunks` + r is row r's first word, words
 /// `ldw` apart, `words` of them), in increasing order, so each accumulator's chain is
@@ -1284,27 +1290,28 @@ AVX512 static void gemm_backward_sparse(const float *d, long lda, const float *x
         __m512 acc[ROWS][16];                                                                              \
         for (int r = 0; r < ROWS; r++)                                                                     \
             for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
-        /* A partial last chunk (p not a multiple of 16) after the others: its loads masked. */            \
+        /* The chunks' numbers in increasing order (a partial last chunk, p not a multiple of 16, */        \
+        /* after the others: its loads masked), then one counted loop over them. */                        \
         const long last = p % 16 ? p / 16 : -1;                                                            \
-        long done = 0, tail = 0;                                                                           \
+        uint16_t list[256];                                                                                \
+        long n = 0, tail = 0;                                                                              \
         for (long w = 0; w < words; w++) {                                                                 \
             uint64_t bits = 0;                                                                             \
             for (int r = 0; r < ROWS; r++) bits |= chunks[w * ldw + r];                                    \
             if (last / 64 == w) { tail = (bits >> (last % 64)) & 1; bits &= ~(1ull << (last % 64)); }     \
-            done += __builtin_popcountll(bits);                                                            \
-            while (bits) {                                                                                 \
-                const long k = 16 * (64 * w + __builtin_ctzll(bits));                                      \
-                bits &= bits - 1;                                                                          \
-                __m512 x[ROWS];                                                                            \
-                for (int r = 0; r < ROWS; r++) {                                                           \
-                    x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src[r] + k)))); \
-                }                                                                                          \
-                for (int j = 0; j < J; j++) {                                                              \
-                    const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                \
-                    for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);       \
-                }                                                                                          \
+            n = chunk_list(bits, 64 * w, list, n);                                                         \
+        }                                                                                                  \
+        for (long t = 0; t < n; t++) {                                                                     \
+            const long k = 16 * (long)list[t];                                                             \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++)                                                                 \
+                x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src[r] + k)))); \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
             }                                                                                              \
         }                                                                                                  \
+        long done = n;                                                                                     \
         if (tail) {                                                                                        \
             const long k = 16 * last;                                                                      \
             __m512 x[ROWS];                                                                                \
@@ -1428,40 +1435,73 @@ AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long 
     return pixels;
 }
 
-/// One block's Dᵀ xf for support columns 0..<JT (d: D's rows, lda apart), per 16-pixel
-/// chunk over only the rows with a nonzero pixel there (rows: chunk_rows' bits), in row
-/// order: bwd_tile_*'s chain per column and pixel without its terms of zero rows (the
-/// same bits), its Float32 sum added in Double to out (rows ldo apart, as in
-/// gemm_backward_avx512; a chunk without rows adds +0, which changes nothing).
-#define BWD_ROWS(JT)                                                                                       \
-    AVX512 static void bwd_rows_##JT(const float *d, long lda, const uint8_t *src, long p, long nch,     \
-                                     const uint64_t *rows, double *out, long ldo) {                        \
-        for (long c = 0; c < nch; c++) {                                                                   \
-            const __mmask16 live = p - 16 * c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (p - 16 * c)) - 1u); \
-            __m512 acc[JT];                                                                                \
-            for (int j = 0; j < JT; j++) acc[j] = _mm512_setzero_ps();                                     \
-            uint64_t lo = rows[2 * c], hi = rows[2 * c + 1];                                               \
-            const long n = __builtin_popcountll(lo) + __builtin_popcountll(hi);                            \
-            for (long t = 0; t < n; t++) {   /* one loop over both words: one exit per chunk */            \
-                const long i = lo ? __builtin_ctzll(lo) : 64 + __builtin_ctzll(hi);                        \
-                if (lo) lo &= lo - 1; else hi &= hi - 1;                                                   \
-                const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(live, src + i * p + 16 * c))); \
-                for (int j = 0; j < JT; j++) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(d[i * lda + j]), x, acc[j]); \
+/// One block's Dᵀ xf for support columns 0..<JT (d: D's rows, lda apart; JT <= 14), per
+/// strip of two 16-pixel chunks over only the rows with a nonzero pixel in either (rows:
+/// chunk_rows' bits, ORed), in row order: bwd_tile_*'s chain per column and pixel
+/// without its terms of rows that are zero in the strip (the same bits; a row zero in one
+/// of the chunks only adds fma(d, 0, acc) = acc there), each x converted from the bytes
+/// (src: the block's rows, p apart). Its Float32 sum added in Double to out (rows ldo
+/// apart, as in gemm_backward_avx512; a strip without rows adds +0, which changes
+/// nothing). A last single chunk, or a partial one (p not a multiple of 16), goes alone
+/// with its loads masked.
+#define BWD_ROWS_WORD(NV, JT, WORD, BASE, LIVE)                                                            \
+    for (uint64_t bits = (WORD); bits; bits &= bits - 1) {                                                 \
+        const long i = (BASE) + __builtin_ctzll(bits);                                                     \
+        __m512 x[NV];                                                                                      \
+        for (int v = 0; v < NV; v++)                                                                       \
+            x[v] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(                                                \
+                NV == 2 ? _mm_loadu_si128((const __m128i *)(s0 + i * p + 16 * v)) : _mm_maskz_loadu_epi8((LIVE), s0 + i * p))); \
+        for (int j = 0; j < JT; j++) {                                                                     \
+            const __m512 dj = _mm512_set1_ps(d[i * lda + j]);                                              \
+            for (int v = 0; v < NV; v++) acc[j][v] = _mm512_fmadd_ps(dj, x[v], acc[j][v]);                 \
+        }                                                                                                  \
+    }
+#define BWD_ROWS_STRIP(NV, JT, LIVE)                                                                       \
+    {                                                                                                      \
+        __m512 acc[JT][NV];                                                                                \
+        for (int j = 0; j < JT; j++)                                                                       \
+            for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                  \
+        BWD_ROWS_WORD(NV, JT, NV == 2 ? rows[2 * c] | rows[2 * c + 2] : rows[2 * c], 0, LIVE)              \
+        BWD_ROWS_WORD(NV, JT, NV == 2 ? rows[2 * c + 1] | rows[2 * c + 3] : rows[2 * c + 1], 64, LIVE)     \
+        for (int j = 0; j < JT; j++)                                                                       \
+            for (int v = 0; v < NV; v++) {                                                                 \
+                const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v]));                     \
+                const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][v]), 1))); \
+                double *o = out + j * ldo + 16 * (c + v);                                                  \
+                _mm512_store_pd(o, _mm512_add_pd(_mm512_load_pd(o), lo));                                  \
+                _mm512_store_pd(o + 8, _mm512_add_pd(_mm512_load_pd(o + 8), hi));                          \
             }                                                                                              \
-            for (int j = 0; j < JT; j++) {                                                                 \
-                const __m512d lo_d = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j]));                      \
-                const __m512d hi_d = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1))); \
-                double *o = out + j * ldo + 16 * c;                                                        \
-                _mm512_store_pd(o, _mm512_add_pd(_mm512_load_pd(o), lo_d));                                \
-                _mm512_store_pd(o + 8, _mm512_add_pd(_mm512_load_pd(o + 8), hi_d));                        \
+    }
+#define BWD_ROWS(JT)                                                                                       \
+    AVX512 __attribute__((noinline)) static void bwd_rows_##JT(const float *d, long lda, const uint8_t *src, long p, long nch, \
+                                                               const uint64_t *rows, double *out, long ldo) { \
+        for (long c = 0; c < nch;) {                                                                       \
+            const uint8_t *s0 = src + 16 * c;                                                              \
+            if (16 * (c + 2) <= p) { BWD_ROWS_STRIP(2, JT, (__mmask16)0xffff) c += 2; }                    \
+            else {                                                                                         \
+                const __mmask16 live = p - 16 * c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (p - 16 * c)) - 1u); \
+                BWD_ROWS_STRIP(1, JT, live) c += 1;                                                        \
             }                                                                                              \
         }                                                                                                  \
     }
-BWD_ROWS(1) BWD_ROWS(2) BWD_ROWS(3) BWD_ROWS(4) BWD_ROWS(5) BWD_ROWS(6) BWD_ROWS(7) BWD_ROWS(8)
-BWD_ROWS(9) BWD_ROWS(10) BWD_ROWS(11) BWD_ROWS(12) BWD_ROWS(13) BWD_ROWS(14) BWD_ROWS(15) BWD_ROWS(16)
+BWD_ROWS(1) BWD_ROWS(2) BWD_ROWS(3) BWD_ROWS(4) BWD_ROWS(5) BWD_ROWS(6) BWD_ROWS(7)
+BWD_ROWS(8) BWD_ROWS(9) BWD_ROWS(10) BWD_ROWS(11) BWD_ROWS(12) BWD_ROWS(13) BWD_ROWS(14)
 
-/// gemm_backward_avx512 for m <= 16 over only each chunk's nonzero rows (chunk_rows per
-/// block t: rows + 2 nch t), block by block in order: the same bits.
+/// bwd_rows_JT for columns j0 ..< j0 + JT (JT <= 14).
+AVX512 static void bwd_rows_columns(long jt, const float *d, long lda, const uint8_t *src, long p, long nch,
+                                    const uint64_t *rows, double *out, long ldo) {
+#define ROWS_CASE(JT) case JT: bwd_rows_##JT(d, lda, src, p, nch, rows, out, ldo); break;
+    switch (jt) {
+    ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7)
+    ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12) ROWS_CASE(13)
+    default: bwd_rows_14(d, lda, src, p, nch, rows, out, ldo); break;
+    }
+#undef ROWS_CASE
+}
+
+/// gemm_backward_avx512 for m <= 16 over only each strip's nonzero rows (chunk_rows per
+/// block t: rows + 2 nch t; src: the super-block's bytes), block by block in order: the
+/// same bits. Columns in one tile up to 14, else two (8 and m - 8).
 AVX512 static void gemm_backward_rows(const float *d, long lda, const uint8_t *src, long ldp, long p, long m,
                                       const long *block_rows, long nsub, const uint64_t *rows, double *dot_sum) {
     const long nch = (p + 15) / 16;
@@ -1470,13 +1510,11 @@ AVX512 static void gemm_backward_rows(const float *d, long lda, const uint8_t *s
         const float *dt = d + t * NB * lda;
         const uint8_t *xt = src + t * NB * p;
         const uint64_t *rt = rows + 2 * nch * t;
-#define ROWS_CASE(JT) case JT: bwd_rows_##JT(dt, lda, xt, p, nch, rt, dot_sum, ldp); break;
-        switch (m) {
-        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8)
-        ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12) ROWS_CASE(13) ROWS_CASE(14) ROWS_CASE(15)
-        default: bwd_rows_16(dt, lda, xt, p, nch, rt, dot_sum, ldp); break;
+        if (m <= 14) bwd_rows_columns(m, dt, lda, xt, p, nch, rt, dot_sum, ldp);
+        else {
+            bwd_rows_columns(8, dt, lda, xt, p, nch, rt, dot_sum, ldp);
+            bwd_rows_columns(m - 8, dt + 8, lda, xt, p, nch, rt, dot_sum + 8 * ldp, ldp);
         }
-#undef ROWS_CASE
     }
 }
 
