@@ -1272,9 +1272,26 @@ AVX512 static void gemm_backward_sparse(const float *d, long lda, const float *x
     }
 }
 
-/// Appends to list[n ...] base + the numbers of bits' set bits, in increasing order; returns the new length.
-static inline long chunk_list(uint64_t bits, long base, uint16_t *list, long n) {
-    while (bits) { list[n++] = (uint16_t)(base + __builtin_ctzll(bits)); bits &= bits - 1; }
+/// The numbers of the set bits of bits[0 ..< words] (bit b of word w: 64 w + b < 256), in
+/// increasing order, into list (room for 64 words more than the count); returns the count.
+/// VBMI2: one vpcompressb per word.
+AVX512_VBMI2 static long chunk_list_vbmi2(const uint64_t *bits, long words, uint8_t *list) {
+    const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+                                         43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
+                                         23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    long n = 0;
+    for (long w = 0; w < words; w++) {
+        _mm512_storeu_si512(list + n, _mm512_maskz_compress_epi8(bits[w], _mm512_add_epi8(iota, _mm512_set1_epi8((char)(64 * w)))));
+        n += __builtin_popcountll(bits[w]);
+    }
+    return n;
+}
+
+/// chunk_list_vbmi2 without vpcompressb: the bits one at a time.
+static long chunk_list_bits(const uint64_t *bits, long words, uint8_t *list) {
+    long n = 0;
+    for (long w = 0; w < words; w++)
+        for (uint64_t b = bits[w]; b; b &= b - 1) list[n++] = (uint8_t)(64 * w + __builtin_ctzll(b));
     return n;
 }
 
@@ -1284,23 +1301,12 @@ static inline long chunk_list(uint64_t bits, long base, uint16_t *list, long n) 
 /// the dense one without its terms of zero pixels (the same bits). xf's rows are zeroed
 /// first, so the skipped chunks still hold their zeros. Returns the chunks multiplied.
 #define LOAD_DOT_SKIP_TILE(ROWS, J)                                                                        \
-    AVX512_VNNI __attribute__((noinline)) static long load_dot_skip_##ROWS##_##J(                          \
-        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *xf, float *a, long lda,   \
-        const uint64_t *chunks, long ldw, long words) {                                                    \
+    AVX512_VNNI __attribute__((noinline)) static void load_dot_skip_##ROWS##_##J(                          \
+        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *a, long lda,              \
+        const uint8_t *list, long n, int tail) {                                                           \
         __m512 acc[ROWS][16];                                                                              \
         for (int r = 0; r < ROWS; r++)                                                                     \
             for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
-        /* The chunks' numbers in increasing order (a partial last chunk, p not a multiple of 16, */        \
-        /* after the others: its loads masked), then one counted loop over them. */                        \
-        const long last = p % 16 ? p / 16 : -1;                                                            \
-        uint16_t list[256];                                                                                \
-        long n = 0, tail = 0;                                                                              \
-        for (long w = 0; w < words; w++) {                                                                 \
-            uint64_t bits = 0;                                                                             \
-            for (int r = 0; r < ROWS; r++) bits |= chunks[w * ldw + r];                                    \
-            if (last / 64 == w) { tail = (bits >> (last % 64)) & 1; bits &= ~(1ull << (last % 64)); }     \
-            n = chunk_list(bits, 64 * w, list, n);                                                         \
-        }                                                                                                  \
         for (long t = 0; t < n; t++) {                                                                     \
             const long k = 16 * (long)list[t];                                                             \
             __m512 x[ROWS];                                                                                \
@@ -1311,9 +1317,8 @@ static inline long chunk_list(uint64_t bits, long base, uint16_t *list, long n) 
                 for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
             }                                                                                              \
         }                                                                                                  \
-        long done = n;                                                                                     \
         if (tail) {                                                                                        \
-            const long k = 16 * last;                                                                      \
+            const long k = 16 * (p / 16);                                                                  \
             __m512 x[ROWS];                                                                                \
             for (int r = 0; r < ROWS; r++) {                                                               \
                 x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src[r] + k))); \
@@ -1322,10 +1327,8 @@ static inline long chunk_list(uint64_t bits, long base, uint16_t *list, long n) 
                 const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
                 for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
             }                                                                                              \
-            done++;                                                                                        \
         }                                                                                                  \
         for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                     \
-        return done;                                                                                       \
     }
 LOAD_DOT_SKIP_TILE(2, 1) LOAD_DOT_SKIP_TILE(2, 2) LOAD_DOT_SKIP_TILE(2, 3) LOAD_DOT_SKIP_TILE(2, 4)
 LOAD_DOT_SKIP_TILE(2, 5) LOAD_DOT_SKIP_TILE(2, 6) LOAD_DOT_SKIP_TILE(2, 7) LOAD_DOT_SKIP_TILE(2, 8)
@@ -1361,6 +1364,12 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
                                                    long end, uint64_t *chunks, long ldw) {
     const long p = pb->features, rows = J <= 12 ? NK_NARROW_SKIP_ROWS : 1, words = (p + 1023) / 1024;
     const long last = (p - 1) / 16;   // the last chunk, which holds p - 16 last pixels
+#ifdef NK_NO_VBMI2   // tools' builds: the fallback on a CPU that has VBMI2
+    const int vbmi2 = 0;
+#else
+    const int vbmi2 = has_avx512_vbmi2();
+#endif
+    uint8_t list[256 + 64];
     const uint8_t *bytes = (const uint8_t *)pb->pixels + b0 * p;
     byte_sums(bytes, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
     for (long row = nb; row < padded; row++)
@@ -1374,28 +1383,33 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
             if (row < nb && row < ahead && b0 + nb + row < end)   // a prefetch never faults; + 63 reaches the row's last line
                 for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src[r] + nb * p + k), _MM_HINT_T1);
         }
-        float *x = sc->xf + i * ldp, *ai = a + i * lda;
-        const uint64_t *ci = chunks + i;
-        long done;
-#define SKIP_DOTS(R, J) case J: done = load_dot_skip_##R##_##J(src, p, ldp, s_rows, x, ai, lda, ci, ldw, words); break;
+        float *ai = a + i * lda;
+        // The tile's chunks (its rows' bits ORed): a partial last one (p not a multiple of 16) apart.
+        uint64_t bits[4];
+        for (long w = 0; w < words; w++) {
+            bits[w] = 0;
+            for (long r = 0; r < rows; r++) bits[w] |= chunks[w * ldw + i + r];
+        }
+        const int tail = p % 16 && ((bits[last / 64] >> (last % 64)) & 1);
+        if (p % 16) bits[last / 64] &= ~(1ull << (last % 64));
+        const long n = vbmi2 ? chunk_list_vbmi2(bits, words, list) : chunk_list_bits(bits, words, list);
+#define SKIP_DOTS(R, J) case J: load_dot_skip_##R##_##J(src, p, ldp, s_rows, ai, lda, list, n, tail); break;
         if (rows == 2)
             switch (J) {
             SKIP_DOTS(2, 1) SKIP_DOTS(2, 2) SKIP_DOTS(2, 3) SKIP_DOTS(2, 4) SKIP_DOTS(2, 5) SKIP_DOTS(2, 6)
             SKIP_DOTS(2, 7) SKIP_DOTS(2, 8) SKIP_DOTS(2, 9) SKIP_DOTS(2, 10) SKIP_DOTS(2, 11)
-            default: done = load_dot_skip_2_12(src, p, ldp, s_rows, x, ai, lda, ci, ldw, words); break;
+            default: load_dot_skip_2_12(src, p, ldp, s_rows, ai, lda, list, n, tail); break;
             }
         else
             switch (J) {
             SKIP_DOTS(1, 1) SKIP_DOTS(1, 2) SKIP_DOTS(1, 3) SKIP_DOTS(1, 4) SKIP_DOTS(1, 5) SKIP_DOTS(1, 6)
             SKIP_DOTS(1, 7) SKIP_DOTS(1, 8) SKIP_DOTS(1, 9) SKIP_DOTS(1, 10) SKIP_DOTS(1, 11) SKIP_DOTS(1, 12)
             SKIP_DOTS(1, 13) SKIP_DOTS(1, 14) SKIP_DOTS(1, 15)
-            default: done = load_dot_skip_1_16(src, p, ldp, s_rows, x, ai, lda, ci, ldw, words); break;
+            default: load_dot_skip_1_16(src, p, ldp, s_rows, ai, lda, list, n, tail); break;
             }
 #undef SKIP_DOTS
-        // Pixels multiplied per real row: 16 per chunk, less the last chunk's padding when it was taken.
-        uint64_t last_bit = 0;
-        for (long r = 0; r < rows; r++) last_bit |= ci[(last / 64) * ldw + r] >> (last % 64);
-        const long pixels = 16 * done - ((last_bit & 1) ? 16 * (last + 1) - p : 0);
+        // Pixels multiplied per real row: 16 per chunk, the partial last one p - 16 last.
+        const long pixels = 16 * n + (tail ? p - 16 * last : 0);
         const long real = nb - i < rows ? (nb - i > 0 ? nb - i : 0) : rows;
         macs += (double)(real * pixels) * (double)J;
     }
