@@ -1338,22 +1338,39 @@ LOAD_DOT_SKIP_TILE(1, 5) LOAD_DOT_SKIP_TILE(1, 6) LOAD_DOT_SKIP_TILE(1, 7) LOAD_
 LOAD_DOT_SKIP_TILE(1, 9) LOAD_DOT_SKIP_TILE(1, 10) LOAD_DOT_SKIP_TILE(1, 11) LOAD_DOT_SKIP_TILE(1, 12)
 LOAD_DOT_SKIP_TILE(1, 13) LOAD_DOT_SKIP_TILE(1, 14) LOAD_DOT_SKIP_TILE(1, 15) LOAD_DOT_SKIP_TILE(1, 16)
 
-/// The nonzero bytes of src[0 ..< n].
-AVX512 static long nonzero_bytes(const uint8_t *src, long n) {
-    long count = 0;
-    for (long k = 0; k < n; k += 64) {
-        const __mmask64 live = n - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (n - k)) - 1;
-        const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + k);
-        count += __builtin_popcountll(_cvtmask64_u64(_mm512_test_epi8_mask(bytes, bytes)));
-    }
-    return count;
-}
-
 /// Rows per tile of the sparse narrow sweep for J <= 12 (above, 1): 2 rows share each
 /// support vector's load over the union of their nonzero chunks; 1 row runs over its own.
 #ifndef NK_NARROW_SKIP_ROWS
 #define NK_NARROW_SKIP_ROWS 2
 #endif
+
+/// The share of its tiles' 16-pixel chunks (rows ORed per tile) below which the narrow sweep
+/// (m <= 16) skips the all-zero ones (DISTILL_NK_SPARSE_AUTO), measured on the call's first
+/// super-block and kept for the call. A tile's chunk costs the same FMAs whether 1 or 16 of
+/// its pixels are nonzero, and the lists cost a little, so the pixels' density says little
+/// here. Measured at m = 10 (tools/nk-pass-ab.sh, NK_NEW_SPARSE=on against the dense sweep,
+/// the whole pass): MNIST (69% of pairs' chunks) 0.94; random bytes 5% nonzero (pairs' chunks
+/// about 81%) 1.00; 10% (96%) 1.09.
+#ifndef NK_NARROW_CHUNKS_BELOW
+#define NK_NARROW_CHUNKS_BELOW 0.75
+#endif
+
+/// The share of nonzero 16-pixel chunks of the narrow sweep's tiles (NK_NARROW_SKIP_ROWS rows
+/// ORed for m <= 12, else single rows) over rows b0 ..< b0 + nb, from byte_sums' chunk bits
+/// (into chunks, ldw; the sums into sc, overwritten later).
+AVX512_VNNI static double narrow_chunk_density(const distill_nk_problem *pb, long b0, long nb, long m, scratch *sc,
+                                               uint64_t *chunks, long ldw) {
+    const long p = pb->features, rows = m <= 12 ? NK_NARROW_SKIP_ROWS : 1, words = (p + 1023) / 1024;
+    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+    double taken = 0;
+    for (long i = 0; i < nb; i += rows)
+        for (long w = 0; w < words; w++) {
+            uint64_t bits = 0;
+            for (long r = 0; r < rows && i + r < nb; r++) bits |= chunks[w * ldw + i + r];
+            taken += (double)__builtin_popcountll(bits) * (double)(nb - i < rows ? nb - i : rows);
+        }
+    return taken / ((double)nb * (double)((p + 15) / 16));
+}
 
 /// load_forward_narrow for sparse byte images, the same A, xf, sums and layer data (bits):
 /// first each row's Σx, Σx² and nonzero 16-pixel chunks (byte_sums; chunk bits into
@@ -1665,10 +1682,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
         long nonzeros = ns * p;
         if (may_skip && (sparse_forward != 0 || sparse_backward != 0))
             PROFILE_KEPT(0, nonzeros = nonzero_lists((const uint8_t *)pb->pixels + b0 * p, p, ns, padded, nz_idx, ldi, nz_chunk));
-        if (narrow_skip < 0) {   // the narrow sweep's density: its bytes counted once
-            if (narrow_can && sparse != DISTILL_NK_SPARSE_ON) nonzeros = nonzero_bytes((const uint8_t *)pb->pixels + b0 * p, ns * p);
-            narrow_skip = narrow_can && (sparse == DISTILL_NK_SPARSE_ON || (double)nonzeros / (double)(ns * p) < NK_SPARSE_BELOW);
-        }
+        if (narrow_skip < 0)
+            narrow_skip = narrow_can && (sparse == DISTILL_NK_SPARSE_ON
+                                         || narrow_chunk_density(pb, b0, ns, m, &sc, row_chunks, rows_max) < NK_NARROW_CHUNKS_BELOW);
         if (sparse_forward < 0) {
             const double density = (double)nonzeros / (double)(ns * p);
             sparse_forward = may_skip && forward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
