@@ -1372,10 +1372,14 @@ AVX512_VNNI static double narrow_chunk_density(const distill_nk_problem *pb, lon
     return taken / ((double)nb * (double)((p + 15) / 16));
 }
 
-/// load_forward_narrow for sparse byte images, the same A, xf, sums and layer data (bits):
+/// load_forward_narrow for sparse byte images, the same A, sums and layer data (bits):
 /// first each row's Σx, Σx² and nonzero 16-pixel chunks (byte_sums; chunk bits into
-/// `chunks`, word w of row i at w ldw + i), then the dot-product tiles over those chunks
-/// only. Returns the multiply-adds done (rows < nb).
+/// `chunks`, word w of row i at w ldw + i), then the dot-product tiles over only the
+/// chunks where a row of the tile is nonzero (their numbers listed by vpcompressb).
+/// xf is NOT written: its only reader on this path, gemm_backward_rows, converts the
+/// bytes of the rows it needs again (cheaper than the stores of xf: 300 KiB a block,
+/// which leave L1; measured at m = 10, the pass with the stores of xf 1.04 of the dense
+/// sweep's time, without 0.955). Returns the multiply-adds done (rows < nb).
 AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb, long b0, long nb, long padded, long ldp,
                                                    scratch *sc, const float *s_rows, long J, float *a, long lda, long ahead,
                                                    long end, uint64_t *chunks, long ldw) {
@@ -1442,8 +1446,9 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
 /// Rows (bits) of a block's 16-pixel chunks: chunk c's rows with a nonzero pixel there,
 /// bit i % 64 of out[2 c + i / 64] for row i < nb of the block (NB <= 128), from the
 /// rows' chunk bits (`chunks`: word w of the block's row i at w ldw + i, rows >= nb
-/// ignored). Per group of 8 rows and chunk, one vptestmq. Returns Σ over chunks of
-/// rows x pixels (the backward's multiply-adds per support column).
+/// ignored). Per group of 8 rows and chunk, one vptestmq. Returns the pixels bwd_rows_*
+/// multiply per support column: per strip of two whole chunks, its rows (either chunk's)
+/// x 32; per chunk taken alone (a last single or partial one), its rows x its pixels.
 AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long p, uint64_t *out) {
     _Static_assert(NB <= 128 && NB % 8 == 0, "chunk_rows: two words of row bits per chunk, 8 rows a byte");
     const long nch = (p + 15) / 16, groups = (nb + 7) / 8;
@@ -1459,8 +1464,15 @@ AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long 
         for (long c = 64 * w; c < nch && c < 64 * w + 64; c++) {
             const __m512i bit = _mm512_set1_epi64((long long)(1ull << (c % 64)));
             for (long g = 0; g < groups; g++) _store_mask8((__mmask8 *)(bytes + 16 * c + g), _mm512_test_epi64_mask(v[g], bit));
-            pixels += (double)(__builtin_popcountll(out[2 * c]) + __builtin_popcountll(out[2 * c + 1]))
-                      * (double)(p - 16 * c < 16 ? p - 16 * c : 16);
+        }
+    }
+    for (long c = 0; c < nch;) {   // bwd_rows_*'s strips
+        if (16 * (c + 2) <= p) {
+            pixels += 32.0 * (double)(__builtin_popcountll(out[2 * c] | out[2 * c + 2]) + __builtin_popcountll(out[2 * c + 1] | out[2 * c + 3]));
+            c += 2;
+        } else {
+            pixels += (double)(__builtin_popcountll(out[2 * c]) + __builtin_popcountll(out[2 * c + 1])) * (double)(p - 16 * c < 16 ? p - 16 * c : 16);
+            c += 1;
         }
     }
     return pixels;
