@@ -3,7 +3,8 @@
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
 //      and each row's Σx, Σx² (exact sums for bytes);
 //   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset
-//      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow);
+//      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow, or
+//      load_forward_narrow_skip for sparse images, which leaves xf unwritten);
 // then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
 //   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
 //      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
@@ -33,6 +34,16 @@
 // nonzeros in 128-pixel chunks of each panel of Sᵀ (the dot-product tiles and one-vector
 // panels stay dense), and step 6 per block and pixel over the rows where it is nonzero,
 // support columns in registers (dot_sum then laid out by column chunks, pixel-major).
+// At m <= 16 (the narrow sweep: bytes, VNNI; MNIST at 1 image per class), where the
+// products have lanes over pixels, whole 16-pixel chunks are skipped instead, when the
+// call's first super-block has below NK_NARROW_CHUNKS_BELOW of its tiles' chunks nonzero
+// (MNIST: 58% of a row's chunks, 69% of a pair's): byte_sums also gives each row's
+// nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
+// chunks nonzero in either row, listed by vpcompressb, and step 6 (gemm_backward_rows)
+// per strip of two chunks over the block's rows nonzero there (bit lists per chunk,
+// transposed by vptestmq), converting those rows' bytes again rather than reading xf,
+// which this path does not write. Every lane keeps its chain of FMAs in its order, the
+// reductions their trees: the same bits.
 // This holds for finite support values and finite cotangents D: with an infinite or NaN
 // one the dense products would have made 0 x inf = NaN where the sparse ones skip it.
 // distill_nk_rows_with's options force either path (tests) and count the multiply-adds done.
@@ -1588,6 +1599,7 @@ static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (
 #endif
 /// The backward product skips zero pixels (AUTO) from this many vectors of 16 support
 /// columns: with fewer, a pixel's few chains of dependent FMAs leave the FMA units idle.
+/// (At m <= 16 with the narrow sweep, gemm_backward_rows skips zero chunks instead.)
 /// Measured on MNIST, the whole pass against the dense kernel: 2 vectors (m = 20, 32)
 /// 1.37 and 0.68 skipping, 1.02 and 0.61 dense; 3 (m = 48) 0.89 / 0.92; 4 (m = 64) 0.77 / 0.86.
 #ifndef NK_SPARSE_BACKWARD_VECTORS
