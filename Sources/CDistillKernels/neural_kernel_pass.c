@@ -1456,36 +1456,42 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
     return macs;
 }
 
-/// Rows (bits) of a block's 16-pixel chunks: chunk c's rows with a nonzero pixel there,
-/// bit i % 64 of out[2 c + i / 64] for row i < nb of the block (NB <= 128), from the
-/// rows' chunk bits (`chunks`: word w of the block's row i at w ldw + i, rows >= nb
-/// ignored). Per group of 8 rows and chunk, one vptestmq. Returns the pixels bwd_rows_*
-/// multiply per support column: per strip of two whole chunks, its rows (either chunk's)
-/// x 32; per chunk taken alone (a last single or partial one), its rows x its pixels.
+/// Rows (bits) of a block's strips for gemm_backward_rows: per strip of two whole 16-pixel
+/// chunks c, c + 1 (c even; 16 (c + 2) <= p) the rows with a nonzero pixel in either, per
+/// chunk taken alone (a last single or partial one) its rows with a nonzero pixel there:
+/// bit i % 64 of out[2 c + i / 64] for row i < nb of the block (NB <= 128), from the rows'
+/// chunk bits (`chunks`: word w of the block's row i at w ldw + i, rows >= nb ignored).
+/// Per group of 8 rows and strip one vptestmq (on each row's word ORed with itself shifted
+/// by one chunk), the groups' 8 bits joined in mask registers. Returns the pixels
+/// bwd_rows_* multiply per support column: per strip its rows x 32, per chunk taken alone
+/// its rows x its pixels.
 AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long p, uint64_t *out) {
-    _Static_assert(NB <= 128 && NB % 8 == 0, "chunk_rows: two words of row bits per chunk, 8 rows a byte");
-    const long nch = (p + 15) / 16, groups = (nb + 7) / 8;
-    uint8_t *bytes = (uint8_t *)out;   // byte g of chunk c's 16: rows 8g ..< 8g + 8 (little-endian words)
-    memset(out, 0, sizeof(uint64_t) * 2 * (size_t)nch);
+    _Static_assert(NB <= 128 && NB % 8 == 0, "chunk_rows: two words of row bits per strip, 8 rows a mask");
+    const long nch = (p + 15) / 16;
     double pixels = 0;
     for (long w = 0; w < (nch + 63) / 64; w++) {
-        __m512i v[NB / 8];
-        for (long g = 0; g < groups; g++) {
+        __m512i v[NB / 8], pair[NB / 8];   // 8 rows' word w a vector (rows >= nb zero); chunk c | chunk c + 1 at bit c
+        for (long g = 0; g < NB / 8; g++) {
             const long left = nb - 8 * g;
-            v[g] = _mm512_maskz_loadu_epi64((__mmask8)(left >= 8 ? 0xff : (1u << left) - 1u), chunks + w * ldw + 8 * g);
+            v[g] = _mm512_maskz_loadu_epi64((__mmask8)(left >= 8 ? 0xff : (left > 0 ? (1u << left) - 1u : 0u)), chunks + w * ldw + 8 * g);
+            pair[g] = _mm512_or_si512(v[g], _mm512_srli_epi64(v[g], 1));
         }
-        for (long c = 64 * w; c < nch && c < 64 * w + 64; c++) {
+        // Strips start at even chunks (64 w is even), so a strip's two chunks share a word.
+        for (long c = 64 * w; c < nch && c < 64 * w + 64;) {
+            const int strip = 16 * (c + 2) <= p;
             const __m512i bit = _mm512_set1_epi64((long long)(1ull << (c % 64)));
-            for (long g = 0; g < groups; g++) _store_mask8((__mmask8 *)(bytes + 16 * c + g), _mm512_test_epi64_mask(v[g], bit));
-        }
-    }
-    for (long c = 0; c < nch;) {   // bwd_rows_*'s strips
-        if (16 * (c + 2) <= p) {
-            pixels += 32.0 * (double)(__builtin_popcountll(out[2 * c] | out[2 * c + 2]) + __builtin_popcountll(out[2 * c + 1] | out[2 * c + 3]));
-            c += 2;
-        } else {
-            pixels += (double)(__builtin_popcountll(out[2 * c]) + __builtin_popcountll(out[2 * c + 1])) * (double)(p - 16 * c < 16 ? p - 16 * c : 16);
-            c += 1;
+            __mmask16 k[16];
+            for (int g = 0; g < 16; g++) k[g] = g < NB / 8 ? (__mmask16)_mm512_test_epi64_mask(strip ? pair[g] : v[g], bit) : 0;
+            const uint64_t lo = _cvtmask64_u64(_mm512_kunpackd(
+                _mm512_kunpackw(_mm512_kunpackb(k[7], k[6]), _mm512_kunpackb(k[5], k[4])),
+                _mm512_kunpackw(_mm512_kunpackb(k[3], k[2]), _mm512_kunpackb(k[1], k[0]))));
+            const uint64_t hi = _cvtmask64_u64(_mm512_kunpackd(
+                _mm512_kunpackw(_mm512_kunpackb(k[15], k[14]), _mm512_kunpackb(k[13], k[12])),
+                _mm512_kunpackw(_mm512_kunpackb(k[11], k[10]), _mm512_kunpackb(k[9], k[8]))));
+            out[2 * c] = lo;
+            out[2 * c + 1] = hi;
+            pixels += (double)(__builtin_popcountll(lo) + __builtin_popcountll(hi)) * (double)(strip ? 32 : (p - 16 * c < 16 ? p - 16 * c : 16));
+            c += strip ? 2 : 1;
         }
     }
     return pixels;
@@ -1493,7 +1499,7 @@ AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long 
 
 /// One block's Dᵀ xf for support columns 0..<JT (d: D's rows, lda apart; JT <= 14), per
 /// strip of two 16-pixel chunks over only the rows with a nonzero pixel in either (rows:
-/// chunk_rows' bits, ORed), in row order: bwd_tile_*'s chain per column and pixel
+/// chunk_rows' bits), in row order: bwd_tile_*'s chain per column and pixel
 /// without its terms of rows that are zero in the strip (the same bits; a row zero in one
 /// of the chunks only adds fma(d, 0, acc) = acc there), each x converted from the bytes
 /// (src: the block's rows, p apart). Its Float32 sum added in Double to out (rows ldo
@@ -1517,8 +1523,8 @@ AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long 
         __m512 acc[JT][NV];                                                                                \
         for (int j = 0; j < JT; j++)                                                                       \
             for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                  \
-        BWD_ROWS_WORD(NV, JT, NV == 2 ? rows[2 * c] | rows[2 * c + 2] : rows[2 * c], 0, LIVE)              \
-        BWD_ROWS_WORD(NV, JT, NV == 2 ? rows[2 * c + 1] | rows[2 * c + 3] : rows[2 * c + 1], 64, LIVE)     \
+        BWD_ROWS_WORD(NV, JT, rows[2 * c], 0, LIVE)                                                        \
+        BWD_ROWS_WORD(NV, JT, rows[2 * c + 1], 64, LIVE)                                                   \
         for (int j = 0; j < JT; j++)                                                                       \
             for (int v = 0; v < NV; v++) {                                                                 \
                 const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v]));                     \
