@@ -40,8 +40,8 @@
 // (MNIST: 58% of a row's chunks, 69% of a pair's): byte_sums also gives each row's
 // nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
 // chunks nonzero in either row, listed by vpcompressb, and step 6 (gemm_backward_rows)
-// per strip of two chunks over the block's rows nonzero there (bit lists per chunk,
-// transposed by vptestmq), converting those rows' bytes again rather than reading xf,
+// per strip of two chunks over the block's rows nonzero there (row bits per strip, from
+// the rows' chunk bits by vptestmq), converting those rows' bytes again rather than reading xf,
 // which this path does not write. Every lane keeps its chain of FMAs in its order, the
 // reductions their trees: the same bits.
 // This holds for finite support values and finite cotangents D: with an infinite or NaN
