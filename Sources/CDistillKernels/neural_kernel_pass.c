@@ -3,7 +3,8 @@
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
 //      and each row's Σx, Σx² (exact sums for bytes);
 //   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset
-//      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow);
+//      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow, or
+//      load_forward_narrow_skip for sparse images, which leaves xf unwritten);
 // then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
 //   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
 //      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
@@ -33,6 +34,16 @@
 // nonzeros in 128-pixel chunks of each panel of Sᵀ (the dot-product tiles and one-vector
 // panels stay dense), and step 6 per block and pixel over the rows where it is nonzero,
 // support columns in registers (dot_sum then laid out by column chunks, pixel-major).
+// At m <= 16 (the narrow sweep: bytes, VNNI; MNIST at 1 image per class), where the
+// products have lanes over pixels, whole 16-pixel chunks are skipped instead, when the
+// call's first super-block has below NK_NARROW_CHUNKS_BELOW of its tiles' chunks nonzero
+// (MNIST: 58% of a row's chunks, 69% of a pair's): byte_sums also gives each row's
+// nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
+// chunks nonzero in either row, listed by vpcompressb, and step 6 (gemm_backward_rows)
+// per strip of two chunks over the block's rows nonzero there (row bits per strip, from
+// the rows' chunk bits by vptestmq), converting those rows' bytes again rather than reading xf,
+// which this path does not write. Every lane keeps its chain of FMAs in its order, the
+// reductions their trees: the same bits.
 // This holds for finite support values and finite cotangents D: with an infinite or NaN
 // one the dense products would have made 0 x inf = NaN where the sparse ones skip it.
 // distill_nk_rows_with's options force either path (tests) and count the multiply-adds done.
@@ -419,16 +430,35 @@ static int has_avx512_vnni(void) {
 /// The AVX-512 target plus VNNI (vpdpbusd), for the narrow sweep's integer sums.
 #define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 
+/// Bits 0, 2, 4, ..., 62 of x packed into bits 0 ..< 32.
+static inline uint64_t compress_even(uint64_t x) {
+    x &= 0x5555555555555555ull;
+    x = (x | x >> 1) & 0x3333333333333333ull;
+    x = (x | x >> 2) & 0x0f0f0f0f0f0f0f0full;
+    x = (x | x >> 4) & 0x00ff00ff00ff00ffull;
+    x = (x | x >> 8) & 0x0000ffff0000ffffull;
+    return (x | x >> 16) & 0xffffffffull;
+}
+
 /// Σx and Σx² of n rows of p <= 4096 bytes (row i at src + i p) into sums[i], squares[i],
 /// exact: in integers, 64 bytes at a time, Σx by vpsadbw and Σx² = Σ x (x - 128) + 128 Σx
 /// by vpdpbusd (x unsigned, x - 128 = x XOR 0x80 signed; products at most 255 x 127 in
 /// magnitude, four a lane per step: below 2^31 for p <= 4096). Four rows at a time, so
-/// that four rows' chains of dependent additions overlap.
-AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *sums, double *squares) {
+/// that four rows' chains of dependent additions overlap. With `chunks` (sparse byte
+/// images), also each row's 16-pixel chunks with a nonzero pixel: bit c % 64 of
+/// chunks[(c / 64) ldw + i] for chunk c (pixels 16c ..< 16c + 16) of row i: per 64
+/// bytes one vptestmq's 8 bits (nonzero 8-byte words) stored, then per 128 such bits
+/// the pairs ORed and packed into 64 chunk bits (compress_even).
+AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *sums, double *squares, uint64_t *chunks,
+                                  long ldw) {
     const __m512i zero = _mm512_setzero_si512(), flip = _mm512_set1_epi8((char)0x80);
     for (long i0 = 0; i0 < n; i0 += 4) {
         const int rows = n - i0 < 4 ? (int)(n - i0) : 4;
         __m512i s[4], d[4];
+        uint64_t words[4][8];   // 8-byte words' bits: p <= 4096, at most 512 bits a row
+        if (chunks)
+            for (int r = 0; r < 4; r++)
+                for (int w = 0; w < 8; w++) words[r][w] = 0;
         for (int r = 0; r < 4; r++) { s[r] = zero; d[r] = zero; }
         for (long k = 0; k < p; k += 64) {
             const __mmask64 live = p - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1) << (p - k)) - 1;
@@ -437,12 +467,17 @@ AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *su
                 const __m512i bytes = _mm512_maskz_loadu_epi8(live, src + (i0 + r) * p + k);
                 s[r] = _mm512_add_epi64(s[r], _mm512_sad_epu8(bytes, zero));
                 d[r] = _mm512_dpbusd_epi32(d[r], bytes, _mm512_xor_si512(bytes, flip));
+                if (chunks) _store_mask8((__mmask8 *)words[r] + (k >> 6), _mm512_test_epi64_mask(bytes, bytes));
             }
         }
         for (int r = 0; r < rows; r++) {
             const long si = _mm512_reduce_add_epi64(s[r]);
             sums[i0 + r] = (double)si;
             squares[i0 + r] = (double)(_mm512_reduce_add_epi32(d[r]) + 128 * si);
+            if (chunks)
+                for (long w = 0; w < (p + 1023) / 1024; w++)
+                    chunks[w * ldw + i0 + r] = compress_even(words[r][2 * w] | words[r][2 * w] >> 1)
+                                               | compress_even(words[r][2 * w + 1] | words[r][2 * w + 1] >> 1) << 32;
         }
     }
 }
@@ -529,7 +564,7 @@ AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b
 #undef LOAD_DOTS
     }
     // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
-    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq);
+    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, NULL, 0);
     double q1[4 * NB];   // padded <= 4 NB (super_blocks)
     for (long row = 0; row < padded; row++) {
         if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
@@ -1248,6 +1283,308 @@ AVX512 static void gemm_backward_sparse(const float *d, long lda, const float *x
     }
 }
 
+/// The numbers of the set bits of bits[0 ..< words] (bit b of word w: 64 w + b < 256), in
+/// increasing order, into list (room for 64 words more than the count); returns the count.
+/// VBMI2: one vpcompressb per word.
+AVX512_VBMI2 static long chunk_list_vbmi2(const uint64_t *bits, long words, uint8_t *list) {
+    const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44,
+                                         43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,
+                                         23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    long n = 0;
+    for (long w = 0; w < words; w++) {
+        _mm512_storeu_si512(list + n, _mm512_maskz_compress_epi8(bits[w], _mm512_add_epi8(iota, _mm512_set1_epi8((char)(64 * w)))));
+        n += __builtin_popcountll(bits[w]);
+    }
+    return n;
+}
+
+/// chunk_list_vbmi2 without vpcompressb: the bits one at a time.
+static long chunk_list_bits(const uint64_t *bits, long words, uint8_t *list) {
+    long n = 0;
+    for (long w = 0; w < words; w++)
+        for (uint64_t b = bits[w]; b; b &= b - 1) list[n++] = (uint8_t)(64 * w + __builtin_ctzll(b));
+    return n;
+}
+
+/// load_dot_tile_ROWS_J over only the 16-pixel chunks where one of the ROWS rows has a
+/// nonzero pixel (their chunk bits ORed: `chunks` + r is row r's first word, words
+/// `ldw` apart, `words` of them), in increasing order, so each accumulator's chain is
+/// the dense one without its terms of zero pixels (the same bits). xf's rows are zeroed
+/// first, so the skipped chunks still hold their zeros. Returns the chunks multiplied.
+#define LOAD_DOT_SKIP_TILE(ROWS, J)                                                                        \
+    AVX512_VNNI __attribute__((noinline)) static void load_dot_skip_##ROWS##_##J(                          \
+        const uint8_t *const *src, long p, long ldp, const float *s_rows, float *a, long lda,              \
+        const uint8_t *list, long n, int tail) {                                                           \
+        __m512 acc[ROWS][16];                                                                              \
+        for (int r = 0; r < ROWS; r++)                                                                     \
+            for (int j = 0; j < 16; j++) acc[r][j] = _mm512_setzero_ps();                                  \
+        for (long t = 0; t < n; t++) {                                                                     \
+            const long k = 16 * (long)list[t];                                                             \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++)                                                                 \
+                x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src[r] + k)))); \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
+            }                                                                                              \
+        }                                                                                                  \
+        if (tail) {                                                                                        \
+            const long k = 16 * (p / 16);                                                                  \
+            __m512 x[ROWS];                                                                                \
+            for (int r = 0; r < ROWS; r++) {                                                               \
+                x[r] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << (p - k)) - 1u), src[r] + k))); \
+            }                                                                                              \
+            for (int j = 0; j < J; j++) {                                                                  \
+                const __m512 sv = _mm512_load_ps(s_rows + j * ldp + k);                                    \
+                for (int r = 0; r < ROWS; r++) acc[r][j] = _mm512_fmadd_ps(x[r], sv, acc[r][j]);           \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int r = 0; r < ROWS; r++) _mm512_store_ps(a + r * lda, sum16_ps(acc[r]));                     \
+    }
+LOAD_DOT_SKIP_TILE(2, 1) LOAD_DOT_SKIP_TILE(2, 2) LOAD_DOT_SKIP_TILE(2, 3) LOAD_DOT_SKIP_TILE(2, 4)
+LOAD_DOT_SKIP_TILE(2, 5) LOAD_DOT_SKIP_TILE(2, 6) LOAD_DOT_SKIP_TILE(2, 7) LOAD_DOT_SKIP_TILE(2, 8)
+LOAD_DOT_SKIP_TILE(2, 9) LOAD_DOT_SKIP_TILE(2, 10) LOAD_DOT_SKIP_TILE(2, 11) LOAD_DOT_SKIP_TILE(2, 12)
+LOAD_DOT_SKIP_TILE(1, 1) LOAD_DOT_SKIP_TILE(1, 2) LOAD_DOT_SKIP_TILE(1, 3) LOAD_DOT_SKIP_TILE(1, 4)
+LOAD_DOT_SKIP_TILE(1, 5) LOAD_DOT_SKIP_TILE(1, 6) LOAD_DOT_SKIP_TILE(1, 7) LOAD_DOT_SKIP_TILE(1, 8)
+LOAD_DOT_SKIP_TILE(1, 9) LOAD_DOT_SKIP_TILE(1, 10) LOAD_DOT_SKIP_TILE(1, 11) LOAD_DOT_SKIP_TILE(1, 12)
+LOAD_DOT_SKIP_TILE(1, 13) LOAD_DOT_SKIP_TILE(1, 14) LOAD_DOT_SKIP_TILE(1, 15) LOAD_DOT_SKIP_TILE(1, 16)
+
+/// Rows per tile of the sparse narrow sweep for J <= 12 (above, 1): 2 rows share each
+/// support vector's load over the union of their nonzero chunks; 1 row runs over its own.
+/// Measured on MNIST (tools/nk-pass-ab.sh, the whole pass, 2 rows against 1): 0.979 at
+/// m = 5, 0.984 at m = 10.
+#ifndef NK_NARROW_SKIP_ROWS
+#define NK_NARROW_SKIP_ROWS 2
+#endif
+
+/// The share of its tiles' 16-pixel chunks (rows ORed per tile) below which the narrow sweep
+/// (m <= 16) skips the all-zero ones (DISTILL_NK_SPARSE_AUTO), measured on the call's first
+/// super-block and kept for the call. A tile's chunk costs the same FMAs whether 1 or 16 of
+/// its pixels are nonzero, and the lists cost a little, so the pixels' density says little
+/// here. Measured at m = 10 (tools/nk-pass-ab.sh, NK_NEW_SPARSE=on against the dense sweep,
+/// the whole pass): MNIST (69% of pairs' chunks) 0.94; random bytes 5% nonzero (pairs' chunks
+/// about 81%) 1.00; 10% (96%) 1.09.
+#ifndef NK_NARROW_CHUNKS_BELOW
+#define NK_NARROW_CHUNKS_BELOW 0.75
+#endif
+
+/// The share of nonzero 16-pixel chunks of the narrow sweep's tiles (NK_NARROW_SKIP_ROWS rows
+/// ORed for m <= 12, else single rows) over rows b0 ..< b0 + nb, from byte_sums' chunk bits
+/// (into chunks, ldw; the sums into sc, overwritten later).
+AVX512_VNNI static double narrow_chunk_density(const distill_nk_problem *pb, long b0, long nb, long m, scratch *sc,
+                                               uint64_t *chunks, long ldw) {
+    const long p = pb->features, rows = m <= 12 ? NK_NARROW_SKIP_ROWS : 1, words = (p + 1023) / 1024;
+    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+    double taken = 0;
+    for (long i = 0; i < nb; i += rows)
+        for (long w = 0; w < words; w++) {
+            uint64_t bits = 0;
+            for (long r = 0; r < rows && i + r < nb; r++) bits |= chunks[w * ldw + i + r];
+            taken += (double)__builtin_popcountll(bits) * (double)(nb - i < rows ? nb - i : rows);
+        }
+    return taken / ((double)nb * (double)((p + 15) / 16));
+}
+
+/// load_forward_narrow for sparse byte images, the same A, sums and layer data (bits):
+/// first each row's Σx, Σx² and nonzero 16-pixel chunks (byte_sums; chunk bits into
+/// `chunks`, word w of row i at w ldw + i), then the dot-product tiles over only the
+/// chunks where a row of the tile is nonzero (their numbers listed by vpcompressb).
+/// xf is NOT written: its only reader on this path, gemm_backward_rows, converts the
+/// bytes of the rows it needs again (cheaper than the stores of xf: 300 KiB a block,
+/// which leave L1; measured at m = 10, the pass with the stores of xf 1.04 of the dense
+/// sweep's time, without 0.955). Returns the multiply-adds done (rows < nb).
+AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb, long b0, long nb, long padded, long ldp,
+                                                   scratch *sc, const float *s_rows, long J, float *a, long lda, long ahead,
+                                                   long end, uint64_t *chunks, long ldw) {
+    const long p = pb->features, rows = J <= 12 ? NK_NARROW_SKIP_ROWS : 1, words = (p + 1023) / 1024;
+    const long last = (p - 1) / 16;   // the last chunk, which holds p - 16 last pixels
+#ifdef NK_NO_VBMI2   // tools' builds: the fallback on a CPU that has VBMI2
+    const int vbmi2 = 0;
+#else
+    const int vbmi2 = has_avx512_vbmi2();
+#endif
+    uint8_t list[256 + 64];
+    const uint8_t *bytes = (const uint8_t *)pb->pixels + b0 * p;
+    byte_sums(bytes, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+    for (long row = nb; row < padded; row++)
+        for (long w = 0; w < words; w++) chunks[w * ldw + row] = 0;
+    double macs = 0;
+    for (long i = 0; i < padded; i += rows) {
+        const uint8_t *src[2];
+        for (long r = 0; r < rows; r++) {
+            const long row = i + r;
+            src[r] = row < nb ? bytes + row * p : zero_row;
+            if (row < nb && row < ahead && b0 + nb + row < end)   // a prefetch never faults; + 63 reaches the row's last line
+                for (long k = 0; k < p + 63; k += 64) _mm_prefetch((const char *)(src[r] + nb * p + k), _MM_HINT_T1);
+        }
+        float *ai = a + i * lda;
+        // The tile's chunks (its rows' bits ORed): a partial last one (p not a multiple of 16) apart.
+        uint64_t bits[4];
+        for (long w = 0; w < words; w++) {
+            bits[w] = 0;
+            for (long r = 0; r < rows; r++) bits[w] |= chunks[w * ldw + i + r];
+        }
+        const int tail = p % 16 && ((bits[last / 64] >> (last % 64)) & 1);
+        if (p % 16) bits[last / 64] &= ~(1ull << (last % 64));
+        const long n = vbmi2 ? chunk_list_vbmi2(bits, words, list) : chunk_list_bits(bits, words, list);
+#define SKIP_DOTS(R, J) case J: load_dot_skip_##R##_##J(src, p, ldp, s_rows, ai, lda, list, n, tail); break;
+        if (rows == 2)
+            switch (J) {
+            SKIP_DOTS(2, 1) SKIP_DOTS(2, 2) SKIP_DOTS(2, 3) SKIP_DOTS(2, 4) SKIP_DOTS(2, 5) SKIP_DOTS(2, 6)
+            SKIP_DOTS(2, 7) SKIP_DOTS(2, 8) SKIP_DOTS(2, 9) SKIP_DOTS(2, 10) SKIP_DOTS(2, 11)
+            default: load_dot_skip_2_12(src, p, ldp, s_rows, ai, lda, list, n, tail); break;
+            }
+        else
+            switch (J) {
+            SKIP_DOTS(1, 1) SKIP_DOTS(1, 2) SKIP_DOTS(1, 3) SKIP_DOTS(1, 4) SKIP_DOTS(1, 5) SKIP_DOTS(1, 6)
+            SKIP_DOTS(1, 7) SKIP_DOTS(1, 8) SKIP_DOTS(1, 9) SKIP_DOTS(1, 10) SKIP_DOTS(1, 11) SKIP_DOTS(1, 12)
+            SKIP_DOTS(1, 13) SKIP_DOTS(1, 14) SKIP_DOTS(1, 15)
+            default: load_dot_skip_1_16(src, p, ldp, s_rows, ai, lda, list, n, tail); break;
+            }
+#undef SKIP_DOTS
+        // Pixels multiplied per real row: 16 per chunk, the partial last one p - 16 last.
+        const long pixels = 16 * n + (tail ? p - 16 * last : 0);
+        const long real = nb - i < rows ? (nb - i > 0 ? nb - i : 0) : rows;
+        macs += (double)(real * pixels) * (double)J;
+    }
+    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
+    for (long row = 0; row < padded; row++) {
+        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
+        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
+    }
+    layers_avx512(pb, q1, padded, sc->rows);
+    return macs;
+}
+
+/// Rows (bits) of a block's strips for gemm_backward_rows: per strip of two whole 16-pixel
+/// chunks c, c + 1 (c even; 16 (c + 2) <= p) the rows with a nonzero pixel in either, per
+/// chunk taken alone (a last single or partial one) its rows with a nonzero pixel there:
+/// bit i % 64 of out[2 c + i / 64] for row i < nb of the block (NB <= 128), from the rows'
+/// chunk bits (`chunks`: word w of the block's row i at w ldw + i, rows >= nb ignored).
+/// Per group of 8 rows and strip one vptestmq (on each row's word ORed with itself shifted
+/// by one chunk), the groups' 8 bits joined in mask registers. Returns the pixels
+/// bwd_rows_* multiply per support column: per strip its rows x 32, per chunk taken alone
+/// its rows x its pixels.
+AVX512 static double chunk_rows(const uint64_t *chunks, long ldw, long nb, long p, uint64_t *out) {
+    _Static_assert(NB <= 128 && NB % 8 == 0, "chunk_rows: two words of row bits per strip, 8 rows a mask");
+    const long nch = (p + 15) / 16;
+    double pixels = 0;
+    for (long w = 0; w < (nch + 63) / 64; w++) {
+        __m512i v[NB / 8], pair[NB / 8];   // 8 rows' word w a vector (rows >= nb zero); chunk c | chunk c + 1 at bit c
+        for (long g = 0; g < NB / 8; g++) {
+            const long left = nb - 8 * g;
+            v[g] = _mm512_maskz_loadu_epi64((__mmask8)(left >= 8 ? 0xff : (left > 0 ? (1u << left) - 1u : 0u)), chunks + w * ldw + 8 * g);
+            pair[g] = _mm512_or_si512(v[g], _mm512_srli_epi64(v[g], 1));
+        }
+        // Strips start at even chunks (64 w is even), so a strip's two chunks share a word.
+        for (long c = 64 * w; c < nch && c < 64 * w + 64;) {
+            const int strip = 16 * (c + 2) <= p;
+            const __m512i bit = _mm512_set1_epi64((long long)(1ull << (c % 64)));
+            __mmask16 k[16];
+            for (int g = 0; g < 16; g++) k[g] = g < NB / 8 ? (__mmask16)_mm512_test_epi64_mask(strip ? pair[g] : v[g], bit) : 0;
+            const uint64_t lo = _cvtmask64_u64(_mm512_kunpackd(
+                _mm512_kunpackw(_mm512_kunpackb(k[7], k[6]), _mm512_kunpackb(k[5], k[4])),
+                _mm512_kunpackw(_mm512_kunpackb(k[3], k[2]), _mm512_kunpackb(k[1], k[0]))));
+            const uint64_t hi = _cvtmask64_u64(_mm512_kunpackd(
+                _mm512_kunpackw(_mm512_kunpackb(k[15], k[14]), _mm512_kunpackb(k[13], k[12])),
+                _mm512_kunpackw(_mm512_kunpackb(k[11], k[10]), _mm512_kunpackb(k[9], k[8]))));
+            out[2 * c] = lo;
+            out[2 * c + 1] = hi;
+            pixels += (double)(__builtin_popcountll(lo) + __builtin_popcountll(hi)) * (double)(strip ? 32 : (p - 16 * c < 16 ? p - 16 * c : 16));
+            c += strip ? 2 : 1;
+        }
+    }
+    return pixels;
+}
+
+/// One block's Dᵀ xf for support columns 0..<JT (d: D's rows, lda apart; JT <= 14), per
+/// strip of two 16-pixel chunks over only the rows with a nonzero pixel in either (rows:
+/// chunk_rows' bits), in row order: bwd_tile_*'s chain per column and pixel
+/// without its terms of rows that are zero in the strip (the same bits; a row zero in one
+/// of the chunks only adds fma(d, 0, acc) = acc there), each x converted from the bytes
+/// (src: the block's rows, p apart). Its Float32 sum added in Double to out (rows ldo
+/// apart, as in gemm_backward_avx512; a strip without rows adds +0, which changes
+/// nothing). A last single chunk, or a partial one (p not a multiple of 16), goes alone
+/// with its loads masked.
+#define BWD_ROWS_WORD(NV, JT, WORD, BASE, LIVE)                                                            \
+    for (uint64_t bits = (WORD); bits; bits &= bits - 1) {                                                 \
+        const long i = (BASE) + __builtin_ctzll(bits);                                                     \
+        __m512 x[NV];                                                                                      \
+        for (int v = 0; v < NV; v++)                                                                       \
+            x[v] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(                                                \
+                NV == 2 ? _mm_loadu_si128((const __m128i *)(s0 + i * p + 16 * v)) : _mm_maskz_loadu_epi8((LIVE), s0 + i * p))); \
+        for (int j = 0; j < JT; j++) {                                                                     \
+            const __m512 dj = _mm512_set1_ps(d[i * lda + j]);                                              \
+            for (int v = 0; v < NV; v++) acc[j][v] = _mm512_fmadd_ps(dj, x[v], acc[j][v]);                 \
+        }                                                                                                  \
+    }
+#define BWD_ROWS_STRIP(NV, JT, LIVE)                                                                       \
+    {                                                                                                      \
+        __m512 acc[JT][NV];                                                                                \
+        for (int j = 0; j < JT; j++)                                                                       \
+            for (int v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();                                  \
+        BWD_ROWS_WORD(NV, JT, rows[2 * c], 0, LIVE)                                                        \
+        BWD_ROWS_WORD(NV, JT, rows[2 * c + 1], 64, LIVE)                                                   \
+        for (int j = 0; j < JT; j++)                                                                       \
+            for (int v = 0; v < NV; v++) {                                                                 \
+                const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(acc[j][v]));                     \
+                const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j][v]), 1))); \
+                double *o = out + j * ldo + 16 * (c + v);                                                  \
+                _mm512_store_pd(o, _mm512_add_pd(_mm512_load_pd(o), lo));                                  \
+                _mm512_store_pd(o + 8, _mm512_add_pd(_mm512_load_pd(o + 8), hi));                          \
+            }                                                                                              \
+    }
+#define BWD_ROWS(JT)                                                                                       \
+    AVX512 __attribute__((noinline)) static void bwd_rows_##JT(const float *d, long lda, const uint8_t *src, long p, long nch, \
+                                                               const uint64_t *rows, double *out, long ldo) { \
+        for (long c = 0; c < nch;) {                                                                       \
+            const uint8_t *s0 = src + 16 * c;                                                              \
+            if (16 * (c + 2) <= p) { BWD_ROWS_STRIP(2, JT, (__mmask16)0xffff) c += 2; }                    \
+            else {                                                                                         \
+                const __mmask16 live = p - 16 * c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (p - 16 * c)) - 1u); \
+                BWD_ROWS_STRIP(1, JT, live) c += 1;                                                        \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+BWD_ROWS(1) BWD_ROWS(2) BWD_ROWS(3) BWD_ROWS(4) BWD_ROWS(5) BWD_ROWS(6) BWD_ROWS(7)
+BWD_ROWS(8) BWD_ROWS(9) BWD_ROWS(10) BWD_ROWS(11) BWD_ROWS(12) BWD_ROWS(13) BWD_ROWS(14)
+
+/// bwd_rows_JT for columns j0 ..< j0 + JT (JT <= 14).
+AVX512 static void bwd_rows_columns(long jt, const float *d, long lda, const uint8_t *src, long p, long nch,
+                                    const uint64_t *rows, double *out, long ldo) {
+#define ROWS_CASE(JT) case JT: bwd_rows_##JT(d, lda, src, p, nch, rows, out, ldo); break;
+    switch (jt) {
+    ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7)
+    ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12) ROWS_CASE(13)
+    default: bwd_rows_14(d, lda, src, p, nch, rows, out, ldo); break;
+    }
+#undef ROWS_CASE
+}
+
+/// gemm_backward_avx512 for m <= 16 over only each strip's nonzero rows (chunk_rows per
+/// block t: rows + 2 nch t; src: the super-block's bytes), block by block in order: the
+/// same bits. Columns in one tile up to 14, else two (8 and m - 8). Measured on MNIST
+/// (one block at a time, 30000 rows, m = 10): the dense product 3.3 ms, this 3.1 ms plus
+/// 0.35 ms of chunk_rows; strips of one chunk (58% of the rows x pixels, against 72%)
+/// took as long: one converted vector per 10 FMAs instead of two per 20 leaves the loads
+/// and conversions the limit. gemm_backward_sparse (per pixel) made the whole pass 1.89x
+/// the dense one's time at m = 10.
+AVX512 static void gemm_backward_rows(const float *d, long lda, const uint8_t *src, long ldp, long p, long m,
+                                      const long *block_rows, long nsub, const uint64_t *rows, double *dot_sum) {
+    const long nch = (p + 15) / 16;
+    for (long t = 0; t < nsub; t++) {
+        if (block_rows[t] == 0) continue;
+        const float *dt = d + t * NB * lda;
+        const uint8_t *xt = src + t * NB * p;
+        const uint64_t *rt = rows + 2 * nch * t;
+        if (m <= 14) bwd_rows_columns(m, dt, lda, xt, p, nch, rt, dot_sum, ldp);
+        else {
+            bwd_rows_columns(8, dt, lda, xt, p, nch, rt, dot_sum, ldp);
+            bwd_rows_columns(m - 8, dt + 8, lda, xt, p, nch, rt, dot_sum + 8 * ldp, ldp);
+        }
+    }
+}
+
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
 /// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
 /// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
@@ -1275,6 +1612,7 @@ static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (
 #endif
 /// The backward product skips zero pixels (AUTO) from this many vectors of 16 support
 /// columns: with fewer, a pixel's few chains of dependent FMAs leave the FMA units idle.
+/// (At m <= 16 with the narrow sweep, gemm_backward_rows skips zero chunks instead.)
 /// Measured on MNIST, the whole pass against the dense kernel: 2 vectors (m = 20, 32)
 /// 1.37 and 0.68 skipping, 1.02 and 0.61 dense; 3 (m = 48) 0.89 / 0.92; 4 (m = 64) 0.77 / 0.86.
 #ifndef NK_SPARSE_BACKWARD_VECTORS
@@ -1310,13 +1648,20 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             sparse_columns += (j1 < m ? j1 : m) - 16 * v0;
         }
     const int forward_can = sparse_columns > 0 && !narrow;
-    const int backward_can = d_alpha != NULL && (sparse == DISTILL_NK_SPARSE_ON || ldm / 16 >= NK_SPARSE_BACKWARD_VECTORS);
+    const int backward_can = d_alpha != NULL && !narrow && (sparse == DISTILL_NK_SPARSE_ON || ldm / 16 >= NK_SPARSE_BACKWARD_VECTORS);
+    // The narrow sweep (m <= 16) over each row's nonzero 16-pixel chunks, and the backward over
+    // each chunk's nonzero rows: each row's chunk bits (rows_max x words) and per block each
+    // chunk's rows (nsub x nch x 2 words).
+    const int narrow_can = narrow && sparse != DISTILL_NK_SPARSE_OFF;
+    const long words = (p + 1023) / 1024, nch = ldp / 16;
     const int may_skip = sparse != DISTILL_NK_SPARSE_OFF && pb->pixel_kind == DISTILL_PIXELS_U8 && p <= 65535
                          && (forward_can || backward_can);
     const long ldi = p + 32, nchunks = (p + SKC - 1) / SKC;
     const size_t sparse_bytes = may_skip ? sizeof(uint16_t) * (size_t)(rows_max * (ldi + nchunks + 1)) + sizeof(int32_t) * (size_t)(nsub * (p + 1) + p)
                                            + (size_t)(nsub * NB * p) : 0;
-    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes + 64 * 34);   // 64: alignment slack per carved array (33)
+    const size_t narrow_bytes = narrow_can ? sizeof(uint64_t) * (size_t)(rows_max * words + nsub * nch * 2) : 0;
+    char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes
+                        + narrow_bytes + 64 * 36);   // 64: alignment slack per carved array (35)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -1345,6 +1690,8 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     uint16_t *nz_chunk = may_skip ? CARVE(uint16_t, rows_max * (nchunks + 1)) : NULL;
     int32_t *px_start = may_skip ? CARVE(int32_t, nsub * (p + 1)) : NULL, *px_fill = may_skip ? CARVE(int32_t, p) : NULL;
     uint8_t *px_rows = may_skip ? CARVE(uint8_t, nsub * NB * p) : NULL;
+    uint64_t *row_chunks = narrow_can ? CARVE(uint64_t, rows_max * words) : NULL;
+    uint64_t *chunk_rows_bits = narrow_can ? CARVE(uint64_t, nsub * nch * 2) : NULL;
 #undef CARVE
     pack_panels(pb->support_t, ldm, gemm_vectors, p, support_t);
     for (long j = 0; j < dots; j++)
@@ -1363,6 +1710,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     double f[GROUP][DISTILL_NK_MAX_CLASSES];   // the group's predictions, then their gradients
     long block_rows[8];
     int sparse_forward = -1, sparse_backward = -1;   // decided on the first super-block
+    int narrow_skip = -1;                            // likewise (the narrow sweep and its backward)
     double macs = 0;            // multiply-adds of the two products (columns < m, pixels < p, rows < end)
     for (long b0 = begin; b0 < end; b0 += rows_max) {
         // Blocks of NB rows b0 + t NB ..< b0 + t NB + block_rows[t]: the same blocks as one at a time.
@@ -1371,15 +1719,23 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
         long nonzeros = ns * p;
         if (may_skip && (sparse_forward != 0 || sparse_backward != 0))
             PROFILE_KEPT(0, nonzeros = nonzero_lists((const uint8_t *)pb->pixels + b0 * p, p, ns, padded, nz_idx, ldi, nz_chunk));
+        if (narrow_skip < 0)
+            narrow_skip = narrow_can && (sparse == DISTILL_NK_SPARSE_ON
+                                         || narrow_chunk_density(pb, b0, ns, m, &sc, row_chunks, rows_max) < NK_NARROW_CHUNKS_BELOW);
         if (sparse_forward < 0) {
             const double density = (double)nonzeros / (double)(ns * p);
             sparse_forward = may_skip && forward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
             sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
         }
-        macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
-              + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
-              + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
-        if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
+        if (!narrow_skip)
+            macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
+                  + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
+                  + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
+        if (narrow_skip) {
+            double done = 0;
+            PROFILE(1, done = load_forward_narrow_skip(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end, row_chunks, rows_max));
+            macs += done;
+        } else if (narrow) PROFILE(1, load_forward_narrow(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end));
         else {
             PROFILE(0, load_block_avx512(pb, b0, ns, padded, ldp, &sc, rows_max, end));
             if (sparse_forward)
@@ -1405,7 +1761,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                     PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
                 }
             }
-        if (d_alpha && sparse_backward) {
+        if (d_alpha && narrow_skip) {
+            double pixels = 0;
+            PROFILE(7, for (long t = 0; t < used; t++)
+                           pixels += chunk_rows(row_chunks + t * NB, rows_max, block_rows[t], p, chunk_rows_bits + t * nch * 2);
+                       gemm_backward_rows(sc.a, lda, (const uint8_t *)pb->pixels + b0 * p, ldp, p, m, block_rows, used, chunk_rows_bits, dot_sum));
+            macs += pixels * (double)m;
+        } else if (d_alpha && sparse_backward) {
             PROFILE(7, for (long t = 0; t < used; t++)
                            pixel_lists(nz_idx + t * NB * ldi, ldi, p, nz_chunk + t * NB * (nchunks + 1), block_rows[t], px_start + t * (p + 1), px_fill, px_rows + t * NB * p);
                        gemm_backward_sparse(sc.a, lda, sc.xf, ldp, p, ldm, block_rows, used, px_start, px_rows, dot_sum));
