@@ -1309,8 +1309,8 @@ static long chunk_list_bits(const uint64_t *bits, long words, uint8_t *list) {
 /// load_dot_tile_ROWS_J over only the 16-pixel chunks where one of the ROWS rows has a
 /// nonzero pixel (their chunk bits ORed: `chunks` + r is row r's first word, words
 /// `ldw` apart, `words` of them), in increasing order, so each accumulator's chain is
-/// the dense one without its terms of zero pixels (the same bits). xf's rows are zeroed
-/// first, so the skipped chunks still hold their zeros. Returns the chunks multiplied.
+/// the dense one without its terms of zero pixels (the same bits). A partial last chunk
+/// (`tail`) goes last, with masked loads. Writes A only (xf is not written on this path).
 #define LOAD_DOT_SKIP_TILE(ROWS, J)                                                                        \
     AVX512_VNNI __attribute__((noinline)) static void load_dot_skip_##ROWS##_##J(                          \
         const uint8_t *const *src, long p, long ldp, const float *s_rows, float *a, long lda,              \
