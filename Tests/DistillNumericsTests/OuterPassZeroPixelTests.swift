@@ -47,22 +47,17 @@ private func weights(features: Int, classes: Int, seed: UInt64) -> [Double] {
     return (0..<(features * classes)).map { _ in rng.nextNormal() * s }
 }
 
-struct ZeroPixelShape: Sendable, CustomTestStringConvertible {
-    var count: Int, features: Int, classes: Int
-    var testDescription: String { "n=\(count) p=\(features) C=\(classes)" }
-}
-
-// p = 50: a 2-pixel tail chunk; 784: MNIST's; 1100: 69 chunks, two 64-bit mask words and a
-// 12-pixel tail. C = 13: a second class group. Counts: partial blocks of 128 rows, odd pairs.
-private let zeroPixelShapes: [ZeroPixelShape] = [
-    ZeroPixelShape(count: 301, features: 50, classes: 10),
-    ZeroPixelShape(count: 300, features: 784, classes: 10),
-    ZeroPixelShape(count: 131, features: 1100, classes: 13),
-    ZeroPixelShape(count: 5, features: 17, classes: 3),
+// OuterPassTests.swift's `Shape`s. p = 50: a 2-pixel tail chunk; 784: MNIST's; 1100: 69
+// chunks, two 64-bit mask words and a 12-pixel tail. C = 13: a second class group. Counts: partial blocks of 128 rows, odd pairs.
+private let zeroPixelShapes: [Shape] = [
+    Shape(count: 301, features: 50, classes: 10),
+    Shape(count: 300, features: 784, classes: 10),
+    Shape(count: 131, features: 1100, classes: 13),
+    Shape(count: 5, features: 17, classes: 3),
 ]
 
 @Test("skipping zero chunks gives the dense pass's bits", arguments: zeroPixelShapes, [(1, false), (2, false), (1, true)])
-func skippedIsDenseBitForBit(shape: ZeroPixelShape, threadsAndMix: (Int, Bool)) {
+func skippedIsDenseBitForBit(shape: Shape, threadsAndMix: (Int, Bool)) {
     let (threads, mostlyDense) = threadsAndMix
     let data = patchyImages(count: shape.count, features: shape.features, classes: shape.classes, seed: UInt64(shape.features),
                             mostlyDense: mostlyDense)
@@ -82,7 +77,7 @@ func skippedIsDenseBitForBit(shape: ZeroPixelShape, threadsAndMix: (Int, Bool)) 
 }
 
 @Test("skipping zero chunks agrees with Float32 pixels and the Double reference", arguments: zeroPixelShapes)
-func skippedAgreesWithFloats(shape: ZeroPixelShape) {
+func skippedAgreesWithFloats(shape: Shape) {
     let data = patchyImages(count: shape.count, features: shape.features, classes: shape.classes, seed: UInt64(shape.features) + 1)
     guard case .bytes(let bytes) = data.pixels else { Issue.record("expected bytes"); return }
     let floats = LabeledImages(pixels: .floats(bytes.map { Float($0) / 255 }), scale: 1, labels: data.labels,
