@@ -92,7 +92,7 @@ public struct Baselines: Sendable {
     /// model that has none.
     public func fullData(_ factory: any InnerModelFactory.Type, l2: Double) -> BaselineResult? {
         let start = Self.now()
-        guard let ceiling = factory.ceiling(train: train, test: test, l2: l2, threads: threads) else { return nil }
+        guard let ceiling = factory.ceiling(model: model, train: train, test: test, l2: l2, threads: threads) else { return nil }
         return BaselineResult(name: "full_data", model: model.name, imagesPerClass: nil, l2: l2,
                               testAccuracy: ceiling.test.accuracy, testAccuracyStd: nil,
                               trainLoss: ceiling.train.loss, trainLossStd: nil, draws: 1, seconds: Self.now() - start)

@@ -15,7 +15,10 @@ public protocol InnerModelFactory {
     static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel
     /// The model's ceiling: its loss and accuracy when trained on the whole training
     /// set (or the largest part it can take), with L2 strength `l2`; nil if it has none.
-    static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair?
+    /// `model` is the run's model (made by `make` with the run's configuration), so that
+    /// a model whose loss or kernel depends on the configuration (the NNGP / NTK's
+    /// depth, variances and outer loss) measures its ceiling with the same ones.
+    static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair?
     /// How many training images `ceiling` fits on: nil for the whole training set
     /// (the default), else the size of the subset it takes.
     static var ceilingTrainingImages: Int? { get }
@@ -41,7 +44,8 @@ public protocol InnerModelFactory {
 }
 
 extension InnerModelFactory {
-    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? { nil }
+    public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
+                               threads: Int) -> Evaluation.Pair? { nil }
     public static var supportsUnrolledHypergradient: Bool { false }
     public static var ceilingTrainingImages: Int? { nil }
     public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration { base }

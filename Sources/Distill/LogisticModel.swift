@@ -71,8 +71,10 @@ extension LogisticModel: InnerModelFactory {
         }
     }
 
-    /// The ceiling: the same model on the whole training set (`FullDataModel`, L-BFGS).
-    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
+    /// The ceiling: the same model on the whole training set (`FullDataModel`, L-BFGS;
+    /// the run's `model` has no setting that changes it).
+    public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
+                               threads: Int) -> Evaluation.Pair? {
         let model = FullDataModel(train: train, l2: l2, threads: threads)
         return Evaluation.Pair(train: Evaluation(weights: model.weights, on: train, threads: threads),
                                test: Evaluation(weights: model.weights, on: test, threads: threads))

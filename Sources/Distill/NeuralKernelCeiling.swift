@@ -44,15 +44,13 @@ public enum NeuralKernelCeiling {
         return indices
     }
 
-    /// Kernel ridge regression with `kernel` (ridge `l2 · tr(K)/n`, KIP's targets
-    /// one-hot minus 1/C, inputs standardised with `train`'s pixel statistics) on
-    /// `subset(of: train)`, evaluated on the whole of `train` (mean squared error)
-    /// and on `test`; nil when the factorisation fails.
-    public static func evaluate(kernel: NeuralKernel, train: LabeledImages, test: LabeledImages,
+    /// Kernel ridge regression with `model`'s kernel and standardisation (ridge
+    /// `l2 · tr(K)/n`, KIP's targets one-hot minus 1/C) on `subset(of: train)`,
+    /// evaluated on the whole of `train` (with `model`'s outer loss, as the run and
+    /// its baselines are) and on `test`; nil when the factorisation fails.
+    public static func evaluate(model: NeuralKernelModel, train: LabeledImages, test: LabeledImages,
                                 l2: Double, threads: Int) -> Evaluation.Pair? {
         let support = subset(of: train)
-        let model = NeuralKernelModel(kernel: kernel, standardisation: .measured(on: train), outerLoss: .meanSquaredError,
-                                      threads: threads)
         var images = Matrix(zeros: support.count, support.features)
         for i in 0..<support.count { images.values.replaceSubrange((i * support.features)..<((i + 1) * support.features), with: support.image(i)) }
         var oneHot = Matrix(zeros: support.count, support.classes)

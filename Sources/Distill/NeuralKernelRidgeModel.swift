@@ -221,15 +221,16 @@ extension NeuralKernelModelFactory {
     /// `NeuralKernelCeiling.trainingImages`.
     public static var ceilingTrainingImages: Int? { NeuralKernelCeiling.trainingImages }
 
-    /// Kernel ridge regression with the default kernel (`defaultConfiguration`'s
-    /// depth and variances) on the first \(NeuralKernelCeiling.trainingImages)
-    /// training images (1000 of each class for MNIST): the largest subset one Cholesky
-    /// factorisation handles in under a minute (`NeuralKernelCeiling`).
-    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
-        let c = defaultConfiguration(DistillerConfiguration())
-        return NeuralKernelCeiling.evaluate(kernel: NeuralKernel(kind: kind, depth: c.kernelDepth, weightVariance: c.weightVariance,
-                                                                 biasVariance: c.biasVariance),
-                                            train: train, test: test, l2: l2, threads: threads)
+    /// Kernel ridge regression with the run's kernel (`model`'s depth and variances)
+    /// on a class-balanced subset of \(NeuralKernelCeiling.trainingImages) training
+    /// images (1000 of each class for MNIST): the largest subset one Cholesky
+    /// factorisation handles in under a minute (`NeuralKernelCeiling`); its training
+    /// loss is `model`'s outer loss, as the baselines' are. Nil when `model` is not a
+    /// `NeuralKernelModel` or the factorisation fails.
+    public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
+                               threads: Int) -> Evaluation.Pair? {
+        guard let model = model as? NeuralKernelModel else { return nil }
+        return NeuralKernelCeiling.evaluate(model: model, train: train, test: test, l2: l2, threads: threads)
     }
 }
 

@@ -51,8 +51,10 @@ extension RidgeModel: InnerModelFactory {
     }
 
     /// The ceiling: ridge regression on the whole training set, in closed form in the
-    /// weights' space (`p x p`), with one-hot labels.
-    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
+    /// weights' space (`p x p`), with one-hot labels (the run's `model` has no setting
+    /// that changes it).
+    public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
+                               threads: Int) -> Evaluation.Pair? {
         let model = RidgeModel()
         guard let weights = RidgeRegression.fullDataSolution(train, l2: l2) else { return nil }
         let fit = InnerFit(images: Matrix(zeros: 0, train.features), labels: Matrix(zeros: 0, train.classes), l2: l2,

@@ -115,7 +115,8 @@ extension DistillCommand {
             var rows: [SweepRow] = []
             let ceilingSize = CeilingSize(model: options.modelOptions.model, train: dataset.train)
             let ceilingReport = SweepReport(rows: [], target: nil, ceilingTrainingImages: ceilingSize.isAll ? nil : ceilingSize.images)
-            var fullData: BaselineResult?
+            // The ceiling, with the outer loss its training loss was measured with.
+            var fullData: (result: BaselineResult, outerLoss: KernelOuterLoss)?
             for size in imagesPerClass.sizes {
                 let folder = sweepFolder.folder(size)
                 // The same guarded run as `distill run`: guards, checkpoints, signals.
@@ -143,17 +144,21 @@ extension DistillCommand {
                 }
                 var compared: [BaselineResult] = []
                 if baselines.isOn {
-                    // The ceiling, trained once for the sweep with the first size's baselines, takes minutes.
-                    if fullData == nil, !quiet {
+                    // The ceiling, trained once for the sweep with the first size's baselines (it takes
+                    // minutes), and again for a size whose outer loss differs (the NTK's mse from 20 per
+                    // class), so that each row's ceiling training loss is on that row's loss.
+                    let outerLoss = outcome.distiller.configuration.outerLoss
+                    let reused = fullData.flatMap { $0.outerLoss == outerLoss ? $0.result : nil }
+                    if reused == nil, !quiet {
                         print(Self.ceilingAnnouncement(model: options.modelOptions.model, size: ceilingSize, set: ceilingReport.ceilingSet))
                     }
                     compared = try runStep { () throws(RunError) in
-                        try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: fullData)
+                        try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: reused)
                     }
-                    if fullData == nil, let ceiling = compared.first(where: { $0.name == "full_data" }) {
+                    if reused == nil, let ceiling = compared.first(where: { $0.name == "full_data" }) {
                         print("Ceiling: \(ceiling.model) on \(ceilingReport.ceilingSet) at L2 \(fullDataCeilingL2): test accuracy \(format(100 * ceiling.testAccuracy, 2))%, \(format(ceiling.seconds, 1)) s.")
                     }
-                    fullData = compared.first { $0.name == "full_data" }
+                    fullData = compared.first { $0.name == "full_data" }.map { ($0, outerLoss) }
                     outcome.metrics.baselines = compared
                     // metrics.json and report.html again, with the baselines, as one set.
                     let report = try display.report(outcome, outputs: outputs, command: rerun,

@@ -81,6 +81,36 @@ import DistillImages
         #expect(mean > 0.5, "well above chance (1/3) on clustered data")
     }
 
+    /// The NNGP / NTK ceiling is measured with the run's model, as the baselines are:
+    /// its training loss is the run's outer loss, its kernel the run's depth. On 300
+    /// images (all of them in the ceiling's subset) with a tiny ridge the kernel
+    /// predictor interpolates its targets e_y - 1/C, so the mean squared error is near 0
+    /// and the cross-entropy of those predictions as logits is log(1 + (C - 1)/e).
+    /// (The ceiling used to be evaluated with mean squared error and the default depth
+    /// whatever the run's loss and depth: a near-0 training loss beside the
+    /// baselines' cross-entropies.)
+    @Test func theKernelCeilingTakesTheRunsLossAndKernel() throws {
+        let (train, test) = Self.splits()
+        func model(_ loss: KernelOuterLoss, depth: Int = 2) -> NeuralKernelModel {
+            NeuralKernelModel(kernel: NeuralKernel(kind: .ntk, depth: depth, weightVariance: 2, biasVariance: 0.01),
+                              standardisation: .measured(on: train), outerLoss: loss, threads: 2)
+        }
+        let crossEntropy = try #require(Baselines(train: train, test: test, threads: 2, model: model(.crossEntropy))
+            .fullData(NTKModel.self, l2: 1e-9))
+        let squared = try #require(Baselines(train: train, test: test, threads: 2, model: model(.meanSquaredError))
+            .fullData(NTKModel.self, l2: 1e-9))
+        let classes = Double(train.classes)
+        #expect(abs(crossEntropy.trainLoss - log(1 + (classes - 1) / M_E)) < 1e-3, "cross-entropy \(crossEntropy.trainLoss)")
+        #expect(squared.trainLoss < 1e-4, "mean squared error \(squared.trainLoss)")
+        #expect(crossEntropy.testAccuracy == squared.testAccuracy)   // the same fit
+        let shallow = try #require(NTKModel.ceiling(model: model(.meanSquaredError, depth: 1), train: train, test: test,
+                                                    l2: 1e-9, threads: 2))
+        let deep = try #require(NTKModel.ceiling(model: model(.meanSquaredError, depth: 4), train: train, test: test,
+                                                 l2: 1e-9, threads: 2))
+        #expect(shallow.test.loss != deep.test.loss)
+        #expect(NTKModel.ceiling(model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)), train: train, test: test, l2: 1e-9, threads: 2) == nil)
+    }
+
     @Test func meanAndStdByHand() {
         let (mean, std) = Baselines.meanAndStd([1, 2, 3, 4])
         #expect(mean == 2.5)
