@@ -124,7 +124,7 @@ struct KernelBenchReport: Codable, Equatable {
             ("threads", "\(threads)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
-        let header = "Medians of \(repetitions) runs, --model \(model) --depth \(depth), \(trainImages) training images of \(features) pixels, \(classes) classes, \(supportImages) support images (\(imagesPerClass) per class):"
+        let header = "Medians of \(repetitions) runs, --model \(model) --depth \(depth), n = \(trainImages) training images of p = \(features) pixels, \(classes) classes, m = \(supportImages) support images (\(imagesPerClass) per class):"
         return ([header] + rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 })
             .joined(separator: "\n")
     }
