@@ -22,8 +22,8 @@ extension DistillCommand {
                 Examples:
                   distill run
                   distill run --images-per-class 10 --steps 300 --out out-10
-                  distill run --init real --seed 7 --l2 0.01
-                  distill run --eval-every 20 --snapshot-every 20
+                  distill run --init real --seed 7 --l2 0.01 --out out-real
+                  distill run --eval-every 20 --snapshot-every 20 --out out-snapshots
                 """)
 
         @OptionGroup var options: DistillOptions

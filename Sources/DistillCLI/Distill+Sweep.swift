@@ -22,7 +22,7 @@ extension DistillCommand {
 
                 Examples:
                   distill sweep
-                  distill sweep --images-per-class 1,5,10 --target-accuracy 0.92
+                  distill sweep --images-per-class 1,5,10 --target-accuracy 92 --out out-92
                   distill sweep --images-per-class 1,2,5 --steps 100 --out sweep-quick
                 """)
 
