@@ -168,7 +168,7 @@ extension DistillCommand {
                         return session.signals.received
                     }
                     if fullData == nil, let ceiling = compared.first(where: { $0.name == "full_data" }) {
-                        print("Ceiling: \(ceiling.model) on \(ceilingReport.ceilingSet) at L2 \(fullDataCeilingL2): test accuracy \(format(100 * ceiling.testAccuracy, 2))%, \(format(ceiling.seconds, 1)) s.")
+                        print("Ceiling: \(ceiling.model) on \(ceilingReport.ceilingSet) at L2 \(fullDataCeilingL2): test accuracy \(format(100 * ceiling.testAccuracy, 2))%, \(NumberText.duration(ceiling.seconds)).")
                     }
                     fullData = compared.first { $0.name == "full_data" }
                     outcome.metrics.baselines = compared
@@ -186,7 +186,7 @@ extension DistillCommand {
                 let m = outcome.metrics
                 var row = SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
                                    correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared)
-                print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
+                print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(NumberText.duration(m.seconds)) of distillation.")
                 if let networks {
                     session.signals.afterSteps(
                         acknowledgement: "stopping once the networks of \(size) per class are trained and tested; its run\(baselines.isOn ? " and baselines are" : " is") complete in \(folder)... (a second Ctrl-C or SIGTERM stops at once)\n",
