@@ -16,6 +16,11 @@ public protocol InnerModelFactory {
     /// The model's ceiling: its loss and accuracy when trained on the whole training
     /// set (or the largest part it can take), with L2 strength `l2`; nil if it has none.
     static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair?
+    /// `ceiling`, asking `stopRequested` where its fit can stop (between the
+    /// iterations of an iterative one): nil once it answered true. By default,
+    /// `ceiling` without asking.
+    static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int,
+                        stopRequested: () -> Bool) -> Evaluation.Pair?
     /// How many training images `ceiling` fits on: nil for the whole training set
     /// (the default), else the size of the subset it takes.
     static var ceilingTrainingImages: Int? { get }
@@ -42,6 +47,10 @@ public protocol InnerModelFactory {
 
 extension InnerModelFactory {
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? { nil }
+    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int,
+                               stopRequested: () -> Bool) -> Evaluation.Pair? {
+        ceiling(train: train, test: test, l2: l2, threads: threads)
+    }
     public static var supportsUnrolledHypergradient: Bool { false }
     public static var ceilingTrainingImages: Int? { nil }
     public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration { base }

@@ -73,7 +73,14 @@ extension LogisticModel: InnerModelFactory {
 
     /// The ceiling: the same model on the whole training set (`FullDataModel`, L-BFGS).
     public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair? {
-        let model = FullDataModel(train: train, l2: l2, threads: threads)
+        ceiling(train: train, test: test, l2: l2, threads: threads, stopRequested: { false })
+    }
+
+    /// The ceiling, stopped between L-BFGS iterations once `stopRequested` answers true (nil then).
+    public static func ceiling(train: LabeledImages, test: LabeledImages, l2: Double, threads: Int,
+                               stopRequested: () -> Bool) -> Evaluation.Pair? {
+        let model = FullDataModel(train: train, l2: l2, threads: threads, stopRequested: stopRequested)
+        if model.optimisation.stopped { return nil }
         return Evaluation.Pair(train: Evaluation(weights: model.weights, on: train, threads: threads),
                                test: Evaluation(weights: model.weights, on: test, threads: threads))
     }

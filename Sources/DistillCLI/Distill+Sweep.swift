@@ -146,7 +146,7 @@ extension DistillCommand {
                     let pending = Self.baselineNames(imagesPerClass: size, withCeiling: fullData == nil)
                     // A signal now stops before the next baseline; the run itself is complete.
                     session.signals.afterSteps(
-                        acknowledgement: "stopping after the baseline being trained; \(size) per class's run is complete in \(folder), its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n",
+                        acknowledgement: "stopping once the baseline being trained ends (the logistic ceiling: at its next iteration); \(size) per class's run is complete in \(folder), its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n",
                         second: "stopping now; \(size) per class's run is complete in \(folder), its baselines were not recorded.\n"
                             + stopSummary(size: size, complete: rows.map(\.imagesPerClass) + [size]).joined(separator: "\n") + "\n")
                     if !quiet {

@@ -191,7 +191,8 @@ public let fullDataCeilingL2 = 1e-4
 ///
 /// `stopRequested` is asked before each of them: once it answers true, no
 /// further one is started and those trained so far are returned (a sweep
-/// stopped by a signal; a baseline already started runs to its end).
+/// stopped by a signal). A baseline already started runs to its end, except the
+/// logistic model's ceiling, which asks between its L-BFGS iterations.
 ///
 /// - Throws: `RunError` when the training set cannot supply the sets.
 public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,
@@ -208,7 +209,7 @@ public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfigur
         results.append(try baselines.randomReal(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed))
         if stopRequested() { return results }
         results.append(try baselines.centroids(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed))
-        if let fullData { results.append(fullData) } else if stopRequested() { return results } else if let ceiling = baselines.fullData(factory, l2: fullDataCeilingL2) {
+        if let fullData { results.append(fullData) } else if stopRequested() { return results } else if let ceiling = baselines.fullData(factory, l2: fullDataCeilingL2, stopRequested: stopRequested) {
             results.append(ceiling)
         }
         return results
