@@ -89,10 +89,11 @@ public struct Baselines: Sendable {
     }
 
     /// The model's ceiling (`factory.ceiling`) with L2 strength `l2`; nil for a
-    /// model that has none.
-    public func fullData(_ factory: any InnerModelFactory.Type, l2: Double) -> BaselineResult? {
+    /// model that has none, or when `stopRequested` stopped its fit.
+    public func fullData(_ factory: any InnerModelFactory.Type, l2: Double, stopRequested: () -> Bool = { false }) -> BaselineResult? {
         let start = Self.now()
-        guard let ceiling = factory.ceiling(model: model, train: train, test: test, l2: l2, threads: threads) else { return nil }
+        guard let ceiling = factory.ceiling(model: model, train: train, test: test, l2: l2, threads: threads,
+                                            stopRequested: stopRequested) else { return nil }
         return BaselineResult(name: "full_data", model: model.name, imagesPerClass: nil, l2: l2,
                               testAccuracy: ceiling.test.accuracy, testAccuracyStd: nil,
                               trainLoss: ceiling.train.loss, trainLossStd: nil, draws: 1, seconds: Self.now() - start)

@@ -28,12 +28,15 @@ public struct FullDataModel: Sendable {
     public var converged: Bool { optimisation.converged }
 
     /// Trains on all of `train` with L2 strength `l2` (> 0), the pass on `threads` threads.
+    ///
+    /// `stopRequested` is asked before each L-BFGS iteration; once it answers true
+    /// the training ends there (`optimisation.stopped`: the weights are not the minimiser).
     public init(train: LabeledImages, l2: Double, threads: Int,
-                relativeTolerance: Double = 1e-5, maxIterations: Int = 2000) {
+                relativeTolerance: Double = 1e-5, maxIterations: Int = 2000, stopRequested: () -> Bool = { false }) {
         let pass = OuterPass(data: train, threads: threads)
         let shape = (rows: train.features, columns: train.classes)
         let lbfgs = LBFGS(relativeTolerance: relativeTolerance, maxIterations: maxIterations)
-        optimisation = lbfgs.minimize(from: [Double](repeating: 0, count: shape.rows * shape.columns)) { w in
+        optimisation = lbfgs.minimize(from: [Double](repeating: 0, count: shape.rows * shape.columns), stopRequested: stopRequested) { w in
             let result = pass.evaluate(weights: w, gradient: true)
             var value = result.loss, gradient = result.gradient
             for i in w.indices {

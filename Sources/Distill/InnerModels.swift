@@ -18,7 +18,10 @@ public protocol InnerModelFactory {
     /// `model` is the run's model (made by `make` with the run's configuration), so that
     /// a model whose loss or kernel depends on the configuration (the NNGP / NTK's
     /// depth, variances and outer loss) measures its ceiling with the same ones.
-    static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double, threads: Int) -> Evaluation.Pair?
+    /// `stopRequested` is asked where the fit can stop (between the iterations of an
+    /// iterative one): nil once it answered true.
+    static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double, threads: Int,
+                        stopRequested: () -> Bool) -> Evaluation.Pair?
     /// How many training images `ceiling` fits on: nil for the whole training set
     /// (the default), else the size of the subset it takes.
     static var ceilingTrainingImages: Int? { get }
@@ -45,7 +48,12 @@ public protocol InnerModelFactory {
 
 extension InnerModelFactory {
     public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
-                               threads: Int) -> Evaluation.Pair? { nil }
+                               threads: Int, stopRequested: () -> Bool) -> Evaluation.Pair? { nil }
+    /// `ceiling` run to its end (never asked to stop).
+    public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
+                               threads: Int) -> Evaluation.Pair? {
+        ceiling(model: model, train: train, test: test, l2: l2, threads: threads, stopRequested: { false })
+    }
     public static var supportsUnrolledHypergradient: Bool { false }
     public static var ceilingTrainingImages: Int? { nil }
     public static func defaultConfiguration(_ base: DistillerConfiguration) -> DistillerConfiguration { base }

@@ -72,10 +72,12 @@ extension LogisticModel: InnerModelFactory {
     }
 
     /// The ceiling: the same model on the whole training set (`FullDataModel`, L-BFGS;
-    /// the run's `model` has no setting that changes it).
+    /// the run's `model` has no setting that changes it), stopped between L-BFGS
+    /// iterations once `stopRequested` answers true (nil then).
     public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
-                               threads: Int) -> Evaluation.Pair? {
-        let model = FullDataModel(train: train, l2: l2, threads: threads)
+                               threads: Int, stopRequested: () -> Bool) -> Evaluation.Pair? {
+        let model = FullDataModel(train: train, l2: l2, threads: threads, stopRequested: stopRequested)
+        if model.optimisation.stopped { return nil }
         return Evaluation.Pair(train: Evaluation(weights: model.weights, on: train, threads: threads),
                                test: Evaluation(weights: model.weights, on: test, threads: threads))
     }

@@ -226,9 +226,10 @@ extension NeuralKernelModelFactory {
     /// images (1000 of each class for MNIST): the largest subset one Cholesky
     /// factorisation handles in under a minute (`NeuralKernelCeiling`); its training
     /// loss is `model`'s outer loss, as the baselines' are. Nil when `model` is not a
-    /// `NeuralKernelModel` or the factorisation fails.
+    /// `NeuralKernelModel` or the factorisation fails. One Cholesky factorisation:
+    /// `stopRequested` is not asked.
     public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
-                               threads: Int) -> Evaluation.Pair? {
+                               threads: Int, stopRequested: () -> Bool) -> Evaluation.Pair? {
         guard let model = model as? NeuralKernelModel else { return nil }
         return NeuralKernelCeiling.evaluate(model: model, train: train, test: test, l2: l2, threads: threads)
     }

@@ -52,9 +52,9 @@ extension RidgeModel: InnerModelFactory {
 
     /// The ceiling: ridge regression on the whole training set, in closed form in the
     /// weights' space (`p x p`), with one-hot labels (the run's `model` has no setting
-    /// that changes it).
+    /// that changes it). One direct solve: `stopRequested` is not asked.
     public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
-                               threads: Int) -> Evaluation.Pair? {
+                               threads: Int, stopRequested: () -> Bool) -> Evaluation.Pair? {
         let model = RidgeModel()
         guard let weights = RidgeRegression.fullDataSolution(train, l2: l2) else { return nil }
         let fit = InnerFit(images: Matrix(zeros: 0, train.features), labels: Matrix(zeros: 0, train.classes), l2: l2,

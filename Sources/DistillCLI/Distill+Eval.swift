@@ -161,9 +161,9 @@ struct EvalReport: Codable, Equatable {
 
     var sentences: String {
         """
-        \(images) distilled images (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated with the \(model) model on \(dataset) in \(format(seconds, 2)) s.
+        \(counted(images, "distilled image")) (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated with the \(model) model on \(dataset) in \(format(seconds, 2)) s.
         Test accuracy \(format(100 * testAccuracy, 2))%, test loss \(format(testLoss, 4)); train accuracy \(format(100 * trainAccuracy, 2))%, train loss \(format(trainLoss, 4)).
-        Inner solve: \(innerIterations) iterations, gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
+        Inner solve: \(counted(innerIterations, "iteration")), gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
         Readability: correlation with the class mean images \(format(readability.meanClassMeanCorrelation, 3)) on average, \(format(readability.minimumClassMeanCorrelation, 3)) at least\(channelText); \(format(100 * readability.pixelsOutsideUnitRange, 2))% of pixels outside [0, 1].
         """
     }

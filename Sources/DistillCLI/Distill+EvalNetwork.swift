@@ -257,7 +257,8 @@ extension DistillCommand.Sweep {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
             try OutputFile.write(Array(try encoder.encode(reports)), to: folder + "/" + SweepReport.networkFileName)
             let summary = reports.sorted { $0.key < $1.key }.map { key, report in
-                "\(key.replacingOccurrences(of: "_", with: " ")) \(format(100 * report.result.testAccuracyMean, 2)) ± \(format(100 * report.result.testAccuracyStd, 2))%"
+                let spread = evaluator.seeds.count == 1 ? "" : " ± \(format(100 * report.result.testAccuracyStd, 2))"
+                return "\(key.replacingOccurrences(of: "_", with: " ")) \(format(100 * report.result.testAccuracyMean, 2))\(spread)%"
             }
             print("\(k) per class, \(evaluator.title) (\(counted(evaluator.seeds.count, "seed"))): " + summary.joined(separator: ", ") + ".")
             return reports.mapValues(\.result)
@@ -549,7 +550,7 @@ struct NetworkEvalReport: Codable, Equatable {
         case .dsa: augmentation = "DSA-style crop/scale/rotation (one per batch)"
         case .dc(let a): augmentation = "DC-style crop \(a.cropPixels)/scale \(NumberText.shortest(a.scale))/rotation \(a.rotationDegrees) degrees (one per image)"
         }
-        return "\(title) (\(shape)); \(lossText); SGD lr \(NumberText.shortest(p.learningRate)), momentum \(NumberText.shortest(p.momentum)), weight decay \(NumberText.shortest(p.weightDecay)), batch \(p.batchSize), \(p.epochs) epochs, lr x \(NumberText.shortest(p.decayFactor)) at half; \(augmentation)"
+        return "\(title) (\(shape)); \(lossText); SGD lr \(NumberText.shortest(p.learningRate)), momentum \(NumberText.shortest(p.momentum)), weight decay \(NumberText.shortest(p.weightDecay)), batch \(p.batchSize), \(counted(p.epochs, "epoch")), lr x \(NumberText.shortest(p.decayFactor)) at half; \(augmentation)"
     }
 
     var sentences: String {
@@ -561,8 +562,13 @@ struct NetworkEvalReport: Codable, Equatable {
                 : "seed \(r.seeds[i]): \(format(100 * r.testAccuracies[i], 2))%"
         }.joined(separator: ", ")
         let divergedCount = r.diverged.filter { $0 }.count
+        // One network tested: its accuracy, with no spread to give.
+        let single = divergedCount == 0 ? "one seed" : "the one seed that did not diverge"
         let accuracy = divergedCount == r.seeds.count
             ? "No test accuracy: every network's training diverged (its loss or parameters became non-finite); \(perSeed)."
+            : r.seeds.count - divergedCount == 1
+            ? "Test accuracy \(format(100 * r.testAccuracyMean, 2))% (\(single): no spread); \(perSeed)."
+            + (divergedCount == 0 ? "" : "\nDiverged: \(divergedCount) of \(counted(r.seeds.count, "network")) (training loss or parameters became non-finite); they are left out of the mean.")
             : "Test accuracy \(format(100 * r.testAccuracyMean, 2)) ± \(format(100 * r.testAccuracyStd, 2))% (mean ± population std over \(divergedCount == 0 ? "seeds" : "the \(counted(r.seeds.count - divergedCount, "seed")) that did not diverge")); \(perSeed)."
             + (divergedCount == 0 ? "" : "\nDiverged: \(divergedCount) of \(counted(r.seeds.count, "network")) (training loss or parameters became non-finite); they are left out of the mean and std.")
         return """

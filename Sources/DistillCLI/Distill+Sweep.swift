@@ -149,14 +149,31 @@ extension DistillCommand {
                     // class), so that each row's ceiling training loss is on that row's loss.
                     let outerLoss = outcome.distiller.configuration.outerLoss
                     let reused = fullData.flatMap { $0.outerLoss == outerLoss ? $0.result : nil }
-                    if reused == nil, !quiet {
-                        print(Self.ceilingAnnouncement(model: options.modelOptions.model, size: ceilingSize, set: ceilingReport.ceilingSet))
+                    let pending = Self.baselineNames(imagesPerClass: size, withCeiling: reused == nil)
+                    // A signal now stops before the next baseline; the run itself is complete.
+                    session.signals.afterSteps(
+                        acknowledgement: "stopping once the baseline being trained ends (the logistic ceiling: at its next iteration); \(size) per class's run is complete in \(folder), its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n",
+                        second: "stopping now; \(size) per class's run is complete in \(folder), its baselines were not recorded.\n"
+                            + stopSummary(size: size, complete: rows.map(\.imagesPerClass) + [size]).joined(separator: "\n") + "\n")
+                    if !quiet {
+                        print(reused == nil
+                              ? Self.ceilingAnnouncement(model: options.modelOptions.model, size: ceilingSize, set: ceilingReport.ceilingSet)
+                              : "Training the baselines of this size (\(pending.joined(separator: " and ")); the ceiling was trained once, with the first size's)...")
                     }
+                    let signals = session.signals
                     compared = try runStep { () throws(RunError) in
-                        try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: reused)
+                        try DistillRun.baselines(dataset, configuration: outcome.distiller.configuration, fullData: reused,
+                                                 stopRequested: { signals.received != 0 })
+                    }
+                    if session.signals.received != 0 {
+                        // This size's run is complete; its baselines, some of them not trained, are not recorded.
+                        let notTrained = Array(pending.dropFirst(compared.count))
+                        interrupted(session.signals.received, size: size, result: result, folder: folder, done: rows.map(\.imagesPerClass),
+                                    notTrained: notTrained)
+                        return session.signals.received
                     }
                     if reused == nil, let ceiling = compared.first(where: { $0.name == "full_data" }) {
-                        print("Ceiling: \(ceiling.model) on \(ceilingReport.ceilingSet) at L2 \(fullDataCeilingL2): test accuracy \(format(100 * ceiling.testAccuracy, 2))%, \(format(ceiling.seconds, 1)) s.")
+                        print("Ceiling: \(ceiling.model) on \(ceilingReport.ceilingSet) at L2 \(fullDataCeilingL2): test accuracy \(format(100 * ceiling.testAccuracy, 2))%, \(NumberText.duration(ceiling.seconds)).")
                     }
                     fullData = compared.first { $0.name == "full_data" }.map { ($0, outerLoss) }
                     outcome.metrics.baselines = compared
@@ -166,15 +183,20 @@ extension DistillCommand {
                     do { try outputs.writeMetrics(outcome.metrics, alongside: [report]) } catch { throw CLIError(error) }
                 }
                 if session.signals.received != 0 {
-                    // It came during the baselines: this size's run is complete, its baselines are not recorded.
-                    interrupted(session.signals.received, size: size, result: result, folder: folder, done: rows.map(\.imagesPerClass))
+                    // It came while the baselines were written: this size is complete, with them.
+                    interrupted(session.signals.received, size: size, result: result, folder: folder, done: rows.map(\.imagesPerClass),
+                                measured: true)
                     return session.signals.received
                 }
                 let m = outcome.metrics
                 var row = SweepRow(imagesPerClass: size, testAccuracy: m.testAccuracy, trainLoss: m.trainLoss,
                                    correlation: m.readability?.meanClassMeanCorrelation, seconds: m.seconds, baselines: compared)
-                print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(format(m.seconds, 1)) s.")
+                print("\(size) per class: test accuracy \(format(100 * m.testAccuracy, 2))%, train loss \(format(m.trainLoss, 4)), \(NumberText.duration(m.seconds)) of distillation.")
                 if let networks {
+                    session.signals.afterSteps(
+                        acknowledgement: "stopping once the networks of \(size) per class are trained and tested; its run\(baselines.isOn ? " and baselines are" : " is") complete in \(folder)... (a second Ctrl-C or SIGTERM stops at once)\n",
+                        second: "stopping now; \(size) per class's run\(baselines.isOn ? " and baselines are" : " is") complete in \(folder), its network evaluation is not.\n"
+                            + stopSummary(size: size, complete: rows.map(\.imagesPerClass) + [size]).joined(separator: "\n") + "\n")
                     row.networks = try evaluateNetworks(networks, folder: folder, imagesPerClass: size,
                                                         seed: outcome.distiller.configuration.seed)
                 }
@@ -208,8 +230,10 @@ extension DistillCommand {
         /// finished), the command that continues `size` when it stopped early, and
         /// the sweep that produces the sizes not run (a sweep does not resume: its
         /// folder now holds run outputs, so the rest goes into another --out).
+        /// `notTrained`: the baselines of `size` a signal during them left
+        /// untrained (`baselineNames`); nil when it did not come during them.
         private func interrupted(_ signal: Int32, size: Int, result: DistillationSession.Result, folder: String, done: [Int],
-                                 measured: Bool = false) {
+                                 measured: Bool = false, notTrained: [String]? = nil) {
             let reason = signal == SIGINT ? "Interrupted (SIGINT)" : signal == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
             let steps = result.outcome.distiller.configuration.steps, step = result.outcome.distiller.step
             var complete = done
@@ -218,15 +242,32 @@ extension DistillCommand {
                 lines.append("\(reason) during \(size) per class, after step \(step) of \(steps); \(folder) keeps its outputs and checkpoint: continue it with: distill run --resume \(folder)")
             } else {
                 complete.append(size)
-                lines.append("\(reason) after the run of \(size) per class finished (\(steps) steps, in \(folder))" + (measured ? "." : "; its baselines were not trained."))
+                let baselineText: String
+                if measured {
+                    baselineText = "."
+                } else if let notTrained, !notTrained.isEmpty {
+                    baselineText = " during its baselines; they were not recorded (not trained: \(notTrained.joined(separator: ", ")))."
+                } else if notTrained != nil {
+                    baselineText = " as its baselines ended; they were not recorded."
+                } else {
+                    baselineText = "; its baselines were not trained."
+                }
+                lines.append("\(reason) after the run of \(size) per class finished (\(counted(steps, "step")), in \(folder))" + baselineText)
             }
+            for line in lines + stopSummary(size: size, complete: complete) { print(line) }
+        }
+
+        /// The lines that end a stopped sweep's account: the sizes complete, the
+        /// sweep that produces those after `size` (none is run), and the summaries not written.
+        func stopSummary(size: Int, complete: [Int]) -> [String] {
+            var lines: [String] = []
             let notRun = imagesPerClass.sizes.drop(while: { $0 != size }).dropFirst().map(String.init)
             lines.append(complete.isEmpty ? "No size is complete." : "Complete: \(complete.map { "\($0) per class (\(out)/ipc-\($0))" }.joined(separator: ", ")).")
             if !notRun.isEmpty {
                 lines.append("Not run: \(notRun.joined(separator: ", ")) per class. A sweep does not resume; for them, run the same command with --images-per-class \(notRun.joined(separator: ",")) and another --out.")
             }
             lines.append("sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.")
-            for line in lines { print(line) }
+            return lines
         }
     }
 }
@@ -241,6 +282,13 @@ extension DistillCommand.Sweep {
         // 10,000 images: 35 s for the factorisation alone on the idle 2-core machine (`NeuralKernelCeiling`).
         let long = size.images >= 5000 ? "; minutes on 2 cores" : ""
         return start + ": one Cholesky factorisation of its \(size.images) x \(size.images) kernel matrix (about \(ResourceEstimate.text(Double(bytes))) of memory), then the kernel against every training and test image\(long)..."
+    }
+
+    /// The baselines a size trains, in `DistillRun.baselines`'s order: random real
+    /// images, class means (1 per class) or k-means centroids, and the ceiling
+    /// when this size trains it (the sweep's first).
+    static func baselineNames(imagesPerClass: Int, withCeiling: Bool) -> [String] {
+        ["random real images", imagesPerClass == 1 ? "class means" : "k-means centroids"] + (withCeiling ? ["the ceiling"] : [])
     }
 
     /// Checks, before any work, that the training set can supply every size of

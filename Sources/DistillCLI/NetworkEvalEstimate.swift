@@ -96,7 +96,8 @@ struct NetworkEvalEstimate: Equatable {
         case .dsa?: augmentation = "DSA augmentation"
         case .dc?: augmentation = "DC augmentation"
         }
-        let plan = "Training \(networks) on \(what), \(counted(settings.epochs, "epoch")) each (batches of \(settings.batchSize), \(augmentation)), then testing each on the \(testImages) test images"
+        let each = seeds.count == 1 ? "" : " each", it = seeds.count == 1 ? "it" : "each"
+        let plan = "Training \(networks) on \(what), \(counted(settings.epochs, "epoch"))\(each) (batches of \(settings.batchSize), \(augmentation)), then testing \(it) on the \(testImages) test images"
         guard let estimate else { return plan + "." }
         return plan + ": about \(DurationEstimate.durationText(estimate.seconds)) in all (an epoch \(DurationEstimate.durationText(estimate.epochSeconds)), a test \(DurationEstimate.durationText(estimate.testSeconds)), timed on copies of seed \(seeds.first ?? 0)'s network before training); fewer --seeds or --epochs make it shorter."
     }

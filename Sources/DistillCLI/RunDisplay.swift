@@ -175,10 +175,11 @@ final class RunDisplay: @unchecked Sendable {
         let m = outcome.metrics
         let step = outcome.distiller.step, steps = outcome.distiller.configuration.steps
         // A run stopped before its last step (a signal, --stop-after-step) is not done.
-        // The steps' total time, then the median step's time (not the total over the steps: a slow first step does not count).
-        let time = "\(NumberText.duration(m.seconds)) (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        // The steps' total time (every session's, after --resume: metrics' `seconds`, not the
+        // time since this command started), then the median step's time (a slow first step does not count).
+        let time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
         var lines = [
-            step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done in \(time).",
+            step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done: \(counted(steps, "step")) in \(time).",
             "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)))",
             "  test accuracy      \(NumberText.percent(m.testAccuracy))",
         ]

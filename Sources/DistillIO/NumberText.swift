@@ -111,10 +111,14 @@ public enum NumberText {
         return fixed(x, digits: max(0, significant - 1 - exponent))
     }
 
-    /// Seconds as people read durations: `4.3 s`, `2m05s`, `1h02m`, or for
-    /// more than 10,000 hours `1.20e+04 h`; `?` for NaN, negative or infinite.
+    /// Seconds as people read durations: `21.4 ms`, `512 ms` (under a second),
+    /// `4.3 s`, `2m05s`, `1h02m`, or for more than 10,000 hours `1.20e+04 h`;
+    /// `?` for NaN, negative or infinite.
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
+        // Below the rounding to "1.0 s": milliseconds, with a decimal under 100 ms.
+        if seconds < 0.099_95 { return fixed(1000 * seconds, digits: 1) + " ms" }
+        if seconds < 0.95 { return fixed(1000 * seconds, digits: 0) + " ms" }
         if seconds < 59.95 { return fixed(seconds, digits: 1) + " s" }
         let whole = seconds.rounded()
         guard whole < 36e6 else { return scientific(seconds / 3600, digits: 2) + " h" }

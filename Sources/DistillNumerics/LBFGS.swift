@@ -14,6 +14,8 @@ public struct LBFGSResult: Sendable {
     public var evaluations: Int
     /// Whether `gradientNorm ≤ tolerance`.
     public var converged: Bool { gradientNorm <= tolerance }
+    /// Whether `stopRequested` ended the minimisation before it converged or stalled.
+    public var stopped = false
 }
 
 /// Limited-memory BFGS (Nocedal, 1980) with a backtracking Armijo line search,
@@ -48,7 +50,9 @@ public struct LBFGS: Sendable {
     }
 
     /// Minimises `f` from `start`; `f(x)` returns the value and the gradient at `x`.
-    public func minimize(from start: [Double],
+    /// `stopRequested` is asked before each iteration; once it answers true the
+    /// minimisation ends there (`LBFGSResult.stopped`).
+    public func minimize(from start: [Double], stopRequested: () -> Bool = { false },
                          _ f: ([Double]) -> (value: Double, gradient: [Double])) -> LBFGSResult {
         var x = start
         var (value, gradient) = f(x)
@@ -58,7 +62,9 @@ public struct LBFGS: Sendable {
         var pairs: [(s: [Double], y: [Double], rho: Double)] = []
         var iterations = 0
         var lowestGradientNorm = gradientNorm, lastLow = 0
+        var stopped = false
         while gradientNorm > tolerance && iterations < maxIterations && iterations - lastLow < stallIterations {
+            if stopRequested() { stopped = true; break }
             var direction = twoLoopDirection(gradient, pairs)
             var slope = Self.dot(gradient, direction)
             if !(slope < 0) {   // round-off made H indefinite: restart from steepest descent
@@ -94,7 +100,7 @@ public struct LBFGS: Sendable {
             if gradientNorm < lowestGradientNorm { lowestGradientNorm = gradientNorm; lastLow = iterations }
         }
         return LBFGSResult(x: x, value: value, gradientNorm: gradientNorm, tolerance: tolerance,
-                           iterations: iterations, evaluations: evaluations)
+                           iterations: iterations, evaluations: evaluations, stopped: stopped)
     }
 
     /// `-H g` by the two-loop recursion over `pairs` (oldest first).

@@ -189,9 +189,14 @@ public let fullDataCeilingL2 = 1e-4
 /// L2 1e-4 (`InnerModelFactory.ceiling`: on all the training data, or the NNGP /
 /// NTK subset; pass `fullData` to reuse one already measured).
 ///
+/// `stopRequested` is asked before each of them: once it answers true, no
+/// further one is started and those trained so far are returned (a sweep
+/// stopped by a signal). A baseline already started runs to its end, except the
+/// logistic model's ceiling, which asks between its L-BFGS iterations.
+///
 /// - Throws: `RunError` when the training set cannot supply the sets.
 public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,
-                      fullData: BaselineResult? = nil) throws(RunError) -> [BaselineResult] {
+                      fullData: BaselineResult? = nil, stopRequested: () -> Bool = { false }) throws(RunError) -> [BaselineResult] {
     do {
         var tight = configuration
         tight.innerTolerance = 1e-9
@@ -199,9 +204,14 @@ public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfigur
         let model = try InnerModels.make(tight, train: dataset.train)
         let baselines = Baselines(train: dataset.train, test: dataset.test, threads: configuration.threads, model: model)
         let k = configuration.imagesPerClass
-        var results = [try baselines.randomReal(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed),
-                       try baselines.centroids(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed)]
-        if let ceiling = fullData ?? baselines.fullData(factory, l2: fullDataCeilingL2) { results.append(ceiling) }
+        var results: [BaselineResult] = []
+        if stopRequested() { return results }
+        results.append(try baselines.randomReal(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed))
+        if stopRequested() { return results }
+        results.append(try baselines.centroids(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed))
+        if let fullData { results.append(fullData) } else if stopRequested() { return results } else if let ceiling = baselines.fullData(factory, l2: fullDataCeilingL2, stopRequested: stopRequested) {
+            results.append(ceiling)
+        }
         return results
     } catch { throw RunError(error) }
 }

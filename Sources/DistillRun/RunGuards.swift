@@ -27,13 +27,22 @@ nonisolated(unsafe) let signalSemaphore: UnsafeMutablePointer<sem_t> = {
     return semaphore
 }()
 
-/// The acknowledgement written from the handler, prepared beforehand (the handler only calls write(2)).
-nonisolated(unsafe) let acknowledgementBytes: UnsafeMutableBufferPointer<UInt8> = {
-    let text = Array(StopOnSignal.acknowledgement.utf8)
-    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
-    _ = buffer.initialize(from: text)
+/// The bytes of `text`, in a buffer the signal handler may read (never freed:
+/// a handler may still be reading a replaced one).
+func signalLineBuffer(_ text: String) -> UnsafeMutableBufferPointer<UInt8> {
+    let bytes = Array(text.utf8)
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+    _ = buffer.initialize(from: bytes)
     return buffer
-}()
+}
+
+/// The acknowledgement of the steps' phase, prepared once.
+nonisolated(unsafe) let stepAcknowledgementBytes = signalLineBuffer(StopOnSignal.acknowledgement)
+
+/// The acknowledgement written from the handler, prepared beforehand (the handler
+/// only calls write(2)): `stepAcknowledgementBytes`, or the line of a phase after
+/// the steps (`StopOnSignal.afterSteps`).
+nonisolated(unsafe) var acknowledgementBytes: UnsafeMutableBufferPointer<UInt8> = stepAcknowledgementBytes
 
 /// Written from the handler on the second signal, prepared beforehand by
 /// `StopOnSignal.writeOnFirstSignal(folder:_:)` (the handler only calls write(2)).
@@ -94,7 +103,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         stopSignal.store(0, ordering: .sequentiallyConsistent)
         firstSignalHandled.store(false, ordering: .sequentiallyConsistent)
         signalWorkPosted.store(false, ordering: .sequentiallyConsistent)
-        _ = acknowledgementBytes
+        acknowledgementBytes = stepAcknowledgementBytes
         _ = signalSemaphore
         // Replaces `SignalsBeforeRun`'s handler; a SIGINT ignored at the process's
         // start stays ignored (`interruptIgnoredAtStart`).
@@ -121,10 +130,7 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         _ = signalCheckpointThread
         // A new buffer for each folder (a sweep's sizes each have one); an earlier
         // one is not freed, since a handler may still be reading it.
-        let text = Array(Self.secondAcknowledgement(folder: folder).utf8)
-        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
-        _ = buffer.initialize(from: text)
-        secondSignalBytes = buffer
+        secondSignalBytes = signalLineBuffer(Self.secondAcknowledgement(folder: folder))
         let latest = self.latest, owner = ObjectIdentifier(self)
         let job: @Sendable () -> Void = {
             if let (distiller, history) = latest.value.withLock({ $0 }) { write(distiller, history) }
@@ -139,6 +145,18 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         signalWriterReady.store(true, ordering: .sequentiallyConsistent)
         // A signal that came before the writer was ready.
         if received != 0 { postSignalWork() }
+    }
+
+    /// Switches to a phase after the steps, whose outputs are written (a sweep's
+    /// baselines of a size): a first signal writes no checkpoint and is
+    /// acknowledged with `acknowledgement` (the caller checks `received` where
+    /// the phase can stop); a second one writes `second` and ends the process
+    /// with status 128 + the signal once any set of files being written is
+    /// complete. Both texts end with a newline.
+    public func afterSteps(acknowledgement: String, second: String) {
+        signalWriterReady.store(false, ordering: .sequentiallyConsistent)
+        secondSignalBytes = signalLineBuffer(second)
+        acknowledgementBytes = signalLineBuffer(acknowledgement)
     }
 
     deinit {

@@ -98,6 +98,32 @@ import Testing
         #expect(!none.sentences.contains("Test accuracy"))
     }
 
+    /// One network: no "each" and no spread (it used to print "300 epochs each ...
+    /// then testing each" and "77.37 ± 0.00% (mean ± population std over seeds)"),
+    /// and "1 epoch" in the protocol (it said "1 epochs").
+    @Test func oneNetworkIsWordedAsOne() throws {
+        var settings = TrainingProtocol()
+        settings.epochs = 1
+        let plan = NetworkEvalEstimate.plan(title: "MLP", on: "the 10 images of out", seeds: [1], settings: settings, testImages: 200, estimate: nil)
+        #expect(plan == "Training 1 MLP network (seed 1) on the 10 images of out, 1 epoch (batches of \(settings.batchSize), no augmentation), then testing it on the 200 test images.", "\(plan)")
+        let two = NetworkEvalEstimate.plan(title: "MLP", on: "x", seeds: [1, 2], settings: settings, testImages: 200, estimate: nil)
+        #expect(two.contains(", 1 epoch each (") && two.contains("then testing each on"), "\(two)")
+        let result = NetworkEvaluationResult(network: .mlp(), protocol: settings, seeds: [1], testAccuracies: [0.7737], seconds: [1],
+                                             divergedAtEpoch: [nil])
+        let report = NetworkEvalReport(set: "out", baseline: nil, imagesPerClass: nil, baselineSeed: nil, dataset: "data/mnist",
+                                       images: 10, classes: 10, labels: "soft", labelsFile: nil, title: "MLP", result: result)
+        #expect(report.sentences.contains("Test accuracy 77.37% (one seed: no spread); seed 1: 77.37%."), "\(report.sentences)")
+        #expect(!report.sentences.contains("±") && !report.sentences.contains("1 epochs"))
+        #expect(report.protocolSummary.contains(", 1 epoch, lr x "), "\(report.protocolSummary)")
+        // Two seeds, one diverged: the one tested, no spread either.
+        let oneLeft = NetworkEvaluationResult(network: .mlp(), protocol: settings, seeds: [1, 2], testAccuracies: [0.5, .nan],
+                                              seconds: [1, 1], divergedAtEpoch: [nil, 1])
+        var left = report
+        left.result = oneLeft
+        #expect(left.sentences.contains("Test accuracy 50.00% (the one seed that did not diverge: no spread)"), "\(left.sentences)")
+        #expect(left.sentences.contains("Diverged: 1 of 2 networks") && !left.sentences.contains("±"))
+    }
+
     /// On a `distill run` folder: its learned labels by default (soft
     /// cross-entropy), class ids with --labels hard, mse recorded in the protocol.
     @Test func aRunsFolderUsesItsLearnedLabelsByDefault() throws {
@@ -277,7 +303,8 @@ import Testing
         for (epochs, words) in [(1, "1 epoch each"), (2, "2 epochs each"), (1000, "1000 epochs each")] {
             var settings = TrainingProtocol.dc()
             settings.epochs = epochs
-            let line = NetworkEvalEstimate.plan(title: "MLP", on: "the 10 images of x", seeds: [1], settings: settings,
+            // Two networks ("each"; one is worded in `oneNetworkIsWordedAsOne`).
+            let line = NetworkEvalEstimate.plan(title: "MLP", on: "the 10 images of x", seeds: [1, 2], settings: settings,
                                                 testImages: 200, estimate: nil)
             #expect(line.contains(", \(words) (batches of") && !line.contains("(s)"), "\(line)")
         }

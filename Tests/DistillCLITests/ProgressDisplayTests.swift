@@ -243,7 +243,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
         #expect(!hasControlCharacters(result.stdout))
         #expect(result.stdout.contains("step 1/20") && result.stdout.contains("step 20/20"))
         #expect(result.stdout.contains("step 10  test accuracy"))
-        #expect(result.stdout.contains("Done in") && result.stdout.contains("report.html"))
+        #expect(result.stdout.contains("Done: 20 steps in ") && result.stdout.contains("report.html"))
     }
 
     @Test func quietPrintsOnlyTheSummary() throws {
@@ -253,12 +253,13 @@ private func hasControlCharacters(_ text: String) -> Bool {
         try data.writeSmallDataset()
         let result = try runDistill(["--data", data.path, "--out", scratch.path + "/out", "--steps", "5", "--quiet", "--eval-every", "1"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.hasPrefix("Done in"))
+        #expect(result.stdout.hasPrefix("Done: 5 steps in "))
         #expect(!result.stdout.replacingOccurrences(of: "(median step ", with: "").contains("step "))
         // The closing line pairs the steps' total time with the median step, named as such
-        // ("Done in 0.1 s (median step 12.3 ms)."), not "ms per step" (which reads as total / steps).
+        // ("Done: 5 steps in 61.7 ms of distillation (median step 12.3 ms)."), not "ms per step"
+        // (which reads as total / steps); under a second in ms (it used to say "0.0 s").
         let first = String(result.stdout.prefix { $0 != "\n" })
-        #expect(first.range(of: #"^Done in .+ \(median step [0-9]+\.[0-9] ms\)\.$"#, options: .regularExpression) != nil, "\(first)")
+        #expect(first.range(of: #"^Done: 5 steps in ([0-9]+(\.[0-9])? ms|[0-9]+\.[0-9] s) of distillation \(median step [0-9]+\.[0-9] ms\)\.$"#, options: .regularExpression) != nil, "\(first)")
         #expect(!result.stdout.contains("ms per step"))
         let html = try String(contentsOfFile: scratch.path + "/out/report.html", encoding: .utf8)
         #expect(html.contains("<th>median step</th>") && !html.contains("per step (median)"))
@@ -284,7 +285,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
             #expect((object["test_accuracy"] != nil) == ((index + 1) % 3 == 0))
         }
         // The summary goes to stderr, so stdout is JSON lines only.
-        #expect(result.stderr.contains("Done in"))
+        #expect(result.stderr.contains("Done: 6 steps in "))
         #expect(JSONStepLines.number(.infinity) == "null" && JSONStepLines.number(0.25) == "0.25")
     }
 

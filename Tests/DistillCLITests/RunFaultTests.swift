@@ -286,7 +286,7 @@ import Glibc
         // Why it stopped comes first; the summary does not claim the run is done.
         let interrupted = try #require(end.stdout.range(of: "Interrupted (SIGINT) after step \(checkpoint.state.step) of 1000000;"))
         let summary = try #require(end.stdout.range(of: "Ran \(checkpoint.state.step) of the 1000000 steps in "))
-        #expect(interrupted.lowerBound < summary.lowerBound && !end.stdout.contains("Done in"), "\(end.stdout)")
+        #expect(interrupted.lowerBound < summary.lowerBound && !end.stdout.contains("Done: "), "\(end.stdout)")
         #expect(try Self.metrics(out)["steps"] as? Int == checkpoint.state.step)
         #expect(Self.partialFiles(under: s.path).isEmpty)
     }
@@ -325,11 +325,11 @@ import Glibc
         #expect(stopped.status == 0, "\(stopped.stderr)")
         let reason = try #require(stopped.stdout.range(of: "Stopped after step 3 of 10; the checkpoint is in "))
         let summary = try #require(stopped.stdout.range(of: "Ran 3 of the 10 steps in "))
-        #expect(reason.lowerBound < summary.lowerBound && !stopped.stdout.contains("Done in"), "\(stopped.stdout)")
+        #expect(reason.lowerBound < summary.lowerBound && !stopped.stdout.contains("Done: "), "\(stopped.stdout)")
         #expect(stopped.stdout.contains("the run is not finished."))
         let resumed = try runDistill(["--resume", out])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout.contains("Done in") && !resumed.stdout.contains("Ran ") && !resumed.stdout.contains("Stopped after"), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("Done: ") && !resumed.stdout.contains("Ran ") && !resumed.stdout.contains("Stopped after"), "\(resumed.stdout)")
     }
 
     /// A signal during a sweep's first size stops the sweep after that size's

@@ -65,6 +65,10 @@ import DistillIO
         let announced = try #require(lines.firstIndex(of: announcement)), ceiling = try #require(lines.firstIndex { $0.hasPrefix("Ceiling: ntk on all the training data") })
         let firstSize = try #require(lines.firstIndex { $0.hasPrefix("1 per class: ") })
         #expect(announced < ceiling && ceiling < firstSize)
+        // Each later size announces its own baselines, without the ceiling (they used to train silently).
+        let later = "Training the baselines of this size (random real images and k-means centroids; the ceiling was trained once, with the first size's)..."
+        let laterAnnounced = try #require(lines.firstIndex(of: later), "\(lines)")
+        #expect(firstSize < laterAnnounced && laterAnnounced < (lines.firstIndex { $0.hasPrefix("2 per class: ") } ?? -1))
         for size in [1, 2] {
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/ipc-\(size)/metrics.json")))
             #expect(metrics.imagesPerClass == size && metrics.model == "ntk")

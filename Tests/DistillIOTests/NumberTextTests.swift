@@ -87,6 +87,9 @@ extension Float {
         #expect(NumberText.compact(0.0373) == "0.0373" && NumberText.compact(92.64) == "92.6" && NumberText.compact(0.0001234) == "1.23e-04")
         #expect(NumberText.duration(4.26) == "4.3 s" && NumberText.duration(125) == "2m05s" && NumberText.duration(3725) == "1h02m")
         #expect(NumberText.duration(59.97) == "1m00s")
+        // Under a second, milliseconds (a 2-step run used to say "Done in 0.0 s").
+        #expect(NumberText.duration(0.0214) == "21.4 ms" && NumberText.duration(0) == "0.0 ms" && NumberText.duration(0.09996) == "100 ms")
+        #expect(NumberText.duration(0.512) == "512 ms" && NumberText.duration(0.9499) == "950 ms" && NumberText.duration(0.95) == "1.0 s")
         #expect(NumberText.duration(1e300) == "2.78e+296 h" && NumberText.duration(.nan) == "?")
     }
 }

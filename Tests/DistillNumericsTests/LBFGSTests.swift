@@ -16,6 +16,26 @@ import Testing
     }
 
     /// An ill-conditioned quadratic ½ Σ dᵢ xᵢ² (condition number 1e4) in 50 dimensions.
+    /// `stopRequested` ends the minimisation before the iteration it first answers
+    /// true for, and the result says so (a sweep stopped during its ceiling).
+    @Test func stopsWhenAsked() {
+        let d: [Double] = (0..<50).map { pow(10, Double($0) / 49 * 4) }
+        func quadratic(_ x: [Double]) -> (value: Double, gradient: [Double]) {
+            var value = 0.0, gradient = [Double](repeating: 0, count: x.count)
+            for i in x.indices {
+                value += 0.5 * d[i] * x[i] * x[i]
+                gradient[i] = d[i] * x[i]
+            }
+            return (value, gradient)
+        }
+        let start = [Double](repeating: 1, count: 50)
+        var asked = 0
+        let result = LBFGS(relativeTolerance: 1e-8).minimize(from: start, stopRequested: { asked += 1; return asked > 3 }, quadratic)
+        #expect(result.stopped && result.iterations == 3 && !result.converged)
+        let whole = LBFGS(relativeTolerance: 1e-8).minimize(from: start, quadratic)
+        #expect(!whole.stopped && whole.converged)
+    }
+
     @Test func certifiesTheGradientNormOnAQuadratic() {
         let d: [Double] = (0..<50).map { pow(10, Double($0) / 49 * 4) }
         let start = [Double](repeating: 1, count: 50)

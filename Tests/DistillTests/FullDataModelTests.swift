@@ -20,6 +20,18 @@ let slowTestsEnabled: Bool = {
     /// Small separable-ish data (3 classes, 12 features): L-BFGS on the fused outer
     /// pass must land on the minimiser that Newton-CG finds on the same objective
     /// written as a `SoftmaxRegression` over all the points.
+    /// The logistic ceiling stops between L-BFGS iterations when asked, and then
+    /// gives no result (its weights are not the minimiser).
+    @Test func theLogisticCeilingStopsWhenAsked() {
+        let data = SyntheticClusters.make(count: 240, features: 12, classes: 3, spread: 0.3, seed: 5,
+                                          centres: TestSupport.randomMatrix(3, 12, seed: 6, scale: 0.3))
+        var asked = 0
+        let stopped = FullDataModel(train: data, l2: 1e-2, threads: 2, stopRequested: { asked += 1; return asked > 2 })
+        #expect(stopped.optimisation.stopped && stopped.optimisation.iterations == 2)
+        #expect(LogisticModel.ceiling(model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)), train: data, test: data, l2: 1e-2, threads: 2, stopRequested: { true }) == nil)
+        #expect(LogisticModel.ceiling(model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)), train: data, test: data, l2: 1e-2, threads: 2, stopRequested: { false }) != nil)
+    }
+
     @Test func agreesWithNewtonCGOnTheSameObjective() {
         let data = SyntheticClusters.make(count: 240, features: 12, classes: 3, spread: 0.3, seed: 5,
                                           centres: TestSupport.randomMatrix(3, 12, seed: 6, scale: 0.3))
