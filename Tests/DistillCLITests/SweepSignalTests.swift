@@ -1,4 +1,5 @@
 import DistillIO
+import DistillNumerics
 import DistillRun
 import Foundation
 import Testing
@@ -17,26 +18,13 @@ import Glibc
     /// announcement, so that a signal sent when it appears comes during them.
     static func writeLargerDataset(_ data: DataFolder) throws {
         try FileManager.default.createDirectory(atPath: data.path, withIntermediateDirectories: true)
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         func pixels(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) } }
         let train = 12000, test = 600
         try data.write(IDXArray(shape: [train, 28, 28], elements: .ubyte(pixels(train * 784))), to: "train-images-idx3-ubyte")
         try data.write(IDXArray(shape: [train], elements: .ubyte((0..<train).map { UInt8($0 % 3) })), to: "train-labels-idx1-ubyte")
         try data.write(IDXArray(shape: [test, 28, 28], elements: .ubyte(pixels(test * 784))), to: "t10k-images-idx3-ubyte")
         try data.write(IDXArray(shape: [test], elements: .ubyte((0..<test).map { UInt8($0 % 3) })), to: "t10k-labels-idx1-ubyte")
-    }
-
-    /// A small deterministic generator for the test's pixels.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     /// Starts `distill sweep --images-per-class 1,2` and waits for the first size's baselines to be announced.
