@@ -209,7 +209,9 @@ public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfigur
         results.append(try baselines.randomReal(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed))
         if stopRequested() { return results }
         results.append(try baselines.centroids(imagesPerClass: k, l2: configuration.l2, seed: configuration.seed))
-        if let fullData { results.append(fullData) } else if stopRequested() { return results } else if let ceiling = baselines.fullData(factory, l2: fullDataCeilingL2, stopRequested: stopRequested) {
+        if let fullData {
+            results.append(fullData)
+        } else if !stopRequested(), let ceiling = baselines.fullData(factory, l2: fullDataCeilingL2, stopRequested: stopRequested) {
             results.append(ceiling)
         }
         return results
