@@ -154,7 +154,8 @@ extension DistillCommand {
                     session.signals.afterSteps(
                         acknowledgement: "stopping once the baseline being trained ends (the logistic ceiling: at its next iteration); \(size) per class's run is complete in \(folder), its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n",
                         second: "stopping now; \(size) per class's run is complete in \(folder), its baselines were not recorded.\n"
-                            + stopSummary(size: size, complete: rows.map(\.imagesPerClass) + [size]).joined(separator: "\n") + "\n")
+                            + stopSummary(size: size, complete: rows.map(\.imagesPerClass) + [size], baselinesMissing: true)
+                                .joined(separator: "\n") + "\n")
                     if !quiet {
                         print(reused == nil
                               ? Self.ceilingAnnouncement(model: options.modelOptions.model, size: ceilingSize, set: ceilingReport.ceilingSet)
@@ -254,17 +255,22 @@ extension DistillCommand {
                 }
                 lines.append("\(reason) after the run of \(size) per class finished (\(counted(steps, "step")), in \(folder))" + baselineText)
             }
-            for line in lines + stopSummary(size: size, complete: complete) { print(line) }
+            for line in lines + stopSummary(size: size, complete: complete, baselinesMissing: notTrained != nil) { print(line) }
         }
 
         /// The lines that end a stopped sweep's account: the sizes complete, the
-        /// sweep that produces those after `size` (none is run), and the summaries not written.
-        func stopSummary(size: Int, complete: [Int]) -> [String] {
+        /// sweep that produces those after `size` (none is run) and, when
+        /// `baselinesMissing` (stopped during `size`'s baselines), `size` again for
+        /// its baselines, and the summaries not written.
+        func stopSummary(size: Int, complete: [Int], baselinesMissing: Bool = false) -> [String] {
             var lines: [String] = []
             let notRun = imagesPerClass.sizes.drop(while: { $0 != size }).dropFirst().map(String.init)
             lines.append(complete.isEmpty ? "No size is complete." : "Complete: \(complete.map { "\($0) per class (\(out)/ipc-\($0))" }.joined(separator: ", ")).")
-            if !notRun.isEmpty {
-                lines.append("Not run: \(notRun.joined(separator: ", ")) per class. A sweep does not resume; for them, run the same command with --images-per-class \(notRun.joined(separator: ",")) and another --out.")
+            let again = (baselinesMissing ? [String(size)] : []) + notRun
+            if !again.isEmpty {
+                let missing = baselinesMissing ? "\(size) per class has no baselines" + (notRun.isEmpty ? ". " : "; not run: \(notRun.joined(separator: ", ")) per class. ")
+                    : "Not run: \(notRun.joined(separator: ", ")) per class. "
+                lines.append(missing + "A sweep does not resume; for \(again.count == 1 ? "it" : "them"), run the same command with --images-per-class \(again.joined(separator: ",")) and another --out.")
             }
             lines.append("sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.")
             return lines

@@ -353,7 +353,7 @@ import Glibc
         #expect(lines.suffix(4) == [
             "Interrupted (SIGINT) during 1 per class, after step \(step) of 1000000; \(out)/ipc-1 keeps its outputs and checkpoint: continue it with: distill run --resume \(out)/ipc-1",
             "No size is complete.",
-            "Not run: 2 per class. A sweep does not resume; for them, run the same command with --images-per-class 2 and another --out.",
+            "Not run: 2 per class. A sweep does not resume; for it, run the same command with --images-per-class 2 and another --out.",
             "sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.",
         ], "\(end.stdout)")
         #expect(!end.stdout.contains("Ceiling:"))

@@ -59,7 +59,7 @@ import Glibc
         #expect(try /^Stopped \(SIGTERM\) after the run of 1 per class finished \(2 steps, in .*\/ipc-1\) (during its baselines; they were not recorded \(not trained: [a-z ,]+\)|as its baselines ended; they were not recorded)\.$/.wholeMatch(in: first) != nil, "\(first)")
         #expect(Array(lines.suffix(3)) == [
             "Complete: 1 per class (\(out)/ipc-1).",
-            "Not run: 2 per class. A sweep does not resume; for them, run the same command with --images-per-class 2 and another --out.",
+            "1 per class has no baselines; not run: 2 per class. A sweep does not resume; for them, run the same command with --images-per-class 1,2 and another --out.",
             "sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.",
         ], "\(end.stdout)")
         #expect(try RunFaultTests.metrics(out + "/ipc-1")["baselines"] == nil)
@@ -84,7 +84,7 @@ import Glibc
         #expect(end.stderr.hasSuffix("""
             stopping now; 1 per class's run is complete in \(out)/ipc-1, its baselines were not recorded.
             Complete: 1 per class (\(out)/ipc-1).
-            Not run: 2 per class. A sweep does not resume; for them, run the same command with --images-per-class 2 and another --out.
+            1 per class has no baselines; not run: 2 per class. A sweep does not resume; for them, run the same command with --images-per-class 1,2 and another --out.
             sweep.csv, sweep.md and \(SweepReport.chartFileName) were not written.
 
             """), "\(end.stderr)")
