@@ -21,7 +21,7 @@ extension DistillCommand {
 
                 Examples:
                   distill run
-                  distill run --images-per-class 10 --steps 300 --out out-10
+                  distill run --images-per-class 5 --steps 600 --out out-5
                   distill run --init real --seed 7 --l2 0.01 --out out-real
                   distill run --eval-every 20 --snapshot-every 20 --out out-snapshots
                 """)

@@ -20,7 +20,7 @@ struct DistillCommand: ParsableCommand {
             Examples:
               distill                    # data/mnist, 1 image per class, into out/
               distill run --images-per-class 10 --out out-10
-              distill run --data ~/datasets/fashion --steps 500 --out out-fashion
+              distill run --data ~/datasets/fashion-mnist --out out-fashion
             """,
         version: DistillVersion.current,
         subcommands: [Run.self, Sweep.self, Eval.self, Check.self, Bench.self, Convert.self],
