@@ -27,14 +27,18 @@ import Glibc
         try data.write(IDXArray(shape: [test], elements: .ubyte((0..<test).map { UInt8($0 % 3) })), to: "t10k-labels-idx1-ubyte")
     }
 
-    /// Starts `distill sweep --images-per-class 1,2` and waits for the first size's baselines to be announced.
-    static func sweepInItsBaselines(_ scratch: ScratchFolder, data: DataFolder) throws -> RunFaultTests.LiveRun {
-        let run = try RunFaultTests.LiveRun(["--data", data.path, "--out", scratch.path + "/sweep", "--images-per-class", "1,2",
+    /// Writes the larger dataset into `scratch`, starts `distill sweep --images-per-class 1,2`
+    /// on it into `out` (`<scratch>/sweep`) and waits for the first size's baselines to be announced.
+    static func sweepInItsBaselines(_ scratch: ScratchFolder) throws -> (run: RunFaultTests.LiveRun, out: String) {
+        let data = DataFolder(scratch: scratch.path)
+        try writeLargerDataset(data)
+        let out = scratch.path + "/sweep"
+        let run = try RunFaultTests.LiveRun(["--data", data.path, "--out", out, "--images-per-class", "1,2",
                                              "--steps", "2"], command: "sweep")
         while let line = run.line(from: run.output) {
             if line.hasPrefix("Training the baselines of this size and the ceiling") { break }
         }
-        return run
+        return (run, out)
     }
 
     /// One signal: status 143, an acknowledgement that names this phase (not
@@ -43,10 +47,7 @@ import Glibc
     @Test func aSignalDuringTheBaselinesStopsBeforeTheNextOne() throws {
         let scratch = try ScratchFolder(#function)
         defer { scratch.cleanUp() }
-        let data = DataFolder(scratch: scratch.path)
-        try Self.writeLargerDataset(data)
-        let out = scratch.path + "/sweep"
-        let run = try Self.sweepInItsBaselines(scratch, data: data)
+        let (run, out) = try Self.sweepInItsBaselines(scratch)
         #expect(run.process.isRunning)
         kill(run.process.processIdentifier, SIGTERM)
         let end = run.finish()
@@ -72,10 +73,7 @@ import Glibc
     @Test func aSecondSignalDuringTheBaselinesGivesAdviceThatWorks() throws {
         let scratch = try ScratchFolder(#function)
         defer { scratch.cleanUp() }
-        let data = DataFolder(scratch: scratch.path)
-        try Self.writeLargerDataset(data)
-        let out = scratch.path + "/sweep"
-        let run = try Self.sweepInItsBaselines(scratch, data: data)
+        let (run, out) = try Self.sweepInItsBaselines(scratch)
         // Two different signals, which the kernel does not merge into one.
         kill(run.process.processIdentifier, SIGTERM)
         kill(run.process.processIdentifier, SIGINT)
