@@ -757,6 +757,15 @@ typedef struct {
     float *k;              // the group's kernel values (GROUP x ldm)
     double *k_double;      // the same in Double
     float *gk;             // the group's cotangents on K (GROUP x ldm)
+    // Packed lanes (packs(m)): lane e of a unit of PACK_ROWS rows holds the entry (row e / m,
+    // column e % m); lp = PACK_ROWS m rounded up to 16 lanes (those past PACK_ROWS m: row 0,
+    // column 0). The state arrays above then hold depth x lp per array, layer-major, and the
+    // running values lp.
+    int32_t *lane_row;          // lp: each lane's row in the unit
+    double *lane_offset;        // lp: column_offset of each lane's column
+    float *lane_sq, *lane_rq, *lane_iq;   // depth x lp: √q_l(s_j), 1/√q_l(s_j), 1/q_l(s_j) of each lane's column
+    float *row_sq, *row_rq;     // depth x lp: √q_l(x), 1/√q_l(x) of each lane's row (per unit)
+    float *packed_gk;           // lp: the unit's cotangents on K, packed
 } avx_scratch;
 
 
@@ -926,6 +935,172 @@ AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers
         for (long j = 0; j < ldm; j += 16) {
             const __m512 d = _mm512_add_ps(_mm512_loadu_ps(av->sigma + g * ldm + j), _mm512_loadu_ps(av->run_theta + g * ldm + j));
             const __m512 acc = _mm512_loadu_ps(av->acc + g * ldm + j);
+            _mm512_storeu_ps(d_rows + g * lda + j, d);
+            double *ds = av->d_sum + j, *dq = av->d_q + j;
+            _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
+            _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
+            _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
+            _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+        }
+}
+
+/// Rows of a unit of the packed recursion: two groups (8 rows: their row values in one
+/// vector of 8 Double lanes; at m = 10, 80 entries fill 5 vectors of 16 where rows of
+/// 16 lanes take 8).
+#define PACK_ROWS (2 * GROUP)
+/// The recursion and its reverse sweep run on packed lanes for m not a multiple of 16 up to
+/// this (tools' builds may change it: -DNK_PACK_MAX=0 turns them off).
+#ifndef NK_PACK_MAX
+#define NK_PACK_MAX 32
+#endif
+static int packs(long m) { return m % 16 != 0 && m <= NK_PACK_MAX; }
+
+/// The first n of 16 lanes (all of them from 16).
+static inline __mmask16 lanes_below(long n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
+
+/// group_forward on packed lanes for a unit of `rows` <= PACK_ROWS rows (A rows a_rows, lda
+/// apart): the unit's rows x m entries as one sequence, entry g m + j in lane g m + j, 16 a
+/// vector (the last vector's lanes past rows x m take A = 0 and row values 0: finite, unused),
+/// each lane with its row's values (av->row_sq, row_rq, from per-lane row numbers by vpermps)
+/// and its column's (av->lane_*). Per entry the same operations as group_forward, so the same
+/// bits. Leaves K packed in av->sigma (NNGP) or av->run_theta (NTK); the state, when `keep`,
+/// layer-major (layer l's lanes at l lp).
+AVX512 static void packed_forward(const distill_nk_problem *pb, const float *a_rows, long lda, const row_layers *r, long rows,
+                                  avx_scratch *av, long m, long lp, int keep) {
+    const int depth = pb->depth;
+    const long n = rows * m, nv = (n + 15) / 16;
+    const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
+    const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
+    const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
+    const __m512d scale = _mm512_set1_pd(pb->dot_scale);
+    // A's rows packed into av->sigma (masked stores of each row's m entries), the tail zero.
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < m; j += 16)
+            _mm512_mask_storeu_ps(av->sigma + g * m + j, lanes_below(m - j), _mm512_loadu_ps(a_rows + g * lda + j));
+    if (n % 16) _mm512_mask_storeu_ps(av->sigma + n, lanes_below(16 - n % 16), _mm512_setzero_ps());
+    // The rows' values (rows past `rows`: 0) in lanes 0..7, then per lane by its row number.
+    const __m512i row_bytes = _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64((long long)sizeof(row_layers)));
+    const __mmask8 live = (__mmask8)((1u << rows) - 1u);
+    for (int l = 0; l < depth; l++) {
+        const __m512 sq = _mm512_castps256_ps512(_mm512_cvtpd_ps(_mm512_mask_i64gather_pd(_mm512_setzero_pd(), live, row_bytes, &r[0].sq[l], 1)));
+        const __m512 rq = _mm512_castps256_ps512(_mm512_cvtpd_ps(_mm512_mask_i64gather_pd(_mm512_setzero_pd(), live, row_bytes, &r[0].rq[l], 1)));
+        for (long v = 0; v < nv; v++) {
+            const __m512i lr = _mm512_loadu_si512(av->lane_row + 16 * v);
+            _mm512_storeu_ps(av->row_sq + l * lp + 16 * v, _mm512_permutexvar_ps(lr, sq));
+            _mm512_storeu_ps(av->row_rq + l * lp + 16 * v, _mm512_permutexvar_ps(lr, rq));
+        }
+    }
+    const __m512d rq0_rows = _mm512_mask_i64gather_pd(_mm512_setzero_pd(), live, row_bytes, &r[0].rq[0], 1);
+    // Layer 1's cosine in Double (as group_forward), kept in av->c's layer 0.
+    for (long e = 0; e < 16 * nv; e += 16) {
+        const __m512i lr = _mm512_loadu_si512(av->lane_row + e);
+        const __m512d rq0_lo = _mm512_permutexvar_pd(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(lr)), rq0_rows);
+        const __m512d rq0_hi = _mm512_permutexvar_pd(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lr, 1)), rq0_rows);
+        const __m512 araw = _mm512_loadu_ps(av->sigma + e);
+        const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
+        const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
+        const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(av->lane_offset + e));
+        const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(av->lane_offset + e + 8));
+        const __m512 rq_s0 = _mm512_loadu_ps(av->lane_rq + e);
+        const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0_lo), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
+        const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0_hi),
+                                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
+        const __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
+        _mm512_storeu_ps(av->c + e, _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1));
+        _mm512_storeu_ps(av->sigma + e, sigma);
+        _mm512_storeu_ps(av->run_theta + e, sigma);
+    }
+    for (int l = 0; l < depth; l++)
+        for (long e = 0; e < 16 * nv; e += 16) {
+            const long o = l * lp + e;
+            const __m512 sqx = _mm512_loadu_ps(av->row_sq + o), rqx = _mm512_loadu_ps(av->row_rq + o);
+            const __m512 sigma = _mm512_loadu_ps(av->sigma + e), theta = _mm512_loadu_ps(av->run_theta + e);
+            __m512 c = l > 0 ? _mm512_mul_ps(sigma, _mm512_mul_ps(rqx, _mm512_loadu_ps(av->lane_rq + o)))
+                             : _mm512_loadu_ps(av->c + o);
+            c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
+            __m512 sine, inv_sine;
+            const __m512 t = acos_ps(c, &sine, &inv_sine);
+            const __m512 pmt = _mm512_sub_ps(pi, t);
+            const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->lane_sq + o));
+            const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
+            const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
+            if (keep) {
+                const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
+                _mm512_storeu_ps(av->c + o, c);
+                _mm512_storeu_ps(av->sine + o, sine);
+                _mm512_storeu_ps(av->dkd + o, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
+                _mm512_storeu_ps(av->kd + o, kd);
+                _mm512_storeu_ps(av->theta + o, theta);
+            }
+            const __m512 sigma_next = _mm512_fmadd_ps(w, k, b);
+            _mm512_storeu_ps(av->sigma + e, sigma_next);
+            _mm512_storeu_ps(av->run_theta + e, _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma_next));
+        }
+}
+
+/// Rows g0..<g0+rows of a unit's packed values (`packed`: entry g m + j) into rows of 16-lane
+/// vectors (`out`, ldm apart; columns m..<ldm +0), as group_predictions and
+/// group_alpha_gradient read K.
+AVX512 static void unpack_rows(const float *packed, long m, long ldm, long g0, long rows, float *out) {
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < ldm; j += 16)
+            _mm512_storeu_ps(out + g * ldm + j, _mm512_maskz_loadu_ps(lanes_below(m - j), packed + (g0 + g) * m + j));
+}
+
+/// Rows of 16-lane vectors (`in`, ldm apart, `rows` of them) into a unit's packed values from row g0.
+AVX512 static void pack_rows(const float *in, long m, long ldm, long g0, long rows, float *packed) {
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < m; j += 16)
+            _mm512_mask_storeu_ps(packed + (g0 + g) * m + j, lanes_below(m - j), _mm512_loadu_ps(in + g * ldm + j));
+}
+
+/// group_backward on packed lanes for a unit of `rows` rows (after packed_forward with its
+/// state kept; cotangents on K packed in av->packed_gk): per entry the same operations as
+/// group_backward, so the same bits; D's rows (d_rows, lda apart; columns m..<ldm +0) and the
+/// additions to av->d_sum and av->d_q unpacked row by row in order, as there.
+AVX512 static void packed_backward(const distill_nk_problem *pb, long rows, avx_scratch *av, long m, long lp, long ldm,
+                                   const float *slope, float *d_rows, long lda) {
+    const int depth = pb->depth;
+    const long n = rows * m, nv = (n + 15) / 16;
+    const __m512 w = _mm512_set1_ps((float)pb->weight_variance), zero = _mm512_setzero_ps();
+    const __m512 quarter_over_pi = _mm512_set1_ps((float)(0.5 / TWO_PI)), half = _mm512_set1_ps(0.5f);
+    if (n % 16) _mm512_mask_storeu_ps(av->packed_gk + n, lanes_below(16 - n % 16), zero);
+    for (long e = 0; e < 16 * nv; e += 16) {
+        const __m512 g = _mm512_loadu_ps(av->packed_gk + e);
+        _mm512_storeu_ps(av->sigma + e, pb->kind == DISTILL_NK_NNGP ? g : zero);
+        _mm512_storeu_ps(av->run_theta + e, pb->kind == DISTILL_NK_NTK ? g : zero);
+        _mm512_storeu_ps(av->acc + e, zero);
+    }
+    for (int l = depth - 1; l >= 0; l--) {
+        const __m512 sl = _mm512_set1_ps(slope[l]);
+        for (long e = 0; e < 16 * nv; e += 16) {
+            const long o = l * lp + e;
+            const __m512 sqx = _mm512_loadu_ps(av->row_sq + o), rqx = _mm512_loadu_ps(av->row_rq + o);
+            __m512 gt = _mm512_loadu_ps(av->run_theta + e);
+            const __m512 gs_in = _mm512_add_ps(_mm512_loadu_ps(av->sigma + e), gt);
+            const __m512 kd = _mm512_loadu_ps(av->kd + o), c = _mm512_loadu_ps(av->c + o);
+            const __m512 gc = _mm512_mul_ps(_mm512_mul_ps(w, _mm512_loadu_ps(av->theta + o)),
+                                            _mm512_mul_ps(gt, _mm512_loadu_ps(av->dkd + o)));
+            const __m512 gk = _mm512_mul_ps(w, gs_in);
+            gt = _mm512_mul_ps(_mm512_mul_ps(w, kd), gt);
+            const __m512 inv = _mm512_mul_ps(rqx, _mm512_loadu_ps(av->lane_rq + o));
+            const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->lane_sq + o));
+            const __m512 gs = _mm512_fmadd_ps(gc, inv, _mm512_mul_ps(gk, kd));
+            const __m512 term = _mm512_fmsub_ps(_mm512_mul_ps(gk, norm), _mm512_mul_ps(_mm512_loadu_ps(av->sine + o), quarter_over_pi),
+                                                _mm512_mul_ps(_mm512_mul_ps(gc, c), half));
+            _mm512_storeu_ps(av->acc + e, _mm512_fmadd_ps(_mm512_mul_ps(sl, _mm512_loadu_ps(av->lane_iq + o)), term, _mm512_loadu_ps(av->acc + e)));
+            _mm512_storeu_ps(av->sigma + e, gs);
+            _mm512_storeu_ps(av->run_theta + e, gt);
+        }
+    }
+    for (long e = 0; e < 16 * nv; e += 16)
+        _mm512_storeu_ps(av->sigma + e, _mm512_add_ps(_mm512_loadu_ps(av->sigma + e), _mm512_loadu_ps(av->run_theta + e)));
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < ldm; j += 16) {
+            const __mmask16 real = lanes_below(m - j);
+            const __m512 d = _mm512_maskz_loadu_ps(real, av->sigma + g * m + j), acc = _mm512_maskz_loadu_ps(real, av->acc + g * m + j);
             _mm512_storeu_ps(d_rows + g * lda + j, d);
             double *ds = av->d_sum + j, *dq = av->d_q + j;
             _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
@@ -1631,9 +1806,12 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     // Byte pixels and m <= 16 (and VNNI, for the sums): conversion and forward products in
     // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
     const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
-    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + GROUP * (5 * depth * ldm + 5 * ldm) + p * ldm
-                                   + dots * ldp + rows_max * ldp + 32 + rows_max * lda);
-    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + (d_alpha ? ldm * ldp : 0) + 2 * rows_max);
+    // Packed lanes (packs(m)): lp lanes a unit of PACK_ROWS rows; the state arrays hold
+    // depth x su, the running values su (a group's rows of ldm lanes, or a packed unit).
+    const long lp = packs(m) ? ld16(PACK_ROWS * m) : 0, su = lp > GROUP * ldm ? lp : GROUP * ldm;
+    const size_t floats = (size_t)(3 * depth * ldm + c * ldm + 5 * depth * su + 3 * su + 2 * GROUP * ldm + 5 * depth * lp + 2 * lp
+                                   + p * ldm + dots * ldp + rows_max * ldp + 32 + rows_max * lda);
+    const size_t doubles = (size_t)(c * ldm + c * ldm + 2 * ldm + GROUP * ldm + lp + (d_alpha ? ldm * ldp : 0) + 2 * rows_max);
     // Sparse byte images: each row's nonzero pixels (rows_max x p indices, counts and
     // cursors) and per block each pixel's nonzero rows (p + 1 starts, p cursors, NB x p rows).
     // Where they can be used: the forward GEMM's columns (not the dot-product tiles), and
@@ -1661,18 +1839,21 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                                            + (size_t)(nsub * NB * p) : 0;
     const size_t narrow_bytes = narrow_can ? sizeof(uint64_t) * (size_t)(rows_max * words + nsub * nch * 2) : 0;
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes
-                        + narrow_bytes + 64 * 36);   // 64: alignment slack per carved array (35)
+                        + narrow_bytes + 64 * 44);   // 64: alignment slack per carved array (43)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
     avx_scratch av;
     av.sq = CARVE(float, depth * ldm); av.rq = CARVE(float, depth * ldm); av.iq = CARVE(float, depth * ldm);
     av.alpha_tf = CARVE(float, c * ldm);
-    av.c = CARVE(float, GROUP * depth * ldm); av.sine = CARVE(float, GROUP * depth * ldm);
-    av.dkd = CARVE(float, GROUP * depth * ldm); av.kd = CARVE(float, GROUP * depth * ldm);
-    av.theta = CARVE(float, GROUP * depth * ldm);
-    av.sigma = CARVE(float, GROUP * ldm); av.run_theta = CARVE(float, GROUP * ldm); av.acc = CARVE(float, GROUP * ldm);
+    av.c = CARVE(float, depth * su); av.sine = CARVE(float, depth * su);
+    av.dkd = CARVE(float, depth * su); av.kd = CARVE(float, depth * su);
+    av.theta = CARVE(float, depth * su);
+    av.sigma = CARVE(float, su); av.run_theta = CARVE(float, su); av.acc = CARVE(float, su);
     av.k = CARVE(float, GROUP * ldm); av.gk = CARVE(float, GROUP * ldm);
+    av.lane_row = CARVE(int32_t, lp); av.lane_offset = CARVE(double, lp);
+    av.lane_sq = CARVE(float, depth * lp); av.lane_rq = CARVE(float, depth * lp); av.lane_iq = CARVE(float, depth * lp);
+    av.row_sq = CARVE(float, depth * lp); av.row_rq = CARVE(float, depth * lp); av.packed_gk = CARVE(float, lp);
     av.alpha_t = CARVE(double, c * ldm); av.d_alpha_t = CARVE(double, c * ldm); av.k_double = CARVE(double, GROUP * ldm);
     av.d_sum = CARVE(double, ldm); av.d_q = CARVE(double, ldm);
     // The block sums of Dᵀ xf, ldm x ldp (aligned; padding rows and pixels take sums of zeros), added to d_dot at the end.
@@ -1697,6 +1878,14 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     for (long j = 0; j < dots; j++)
         for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? pb->support_t[k * ldm + dot0 + j] : 0.0f;
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
+    for (long e = 0; e < lp; e++) {   // each packed lane's row and column (lanes past PACK_ROWS m: row 0, column 0)
+        const long g = e < PACK_ROWS * m ? e / m : 0, j = e < PACK_ROWS * m ? e % m : 0;
+        av.lane_row[e] = (int32_t)g;
+        av.lane_offset[e] = pb->column_offset[j];
+        for (long l = 0; l < depth; l++) {
+            av.lane_sq[l * lp + e] = av.sq[l * ldm + j]; av.lane_rq[l * lp + e] = av.rq[l * ldm + j]; av.lane_iq[l * lp + e] = av.iq[l * ldm + j];
+        }
+    }
     for (long q = 0; q < c; q++)
         for (long j = 0; j < ldm; j++) {
             const double v = j < m ? pb->alpha[j * c + q] : 0.0;
@@ -1743,7 +1932,30 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             else if (gemm_vectors) PROFILE(1, gemm_forward_avx512(sc.xf, ldp, support_t, gemm_vectors, p, sc.a, lda, padded));
             if (dots) PROFILE(1, gemm_forward_dots(sc.xf, ldp, s_rows, dots, p, sc.a + dot0, lda, padded));
         }
-        for (long t = 0; t < used; t++)
+        for (long t = 0; lp && t < used; t++)   // packed lanes: units of PACK_ROWS rows, each two groups
+            for (long u = t * NB; u < t * NB + block_rows[t]; u += PACK_ROWS) {
+                const long urows = t * NB + block_rows[t] - u < PACK_ROWS ? t * NB + block_rows[t] - u : PACK_ROWS;
+                float *a_rows = sc.a + u * lda;
+                if (d_alpha) PROFILE(2, packed_forward(pb, a_rows, lda, &sc.rows[u], urows, &av, m, lp, 1));
+                else PROFILE(2, packed_forward(pb, a_rows, lda, &sc.rows[u], urows, &av, m, lp, 0));
+                const float *k_packed = pb->kind == DISTILL_NK_NTK ? av.run_theta : av.sigma;
+                for (long g0 = 0; g0 < urows; g0 += GROUP) {
+                    const long rows = urows - g0 < GROUP ? urows - g0 : GROUP, i = u + g0;
+                    PROFILE(3, unpack_rows(k_packed, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
+                    if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
+                        PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
+                    else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
+                    if (d_alpha) {
+                        if (rows == GROUP) PROFILE(5, group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av));
+                        else
+                            for (long g = 0; g < rows; g++) row_alpha_gradient(f[g], c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
+                        PROFILE(5, pack_rows(av.gk, m, ldm, g0, rows, av.packed_gk));
+                    }
+                }
+                // A's rows are no longer needed: D's rows.
+                if (d_alpha) PROFILE(6, packed_backward(pb, urows, &av, m, lp, ldm, slope, a_rows, lda));
+            }
+        for (long t = 0; !lp && t < used; t++)
             for (long i = t * NB; i < t * NB + block_rows[t]; i += GROUP) {
                 const long rows = t * NB + block_rows[t] - i < GROUP ? t * NB + block_rows[t] - i : GROUP;
                 float *a_rows = sc.a + i * lda;
