@@ -950,15 +950,57 @@ AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers
 /// vector of 8 Double lanes; at m = 10, 80 entries fill 5 vectors of 16 where rows of
 /// 16 lanes take 8).
 #define PACK_ROWS (2 * GROUP)
-/// The recursion and its reverse sweep run on packed lanes for m not a multiple of 16 up to
-/// this (tools' builds may change it: -DNK_PACK_MAX=0 turns them off).
+/// The recursion and its reverse sweep run on packed lanes for m up to this (tools' builds
+/// may change it: -DNK_PACK_MAX=0 turns them off) where that saves at least a quarter of a
+/// unit's vectors (m = 1..12 and 17..24): packing, unpacking and the per-lane row values cost
+/// about what an eighth saves (measured, tools/nk-pass-ab.sh at m = 13, 7 vectors of 8:
+/// the whole pass 1.005 and 1.027 of the unpacked one's time; m = 10, 5 of 8: 0.957, 0.958).
 #ifndef NK_PACK_MAX
 #define NK_PACK_MAX 32
 #endif
-static int packs(long m) { return m % 16 != 0 && m <= NK_PACK_MAX; }
+static int packs(long m) {
+    return m <= NK_PACK_MAX && 4 * ((PACK_ROWS * m + 15) / 16) <= 3 * (PACK_ROWS * ld16(m) / 16);
+}
 
 /// The first n of 16 lanes (all of them from 16).
 static inline __mmask16 lanes_below(long n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
+
+/// Rows g0..<g0+rows of 16-lane vectors (`in`, rows ld apart, columns m..<16⌈m/16⌉ unused)
+/// into a unit's packed values (`packed`: entry g m + j at g m + j), after zeroing its first
+/// `zero` vectors: each row vector turned by one vpermps so that its lanes sit where they go
+/// in the one or two packed vectors it meets, and blended into them. Every load and store
+/// is a whole aligned vector (a load right after a store of the same vector is forwarded;
+/// one spanning two stores, as unaligned packing would make, waits for them to reach L1).
+AVX512 INLINE void pack_rows(const float *in, long ld, long m, long g0, long rows, float *packed, long zero) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (long v = 0; v < zero; v++) _mm512_store_ps(packed + 16 * v, _mm512_setzero_ps());
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < m; j += 16) {
+            const long pos = (g0 + g) * m + j, off = pos & 15, end = off + (m - j < 16 ? m - j : 16);
+            float *out = packed + (pos - off);
+            const __m512 turned = _mm512_permutexvar_ps(_mm512_and_si512(_mm512_sub_epi32(iota, _mm512_set1_epi32((int)off)),
+                                                                         _mm512_set1_epi32(15)),
+                                                        _mm512_load_ps(in + g * ld + j));
+            const __mmask16 first = (__mmask16)(lanes_below(end) & ~lanes_below(off));
+            _mm512_store_ps(out, _mm512_mask_mov_ps(_mm512_load_ps(out), first, turned));
+            if (end > 16) _mm512_store_ps(out + 16, _mm512_mask_mov_ps(_mm512_load_ps(out + 16), lanes_below(end - 16), turned));
+        }
+}
+
+/// Rows g0..<g0+rows of a unit's packed values (`packed`, nv vectors) into rows of 16-lane
+/// vectors (`out`, ldm apart; columns m..<ldm +0): each row vector from the one or two
+/// packed vectors it meets by one vpermt2ps (whole aligned loads, as in pack_rows).
+AVX512 INLINE void unpack_rows(const float *packed, long nv, long m, long ldm, long g0, long rows, float *out) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (long g = 0; g < rows; g++)
+        for (long j = 0; j < ldm; j += 16) {
+            const long pos = (g0 + g) * m + j, off = pos & 15, v0 = pos >> 4, v1 = v0 + 1 < nv ? v0 + 1 : v0;
+            _mm512_store_ps(out + g * ldm + j,
+                            _mm512_maskz_permutex2var_ps(lanes_below(m - j), _mm512_load_ps(packed + 16 * v0),
+                                                         _mm512_add_epi32(iota, _mm512_set1_epi32((int)off)),
+                                                         _mm512_load_ps(packed + 16 * v1)));
+        }
+}
 
 /// group_forward on packed lanes for a unit of `rows` <= PACK_ROWS rows (A rows a_rows, lda
 /// apart): the unit's rows x m entries as one sequence, entry g m + j in lane g m + j, 16 a
@@ -970,16 +1012,12 @@ static inline __mmask16 lanes_below(long n) { return n >= 16 ? (__mmask16)0xffff
 AVX512 static void packed_forward(const distill_nk_problem *pb, const float *a_rows, long lda, const row_layers *r, long rows,
                                   avx_scratch *av, long m, long lp, int keep) {
     const int depth = pb->depth;
-    const long n = rows * m, nv = (n + 15) / 16;
+    const long nv = (rows * m + 15) / 16;
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
     const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
     const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
     const __m512d scale = _mm512_set1_pd(pb->dot_scale);
-    // A's rows packed into av->sigma (masked stores of each row's m entries), the tail zero.
-    for (long g = 0; g < rows; g++)
-        for (long j = 0; j < m; j += 16)
-            _mm512_mask_storeu_ps(av->sigma + g * m + j, lanes_below(m - j), _mm512_loadu_ps(a_rows + g * lda + j));
-    if (n % 16) _mm512_mask_storeu_ps(av->sigma + n, lanes_below(16 - n % 16), _mm512_setzero_ps());
+    pack_rows(a_rows, lda, m, 0, rows, av->sigma, nv);   // A's rows packed, the tail zero
     // The rows' values (rows past `rows`: 0) in lanes 0..7, then per lane by its row number.
     const __m512i row_bytes = _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64((long long)sizeof(row_layers)));
     const __mmask8 live = (__mmask8)((1u << rows) - 1u);
@@ -1040,22 +1078,6 @@ AVX512 static void packed_forward(const distill_nk_problem *pb, const float *a_r
         }
 }
 
-/// Rows g0..<g0+rows of a unit's packed values (`packed`: entry g m + j) into rows of 16-lane
-/// vectors (`out`, ldm apart; columns m..<ldm +0), as group_predictions and
-/// group_alpha_gradient read K.
-AVX512 static void unpack_rows(const float *packed, long m, long ldm, long g0, long rows, float *out) {
-    for (long g = 0; g < rows; g++)
-        for (long j = 0; j < ldm; j += 16)
-            _mm512_storeu_ps(out + g * ldm + j, _mm512_maskz_loadu_ps(lanes_below(m - j), packed + (g0 + g) * m + j));
-}
-
-/// Rows of 16-lane vectors (`in`, ldm apart, `rows` of them) into a unit's packed values from row g0.
-AVX512 static void pack_rows(const float *in, long m, long ldm, long g0, long rows, float *packed) {
-    for (long g = 0; g < rows; g++)
-        for (long j = 0; j < m; j += 16)
-            _mm512_mask_storeu_ps(packed + (g0 + g) * m + j, lanes_below(m - j), _mm512_loadu_ps(in + g * ldm + j));
-}
-
 /// group_backward on packed lanes for a unit of `rows` rows (after packed_forward with its
 /// state kept; cotangents on K packed in av->packed_gk): per entry the same operations as
 /// group_backward, so the same bits; D's rows (d_rows, lda apart; columns m..<ldm +0) and the
@@ -1063,10 +1085,9 @@ AVX512 static void pack_rows(const float *in, long m, long ldm, long g0, long ro
 AVX512 static void packed_backward(const distill_nk_problem *pb, long rows, avx_scratch *av, long m, long lp, long ldm,
                                    const float *slope, float *d_rows, long lda) {
     const int depth = pb->depth;
-    const long n = rows * m, nv = (n + 15) / 16;
+    const long nv = (rows * m + 15) / 16;
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), zero = _mm512_setzero_ps();
     const __m512 quarter_over_pi = _mm512_set1_ps((float)(0.5 / TWO_PI)), half = _mm512_set1_ps(0.5f);
-    if (n % 16) _mm512_mask_storeu_ps(av->packed_gk + n, lanes_below(16 - n % 16), zero);
     for (long e = 0; e < 16 * nv; e += 16) {
         const __m512 g = _mm512_loadu_ps(av->packed_gk + e);
         _mm512_storeu_ps(av->sigma + e, pb->kind == DISTILL_NK_NNGP ? g : zero);
@@ -1096,11 +1117,16 @@ AVX512 static void packed_backward(const distill_nk_problem *pb, long rows, avx_
         }
     }
     for (long e = 0; e < 16 * nv; e += 16)
-        _mm512_storeu_ps(av->sigma + e, _mm512_add_ps(_mm512_loadu_ps(av->sigma + e), _mm512_loadu_ps(av->run_theta + e)));
+        _mm512_store_ps(av->sigma + e, _mm512_add_ps(_mm512_load_ps(av->sigma + e), _mm512_load_ps(av->run_theta + e)));
+    // Per row and vector of 16 columns, D and the accumulators unpacked as in unpack_rows.
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (long g = 0; g < rows; g++)
         for (long j = 0; j < ldm; j += 16) {
+            const long pos = g * m + j, off = pos & 15, v0 = pos >> 4, v1 = v0 + 1 < nv ? v0 + 1 : v0;
             const __mmask16 real = lanes_below(m - j);
-            const __m512 d = _mm512_maskz_loadu_ps(real, av->sigma + g * m + j), acc = _mm512_maskz_loadu_ps(real, av->acc + g * m + j);
+            const __m512i turn = _mm512_add_epi32(iota, _mm512_set1_epi32((int)off));
+            const __m512 d = _mm512_maskz_permutex2var_ps(real, _mm512_load_ps(av->sigma + 16 * v0), turn, _mm512_load_ps(av->sigma + 16 * v1));
+            const __m512 acc = _mm512_maskz_permutex2var_ps(real, _mm512_load_ps(av->acc + 16 * v0), turn, _mm512_load_ps(av->acc + 16 * v1));
             _mm512_storeu_ps(d_rows + g * lda + j, d);
             double *ds = av->d_sum + j, *dq = av->d_q + j;
             _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
@@ -1935,13 +1961,14 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
         for (long t = 0; lp && t < used; t++)   // packed lanes: units of PACK_ROWS rows, each two groups
             for (long u = t * NB; u < t * NB + block_rows[t]; u += PACK_ROWS) {
                 const long urows = t * NB + block_rows[t] - u < PACK_ROWS ? t * NB + block_rows[t] - u : PACK_ROWS;
+                const long nv = (urows * m + 15) / 16;   // the unit's packed vectors
                 float *a_rows = sc.a + u * lda;
                 if (d_alpha) PROFILE(2, packed_forward(pb, a_rows, lda, &sc.rows[u], urows, &av, m, lp, 1));
                 else PROFILE(2, packed_forward(pb, a_rows, lda, &sc.rows[u], urows, &av, m, lp, 0));
                 const float *k_packed = pb->kind == DISTILL_NK_NTK ? av.run_theta : av.sigma;
                 for (long g0 = 0; g0 < urows; g0 += GROUP) {
                     const long rows = urows - g0 < GROUP ? urows - g0 : GROUP, i = u + g0;
-                    PROFILE(3, unpack_rows(k_packed, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
+                    PROFILE(3, unpack_rows(k_packed, nv, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
                     if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
                         PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
                     else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
@@ -1949,7 +1976,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                         if (rows == GROUP) PROFILE(5, group_alpha_gradient((const double (*)[DISTILL_NK_MAX_CLASSES])f, c, ldm, &av));
                         else
                             for (long g = 0; g < rows; g++) row_alpha_gradient(f[g], c, ldm, &av, av.k + g * ldm, av.gk + g * ldm);
-                        PROFILE(5, pack_rows(av.gk, m, ldm, g0, rows, av.packed_gk));
+                        PROFILE(5, pack_rows(av.gk, ldm, m, g0, rows, av.packed_gk, g0 == 0 ? nv : 0));
                     }
                 }
                 // A's rows are no longer needed: D's rows.
