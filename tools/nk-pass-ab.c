@@ -13,10 +13,11 @@
  * Built with -DNEW_SPARSE=n (DISTILL_NK_SPARSE_OFF 1 / _ON 2), the new version runs through
  * distill_nk_rows_with with that choice of skipping zero pixels.
  *
- * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] [input]
+ * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] [input] [ntk|nngp] [mse|ce]
  * input: "mnist" (default), "random": the training images replaced by uniformly random
  * bytes (a dense input: every pixel nonzero with probability 255/256), or "randomNN"
- * (NN = 1 ... 99): random bytes, each pixel nonzero with probability NN%. */
+ * (NN = 1 ... 99): random bytes, each pixel nonzero with probability NN%. The kernel (NTK
+ * unless "nngp") and the loss (mean squared error unless "ce": the cross-entropy) may follow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,11 @@ int main(int argc, char **argv) {
     if ((argc > 7 && !random_input && strcmp(argv[7], "mnist")) || (random_input && argv[7][6] && (percent < 1 || percent > 99))) {
         fprintf(stderr, "nk-pass-ab: input: expected mnist, random or randomNN (NN 1 to 99), got '%s'\n", argv[7]); return 2;
     }
+    const int kind = argc > 8 && !strcmp(argv[8], "nngp") ? DISTILL_NK_NNGP : DISTILL_NK_NTK;
+    const int loss_kind = argc > 9 && !strcmp(argv[9], "ce") ? DISTILL_NK_LOSS_CROSS_ENTROPY : DISTILL_NK_LOSS_MSE;
+    if ((argc > 8 && strcmp(argv[8], "nngp") && strcmp(argv[8], "ntk")) || (argc > 9 && strcmp(argv[9], "ce") && strcmp(argv[9], "mse"))) {
+        fprintf(stderr, "nk-pass-ab: kernel and loss: expected ntk or nngp and mse or ce, got '%s' '%s'\n", argv[8], argc > 9 ? argv[9] : ""); return 2;
+    }
     const long m = atol(argv[3]); long n = atol(argv[4]); int reps = atoi(argv[5]); int depth = argc > 6 ? atoi(argv[6]) : 3;
     if (m < 1 || n < 1 || n > 60000 || reps < 1 || reps > 99 || depth < 1 || depth > DISTILL_NK_MAX_DEPTH) { fprintf(stderr, "nk-pass-ab: bad arguments\n"); return 2; }
     const long p = 784, c = 10; const long ldm = distill_nk_ldm(m);
@@ -68,7 +74,7 @@ int main(int argc, char **argv) {
     for (long t = 0; t < m * c; t++) alpha[t] = (uniform() - 0.5) * 0.1;
     const distill_nk_problem pb = {pixels, DISTILL_PIXELS_U8, labels, p, c, m, ldm, support_t, w / (p * sd), offset,
                                    w / (p * sd * sd), -2 * w * mean / (p * sd * sd), w * mean * mean / (sd * sd) + b,
-                                   support_q, alpha, depth, DISTILL_NK_NTK, DISTILL_NK_LOSS_MSE, w, b, 1e-6};
+                                   support_q, alpha, depth, kind, loss_kind, w, b, 1e-6};
     double *da = malloc(8 * m * c), *dd = malloc(8 * m * p), *ds = malloc(8 * m), *dq = malloc(8 * m);
     double *da2 = malloc(8 * m * c), *dd2 = malloc(8 * m * p), *ds2 = malloc(8 * m), *dq2 = malloc(8 * m);
     int same[2] = {1, 1};   // [1]: with the gradient, [0]: loss only
@@ -100,7 +106,7 @@ int main(int argc, char **argv) {
         ratio[r] = tn[r] / tb[r]; bb[r] = tb[r] / (ops / peak); bn[r] = tn[r] / (ops / peak);
     }
     qsort(ratio, reps, 8, cmpd); qsort(bb, reps, 8, cmpd); qsort(bn, reps, 8, cmpd); qsort(tb, reps, 8, cmpd); qsort(tn, reps, 8, cmpd);
-    printf("m %ld, depth %d, %ld rows, 1 thread (thread CPU time), medians of %d: base %.2f ms (%.2fx the bound), new %.2f ms (%.2fx the bound); new / base %.3f (range %.3f to %.3f)\n",
-           m, depth, n, reps, 1e3 * tb[reps / 2], bb[reps / 2], 1e3 * tn[reps / 2], bn[reps / 2], ratio[reps / 2], ratio[0], ratio[reps - 1]);
+    printf("m %ld, %s, depth %d, %ld rows, 1 thread (thread CPU time), medians of %d: base %.2f ms (%.2fx the bound), new %.2f ms (%.2fx the bound); new / base %.3f (range %.3f to %.3f)\n",
+           m, kind == DISTILL_NK_NTK ? "NTK" : "NNGP", depth, n, reps, 1e3 * tb[reps / 2], bb[reps / 2], 1e3 * tn[reps / 2], bn[reps / 2], ratio[reps / 2], ratio[0], ratio[reps - 1]);
     return 0;
 }

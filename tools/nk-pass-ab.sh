@@ -11,6 +11,7 @@
 # NK_BASE_CFLAGS / NK_NEW_CFLAGS: extra compiler flags for either version (e.g. -DNK_SUPER_BLOCKS=3).
 # NK_INPUT=random: uniformly random bytes instead of MNIST's images (a dense input);
 #   NK_INPUT=random40: random bytes, 40% of them nonzero (any percentage 1 to 99).
+# NK_DEPTH (default 3), NK_KIND=ntk|nngp (default ntk), NK_LOSS=mse|ce (default mse): the problem.
 # NK_NEW_SPARSE=off|on: the new version (which must have distill_nk_rows_with) never / always
 #   skips zero pixels (default: its automatic choice).
 set -euo pipefail
@@ -34,5 +35,5 @@ echo "base: $base"; echo "new: $new${NK_NEW_SPARSE:+ (sparse $NK_NEW_SPARSE)}"; 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in ${NK_COUNTS:-10 100 500}; do
     rows=20000; [ "$m" -le 16 ] && rows=30000
-    "$work/ab" "$work/images" "$work/labels" "$m" "$rows" "$reps" 3 "$input"
+    "$work/ab" "$work/images" "$work/labels" "$m" "$rows" "$reps" "${NK_DEPTH:-3}" "$input" "${NK_KIND:-ntk}" "${NK_LOSS:-mse}"
 done

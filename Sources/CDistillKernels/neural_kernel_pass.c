@@ -8,7 +8,8 @@
 // then per group of rows (AVX-512: GROUP rows, the layers outermost; portable: the block):
 //   3. the arc-cosine recursion over the rows' ldm entries -> K_i, keeping each
 //      layer's state (c, sin, ∂K̇/∂c, K̇, Θ) for the reverse sweep (a group:
-//      GROUP x 5 x depth x ldm floats, in L1);
+//      GROUP x 5 x depth x ldm floats, in L1); with packed lanes (below), per unit of
+//      PACK_ROWS rows (two groups) before the groups' steps 4-5, its reverse sweep after;
 //   4. predictions f_i = K_i α, loss, arg-max, g_i = ∂loss/∂f_i;
 //   5. backward: d_alpha += K_iᵀ g_i, the entry cotangents G_i αᵀ, and the
 //      recursion's reverse sweep from the stored state -> g^σ_i (row i of D, Float32)
@@ -24,6 +25,18 @@
 // and rsqrt + one Newton step, the first cosine formed in Double; predictions and
 // d_alpha in Double over αᵀ) and portable loops in Double (libm acos / sqrt;
 // steps 3-5 per block, the forward recomputed in the reverse sweep).
+//
+// Packed lanes (AVX-512, m = 1..12 and 17..24, where rows of ldm lanes would leave at least
+// a quarter of the recursion's lanes padding; MNIST at 1 image per class: m = 10, 6 of 16):
+// the recursion and its reverse sweep run over a unit of PACK_ROWS = 8 rows' rows x m
+// entries as one sequence, 16 lanes a vector (m = 10: 80 entries in 5 vectors, not 8),
+// lane e holding entry (row e / m, column e % m) with that row's √q_l(x), 1/√q_l(x) (the
+// rows' values gathered into 8 lanes, then per lane by vpermps on its row number) and that
+// column's √q_l(s), 1/√q_l(s), 1/q_l(s), column offset (tables with the period m, made once a
+// call). A's rows are packed, K's and the cotangents' unpacked, and D's rows and the ∂/∂q_1
+// rows unpacked, by one vpermps / vpermt2ps per row vector on whole aligned vectors. Each
+// entry sees the same Float32 (and, for the first cosine, Double) operations as in rows of
+// ldm lanes, and D's rows, d_sum and d_q are still added row by row in order: the same bits.
 //
 // Sparse byte images (AVX-512; MNIST: 19% of the pixels nonzero): when the call's first
 // super-block is below NK_SPARSE_BELOW nonzero, both products leave out the zero pixels,

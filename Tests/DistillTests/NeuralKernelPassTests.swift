@@ -99,6 +99,35 @@ import _TestSupport
                 && again.coefficientGradient == result.coefficientGradient)
     }
 
+    /// The AVX-512 kernel's recursion and reverse sweep on packed lanes (m = 1..12 and 17..24:
+    /// units of 8 rows whose rows x m entries run 16 a vector, each lane with its row's and its
+    /// column's values): m = 5, 10 and 11 (units of 3, 5 and 6 vectors; a row's entries
+    /// across a vector boundary), 20 and 23 (two vectors a row), NNGP and NTK, depth 1 and 3,
+    /// and m = 13 beside them (not packed: 7 vectors of 8 would save too little). 413 rows on
+    /// 2 threads (206 and 207: blocks of 96, 96 and 14 or 15 rows, so a last unit of 6 or 7
+    /// rows, whose second group of 2 or 3 takes the per-row loss and d_alpha). Same reference
+    /// and tolerances as above.
+    @Test(arguments: [(5, NeuralKernelKind.nngp, 3), (10, .nngp, 1), (10, .ntk, 3), (11, .ntk, 1), (13, .nngp, 3),
+                      (20, .nngp, 3), (20, .ntk, 1), (23, .ntk, 3)])
+    func packedLanesMatchTheDoubleReference(m: Int, kind: NeuralKernelKind, depth: Int) throws {
+        let (train, _) = try TestSupport.mnist()
+        var random = SplitMix64(seed: UInt64(91 + m + 7 * depth))
+        var rows: [Int] = []
+        for _ in 0..<413 { rows.append(Int(random.next() % UInt64(train.count))) }
+        let data = train.subset(rows)
+        let standardisation = PixelStandardisation.measured(on: train)
+        let kernel = NeuralKernel(kind: kind, depth: depth, weightVariance: 1.9, biasVariance: 0.05)
+        var s = Matrix(zeros: m, train.features)
+        for j in 0..<m {
+            let image = train.image(Int(random.next() % UInt64(train.count)))
+            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
+        }
+        let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(95 + m), scale: 0.5)
+        let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
+                                                  kernel: kernel, standardisation: standardisation)
+        expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, label: "\(kind) depth \(depth) m \(m) \(m == 13 ? "rows of ldm lanes" : "packed")")
+    }
+
     /// The fused pass of `problem`'s support set with coefficients `alpha` over `data`
     /// (2 threads, `kernel`), against the plain Double reference
     /// (`NeuralKernelRidgeRegression.outerLoss`): the loss to 1e-6 relative, the
