@@ -33,8 +33,8 @@
 // lane e holding entry (row e / m, column e % m) with that row's √q_l(x), 1/√q_l(x) (the
 // rows' values gathered into 8 lanes, then per lane by vpermps on its row number) and that
 // column's √q_l(s), 1/√q_l(s), 1/q_l(s), column offset (tables with the period m, made once a
-// call). A's rows are packed, K's and the cotangents' unpacked, and D's rows and the ∂/∂q_1
-// rows unpacked, by one vpermps / vpermt2ps per row vector on whole aligned vectors. Each
+// call). A's rows and the cotangents on K are packed by masked stores of each row's m
+// entries, K, D and the ∂/∂q_1 rows unpacked by masked loads. Each
 // entry sees the same Float32 (and, for the first cosine, Double) operations as in rows of
 // ldm lanes, and D's rows, d_sum and d_q are still added row by row in order: the same bits.
 //
@@ -979,40 +979,24 @@ static int packs(long m) {
 static inline __mmask16 lanes_below(long n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
 
 /// Rows g0..<g0+rows of 16-lane vectors (`in`, rows ld apart, columns m..<16⌈m/16⌉ unused)
-/// into a unit's packed values (`packed`: entry g m + j at g m + j), after zeroing its first
-/// `zero` vectors: each row vector turned by one vpermps so that its lanes sit where they go
-/// in the one or two packed vectors it meets, and blended into them. Every load and store
-/// is a whole aligned vector (a load right after a store of the same vector is forwarded;
-/// one spanning two stores, as unaligned packing would make, waits for them to reach L1).
+/// into a unit's packed values (`packed`: entry g m + j at g m + j) by masked stores of each
+/// row's m entries, after zeroing its first `zero` vectors. (Measured against turning each
+/// row vector by vpermps and blending it into whole aligned packed vectors, which avoids
+/// loads that span several stores: those took 1.010-1.020 of this one's time for the whole
+/// pass at m = 10 and 20, tools/nk-pass-ab.sh.)
 AVX512 INLINE void pack_rows(const float *in, long ld, long m, long g0, long rows, float *packed, long zero) {
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (long v = 0; v < zero; v++) _mm512_store_ps(packed + 16 * v, _mm512_setzero_ps());
     for (long g = 0; g < rows; g++)
-        for (long j = 0; j < m; j += 16) {
-            const long pos = (g0 + g) * m + j, off = pos & 15, end = off + (m - j < 16 ? m - j : 16);
-            float *out = packed + (pos - off);
-            const __m512 turned = _mm512_permutexvar_ps(_mm512_and_si512(_mm512_sub_epi32(iota, _mm512_set1_epi32((int)off)),
-                                                                         _mm512_set1_epi32(15)),
-                                                        _mm512_load_ps(in + g * ld + j));
-            const __mmask16 first = (__mmask16)(lanes_below(end) & ~lanes_below(off));
-            _mm512_store_ps(out, _mm512_mask_mov_ps(_mm512_load_ps(out), first, turned));
-            if (end > 16) _mm512_store_ps(out + 16, _mm512_mask_mov_ps(_mm512_load_ps(out + 16), lanes_below(end - 16), turned));
-        }
+        for (long j = 0; j < m; j += 16)
+            _mm512_mask_storeu_ps(packed + (g0 + g) * m + j, lanes_below(m - j), _mm512_load_ps(in + g * ld + j));
 }
 
-/// Rows g0..<g0+rows of a unit's packed values (`packed`, nv vectors) into rows of 16-lane
-/// vectors (`out`, ldm apart; columns m..<ldm +0): each row vector from the one or two
-/// packed vectors it meets by one vpermt2ps (whole aligned loads, as in pack_rows).
-AVX512 INLINE void unpack_rows(const float *packed, long nv, long m, long ldm, long g0, long rows, float *out) {
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+/// Rows g0..<g0+rows of a unit's packed values into rows of 16-lane vectors (`out`, ldm
+/// apart; columns m..<ldm +0) by masked loads.
+AVX512 INLINE void unpack_rows(const float *packed, long m, long ldm, long g0, long rows, float *out) {
     for (long g = 0; g < rows; g++)
-        for (long j = 0; j < ldm; j += 16) {
-            const long pos = (g0 + g) * m + j, off = pos & 15, v0 = pos >> 4, v1 = v0 + 1 < nv ? v0 + 1 : v0;
-            _mm512_store_ps(out + g * ldm + j,
-                            _mm512_maskz_permutex2var_ps(lanes_below(m - j), _mm512_load_ps(packed + 16 * v0),
-                                                         _mm512_add_epi32(iota, _mm512_set1_epi32((int)off)),
-                                                         _mm512_load_ps(packed + 16 * v1)));
-        }
+        for (long j = 0; j < ldm; j += 16)
+            _mm512_store_ps(out + g * ldm + j, _mm512_maskz_loadu_ps(lanes_below(m - j), packed + (g0 + g) * m + j));
 }
 
 /// group_forward on packed lanes for a unit of `rows` <= PACK_ROWS rows (A rows a_rows, lda
@@ -1132,14 +1116,10 @@ AVX512 static void packed_backward(const distill_nk_problem *pb, long rows, avx_
     for (long e = 0; e < 16 * nv; e += 16)
         _mm512_store_ps(av->sigma + e, _mm512_add_ps(_mm512_load_ps(av->sigma + e), _mm512_load_ps(av->run_theta + e)));
     // Per row and vector of 16 columns, D and the accumulators unpacked as in unpack_rows.
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (long g = 0; g < rows; g++)
         for (long j = 0; j < ldm; j += 16) {
-            const long pos = g * m + j, off = pos & 15, v0 = pos >> 4, v1 = v0 + 1 < nv ? v0 + 1 : v0;
             const __mmask16 real = lanes_below(m - j);
-            const __m512i turn = _mm512_add_epi32(iota, _mm512_set1_epi32((int)off));
-            const __m512 d = _mm512_maskz_permutex2var_ps(real, _mm512_load_ps(av->sigma + 16 * v0), turn, _mm512_load_ps(av->sigma + 16 * v1));
-            const __m512 acc = _mm512_maskz_permutex2var_ps(real, _mm512_load_ps(av->acc + 16 * v0), turn, _mm512_load_ps(av->acc + 16 * v1));
+            const __m512 d = _mm512_maskz_loadu_ps(real, av->sigma + g * m + j), acc = _mm512_maskz_loadu_ps(real, av->acc + g * m + j);
             _mm512_storeu_ps(d_rows + g * lda + j, d);
             double *ds = av->d_sum + j, *dq = av->d_q + j;
             _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
@@ -1981,7 +1961,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                 const float *k_packed = pb->kind == DISTILL_NK_NTK ? av.run_theta : av.sigma;
                 for (long g0 = 0; g0 < urows; g0 += GROUP) {
                     const long rows = urows - g0 < GROUP ? urows - g0 : GROUP, i = u + g0;
-                    PROFILE(3, unpack_rows(k_packed, nv, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
+                    PROFILE(3, unpack_rows(k_packed, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
                     if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
                         PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
                     else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
