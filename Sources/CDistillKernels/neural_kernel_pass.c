@@ -758,7 +758,8 @@ AVX512 INLINE __m512 acos_ps(__m512 c, __m512 *sine, __m512 *inv_sine) {
 /// images' layer data (depth x ldm: √q, 1/√q, 1/q), αᵀ (classes x ldm, Double and
 /// Float32), the accumulators of d_alpha (classes x ldm), d_sum and d_q (ldm, Double),
 /// and, per row of a group, the forward state per layer (GROUP x depth x ldm: c, sin,
-/// ∂K̇/∂c, K̇, Θ before the layer) and the running values of the sweeps (GROUP x ldm).
+/// ∂K̇/∂c, K̇, Θ before the layer) and the running values of the sweeps (GROUP x ldm);
+/// with packed lanes, per unit of PACK_ROWS rows (depth x lp and lp: see below).
 typedef struct {
     float *sq, *rq, *iq;
     double *alpha_t;
