@@ -288,7 +288,7 @@ def fit(args):
                 ok.append(True)
             factor_seconds.append(time.time() - t1)
             log(f"N={len(indices)} l2={l2} Cholesky + solve", t1, factorised=ok[-1])
-        del a
+        del a, factor                                              # the factor is a view of a: free both
         t2 = time.time()
         coefficients = np.concatenate(alphas, axis=1)
         predictions = np.empty((len(eval_labels), coefficients.shape[1]))
