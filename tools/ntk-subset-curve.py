@@ -32,6 +32,12 @@ FOLDER holds MNIST-style IDX files (train-images-idx3-ubyte, train-labels-idx1-u
 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz): data/mnist for
 the test split, /tmp/mnist-holdout (tools/make-holdout-split.py) for the held-out one.
 Prints each step's wall time and the peak RSS, and one result line per (N, l2).
+
+Known limit: at N = 40000 the process died with SIGSEGV in the factorisation (one
+potrf call on the whole matrix, 2 OpenBLAS threads; 30000 worked), as OpenBLAS
+issue #2562 reports for dpotrf at 32768 with 2 threads. Workarounds:
+OPENBLAS_NUM_THREADS=1, or `--panel 5000` (a blocked factorisation: potrf only on
+5000 x 5000 blocks; equal to the single call to 1.5e-15 relative, measured at 2300).
 """
 import argparse
 import gzip
@@ -193,12 +199,17 @@ def mirror_lower_to_upper(a, block):
         d[np.triu_indices(i1 - i0, 1)] = d.T[np.triu_indices(i1 - i0, 1)]
 
 
-def factor_in_place(a, ridge_diag):
+def factor_in_place(a, ridge_diag, panel=0):
     """Cholesky of `a` with the diagonal `ridge_diag`, in place: the factor in a's upper
     triangle (as the lower triangle of the Fortran-order view a.T); the strict lower
-    triangle of `a` is left as it was. Returns (factor, lower) for cho_solve or None."""
+    triangle of `a` is left as it was. Returns (factor, lower) for cho_solve or None.
+    With `panel` > 0, a right-looking blocked factorisation with `panel`-wide blocks
+    (LAPACK's potrf on each diagonal block's copy, then triangular solves and matrix
+    products) instead of one potrf call on the whole matrix."""
     a[np.diag_indices(a.shape[0])] = ridge_diag
     view = a.T                                                   # Fortran order: no copy
+    if panel > 0:
+        return blocked_cholesky(view, panel)
     try:
         c, lower = scipy.linalg.cho_factor(view, lower=True, overwrite_a=True, check_finite=False)
     except np.linalg.LinAlgError:
@@ -206,6 +217,34 @@ def factor_in_place(a, ridge_diag):
     if not np.shares_memory(c, a):
         sys.exit("cho_factor copied the matrix (expected in place); the restore would be wrong")
     return c, lower
+
+
+def blocked_cholesky(l, b):
+    """The lower Cholesky factor of the symmetric matrix whose lower triangle is `l`'s,
+    into that triangle (the strict upper triangle is not written), by blocks of b."""
+    n = l.shape[0]
+    for k0 in range(0, n, b):
+        k1 = min(n, k0 + b)
+        try:
+            lkk = scipy.linalg.cholesky(np.tril(l[k0:k1, k0:k1]), lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        d = l[k0:k1, k0:k1]
+        mask = np.tril(np.ones((k1 - k0, k1 - k0), dtype=bool))
+        d[mask] = lkk[mask]
+        if k1 == n:
+            break
+        # Panel: P = A[k1:, k0:k1] Lkk^-T.
+        p = scipy.linalg.solve_triangular(lkk, np.ascontiguousarray(l[k1:, k0:k1].T), lower=True,
+                                          check_finite=False).T
+        l[k1:, k0:k1] = p
+        # Trailing lower triangle: A[k1:, k1:] -= P P^T, block row by block row.
+        for j0 in range(k1, n, b):
+            j1 = min(n, j0 + b)
+            update = p[j0 - k1:j1 - k1] @ p[:j1 - k1].T
+            l[j0:j1, k1:j0] -= update[:, :j0 - k1]
+            l[j0:j1, j0:j1] -= np.tril(update[:, j0 - k1:])
+    return l, True
 
 
 def check(reference):
@@ -279,7 +318,7 @@ def fit(args):
             t1 = time.time()
             if index > 0:
                 mirror_lower_to_upper(a, args.block)              # K back from the untouched triangle
-            factor = factor_in_place(a, diag + l2 * trace_mean)
+            factor = factor_in_place(a, diag + l2 * trace_mean, args.panel)
             if factor is None:
                 alphas.append(np.zeros_like(y))
                 ok.append(False)
@@ -330,6 +369,8 @@ def main():
     f.add_argument("--weight-variance", type=float, default=2.0)
     f.add_argument("--bias-variance", type=float, default=0.01)
     f.add_argument("--block", type=int, default=500)
+    f.add_argument("--panel", type=int, default=0,
+                   help="factorise by blocks of this width (0: one LAPACK potrf call on the whole matrix)")
     f.add_argument("--json")
     args = parser.parse_args()
     if args.command == "check":
