@@ -27,7 +27,7 @@ Usage:
     nice -n 10 python3 tools/ntk-subset-curve.py check REFERENCE_FOLDER
         # against the neural-tangents fixtures (../shared/data/reference/ntk)
     nice -n 10 python3 tools/ntk-subset-curve.py fit FOLDER --sizes 10000,20000 --l2 1e-4,1e-3 [--kernel ntk]
-        [--depth 2] [--weight-variance 2] [--bias-variance 0.01] [--block 500] [--json OUT.jsonl]
+        [--depth 2] [--weight-variance 2] [--bias-variance 0.01] [--block 500] [--panel 0] [--json OUT.jsonl]
 FOLDER holds MNIST-style IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz): data/mnist for
 the test split, /tmp/mnist-holdout (tools/make-holdout-split.py) for the held-out one.
