@@ -37,6 +37,10 @@ extension DistillCommand {
         @Flag(help: "Print nothing but errors.")
         var quiet = false
 
+        func validate() throws {
+            try refuseEmptyPath("--out", out)
+        }
+
         /// The files written, in `--out`.
         static let names = (trainImages: "train-images-idx3-ubyte", trainLabels: "train-labels-idx1-ubyte",
                             testImages: "t10k-images-idx3-ubyte", testLabels: "t10k-labels-idx1-ubyte")

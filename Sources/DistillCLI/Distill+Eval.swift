@@ -64,6 +64,7 @@ extension DistillCommand {
         @OptionGroup(title: "Network evaluation") var networkOptions: EvalNetworkOptions
 
         func validate() throws {
+            try refuseEmptyPath("--distilled", distilled)
             try refuseSubnormal([("--l2", l2)])
             if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
             if let model, !InnerModels.names.contains(model) {

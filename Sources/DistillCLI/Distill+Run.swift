@@ -61,6 +61,8 @@ extension DistillCommand {
         var outputFolder: String { out ?? resume ?? "out" }
 
         func validate() throws {
+            try refuseEmptyPath("--out", out)
+            try refuseEmptyPath("--resume", resume)
             guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery).") }
             if let stop = stopAfterStep, stop < 1 { throw ValidationError("--stop-after-step must be at least 1, got \(stop).") }
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }

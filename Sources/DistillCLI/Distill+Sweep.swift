@@ -49,6 +49,7 @@ extension DistillCommand {
         var baselines = Switch.on
 
         func validate() throws {
+            try refuseEmptyPath("--out", out)
             guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
             }

@@ -25,6 +25,7 @@ struct DataOptions: ParsableArguments {
     var threads = DistillerConfiguration().threads
 
     func validate() throws {
+        try refuseEmptyPath("--data", data)
         try refuseSubnormal([("--test-fraction", testFraction)])
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
         if let testFraction {
