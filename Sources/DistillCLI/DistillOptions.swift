@@ -43,17 +43,38 @@ struct DataOptions: ParsableArguments {
 
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
-/// The inner model and its settings: shared by run, sweep, check and bench.
+/// The `--model` values a command accepts (`ModelOptions`' help lists them and
+/// its `validate` refuses the others).
+protocol ModelChoices {
+    /// The accepted names, in `InnerModels.all`'s order.
+    static var names: [String] { get }
+    /// The sentence refusing `model`, one of `InnerModels.names` or an unknown name.
+    static func refusal(_ model: String) -> String
+}
+
+/// Every inner model (run and sweep).
+enum EveryModel: ModelChoices {
+    static var names: [String] { InnerModels.names }
+    static func refusal(_ model: String) -> String {
+        "--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model)."
+    }
+}
+
+/// The inner model and its settings, shared by run and sweep (`ModelOptions`,
+/// every model) and bench (`ModelOptionGroup<BenchModels>`).
+typealias ModelOptions = ModelOptionGroup<EveryModel>
+
+/// The inner model, one of `Choices.names`, and its settings.
 ///
 /// Every setting except `--model` is optional: one the user leaves unset takes the
 /// chosen model's default (`InnerModelFactory.defaultConfiguration`), so the
 /// defaults depend on the model and `--help` lists them per model.
-struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")). The defaults of the other options depend on it.",
-                               valueName: InnerModels.names.joined(separator: "|")))
+struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
+    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.filter { Choices.names.contains($0.modelName) }.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")). The defaults of the other options depend on it.",
+                               valueName: Choices.names.joined(separator: "|")))
     var model = DistillerConfiguration().model
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText { $0.l2 })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText(among: Choices.names) { $0.l2 })"))
     var l2: Double?
 
     @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
@@ -74,16 +95,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"))
     var outerLoss: KernelOuterLoss?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText { $0.innerTolerance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText(among: Choices.names) { $0.innerTolerance })"))
     var innerTolerance: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText { $0.linearSolveTolerance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText(among: Choices.names) { $0.linearSolveTolerance })"))
     var linearSolveTolerance: Double?
 
     func validate() throws {
-        guard InnerModels.names.contains(model) else {
-            throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
-        }
+        guard Choices.names.contains(model) else { throw ValidationError(Choices.refusal(model)) }
         try refuseSubnormal([("--l2", l2), ("--inner-tolerance", innerTolerance), ("--linear-solve-tolerance", linearSolveTolerance),
                              ("--weight-variance", weightVariance)])
         try refuseSubnormal([("--bias-variance", biasVariance)], zeroAllowed: true)
@@ -183,8 +202,9 @@ var outerLossDefaultText: String {
 /// model that reads the setting) has the same default, else "Default: 0.012
 /// (ntk, nngp: 0)." with the logistic model's value first: the defaults depend on
 /// `--model`.
-func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, _ value: (DistillerConfiguration) -> V) -> String {
-    let names = kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names
+func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [String] = InnerModels.names,
+                                _ value: (DistillerConfiguration) -> V) -> String {
+    let names = (kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names).filter { models.contains($0) }
     let values: [(String, V)] = names.compactMap { name in
         (try? InnerModels.defaultConfiguration(model: name)).map { (name, value($0)) }
     }
