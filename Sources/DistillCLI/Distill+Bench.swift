@@ -74,6 +74,11 @@ extension DistillCommand {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
             guard BenchModels.names.contains(modelOptions.model) else { throw ValidationError(BenchModels.refusal(modelOptions.model)) }
+            // The logistic model's steps are timed with the implicit hypergradient only.
+            if modelOptions.hypergradient == .unrolled || modelOptions.unrollSteps != nil {
+                let given = modelOptions.hypergradient == .unrolled ? "--hypergradient unrolled" : "--unroll-steps \(modelOptions.unrollSteps ?? 0)"
+                throw ValidationError("\(given) has no effect: distill bench times the implicit hypergradient only; leave it out (distill check --measure unrolled times one unrolled hypergradient).")
+            }
             try modelOptions.refuseUnreadSettings(modelOptions.configuration(imagesPerClass: imagesPerClass))
         }
 
