@@ -42,12 +42,30 @@ struct DistillCommand: ParsableCommand {
         SignalsBeforeRun.install(while: SignalsBeforeRun.starting)
         lineBufferStandardOutput()
         do {
+            try refuseUnknownSubcommand(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(nil)
             if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
             try command.run()
         } catch {
             exitReporting(error)
         }
+    }
+
+    /// Refuses a first argument that names no subcommand (`distill evl
+    /// --distilled out`, `distill help nosuch`): ArgumentParser would take it for
+    /// an argument of the default command `run` ("Unexpected argument 'swep'")
+    /// and report the options after it instead, or print the top-level help. A
+    /// first argument starting with "-" is an option of `run` (`distill
+    /// --images-per-class 10`), which takes no positional argument.
+    ///
+    /// - Throws: `ValidationError` "unknown subcommand 'evl'; expected one of run,
+    ///   sweep, eval, check, bench, convert".
+    static func refuseUnknownSubcommand(_ arguments: [String]) throws {
+        let names = configuration.subcommands.map { $0._commandName }
+        var words = arguments[...]
+        if words.first == "help" { words = words.dropFirst() }
+        guard let first = words.first, !first.hasPrefix("-"), !names.contains(first) else { return }
+        throw ValidationError("unknown subcommand '\(first)'; expected one of \(names.joined(separator: ", "))")
     }
 
     /// Ends the process for `error` thrown while parsing, validating or running
