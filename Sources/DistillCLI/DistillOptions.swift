@@ -2,6 +2,7 @@ import ArgumentParser
 import Distill
 import DistillDatasets
 import DistillIO
+import Foundation
 
 /// Where the data comes from and how many threads work on it: shared by every
 /// command that reads a dataset.
@@ -28,6 +29,9 @@ struct DataOptions: ParsableArguments {
         try refuseEmptyPath("--data", data)
         try refuseSubnormal([("--test-fraction", testFraction)])
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        guard threads <= Self.maximumThreads else {
+            throw ValidationError("--threads must lie between 1 and \(Self.maximumThreads), got \(threads) (this machine has \(counted(Self.processors, "processor")) available).")
+        }
         if let testFraction {
             guard isPositiveNormal(testFraction), testFraction < 1 else {
                 throw ValidationError("--test-fraction must lie strictly between 0 and 1, got \(testFraction).")
@@ -35,11 +39,40 @@ struct DataOptions: ParsableArguments {
         }
     }
 
+    /// The largest `--threads`: far above any laptop's or workstation's cores, and
+    /// well below the counts where starting the threads dominates a pass
+    /// (`--threads 100000` took 20 s a step on 2 cores).
+    static let maximumThreads = 1024
+
+    /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
+    static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// A one-line warning when `--threads` is more than the processors available
+    /// (and than the default, so that the default warns on no machine); nil
+    /// otherwise. Not an error: results depend on the thread count, and a run
+    /// made elsewhere is reproduced with its own count.
+    var threadsWarning: String? {
+        guard threads > max(Self.processors, DistillerConfiguration().threads) else { return nil }
+        return "warning: --threads \(threads) is more than the \(counted(Self.processors, "processor")) available; the passes will be slower than with --threads \(Self.processors), but results depend on the thread count, so \(threads) are used"
+    }
+
     /// How the dataset is loaded: what `DatasetSources.load` and `LoadedDataset` take.
     var datasetOptions: DatasetOptions {
         DatasetOptions(testFraction: testFraction, splitSeed: splitSeed, labelSet: labelSet)
     }
 }
+
+/// A command that reads a dataset with `DataOptions` (every command).
+protocol ReadsDataset {
+    var dataSettings: DataOptions { get }
+}
+
+extension DistillCommand.Run: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
+extension DistillCommand.Sweep: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
+extension DistillCommand.Eval: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Check: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Bench: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Convert: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
 
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
