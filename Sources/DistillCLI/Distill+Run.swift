@@ -90,6 +90,10 @@ extension DistillCommand {
         /// Runs the session; returns the signal that stopped it (0 if none).
         private func execute() throws(CLIError) -> Int32 {
             let out = outputFolder
+            // Another run writing into the folder is refused before anything is read or announced.
+            if let pid = OutputFolderLock.holder(of: out) {
+                throw CLIError(OutputFolderLock.heldMessage(out, pid: pid))
+            }
             // A signal before the session guards the run ends it with one line (nothing is written before).
             if let resume { SignalsBeforeRun.install(while: "reading the checkpoint in \(Checkpoint.folder(in: resume))") }
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
