@@ -87,7 +87,7 @@ struct DistillCommand: ParsableCommand {
     /// The line `exitReporting` writes for `error` (not an `ExitCode`, help or version).
     static func oneLineErrorMessage(_ error: any Error) -> String {
         if let error = error as? CLIError { return error.description }
-        let message = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let message = ValueErrorText.rewritten(message(for: error), command: CommandLine.arguments.dropFirst().first).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
         return "error: " + message
     }
