@@ -151,7 +151,7 @@ struct ProgressFields {
 func startLine(_ distiller: Distiller, dataset: LoadedDataset) -> String {
     let c = distiller.configuration
     let batch = c.batch.map { " on seeded batches of \($0) of them" } ?? ""
-    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps\(batch), \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s."
+    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(counted(c.steps, "step"))\(batch), \(counted(c.threads, "thread"))); data loaded in \(format(dataset.seconds, 2)) s."
 }
 
 /// A warning for a step whose inner solve or linear solve missed its tolerance.
