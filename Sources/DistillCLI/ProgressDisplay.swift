@@ -114,7 +114,8 @@ struct ProgressFields {
             return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
         case .step: return "\(step)/\(steps)"
         case .elapsed: return NumberText.duration(elapsed)
-        case .eta: return eta.isFinite ? "ETA " + NumberText.duration(eta) : nil
+        // A finished line has nothing left to estimate ("ETA 0.0 ms").
+        case .eta: return eta.isFinite && step < steps ? "ETA " + NumberText.duration(eta) : nil
         case .loss: return "loss " + NumberText.fixed(loss, digits: 4)
         case .inner: return "inner \(innerIterations) it"
         case .test: return test.map { "test " + NumberText.percent($0.accuracy) }
