@@ -103,7 +103,7 @@ typealias ModelOptions = ModelOptionGroup<EveryModel>
 /// chosen model's default (`InnerModelFactory.defaultConfiguration`), so the
 /// defaults depend on the model and `--help` lists them per model.
 struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
-    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.filter { Choices.names.contains($0.modelName) }.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")). The defaults of the other options depend on it.",
+    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.filter { Choices.names.contains($0.modelName) }.map { "\($0.modelName): \($0.summary)" }.joined(separator: "; ")). The defaults of the other options depend on it.",
                                valueName: Choices.names.joined(separator: "|")))
     var model = DistillerConfiguration().model
 
