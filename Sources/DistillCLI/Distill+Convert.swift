@@ -26,7 +26,7 @@ extension DistillCommand {
 
                 Examples:
                   distill convert --data ~/datasets/cifar-10-batches-bin --out cifar10-idx
-                  distill convert --data ~/photos --test-fraction 0.2 --out photos-idx
+                  distill convert --data ~/photos --test-fraction 0.2 --out photos-split-idx
                 """)
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions

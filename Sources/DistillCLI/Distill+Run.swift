@@ -20,10 +20,10 @@ extension DistillCommand {
                 default (each option's help lists them), and metrics.json records the values used.
 
                 Examples:
-                  distill run
+                  distill run --out out-run
                   distill run --images-per-class 5 --steps 600 --out out-5
-                  distill run --init real --seed 7 --l2 0.01 --out out-real
-                  distill run --eval-every 20 --snapshot-every 20 --out out-snapshots
+                  distill run --init real --seed 7 --l2 0.01 --out out-real-l2
+                  distill run --eval-every 20 --snapshot-every 20 --out out-watch
                 """)
 
         @OptionGroup var options: DistillOptions

@@ -21,7 +21,7 @@ extension DistillCommand {
                 results in ipc-K/network-eval.json). As for `run`, options left unset take the defaults of `--model`.
 
                 Examples:
-                  distill sweep
+                  distill sweep --out out-sweep-all
                   distill sweep --images-per-class 1,5,10 --target-accuracy 92 --out out-92
                   distill sweep --images-per-class 1,2,5 --steps 100 --out sweep-quick
                 """)

@@ -18,8 +18,8 @@ struct DistillCommand: ParsableCommand {
             files, or CIFAR-10/100 binary files.
 
             Examples:
-              distill                    # data/mnist, 1 image per class, into out/
-              distill run --images-per-class 10 --out out-10
+              distill --out out-first    # data/mnist, 1 image per class
+              distill run --images-per-class 20 --out out-20
               distill run --data ~/datasets/fashion-mnist --out out-fashion
             """,
         version: DistillVersion.current,
