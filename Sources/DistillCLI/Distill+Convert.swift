@@ -11,6 +11,7 @@ extension DistillCommand {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write any dataset --data reads as an IDX folder with MNIST's file names.",
+            usage: "distill convert --out <dir> <options>",
             discussion: """
                 Loads the dataset as every command does (a PNG tree, CIFAR-10 or CIFAR-100 \
                 binaries, an IDX folder; with --test-fraction / --label-set as given) and writes \

@@ -31,7 +31,7 @@ extension DistillCommand {
 
                 With `--network` it trains networks from scratch on the set instead (MLP or \
                 ConvNet-3, DC's protocol; see the Network evaluation options), or on a baseline \
-                set with `--baseline`.
+                set with `--baseline`, on `--threads` threads.
 
                 Examples:
                   distill eval --distilled out

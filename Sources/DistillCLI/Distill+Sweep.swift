@@ -45,7 +45,7 @@ extension DistillCommand {
 
         @OptionGroup(title: "Network evaluation") var networkOptions: NetworkOptions
 
-        @Option(help: ArgumentHelp("Also train the model on random real images and class means or k-means centroids of each size, and once on all the training data (for nngp and ntk a class-balanced subset of 10,000 images), for comparison.", valueName: "on|off"))
+        @Option(help: ArgumentHelp("On (the default) or off, a value unlike run's flag --baselines: also train the model on random real images and class means or k-means centroids of each size, and once on all the training data (for nngp and ntk a class-balanced subset of 10,000 images), for comparison.", valueName: "on|off"))
         var baselines = Switch.on
 
         func validate() throws {

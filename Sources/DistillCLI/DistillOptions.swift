@@ -13,7 +13,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin).")
     var data = DataOptions.defaultData
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split recorded in metrics.json).", valueName: "F"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split; a run records it in metrics.json).", valueName: "F"))
     var testFraction: Double?
 
     @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
@@ -22,7 +22,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
     var labelSet: CIFAR.LabelSet?
 
-    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use (and, for eval --network, the networks' training).")
+    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
     var threads = DistillerConfiguration().threads
 
     func validate() throws {
@@ -266,7 +266,7 @@ struct DistillOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
-    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (standard normal noise divided by the number of pixels, nearly zero, as JAXopt's example), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
     var initialisation: Initialisation?
 
     @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText { Switch($0.learnLabels).rawValue })", valueName: "on|off"))
