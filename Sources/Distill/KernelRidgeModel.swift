@@ -66,7 +66,7 @@ public struct KernelRidgeModel: ImplicitInnerModel {
 
 extension KernelRidgeModel: InnerModelFactory {
     public static let modelName = "kernel-ridge"
-    public static let summary = "RBF kernel ridge regression, closed form (its pass over the training set costs about m/C times the linear models', for m synthetic images and C classes)"
+    public static let summary = "RBF kernel ridge regression in closed form, each step several times as long as the linear models' and longer with more images per class (docs/inner-models-and-unrolling.md)"
 
     /// γ from `configuration.kernelBandwidth`, else the median heuristic on `train`.
     public static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {

@@ -1,5 +1,8 @@
 import DistillRun
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The names of a dataset's classes, shown in report.html and progress.png.
 /// Without a names file a class is named by its index, which for MNIST is
@@ -12,7 +15,20 @@ enum ClassNames {
     /// Reads `--class-names FILE`: one name per line, in class order (line 1
     /// names class 0). Surrounding spaces and a final newline are ignored;
     /// Windows line ends are accepted.
+    ///
+    /// - Throws: `CLIError`, one line naming the file: missing ("no such file"),
+    ///   a folder, unreadable, not UTF-8, or not one name per class.
     static func load(_ path: String, classes: Int) throws(CLIError) -> [String] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw CLIError("\(path): no such file; --class-names expects a text file with one class name a line")
+        }
+        guard !isFolder.boolValue else {
+            throw CLIError("\(path): a folder; --class-names expects a text file with one class name a line")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw CLIError("\(path): cannot read the class names (\(String(cString: strerror(errno)).lowercased()))")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CLIError("\(path): cannot read the class names (\(error.localizedDescription))")

@@ -59,7 +59,7 @@ extension DistillCommand {
         static let maximumLoadRepetitions = 5
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions
-        @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
+        @OptionGroup(title: "Inner model") var modelOptions: ModelOptionGroup<BenchModels>
 
         @Option(parsing: .unconditional, help: "How many synthetic images per class the timed steps use.")
         var imagesPerClass = 1
@@ -73,8 +73,11 @@ extension DistillCommand {
         func validate() throws {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
             guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
-            guard modelOptions.model == LogisticModel.modelName || Self.kernelModels.contains(modelOptions.model) else {
-                throw ValidationError("distill bench times --model logistic, nngp or ntk, got --model \(modelOptions.model).")
+            guard BenchModels.names.contains(modelOptions.model) else { throw ValidationError(BenchModels.refusal(modelOptions.model)) }
+            // The logistic model's steps are timed with the implicit hypergradient only.
+            if modelOptions.hypergradient == .unrolled || modelOptions.unrollSteps != nil {
+                let given = modelOptions.hypergradient == .unrolled ? "--hypergradient unrolled" : "--unroll-steps \(modelOptions.unrollSteps ?? 0)"
+                throw ValidationError("\(given) has no effect: distill bench times the implicit hypergradient only; leave it out (distill check --measure unrolled times one unrolled hypergradient).")
             }
             try modelOptions.refuseUnreadSettings(modelOptions.configuration(imagesPerClass: imagesPerClass))
         }
@@ -88,6 +91,14 @@ extension DistillCommand {
                     let report = try measure()
                     print(json ? report.json : report.table)
                 }
+            }
+        }
+
+        /// The models bench times: the logistic one (`measure`) and the kernel ones (`measureKernel`).
+        enum BenchModels: ModelChoices {
+            static var names: [String] { InnerModels.names.filter { $0 == LogisticModel.modelName || kernelModels.contains($0) } }
+            static func refusal(_ model: String) -> String {
+                "distill bench times --model \(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""), got --model \(model)."
             }
         }
 

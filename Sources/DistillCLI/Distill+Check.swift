@@ -49,7 +49,7 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "How many pixels of the synthetic set the finite differences probe.")
         var coordinates = 12
 
-        @Option(parsing: .unconditional, help: "How many distillation steps (logistic model, default settings) to take before checking; at the noise start (0 steps) the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
+        @Option(parsing: .unconditional, help: "How many distillation steps (logistic model, default settings) to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
         var steps = 50
 
         @Option(parsing: .unconditional, help: "The L2 strength of the inner logistic regression (positive).")

@@ -11,6 +11,7 @@ extension DistillCommand {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write any dataset --data reads as an IDX folder with MNIST's file names.",
+            usage: "distill convert --out <dir> <options>",
             discussion: """
                 Loads the dataset as every command does (a PNG tree, CIFAR-10 or CIFAR-100 \
                 binaries, an IDX folder; with --test-fraction / --label-set as given) and writes \
@@ -26,7 +27,7 @@ extension DistillCommand {
 
                 Examples:
                   distill convert --data ~/datasets/cifar-10-batches-bin --out cifar10-idx
-                  distill convert --data ~/photos --test-fraction 0.2 --out photos-idx
+                  distill convert --data ~/photos --test-fraction 0.2 --out photos-split-idx
                 """)
 
         @OptionGroup(title: "Data") var dataOptions: DataOptions
@@ -36,6 +37,10 @@ extension DistillCommand {
 
         @Flag(help: "Print nothing but errors.")
         var quiet = false
+
+        func validate() throws {
+            try refuseEmptyPath("--out", out)
+        }
 
         /// The files written, in `--out`.
         static let names = (trainImages: "train-images-idx3-ubyte", trainLabels: "train-labels-idx1-ubyte",

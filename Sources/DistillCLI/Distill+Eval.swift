@@ -31,7 +31,7 @@ extension DistillCommand {
 
                 With `--network` it trains networks from scratch on the set instead (MLP or \
                 ConvNet-3, DC's protocol; see the Network evaluation options), or on a baseline \
-                set with `--baseline`.
+                set with `--baseline`, on `--threads` threads.
 
                 Examples:
                   distill eval --distilled out
@@ -64,6 +64,7 @@ extension DistillCommand {
         @OptionGroup(title: "Network evaluation") var networkOptions: EvalNetworkOptions
 
         func validate() throws {
+            try refuseEmptyPath("--distilled", distilled)
             try refuseSubnormal([("--l2", l2)])
             if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
             if let model, !InnerModels.names.contains(model) {

@@ -20,10 +20,10 @@ extension DistillCommand {
                 default (each option's help lists them), and metrics.json records the values used.
 
                 Examples:
-                  distill run
+                  distill run --out out-run
                   distill run --images-per-class 5 --steps 600 --out out-5
-                  distill run --init real --seed 7 --l2 0.01 --out out-real
-                  distill run --eval-every 20 --snapshot-every 20 --out out-snapshots
+                  distill run --init real --seed 7 --l2 0.01 --out out-real-l2
+                  distill run --eval-every 20 --snapshot-every 20 --out out-watch
                 """)
 
         @OptionGroup var options: DistillOptions
@@ -52,7 +52,7 @@ extension DistillCommand {
         @Flag(help: "Delete the files of another run found in --out (every output, progress.png, snapshots/ and checkpoint/) before starting; without it such a folder is refused.")
         var replace = false
 
-        @Flag(help: "Also train the same model on random real images, class means or k-means centroids of the same size, and on all the training data (about 15 s more on MNIST; for nngp and ntk a class-balanced subset of 10,000 images, the largest one Cholesky factorisation handles in about a minute: a few minutes and about 3.3 GB more), and record them in metrics.json and report.html.")
+        @Flag(help: "A flag (sweep's --baselines takes on or off): also train the same model on random real images, class means or k-means centroids of the same size, and on all the training data (about 15 s more on MNIST; for nngp and ntk a class-balanced subset of 10,000 images, the largest one Cholesky factorisation handles in about a minute: a few minutes and about 3.3 GB more), and record them in metrics.json and report.html.")
         var baselines = false
 
         @OptionGroup(title: "Watching the run") var display: DisplayOptions
@@ -61,6 +61,8 @@ extension DistillCommand {
         var outputFolder: String { out ?? resume ?? "out" }
 
         func validate() throws {
+            try refuseEmptyPath("--out", out)
+            try refuseEmptyPath("--resume", resume)
             guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery).") }
             if let stop = stopAfterStep, stop < 1 { throw ValidationError("--stop-after-step must be at least 1, got \(stop).") }
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
@@ -88,6 +90,10 @@ extension DistillCommand {
         /// Runs the session; returns the signal that stopped it (0 if none).
         private func execute() throws(CLIError) -> Int32 {
             let out = outputFolder
+            // Another run writing into the folder is refused before anything is read or announced.
+            if let pid = OutputFolderLock.holder(of: out) {
+                throw CLIError(OutputFolderLock.heldMessage(out, pid: pid))
+            }
             // A signal before the session guards the run ends it with one line (nothing is written before).
             if let resume { SignalsBeforeRun.install(while: "reading the checkpoint in \(Checkpoint.folder(in: resume))") }
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }

@@ -21,7 +21,7 @@ extension DistillCommand {
                 results in ipc-K/network-eval.json). As for `run`, options left unset take the defaults of `--model`.
 
                 Examples:
-                  distill sweep
+                  distill sweep --out out-sweep-all
                   distill sweep --images-per-class 1,5,10 --target-accuracy 92 --out out-92
                   distill sweep --images-per-class 1,2,5 --steps 100 --out sweep-quick
                 """)
@@ -45,10 +45,11 @@ extension DistillCommand {
 
         @OptionGroup(title: "Network evaluation") var networkOptions: NetworkOptions
 
-        @Option(help: ArgumentHelp("Also train the model on random real images and class means or k-means centroids of each size, and once on all the training data (for nngp and ntk a class-balanced subset of 10,000 images), for comparison.", valueName: "on|off"))
+        @Option(help: ArgumentHelp("On (the default) or off, a value unlike run's flag --baselines: also train the model on random real images and class means or k-means centroids of each size, and once on all the training data (for nngp and ntk a class-balanced subset of 10,000 images), for comparison.", valueName: "on|off"))
         var baselines = Switch.on
 
         func validate() throws {
+            try refuseEmptyPath("--out", out)
             guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
             }

@@ -18,8 +18,8 @@ struct DistillCommand: ParsableCommand {
             files, or CIFAR-10/100 binary files.
 
             Examples:
-              distill                    # data/mnist, 1 image per class, into out/
-              distill run --images-per-class 10 --out out-10
+              distill --out out-first    # data/mnist, 1 image per class
+              distill run --images-per-class 20 --out out-20
               distill run --data ~/datasets/fashion-mnist --out out-fashion
             """,
         version: DistillVersion.current,
@@ -42,12 +42,31 @@ struct DistillCommand: ParsableCommand {
         SignalsBeforeRun.install(while: SignalsBeforeRun.starting)
         lineBufferStandardOutput()
         do {
+            try refuseUnknownSubcommand(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(nil)
             if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
+            if let warning = (command as? any ReadsDataset)?.dataSettings.threadsWarning { printError(warning) }
             try command.run()
         } catch {
             exitReporting(error)
         }
+    }
+
+    /// Refuses a first argument that names no subcommand (`distill evl
+    /// --distilled out`, `distill help nosuch`): ArgumentParser would take it for
+    /// an argument of the default command `run` ("Unexpected argument 'swep'")
+    /// and report the options after it instead, or print the top-level help. A
+    /// first argument starting with "-" is an option of `run` (`distill
+    /// --images-per-class 10`), which takes no positional argument.
+    ///
+    /// - Throws: `ValidationError` "unknown subcommand 'evl'; expected one of run,
+    ///   sweep, eval, check, bench, convert".
+    static func refuseUnknownSubcommand(_ arguments: [String]) throws {
+        let names = configuration.subcommands.map { $0._commandName }
+        var words = arguments[...]
+        if words.first == "help" { words = words.dropFirst() }
+        guard let first = words.first, !first.hasPrefix("-"), !names.contains(first) else { return }
+        throw ValidationError("unknown subcommand '\(first)'; expected one of \(names.joined(separator: ", "))")
     }
 
     /// Ends the process for `error` thrown while parsing, validating or running
@@ -68,7 +87,7 @@ struct DistillCommand: ParsableCommand {
     /// The line `exitReporting` writes for `error` (not an `ExitCode`, help or version).
     static func oneLineErrorMessage(_ error: any Error) -> String {
         if let error = error as? CLIError { return error.description }
-        let message = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let message = ValueErrorText.rewritten(message(for: error), command: CommandLine.arguments.dropFirst().first).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
         return "error: " + message
     }

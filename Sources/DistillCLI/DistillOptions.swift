@@ -2,6 +2,7 @@ import ArgumentParser
 import Distill
 import DistillDatasets
 import DistillIO
+import Foundation
 
 /// Where the data comes from and how many threads work on it: shared by every
 /// command that reads a dataset.
@@ -12,7 +13,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin).")
     var data = DataOptions.defaultData
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split recorded in metrics.json).", valueName: "F"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split; a run records it in metrics.json).", valueName: "F"))
     var testFraction: Double?
 
     @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
@@ -21,17 +22,38 @@ struct DataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
     var labelSet: CIFAR.LabelSet?
 
-    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use (and, for eval --network, the networks' training).")
+    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
     var threads = DistillerConfiguration().threads
 
     func validate() throws {
+        try refuseEmptyPath("--data", data)
         try refuseSubnormal([("--test-fraction", testFraction)])
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        guard threads <= Self.maximumThreads else {
+            throw ValidationError("--threads must lie between 1 and \(Self.maximumThreads), got \(threads) (this machine has \(counted(Self.processors, "processor")) available).")
+        }
         if let testFraction {
             guard isPositiveNormal(testFraction), testFraction < 1 else {
                 throw ValidationError("--test-fraction must lie strictly between 0 and 1, got \(testFraction).")
             }
         }
+    }
+
+    /// The largest `--threads`: far above any laptop's or workstation's cores, and
+    /// well below the counts where starting the threads dominates a pass
+    /// (`--threads 100000` took 20 s a step on 2 cores).
+    static let maximumThreads = 1024
+
+    /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
+    static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// A one-line warning when `--threads` is more than the processors available
+    /// (and than the default, so that the default warns on no machine); nil
+    /// otherwise. Not an error: results depend on the thread count, and a run
+    /// made elsewhere is reproduced with its own count.
+    var threadsWarning: String? {
+        guard threads > max(Self.processors, DistillerConfiguration().threads) else { return nil }
+        return "warning: --threads \(threads) is more than the \(counted(Self.processors, "processor")) available; the passes will be slower than with --threads \(Self.processors), but results depend on the thread count, so \(threads) are used"
     }
 
     /// How the dataset is loaded: what `DatasetSources.load` and `LoadedDataset` take.
@@ -40,19 +62,52 @@ struct DataOptions: ParsableArguments {
     }
 }
 
+/// A command that reads a dataset with `DataOptions` (every command).
+protocol ReadsDataset {
+    var dataSettings: DataOptions { get }
+}
+
+extension DistillCommand.Run: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
+extension DistillCommand.Sweep: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
+extension DistillCommand.Eval: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Check: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Bench: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Convert: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
-/// The inner model and its settings: shared by run, sweep, check and bench.
+/// The `--model` values a command accepts (`ModelOptions`' help lists them and
+/// its `validate` refuses the others).
+protocol ModelChoices {
+    /// The accepted names, in `InnerModels.all`'s order.
+    static var names: [String] { get }
+    /// The sentence refusing `model`, one of `InnerModels.names` or an unknown name.
+    static func refusal(_ model: String) -> String
+}
+
+/// Every inner model (run and sweep).
+enum EveryModel: ModelChoices {
+    static var names: [String] { InnerModels.names }
+    static func refusal(_ model: String) -> String {
+        "--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model)."
+    }
+}
+
+/// The inner model and its settings, shared by run and sweep (`ModelOptions`,
+/// every model) and bench (`ModelOptionGroup<BenchModels>`).
+typealias ModelOptions = ModelOptionGroup<EveryModel>
+
+/// The inner model, one of `Choices.names`, and its settings.
 ///
 /// Every setting except `--model` is optional: one the user leaves unset takes the
 /// chosen model's default (`InnerModelFactory.defaultConfiguration`), so the
 /// defaults depend on the model and `--help` lists them per model.
-struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.map { "\($0.modelName) (\($0.summary))" }.joined(separator: "; ")). The defaults of the other options depend on it.",
-                               valueName: InnerModels.names.joined(separator: "|")))
+struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
+    @Option(help: ArgumentHelp("The model trained on the synthetic images: \(InnerModels.all.filter { Choices.names.contains($0.modelName) }.map { "\($0.modelName): \($0.summary)" }.joined(separator: "; ")). The defaults of the other options depend on it.",
+                               valueName: Choices.names.joined(separator: "|")))
     var model = DistillerConfiguration().model
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText { $0.l2 })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText(among: Choices.names) { $0.l2 })"))
     var l2: Double?
 
     @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
@@ -73,16 +128,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"))
     var outerLoss: KernelOuterLoss?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText { $0.innerTolerance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText(among: Choices.names) { $0.innerTolerance })"))
     var innerTolerance: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText { $0.linearSolveTolerance })"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The implicit linear solve (conjugate gradient, GMRES or a direct solve, as the model chooses) stops at this relative residual. \(defaultsText(among: Choices.names) { $0.linearSolveTolerance })"))
     var linearSolveTolerance: Double?
 
     func validate() throws {
-        guard InnerModels.names.contains(model) else {
-            throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
-        }
+        guard Choices.names.contains(model) else { throw ValidationError(Choices.refusal(model)) }
         try refuseSubnormal([("--l2", l2), ("--inner-tolerance", innerTolerance), ("--linear-solve-tolerance", linearSolveTolerance),
                              ("--weight-variance", weightVariance)])
         try refuseSubnormal([("--bias-variance", biasVariance)], zeroAllowed: true)
@@ -182,8 +235,9 @@ var outerLossDefaultText: String {
 /// model that reads the setting) has the same default, else "Default: 0.012
 /// (ntk, nngp: 0)." with the logistic model's value first: the defaults depend on
 /// `--model`.
-func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, _ value: (DistillerConfiguration) -> V) -> String {
-    let names = kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names
+func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [String] = InnerModels.names,
+                                _ value: (DistillerConfiguration) -> V) -> String {
+    let names = (kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names).filter { models.contains($0) }
     let values: [(String, V)] = names.compactMap { name in
         (try? InnerModels.defaultConfiguration(model: name)).map { (name, value($0)) }
     }
@@ -212,7 +266,7 @@ struct DistillOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
-    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (normal/pixels, as JAXopt), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (standard normal noise divided by the number of pixels, nearly zero, as JAXopt's example), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
     var initialisation: Initialisation?
 
     @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText { Switch($0.learnLabels).rawValue })", valueName: "on|off"))

@@ -114,7 +114,8 @@ struct ProgressFields {
             return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
         case .step: return "\(step)/\(steps)"
         case .elapsed: return NumberText.duration(elapsed)
-        case .eta: return eta.isFinite ? "ETA " + NumberText.duration(eta) : nil
+        // A finished line has nothing left to estimate ("ETA 0.0 ms").
+        case .eta: return eta.isFinite && step < steps ? "ETA " + NumberText.duration(eta) : nil
         case .loss: return "loss " + NumberText.fixed(loss, digits: 4)
         case .inner: return "inner \(innerIterations) it"
         case .test: return test.map { "test " + NumberText.percent($0.accuracy) }
@@ -151,7 +152,7 @@ struct ProgressFields {
 func startLine(_ distiller: Distiller, dataset: LoadedDataset) -> String {
     let c = distiller.configuration
     let batch = c.batch.map { " on seeded batches of \($0) of them" } ?? ""
-    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(c.steps) steps\(batch), \(c.threads) threads); data loaded in \(format(dataset.seconds, 2)) s."
+    return "Distilling \(dataset.train.count) training images of \(dataset.shape.height)x\(dataset.shape.width) pixels, \(dataset.classes) classes, into \(c.imagesPerClass) per class (\(counted(c.steps, "step"))\(batch), \(counted(c.threads, "thread"))); data loaded in \(format(dataset.seconds, 2)) s."
 }
 
 /// A warning for a step whose inner solve or linear solve missed its tolerance.

@@ -25,6 +25,7 @@ struct DisplayOptions: ParsableArguments {
     var classNames: String?
 
     func validate() throws {
+        try refuseEmptyPath("--class-names", classNames, expected: "a file name")
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1, got \(evalEvery).") }
         if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1, got \(snapshotEvery).") }
     }

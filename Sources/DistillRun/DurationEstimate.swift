@@ -177,7 +177,7 @@ public struct DurationEstimate: Sendable, Equatable {
     }
 
     /// `seconds` as a person reads a duration: milliseconds (never "0.00 s"),
-    /// seconds, minutes or hours.
+    /// seconds, minutes, hours or, beyond 48 hours, days.
     public static func durationText(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "an unknown time" }
         if seconds < 0.000_1 { return "under 0.1 ms" }
@@ -185,7 +185,9 @@ public struct DurationEstimate: Sendable, Equatable {
         if seconds < 10 { return String(format: "%.2f s", seconds) }
         if seconds < 90 { return String(format: "%.1f s", seconds) }
         let minutes = seconds / 60
-        return minutes >= 120 ? String(format: "%.1f hours", minutes / 60) : String(format: "%.0f minutes", minutes)
+        let hours = minutes / 60
+        if hours >= 48 { return String(format: "%.1f days", hours / 24) }
+        return minutes >= 120 ? String(format: "%.1f hours", hours) : String(format: "%.0f minutes", minutes)
     }
 
     /// How the step was timed, for the announcement.

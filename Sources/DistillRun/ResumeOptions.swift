@@ -46,7 +46,11 @@ public enum ResumeOptions {
         var result = saved
         if gave("steps") {
             guard requested.steps >= saved.steps else {
-                throw RunError("--steps \(requested.steps): a resumed run can only be extended, and this one was started with --steps \(saved.steps) (its checkpoint is at step \(step)); give --steps \(saved.steps) or more, or leave --steps out (--stop-after-step ends a session sooner)")
+                // A finished run (its checkpoint at its last step) needs a step to take.
+                let finished = step >= saved.steps
+                let least = finished ? step + 1 : saved.steps
+                let advice = finished ? "give --steps \(least) or more (it finished)" : "give --steps \(least) or more, or leave --steps out (--stop-after-step ends a session sooner)"
+                throw RunError("--steps \(requested.steps): a resumed run can only be extended, and this one was started with --steps \(saved.steps) (its checkpoint is at step \(step)); \(advice)")
             }
             result.steps = requested.steps
         }

@@ -353,7 +353,7 @@ import Glibc
         (["--l2", "0"], "--l2 must be a positive number (the inner problem needs it to be strongly convex), got 0.0."),
         (["--l2=-1"], "--l2 must be a positive number (the inner problem needs it to be strongly convex), got -1.0."),
         (["--threads", "0"], "--threads must be at least 1, got 0."),
-        (["--steps", "many"], "The value 'many' is invalid for '--steps <steps>'"),
+        (["--steps", "many"], "--steps: expected an integer, found 'many'"),
     ])
     func anOutOfRangeOption(arguments: [String], message: String) throws {
         let scratch = try ScratchFolder()

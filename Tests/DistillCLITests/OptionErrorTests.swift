@@ -10,7 +10,7 @@ import Testing
 @Suite struct OptionErrorTests {
     static let cases: [(arguments: [String], line: String)] = [
         (["run", "--batch", "-5"], "error: --batch must be at least 1, got -5."),
-        (["run", "--steps", "many"], "error: The value 'many' is invalid for '--steps <steps>'"),
+        (["run", "--steps", "many"], "error: --steps: expected an integer, found 'many'"),
         (["run", "--no-such-option"], "error: Unknown option '--no-such-option'"),
         (["sweep", "--images-per-class", "1,0"], "error: --images-per-class must list sizes of at least 1, got [1, 0]."),
         (["eval", "--distilled", "x", "--network", "mlp", "--seeds", "0"], "error: --seeds must lie between 1 and 100, got 0."),

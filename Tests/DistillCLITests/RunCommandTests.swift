@@ -71,7 +71,7 @@ struct ScratchFolder {
     }
 
     @Test func theHelpSaysTheDefaultsDependOnTheModel() {
-        let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 200)
+        let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 1000)
         #expect(help.contains("The defaults of the other options depend on it."))
         let ntk = try? InnerModels.defaultConfiguration(model: "ntk")
         #expect(help.contains("Default: \(DistillerConfiguration().pull) (nngp, ntk: \(ntk?.pull ?? -1))."))

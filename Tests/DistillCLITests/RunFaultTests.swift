@@ -516,7 +516,7 @@ import Glibc
             #expect(again.stderr == refusal, "\(extra)")
         }
         let fewer = try runDistill(["--resume", out, "--steps", "5", "--quiet"])
-        #expect(fewer.stderr == "error: --steps 5: a resumed run can only be extended, and this one was started with --steps 10 (its checkpoint is at step 10); give --steps 10 or more, or leave --steps out (--stop-after-step ends a session sooner)\n")
+        #expect(fewer.stderr == "error: --steps 5: a resumed run can only be extended, and this one was started with --steps 10 (its checkpoint is at step 10); give --steps 11 or more (it finished)\n")
         #expect(try Self.folderBytes(out) == done)
 
         // More steps extend it.

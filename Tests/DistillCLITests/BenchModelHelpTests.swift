@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+@testable import DistillCLI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// bench --help lists the models bench times (it listed ridge and kernel-ridge, which bench refuses).
+@Suite struct BenchModelHelpTests {
+    /// `bench --help` listed ridge and kernel-ridge, which bench refuses.
+    @Test func benchHelpListsTheModelsItTimes() throws {
+        let help = try distillCommand(["bench", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--model <logistic|nngp|ntk>"), "\(help.stdout)")
+        #expect(!help.stdout.contains("kernel-ridge") && !help.stdout.contains("ridge ("), "\(help.stdout)")
+        for model in ["ridge", "kernel-ridge"] {
+            let refused = try distillCommand(["bench", "--model", model, "--data", "/nonexistent-distill-data"])
+            #expect(refused.stderr == "error: distill bench times --model logistic, nngp or ntk, got --model \(model).\n")
+        }
+        // run's help still lists every model.
+        let runHelp = try distillCommand(["run", "--help"])
+        #expect(runHelp.stdout.contains("--model <logistic|ridge|kernel-ridge|nngp|ntk>"))
+    }
+}
