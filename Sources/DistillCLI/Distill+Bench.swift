@@ -31,7 +31,11 @@ extension DistillCommand {
                 pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
                 as a ratio to the same measured bound, and the share of those dense multiply-adds \
                 the pass actually did (it skips zero pixels of sparse byte images such as MNIST's, \
-                with the same results; the rate counts the dense operations). It takes the model's defaults at \
+                with the same results; the rate counts the dense operations). Its row "loss only" \
+                (forward_pass_ms in --json) times the same pass without the gradients: the loss and \
+                accuracy alone, which is what measuring a synthetic set on a dataset costs (the test \
+                accuracy during a run, the final model's train and test figures, the baselines). \
+                It takes the model's defaults at \
                 --images-per-class (the cross-entropy outer loss, or for ntk from \(NTKModel.meanSquaredErrorFromImagesPerClass) \
                 images per class the mean squared error); add --outer-loss mse to time the KIP loss \
                 that tools/ntk-jax-reference.sh times.
@@ -44,7 +48,9 @@ extension DistillCommand {
                 With `--json`, one object with the keys outer_pass_ms, inner_solve_ms, linear_solve_ms, \
                 hypergradient_ms, step_ms, load_ms, peak_rss_bytes, threads, outer_pass_gflops \
                 and outer_pass_gbps, and a few more (step_to_pass_ratio, iteration counts, the \
-                sizes).
+                sizes); with --model nngp or ntk, the keys pass_ms, forward_pass_ms (the loss \
+                only), inner_solve_ms, step_ms, load_ms, pass_gflops, bound_ms, \
+                multiply_add_fraction and a few more.
 
                 Examples:
                   distill bench
