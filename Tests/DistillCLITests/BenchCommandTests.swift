@@ -67,6 +67,10 @@ import Testing
         #expect(object["images_per_class"] as? Int == 2)
         #expect(report.trainImages == 400 && report.features == 784 && report.classes == 10)
         #expect(report.table.contains("outer pass") && report.table.contains("whole step"))
+        // The share of the dense multiply-adds the pass did: MNIST's zero chunks are left out with AVX-512.
+        let fraction = try #require(object["multiply_add_fraction"] as? Double)
+        #expect(fraction > 0 && fraction <= 1 && (!report.avx512 || fraction < 1), "\(fraction)")
+        #expect(report.table.contains("  work done  "))
     }
 
     @Test func aMissingDataFolderIsAnError() throws {
