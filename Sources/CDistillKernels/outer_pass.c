@@ -581,6 +581,22 @@ typedef void (*gradient_fn)(const float *, long, long, long, long, const uint64_
 #define GRADIENT_ENTRY(CG) gradient_##CG,
 static const gradient_fn gradient_fns[CLASS_GROUP] = {CG_CASES(GRADIENT_ENTRY)};
 
+/// The multiply-adds of one block's gradient for one class (pixels < p): with `cmask`,
+/// the rows each tile of GRADIENT_FN runs over times the tile's pixels, else nb x p.
+static double gradient_multiply_adds(long p, long nb, const uint64_t *cmask) {
+    if (!cmask) return (double)nb * (double)p;
+    const long tile = OUTER_GRADIENT_TILE == 16 ? 16 : 32;
+    double macs = 0;
+    for (long k = 0; k < p; k += tile) {
+        long rows = 0;
+        for (int w = 0; w < ROW_WORDS; w++)
+            rows += __builtin_popcountll(cmask[k / 16 * ROW_WORDS + w]
+                                         | (tile == 32 && p - k > 16 ? cmask[(k / 16 + 1) * ROW_WORDS + w] : 0));
+        macs += (double)rows * (double)(p - k < tile ? p - k : tile);
+    }
+    return macs;
+}
+
 /// Softmax of up to 16 rows at once, one row a lane: the logits of class j
 /// at zt[j * zs + lane] (rows nr..<16 are ignored). Loss bookkeeping row by row,
 /// and the logits replaced by P - Y when `want_d`. Each row's results have the
@@ -627,6 +643,23 @@ AVX512 static void softmax_rows(float *zt, long zs, long c, const int32_t *label
     }
 }
 
+/// The pixels logits_pair_sparse runs over for rows with chunk masks m0, m1 (pixels
+/// < p; `two`: two distinct rows, else one row given twice, counted once): paired, the
+/// union of their nonzero chunks for each row; else each row's own.
+static double sparse_logit_pixels(long p, const uint64_t *m0, const uint64_t *m1, long words, int two) {
+    const long full = p / 16, tail = p - 16 * full;   // chunk `full`, when tail > 0, holds `tail` pixels
+    double pixels = 0;
+    for (int r = 0; r < (two ? 2 : 1); r++) {
+        long chunks = 0;
+        for (long w = 0; w < words; w++)
+            chunks += __builtin_popcountll(OUTER_SPARSE_PAIRED ? m0[w] | m1[w] : (r ? m1[w] : m0[w]));
+        const uint64_t last = OUTER_SPARSE_PAIRED ? m0[full / 64] | m1[full / 64] : (r ? m1 : m0)[full / 64];
+        const int has_tail = tail > 0 && ((last >> (full % 64)) & 1);
+        pixels += 16.0 * (double)chunks - (has_tail ? (double)(16 - tail) : 0.0);
+    }
+    return pixels;
+}
+
 /// Rows between a pair of rows and the pair whose pixels are prefetched meanwhile.
 #ifndef PREFETCH_ROWS
 #define PREFETCH_ROWS 8
@@ -638,8 +671,10 @@ AVX512 static void softmax_rows(float *zt, long zs, long c, const int32_t *label
 #define OUTER_SPARSE_BELOW 0.8
 #endif
 
+/// With `macs`, adds the multiply-adds of the logits and the gradient done (pixels < p,
+/// each row once), counted from the chunk masks the pass runs over.
 AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const uint64_t *masks, long begin, long end, float *scratch,
-                               loss_acc *acc, double *grad) {
+                               loss_acc *acc, double *grad, double *macs) {
     const long p = pb->features, c = pb->classes, ldw = pb->ldw, zs = DISTILL_BLOCK_ROWS;
     const int u8 = pb->pixel_kind == DISTILL_PIXELS_U8;
     const logits_fn *logits = u8 ? logits_u8 : logits_f32;
@@ -708,11 +743,13 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const
                     long both = 0;
                     for (long w = 0; w < words; w++) both += __builtin_popcountll(m0[w] | m1[w]);
                     if (zeros == DISTILL_OUTER_ZEROS_SKIPPED || both < OUTER_SPARSE_BELOW * nq) {
+                        if (macs) *macs += (double)cg * sparse_logit_pixels(p, m0, m1, words, i1 != i);
                         logits_sparse[cg - 1](pb->pixels, p, b0 + i, b0 + i1, m0, m1, words, wp + j0 * ldw,
                                               zt + j0 * zs + i, zt + j0 * zs + i1, zs, x0, x1, zfill, ahead);
                         continue;
                     }
                 }
+                if (macs) *macs += (double)cg * (double)p * (i1 != i ? 2 : 1);
                 logits[cg - 1](pb->pixels, p, b0 + i, b0 + i1, wp + j0 * ldw, zt + j0 * zs + i, zt + j0 * zs + i1, zs,
                                x0, x1, ahead);
             }
@@ -722,6 +759,7 @@ AVX512 static void rows_avx512(const distill_outer_problem *pb, int zeros, const
         if (sparse && grad) row_masks(bm, nb, words, nq, cmask);
         if (find) { uint64_t *t = rmask; rmask = rnext; rnext = t; nonzero = nonzero1; }
         if (!grad) continue;
+        if (macs) *macs += (double)c * gradient_multiply_adds(p, nb, sparse ? cmask : NULL);
         for (long j0 = 0; j0 < c; j0 += CLASS_GROUP) {
             const long cg = (c - j0 < CLASS_GROUP) ? c - j0 : CLASS_GROUP;
             if (xb) gradient_fns[cg - 1](xb, 16, XCS, p, nb, sparse ? cmask : NULL, zt + j0 * zs, grad + j0 * ldw, ldw);
@@ -759,18 +797,28 @@ void distill_outer_chunk_masks(const distill_outer_problem *pb, long begin, long
     }
 }
 
-void distill_outer_rows_with(const distill_outer_problem *pb, int kernel, int zeros, const uint64_t *masks,
-                             long begin, long end, float *scratch, double *loss_sum, long *correct,
-                             double *gradient_t) {
+void distill_outer_rows_counted(const distill_outer_problem *pb, int kernel, int zeros, const uint64_t *masks,
+                                long begin, long end, float *scratch, double *loss_sum, long *correct,
+                                double *gradient_t, double *multiply_adds) {
     loss_acc acc = {0.0, 1.0, 0};
 #if defined(__x86_64__)
     if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512())
-        rows_avx512(pb, zeros, masks, begin, end, scratch, &acc, gradient_t);
+        rows_avx512(pb, zeros, masks, begin, end, scratch, &acc, gradient_t, multiply_adds);
     else
 #endif
+    {
         rows_portable(pb, begin, end, scratch, &acc, gradient_t);
+        if (multiply_adds && end > begin)
+            *multiply_adds += (double)(end - begin) * (double)pb->features * (double)pb->classes * (gradient_t ? 2.0 : 1.0);
+    }
     *loss_sum += acc.loss + log(acc.product);
     *correct += acc.correct;
+}
+
+void distill_outer_rows_with(const distill_outer_problem *pb, int kernel, int zeros, const uint64_t *masks,
+                             long begin, long end, float *scratch, double *loss_sum, long *correct,
+                             double *gradient_t) {
+    distill_outer_rows_counted(pb, kernel, zeros, masks, begin, end, scratch, loss_sum, correct, gradient_t, NULL);
 }
 
 void distill_outer_rows(const distill_outer_problem *pb, int kernel, long begin, long end, float *scratch,

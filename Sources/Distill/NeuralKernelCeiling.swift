@@ -47,15 +47,16 @@ public enum NeuralKernelCeiling {
     /// Kernel ridge regression with `model`'s kernel and standardisation (ridge
     /// `l2 · tr(K)/n`, KIP's targets one-hot minus 1/C) on `subset(of: train)`,
     /// evaluated on the whole of `train` (with `model`'s outer loss, as the run and
-    /// its baselines are) and on `test`; nil when the factorisation fails.
+    /// its baselines are) and on `test`; nil when the factorisation fails or is
+    /// stopped (`stopRequested`, asked between its panels of 32 columns).
     public static func evaluate(model: NeuralKernelModel, train: LabeledImages, test: LabeledImages,
-                                l2: Double, threads: Int) -> Evaluation.Pair? {
+                                l2: Double, threads: Int, stopRequested: () -> Bool = { false }) -> Evaluation.Pair? {
         let support = subset(of: train)
         var images = Matrix(zeros: support.count, support.features)
         for i in 0..<support.count { images.values.replaceSubrange((i * support.features)..<((i + 1) * support.features), with: support.image(i)) }
         var oneHot = Matrix(zeros: support.count, support.classes)
         for i in 0..<support.count { oneHot[i, Int(support.labels[i])] = 1 }
-        let problem = model.problem(images: images, labels: model.initialLabels(oneHot), l2: l2)
+        let problem = model.problem(images: images, labels: model.initialLabels(oneHot), l2: l2, stopRequested: stopRequested)
         guard let alpha = problem.solution() else { return nil }
         let fit = InnerFit(images: images, labels: problem.labels, l2: l2, parameters: alpha, iterations: 0,
                            gradientNorm: problem.residual(alpha).norm, tolerance: 0)

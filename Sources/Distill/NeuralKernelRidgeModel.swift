@@ -46,9 +46,9 @@ public struct NeuralKernelModel: ImplicitInnerModel {
                              values: [Double](repeating: -1 / Double(max(1, oneHot.columns)), count: oneHot.values.count)))
     }
 
-    func problem(images: Matrix, labels: Matrix, l2: Double) -> NeuralKernelRidgeRegression {
+    func problem(images: Matrix, labels: Matrix, l2: Double, stopRequested: () -> Bool = { false }) -> NeuralKernelRidgeRegression {
         NeuralKernelRidgeRegression(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation,
-                                    threads: threads)
+                                    threads: threads, stopRequested: stopRequested)
     }
 
     /// The problem `fit` was solved on: the one `fit` keeps (`InnerFit.cache`)
@@ -226,12 +226,13 @@ extension NeuralKernelModelFactory {
     /// images (1000 of each class for MNIST): the largest subset one Cholesky
     /// factorisation handles in under a minute (`NeuralKernelCeiling`); its training
     /// loss is `model`'s outer loss, as the baselines' are. Nil when `model` is not a
-    /// `NeuralKernelModel` or the factorisation fails. One Cholesky factorisation:
-    /// `stopRequested` is not asked.
+    /// `NeuralKernelModel` or the factorisation fails or is stopped: `stopRequested`
+    /// is asked between the panels of its Cholesky factorisation.
     public static func ceiling(model: any InnerModel, train: LabeledImages, test: LabeledImages, l2: Double,
                                threads: Int, stopRequested: () -> Bool) -> Evaluation.Pair? {
         guard let model = model as? NeuralKernelModel else { return nil }
-        return NeuralKernelCeiling.evaluate(model: model, train: train, test: test, l2: l2, threads: threads)
+        return NeuralKernelCeiling.evaluate(model: model, train: train, test: test, l2: l2, threads: threads,
+                                            stopRequested: stopRequested)
     }
 }
 

@@ -98,8 +98,10 @@ public struct NeuralKernelRidgeRegression: Sendable {
     /// `q_1` of every row of `U` (`NeuralKernel.firstLayerVariances`).
     let firstLayer: [Double]
 
+    /// `stopRequested` is asked between the panels of the Cholesky factorisation
+    /// (`CholeskyFactorization`); once it returns true, `factorization` is nil.
     public init(images: Matrix, labels: Matrix, l2: Double, kernel: NeuralKernel, standardisation: PixelStandardisation,
-                threads: Int = 1) {
+                threads: Int = 1, stopRequested: () -> Bool = { false }) {
         precondition(images.rows == labels.rows, "NeuralKernelRidgeRegression: images and labels differ in count")
         self.images = images
         self.labels = labels
@@ -114,7 +116,8 @@ public struct NeuralKernelRidgeRegression: Sendable {
         let ridge = l2 * Self.meanDiagonal(gram)
         var a = gram
         for j in 0..<a.rows { a[j, j] += ridge }
-        factorization = CholeskyFactorization(symmetric: a.values, dimension: a.rows, threads: self.threads)
+        factorization = CholeskyFactorization(symmetric: a.values, dimension: a.rows, threads: self.threads,
+                                              stopRequested: stopRequested)
     }
 
     public var count: Int { images.rows }

@@ -24,14 +24,21 @@ extension DistillCommand {
                 the thread count, and the floating-point rate (4 n p C operations per pass) and \
                 the bandwidth (the stored training pixels read once per pass) the outer pass \
                 achieves, and its ratio to the compute bound: the pass's operations at the rate of \
-                a peak fused-multiply-add loop measured on the same threads just before each pass.
+                a peak fused-multiply-add loop measured on the same threads just before each pass, \
+                and the share of the pass's dense multiply-adds (2 n p C) it actually did ("work \
+                done": it leaves out the all-zero 16-pixel chunks of sparse byte images such as \
+                MNIST's, with the same results; the rate counts the dense operations).
 
                 With --model nngp or ntk it times the fused kernel pass (loss and gradients over \
                 the whole training set), the inner solve and the whole outer step, and reports the \
                 pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
                 as a ratio to the same measured bound, and the share of those dense multiply-adds \
                 the pass actually did (it skips zero pixels of sparse byte images such as MNIST's, \
-                with the same results; the rate counts the dense operations). It takes the model's defaults at \
+                with the same results; the rate counts the dense operations). Its row "loss only" \
+                (forward_pass_ms in --json) times the same pass without the gradients: the loss and \
+                accuracy alone, which is what measuring a synthetic set on a dataset costs (the test \
+                accuracy during a run, the final model's train and test figures, the baselines). \
+                It takes the model's defaults at \
                 --images-per-class (the cross-entropy outer loss, or for ntk from \(NTKModel.meanSquaredErrorFromImagesPerClass) \
                 images per class the mean squared error); add --outer-loss mse to time the KIP loss \
                 that tools/ntk-jax-reference.sh times.
@@ -42,9 +49,11 @@ extension DistillCommand {
                 than across runs.
 
                 With `--json`, one object with the keys outer_pass_ms, inner_solve_ms, linear_solve_ms, \
-                hypergradient_ms, step_ms, load_ms, peak_rss_bytes, threads, outer_pass_gflops \
-                and outer_pass_gbps, and a few more (step_to_pass_ratio, iteration counts, the \
-                sizes).
+                hypergradient_ms, step_ms, load_ms, peak_rss_bytes, threads, outer_pass_gflops, \
+                outer_pass_gbps and multiply_add_fraction, and a few more (step_to_pass_ratio, iteration counts, the \
+                sizes); with --model nngp or ntk, the keys pass_ms, forward_pass_ms (the loss \
+                only), inner_solve_ms, step_ms, load_ms, pass_gflops, bound_ms, \
+                multiply_add_fraction and a few more.
 
                 Examples:
                   distill bench
@@ -180,6 +189,10 @@ extension DistillCommand {
                 ratios.append(Self.rate(stepTimes[stepTimes.count - 1], per: passTimes[passTimes.count - 1]))
             }
             let passSeconds = median(passTimes)
+            // The share of the dense 2 n p C multiply-adds the pass did (below 1 where it left
+            // out all-zero 16-pixel chunks): the GFLOP/s and the bound count the dense operations.
+            let multiplyAddFraction = pass.multiplyAdds(weights: solution.weights.values, gradient: true)
+                / pass.denseMultiplyAdds(gradient: true)
 
             let p = Double(train.features), n = Double(train.count), c = Double(train.classes)
             let bytesPerPixel: Double
@@ -196,6 +209,7 @@ extension DistillCommand {
                 outerPassGbps: Self.rate(bytesPerPixel * n * p / 1e9, per: passSeconds),
                 stepToPassRatio: median(ratios),
                 peakGflops: median(peakRates) / 1e9, passToBoundRatio: median(boundRatios),
+                multiplyAddFraction: multiplyAddFraction,
                 imagesPerClass: imagesPerClass, repetitions: repetitions, trainImages: train.count,
                 features: train.features, classes: train.classes,
                 innerIterations: solution.iterations, innerHessianProducts: solution.hessianProducts,
@@ -243,6 +257,10 @@ struct BenchReport: Codable, Equatable {
     var peakGflops: Double
     /// The median over the repetitions of (outer pass) / (its 4 n p C operations at the peak rate measured just before it).
     var passToBoundRatio: Double
+    /// The multiply-adds the pass did over the dense 2 n p C that outerPassGflops and
+    /// the bound count: below 1 where the kernel left out all-zero 16-pixel chunks of
+    /// byte images (same results, less work; `OuterPass.multiplyAdds`).
+    var multiplyAddFraction: Double
     var imagesPerClass: Int
     var repetitions: Int
     var trainImages: Int
@@ -262,6 +280,7 @@ struct BenchReport: Codable, Equatable {
         case innerIterations = "inner_iterations", innerHessianProducts = "inner_hessian_products"
         case linearSolveIterations = "linear_solve_iterations", stepToPassRatio = "step_to_pass_ratio"
         case peakGflops = "peak_gflops", passToBoundRatio = "outer_pass_to_bound_ratio"
+        case multiplyAddFraction = "multiply_add_fraction"
     }
 
     var json: String { (try? oneLineJSON()) ?? "{}" }
@@ -275,6 +294,8 @@ struct BenchReport: Codable, Equatable {
         let rows: [(String, String)] = [
             ("outer pass", ms(outerPassMs) + "  (\(format(outerPassGflops, 1)) GFLOP/s, \(format(outerPassGbps, 1)) GB/s, "
                 + "\(format(passToBoundRatio, 2))x the bound\(avx512 ? ", AVX-512" : ""))"),
+            ("  work done", "\(format(100 * multiplyAddFraction, 1))% of the dense 2 n p C multiply-adds (zero chunks skipped; "
+                + "GFLOP/s and the bound count the dense ones)"),
             ("compute bound", ms(boundMs) + "  (4 n p C dense operations at the peak FMA loop's \(format(peakGflops, 1)) GFLOP/s, same run)"),
             ("inner solve (warm)", ms(innerSolveMs) + "  (\(innerIterations) Newton it, \(innerHessianProducts) Hessian products)"),
             ("linear solve", ms(linearSolveMs) + "  (\(linearSolveIterations) it)"),

@@ -192,10 +192,12 @@ struct DistilledSet {
     /// class indices): the class-id file holds those values, as `distill run` writes them.
     static func load(_ folder: String, shape: ImageShape, classes: Int, classValues: [Int]? = nil) throws -> DistilledSet {
         let imagesPath = folder + "/" + RunFiles.images
-        let imageArray = try IDX.read(contentsOf: imagesPath)
         let expected = shape.channels == 1 ? [shape.height, shape.width] : [shape.height, shape.width, shape.channels]
+        let imagesShape = "m x " + expected.map(String.init).joined(separator: " x ")
+        let imageArray = try IDX.read(contentsOf: imagesPath, expecting: IDXExpectedRank(
+            [expected.count + 1], "rank \(expected.count + 1) (\(imagesShape), the dataset's image shape)"))
         guard imageArray.shape.count == expected.count + 1, Array(imageArray.shape.dropFirst()) == expected else {
-            throw DistilledSetError(description: "\(imagesPath): expected shape m x \(expected.map(String.init).joined(separator: " x ")) (the dataset's image shape), found \(imageArray.shape)")
+            throw DistilledSetError(description: "\(imagesPath): expected shape \(imagesShape) (the dataset's image shape), found \(imageArray.shape)")
         }
         try imageArray.validateFinite(path: imagesPath)
         let m = imageArray.shape[0]
@@ -208,7 +210,7 @@ struct DistilledSet {
         }
         var ids: [Int]?
         if hasIds {
-            let array = try IDX.read(contentsOf: classPath)
+            let array = try IDX.read(contentsOf: classPath, expecting: IDXExpectedRank([1], "rank 1 (one class id per image)"))
             guard array.shape == [m] else {
                 throw DistilledSetError(description: "\(classPath): expected shape [\(m)] (one class id per image), found \(array.shape)")
             }
@@ -224,7 +226,8 @@ struct DistilledSet {
             ids = values.map { index[$0] ?? 0 }
         }
         if hasSoft {
-            let array = try IDX.read(contentsOf: softPath)
+            let array = try IDX.read(contentsOf: softPath, expecting: IDXExpectedRank(
+                [2], "rank 2 (one row of \(classes) class labels per image)"))
             guard array.shape == [m, classes] else {
                 throw DistilledSetError(description: "\(softPath): expected shape [\(m), \(classes)] (one row of \(classes) class labels per image), found \(array.shape)")
             }

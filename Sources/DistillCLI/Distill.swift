@@ -84,6 +84,13 @@ struct DistillCommand: ParsableCommand {
         exit(withError: ExitCode.failure)
     }
 
+    /// The prefix of the error lines ArgumentParser itself would write
+    /// (`exit(withError:)`, `fullMessage(for:)`): "error: ", as every error line
+    /// of `distill`, instead of its "Error: ". `exitReporting` writes every
+    /// error line itself; this keeps ArgumentParser's own exit path, should one
+    /// be reached, in the same form.
+    static var _errorPrefix: String { "error: " }
+
     /// The line `exitReporting` writes for `error` (not an `ExitCode`, help or version).
     static func oneLineErrorMessage(_ error: any Error) -> String {
         if let error = error as? CLIError { return error.description }

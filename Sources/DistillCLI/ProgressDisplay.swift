@@ -180,7 +180,10 @@ func terminalColumns() -> Int {
 /// `step, steps, train_loss, train_accuracy, objective, l2, inner_iterations,
 /// inner_gradient_norm, linear_solve_iterations, linear_solve_residual, seconds`, plus
 /// `test_accuracy` and `test_loss` on the steps where `--eval-every` measured
-/// them. Non-finite numbers are written as `null`.
+/// them. Non-finite numbers are written as `null`. `train_loss`, `train_accuracy`
+/// and `objective` are those the step started from, before its update (step k's:
+/// the set after k - 1 updates, as history.csv's); `test_accuracy` and `test_loss`
+/// those of the set after it, as metrics.json's after the last step.
 final class JSONStepLines: DistillationObserver {
     let write: (String) -> Void
     let probe: TestAccuracyProbe?
@@ -339,6 +342,7 @@ final class TestAccuracyProbe: DistillationObserver {
             $0.points.append(Point(step: distiller.step, accuracy: evaluation.accuracy, loss: evaluation.loss))
             $0.seconds += seconds
         }
-        log?("step \(distiller.step)  test accuracy \(NumberText.percent(evaluation.accuracy))  test loss \(NumberText.fixed(evaluation.loss, digits: 4))")
+        // Of the set after the step (the first: before any).
+        log?((distiller.step == 0 ? "before step 1" : "after step \(distiller.step)") + "  test accuracy \(NumberText.percent(evaluation.accuracy))  test loss \(NumberText.fixed(evaluation.loss, digits: 4))")
     }
 }

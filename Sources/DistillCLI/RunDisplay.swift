@@ -181,7 +181,8 @@ final class RunDisplay: @unchecked Sendable {
         let time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
         var lines = [
             step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done: \(counted(steps, "step")) in \(time).",
-            "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)))",
+            // The final set's, after the last update: a step line gives the loss its step started from.
+            "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)), after the last step)",
             "  test accuracy      \(NumberText.percent(m.testAccuracy))",
         ]
         if let baselines = m.baselines, !baselines.isEmpty {

@@ -82,12 +82,12 @@ struct SweepReport {
 
     var markdown: String {
         let names = baselineNames
-        var text = "| images per class | distilled: test accuracy | train loss | correlation with class mean | seconds |"
+        var text = "| images per class | distilled: test accuracy | train loss | correlation with class mean | distillation time |"
         for name in names { text += " \(columnTitle(name)) |" }
         for key in networkKeys { text += " \(network ?? ""): \(key.replacingOccurrences(of: "_", with: " ")) |" }
         text += "\n| ---: | ---: | ---: | ---: | ---: |" + String(repeating: " ---: |", count: names.count + networkKeys.count) + "\n"
         for r in rows {
-            text += "| \(r.imagesPerClass) | \(format(100 * r.testAccuracy, 2))% | \(format(r.trainLoss, 4)) | \(r.correlation.map { format($0, 3) } ?? "-") | \(format(r.seconds, 1)) |"
+            text += "| \(r.imagesPerClass) | \(format(100 * r.testAccuracy, 2))% | \(format(r.trainLoss, 4)) | \(r.correlation.map { format($0, 3) } ?? "-") | \(NumberText.duration(r.seconds)) |"
             for name in names {
                 guard let b = baseline(name, in: r) else { text += " - |"; continue }
                 text += " \(format(100 * b.testAccuracy, 2))%" + (b.testAccuracyStd.map { " ± \(format(100 * $0, 2))" } ?? "") + " |"

@@ -11,10 +11,9 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case unreadableFolder(String)
         /// None of the accepted names for a file exists in the folder; carries the names tried.
         case missingFile(tried: [String])
-        /// The file is unreadable or not valid IDX, or holds a NaN or infinite pixel.
+        /// The file is unreadable, not valid IDX or of the wrong rank (images: 3
+        /// or 4, labels: 1), or holds a NaN or infinite pixel.
         case file(IDXError)
-        /// The file has the wrong rank (images: 3, labels: 1); carries the shape found.
-        case wrongRank(expected: Int, shape: [Int])
         /// A labels file of a non-integer type.
         case nonIntegerLabels(IDXDataType)
         /// A label below 0, at this index.
@@ -54,10 +53,6 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
             "\(path): missing file: expected one of \(tried.joined(separator: ", "))"
         case .file(let error):
             error.description
-        case .wrongRank(let expected, let shape):
-            expected == 3
-                ? "\(path): expected rank 3 (count x height x width) or 4 (count x height x width x channels), found shape \(shape)"
-                : "\(path): expected rank \(expected) (count), found shape \(shape)"
         case .nonIntegerLabels(let type):
             "\(path): expected integer labels (ubyte, byte, int16 or int32), found \(type)"
         case .negativeLabel(let index, let value):

@@ -106,16 +106,11 @@ public struct DatasetFolder: Sendable {
     private static func loadSplit(folder: String, prefix: String) throws(DatasetError) -> ImageSplit {
         let imagesPath = try locate(folder: folder, stem: prefix + "-images", format: "idx3-ubyte")
         let labelsPath = try locate(folder: folder, stem: prefix + "-labels", format: "idx1-ubyte")
-        let images = try readIDX(imagesPath)
-        guard images.shape.count == 3 || (images.shape.count == 4 && images.shape[3] >= 1) else {
-            throw DatasetError(path: imagesPath, kind: .wrongRank(expected: 3, shape: images.shape))
-        }
+        // The ranks are checked as the headers are read, before any dimension.
+        let images = try readIDX(imagesPath, expecting: imagesRank)
         let pixels = try imagePixels(of: images, path: imagesPath)
 
-        let labelArray = try readIDX(labelsPath)
-        guard labelArray.shape.count == 1 else {
-            throw DatasetError(path: labelsPath, kind: .wrongRank(expected: 1, shape: labelArray.shape))
-        }
+        let labelArray = try readIDX(labelsPath, expecting: labelsRank)
         let labels = try integerLabels(of: labelArray, path: labelsPath)
         guard labels.count == images.shape[0] else {
             throw DatasetError(path: labelsPath, kind: .countMismatch(
@@ -145,9 +140,14 @@ public struct DatasetFolder: Sendable {
         throw DatasetError(path: folder, kind: .missingFile(tried: names))
     }
 
-    private static func readIDX(_ path: String) throws(DatasetError) -> IDXArray {
+    /// The ranks of an images file: grey or colour images.
+    static let imagesRank = IDXExpectedRank([3, 4], "rank 3 (count x height x width) or 4 (count x height x width x channels)")
+    /// The rank of a labels file: one label per image.
+    static let labelsRank = IDXExpectedRank([1], "rank 1 (labels)")
+
+    private static func readIDX(_ path: String, expecting ranks: IDXExpectedRank) throws(DatasetError) -> IDXArray {
         do {
-            return try IDX.read(contentsOf: path)
+            return try IDX.read(contentsOf: path, expecting: ranks)
         } catch {
             throw DatasetError(path: path, kind: .file(error))
         }

@@ -24,10 +24,12 @@ public enum IDX {
     ///
     /// The header is read and validated first; the elements are then read (or
     /// inflated) straight into an array of exactly the size it promises. The file
-    /// must hold exactly that many data bytes.
-    public static func read(contentsOf path: String) throws(IDXError) -> IDXArray {
+    /// must hold exactly that many data bytes. With `expecting`, a rank it does
+    /// not accept is refused as soon as the magic number is read
+    /// (`IDXError.Kind.unexpectedRank`), before any dimension.
+    public static func read(contentsOf path: String, expecting ranks: IDXExpectedRank? = nil) throws(IDXError) -> IDXArray {
         do throws(IDXError.Kind) {
-            return try readFile(path)
+            return try readFile(path, expecting: ranks)
         } catch {
             throw IDXError(path: path, kind: error)
         }
@@ -52,7 +54,7 @@ public enum IDX {
         return overflow ? Int.max : product.addingReportingOverflow(gzipSlack).partialValue
     }
 
-    private static func readFile(_ path: String) throws(IDXError.Kind) -> IDXArray {
+    private static func readFile(_ path: String, expecting ranks: IDXExpectedRank?) throws(IDXError.Kind) -> IDXArray {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw errno == ENOENT ? .fileNotFound : .unreadable(idxErrnoText())
@@ -74,9 +76,9 @@ public enum IDX {
         guard peeked >= 0 else { throw .unreadable(idxErrnoText()) }
         let file = IDXFileBytes(descriptor: descriptor)
         if peeked == 2 && [head.0, head.1] == gzipMagic {
-            return try parse(IDXGzipBytes(input: file), size: .atMost(gzipCap(size)))
+            return try parse(IDXGzipBytes(input: file), size: .atMost(gzipCap(size)), expecting: ranks)
         }
-        return try parse(file, size: .exact(size))
+        return try parse(file, size: .exact(size), expecting: ranks)
     }
 
     /// What is known about the content size before reading it.
@@ -87,8 +89,9 @@ public enum IDX {
         case atMost(Int)
     }
 
-    /// Reads the header, validates it against `size`, then reads the elements.
-    static func parse(_ source: IDXByteSource, size: ContentSize) throws(IDXError.Kind) -> IDXArray {
+    /// Reads the header, validates it against `size` (and its rank against
+    /// `ranks`, before the dimensions), then reads the elements.
+    static func parse(_ source: IDXByteSource, size: ContentSize, expecting ranks: IDXExpectedRank? = nil) throws(IDXError.Kind) -> IDXArray {
         let magic = try readBytes(4, from: source)
         guard !magic.isEmpty else { throw .emptyFile }
         guard magic.prefix(2).allSatisfy({ $0 == 0 }) else { throw .badMagic(magic) }
@@ -96,6 +99,7 @@ public enum IDX {
         guard let type = IDXDataType(rawValue: magic[2]) else { throw .unknownTypeCode(magic[2]) }
         let rank = Int(magic[3])
         guard rank > 0 else { throw .rankZero }
+        if let ranks, !ranks.ranks.contains(rank) { throw .unexpectedRank(expected: ranks.text, found: rank) }
 
         let headerBytes = 4 + 4 * rank
         let dimensionBytes = try readBytes(4 * rank, from: source)

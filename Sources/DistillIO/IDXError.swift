@@ -17,6 +17,9 @@ public struct IDXError: Error, CustomStringConvertible, Equatable, Sendable {
         case unknownTypeCode(UInt8)
         /// The fourth magic byte (the rank) is 0.
         case rankZero
+        /// The rank is not one the reader accepts (`IDXExpectedRank`); carries
+        /// what is expected ("rank 1 (labels)") and the rank found.
+        case unexpectedRank(expected: String, found: Int)
         /// The dimension at this index (0-based) is 0.
         case zeroDimension(index: Int)
         /// The dimensions multiply to more elements or bytes than `Int` can count.
@@ -73,6 +76,8 @@ extension IDXError.Kind {
                 + IDXDataType.allCases.map(\.description).joined(separator: ", ")
         case .rankZero:
             "rank 0: expected at least one dimension"
+        case .unexpectedRank(let expected, let found):
+            "expected \(expected), found rank \(found)"
         case .zeroDimension(let index):
             "dimension \(index) is 0: expected every dimension to be at least 1"
         case .dimensionProductOverflow(let shape):

@@ -88,6 +88,24 @@ public final class OuterPass: Sendable {
     }
 
     public func evaluate(weights: [Double], gradient wantGradient: Bool) -> OuterPassResult {
+        evaluate(weights: weights, gradient: wantGradient, counting: false).result
+    }
+
+    /// The multiply-adds the pass with `weights` does (`distill_outer_rows_counted`):
+    /// pixels < features, each image once, counted from the chunk masks the pass runs
+    /// over, so below `denseMultiplyAdds` where it leaves out byte images' all-zero
+    /// 16-pixel chunks. Runs the pass once.
+    public func multiplyAdds(weights: [Double], gradient: Bool) -> Double {
+        evaluate(weights: weights, gradient: gradient, counting: true).multiplyAdds
+    }
+
+    /// The multiply-adds of the dense pass: n p C for the logits, as many again for
+    /// the gradient (n images, p pixels, C classes).
+    public func denseMultiplyAdds(gradient: Bool) -> Double {
+        Double(data.count) * Double(data.features) * Double(data.classes) * (gradient ? 2 : 1)
+    }
+
+    private func evaluate(weights: [Double], gradient wantGradient: Bool, counting: Bool) -> (result: OuterPassResult, multiplyAdds: Double) {
         let data = self.data
         let p = data.features, c = data.classes, n = data.count
         precondition(weights.count == p * c, "weights must be features x classes")
@@ -110,13 +128,14 @@ public final class OuterPass: Sendable {
         let masks = chunkMasks
         let parts = Parallel.map(parts: chunks.count) { part in
             OuterPass.evaluateRows(data: data, weightsT: weightsT, ldw: ldw, kernel: kernel, zeros: zeros, masks: masks,
-                                   rows: chunks[part], wantGradient: wantGradient)
+                                   rows: chunks[part], wantGradient: wantGradient, counting: counting)
         }
-        var loss = 0.0, correct = 0
+        var loss = 0.0, correct = 0, multiplyAdds = 0.0
         var gradientT = [Double](repeating: 0, count: wantGradient ? c * ldw : 0)
         for part in parts {   // in part order: deterministic
             loss += part.lossSum
             correct += part.correct
+            multiplyAdds += part.multiplyAdds
             for j in gradientT.indices { gradientT[j] += part.gradientT[j] }
         }
         var gradient = [Double](repeating: 0, count: wantGradient ? p * c : 0)
@@ -126,7 +145,7 @@ public final class OuterPass: Sendable {
                 for j in 0..<c { gradient[k * c + j] = gradientT[j * ldw + k] * scaleG }
             }
         }
-        return OuterPassResult(loss: loss / Double(n), correct: correct, gradient: gradient)
+        return (OuterPassResult(loss: loss / Double(n), correct: correct, gradient: gradient), multiplyAdds)
     }
 
     private struct Partial: Sendable {
@@ -134,11 +153,13 @@ public final class OuterPass: Sendable {
         var correct: Int
         /// Sum over the rows of x_i (p_i - y_i)^T in stored-pixel units, classes x ldw.
         var gradientT: [Double]
+        /// The multiply-adds done (0 unless counted).
+        var multiplyAdds: Double
     }
 
     private static func evaluateRows(data: LabeledImages, weightsT: [Float], ldw: Int, kernel: Int32, zeros: Int32,
-                                     masks: [UInt64], rows: Range<Int>, wantGradient: Bool) -> Partial {
-        var lossSum = 0.0, correct = 0
+                                     masks: [UInt64], rows: Range<Int>, wantGradient: Bool, counting: Bool) -> Partial {
+        var lossSum = 0.0, correct = 0, multiplyAdds = 0.0
         var gradientT = [Double](repeating: 0, count: wantGradient ? data.classes * ldw : 0)
         var scratch = [Float](repeating: 0, count: distill_outer_scratch_count(data.features, data.classes))
         func run(_ pixels: UnsafeRawPointer?, _ kind: Int32) {
@@ -150,9 +171,12 @@ public final class OuterPass: Sendable {
                         weights_t: w.baseAddress, ldw: ldw)
                     gradientT.withUnsafeMutableBufferPointer { g in
                         masks.withUnsafeBufferPointer { m in
-                            distill_outer_rows_with(&problem, kernel, zeros, m.isEmpty ? nil : m.baseAddress,
-                                                    rows.lowerBound, rows.upperBound, &scratch,
-                                                    &lossSum, &correct, wantGradient ? g.baseAddress : nil)
+                            withUnsafeMutablePointer(to: &multiplyAdds) { macs in
+                                distill_outer_rows_counted(&problem, kernel, zeros, m.isEmpty ? nil : m.baseAddress,
+                                                           rows.lowerBound, rows.upperBound, &scratch,
+                                                           &lossSum, &correct, wantGradient ? g.baseAddress : nil,
+                                                           counting ? macs : nil)
+                            }
                         }
                     }
                 }
@@ -162,6 +186,6 @@ public final class OuterPass: Sendable {
         case .bytes(let b): b.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_U8) }
         case .floats(let f): f.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_F32) }
         }
-        return Partial(lossSum: lossSum, correct: correct, gradientT: gradientT)
+        return Partial(lossSum: lossSum, correct: correct, gradientT: gradientT, multiplyAdds: multiplyAdds)
     }
 }

@@ -161,10 +161,13 @@ public struct Checkpoint: Sendable {
         guard manifest.formatVersion == formatVersion else {
             throw RunError("\(manifestPath): checkpoint format \(manifest.formatVersion), expected \(formatVersion) (written by Distill \(manifest.distillVersion); this is \(DistillVersion.current))")
         }
+        // The arrays' ranks, checked as each header is read (a damaged rank byte is named as such).
+        let rankOne = IDXExpectedRank([1], "rank 1 (an optimiser's moments)")
+        let rankTwo = IDXExpectedRank([2], "rank 2 (a matrix)")
         func array(_ name: String, count: Int) throws(RunError) -> [Double] {
             let path = folder + "/" + name
             let values: [Double]
-            do { values = try IDX.read(contentsOf: path).doubles() } catch { throw RunError(error) }
+            do { values = try IDX.read(contentsOf: path, expecting: rankOne).doubles() } catch { throw RunError(error) }
             guard values.count == count else {
                 throw RunError("\(path): expected \(count) values, found \(values.count)")
             }
@@ -182,8 +185,8 @@ public struct Checkpoint: Sendable {
         // Shapes come from the saved arrays themselves; the distiller checks them against the data on restore.
         let imagesArray: IDXArray, labelsArray: IDXArray
         do {
-            imagesArray = try IDX.read(contentsOf: folder + "/images-idx2-double")
-            labelsArray = try IDX.read(contentsOf: folder + "/labels-idx2-double")
+            imagesArray = try IDX.read(contentsOf: folder + "/images-idx2-double", expecting: rankTwo)
+            labelsArray = try IDX.read(contentsOf: folder + "/labels-idx2-double", expecting: rankTwo)
         } catch { throw RunError(error) }
         guard imagesArray.shape.count == 2, labelsArray.shape.count == 2, imagesArray.shape[0] == labelsArray.shape[0] else {
             throw RunError("\(folder): images \(imagesArray.shape) and labels \(labelsArray.shape) are not m x p and m x C")
@@ -194,8 +197,7 @@ public struct Checkpoint: Sendable {
         func matrix(_ name: String) throws(RunError) -> Matrix {
             let path = folder + "/" + name
             let array: IDXArray
-            do { array = try IDX.read(contentsOf: path) } catch { throw RunError(error) }
-            guard array.shape.count == 2 else { throw RunError("\(path): expected a rank-2 array, found shape \(array.shape)") }
+            do { array = try IDX.read(contentsOf: path, expecting: rankTwo) } catch { throw RunError(error) }
             return Matrix(rows: array.shape[0], columns: array.shape[1], values: array.doubles())
         }
         let warmWeights = manifest.hasWarmWeights ? try matrix("warm-weights-idx2-double") : nil

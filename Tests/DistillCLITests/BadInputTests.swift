@@ -103,9 +103,25 @@ import Glibc
     }
 
     @Test func theWrongRank() throws {
-        try expectFailure("error: {data}/train-images-idx3-ubyte: expected rank 3 (count x height x width) or 4 (count x height x width x channels), found shape [12, 16]") { data in
+        try expectFailure("error: {data}/train-images-idx3-ubyte: expected rank 3 (count x height x width) or 4 (count x height x width x channels), found rank 2") { data in
             try data.write(IDXArray(shape: [12, 16], elements: .ubyte(Array(repeating: 7, count: 192))),
                            to: "train-images-idx3-ubyte")
+        }
+    }
+
+    /// A rank byte that does not match the file is named as such, before the
+    /// bytes after it are read as dimensions (which made "truncated" or, on
+    /// MNIST-sized files, "multiply to more bytes than can be counted").
+    @Test(arguments: [false, true])
+    func aLabelsFileWhoseHeaderSaysRankFour(gzip: Bool) throws {
+        try expectFailure("error: {data}/train-labels-idx1-ubyte: expected rank 1 (labels), found rank 4") { data in
+            try data.edit("train-labels-idx1-ubyte", gzip: gzip) { $0[3] = 4 }
+        }
+    }
+
+    @Test func anImagesFileWhoseHeaderSaysRankFive() throws {
+        try expectFailure("error: {data}/t10k-images-idx3-ubyte: expected rank 3 (count x height x width) or 4 (count x height x width x channels), found rank 5") { data in
+            try data.edit("t10k-images-idx3-ubyte") { $0[3] = 5 }
         }
     }
 

@@ -17,6 +17,19 @@ import Testing
         #expect(bench.data == "d" && bench.imagesPerClass == 10 && bench.repetitions == 5 && bench.threads == 1 && bench.json)
     }
 
+    /// The NTK table's "loss only" row and its JSON key are explained in `--help`,
+    /// under the name the table prints.
+    @Test func theLossOnlyRowIsExplainedInTheHelp() throws {
+        let help = DistillCommand.helpMessage(for: DistillCommand.Bench.self, columns: 1000)
+        let report = KernelBenchReport(
+            model: "ntk", depth: 2, passMs: 2, forwardPassMs: 1, innerSolveMs: 1, stepMs: 3, loadMs: 1, passGflops: 1,
+            peakGflops: 2, boundMs: 1, passToBoundRatio: 2, stepToBoundRatio: 3, multiplyAddFraction: 0.5, peakRSSBytes: 1,
+            threads: 1, imagesPerClass: 1, supportImages: 10, repetitions: 1, trainImages: 10, features: 4, classes: 10, avx512: false)
+        #expect(report.table.contains("\n    loss only  "))
+        #expect(report.json.contains("\"forward_pass_ms\""))
+        #expect(help.contains("Its row \"loss only\" (forward_pass_ms in --json) times the same pass without the gradients"))
+    }
+
     @Test(arguments: [
         (["--images-per-class", "0"], "--images-per-class must be at least 1"),
         (["--repetitions", "0"], "--repetitions must be at least 1"),
@@ -54,6 +67,10 @@ import Testing
         #expect(object["images_per_class"] as? Int == 2)
         #expect(report.trainImages == 400 && report.features == 784 && report.classes == 10)
         #expect(report.table.contains("outer pass") && report.table.contains("whole step"))
+        // The share of the dense multiply-adds the pass did: MNIST's zero chunks are left out with AVX-512.
+        let fraction = try #require(object["multiply_add_fraction"] as? Double)
+        #expect(fraction > 0 && fraction <= 1 && (!report.avx512 || fraction < 1), "\(fraction)")
+        #expect(report.table.contains("  work done  "))
     }
 
     @Test func aMissingDataFolderIsAnError() throws {

@@ -26,9 +26,10 @@ import Testing
         return (process.terminationStatus, text.split(separator: "\n").map(String.init))
     }
 
-    /// The index of the first line that reports a step (`step 0 ...`, `step 1/3 ...`).
+    /// The index of the first line that reports a step (`before step 1  test accuracy ...`,
+    /// `step 1/3 ...`, `after step 1  test accuracy ...`).
     static func firstProgressLine(_ lines: [String]) -> Int? {
-        lines.firstIndex { $0.hasPrefix("step ") }
+        lines.firstIndex { $0.hasPrefix("step ") || $0.hasPrefix("before step ") || $0.hasPrefix("after step ") }
     }
 
     @Test(arguments: InnerModels.names)

@@ -89,6 +89,19 @@ import DistillIO
     /// column, its note and the chart call the ceiling what it is, never "full
     /// data" (the column used to), and the announcement gives its memory and
     /// that it takes minutes.
+    /// sweep.md gives each size's distillation time as the run's closing line
+    /// does (`NumberText.duration`): a 22 ms run is "21.8 ms", never "0.0".
+    @Test func sweepMarkdownGivesShortRunsInMilliseconds() {
+        let rows = [(1, 0.021_8), (2, 0.512), (5, 4.3), (10, 125.0)].map {
+            SweepRow(imagesPerClass: $0.0, testAccuracy: 0.9, trainLoss: 0.3, correlation: nil, seconds: $0.1, baselines: [])
+        }
+        let lines = SweepReport(rows: rows, target: nil).markdown.split(separator: "\n")
+        #expect(lines[0].hasSuffix("| distillation time |"))
+        for (line, time) in zip(lines.dropFirst(2), ["21.8 ms", "512 ms", "4.3 s", "2m05s"]) {
+            #expect(line.hasSuffix("| \(time) |"), "\(line)")
+        }
+    }
+
     @Test func aCeilingOnASubsetIsNotCalledFullData() throws {
         let size = CeilingSize(images: 10_000, trainingImages: 60_000)
         let baseline = BaselineResult(name: "full_data", model: "ntk", imagesPerClass: nil, l2: 1e-4, testAccuracy: 0.9708,

@@ -106,10 +106,15 @@ func inconsistentDatasets() throws {
     }) { tiny in
         tiny.testImages = try IDXArray(shape: [4, 7, 5], elements: .ubyte(.init(repeating: 1, count: 140)))
     }
-    try expectDatasetError(file: "train-images-idx3-ubyte", { _ in .wrongRank(expected: 3, shape: [6, 35]) }) {
+    try expectDatasetError(file: "train-images-idx3-ubyte", {
+        .file(IDXError(path: $0.file("train-images-idx3-ubyte"), kind: .unexpectedRank(
+            expected: "rank 3 (count x height x width) or 4 (count x height x width x channels)", found: 2)))
+    }) {
         tiny in tiny.trainImages = try IDXArray(shape: [6, 35], elements: .ubyte(.init(repeating: 1, count: 210)))
     }
-    try expectDatasetError(file: "t10k-labels.idx1-ubyte", { _ in .wrongRank(expected: 1, shape: [4, 1]) }) {
+    try expectDatasetError(file: "t10k-labels.idx1-ubyte", {
+        .file(IDXError(path: $0.file("t10k-labels.idx1-ubyte"), kind: .unexpectedRank(expected: "rank 1 (labels)", found: 2)))
+    }) {
         tiny in tiny.testLabels = try IDXArray(shape: [4, 1], elements: .ubyte([0, 1, 2, 0]))
     }
     try expectDatasetError(file: "train-labels-idx1-ubyte.gz", { _ in .nonIntegerLabels(.float32) }) { tiny in

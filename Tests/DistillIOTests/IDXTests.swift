@@ -223,3 +223,28 @@ func conversions() throws {
     #expect(doubles.floats() == [0.5, .infinity])
     #expect(doubles.doubles() == [0.5, 1e300])
 }
+
+@Test("a rank the reader does not accept is refused as the header is read, before any dimension, raw and gzip")
+func anUnexpectedRankIsNamedAsSuch() throws {
+    let folder = try IDXTestFolder()
+    defer { folder.remove() }
+    // An MNIST-sized labels file whose rank byte says 4: the labels after the one
+    // dimension, read as three more, multiply to more bytes than can be counted.
+    let labels = (0..<60_000).map { UInt8(($0 * 7 + 5) % 10) }
+    var bytes = idxHeader(0x08, [60_000]) + labels
+    bytes[3] = 4
+    let labelsRank = IDXExpectedRank([1], "rank 1 (labels)")
+    for gzip in [false, true] {
+        let path = try folder.write(gzip ? try gzipped(bytes) : bytes, to: gzip ? "labels.gz" : "labels")
+        let error = #expect(throws: IDXError.self) { try IDX.read(contentsOf: path, expecting: labelsRank) }
+        #expect(error == IDXError(path: path, kind: .unexpectedRank(expected: "rank 1 (labels)", found: 4)))
+        #expect(error?.description == path + ": expected rank 1 (labels), found rank 4")
+    }
+    // A file of an accepted rank reads as without the expectation.
+    let good = try folder.write(idxHeader(0x08, [3, 2]) + [1, 2, 3, 4, 5, 6], to: "images")
+    let images = IDXExpectedRank([3, 2], "rank 2 or 3")
+    #expect(try IDX.read(contentsOf: good, expecting: images) == IDX.read(contentsOf: good))
+    #expect(throws: IDXError(path: good, kind: .unexpectedRank(expected: "rank 1 (labels)", found: 2))) {
+        try IDX.read(contentsOf: good, expecting: labelsRank)
+    }
+}

@@ -94,3 +94,58 @@ func skippedAgreesWithFloats(shape: Shape) {
         #expect(error <= 1e-5 * scale, "gradient error \(error) of \(scale)")
     }
 }
+
+/// The multiply-adds `skipped` leaves to do, counted directly from the pixels: per
+/// thread's rows, per block of 128, each pair of rows (an odd last row alone) over
+/// the union of the 16-pixel chunks nonzero in either, for each of its rows and
+/// classes; and the gradient per 32-pixel tile over the block's rows nonzero in it.
+private func directSkippedMultiplyAdds(_ data: LabeledImages, threads: Int, gradient: Bool) -> Double {
+    guard case .bytes(let bytes) = data.pixels else { return 0 }
+    let p = data.features, c = Double(data.classes)
+    func nonzero(_ row: Int, _ pixels: Range<Int>) -> Bool { pixels.contains { bytes[row * p + $0] != 0 } }
+    func chunkPixels(_ q: Int) -> Range<Int> { 16 * q..<min(p, 16 * q + 16) }
+    let chunks = (p + 15) / 16
+    var total = 0.0
+    for part in Parallel.chunks(of: data.count, parts: threads) {
+        for blockStart in stride(from: part.lowerBound, to: part.upperBound, by: 128) {
+            let block = blockStart..<min(part.upperBound, blockStart + 128)
+            for first in stride(from: block.lowerBound, to: block.upperBound, by: 2) {
+                let rows = first + 1 < block.upperBound ? [first, first + 1] : [first]
+                let union = (0..<chunks).filter { q in rows.contains { nonzero($0, chunkPixels(q)) } }
+                total += Double(rows.count) * Double(union.map { chunkPixels($0).count }.reduce(0, +)) * c
+            }
+            guard gradient else { continue }
+            for k in stride(from: 0, to: p, by: 32) {
+                let tile = k..<min(p, k + 32)
+                total += Double(block.filter { nonzero($0, tile) }.count * tile.count) * c
+            }
+        }
+    }
+    return total
+}
+
+@Test("the pass counts the multiply-adds it does: the direct count from the pixels when skipping, the dense count when dense",
+      arguments: zeroPixelShapes, [1, 2])
+func multiplyAddsAreCountedFromTheChunks(shape: Shape, threads: Int) {
+    let data = patchyImages(count: shape.count, features: shape.features, classes: shape.classes, seed: 41)
+    let w = weights(features: shape.features, classes: shape.classes, seed: 42)
+    for gradient in [true, false] {
+        let dense = OuterPass(data: data, threads: threads, kernel: .automatic, zeroPixels: .dense)
+        let skipped = OuterPass(data: data, threads: threads, kernel: .automatic, zeroPixels: .skipped)
+        let automatic = OuterPass(data: data, threads: threads)
+        let denseCount = Double(shape.count * shape.features * shape.classes) * (gradient ? 2 : 1)
+        #expect(dense.denseMultiplyAdds(gradient: gradient) == denseCount)
+        #expect(dense.multiplyAdds(weights: w, gradient: gradient) == denseCount)
+        let portable = OuterPass(data: data, threads: threads, kernel: .portable)
+        #expect(portable.multiplyAdds(weights: w, gradient: gradient) == denseCount)
+        let expected = skipped.usesAVX512 ? directSkippedMultiplyAdds(data, threads: threads, gradient: gradient) : denseCount
+        #expect(skipped.multiplyAdds(weights: w, gradient: gradient) == expected, "\(shape) threads \(threads) gradient \(gradient)")
+        #expect(!skipped.usesAVX512 || expected < denseCount)
+        // Automatic takes the sparse or the dense loops pair by pair and block by block.
+        let chosen = automatic.multiplyAdds(weights: w, gradient: gradient)
+        #expect(chosen >= expected && chosen <= denseCount)
+        // Counting changes nothing in the results.
+        let counted = skipped.evaluate(weights: w, gradient: gradient)
+        #expect(counted.loss == dense.evaluate(weights: w, gradient: gradient).loss)
+    }
+}

@@ -111,6 +111,23 @@ import DistillImages
         #expect(NTKModel.ceiling(model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)), train: train, test: test, l2: 1e-9, threads: 2) == nil)
     }
 
+    /// The NTK ceiling's Cholesky factorisation asks `stopRequested` between its
+    /// panels (as sweep's baselines pass it on a signal) and, stopped, gives no ceiling.
+    @Test func theKernelCeilingStopsWhenAsked() throws {
+        let (train, test) = Self.splits()
+        let model = NeuralKernelModel(kernel: NeuralKernel(kind: .ntk, depth: 2, weightVariance: 2, biasVariance: 0.01),
+                                      standardisation: .measured(on: train), outerLoss: .meanSquaredError, threads: 2)
+        var asked = 0
+        #expect(NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
+                                 stopRequested: { asked += 1; return true }) == nil)
+        #expect(asked == 1)
+        asked = 0
+        let whole = NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
+                                     stopRequested: { asked += 1; return false })
+        #expect(whole != nil && whole == NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2))
+        #expect(asked == (NeuralKernelCeiling.subsetCount(of: train) + 31) / 32)
+    }
+
     @Test func meanAndStdByHand() {
         let (mean, std) = Baselines.meanAndStd([1, 2, 3, 4])
         #expect(mean == 2.5)

@@ -142,6 +142,26 @@ import _TestSupport
         #expect(CholeskyFactorization(symmetric: a, dimension: n) == nil)
     }
 
+    /// `stopRequested` is asked before each panel of `blockSize` columns; once it
+    /// says stop, the factorisation ends there (nil) without another panel, and a
+    /// factorisation never told to stop is the same bits as one without it.
+    @Test(arguments: [(300, 1), (300, 2), (64, 1), (65, 2)])
+    func aStopRequestedEndsTheFactorisationBetweenPanels(n: Int, threads: Int) throws {
+        let a = Self.spd(n, seed: 11)
+        let panels = (n + CholeskyFactorization.blockSize - 1) / CholeskyFactorization.blockSize
+        var asked = 0
+        let whole = try #require(CholeskyFactorization(symmetric: a, dimension: n, threads: threads,
+                                                       stopRequested: { asked += 1; return false }))
+        #expect(asked == panels)
+        #expect(whole.lower == CholeskyFactorization(symmetric: a, dimension: n, threads: threads)?.lower)
+        for stopAt in [1, 2, panels] {
+            asked = 0
+            #expect(CholeskyFactorization(symmetric: a, dimension: n, threads: threads,
+                                          stopRequested: { asked += 1; return asked >= stopAt }) == nil)
+            #expect(asked == stopAt, "asked \(asked) times, stopped at \(stopAt)")
+        }
+    }
+
     @Test func theOneByOneAndEmptyCases() throws {
         let one = try #require(CholeskyFactorization(symmetric: [9], dimension: 1))
         #expect(one.lower == [3])

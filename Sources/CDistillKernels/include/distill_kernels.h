@@ -76,6 +76,15 @@ void distill_outer_rows_with(const distill_outer_problem *problem, int kernel, i
                              long begin, long end, float *scratch,
                              double *loss_sum, long *correct, double *gradient_t);
 
+/// distill_outer_rows_with that also adds to *multiply_adds (when not NULL) the
+/// multiply-adds its logits and gradient did: pixels < features, each row once,
+/// counted from the chunk masks the pass runs over (a pair of rows over the union of
+/// their nonzero chunks, a gradient tile over its nonzero rows). The dense count is
+/// (end - begin) x features x classes for the logits and as many for the gradient.
+void distill_outer_rows_counted(const distill_outer_problem *problem, int kernel, int zeros, const uint64_t *masks,
+                                long begin, long end, float *scratch, double *loss_sum, long *correct,
+                                double *gradient_t, double *multiply_adds);
+
 // ---------------------------------------------------------------------------
 // Dense Double products for small matrices (row-major, leading dimensions
 // lda, ldb, ldc). Each overwrites the m x n result c; k is the shared depth.
