@@ -100,7 +100,7 @@ struct ReportPage {
         }
 
         body += "<section><h2>Results</h2>\n" + resultsTable() + "</section>\n"
-        body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again (from any directory):</p>\n<pre><code>"
+        body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again (from any directory; into a new folder beside this one, which it leaves as it is):</p>\n<pre><code>"
             + escaped(Self.shellCommand(rerun)) + "</code></pre></section>\n"
         body += "<section><h2>Timing</h2>\n" + table(timing) + "</section>\n"
         body += "<section><h2>Files</h2>\n<ul class=\"files\">"

@@ -78,7 +78,7 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         // The command that reproduces the run from anywhere: absolute paths, the file name quoted.
         let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
         #expect(command.contains(" run --images-per-class 1 --steps 8 --seed 0 "))
-        #expect(command.contains("--data \(data.path) --out \(out) "))
+        #expect(command.contains("--data \(data.path) --out \(out)-again "))
         #expect(command.hasSuffix("--quiet --eval-every 2 --snapshot-every 4 --class-names &#39;\(names)&#39;"))
         #expect(command.hasPrefix("/"))
         #expect(result.stdout.contains("progress.png") && result.stdout.contains("report.html"))
@@ -99,7 +99,23 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
         #expect(!command.contains("--resume"))
         #expect(command.contains("--steps 6 ") && command.contains("--l2 0.05") && command.contains("--learn-labels off"))
-        #expect(command.contains("--out \(out)"))
+        // Into a new folder beside the run (no --replace), and always with the thread count.
+        #expect(command.contains("--out \(out)-again") && !command.contains("--replace"))
+        #expect(command.contains("--threads \(DistillerConfiguration().threads) "))
+
+        // Pasted into a shell, it leaves the run as it was and repeats it bit for bit.
+        let images = try Data(contentsOf: URL(fileURLWithPath: out + "/distilled-images-idx3-float"))
+        let report = try Data(contentsOf: URL(fileURLWithPath: out + "/report.html"))
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", command.replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")]
+        shell.standardOutput = FileHandle.nullDevice
+        try shell.run()
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/report.html")) == report)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/distilled-images-idx3-float")) == images)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "-again/distilled-images-idx3-float")) == images)
     }
 
     @Test func theRerunCommandGivesTheSameSettings() throws {
@@ -112,7 +128,8 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
                                                workingDirectory: "/home/me")
         #expect(arguments.first == "/home/me/.build/release/distill" && arguments[1] == "run")
         #expect(!arguments.contains("--resume"))
-        #expect(arguments.suffix(8) == ["--data", "/home/me/data/x", "--out", "/home/me/o", "--replace", "--zoom", "3", "--baselines"])
+        #expect(arguments.suffix(7) == ["--data", "/home/me/data/x", "--out", "/home/me/o-again", "--zoom", "3", "--baselines"])
+        #expect(RerunCommand.againFolder("/runs/out/") == "/runs/out-again")
         let parsed = try DistillCommand.Run.parse(Array(arguments.dropFirst(2)))
         // Settings the model does not read are left out (run refuses them): the unrolled
         // steps of a ridge run, the learning rates of labels and an L2 not learned.
@@ -124,7 +141,8 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(parsed.distillerConfiguration == read)
         // Defaults are left out; a name found on the PATH stays a name.
         let plain = RerunCommand.arguments(configuration: DistillerConfiguration(), data: "/d", out: "/o", original: ["distill"])
-        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0", "--data", "/d", "--out", "/o", "--replace"])
+        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0",
+                          "--threads", "\(DistillerConfiguration().threads)", "--data", "/d", "--out", "/o-again"])
     }
 
     @Test func theRerunCommandOfAKernelRunGivesTheSameSettings() throws {
@@ -137,7 +155,7 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(try DistillCommand.Run.parse(Array(arguments.dropFirst(2))).distillerConfiguration == c)
         // The model's own defaults are left out.
         let plain = RerunCommand.arguments(configuration: try InnerModels.defaultConfiguration(model: "ntk"), data: "/d", out: "/o", original: ["distill"])
-        #expect(plain.count == 2 + 6 + 2 + 4 + 1)   // run, size/steps/seed, --model ntk, --data/--out, --replace
+        #expect(plain.count == 2 + 6 + 2 + 2 + 4)   // run, size/steps/seed, --threads, --model ntk, --data/--out
     }
 
     @Test func withoutMeasurementsTheAccuracyIsOneLabelledPointAndANote() throws {
