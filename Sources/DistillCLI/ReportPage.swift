@@ -23,6 +23,17 @@ struct ReportPage {
         /// For the ceiling, what it was fitted on ("all data", "10000 training
         /// images"), the label of its line on the accuracy chart; nil otherwise.
         var ceilingLabel: String? = nil
+        /// The sample standard deviation of the test accuracy over the draws
+        /// (random real images); nil for a baseline drawn once.
+        var testAccuracyStd: Double? = nil
+        /// How many draws `testAccuracyStd` is over.
+        var draws: Int? = nil
+
+        /// The test accuracy as the page and the console show it: "46.84% ± 3.88"
+        /// (points of percent) when it was drawn several times.
+        var accuracyText: String {
+            NumberText.percent(testAccuracy) + (testAccuracyStd.map { " ± " + NumberText.fixed(100 * $0, digits: 2) } ?? "")
+        }
     }
 
     /// A PNG with a caption: one class's distilled images, or a snapshot.
@@ -128,7 +139,7 @@ struct ReportPage {
         var rows = "<tr><th>model</th><th>test accuracy</th><th>training loss</th></tr>\n"
         rows += "<tr class=\"ours\"><td>distilled (this run)</td><td>\(NumberText.percent(m.testAccuracy))</td><td>\(NumberText.fixed(m.trainLoss, digits: 4))</td></tr>\n"
         for b in baselines ?? [] {
-            rows += "<tr><td>\(escaped(b.name))</td><td>\(NumberText.percent(b.testAccuracy))</td><td>\(b.trainLoss.map { NumberText.fixed($0, digits: 4) } ?? "–")</td></tr>\n"
+            rows += "<tr><td>\(escaped(b.name))</td><td>\(escaped(b.accuracyText))</td><td>\(b.trainLoss.map { NumberText.fixed($0, digits: 4) } ?? "–")</td></tr>\n"
         }
         let details: [(String, String)] = [
             ("training accuracy", NumberText.percent(m.trainAccuracy)),
@@ -136,7 +147,11 @@ struct ReportPage {
             ("final inner solve", innerSolve),
             ("L2 strength of the final model", NumberText.compact(m.learnedL2) + (m.learnL2 ? " (learned)" : "")),
         ]
-        return "<table class=\"results\">\(rows)</table>\n" + table(details)
+        // What the spread is, as the console's table gives it without saying.
+        let spread = (baselines ?? []).first { $0.testAccuracyStd != nil }.map { b in
+            "<p class=\"note\">± : the sample standard deviation of the test accuracy over the \(b.draws.map { "\($0) " } ?? "")draws of a baseline drawn at random.</p>\n"
+        } ?? ""
+        return "<table class=\"results\">\(rows)</table>\n" + spread + table(details)
     }
 
     /// How the final model was solved: a closed form has no iterations; a
@@ -242,6 +257,7 @@ extension ReportPage.Baseline {
         }
         let size = result.imagesPerClass.map { "\($0) per class" } ?? "all data"
         self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), \(l2))",
-                  testAccuracy: result.testAccuracy, trainLoss: result.trainLoss)
+                  testAccuracy: result.testAccuracy, trainLoss: result.trainLoss,
+                  testAccuracyStd: result.testAccuracyStd, draws: result.testAccuracyStd == nil ? nil : result.draws)
     }
 }

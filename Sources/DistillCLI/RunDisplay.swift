@@ -200,9 +200,8 @@ final class RunDisplay: @unchecked Sendable {
         var rows: [[String]] = [["model", "test accuracy", "train loss"],
                                 ["distilled (this run)", NumberText.percent(m.testAccuracy), NumberText.fixed(m.trainLoss, digits: 4)]]
         for b in baselines {
-            let accuracy = NumberText.percent(b.testAccuracy) + (b.testAccuracyStd.map { " ± " + NumberText.fixed(100 * $0, digits: 2) } ?? "")
-            let ceiling = train.map { CeilingSize(model: b.model, train: $0) }
-            rows.append([ReportPage.Baseline(b, ceiling: ceiling).name, accuracy, NumberText.fixed(b.trainLoss, digits: 4)])
+            let row = ReportPage.Baseline(b, ceiling: train.map { CeilingSize(model: b.model, train: $0) })
+            rows.append([row.name, row.accuracyText, NumberText.fixed(b.trainLoss, digits: 4)])
         }
         return TextTable.lines(rows, rightAligned: [false, true, true])
     }

@@ -199,6 +199,23 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(html.contains("<td>distilled (this run)</td><td>88.09%</td>"))
     }
 
+    /// Random real images drawn 5 times: the page gives the accuracy's spread, as the console's table does.
+    @Test func aBaselineDrawnSeveralTimesShowsItsSpreadAsTheConsoleDoes() throws {
+        let random = BaselineResult(name: "random_real", model: "logistic", imagesPerClass: 1, l2: 0.01, testAccuracy: 0.4684,
+                                    testAccuracyStd: 0.0388, trainLoss: 0.5, trainLossStd: 0.01, draws: 5, seconds: 1)
+        let means = BaselineResult(name: "class_means", model: "logistic", imagesPerClass: 1, l2: 0.01, testAccuracy: 0.8,
+                                   testAccuracyStd: nil, trainLoss: 0.7, trainLossStd: nil, draws: 1, seconds: 1)
+        let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                              baselines: [random, means].map { ReportPage.Baseline($0) }, rerun: ["distill"], files: [],
+                              evaluationSeconds: nil)
+        let html = page.html
+        #expect(html.contains("<td>random real (1 per class, L2 0.01)</td><td>46.84% ± 3.88</td><td>0.5000</td>"))
+        #expect(html.contains("<td>class means (1 per class, L2 0.01)</td><td>80.00%</td>"))
+        #expect(html.contains("± : the sample standard deviation of the test accuracy over the 5 draws"))
+        let console = RunDisplay.baselineTable(Self.metrics, [random, means]).joined(separator: "\n")
+        #expect(console.contains("46.84% ± 3.88") && console.contains("80.00%"))
+    }
+
     @Test func anyNumberGivesAWellFormedPage() throws {
         for x in awkwardDoubles {
             var m = Self.metrics
