@@ -74,10 +74,7 @@ struct ReportPage {
             body += "<figure>" + image(picture, alt: "distilled images of class \(picture.name)")
                 + "<figcaption>\(escaped(picture.name))</figcaption></figure>\n"
         }
-        body += "</div>\n<p class=\"note\">" + (m.pixelRange == "unit"
-            ? "Pixels in [0, 1]: 0 is black, 1 is white."
-            : "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative.")
-            + "</p></section>\n"
+        body += "</div>\n<p class=\"note\">" + pixelNote + "</p></section>\n"
 
         // With --batch, each step's loss is that of its batch of training images.
         let batchText = m.configuration.batch.map { " (each step's batch of \($0) images)" } ?? ""
@@ -133,6 +130,18 @@ struct ReportPage {
     }
 
     // MARK: Parts
+
+    /// How the pictures' pixels read (`GreyScale.unitRange` or `.symmetricPerImage`),
+    /// for grey images or, with 3 channels, for colour ones (each channel drawn so).
+    var pixelNote: String {
+        let colour = metrics.imageChannels == 3
+        if metrics.pixelRange == "unit" {
+            return colour ? "Pixels in [0, 1] in each channel (red, green, blue), shown as they are: 0 is none of that colour, 1 all of it; (0, 0, 0) is black, (1, 1, 1) white."
+                : "Pixels in [0, 1]: 0 is black, 1 is white."
+        }
+        return colour ? "Each image is scaled by its own largest magnitude over its three channels: in each channel 0 shows at half intensity, positive values brighter, negative ones darker, so an image of zeros is mid-grey."
+            : "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative."
+    }
 
     private func resultsTable() -> String {
         let m = metrics

@@ -199,6 +199,24 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(html.contains("<td>distilled (this run)</td><td>88.09%</td>"))
     }
 
+    /// The caption under the images says how they read: grey, or colour channel by channel.
+    @Test func thePixelCaptionFitsGreyAndColourImages() {
+        var m = Self.metrics
+        func note(_ m: RunMetrics) -> String {
+            let html = ReportPage(metrics: m, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                                  baselines: nil, rerun: ["distill"], files: [], evaluationSeconds: nil).html
+            return html.components(separatedBy: "</div>\n<p class=\"note\">").dropFirst().first?.components(separatedBy: "</p>").first ?? ""
+        }
+        m.imageChannels = 1; m.pixelRange = "unit"
+        #expect(note(m) == "Pixels in [0, 1]: 0 is black, 1 is white.")
+        m.imageChannels = 3
+        #expect(note(m) == "Pixels in [0, 1] in each channel (red, green, blue), shown as they are: 0 is none of that colour, 1 all of it; (0, 0, 0) is black, (1, 1, 1) white.")
+        m.pixelRange = "none"
+        #expect(note(m).hasPrefix("Each image is scaled by its own largest magnitude over its three channels"))
+        m.imageChannels = 1
+        #expect(note(m) == "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative.")
+    }
+
     /// Random real images drawn 5 times: the page gives the accuracy's spread, as the console's table does.
     @Test func aBaselineDrawnSeveralTimesShowsItsSpreadAsTheConsoleDoes() throws {
         let random = BaselineResult(name: "random_real", model: "logistic", imagesPerClass: 1, l2: 0.01, testAccuracy: 0.4684,
