@@ -104,7 +104,9 @@ struct ReportPage {
             for picture in snapshots {
                 body += "<figure>" + image(picture, alt: "the distilled images at \(picture.name)") + "<figcaption>\(escaped(picture.name))</figcaption></figure>\n"
             }
-            body += "</div>\n<p class=\"note\">progress.png holds these side by side; snapshots/ holds every snapshot.</p></section>\n"
+            // progress.png has no text of its own (no font is drawn into pixels): its order is said here.
+            let order = snapshots.map(\.name).joined(separator: ", ")
+            body += "</div>\n<p class=\"note\">progress.png holds these side by side, left to right: \(escaped(order)) (it has no labels of its own); snapshots/ holds every snapshot, each file named by its step.</p></section>\n"
         }
 
         body += "<section><h2>Results</h2>\n" + resultsTable() + "</section>\n"

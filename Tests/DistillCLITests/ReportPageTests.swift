@@ -74,6 +74,8 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(html.contains("<figcaption>cat</figcaption>") && html.contains("<figcaption>dog &amp; co</figcaption>")
                 && html.contains("<figcaption>&lt;bird&gt;</figcaption>"))
         #expect(html.contains("<figcaption>step 0</figcaption>") && html.contains("<figcaption>step 8</figcaption>"))
+        // progress.png has no labels: the page says which steps it shows, in its order.
+        #expect(html.contains("progress.png holds these side by side, left to right: step 0, step 4, step 8 (it has no labels of its own)"))
         #expect(occurrences(of: "data:image/png;base64,", in: html) == 3 + 3)
         // The command that reproduces the run from anywhere: absolute paths, the file name quoted.
         let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
