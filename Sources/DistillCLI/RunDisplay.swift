@@ -170,14 +170,21 @@ final class RunDisplay: @unchecked Sendable {
     /// The summary block at the end (on standard error with `--log-format json`,
     /// so that standard output holds only JSON lines), with the baselines as
     /// a table when they were trained. Its first line says "Done" only when the
-    /// run reached its last step.
-    func summary(_ outcome: DistillationOutcome, folder: String, files: [String]) -> String {
+    /// run reached its last step. `resumedFrom`: the step a resumed run's session
+    /// started from (nil: the run was not resumed).
+    func summary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) -> String {
         let m = outcome.metrics
         let step = outcome.distiller.step, steps = outcome.distiller.configuration.steps
         // A run stopped before its last step (a signal, --stop-after-step) is not done.
         // The steps' total time (every session's, after --resume: metrics' `seconds`, not the
         // time since this command started), then the median step's time (a slow first step does not count).
-        let time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        var time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        // After --resume the totals are every session's: said so, with this session's share.
+        if let start = resumedFrom {
+            let own = outcome.history.filter { $0.step > start && $0.step <= step }
+            time += ", every session's; this one ran " + (own.isEmpty ? "no step"
+                : (own.count == 1 ? "step \(step)" : "steps \(start + 1) to \(step)") + " in \(NumberText.duration(own.reduce(0) { $0 + $1.seconds }))")
+        }
         var lines = [
             step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done: \(counted(steps, "step")) in \(time).",
             "  final train loss   \(NumberText.fixed(m.trainLoss, digits: 4))   (train accuracy \(NumberText.percent(m.trainAccuracy)))",
@@ -206,8 +213,8 @@ final class RunDisplay: @unchecked Sendable {
         return TextTable.lines(rows, rightAligned: [false, true, true])
     }
 
-    func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String]) {
-        printFinal(summary(outcome, folder: folder, files: files))
+    func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) {
+        printFinal(summary(outcome, folder: folder, files: files, resumedFrom: resumedFrom))
     }
 
     /// Prints a closing line or block: on standard error with `--log-format
