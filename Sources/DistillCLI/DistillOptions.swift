@@ -9,7 +9,7 @@ struct DataOptions: ParsableArguments {
     /// `--data`'s default.
     static let defaultData = "data/mnist"
 
-    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). (default: \(DataOptions.defaultData); a resumed run's or, for eval, the distilled folder's recorded dataset)", valueName: "data"))
+    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). Default: \(DataOptions.defaultData); for run --resume and for eval of a run's folder, the dataset the run recorded.", valueName: "data"))
     var givenData: String?
 
     /// The dataset location: `--data`, else `defaultData`.
