@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The names of a dataset's classes, shown in report.html and progress.png.
+/// The names of a dataset's classes, shown in report.html (progress.png has no text).
 /// Without a names file a class is named by its index, which for MNIST is
 /// its digit ("0" to "9").
 enum ClassNames {

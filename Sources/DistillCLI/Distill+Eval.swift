@@ -19,6 +19,12 @@ extension DistillCommand {
                 the dataset's files give it, e.g. 1, 3, 7 for a dataset labelled so; the class index \
                 for a PNG tree; made one-hot). The files may come from `distill run` or from any other tool.
 
+                The test split is that of `--data` (with the split options given); without \
+                `--data`, of the dataset the folder's metrics.json records (`dataset`, read with \
+                its recorded `test_fraction`, `split_seed` and `label_set`; its files must have the \
+                SHA-256 recorded in `dataset_sha256`, as for `run --resume`), else of data/mnist. \
+                The first line says which.
+
                 It trains the inner model the run used (`model` and its settings in the folder's \
                 metrics.json; `--model` for a set made elsewhere, logistic by default) on them \
                 alone to optimality (certified to 1e-9 of the gradient norm at zero), with the L2 \
@@ -52,7 +58,6 @@ extension DistillCommand {
                                    valueName: InnerModels.names.joined(separator: "|")))
         var model: String?
 
-        var data: String { dataOptions.data }
         var threads: Int { dataOptions.threads }
 
         @Flag(help: "Print the results as one JSON object instead of sentences.")
@@ -91,7 +96,8 @@ extension DistillCommand {
         func evaluate() throws -> EvalReport {
             guard let distilled else { throw DistilledSetError(description: "--distilled: expected the folder of a distilled set, found none") }
             let clock = Stopwatch()
-            let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
+            let source = try EvalDataset.choose(dataOptions, distilled: distilled)
+            let dataset = try source.load(distilled: distilled)
             let train = dataset.train, test = dataset.test
             let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes, classValues: dataset.classValues)
             let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
@@ -108,7 +114,7 @@ extension DistillCommand {
             let readability = Readability(images: set.images, classes: set.classes,
                                           classMeans: try Initialisation.classMeans(train), channels: dataset.shape.channels)
             return EvalReport(
-                distilled: distilled, dataset: data, model: inner.name, images: set.images.rows, classes: dataset.classes,
+                distilled: distilled, dataset: source.path, datasetSource: source.source, datasetText: source.description, model: inner.name, images: set.images.rows, classes: dataset.classes,
                 labels: set.labelsFile, l2: l2, l2Source: l2Source,
                 testAccuracy: testEval.accuracy, testLoss: testEval.loss,
                 trainAccuracy: trainEval.accuracy, trainLoss: trainEval.loss,
@@ -123,6 +129,11 @@ extension DistillCommand {
 struct EvalReport: Codable, Equatable {
     var distilled: String
     var dataset: String
+    /// Where the dataset came from: `--data`, `metrics.json` (the run's own,
+    /// `EvalDataset`) or `default` (`--data`'s default).
+    var datasetSource: String
+    /// The dataset as the sentences name it (`EvalDataset.description`); not in the JSON.
+    var datasetText: String = ""
     /// The inner model trained on the set.
     var model: String
     var images: Int
@@ -145,6 +156,7 @@ struct EvalReport: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case distilled, dataset, model, images, classes, labels, l2, readability, seconds
+        case datasetSource = "dataset_source"
         case l2Source = "l2_source"
         case testAccuracy = "test_accuracy", testLoss = "test_loss"
         case trainAccuracy = "train_accuracy", trainLoss = "train_loss"
@@ -162,7 +174,7 @@ struct EvalReport: Codable, Equatable {
 
     var sentences: String {
         """
-        \(counted(images, "distilled image")) (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated with the \(model) model on \(dataset) in \(format(seconds, 2)) s.
+        \(counted(images, "distilled image")) (\(labels), L2 \(scientific(l2)) from \(l2Source)) evaluated with the \(model) model on \(datasetText.isEmpty ? dataset : datasetText) in \(format(seconds, 2)) s.
         Test accuracy \(format(100 * testAccuracy, 2))%, test loss \(format(testLoss, 4)); train accuracy \(format(100 * trainAccuracy, 2))%, train loss \(format(trainLoss, 4)).
         Inner solve: \(counted(innerIterations, "iteration")), gradient norm \(scientific(innerGradientNorm)) (tolerance \(scientific(innerTolerance))\(innerConverged ? "" : ", NOT MET")).
         Readability: correlation with the class mean images \(format(readability.meanClassMeanCorrelation, 3)) on average, \(format(readability.minimumClassMeanCorrelation, 3)) at least\(channelText); \(format(100 * readability.pixelsOutsideUnitRange, 2))% of pixels outside [0, 1].

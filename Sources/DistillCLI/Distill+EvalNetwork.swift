@@ -206,8 +206,11 @@ extension DistillCommand.Eval {
     /// `eval --network`: loads the dataset and the set, trains the networks, tests them.
     func evaluateNetworks() throws -> NetworkEvalReport {
         guard let choice = networkOptions.network else { throw CLIError("--network is missing") }
-        let dataset = try DatasetSources.load(data, options: dataOptions.datasetOptions)
-        var evaluator = try NetworkEvaluator(dataset: dataset, data: data, choice: choice,
+        let source = try EvalDataset.choose(dataOptions, distilled: distilled)
+        let dataset = try source.load(distilled: distilled)
+        // The run's own dataset, read from its metrics.json: said before the long training.
+        if !quiet, source.recorded != nil { printError("Dataset: \(source.description).") }
+        var evaluator = try NetworkEvaluator(dataset: dataset, data: source.path, choice: choice,
                                              spec: choice.spec(width: networkOptions.width, depth: networkOptions.depth),
                                              options: networkOptions.common, threads: threads)
         // On standard error, so that standard output holds the result alone (--json).

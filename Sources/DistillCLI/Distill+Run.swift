@@ -179,7 +179,8 @@ extension DistillCommand {
                 let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
                 watch.printFinal("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
             }
-            watch.printSummary(result.outcome, folder: out, files: watch.writtenNames(outputs: result.files))
+            watch.printSummary(result.outcome, folder: out, files: watch.writtenNames(outputs: result.files),
+                               resumedFrom: checkpoint?.state.step)
             return received
         }
     }

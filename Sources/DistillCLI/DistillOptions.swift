@@ -10,8 +10,14 @@ struct DataOptions: ParsableArguments {
     /// `--data`'s default.
     static let defaultData = "data/mnist"
 
-    @Option(help: "The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin).")
-    var data = DataOptions.defaultData
+    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). Default: \(DataOptions.defaultData); for run --resume and for eval of a run's folder, the dataset the run recorded.", valueName: "data"))
+    var givenData: String?
+
+    /// The dataset location: `--data`, else `defaultData`.
+    var data: String { givenData ?? DataOptions.defaultData }
+
+    /// Whether `--data` was given (even with the default's value).
+    var dataGiven: Bool { givenData != nil }
 
     @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split; a run records it in metrics.json).", valueName: "F"))
     var testFraction: Double?

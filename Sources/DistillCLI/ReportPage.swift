@@ -23,6 +23,17 @@ struct ReportPage {
         /// For the ceiling, what it was fitted on ("all data", "10000 training
         /// images"), the label of its line on the accuracy chart; nil otherwise.
         var ceilingLabel: String? = nil
+        /// The sample standard deviation of the test accuracy over the draws
+        /// (random real images); nil for a baseline drawn once.
+        var testAccuracyStd: Double? = nil
+        /// How many draws `testAccuracyStd` is over.
+        var draws: Int? = nil
+
+        /// The test accuracy as the page and the console show it: "46.84% ± 3.88"
+        /// (points of percent) when it was drawn several times.
+        var accuracyText: String {
+            NumberText.percent(testAccuracy) + (testAccuracyStd.map { " ± " + NumberText.fixed(100 * $0, digits: 2) } ?? "")
+        }
     }
 
     /// A PNG with a caption: one class's distilled images, or a snapshot.
@@ -63,10 +74,7 @@ struct ReportPage {
             body += "<figure>" + image(picture, alt: "distilled images of class \(picture.name)")
                 + "<figcaption>\(escaped(picture.name))</figcaption></figure>\n"
         }
-        body += "</div>\n<p class=\"note\">" + (m.pixelRange == "unit"
-            ? "Pixels in [0, 1]: 0 is black, 1 is white."
-            : "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative.")
-            + "</p></section>\n"
+        body += "</div>\n<p class=\"note\">" + pixelNote + "</p></section>\n"
 
         // With --batch, each step's loss is that of its batch of training images.
         let batchText = m.configuration.batch.map { " (each step's batch of \($0) images)" } ?? ""
@@ -96,11 +104,13 @@ struct ReportPage {
             for picture in snapshots {
                 body += "<figure>" + image(picture, alt: "the distilled images at \(picture.name)") + "<figcaption>\(escaped(picture.name))</figcaption></figure>\n"
             }
-            body += "</div>\n<p class=\"note\">progress.png holds these side by side; snapshots/ holds every snapshot.</p></section>\n"
+            // progress.png has no text of its own (no font is drawn into pixels): its order is said here.
+            let order = snapshots.map(\.name).joined(separator: ", ")
+            body += "</div>\n<p class=\"note\">progress.png holds these side by side, left to right: \(escaped(order)) (it has no labels of its own); snapshots/ holds every snapshot, each file named by its step.</p></section>\n"
         }
 
         body += "<section><h2>Results</h2>\n" + resultsTable() + "</section>\n"
-        body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again (from any directory):</p>\n<pre><code>"
+        body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again (from any directory; into a new folder beside this one, which it leaves as it is):</p>\n<pre><code>"
             + escaped(Self.shellCommand(rerun)) + "</code></pre></section>\n"
         body += "<section><h2>Timing</h2>\n" + table(timing) + "</section>\n"
         body += "<section><h2>Files</h2>\n<ul class=\"files\">"
@@ -123,12 +133,24 @@ struct ReportPage {
 
     // MARK: Parts
 
+    /// How the pictures' pixels read (`GreyScale.unitRange` or `.symmetricPerImage`),
+    /// for grey images or, with 3 channels, for colour ones (each channel drawn so).
+    var pixelNote: String {
+        let colour = metrics.imageChannels == 3
+        if metrics.pixelRange == "unit" {
+            return colour ? "Pixels in [0, 1] in each channel (red, green, blue), shown as they are: 0 is none of that colour, 1 all of it; (0, 0, 0) is black, (1, 1, 1) white."
+                : "Pixels in [0, 1]: 0 is black, 1 is white."
+        }
+        return colour ? "Each image is scaled by its own largest magnitude over its three channels: in each channel 0 shows at half intensity, positive values brighter, negative ones darker, so an image of zeros is mid-grey."
+            : "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative."
+    }
+
     private func resultsTable() -> String {
         let m = metrics
         var rows = "<tr><th>model</th><th>test accuracy</th><th>training loss</th></tr>\n"
         rows += "<tr class=\"ours\"><td>distilled (this run)</td><td>\(NumberText.percent(m.testAccuracy))</td><td>\(NumberText.fixed(m.trainLoss, digits: 4))</td></tr>\n"
         for b in baselines ?? [] {
-            rows += "<tr><td>\(escaped(b.name))</td><td>\(NumberText.percent(b.testAccuracy))</td><td>\(b.trainLoss.map { NumberText.fixed($0, digits: 4) } ?? "–")</td></tr>\n"
+            rows += "<tr><td>\(escaped(b.name))</td><td>\(escaped(b.accuracyText))</td><td>\(b.trainLoss.map { NumberText.fixed($0, digits: 4) } ?? "–")</td></tr>\n"
         }
         let details: [(String, String)] = [
             ("training accuracy", NumberText.percent(m.trainAccuracy)),
@@ -136,7 +158,11 @@ struct ReportPage {
             ("final inner solve", innerSolve),
             ("L2 strength of the final model", NumberText.compact(m.learnedL2) + (m.learnL2 ? " (learned)" : "")),
         ]
-        return "<table class=\"results\">\(rows)</table>\n" + table(details)
+        // What the spread is, as the console's table gives it without saying.
+        let spread = (baselines ?? []).first { $0.testAccuracyStd != nil }.map { b in
+            "<p class=\"note\">± : the sample standard deviation of the test accuracy over the \(b.draws.map { "\($0) " } ?? "")draws of a baseline drawn at random.</p>\n"
+        } ?? ""
+        return "<table class=\"results\">\(rows)</table>\n" + spread + table(details)
     }
 
     /// How the final model was solved: a closed form has no iterations; a
@@ -242,6 +268,7 @@ extension ReportPage.Baseline {
         }
         let size = result.imagesPerClass.map { "\($0) per class" } ?? "all data"
         self.init(name: "\(result.name.replacingOccurrences(of: "_", with: " ")) (\(size), \(l2))",
-                  testAccuracy: result.testAccuracy, trainLoss: result.trainLoss)
+                  testAccuracy: result.testAccuracy, trainLoss: result.trainLoss,
+                  testAccuracyStd: result.testAccuracyStd, draws: result.testAccuracyStd == nil ? nil : result.draws)
     }
 }

@@ -5,11 +5,13 @@ import Foundation
 
 /// The command that runs a finished run again from any directory, for
 /// report.html: `<distill> run`, the distiller's settings as options (those
-/// that differ from the defaults, plus `--images-per-class`, `--steps` and
-/// `--seed`), `--data` and `--out` as absolute paths (with `--replace`, so that
-/// it runs again into the same folder) (with the dataset's
-/// `--test-fraction`, `--split-seed` and `--label-set` when it was loaded with
-/// them), then the options that
+/// that differ from the defaults, plus `--images-per-class`, `--steps`,
+/// `--seed` and `--threads`, on which bit-identical repeats depend), `--data`
+/// as an absolute path (with the dataset's `--test-fraction`, `--split-seed`
+/// and `--label-set` when it was loaded with them), `--out` as the absolute
+/// path of a new folder beside the run's, its name with `-again` (`againFolder`;
+/// no `--replace`: pasting it never deletes the run being looked at, and a
+/// folder already holding a run is refused by the run itself), then the options that
 /// shape what the run shows and writes (`--zoom`, `--baselines`,
 /// `--eval-every`, `--snapshot-every`, `--class-names` made absolute,
 /// `--checkpoint-every`, `--stop-after-step`, `--log-format`, `--quiet`) as
@@ -30,16 +32,15 @@ enum RerunCommand {
             arguments += ["--test-fraction", NumberText.shortest(fraction), "--split-seed", "\(dataOptions.splitSeed)"]
         }
         if let set = dataOptions.labelSet { arguments += ["--label-set", set.rawValue] }
-        // `--replace`: the folder may still hold the run being repeated.
-        arguments += ["--out", absolute(out, in: workingDirectory), "--replace"]
+        arguments += ["--out", againFolder(absolute(out, in: workingDirectory))]
         arguments += passedThrough(original.dropFirst(), workingDirectory: workingDirectory)
         return arguments
     }
 
     /// The options that give `c`: `--model` unless it is the default model, the
     /// settings whose value differs from that model's defaults
-    /// (`InnerModels.defaultConfiguration(model:imagesPerClass:)` at the run's size), and always the size, length
-    /// and seed. Numbers are written in their shortest exactly-reading form.
+    /// (`InnerModels.defaultConfiguration(model:imagesPerClass:)` at the run's size), and always the size, length,
+    /// seed and thread count (the default thread count depends on the machine). Numbers are written in their shortest exactly-reading form.
     static func settings(_ c: DistillerConfiguration) -> [String] {
         let d = (try? InnerModels.defaultConfiguration(model: c.model, imagesPerClass: c.imagesPerClass)) ?? DistillerConfiguration()
         var out = ["--images-per-class", "\(c.imagesPerClass)", "--steps", "\(c.steps)", "--seed", "\(c.seed)"]
@@ -66,9 +67,17 @@ enum RerunCommand {
         add("--unroll-steps", "\(c.unrollSteps)", c.unrollSteps == d.unrollSteps || unread(.unrollSteps))
         add("--inner-tolerance", NumberText.shortest(c.innerTolerance), c.innerTolerance == d.innerTolerance)
         add("--linear-solve-tolerance", NumberText.shortest(c.linearSolveTolerance), c.linearSolveTolerance == d.linearSolveTolerance || unread(.linearSolveTolerance))
-        add("--threads", "\(c.threads)", c.threads == d.threads)
+        out += ["--threads", "\(c.threads)"]
         if let batch = c.batch { out += ["--batch", "\(batch)"] }
         return out
+    }
+
+    /// The folder the command runs into: `folder` (absolute) with `-again`
+    /// appended to its name (`/runs/out` gives `/runs/out-again`).
+    static func againFolder(_ folder: String) -> String {
+        var trimmed = folder
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed + "-again"
     }
 
     /// Options of `run` that are not distiller settings, kept as given (a

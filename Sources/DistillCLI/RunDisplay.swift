@@ -18,10 +18,10 @@ struct DisplayOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve (default: chosen from the run's length so that measuring costs under 5% of the run).", valueName: "N"))
     var evalEvery: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side, evenly spread from the first step to the last, left to right (it has no text: report.html captions each with its step).", valueName: "N"))
     var snapshotEvery: Int?
 
-    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html and progress.png (by default the dataset's names: class folder names, CIFAR's names files, else each class's index).", valueName: "file"))
+    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html (by default the dataset's names: class folder names, CIFAR's names files, else each class's index).", valueName: "file"))
     var classNames: String?
 
     func validate() throws {
@@ -171,14 +171,21 @@ final class RunDisplay: @unchecked Sendable {
     /// The summary block at the end (on standard error with `--log-format json`,
     /// so that standard output holds only JSON lines), with the baselines as
     /// a table when they were trained. Its first line says "Done" only when the
-    /// run reached its last step.
-    func summary(_ outcome: DistillationOutcome, folder: String, files: [String]) -> String {
+    /// run reached its last step. `resumedFrom`: the step a resumed run's session
+    /// started from (nil: the run was not resumed).
+    func summary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) -> String {
         let m = outcome.metrics
         let step = outcome.distiller.step, steps = outcome.distiller.configuration.steps
         // A run stopped before its last step (a signal, --stop-after-step) is not done.
         // The steps' total time (every session's, after --resume: metrics' `seconds`, not the
         // time since this command started), then the median step's time (a slow first step does not count).
-        let time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        var time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        // After --resume the totals are every session's: said so, with this session's share.
+        if let start = resumedFrom {
+            let own = outcome.history.filter { $0.step > start && $0.step <= step }
+            time += ", every session's; this one ran " + (own.isEmpty ? "no step"
+                : (own.count == 1 ? "step \(step)" : "steps \(start + 1) to \(step)") + " in \(NumberText.duration(own.reduce(0) { $0 + $1.seconds }))")
+        }
         var lines = [
             step < steps ? "Ran \(step) of the \(steps) steps in \(time); the run is not finished." : "Done: \(counted(steps, "step")) in \(time).",
             // The final set's, after the last update: a step line gives the loss its step started from.
@@ -202,15 +209,14 @@ final class RunDisplay: @unchecked Sendable {
         var rows: [[String]] = [["model", "test accuracy", "train loss"],
                                 ["distilled (this run)", NumberText.percent(m.testAccuracy), NumberText.fixed(m.trainLoss, digits: 4)]]
         for b in baselines {
-            let accuracy = NumberText.percent(b.testAccuracy) + (b.testAccuracyStd.map { " ± " + NumberText.fixed(100 * $0, digits: 2) } ?? "")
-            let ceiling = train.map { CeilingSize(model: b.model, train: $0) }
-            rows.append([ReportPage.Baseline(b, ceiling: ceiling).name, accuracy, NumberText.fixed(b.trainLoss, digits: 4)])
+            let row = ReportPage.Baseline(b, ceiling: train.map { CeilingSize(model: b.model, train: $0) })
+            rows.append([row.name, row.accuracyText, NumberText.fixed(b.trainLoss, digits: 4)])
         }
         return TextTable.lines(rows, rightAligned: [false, true, true])
     }
 
-    func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String]) {
-        printFinal(summary(outcome, folder: folder, files: files))
+    func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) {
+        printFinal(summary(outcome, folder: folder, files: files, resumedFrom: resumedFrom))
     }
 
     /// Prints a closing line or block: on standard error with `--log-format

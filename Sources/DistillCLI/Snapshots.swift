@@ -18,10 +18,15 @@ enum DistilledPicture {
 
     /// The arrangement of distilled.png: with one image per class the
     /// classes run across (ten classes: one row), with several one row per
-    /// class; more than 10 across wrap (`ClassLayout`).
+    /// class, set apart by `classGap` more pixels than the images; more than 10
+    /// across wrap (`ClassLayout`).
     static func layout(_ configuration: DistillerConfiguration, classes: Int) -> ClassLayout {
-        ClassLayout(classes: classes, perClass: configuration.imagesPerClass, maxColumns: 10)
+        ClassLayout(classes: classes, perClass: configuration.imagesPerClass, maxColumns: 10, classGap: classGap)
     }
+
+    /// The extra pixels between classes when they run down: with the 2-pixel
+    /// separator, classes stand 8 pixels apart and their images 2.
+    static let classGap = 6
 
     /// The grid of distilled.png, in `layout`'s arrangement. `channels`: 1
     /// (grey) or 3 (RGB, pixels stored HWC).
@@ -45,7 +50,7 @@ enum DistilledPicture {
             let (across, o3) = cellWidth.multipliedReportingOverflow(by: layout.columns)
             let (down, o4) = cellHeight.multipliedReportingOverflow(by: layout.rows)
             guard !(o1 || o2 || o3 || o4), across <= Int.max / 2, down <= Int.max / 2 else { continue }
-            if (try? PNGImage.byteCount(width: across + (layout.columns + 1) * 2, height: down + (layout.rows + 1) * 2,
+            if (try? PNGImage.byteCount(width: across + (layout.columns + 1) * 2, height: down + (layout.rows + 1) * 2 + layout.classGapsHeight,
                                         channels: channels)) != nil { return zoom }
         }
         return 0
@@ -217,7 +222,7 @@ struct ContactSheet {
         let (cellHeight, o2) = height.multipliedReportingOverflow(by: scale)
         let (across, o3) = cellWidth.multipliedReportingOverflow(by: layout.columns)
         let (down, o4) = cellHeight.multipliedReportingOverflow(by: layout.rows)
-        let gridWidth = across &+ (layout.columns + 1) * 2, gridHeight = down &+ (layout.rows + 1) * 2
+        let gridWidth = across &+ (layout.columns + 1) * 2, gridHeight = down &+ (layout.rows + 1) * 2 &+ layout.classGapsHeight
         let (sheet, o5) = gridWidth.multipliedReportingOverflow(by: max(1, count))
         guard !(o1 || o2 || o3 || o4 || o5), gridWidth > 0, gridHeight > 0, sheet < Int.max / 2 else {
             throw .invalidImage("a sheet of \(count) grids of \(width) x \(height) images overflows")

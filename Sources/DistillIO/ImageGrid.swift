@@ -42,7 +42,10 @@ public enum GreyScale: Sendable, Equatable {
 ///     width  = columns * imageWidth  * scale + (columns + 1) * separator
 ///     height = rows    * imageHeight * scale + (rows + 1)    * separator
 ///
-/// pixels. A cell with no image is filled with `separatorGrey` too. Leaving
+/// pixels, plus `groupGap` more rows of separator between each group of
+/// `groupRows` rows and the next (`(rows - 1) / groupRows * groupGap` in all;
+/// none when `groupRows` is 0): `ClassLayout` sets classes apart so.
+/// A cell with no image is filled with `separatorGrey` too. Leaving
 /// `separatorGrey` nil picks `greyScale.defaultSeparatorGrey`. In colour,
 /// every channel goes through the same `GreyScale` (one scale per image for
 /// `symmetricPerImage`, over all its channels), and the separator is the
@@ -61,9 +64,9 @@ public enum ImageGrid {
     public static func render(
         cells: [[Float]?], imageWidth: Int, imageHeight: Int, channels: Int = 1, rows: Int, columns: Int,
         scale: Int = 4, separator: Int = 2, separatorGrey: UInt8? = nil,
-        greyScale: GreyScale = .unitRange
+        greyScale: GreyScale = .unitRange, groupRows: Int = 0, groupGap: Int = 0
     ) throws(PNGError) -> PNGImage {
-        guard imageWidth > 0, imageHeight > 0, rows > 0, columns > 0, scale > 0, separator >= 0 else {
+        guard imageWidth > 0, imageHeight > 0, rows > 0, columns > 0, scale > 0, separator >= 0, groupRows >= 0, groupGap >= 0 else {
             throw .invalidImage("""
                 grid of \(rows) x \(columns) images of \(imageWidth) x \(imageHeight) at scale \(scale) \
                 with separator \(separator): sizes must be positive (separator at least 0)
@@ -84,7 +87,9 @@ public enum ImageGrid {
         let cellWidth = try checkedProduct(imageWidth, scale)
         let cellHeight = try checkedProduct(imageHeight, scale)
         let width = try checkedSum(try checkedProduct(columns, cellWidth), try checkedProduct(try checkedSum(columns, 1), separator))
-        let height = try checkedSum(try checkedProduct(rows, cellHeight), try checkedProduct(try checkedSum(rows, 1), separator))
+        let groupGaps = groupRows > 0 ? try checkedProduct((rows - 1) / groupRows, groupGap) : 0
+        let height = try checkedSum(try checkedSum(try checkedProduct(rows, cellHeight), try checkedProduct(try checkedSum(rows, 1), separator)),
+                                    groupGaps)
         _ = try PNGImage.byteCount(width: width, height: height, channels: channels)
 
         let map = GreyMap(greyScale, images: cells.compactMap { $0 })
@@ -93,7 +98,8 @@ public enum ImageGrid {
             guard let cell else { continue }
             let grey = map.greys(for: cell)
             let left = separator + (index % columns) * (cellWidth + separator)
-            let top = separator + (index / columns) * (cellHeight + separator)
+            let gridRow = index / columns
+            let top = separator + gridRow * (cellHeight + separator) + (groupRows > 0 ? gridRow / groupRows * groupGap : 0)
             for y in 0..<cellHeight {
                 let source = (y / scale) * imageWidth
                 let row = ((top + y) * width + left) * channels
@@ -123,7 +129,8 @@ public enum ImageGrid {
     }
 
     /// Renders images ordered by class (`classes` blocks of `perClass`
-    /// images, one after another in `images`) in `layout`'s arrangement; see
+    /// images, one after another in `images`) in `layout`'s arrangement, its
+    /// classes `layout.classGap` pixels further apart when they run down; see
     /// `ClassLayout`. Other parameters as in `render(cells:...)`.
     public static func render(
         images: [Float], imageWidth: Int, imageHeight: Int, channels: Int = 1, layout: ClassLayout,
@@ -142,7 +149,8 @@ public enum ImageGrid {
         return try render(
             cells: cells, imageWidth: imageWidth, imageHeight: imageHeight, channels: channels,
             rows: layout.rows, columns: layout.columns,
-            scale: scale, separator: separator, separatorGrey: separatorGrey, greyScale: greyScale)
+            scale: scale, separator: separator, separatorGrey: separatorGrey, greyScale: greyScale,
+            groupRows: layout.classesAcross ? 0 : layout.rowsPerClass, groupGap: layout.classGap)
     }
 
     private static func split(_ images: [Float], imageWidth: Int, imageHeight: Int, channels: Int) throws(PNGError) -> [[Float]?] {
@@ -173,14 +181,23 @@ public enum ImageGrid {
 ///   `maxColumns` classes (10 classes: 1 x 10; 100 classes: 10 x 10);
 /// - several: one row per class, its images across; a class with more than
 ///   `maxColumns` images wraps onto further rows, and the next class starts
-///   on a new row.
+///   on a new row, `classGap` pixels further down than the grid's separator
+///   alone would put it (so that the classes stand apart).
 public struct ClassLayout: Sendable, Equatable {
     public let classes: Int, perClass: Int, maxColumns: Int
+    /// Extra pixels of separator between one class's rows and the next's when
+    /// the classes run down; unused when they run across.
+    public let classGap: Int
 
-    /// Clamps every count to at least 1.
-    public init(classes: Int, perClass: Int, maxColumns: Int = 10) {
+    /// Clamps every count to at least 1 and `classGap` to at least 0.
+    public init(classes: Int, perClass: Int, maxColumns: Int = 10, classGap: Int = 0) {
         self.classes = max(1, classes); self.perClass = max(1, perClass); self.maxColumns = max(1, maxColumns)
+        self.classGap = max(0, classGap)
     }
+
+    /// The pixels the class gaps add to the grid's height: `(classes - 1) * classGap`
+    /// when the classes run down, else 0.
+    public var classGapsHeight: Int { classesAcross ? 0 : (classes - 1) * classGap }
 
     /// Whether the classes run across (one image per class) rather than down.
     public var classesAcross: Bool { perClass == 1 }

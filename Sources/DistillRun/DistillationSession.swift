@@ -143,9 +143,9 @@ public final class DistillationSession: @unchecked Sendable {
         try estimate.check(imagesPerClass: request.configuration.imagesPerClass)
         var history: [StepRecord] = []
         if let checkpoint = request.resume {
-            guard checkpoint.manifest.dataFiles == dataset.fileHashes else {
-                throw RunError("\(request.data): the dataset files differ from the ones the checkpoint in \(Checkpoint.folder(in: request.out)) was made with (SHA-256 mismatch); resuming would not continue the same run")
-            }
+            try checkpoint.manifest.recordedDataset.checkFiles(of: dataset, loadedFrom: request.data,
+                                                               madeBy: "the checkpoint in \(Checkpoint.folder(in: request.out))",
+                                                               consequence: "resuming would not continue the same run")
             do { try distiller.restore(checkpoint.state) } catch { throw RunError(error) }
             history = checkpoint.manifest.history
         }

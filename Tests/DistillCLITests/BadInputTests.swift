@@ -267,7 +267,7 @@ import Glibc
 
     /// A distilled.png over libpng's size limit is found before step 1 (issue 11 point 3).
     @Test func aGridLargerThanPNGAllows() throws {
-        try expectFailure("error: distilled.png cannot be made at this size (invalid image: size 51210 x 38408 x 1 exceeds 1073741824 bytes); use a smaller --zoom (at most 47 at this size) or --images-per-class",
+        try expectFailure("error: distilled.png cannot be made at this size (invalid image: size 51210 x 38420 x 1 exceeds 1073741824 bytes); use a smaller --zoom (at most 47 at this size) or --images-per-class",
                           arguments: ["--zoom", "64", "--images-per-class", "4"]) { data in
             try data.write(IDXArray(shape: [12, 200, 200], elements: .ubyte((0..<480_000).map { UInt8($0 % 251) })),
                            to: "train-images-idx3-ubyte")

@@ -18,5 +18,8 @@ import _TestSupport
         let result = try runDistill(["--data", data, "--out", out, "--quiet"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try SHA256.hex(contentsOf: out + "/distilled-images-idx3-float") == Self.imagesSHA256)
+        // README's picture of the default run is the grid it draws (one row of classes, no class gaps).
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/distilled.png"))
+                == Data(contentsOf: URL(fileURLWithPath: TestSupport.packageRoot() + "/docs/distilled-1-per-class.png")))
     }
 }

@@ -168,4 +168,57 @@ import DistillImages
         #expect((readability["class_mean_correlation"] as? [String: Any])?["min"] != nil)
         #expect(!json.contains("\n"))
     }
+
+    /// A class tree of 3 classes of 12x12 RGB images, 10 each (a single tree: it needs --test-fraction).
+    static func colourTree(_ path: String) throws {
+        for c in 0..<3 {
+            try FileManager.default.createDirectory(atPath: "\(path)/class\(c)", withIntermediateDirectories: true)
+            for i in 0..<10 {
+                let pixels = OwnDataTests.colourImage(class: c, classes: 3, seed: 10 * c + i).prefix(12 * 12 * 3)
+                try PNGImage(width: 12, height: 12, channels: 3, pixels: Array(pixels)).write(to: "\(path)/class\(c)/\(i).png")
+            }
+        }
+    }
+
+    /// Without --data, eval uses the dataset the run's metrics.json records (its path
+    /// and split), names it, and checks its files' SHA-256 as --resume does; a moved
+    /// dataset is one line; --data still wins.
+    @Test func withoutDataTheRunsRecordedDatasetAndSplitAreUsed() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let tree = scratch.path + "/png2", out = scratch.path + "/out"
+        try Self.colourTree(tree)
+        try DistillCommand.Run.parse(["--data", tree, "--test-fraction", "0.2", "--images-per-class", "2", "--steps", "5",
+                                      "--out", out, "--quiet"]).run()
+        let metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")))
+
+        let report = try DistillCommand.Eval.parse(["--distilled", out]).evaluate()
+        #expect(report.dataset == tree && report.datasetSource == "metrics.json" && report.classes == 3 && report.images == 6)
+        #expect(abs(report.testAccuracy - metrics.testAccuracy) <= 1e-9)
+        let first = try #require(report.sentences.split(separator: "\n").first)
+        #expect(first.contains("on \(tree) (recorded in \(out)/metrics.json, --test-fraction 0.2 --split-seed 0; files' SHA-256 as recorded)"), "\(first)")
+        #expect(try report.json().contains(#""dataset_source":"metrics.json""#))
+
+        // A split option given without --data must be the recorded one.
+        #expect { try DistillCommand.Eval.parse(["--distilled", out, "--test-fraction", "0.5"]).evaluate() } throws: { error in
+            String(describing: error) == "--test-fraction 0.5: \(out) was made from \(tree) with --test-fraction 0.2, which eval uses; leave --test-fraction out, or pass --data to read another split"
+        }
+        // --data wins (here a copy of the tree, read with the split given).
+        let copy = scratch.path + "/copy"
+        try FileManager.default.copyItem(atPath: tree, toPath: copy)
+        let given = try DistillCommand.Eval.parse(["--distilled", out, "--data", copy, "--test-fraction", "0.2"]).evaluate()
+        #expect(given.dataset == copy && given.datasetSource == "--data" && given.testAccuracy == report.testAccuracy)
+
+        // Changed files: refused as --resume refuses them.
+        try FileManager.default.removeItem(atPath: tree + "/class0/0.png")
+        try FileManager.default.copyItem(atPath: tree + "/class0/1.png", toPath: tree + "/class0/0.png")
+        #expect { try DistillCommand.Eval.parse(["--distilled", out]).evaluate() } throws: { error in
+            String(describing: error) == "\(tree): the dataset files differ from the ones \(out) was made with (SHA-256 mismatch); pass --data to evaluate on these files anyway"
+        }
+        // Gone: one line.
+        try FileManager.default.removeItem(atPath: tree)
+        #expect { try DistillCommand.Eval.parse(["--distilled", out]).evaluate() } throws: { error in
+            String(describing: error) == "\(out) was made from \(tree), which is not there; pass --data"
+        }
+    }
 }

@@ -140,7 +140,8 @@ private func hasControlCharacters(_ text: String) -> Bool {
         let frames = (0..<3).map { _ in (0..<(3 * 2 * 16)).map { Float($0 % 7) - 3 } }
         let sheet = ContactSheet(frames: frames, configuration: c, classes: 3, height: 4, width: 4, zoom: 4)
         let picture = try sheet.rendered()
-        let gridWidth = 2 * 4 * 4 + 3 * 2, gridHeight = 3 * 4 * 4 + 4 * 2
+        // Two images per class: the 3 classes' rows stand apart by the class gap.
+        let gridWidth = 2 * 4 * 4 + 3 * 2, gridHeight = 3 * 4 * 4 + 4 * 2 + 2 * DistilledPicture.classGap
         #expect(picture.width == 2 * ContactSheet.margin + 3 * gridWidth + 2 * ContactSheet.gap)
         #expect(picture.height == 2 * ContactSheet.margin + gridHeight)
         #expect(picture.channels == 1)

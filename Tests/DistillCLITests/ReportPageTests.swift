@@ -74,11 +74,13 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(html.contains("<figcaption>cat</figcaption>") && html.contains("<figcaption>dog &amp; co</figcaption>")
                 && html.contains("<figcaption>&lt;bird&gt;</figcaption>"))
         #expect(html.contains("<figcaption>step 0</figcaption>") && html.contains("<figcaption>step 8</figcaption>"))
+        // progress.png has no labels: the page says which steps it shows, in its order.
+        #expect(html.contains("progress.png holds these side by side, left to right: step 0, step 4, step 8 (it has no labels of its own)"))
         #expect(occurrences(of: "data:image/png;base64,", in: html) == 3 + 3)
         // The command that reproduces the run from anywhere: absolute paths, the file name quoted.
         let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
         #expect(command.contains(" run --images-per-class 1 --steps 8 --seed 0 "))
-        #expect(command.contains("--data \(data.path) --out \(out) "))
+        #expect(command.contains("--data \(data.path) --out \(out)-again "))
         #expect(command.hasSuffix("--quiet --eval-every 2 --snapshot-every 4 --class-names &#39;\(names)&#39;"))
         #expect(command.hasPrefix("/"))
         #expect(result.stdout.contains("progress.png") && result.stdout.contains("report.html"))
@@ -99,7 +101,23 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         let command = try #require(html.components(separatedBy: "<pre><code>").last?.components(separatedBy: "</code>").first)
         #expect(!command.contains("--resume"))
         #expect(command.contains("--steps 6 ") && command.contains("--l2 0.05") && command.contains("--learn-labels off"))
-        #expect(command.contains("--out \(out)"))
+        // Into a new folder beside the run (no --replace), and always with the thread count.
+        #expect(command.contains("--out \(out)-again") && !command.contains("--replace"))
+        #expect(command.contains("--threads \(DistillerConfiguration().threads) "))
+
+        // Pasted into a shell, it leaves the run as it was and repeats it bit for bit.
+        let images = try Data(contentsOf: URL(fileURLWithPath: out + "/distilled-images-idx3-float"))
+        let report = try Data(contentsOf: URL(fileURLWithPath: out + "/report.html"))
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", command.replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")]
+        shell.standardOutput = FileHandle.nullDevice
+        try shell.run()
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/report.html")) == report)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/distilled-images-idx3-float")) == images)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "-again/distilled-images-idx3-float")) == images)
     }
 
     @Test func theRerunCommandGivesTheSameSettings() throws {
@@ -112,7 +130,8 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
                                                workingDirectory: "/home/me")
         #expect(arguments.first == "/home/me/.build/release/distill" && arguments[1] == "run")
         #expect(!arguments.contains("--resume"))
-        #expect(arguments.suffix(8) == ["--data", "/home/me/data/x", "--out", "/home/me/o", "--replace", "--zoom", "3", "--baselines"])
+        #expect(arguments.suffix(7) == ["--data", "/home/me/data/x", "--out", "/home/me/o-again", "--zoom", "3", "--baselines"])
+        #expect(RerunCommand.againFolder("/runs/out/") == "/runs/out-again")
         let parsed = try DistillCommand.Run.parse(Array(arguments.dropFirst(2)))
         // Settings the model does not read are left out (run refuses them): the unrolled
         // steps of a ridge run, the learning rates of labels and an L2 not learned.
@@ -124,7 +143,8 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(parsed.distillerConfiguration == read)
         // Defaults are left out; a name found on the PATH stays a name.
         let plain = RerunCommand.arguments(configuration: DistillerConfiguration(), data: "/d", out: "/o", original: ["distill"])
-        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0", "--data", "/d", "--out", "/o", "--replace"])
+        #expect(plain == ["distill", "run", "--images-per-class", "1", "--steps", "300", "--seed", "0",
+                          "--threads", "\(DistillerConfiguration().threads)", "--data", "/d", "--out", "/o-again"])
     }
 
     @Test func theRerunCommandOfAKernelRunGivesTheSameSettings() throws {
@@ -137,7 +157,7 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(try DistillCommand.Run.parse(Array(arguments.dropFirst(2))).distillerConfiguration == c)
         // The model's own defaults are left out.
         let plain = RerunCommand.arguments(configuration: try InnerModels.defaultConfiguration(model: "ntk"), data: "/d", out: "/o", original: ["distill"])
-        #expect(plain.count == 2 + 6 + 2 + 4 + 1)   // run, size/steps/seed, --model ntk, --data/--out, --replace
+        #expect(plain.count == 2 + 6 + 2 + 2 + 4)   // run, size/steps/seed, --threads, --model ntk, --data/--out
     }
 
     @Test func withoutMeasurementsTheAccuracyIsOneLabelledPointAndANote() throws {
@@ -179,6 +199,41 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(html.contains("<td>random real images</td><td>50.00%</td><td>1.2500</td>"))
         #expect(html.contains("<td>class means</td><td>80.00%</td><td>–</td>"))
         #expect(html.contains("<td>distilled (this run)</td><td>88.09%</td>"))
+    }
+
+    /// The caption under the images says how they read: grey, or colour channel by channel.
+    @Test func thePixelCaptionFitsGreyAndColourImages() {
+        var m = Self.metrics
+        func note(_ m: RunMetrics) -> String {
+            let html = ReportPage(metrics: m, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                                  baselines: nil, rerun: ["distill"], files: [], evaluationSeconds: nil).html
+            return html.components(separatedBy: "</div>\n<p class=\"note\">").dropFirst().first?.components(separatedBy: "</p>").first ?? ""
+        }
+        m.imageChannels = 1; m.pixelRange = "unit"
+        #expect(note(m) == "Pixels in [0, 1]: 0 is black, 1 is white.")
+        m.imageChannels = 3
+        #expect(note(m) == "Pixels in [0, 1] in each channel (red, green, blue), shown as they are: 0 is none of that colour, 1 all of it; (0, 0, 0) is black, (1, 1, 1) white.")
+        m.pixelRange = "none"
+        #expect(note(m).hasPrefix("Each image is scaled by its own largest magnitude over its three channels"))
+        m.imageChannels = 1
+        #expect(note(m) == "Each image is scaled by its own largest magnitude: mid-grey is 0, white is positive, black negative.")
+    }
+
+    /// Random real images drawn 5 times: the page gives the accuracy's spread, as the console's table does.
+    @Test func aBaselineDrawnSeveralTimesShowsItsSpreadAsTheConsoleDoes() throws {
+        let random = BaselineResult(name: "random_real", model: "logistic", imagesPerClass: 1, l2: 0.01, testAccuracy: 0.4684,
+                                    testAccuracyStd: 0.0388, trainLoss: 0.5, trainLossStd: 0.01, draws: 5, seconds: 1)
+        let means = BaselineResult(name: "class_means", model: "logistic", imagesPerClass: 1, l2: 0.01, testAccuracy: 0.8,
+                                   testAccuracyStd: nil, trainLoss: 0.7, trainLossStd: nil, draws: 1, seconds: 1)
+        let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                              baselines: [random, means].map { ReportPage.Baseline($0) }, rerun: ["distill"], files: [],
+                              evaluationSeconds: nil)
+        let html = page.html
+        #expect(html.contains("<td>random real (1 per class, L2 0.01)</td><td>46.84% ± 3.88</td><td>0.5000</td>"))
+        #expect(html.contains("<td>class means (1 per class, L2 0.01)</td><td>80.00%</td>"))
+        #expect(html.contains("± : the sample standard deviation of the test accuracy over the 5 draws"))
+        let console = RunDisplay.baselineTable(Self.metrics, [random, means]).joined(separator: "\n")
+        #expect(console.contains("46.84% ± 3.88") && console.contains("80.00%"))
     }
 
     @Test func anyNumberGivesAWellFormedPage() throws {

@@ -330,6 +330,11 @@ import Glibc
         let resumed = try runDistill(["--resume", out])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("Done: ") && !resumed.stdout.contains("Ran ") && !resumed.stdout.contains("Stopped after"), "\(resumed.stdout)")
+        // Its totals are every session's, and it says so, with this session's steps and time.
+        let done = try #require(resumed.stdout.split(separator: "\n").first { $0.hasPrefix("Done: ") })
+        #expect(done.range(of: #"^Done: 10 steps in [0-9.]+ m?s of distillation \(median step [0-9.]+ ms\), every session's; this one ran steps 4 to 10 in [0-9.]+ m?s\.$"#,
+                           options: .regularExpression) != nil, "\(done)")
+        #expect(!stopped.stdout.contains("every session's"))
     }
 
     /// A signal during a sweep's first size stops the sweep after that size's

@@ -35,7 +35,7 @@ import DistillIO
             #expect(html.contains(": \(size) image\(size == 1 ? "" : "s") per class</h1>"))
             #expect(html.contains("<td>random real (\(size) per class, L2 ") && html.contains("<td>full data (all data, L2 0.0001)</td>"))
             #expect(html.contains(">all data: ") && html.contains("<th>median step</th>"))
-            #expect(html.contains(" run --images-per-class \(size) --steps 5 --seed 0 ") && html.contains("/ipc-\(size) --replace --baselines --quiet</code>"))
+            #expect(html.contains(" run --images-per-class \(size) --steps 5 --seed 0 ") && html.contains("/ipc-\(size)-again --baselines --quiet</code>") && !html.contains("--replace"))
             #expect(html.contains("<a href=\"report.html\">") && html.contains("<a href=\"checkpoint/\">"))
         }
         let csv = try String(contentsOfFile: out + "/sweep.csv", encoding: .utf8).split(separator: "\n")

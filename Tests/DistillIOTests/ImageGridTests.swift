@@ -177,6 +177,37 @@ import DistillIO
         }
     }
 
+    /// With several images per class the classes stand `classGap` pixels further
+    /// apart than their images (a wrapped class keeps its rows together); with one
+    /// per class the grid is as without a gap.
+    @Test func classesRunningDownAreSetApartByTheirGap() throws {
+        let gap = 5
+        let six = (0..<6).flatMap { k in [Float](repeating: Float(k) / 8, count: 6) }
+        // 2 classes of 3 at 2 columns: rows 0-1 are class 0, rows 2-3 class 1.
+        let grid = try ImageGrid.render(images: six, imageWidth: imageWidth, imageHeight: imageHeight,
+                                        layout: ClassLayout(classes: 2, perClass: 3, maxColumns: 2, classGap: gap),
+                                        scale: scale, separator: separator, separatorGrey: separatorGrey)
+        #expect(ClassLayout(classes: 2, perClass: 3, maxColumns: 2, classGap: gap).classGapsHeight == gap)
+        #expect(grid.width == 2 * 4 + 3 && grid.height == 4 * 6 + 5 + gap)
+        let cellHeight = imageHeight * scale
+        // Class 0's rows as without a gap; then `separator + gap` rows of separator; then class 1.
+        #expect(grid.pixel(x: separator, y: separator + cellHeight + separator) == [UInt8((255 * Float(2) / 8).rounded())])
+        let classOneTop = separator + 2 * (cellHeight + separator) + gap
+        for y in (classOneTop - separator - gap)..<classOneTop {
+            for x in 0..<grid.width { #expect(grid.pixel(x: x, y: y) == [separatorGrey], "gap at (\(x), \(y))") }
+        }
+        #expect(grid.pixel(x: separator, y: classOneTop) == [UInt8((255 * Float(3) / 8).rounded())])
+        #expect(grid.pixel(x: separator, y: classOneTop - 1) == [separatorGrey])
+        // One image per class: the classes run across, and the gap changes nothing.
+        let four = (0..<4).flatMap { k in [Float](repeating: Float(k) / 4, count: 6) }
+        let across = { (gap: Int) in
+            try ImageGrid.render(images: four, imageWidth: self.imageWidth, imageHeight: self.imageHeight,
+                                 layout: ClassLayout(classes: 4, perClass: 1, maxColumns: 2, classGap: gap),
+                                 scale: self.scale, separator: self.separator, separatorGrey: self.separatorGrey)
+        }
+        #expect(try across(gap) == (try across(0)))
+    }
+
     @Test func aColourGridIsWrittenAsRGBAndReadsBackThroughLibpng() throws {
         let folder = try PNGTestFolder()
         defer { folder.remove() }
