@@ -38,7 +38,7 @@ import Testing
         for result in all {
             #expect(result.status == 1)
             #expect(result.stdout.isEmpty)
-            #expect(result.stderr == "error: The value 'many' is invalid for '--steps <steps>'\n", "\(result.stderr)")
+            #expect(result.stderr == "error: --steps: expected an integer, found 'many'\n", "\(result.stderr)")
         }
     }
 
