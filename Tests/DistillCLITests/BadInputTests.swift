@@ -481,13 +481,15 @@ func runDistill(_ arguments: [String], wrapper: [String] = []) throws -> Distill
 }
 
 /// Runs `distill arguments...` (any command) to its end, through `wrapper` if
-/// one is given; returns its status, standard output and standard error.
-func distillCommand(_ arguments: [String], wrapper: [String] = []) throws -> DistillResult {
+/// one is given, in `directory` if one is given (else this process's working
+/// directory); returns its status, standard output and standard error.
+func distillCommand(_ arguments: [String], wrapper: [String] = [], in directory: String? = nil) throws -> DistillResult {
     let executable = try #require(distillExecutable, "the distill executable is not next to the test bundle")
     let command = wrapper + [executable] + arguments
     let process = Process()
     process.executableURL = URL(fileURLWithPath: command[0])
     process.arguments = Array(command.dropFirst())
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors

@@ -1,26 +1,6 @@
 import Foundation
 import Testing
 
-/// Runs `distill arguments...` with `directory` as its working directory; returns
-/// how it ended (as `distillCommand`).
-func distillCommand(_ arguments: [String], in directory: String) throws -> DistillResult {
-    let executable = try #require(distillExecutable, "the distill executable is not next to the test bundle")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let stdout = output.fileHandleForReading.readDataToEndOfFile()
-    let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return DistillResult(status: process.terminationReason == .exit ? process.terminationStatus : nil,
-                         stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
-}
-
 /// Every path option of every command given as the empty string (`--out
 /// "$OUTDIR"` with the variable unset) is refused with one line before anything
 /// is read or written. `distill run --out ""` used to write a whole run into `/`.

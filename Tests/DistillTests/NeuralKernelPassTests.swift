@@ -22,17 +22,9 @@ import _TestSupport
     func fusedPassMatchesTheDoubleReference(kind: NeuralKernelKind, depth: Int, loss: KernelOuterLoss, m: Int) throws {
         let (train, _) = try TestSupport.mnist()
         var random = SplitMix64(seed: 17)
-        var rows: [Int] = []
-        for _ in 0..<400 { rows.append(Int(random.next() % UInt64(train.count))) }
-        let data = train.subset(rows)
+        let (data, s) = Self.rowsAndSupport(of: train, rows: 400, m: m, random: &random)
         let standardisation = PixelStandardisation.measured(on: train)
         let kernel = NeuralKernel(kind: kind, depth: depth, weightVariance: 1.9, biasVariance: 0.05)
-        // Support images: other training images, slightly perturbed, in pixel units.
-        var s = Matrix(zeros: m, train.features)
-        for j in 0..<m {
-            let image = train.image(Int(random.next() % UInt64(train.count)))
-            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
-        }
         let alpha = TestSupport.randomMatrix(m, train.classes, seed: 18, scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
@@ -76,16 +68,9 @@ import _TestSupport
     func tileShapesAndRemaindersMatchTheDoubleReference(m: Int) throws {
         let (train, _) = try TestSupport.mnist()
         var random = SplitMix64(seed: UInt64(31 + m))
-        var rows: [Int] = []
-        for _ in 0..<403 { rows.append(Int(random.next() % UInt64(train.count))) }
-        let data = train.subset(rows)
+        let (data, s) = Self.rowsAndSupport(of: train, rows: 403, m: m, random: &random)
         let standardisation = PixelStandardisation.measured(on: train)
         let kernel = NeuralKernel(kind: .ntk, depth: 3, weightVariance: 2, biasVariance: 0.01)
-        var s = Matrix(zeros: m, train.features)
-        for j in 0..<m {
-            let image = train.image(Int(random.next() % UInt64(train.count)))
-            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
-        }
         let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(40 + m), scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
@@ -112,16 +97,9 @@ import _TestSupport
     func packedLanesMatchTheDoubleReference(m: Int, kind: NeuralKernelKind, depth: Int) throws {
         let (train, _) = try TestSupport.mnist()
         var random = SplitMix64(seed: UInt64(91 + m + 7 * depth))
-        var rows: [Int] = []
-        for _ in 0..<413 { rows.append(Int(random.next() % UInt64(train.count))) }
-        let data = train.subset(rows)
+        let (data, s) = Self.rowsAndSupport(of: train, rows: 413, m: m, random: &random)
         let standardisation = PixelStandardisation.measured(on: train)
         let kernel = NeuralKernel(kind: kind, depth: depth, weightVariance: 1.9, biasVariance: 0.05)
-        var s = Matrix(zeros: m, train.features)
-        for j in 0..<m {
-            let image = train.image(Int(random.next() % UInt64(train.count)))
-            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
-        }
         let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(95 + m), scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
@@ -191,5 +169,20 @@ import _TestSupport
         for variant: OuterPass.Kernel in [.automatic, .portable] {
             expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: variant, label: "ntk m \(m) p \(features)")
         }
+    }
+
+    /// `rows` training rows drawn with `random`, then `m` support images (pixel units):
+    /// other training images drawn with `random`, each pixel perturbed by N(0, 0.1²)
+    /// noise and clipped to [0, 1].
+    static func rowsAndSupport(of train: LabeledImages, rows: Int, m: Int, random: inout SplitMix64) -> (LabeledImages, Matrix) {
+        var indices: [Int] = []
+        for _ in 0..<rows { indices.append(Int(random.next() % UInt64(train.count))) }
+        let data = train.subset(indices)
+        var s = Matrix(zeros: m, train.features)
+        for j in 0..<m {
+            let image = train.image(Int(random.next() % UInt64(train.count)))
+            for k in 0..<train.features { s[j, k] = min(1, max(0, image[k] + 0.1 * random.nextNormal())) }
+        }
+        return (data, s)
     }
 }
