@@ -831,6 +831,34 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
     }
 }
 
+/// One layer of the recursion on 16 lanes (group_forward, packed_forward): the cosine c
+/// (clipped to [-1, 1] here), Θ before the layer (theta) and √(q_l(x) q_l(s)) (norm) give
+/// K_l and K̇_l; Σ_{l+1} = w K_l + b is stored at sigma_out, Θ_{l+1} = w K̇_l Θ + Σ_{l+1} at
+/// theta_out, and, when `state` >= 0, the layer's state for the reverse sweep at that
+/// offset of av's c, sine, dkd, kd and theta.
+AVX512 INLINE void layer_step(avx_scratch *av, long state, __m512 c, __m512 theta, __m512 norm, __m512 w, __m512 b,
+                              __m512 eps, float *sigma_out, float *theta_out) {
+    const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
+    c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
+    __m512 sine, inv_sine;
+    const __m512 t = acos_ps(c, &sine, &inv_sine);
+    const __m512 pmt = _mm512_sub_ps(pi, t);
+    const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
+    const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
+    if (state >= 0) {
+        // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
+        const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
+        _mm512_storeu_ps(av->c + state, c);
+        _mm512_storeu_ps(av->sine + state, sine);
+        _mm512_storeu_ps(av->dkd + state, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
+        _mm512_storeu_ps(av->kd + state, kd);
+        _mm512_storeu_ps(av->theta + state, theta);
+    }
+    const __m512 sigma_next = _mm512_fmadd_ps(w, k, b);
+    _mm512_storeu_ps(sigma_out, sigma_next);
+    _mm512_storeu_ps(theta_out, _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma_next));
+}
+
 /// The recursion of a group of `rows` rows (<= GROUP; A rows a_rows, ldm apart) over
 /// all ldm support columns (16 at a time, Float32), layer by layer over the group;
 /// each layer's state stored for the reverse sweep when `keep`; the kernel values into
@@ -841,7 +869,6 @@ AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_ro
     const int depth = pb->depth;
     const long state = (long)depth * ldm;   // one row's state per array
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
-    const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
     const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
     const __m512d scale = _mm512_set1_pd(pb->dot_scale);
     for (long g = 0; g < rows; g++) {
@@ -875,25 +902,8 @@ AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_ro
                 const __m512 sigma = _mm512_loadu_ps(sig + j), theta = _mm512_loadu_ps(th + j);
                 __m512 c = l > 0 ? _mm512_mul_ps(sigma, _mm512_mul_ps(rqx, _mm512_loadu_ps(av->rq + o)))
                                  : _mm512_loadu_ps(av->c + base + j);
-                c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
-                __m512 sine, inv_sine;
-                const __m512 t = acos_ps(c, &sine, &inv_sine);
-                const __m512 pmt = _mm512_sub_ps(pi, t);
-                const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->sq + o));
-                const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
-                const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
-                if (keep) {
-                    // ∂K̇/∂c = 1 / (2π sin), taken as 0 on the cone (1 - c² below epsilon).
-                    const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
-                    _mm512_storeu_ps(av->c + base + j, c);
-                    _mm512_storeu_ps(av->sine + base + j, sine);
-                    _mm512_storeu_ps(av->dkd + base + j, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
-                    _mm512_storeu_ps(av->kd + base + j, kd);
-                    _mm512_storeu_ps(av->theta + base + j, theta);
-                }
-                const __m512 sigma_next = _mm512_fmadd_ps(w, k, b);
-                _mm512_storeu_ps(sig + j, sigma_next);
-                _mm512_storeu_ps(th + j, _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma_next));
+                layer_step(av, keep ? base + j : -1, c, theta, _mm512_mul_ps(sqx, _mm512_loadu_ps(av->sq + o)), w, b, eps,
+                           sig + j, th + j);
             }
         }
     }
@@ -1012,7 +1022,6 @@ AVX512 static void packed_forward(const distill_nk_problem *pb, const float *a_r
     const int depth = pb->depth;
     const long nv = (rows * m + 15) / 16;
     const __m512 w = _mm512_set1_ps((float)pb->weight_variance), b = _mm512_set1_ps((float)pb->bias_variance);
-    const __m512 one = _mm512_set1_ps(1.0f), inv_two_pi = _mm512_set1_ps((float)(1 / TWO_PI)), pi = _mm512_set1_ps((float)PI);
     const __m512 eps = _mm512_set1_ps((float)pb->cone_epsilon);
     const __m512d scale = _mm512_set1_pd(pb->dot_scale);
     pack_rows(a_rows, lda, m, 0, rows, av->sigma, nv);   // A's rows packed, the tail zero
@@ -1055,24 +1064,8 @@ AVX512 static void packed_forward(const distill_nk_problem *pb, const float *a_r
             const __m512 sigma = _mm512_loadu_ps(av->sigma + e), theta = _mm512_loadu_ps(av->run_theta + e);
             __m512 c = l > 0 ? _mm512_mul_ps(sigma, _mm512_mul_ps(rqx, _mm512_loadu_ps(av->lane_rq + o)))
                              : _mm512_loadu_ps(av->c + o);
-            c = _mm512_max_ps(_mm512_min_ps(c, one), _mm512_sub_ps(_mm512_setzero_ps(), one));
-            __m512 sine, inv_sine;
-            const __m512 t = acos_ps(c, &sine, &inv_sine);
-            const __m512 pmt = _mm512_sub_ps(pi, t);
-            const __m512 norm = _mm512_mul_ps(sqx, _mm512_loadu_ps(av->lane_sq + o));
-            const __m512 k = _mm512_mul_ps(_mm512_mul_ps(norm, inv_two_pi), _mm512_fmadd_ps(pmt, c, sine));
-            const __m512 kd = _mm512_mul_ps(pmt, inv_two_pi);
-            if (keep) {
-                const __mmask16 smooth = _mm512_cmp_ps_mask(_mm512_fnmadd_ps(c, c, one), eps, _CMP_GE_OQ);
-                _mm512_storeu_ps(av->c + o, c);
-                _mm512_storeu_ps(av->sine + o, sine);
-                _mm512_storeu_ps(av->dkd + o, _mm512_maskz_mul_ps(smooth, inv_sine, inv_two_pi));
-                _mm512_storeu_ps(av->kd + o, kd);
-                _mm512_storeu_ps(av->theta + o, theta);
-            }
-            const __m512 sigma_next = _mm512_fmadd_ps(w, k, b);
-            _mm512_storeu_ps(av->sigma + e, sigma_next);
-            _mm512_storeu_ps(av->run_theta + e, _mm512_fmadd_ps(_mm512_mul_ps(w, kd), theta, sigma_next));
+            layer_step(av, keep ? o : -1, c, theta, _mm512_mul_ps(sqx, _mm512_loadu_ps(av->lane_sq + o)), w, b, eps,
+                       av->sigma + e, av->run_theta + e);
         }
 }
 
