@@ -51,6 +51,21 @@ struct ReportPage {
     /// The snapshots of progress.png, each captioned with its step (empty without snapshots).
     var snapshots: [ClassPicture]
     var baselines: [Baseline]?
+    /// Whether a session of the run was resumed with `--steps` (`resumed_with`), which
+    /// may have lengthened it: the steps before it then followed the shorter run's
+    /// learning-rate schedule, and the one rerun command, a run of the final length
+    /// from the start, is another run.
+    static func wasLengthened(_ m: RunMetrics) -> Bool {
+        (m.resumedWith ?? []).contains { command in
+            command.split(separator: " ").contains { $0 == "--steps" || $0.hasPrefix("--steps=") }
+        }
+    }
+
+    static let lengthenedNote = "<p class=\"note\">This run was resumed with <code>--steps</code>. If that lengthened it, "
+        + "its earlier steps followed the shorter run's learning-rate schedule and the command above runs another run of the same length; "
+        + "to repeat this one, run the command that started it (<code>command_line</code> in metrics.json) and then the commands that "
+        + "resumed it (<code>resumed_with</code>), in order, each with a new folder for <code>--out</code> and <code>--resume</code>.</p>\n"
+
     /// The command that runs it again (`RerunCommand.arguments`).
     var rerun: [String]
     /// The files of the output folder, for the list at the end.
@@ -111,7 +126,7 @@ struct ReportPage {
 
         body += "<section><h2>Results</h2>\n" + resultsTable() + "</section>\n"
         body += "<section><h2>Options</h2>\n" + table(options) + "\n<p>To run it again (from any directory; into a new folder beside this one, which it leaves as it is):</p>\n<pre><code>"
-            + escaped(Self.shellCommand(rerun)) + "</code></pre></section>\n"
+            + escaped(Self.shellCommand(rerun)) + "</code></pre>\n" + (Self.wasLengthened(m) ? Self.lengthenedNote : "") + "</section>\n"
         body += "<section><h2>Timing</h2>\n" + table(timing) + "</section>\n"
         body += "<section><h2>Files</h2>\n<ul class=\"files\">"
             + files.map { "<li><a href=\"\(escaped($0))\">\(escaped($0))</a></li>" }.joined() + "</ul></section>\n"

@@ -17,7 +17,10 @@ import Foundation
 /// `--checkpoint-every`, `--stop-after-step`, `--log-format`, `--quiet`) as
 /// the process was given them. Never `--resume`: the settings come from the
 /// run's configuration, which a resumed run takes from its checkpoint, so a
-/// run resumed any number of times is reproduced by one command.
+/// run resumed any number of times is reproduced by one command, unless a
+/// resume lengthened it with `--steps` (its earlier steps then followed the
+/// shorter run's learning-rate schedule; report.html says so and how to repeat
+/// it: `ReportPage.wasLengthened`).
 enum RerunCommand {
     /// The arguments, `arguments[0]` being the executable: its absolute path
     /// when it was started through a path, its name as typed when found on the PATH.

@@ -189,6 +189,25 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(page.options.contains { $0.0 == "L2" && $0.1 == "0.1" })
     }
 
+    /// A run resumed with `--steps` (possibly lengthened: its earlier steps followed the
+    /// shorter run's schedule) says that the one rerun command runs another run, and how to
+    /// repeat it; a run resumed without `--steps`, or never, does not.
+    @Test func aRunResumedWithStepsSaysTheRerunCommandIsAnotherRun() throws {
+        var m = Self.metrics
+        func html() -> String {
+            ReportPage(metrics: m, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                       baselines: nil, rerun: ["distill"], files: [], evaluationSeconds: nil).html
+        }
+        #expect(!html().contains("was resumed with <code>--steps</code>"))
+        m.resumedWith = ["distill run --resume out"]
+        #expect(!html().contains("was resumed with <code>--steps</code>"))
+        for command in ["distill run --resume out --steps 30", "distill run --steps=30 --resume out"] {
+            m.resumedWith = ["distill run --resume out", command]
+            #expect(html().contains("was resumed with <code>--steps</code>"), "\(command)")
+            #expect(html().contains("<code>resumed_with</code>"))
+        }
+    }
+
     @Test func baselinesAreListedBesideTheRun() throws {
         let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture],
                               snapshots: [],
