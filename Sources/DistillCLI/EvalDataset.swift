@@ -37,7 +37,11 @@ struct EvalDataset {
         }
         let folder = distilled ?? ""
         guard recorded.exists else {
-            throw DistilledSetError(description: "\(folder) was made from \(recorded.path), which is not there; pass --data")
+            // A relative path was recorded as the run was given it, from the folder it was started in.
+            if recorded.path.hasPrefix("/") || recorded.path.hasPrefix("~") {
+                throw DistilledSetError(description: "\(folder) was made from \(recorded.path), which is not there; pass --data")
+            }
+            throw DistilledSetError(description: "\(folder) was made from \(recorded.path) (a path relative to the folder the run was started in), which is not there from here; run eval from that folder, or pass --data")
         }
         // A split option given without --data would be read for the recorded dataset: it must be the recorded one.
         if let fraction = data.testFraction, fraction != recorded.options.testFraction {

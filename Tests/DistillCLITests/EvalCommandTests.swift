@@ -220,5 +220,13 @@ import DistillImages
         #expect { try DistillCommand.Eval.parse(["--distilled", out]).evaluate() } throws: { error in
             String(describing: error) == "\(out) was made from \(tree), which is not there; pass --data"
         }
+        // Recorded as a relative path (as the run was given it): said to be relative to where the run started.
+        let metricsFile = out + "/metrics.json"
+        let text = try String(contentsOfFile: metricsFile, encoding: .utf8)
+        #expect(text.contains("\"\(tree)\""))
+        try text.replacingOccurrences(of: "\"\(tree)\"", with: "\"gone-relative/tree\"").write(toFile: metricsFile, atomically: true, encoding: .utf8)
+        #expect { try DistillCommand.Eval.parse(["--distilled", out]).evaluate() } throws: { error in
+            String(describing: error) == "\(out) was made from gone-relative/tree (a path relative to the folder the run was started in), which is not there from here; run eval from that folder, or pass --data"
+        }
     }
 }
