@@ -98,7 +98,7 @@ extension DistillCommand {
             if let resume { SignalsBeforeRun.install(while: "reading the checkpoint in \(Checkpoint.folder(in: resume))") }
             let checkpoint = try resume.map { dir throws(CLIError) in try runStep { () throws(RunError) in try Checkpoint.read(from: dir) } }
             // On resume the checkpoint's dataset, unless --data gives its new place.
-            let data = checkpoint.flatMap { options.data == DataOptions.defaultData ? $0.manifest.data : nil } ?? options.data
+            let data = checkpoint.flatMap { options.dataOptions.dataGiven ? nil : $0.manifest.data } ?? options.data
             SignalsBeforeRun.install(while: "loading the dataset \(data)")
             if let checkpoint, let stop = stopAfterStep, stop <= checkpoint.state.step {
                 try runStep { () throws(RunError) in
@@ -122,7 +122,7 @@ extension DistillCommand {
             let request = DistillationSession.Request(
                 configuration: distillerConfiguration, data: options.data, dataOptions: options.dataOptions.datasetOptions, out: out, checkpointEvery: checkpointEvery,
                 stopAfterStep: stopAfterStep, resume: checkpoint, baselines: baselines, commandLine: quotedCommandLine,
-                replace: replace, resumeFolder: resume, dataGiven: options.data != DataOptions.defaultData,
+                replace: replace, resumeFolder: resume, dataGiven: options.dataOptions.dataGiven,
                 recordedOptions: ResumeRules.recordedOptions(snapshotEvery: display.snapshotEvery, classNames: display.classNames, zoom: resumedZoom),
                 givenOptions: Set(ResumeRules.given(Array(CommandLine.arguments.dropFirst())).map { "--" + $0 }))
             let session = try runStep { () throws(RunError) in try DistillationSession(request) }
