@@ -831,6 +831,25 @@ AVX512 static void load_block_avx512(const distill_nk_problem *pb, long b0, long
     }
 }
 
+/// Layer 1 on 16 lanes (group_forward, packed_forward), in Double from the Float32 dot
+/// products a: Σ_1 = scale a + offset (offset: 16 Doubles), c = Σ_1 · 1/√q_1(x) (rq0_lo,
+/// rq0_hi: lanes 0-7 and 8-15) · 1/√q_1(s) (rq_s); c stored at c_out, Σ_1 at sigma_out and
+/// theta_out (Θ_1 = Σ_1), all as Float32.
+AVX512 INLINE void first_layer(__m512 a, const double *offset, __m512 rq_s, __m512d rq0_lo, __m512d rq0_hi, __m512d scale,
+                               float *c_out, float *sigma_out, float *theta_out) {
+    const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(offset));
+    const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(offset + 8));
+    const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0_lo), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s)));
+    const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0_hi),
+                                       _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s), 1))));
+    const __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
+    _mm512_storeu_ps(c_out, _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1));
+    _mm512_storeu_ps(sigma_out, sigma);
+    _mm512_storeu_ps(theta_out, sigma);
+}
+
 /// One layer of the recursion on 16 lanes (group_forward, packed_forward): the cosine c
 /// (clipped to [-1, 1] here), Θ before the layer (theta) and √(q_l(x) q_l(s)) (norm) give
 /// K_l and K̇_l; Σ_{l+1} = w K_l + b is stored at sigma_out, Θ_{l+1} = w K̇_l Θ + Σ_{l+1} at
@@ -876,20 +895,8 @@ AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_ro
         const __m512d rq0 = _mm512_set1_pd(r[g].rq[0]);
         const float *a_row = a_rows + g * lda;
         for (long j = 0; j < ldm; j += 16) {
-            const __m512 araw = _mm512_loadu_ps(a_row + j);
-            const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
-            const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
-            const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(pb->column_offset + j));
-            const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(pb->column_offset + j + 8));
-            const __m512 rq_s0 = _mm512_loadu_ps(av->rq + j);
-            const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
-            const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0),
-                                               _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
-            const __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
-            _mm512_storeu_ps(av->c + g * state + j,
-                             _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1));
-            _mm512_storeu_ps(av->sigma + g * ldm + j, sigma);
-            _mm512_storeu_ps(av->run_theta + g * ldm + j, sigma);
+            first_layer(_mm512_loadu_ps(a_row + j), pb->column_offset + j, _mm512_loadu_ps(av->rq + j), rq0, rq0, scale,
+                        av->c + g * state + j, av->sigma + g * ldm + j, av->run_theta + g * ldm + j);
         }
     }
     for (int l = 0; l < depth; l++) {
@@ -1043,19 +1050,8 @@ AVX512 static void packed_forward(const distill_nk_problem *pb, const float *a_r
         const __m512i lr = _mm512_loadu_si512(av->lane_row + e);
         const __m512d rq0_lo = _mm512_permutexvar_pd(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(lr)), rq0_rows);
         const __m512d rq0_hi = _mm512_permutexvar_pd(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(lr, 1)), rq0_rows);
-        const __m512 araw = _mm512_loadu_ps(av->sigma + e);
-        const __m512d a_lo = _mm512_cvtps_pd(_mm512_castps512_ps256(araw));
-        const __m512d a_hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(araw), 1)));
-        const __m512d s_lo = _mm512_fmadd_pd(scale, a_lo, _mm512_loadu_pd(av->lane_offset + e));
-        const __m512d s_hi = _mm512_fmadd_pd(scale, a_hi, _mm512_loadu_pd(av->lane_offset + e + 8));
-        const __m512 rq_s0 = _mm512_loadu_ps(av->lane_rq + e);
-        const __m512d c_lo = _mm512_mul_pd(_mm512_mul_pd(s_lo, rq0_lo), _mm512_cvtps_pd(_mm512_castps512_ps256(rq_s0)));
-        const __m512d c_hi = _mm512_mul_pd(_mm512_mul_pd(s_hi, rq0_hi),
-                                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rq_s0), 1))));
-        const __m512 sigma = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(s_lo)), _mm512_cvtpd_ps(s_hi), 1);
-        _mm512_storeu_ps(av->c + e, _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(c_lo)), _mm512_cvtpd_ps(c_hi), 1));
-        _mm512_storeu_ps(av->sigma + e, sigma);
-        _mm512_storeu_ps(av->run_theta + e, sigma);
+        first_layer(_mm512_loadu_ps(av->sigma + e), av->lane_offset + e, _mm512_loadu_ps(av->lane_rq + e), rq0_lo, rq0_hi, scale,
+                    av->c + e, av->sigma + e, av->run_theta + e);
     }
     for (int l = 0; l < depth; l++)
         for (long e = 0; e < 16 * nv; e += 16) {
