@@ -12,9 +12,7 @@ import Glibc
     @Test func aLockedFolderIsRefusedBeforeTheResumeIsAnnounced() throws {
         let s = try RunFaultTests.Scratch()
         defer { s.scratch.cleanUp() }
-        let out = s.path + "/out"
-        let first = try runDistill(["--data", s.data.path, "--out", out, "--steps", "4", "--stop-after-step", "2", "--quiet"])
-        #expect(first.status == 0, "\(first.stderr)")
+        let out = try stoppedRun(in: s)
         let fd = open(out + "/.distill-lock", O_RDWR | O_CREAT, 0o644)
         #expect(fd >= 0)
         defer { close(fd) }
@@ -35,9 +33,7 @@ import Glibc
     @Test func dataGivenAsTheDefaultIsStillGiven() throws {
         let s = try RunFaultTests.Scratch()
         defer { s.scratch.cleanUp() }
-        let out = s.path + "/out"
-        let first = try runDistill(["--data", s.data.path, "--out", out, "--steps", "4", "--stop-after-step", "2", "--quiet"])
-        #expect(first.status == 0, "\(first.stderr)")
+        let out = try stoppedRun(in: s)
         // A different dataset at data/mnist, relative to the resume's working directory.
         let work = s.path + "/work"
         try FileManager.default.createDirectory(atPath: work + "/data", withIntermediateDirectories: true)
@@ -50,4 +46,13 @@ import Glibc
         #expect(result.status == 1, "\(result.stdout)")
         #expect(result.stderr.hasPrefix("error: data/mnist: the dataset files differ"), "\(result.stderr)")
     }
+}
+
+/// A 4-step run on `s`'s dataset stopped after step 2 (`--stop-after-step`), into
+/// `s.path/out`; returns that folder.
+private func stoppedRun(in s: RunFaultTests.Scratch) throws -> String {
+    let out = s.path + "/out"
+    let first = try runDistill(["--data", s.data.path, "--out", out, "--steps", "4", "--stop-after-step", "2", "--quiet"])
+    #expect(first.status == 0, "\(first.stderr)")
+    return out
 }
