@@ -343,7 +343,7 @@ public struct Distiller: Sendable {
             pullValue = pull.value(images)
             imageGradient = imageGradient.adding(pull.gradient(images))
         }
-        imageOptimiser.update(&images.values, gradient: imageGradient.values)
+        imageOptimiser.update(&images.values, gradient: imageGradient.values, threads: configuration.threads)
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         if configuration.learnLabels {
             labelOptimiser.update(&labels.values, gradient: cotangent.labels.values)

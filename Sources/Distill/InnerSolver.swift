@@ -13,6 +13,10 @@ public struct InnerSolution: Sendable {
     public let gradientNorm: Double
     /// The absolute tolerance that certifies optimality: `relativeTolerance · ‖F(0)‖`.
     public let tolerance: Double
+    /// `S Sᵀ` (`m x m`), when the solve computed it for Newton systems in the
+    /// images' space (`prefersImageSpaceSolves`); nil otherwise. The implicit
+    /// linear solve at this solution takes it (`SoftmaxRegression.hessianSolver`).
+    public let gram: Matrix?
     /// Whether `gradientNorm ≤ tolerance`.
     public var converged: Bool { gradientNorm <= tolerance }
 
@@ -53,8 +57,7 @@ public struct NewtonCG: Sendable {
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
         // Few images: the Newton systems are solved in the images' space.
-        let gram = gradientNorm > tolerance && problem.prefersImageSpaceSolves
-            ? problem.images.multipliedTransposed(by: problem.images) : nil
+        let gram = gradientNorm > tolerance && problem.prefersImageSpaceSolves ? problem.gram : nil
         while gradientNorm > tolerance && iterations < maxIterations {
             let forcing = min(0.5, max(0.5 * tolerance / gradientNorm, gradientNorm / max(scale, .leastNormalMagnitude)))
             // Only the direction is needed: no extra product to recompute the residual.
@@ -87,6 +90,6 @@ public struct NewtonCG: Sendable {
             iterations += 1
         }
         return InnerSolution(evaluation: current, iterations: iterations, hessianProducts: products,
-                             gradientNorm: gradientNorm, tolerance: tolerance)
+                             gradientNorm: gradientNorm, tolerance: tolerance, gram: gram)
     }
 }

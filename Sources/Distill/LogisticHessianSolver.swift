@@ -29,11 +29,13 @@ public struct LogisticHessianSolver: LinearSolver {
     public var certifies: Bool
 
     /// - Parameters:
-    ///   - gram: `S Sᵀ`, if already computed for these images.
+    ///   - gram: `S Sᵀ`, if already computed for these images (`InnerSolution.gram`).
     public init(problem: SoftmaxRegression, probabilities: Matrix, gram: Matrix? = nil,
                 tolerance: Double, maxIterations: Int = 1000, certifies: Bool = true) {
+        precondition(gram.map { $0.rows == problem.count && $0.columns == problem.count } ?? true,
+                     "LogisticHessianSolver: the Gram matrix is not m x m")
         images = problem.images
-        self.gram = gram ?? problem.images.multipliedTransposed(by: problem.images)
+        self.gram = gram ?? problem.gram
         self.probabilities = probabilities
         l2 = problem.l2
         self.tolerance = tolerance
@@ -76,9 +78,11 @@ public struct LogisticHessianSolver: LinearSolver {
 extension SoftmaxRegression {
     /// The solver for systems with this problem's Hessian at `probabilities`:
     /// `LogisticHessianSolver` for few images, conjugate gradient otherwise.
-    public func hessianSolver(probabilities: Matrix, tolerance: Double, maxIterations: Int) -> any LinearSolver {
+    /// `gram` is `S Sᵀ` when already computed (`InnerSolution.gram`).
+    public func hessianSolver(probabilities: Matrix, gram: Matrix? = nil, tolerance: Double, maxIterations: Int) -> any LinearSolver {
         prefersImageSpaceSolves
-            ? LogisticHessianSolver(problem: self, probabilities: probabilities, tolerance: tolerance, maxIterations: maxIterations)
+            ? LogisticHessianSolver(problem: self, probabilities: probabilities, gram: gram, tolerance: tolerance,
+                                    maxIterations: maxIterations)
             : ConjugateGradient(tolerance: tolerance, maxIterations: maxIterations)
     }
 }
