@@ -31,4 +31,13 @@ public struct ClassMeanPull: Sendable {
     public func gradient(_ images: Matrix) -> Matrix {
         images.adding(targets, scaledBy: -1).scaled(by: 2 * weight / Double(images.rows))
     }
+
+    /// `value(images)` and `imageGradient + gradient(images)` from one difference
+    /// `S - M`, the same bits as those calls: `a + 1 · (d · s)` and `a · 1 + s · d`
+    /// round alike (multiplying by 1 is exact).
+    public func value(_ images: Matrix, addingGradientTo imageGradient: Matrix) -> (value: Double, imageGradient: Matrix) {
+        let d = images.adding(targets, scaledBy: -1)
+        let scale = 2 * weight / Double(images.rows)
+        return (weight * d.dot(d) / Double(images.rows), imageGradient.scaled(by: 1, adding: d, scaledBy: scale))
+    }
 }

@@ -340,8 +340,7 @@ public struct Distiller: Sendable {
         var imageGradient = cotangent.images
         var pullValue = 0.0
         if let pull {
-            pullValue = pull.value(images)
-            imageGradient = imageGradient.adding(pull.gradient(images))
+            (pullValue, imageGradient) = pull.value(images, addingGradientTo: imageGradient)
         }
         imageOptimiser.update(&images.values, gradient: imageGradient.values, threads: configuration.threads)
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }

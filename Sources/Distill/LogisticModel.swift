@@ -25,8 +25,8 @@ public struct LogisticModel: ImplicitInnerModel {
 
     /// Newton-CG from `start`; the fit caches the solution: the evaluation at `W*`
     /// (its softmax probabilities), which the condition and the linear solver
-    /// reuse, and the Gram matrix `S Sᵀ` if the solve computed one, which the
-    /// linear solver reuses.
+    /// reuse, and the images' Gram matrix and norm if the solve computed them
+    /// (`InnerSolution.imageSpace`), which the linear solver reuses.
     public func fit(images: Matrix, labels: Matrix, l2: Double, from start: Matrix?) -> InnerFit {
         let solution = solver.solve(SoftmaxRegression(images: images, labels: labels, l2: l2, threads: threads), from: start)
         return InnerFit(images: images, labels: labels, l2: l2, parameters: solution.weights,
@@ -46,7 +46,7 @@ public struct LogisticModel: ImplicitInnerModel {
     public func linearSolver(at fit: InnerFit, settings: LinearSolveSettings) -> any LinearSolver {
         let problem = problem(fit)
         return problem.hessianSolver(probabilities: evaluation(at: fit, problem: problem).probabilities,
-                                     gram: (fit.cache as? InnerSolution)?.gram,
+                                     factors: (fit.cache as? InnerSolution)?.imageSpace,
                                      tolerance: settings.tolerance, maxIterations: settings.maxIterations)
     }
 

@@ -145,7 +145,7 @@ extension DistillCommand {
             let pass = OuterPass(data: train, threads: threads)
             // The implicit system's solver, chosen as the step chooses it.
             func solver(_ problem: SoftmaxRegression, _ solution: InnerSolution) -> any LinearSolver {
-                problem.hessianSolver(probabilities: solution.evaluation.probabilities, gram: solution.gram,
+                problem.hessianSolver(probabilities: solution.evaluation.probabilities, factors: solution.imageSpace,
                                       tolerance: configuration.linearSolveTolerance, maxIterations: configuration.linearSolveMaxIterations)
             }
             func logisticProblem(_ d: Distiller) -> SoftmaxRegression {

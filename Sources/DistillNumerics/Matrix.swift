@@ -115,8 +115,7 @@ public struct Matrix: Sendable, Equatable {
         }
         let (first, right1) = operands(self, b), (second, right2) = operands(c, d)
         let chunks = Parallel.chunks(of: m, parts: threads)
-        var out = [Double](repeating: 0, count: m * n)
-        out.withUnsafeMutableBufferPointer { out in
+        let out = [Double](unsafeUninitializedCapacity: m * n) { out, initialized in
             let target = SendableBuffer(out)
             _ = Parallel.map(parts: chunks.count) { part -> Bool in
                 let r = chunks[part], count = r.count * n
@@ -133,6 +132,7 @@ public struct Matrix: Sendable, Equatable {
                 }
                 return true
             }
+            initialized = m * n   // every part wrote its rows
         }
         return Matrix(rows: m, columns: n, values: out)
     }
