@@ -327,12 +327,7 @@ public struct Distiller: Sendable {
     /// One outer step; returns its record.
     public mutating func step(clock: () -> Double) -> StepRecord {
         let start = clock()
-        let inner = solveInner()
-        let pass = nextOuterPass
-        let outer = model.outerGradient(of: inner, on: pass, linearSolve: configuration.linearSolve,
-                                        warmAdjoint: warmAdjoint)
-        warmAdjoint = outer.adjoint
-        let cotangent = outer.cotangent, solve = outer.linearSolve
+        var (record, cotangent) = solveAndDifferentiate()
         let factor = configuration.schedule.factor(step: step, of: configuration.steps)
         imageOptimiser.learningRate = configuration.learningRate * factor
         labelOptimiser.learningRate = configuration.labelLearningRate * factor
@@ -354,13 +349,31 @@ public struct Distiller: Sendable {
             l2 = exp(theta[0])
         }
         step += 1
-        return StepRecord(
-            step: step, trainLoss: outer.loss, objective: outer.loss + pullValue, l2: inner.l2,
+        record.objective = record.trainLoss + pullValue
+        record.seconds = clock() - start
+        return record
+    }
+
+    /// The inner solve, the outer loss and its hypergradient at the current
+    /// synthetic set: the step's record (its objective without the pull term, no
+    /// time yet) and the cotangent. The inner fit, which shares the images'
+    /// storage, ends with this call, so that the optimiser then updates the
+    /// images in place instead of a copy.
+    private mutating func solveAndDifferentiate() -> (StepRecord, SyntheticSetCotangent) {
+        let inner = solveInner()
+        let pass = nextOuterPass
+        let outer = model.outerGradient(of: inner, on: pass, linearSolve: configuration.linearSolve,
+                                        warmAdjoint: warmAdjoint)
+        warmAdjoint = outer.adjoint
+        let solve = outer.linearSolve
+        let record = StepRecord(
+            step: step + 1, trainLoss: outer.loss, objective: outer.loss, l2: inner.l2,
             trainAccuracy: Double(outer.correct) / Double(pass.data.count),
             innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm,
             innerConverged: solve == nil || inner.converged,
             linearSolveIterations: solve?.iterations ?? 0, linearSolveResidual: solve?.relativeResidual ?? 0,
-            linearSolveConverged: solve?.converged ?? true, seconds: clock() - start)
+            linearSolveConverged: solve?.converged ?? true, seconds: 0)
+        return (record, outer.cotangent)
     }
 
     /// One-hot rows: `imagesPerClass` rows per class, in class order.

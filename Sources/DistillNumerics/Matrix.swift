@@ -101,9 +101,11 @@ public struct Matrix: Sendable, Equatable {
     /// `alpha · (self · bᵀ) + beta · (c · dᵀ)`, the same bits as
     /// `multipliedTransposed(by: b).scaled(by: alpha, adding: c.multipliedTransposed(by: d), scaledBy: beta)`
     /// (`self` and `c` `m x k` and `m x l`, `b` and `d` `n x k` and `n x l`; the result
-    /// `m x n`), the rows of the result split over `threads`. Each part writes its
-    /// rows of the first product into the result and combines the second into them
-    /// from one block of scratch, so the result is written once, not three times.
+    /// `m x n`), the rows of the result split over `threads`. Each part goes through
+    /// its rows in blocks of `sumBlockRows`: the block of the first product is written
+    /// into the result, the second into a small scratch block that stays in cache,
+    /// and the two are combined while the block is in cache, so the result is
+    /// written to memory once, not three times.
     public func multipliedTransposed(by b: Matrix, scaledBy alpha: Double, adding c: Matrix,
                                      multipliedTransposed d: Matrix, scaledBy beta: Double, threads: Int) -> Matrix {
         precondition(columns == b.columns && c.columns == d.columns && rows == c.rows && b.rows == d.rows,
@@ -114,21 +116,22 @@ public struct Matrix: Sendable, Equatable {
             a.columns < Self.narrow ? (distill_matrix_nn, b.transposed()) : (distill_matrix_nt, b)
         }
         let (first, right1) = operands(self, b), (second, right2) = operands(c, d)
-        let chunks = Parallel.chunks(of: m, parts: threads)
+        let chunks = Parallel.chunks(of: m, parts: threads), block = Self.sumBlockRows
         let out = [Double](unsafeUninitializedCapacity: m * n) { out, initialized in
             let target = SendableBuffer(out)
             _ = Parallel.map(parts: chunks.count) { part -> Bool in
-                let r = chunks[part], count = r.count * n
-                guard count > 0, let result = target.base.map({ $0 + r.lowerBound * n }) else { return true }
-                Self.rowsProduct(first, code, r, n, self, right1, into: result)
-                let scratch = [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    guard let base = buffer.baseAddress else { return }
-                    Self.rowsProduct(second, code, r, n, c, right2, into: base)
-                    initialized = count
-                }
-                scratch.withUnsafeBufferPointer { second in
-                    // As `scaled(by:adding:scaledBy:)` rounds it.
-                    for i in second.indices { result[i] = result[i] * alpha + beta * second[i] }
+                guard let base = target.base, !chunks[part].isEmpty, n > 0 else { return true }
+                var scratch = [Double](repeating: 0, count: block * n)
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                    guard let scratchRows = scratch.baseAddress else { return }
+                    for r0 in stride(from: chunks[part].lowerBound, to: chunks[part].upperBound, by: block) {
+                        let r = r0..<min(r0 + block, chunks[part].upperBound)
+                        let result = base + r0 * n
+                        Self.rowsProduct(first, code, r, n, self, right1, into: result)
+                        Self.rowsProduct(second, code, r, n, c, right2, into: scratchRows)
+                        // As `scaled(by:adding:scaledBy:)` rounds it.
+                        for i in 0..<(r.count * n) { result[i] = result[i] * alpha + beta * scratchRows[i] }
+                    }
                 }
                 return true
             }
@@ -136,6 +139,10 @@ public struct Matrix: Sendable, Equatable {
         }
         return Matrix(rows: m, columns: n, values: out)
     }
+
+    /// Rows per block of the sum of two products (`multipliedTransposed(by:scaledBy:adding:…)`):
+    /// the AVX-512 `nn` kernel's tile height, so that a block of 784 columns is 25 KB.
+    static let sumBlockRows = 4
 
     /// Rows `r` of `function` on `a` and `b` (`b` as the kernel reads it, its own
     /// column count as leading dimension), `n` columns, into `result` (leading dimension `n`).
