@@ -27,7 +27,6 @@ public struct LogisticHessianSolver: LinearSolver {
     public var maxIterations: Int
     /// Whether the returned residual is `‖b - H x‖` recomputed (one product with H).
     public var certifies: Bool
-
     /// `‖S‖_F`.
     public let imagesNorm: Double
 

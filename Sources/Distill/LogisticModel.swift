@@ -7,11 +7,11 @@ import ImplicitDiff
 /// fused pass over the training set (`OuterPass`), its condition
 /// `SoftmaxRegressionCondition`, and its implicit linear solve runs in the images'
 /// space when there are few images (`SoftmaxRegression.hessianSolver`). Its
-/// products with the synthetic images split over `threads` (the same bits for
-/// any count).
+/// images' Gram matrix and its parameters-VJP split over `threads` (the same bits
+/// for any count).
 public struct LogisticModel: ImplicitInnerModel {
     public var solver: NewtonCG
-    /// Threads of the inner problem's products with the images (`SoftmaxRegression.threads`).
+    /// Threads of the inner problem's Gram matrix and parameters-VJP (`SoftmaxRegression.threads`).
     public var threads: Int
 
     public init(solver: NewtonCG = NewtonCG(), threads: Int = 1) {
