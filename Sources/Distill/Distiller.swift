@@ -327,12 +327,7 @@ public struct Distiller: Sendable {
     /// One outer step; returns its record.
     public mutating func step(clock: () -> Double) -> StepRecord {
         let start = clock()
-        let inner = solveInner()
-        let pass = nextOuterPass
-        let outer = model.outerGradient(of: inner, on: pass, linearSolve: configuration.linearSolve,
-                                        warmAdjoint: warmAdjoint)
-        warmAdjoint = outer.adjoint
-        let cotangent = outer.cotangent, solve = outer.linearSolve
+        var (record, cotangent) = solveAndDifferentiate()
         let factor = configuration.schedule.factor(step: step, of: configuration.steps)
         imageOptimiser.learningRate = configuration.learningRate * factor
         labelOptimiser.learningRate = configuration.labelLearningRate * factor
@@ -340,10 +335,9 @@ public struct Distiller: Sendable {
         var imageGradient = cotangent.images
         var pullValue = 0.0
         if let pull {
-            pullValue = pull.value(images)
-            imageGradient = imageGradient.adding(pull.gradient(images))
+            (pullValue, imageGradient) = pull.value(images, addingGradientTo: imageGradient)
         }
-        imageOptimiser.update(&images.values, gradient: imageGradient.values)
+        imageOptimiser.update(&images.values, gradient: imageGradient.values, threads: configuration.threads)
         if configuration.pixelRange == .unit { images.clamp(to: 0...1) }
         if configuration.learnLabels {
             labelOptimiser.update(&labels.values, gradient: cotangent.labels.values)
@@ -355,13 +349,31 @@ public struct Distiller: Sendable {
             l2 = exp(theta[0])
         }
         step += 1
-        return StepRecord(
-            step: step, trainLoss: outer.loss, objective: outer.loss + pullValue, l2: inner.l2,
+        record.objective = record.trainLoss + pullValue
+        record.seconds = clock() - start
+        return record
+    }
+
+    /// The inner solve, the outer loss and its hypergradient at the current
+    /// synthetic set: the step's record (its objective without the pull term, no
+    /// time yet) and the cotangent. The inner fit, which shares the images'
+    /// storage, ends with this call, so that the optimiser then updates the
+    /// images in place instead of a copy.
+    private mutating func solveAndDifferentiate() -> (StepRecord, SyntheticSetCotangent) {
+        let inner = solveInner()
+        let pass = nextOuterPass
+        let outer = model.outerGradient(of: inner, on: pass, linearSolve: configuration.linearSolve,
+                                        warmAdjoint: warmAdjoint)
+        warmAdjoint = outer.adjoint
+        let solve = outer.linearSolve
+        let record = StepRecord(
+            step: step + 1, trainLoss: outer.loss, objective: outer.loss, l2: inner.l2,
             trainAccuracy: Double(outer.correct) / Double(pass.data.count),
             innerIterations: inner.iterations, innerGradientNorm: inner.gradientNorm,
             innerConverged: solve == nil || inner.converged,
             linearSolveIterations: solve?.iterations ?? 0, linearSolveResidual: solve?.relativeResidual ?? 0,
-            linearSolveConverged: solve?.converged ?? true, seconds: clock() - start)
+            linearSolveConverged: solve?.converged ?? true, seconds: 0)
+        return (record, outer.cotangent)
     }
 
     /// One-hot rows: `imagesPerClass` rows per class, in class order.

@@ -13,6 +13,10 @@ public struct InnerSolution: Sendable {
     public let gradientNorm: Double
     /// The absolute tolerance that certifies optimality: `relativeTolerance · ‖F(0)‖`.
     public let tolerance: Double
+    /// `S Sᵀ` and `‖S‖_F`, when the solve computed them for Newton systems in the
+    /// images' space (`prefersImageSpaceSolves`); nil otherwise. The implicit
+    /// linear solve at this solution takes them (`SoftmaxRegression.hessianSolver`).
+    public let imageSpace: ImageSpaceFactors?
     /// Whether `gradientNorm ≤ tolerance`.
     public var converged: Bool { gradientNorm <= tolerance }
 
@@ -53,14 +57,13 @@ public struct NewtonCG: Sendable {
         var gradientNorm = current.gradient.norm
         var iterations = 0, products = 0
         // Few images: the Newton systems are solved in the images' space.
-        let gram = gradientNorm > tolerance && problem.prefersImageSpaceSolves
-            ? problem.images.multipliedTransposed(by: problem.images) : nil
+        let imageSpace = gradientNorm > tolerance && problem.prefersImageSpaceSolves ? ImageSpaceFactors(problem) : nil
         while gradientNorm > tolerance && iterations < maxIterations {
             let forcing = min(0.5, max(0.5 * tolerance / gradientNorm, gradientNorm / max(scale, .leastNormalMagnitude)))
             // Only the direction is needed: no extra product to recompute the residual.
             let probabilities = current.probabilities
-            let solver: any LinearSolver = gram.map {
-                LogisticHessianSolver(problem: problem, probabilities: probabilities, gram: $0, tolerance: forcing,
+            let solver: any LinearSolver = imageSpace.map {
+                LogisticHessianSolver(problem: problem, probabilities: probabilities, factors: $0, tolerance: forcing,
                                       maxIterations: maxHessianProductsPerIteration, certifies: false)
             } ?? ConjugateGradient(tolerance: forcing, maxIterations: maxHessianProductsPerIteration, recomputesResidual: false)
             let newton = solver.solve({ problem.hessianProduct(probabilities: probabilities, Matrix(rows: problem.features, columns: problem.classes, values: $0)).values },
@@ -87,6 +90,6 @@ public struct NewtonCG: Sendable {
             iterations += 1
         }
         return InnerSolution(evaluation: current, iterations: iterations, hessianProducts: products,
-                             gradientNorm: gradientNorm, tolerance: tolerance)
+                             gradientNorm: gradientNorm, tolerance: tolerance, imageSpace: imageSpace)
     }
 }

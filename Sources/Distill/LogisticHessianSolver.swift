@@ -27,13 +27,19 @@ public struct LogisticHessianSolver: LinearSolver {
     public var maxIterations: Int
     /// Whether the returned residual is `‖b - H x‖` recomputed (one product with H).
     public var certifies: Bool
+    /// `‖S‖_F`.
+    public let imagesNorm: Double
 
     /// - Parameters:
-    ///   - gram: `S Sᵀ`, if already computed for these images.
-    public init(problem: SoftmaxRegression, probabilities: Matrix, gram: Matrix? = nil,
+    ///   - factors: `S Sᵀ` and `‖S‖_F`, if already computed for these images
+    ///     (`InnerSolution.imageSpace`); nil to compute them here.
+    public init(problem: SoftmaxRegression, probabilities: Matrix, factors: ImageSpaceFactors? = nil,
                 tolerance: Double, maxIterations: Int = 1000, certifies: Bool = true) {
+        let factors = factors ?? ImageSpaceFactors(problem)
+        precondition(factors.gram.rows == problem.count, "LogisticHessianSolver: the Gram matrix is not m x m")
         images = problem.images
-        self.gram = gram ?? problem.images.multipliedTransposed(by: problem.images)
+        gram = factors.gram
+        imagesNorm = factors.imagesNorm
         self.probabilities = probabilities
         l2 = problem.l2
         self.tolerance = tolerance
@@ -51,7 +57,7 @@ public struct LogisticHessianSolver: LinearSolver {
         }
         // ‖b - H x‖ ≤ ‖S‖ ‖r_u‖ / (2 m λ) with ‖S‖ ≤ ‖S‖_F: ask GMRES for what makes
         // the bound meet the tolerance on ‖b - H x‖.
-        let sNorm = images.norm
+        let sNorm = imagesNorm
         let smallTolerance = sbNorm > 0 ? min(0.5, max(1e-15, tolerance * bNorm * 2 * m * l2 / (sNorm * sbNorm))) : 0.5
         let small = GMRES(tolerance: smallTolerance, maxIterations: maxIterations, restart: 60).solve({ u in
             let q = SoftmaxRegression.softmaxJacobianProduct(probabilities: probabilities, Matrix(rows: images.rows, columns: c, values: u))
@@ -76,9 +82,26 @@ public struct LogisticHessianSolver: LinearSolver {
 extension SoftmaxRegression {
     /// The solver for systems with this problem's Hessian at `probabilities`:
     /// `LogisticHessianSolver` for few images, conjugate gradient otherwise.
-    public func hessianSolver(probabilities: Matrix, tolerance: Double, maxIterations: Int) -> any LinearSolver {
+    /// `factors` are the images' own, when already computed (`InnerSolution.imageSpace`).
+    public func hessianSolver(probabilities: Matrix, factors: ImageSpaceFactors? = nil, tolerance: Double,
+                              maxIterations: Int) -> any LinearSolver {
         prefersImageSpaceSolves
-            ? LogisticHessianSolver(problem: self, probabilities: probabilities, tolerance: tolerance, maxIterations: maxIterations)
+            ? LogisticHessianSolver(problem: self, probabilities: probabilities, factors: factors, tolerance: tolerance,
+                                    maxIterations: maxIterations)
             : ConjugateGradient(tolerance: tolerance, maxIterations: maxIterations)
+    }
+}
+
+/// What `LogisticHessianSolver` needs of the images alone, computed once per
+/// synthetic set and shared by the inner solve's Newton systems and the implicit
+/// linear solve: `S Sᵀ` (`m x m`, `SoftmaxRegression.gram`: rows over the
+/// problem's threads, the same bits for any count) and `‖S‖_F`.
+public struct ImageSpaceFactors: Sendable {
+    public let gram: Matrix
+    public let imagesNorm: Double
+
+    public init(_ problem: SoftmaxRegression) {
+        gram = problem.gram
+        imagesNorm = problem.images.norm
     }
 }

@@ -6,27 +6,36 @@ import ImplicitDiff
 /// `‖F(W)‖ ≤ relativeTolerance · ‖F(0)‖` from a warm start. Its outer loss is the
 /// fused pass over the training set (`OuterPass`), its condition
 /// `SoftmaxRegressionCondition`, and its implicit linear solve runs in the images'
-/// space when there are few images (`SoftmaxRegression.hessianSolver`).
+/// space when there are few images (`SoftmaxRegression.hessianSolver`). Its
+/// images' Gram matrix and its parameters-VJP split over `threads` (the same bits
+/// for any count).
 public struct LogisticModel: ImplicitInnerModel {
     public var solver: NewtonCG
+    /// Threads of the inner problem's Gram matrix and parameters-VJP (`SoftmaxRegression.threads`).
+    public var threads: Int
 
-    public init(solver: NewtonCG = NewtonCG()) { self.solver = solver }
+    public init(solver: NewtonCG = NewtonCG(), threads: Int = 1) {
+        self.solver = solver
+        self.threads = threads
+    }
 
     public var name: String { Self.modelName }
 
     public func parameterShape(count: Int, features: Int, classes: Int) -> (rows: Int, columns: Int) { (features, classes) }
 
-    /// Newton-CG from `start`; the fit caches the evaluation at `W*` (its softmax
-    /// probabilities), which the condition and the linear solver reuse.
+    /// Newton-CG from `start`; the fit caches the solution: the evaluation at `W*`
+    /// (its softmax probabilities), which the condition and the linear solver
+    /// reuse, and the images' Gram matrix and norm if the solve computed them
+    /// (`InnerSolution.imageSpace`), which the linear solver reuses.
     public func fit(images: Matrix, labels: Matrix, l2: Double, from start: Matrix?) -> InnerFit {
-        let solution = solver.solve(SoftmaxRegression(images: images, labels: labels, l2: l2), from: start)
+        let solution = solver.solve(SoftmaxRegression(images: images, labels: labels, l2: l2, threads: threads), from: start)
         return InnerFit(images: images, labels: labels, l2: l2, parameters: solution.weights,
                         iterations: solution.iterations, gradientNorm: solution.gradientNorm, tolerance: solution.tolerance,
-                        cache: solution.evaluation)
+                        cache: solution)
     }
 
     public func condition(at fit: InnerFit) -> SoftmaxRegressionCondition {
-        let problem = Self.problem(fit)
+        let problem = problem(fit)
         return SoftmaxRegressionCondition(problem: problem, solution: evaluation(at: fit, problem: problem))
     }
 
@@ -35,18 +44,19 @@ public struct LogisticModel: ImplicitInnerModel {
     }
 
     public func linearSolver(at fit: InnerFit, settings: LinearSolveSettings) -> any LinearSolver {
-        let problem = Self.problem(fit)
+        let problem = problem(fit)
         return problem.hessianSolver(probabilities: evaluation(at: fit, problem: problem).probabilities,
+                                     factors: (fit.cache as? InnerSolution)?.imageSpace,
                                      tolerance: settings.tolerance, maxIterations: settings.maxIterations)
     }
 
-    static func problem(_ fit: InnerFit) -> SoftmaxRegression {
-        SoftmaxRegression(images: fit.images, labels: fit.labels, l2: fit.l2)
+    func problem(_ fit: InnerFit) -> SoftmaxRegression {
+        SoftmaxRegression(images: fit.images, labels: fit.labels, l2: fit.l2, threads: threads)
     }
 
     /// The cached evaluation at `W*`, or a new one (`m p C` work) for a fit made elsewhere.
     private func evaluation(at fit: InnerFit, problem: SoftmaxRegression) -> SoftmaxRegression.Evaluation {
-        (fit.cache as? SoftmaxRegression.Evaluation) ?? problem.evaluate(at: fit.parameters)
+        (fit.cache as? InnerSolution)?.evaluation ?? problem.evaluate(at: fit.parameters)
     }
 }
 
@@ -57,7 +67,8 @@ extension LogisticModel: InnerModelFactory {
 
     public static func make(_ configuration: DistillerConfiguration, train: LabeledImages) throws(InitialisationError) -> any InnerModel {
         switch configuration.hypergradient {
-        case .implicit: return LogisticModel(solver: NewtonCG(relativeTolerance: configuration.innerTolerance))
+        case .implicit: return LogisticModel(solver: NewtonCG(relativeTolerance: configuration.innerTolerance),
+                                             threads: configuration.threads)
         case .unrolled: return try UnrolledLogisticModel(steps: configuration.unrollSteps, innerTolerance: configuration.innerTolerance)
         }
     }

@@ -17,16 +17,23 @@ import Darwin
 ///
 /// the same objective as JAXopt's `l2_multiclass_logreg`. H is symmetric
 /// positive definite for λ > 0.
+///
+/// Its Gram matrix `S Sᵀ` and its condition's parameters-VJP
+/// (`SoftmaxRegressionCondition`) split their rows over `threads`, the same bits
+/// for any thread count.
 public struct SoftmaxRegression: Sendable {
     public let images: Matrix
     public let labels: Matrix
     public let l2: Double
+    /// Threads of `gram` and of the parameters-VJP (at least 1).
+    public let threads: Int
 
-    public init(images: Matrix, labels: Matrix, l2: Double) {
+    public init(images: Matrix, labels: Matrix, l2: Double, threads: Int = 1) {
         precondition(images.rows == labels.rows, "SoftmaxRegression: images and labels differ in count")
         self.images = images
         self.labels = labels
         self.l2 = l2
+        self.threads = max(1, threads)
     }
 
     public var features: Int { images.columns }
@@ -66,6 +73,10 @@ public struct SoftmaxRegression: Sendable {
     private func gradient(residual: Matrix, at w: Matrix) -> Matrix {
         images.transposedMultiplied(by: residual).scaled(by: 1 / Double(count), adding: w, scaledBy: l2)
     }
+
+    /// `S Sᵀ` (`m x m`), the bits of `images.multipliedTransposed(by: images)` for
+    /// about half the work (its lower triangle, rows over `threads`).
+    public var gram: Matrix { images.multipliedBySelfTransposed(threads: threads) }
 
     /// The objective alone (for line searches).
     public func value(at w: Matrix) -> Double {

@@ -63,8 +63,10 @@ public struct SoftmaxRegressionCondition: RootCondition {
         let su = problem.images.multiplied(by: u)
         let residual = solution.probabilities.adding(problem.labels, scaledBy: -1)
         let q = SoftmaxRegression.softmaxJacobianProduct(probabilities: solution.probabilities, su)
-        let images = residual.multipliedTransposed(by: u)
-            .scaled(by: 1 / m, adding: q.multipliedTransposed(by: solution.weights), scaledBy: 1 / m)
+        // (1/m) (P - T) Uᵀ + (1/m) Q Wᵀ in one sweep over the m x p result.
+        let images = residual.multipliedTransposed(by: u, scaledBy: 1 / m, adding: q,
+                                                   multipliedTransposed: solution.weights, scaledBy: 1 / m,
+                                                   threads: problem.threads)
         return SyntheticSetCotangent(images: images, labels: su.scaled(by: -1 / m), l2: solution.weights.dot(u))
     }
 

@@ -145,10 +145,12 @@ extension DistillCommand {
             let pass = OuterPass(data: train, threads: threads)
             // The implicit system's solver, chosen as the step chooses it.
             func solver(_ problem: SoftmaxRegression, _ solution: InnerSolution) -> any LinearSolver {
-                problem.hessianSolver(probabilities: solution.evaluation.probabilities,
+                problem.hessianSolver(probabilities: solution.evaluation.probabilities, factors: solution.imageSpace,
                                       tolerance: configuration.linearSolveTolerance, maxIterations: configuration.linearSolveMaxIterations)
             }
-            func logisticProblem(_ d: Distiller) -> SoftmaxRegression { SoftmaxRegression(images: d.images, labels: d.labels, l2: d.l2) }
+            func logisticProblem(_ d: Distiller) -> SoftmaxRegression {
+                SoftmaxRegression(images: d.images, labels: d.labels, l2: d.l2, threads: threads)
+            }
             let before = logisticProblem(distiller)
             let previous = inner.solve(before)
             let previousGradient = Self.gradientMatrix(pass.evaluate(weights: previous.weights.values, gradient: true), like: previous.weights)

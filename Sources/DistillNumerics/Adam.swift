@@ -30,23 +30,50 @@ public struct Adam: Sendable, Equatable {
         stepCount = 0
     }
 
-    /// Moves `x` one step against `gradient`.
-    public mutating func update(_ x: inout [Double], gradient: [Double]) {
+    /// Moves `x` one step against `gradient`. With `threads` above 1 and at least
+    /// `threadedMinimum` values, contiguous chunks of the values are updated on
+    /// that many threads: the update is element-wise, so the bits are the same.
+    public mutating func update(_ x: inout [Double], gradient: [Double], threads: Int = 1) {
         precondition(x.count == gradient.count && x.count == firstMoment.count, "Adam: size mismatch")
         stepCount += 1
         let t = Double(stepCount)
         let c1 = 1 - pow(beta1, t), c2 = 1 - pow(beta2, t)
-        var scalars = distill_adam_step(beta1: beta1, beta2: beta2, learning_rate: learningRate, epsilon: epsilon,
+        let scalars = distill_adam_step(beta1: beta1, beta2: beta2, learning_rate: learningRate, epsilon: epsilon,
                                         bias1: c1, bias2: c2)
+        let chunks = Parallel.chunks(of: x.count, parts: x.count >= Self.threadedMinimum ? threads : 1)
         gradient.withUnsafeBufferPointer { gradient in
             firstMoment.withUnsafeMutableBufferPointer { firstMoment in
                 secondMoment.withUnsafeMutableBufferPointer { secondMoment in
                     x.withUnsafeMutableBufferPointer { x in
-                        distill_adam_update(DISTILL_KERNEL_AVX512, x.count, x.baseAddress, gradient.baseAddress,
-                                            firstMoment.baseAddress, secondMoment.baseAddress, &scalars)
+                        let buffers = AdamBuffers(x: x, gradient: gradient, first: firstMoment, second: secondMoment)
+                        _ = Parallel.map(parts: chunks.count) { part -> Bool in
+                            buffers.update(chunks[part], scalars)
+                            return true
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// The fewest values an update splits over threads (below it, one thread is faster).
+    public static let threadedMinimum = 16_384
+}
+
+/// The four arrays of one update, handed to the parts of a `Parallel.map`, each of
+/// which writes only its own chunk.
+private struct AdamBuffers: @unchecked Sendable {
+    let x: UnsafeMutableBufferPointer<Double>
+    let gradient: UnsafeBufferPointer<Double>
+    let first: UnsafeMutableBufferPointer<Double>
+    let second: UnsafeMutableBufferPointer<Double>
+
+    /// `distill_adam_update` on the values `range`.
+    func update(_ range: Range<Int>, _ scalars: distill_adam_step) {
+        guard !range.isEmpty, let x = x.baseAddress, let g = gradient.baseAddress,
+              let m = first.baseAddress, let v = second.baseAddress else { return }
+        var scalars = scalars
+        let i = range.lowerBound
+        distill_adam_update(DISTILL_KERNEL_AVX512, range.count, x + i, g + i, m + i, v + i, &scalars)
     }
 }

@@ -98,6 +98,64 @@ public struct Matrix: Sendable, Equatable {
         return Self.product(distill_matrix_nn_blocked, .automatic, rows, other.columns, columns, self, other, threads: threads)
     }
 
+    /// `alpha · (self · bᵀ) + beta · (c · dᵀ)`, the same bits as
+    /// `multipliedTransposed(by: b).scaled(by: alpha, adding: c.multipliedTransposed(by: d), scaledBy: beta)`
+    /// (`self` and `c` `m x k` and `m x l`, `b` and `d` `n x k` and `n x l`; the result
+    /// `m x n`), the rows of the result split over `threads`. Each part goes through
+    /// its rows in blocks of `sumBlockRows`: the block of the first product is written
+    /// into the result, the second into a small scratch block that stays in cache,
+    /// and the two are combined while the block is in cache, so the result is
+    /// written to memory once, not three times.
+    public func multipliedTransposed(by b: Matrix, scaledBy alpha: Double, adding c: Matrix,
+                                     multipliedTransposed d: Matrix, scaledBy beta: Double, threads: Int) -> Matrix {
+        precondition(columns == b.columns && c.columns == d.columns && rows == c.rows && b.rows == d.rows,
+                     "Matrix sum of products: \(rows)x\(columns) · (\(b.rows)x\(b.columns))ᵀ + \(c.rows)x\(c.columns) · (\(d.rows)x\(d.columns))ᵀ")
+        let (m, n) = (rows, b.rows), code = ProductKernel.automatic.code
+        // The kernel and right-hand operand `multipliedTransposed(by:)` takes for each product.
+        func operands(_ a: Matrix, _ b: Matrix) -> (ProductFunction, Matrix) {
+            a.columns < Self.narrow ? (distill_matrix_nn, b.transposed()) : (distill_matrix_nt, b)
+        }
+        let (first, right1) = operands(self, b), (second, right2) = operands(c, d)
+        let chunks = Parallel.chunks(of: m, parts: threads), block = Self.sumBlockRows
+        let out = [Double](unsafeUninitializedCapacity: m * n) { out, initialized in
+            let target = SendableBuffer(out)
+            _ = Parallel.map(parts: chunks.count) { part -> Bool in
+                guard let base = target.base, !chunks[part].isEmpty, n > 0 else { return true }
+                var scratch = [Double](repeating: 0, count: block * n)
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                    guard let scratchRows = scratch.baseAddress else { return }
+                    for r0 in stride(from: chunks[part].lowerBound, to: chunks[part].upperBound, by: block) {
+                        let r = r0..<min(r0 + block, chunks[part].upperBound)
+                        let result = base + r0 * n
+                        Self.rowsProduct(first, code, r, n, self, right1, into: result)
+                        Self.rowsProduct(second, code, r, n, c, right2, into: scratchRows)
+                        // As `scaled(by:adding:scaledBy:)` rounds it.
+                        for i in 0..<(r.count * n) { result[i] = result[i] * alpha + beta * scratchRows[i] }
+                    }
+                }
+                return true
+            }
+            initialized = m * n   // every part wrote its rows
+        }
+        return Matrix(rows: m, columns: n, values: out)
+    }
+
+    /// Rows per block of the sum of two products (`multipliedTransposed(by:scaledBy:adding:…)`):
+    /// the AVX-512 `nn` kernel's tile height, so that a block of 784 columns is 25 KB.
+    static let sumBlockRows = 4
+
+    /// Rows `r` of `function` on `a` and `b` (`b` as the kernel reads it, its own
+    /// column count as leading dimension), `n` columns, into `result` (leading dimension `n`).
+    private static func rowsProduct(_ function: ProductFunction, _ code: Int32, _ r: Range<Int>, _ n: Int,
+                                    _ a: Matrix, _ b: Matrix, into result: UnsafeMutablePointer<Double>) {
+        a.values.withUnsafeBufferPointer { a0 in
+            b.values.withUnsafeBufferPointer { b0 in
+                function(code, r.count, n, a.columns, a0.baseAddress.map { $0 + r.lowerBound * a.columns }, a.columns,
+                         b0.baseAddress, b.columns, result, n)
+            }
+        }
+    }
+
     /// `self · selfᵀ` (`rows x rows`, symmetric), bit for bit what
     /// `multipliedTransposed(by: self)` returns, for about half the work: only
     /// the lower triangle is computed (its rows split over `threads` by area) and
@@ -214,7 +272,10 @@ public struct Matrix: Sendable, Equatable {
 
     /// Clamps every entry into `range`.
     public mutating func clamp(to range: ClosedRange<Double>) {
-        for i in values.indices { values[i] = min(max(values[i], range.lowerBound), range.upperBound) }
+        let (low, high) = (range.lowerBound, range.upperBound)
+        values.withUnsafeMutableBufferPointer { v in
+            for i in v.indices { v[i] = min(max(v[i], low), high) }
+        }
     }
 
     /// `alpha · self`

@@ -87,6 +87,23 @@ import _TestSupport
             }
         }
     }
+
+    /// `alpha · (a · bᵀ) + beta · (c · dᵀ)` in one sweep is exactly the three
+    /// operations it stands for, for any thread count, with each product on
+    /// either side of the narrow-column switch (depths 10 and 17 against 3 and 20)
+    /// and results whose rows do not split evenly.
+    @Test(arguments: [1, 2, 3, 7])
+    func theSumOfTwoProductsIsTheSameBitsAsItsParts(threads: Int) {
+        for (m, n, k, l) in [(1, 5, 10, 3), (6, 36, 10, 10), (100, 784, 10, 10), (13, 40, 17, 20), (9, 1, 3, 17), (0, 4, 2, 2)] {
+            let a = TestSupport.randomMatrix(m, k, seed: UInt64(m + 1)), b = TestSupport.randomMatrix(n, k, seed: UInt64(n + 2))
+            let c = TestSupport.randomMatrix(m, l, seed: UInt64(m + 3)), d = TestSupport.randomMatrix(n, l, seed: UInt64(n + 4))
+            let (alpha, beta) = (1 / 7.0, -0.3)
+            let expected = a.multipliedTransposed(by: b).scaled(by: alpha, adding: c.multipliedTransposed(by: d), scaledBy: beta)
+            let fused = a.multipliedTransposed(by: b, scaledBy: alpha, adding: c, multipliedTransposed: d, scaledBy: beta,
+                                               threads: threads)
+            #expect(fused == expected, "\(m) x \(n), depths \(k) and \(l)")
+        }
+    }
 }
 
 /// `Parallel.triangularChunks` covers the rows once, in order, with near-equal areas.
@@ -125,5 +142,23 @@ import _TestSupport
         }
         #expect(x == expected)
         #expect(adam.firstMoment == m && adam.secondMoment == v && adam.stepCount == 3)
+    }
+
+    /// An update split over threads (enough values to split, a count that is not a
+    /// multiple of the vector width) gives the single-threaded update's bits.
+    @Test(arguments: [2, 3])
+    func aThreadedUpdateIsTheSameBits(threads: Int) {
+        let count = Adam.threadedMinimum + 13
+        var random = SplitMix64(seed: 11)
+        var single = (0..<count).map { _ in random.nextNormal() }
+        var split = single
+        var one = Adam(count: count, learningRate: 0.02), many = one
+        for _ in 0..<3 {
+            let g = (0..<count).map { _ in random.nextNormal() * 1e-3 }
+            one.update(&single, gradient: g)
+            many.update(&split, gradient: g, threads: threads)
+        }
+        #expect(split == single)
+        #expect(many == one)
     }
 }

@@ -149,6 +149,16 @@ import _TestSupport
         let images = Matrix(rows: 2, columns: 2, values: [3, 4, 1, 1])   // distances² 25 and 0
         #expect(pull.value(images) == 0.5 * (25 + 0) / 2)
     }
+
+    /// The step's one-difference form is `value` and `adding(gradient)` bit for bit.
+    @Test func valueAndGradientTogetherAreTheSameBits() {
+        let means = TestSupport.randomMatrix(3, 37, seed: 33)
+        let pull = ClassMeanPull(weight: 0.012, classMeans: means, imageClasses: [0, 0, 1, 2, 2, 1, 0])
+        let images = TestSupport.randomMatrix(7, 37, seed: 34), cotangent = TestSupport.randomMatrix(7, 37, seed: 35, scale: 1e-3)
+        let together = pull.value(images, addingGradientTo: cotangent)
+        #expect(together.value == pull.value(images))
+        #expect(together.imageGradient == cotangent.adding(pull.gradient(images)))
+    }
 }
 
 @Suite struct LogisticHessianSolverTests {
