@@ -284,6 +284,10 @@ private func hasControlCharacters(_ text: String) -> Bool {
             }
             #expect(object["step"] as? Int == index + 1 && object["steps"] as? Int == 6)
             #expect((object["test_accuracy"] != nil) == ((index + 1) % 3 == 0))
+            // Each line says which set its figures measure: the training figures the
+            // set before the step's update, the test ones the set after it.
+            #expect(object["train_measured_after_step"] as? Int == index)
+            #expect(object["test_measured_after_step"] as? Int == ((index + 1) % 3 == 0 ? index + 1 : nil))
         }
         // The summary goes to stderr, so stdout is JSON lines only.
         #expect(result.stderr.contains("Done: 6 steps in "))
