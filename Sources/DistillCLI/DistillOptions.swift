@@ -89,6 +89,16 @@ protocol ModelChoices {
     static var names: [String] { get }
     /// The sentence refusing `model`, one of `InnerModels.names` or an unknown name.
     static func refusal(_ model: String) -> String
+    /// Whether the command takes `--hypergradient unrolled` (else `--hypergradient`
+    /// and `--unroll-steps` are left out of its help, and refused by its `validate`).
+    static var takesUnrolled: Bool { get }
+}
+
+extension ModelChoices {
+    static var takesUnrolled: Bool { true }
+
+    /// The help's visibility of the options of the unrolled hypergradient.
+    static var unrolledVisibility: ArgumentVisibility { takesUnrolled ? .default : .hidden }
 }
 
 /// Every inner model (run and sweep).
@@ -116,10 +126,12 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText(among: Choices.names) { $0.l2 })"))
     var l2: Double?
 
-    @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
+    @Option(help: ArgumentHelp("How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).",
+                               visibility: Choices.unrolledVisibility))
     var hypergradient = DistillerConfiguration().hypergradient
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). Default: \(DistillerConfiguration().unrollSteps)."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). (default: \(DistillerConfiguration().unrollSteps))",
+                                                        visibility: Choices.unrolledVisibility))
     var unrollSteps: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))

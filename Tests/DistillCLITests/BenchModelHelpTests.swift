@@ -21,4 +21,16 @@ import Glibc
         let runHelp = try distillCommand(["run", "--help"])
         #expect(runHelp.stdout.contains("--model <logistic|ridge|kernel-ridge|nngp|ntk>"))
     }
+
+    /// `bench --help` listed --hypergradient and --unroll-steps, which bench
+    /// refuses (it times the implicit hypergradient only); run's still lists them.
+    @Test func benchHelpLeavesOutTheUnrolledOptions() throws {
+        let help = try distillCommand(["bench", "--help"])
+        #expect(help.status == 0)
+        #expect(!help.stdout.contains("--hypergradient") && !help.stdout.contains("--unroll-steps"), "\(help.stdout)")
+        let refused = try distillCommand(["bench", "--hypergradient", "unrolled", "--data", "/nonexistent-distill-data"])
+        #expect(refused.stderr.hasPrefix("error: --hypergradient unrolled has no effect: distill bench times the implicit hypergradient only"))
+        let runHelp = try distillCommand(["run", "--help"])
+        #expect(runHelp.stdout.contains("--hypergradient <hypergradient>") && runHelp.stdout.contains("--unroll-steps <unroll-steps>"))
+    }
 }
