@@ -95,7 +95,7 @@ struct NetworkOptions: ParsableArguments {
                                valueName: "soft|hard"))
     var labels: NetworkLabelChoice?
 
-    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train). Default: cross-entropy, or mse when a label is negative (soft cross-entropy is unbounded below there).",
+    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train). (default: cross-entropy, or mse when a label is negative: soft cross-entropy is unbounded below there)",
                                valueName: "cross-entropy|mse"))
     var softLabelLoss: SoftLabelLossChoice?
 
@@ -159,7 +159,7 @@ struct EvalNetworkOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The baseline's images per class (default 1; class-means has exactly 1).")
     var imagesPerClass: Int?
 
-    @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means (default: distill run's seed, so the images are those of the run's own baselines).")
+    @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means. (default: distill run's seed, so the images are those of the run's own baselines)")
     var seed: UInt64?
 
     var network: NetworkChoice? { common.network }

@@ -31,7 +31,7 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "How many synthetic images to learn for each class.")
         var imagesPerClass = DistillerConfiguration().imagesPerClass
 
-        @Option(help: "The folder to write the results into; created if missing (default: out, or the --resume folder).")
+        @Option(help: "The folder to write the results into; created if missing. (default: out, or the --resume folder)")
         var out: String?
 
         @Option(parsing: .unconditional, help: "Save a checkpoint every this many steps (0: only at the end), to resume an interrupted run.")

@@ -10,7 +10,7 @@ struct DataOptions: ParsableArguments {
     /// `--data`'s default.
     static let defaultData = "data/mnist"
 
-    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). Default: \(DataOptions.defaultData); for run --resume and for eval of a run's folder, the dataset the run recorded.", valueName: "data"))
+    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). (default: \(DataOptions.defaultData); for run --resume and for eval of a run's folder, the dataset the run recorded)", valueName: "data"))
     var givenData: String?
 
     /// The dataset location: `--data`, else `defaultData`.
@@ -246,13 +246,13 @@ var outerLossDefaultText: String {
     let from = NTKModel.meanSquaredErrorFromImagesPerClass
     let small = defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue }
     let large = (try? InnerModels.defaultConfiguration(model: NTKModel.modelName, imagesPerClass: from))?.outerLoss.rawValue ?? ""
-    return "\(small.dropLast()) (ntk from \(from) images per class: \(large))."
+    return "\(small.dropLast()); ntk from \(from) images per class: \(large))"
 }
 
-/// "Default: 300." when every model (or, with `kernelModelsOnly`, every kernel
-/// model that reads the setting) has the same default, else "Default: 0.012
-/// (ntk, nngp: 0)." with the logistic model's value first: the defaults depend on
-/// `--model`.
+/// "(default: 300)", ArgumentParser's own style, when every model (or, with
+/// `kernelModelsOnly`, every kernel model that reads the setting) has the same
+/// default, else "(default: 0.012; nngp, ntk: 0)" with the logistic model's
+/// value first: the defaults depend on `--model`.
 func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [String] = InnerModels.names,
                                 _ value: (DistillerConfiguration) -> V) -> String {
     let names = (kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names).filter { models.contains($0) }
@@ -261,12 +261,12 @@ func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [S
     }
     guard let first = values.first?.1 else { return "" }
     let others = values.filter { $0.1 != first }
-    guard !others.isEmpty else { return "Default: \(first)." }
+    guard !others.isEmpty else { return "(default: \(first))" }
     var groups: [(value: V, names: [String])] = []
     for (name, v) in others {
         if let i = groups.firstIndex(where: { $0.value == v }) { groups[i].names.append(name) } else { groups.append((v, [name])) }
     }
-    return "Default: \(first) (" + groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ") + ")."
+    return "(default: \(first); " + groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ") + ")"
 }
 
 /// The options that shape a distillation, shared by `run` and `sweep`. Every
@@ -308,7 +308,7 @@ struct DistillOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
     var pull: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. Default: the whole training set.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. (default: the whole training set)", valueName: "N"))
     var batch: Int?
 
     /// The dataset location.

@@ -15,7 +15,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How progress is printed: text (a live line on a terminal, a plain line every so often otherwise) or json (one JSON object per step on standard output, the rest on standard error).", valueName: "text|json"))
     var logFormat = LogFormat.text
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve (default: chosen from the run's length so that measuring costs under 5% of the run).", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve. (default: chosen from the run's length so that measuring costs under 5% of the run)", valueName: "N"))
     var evalEvery: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side, evenly spread from the first step to the last, left to right (it has no text: report.html captions each with its step).", valueName: "N"))
