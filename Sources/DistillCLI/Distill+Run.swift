@@ -26,7 +26,7 @@ extension DistillCommand {
                   distill run --eval-every 20 --snapshot-every 20 --out out-watch
                 """)
 
-        @OptionGroup var options: DistillOptions
+        @OptionGroup var options: DistillOptionGroup<RunDataDefault>
 
         @Option(parsing: .unconditional, help: "How many synthetic images to learn for each class.")
         var imagesPerClass = DistillerConfiguration().imagesPerClass

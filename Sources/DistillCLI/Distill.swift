@@ -45,7 +45,7 @@ struct DistillCommand: ParsableCommand {
             try refuseUnknownSubcommand(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(nil)
             if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
-            if let warning = (command as? any ReadsDataset)?.dataSettings.threadsWarning { printError(warning) }
+            if let warning = (command as? any ReadsDataset)?.threadsWarning { printError(warning) }
             try command.run()
         } catch {
             exitReporting(error)

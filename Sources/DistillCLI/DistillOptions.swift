@@ -4,17 +4,43 @@ import DistillDatasets
 import DistillIO
 import Foundation
 
-/// Where the data comes from and how many threads work on it: shared by every
-/// command that reads a dataset.
-struct DataOptions: ParsableArguments {
-    /// `--data`'s default.
-    static let defaultData = "data/mnist"
+/// `--data`'s default as a command's help says it: `data/mnist`, or for a
+/// command that can read a run's recorded dataset, that first.
+protocol DataDefault {
+    /// The help's "(default: ...)".
+    static var helpText: String { get }
+}
 
-    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). (default: \(DataOptions.defaultData); for run --resume and for eval of a run's folder, the dataset the run recorded)", valueName: "data"))
+/// `data/mnist` (sweep, check, bench, convert).
+enum PlainDataDefault: DataDefault {
+    static var helpText: String { "(default: \(DataOptions.defaultData))" }
+}
+
+/// `run`: with --resume, the dataset the run recorded.
+enum RunDataDefault: DataDefault {
+    static var helpText: String { "(default: \(DataOptions.defaultData); with --resume, the dataset the run recorded)" }
+}
+
+/// `eval`: for a run's folder, the dataset the run recorded.
+enum EvalDataDefault: DataDefault {
+    static var helpText: String { "(default: for a run's folder, the dataset the run recorded in its metrics.json; else \(DataOptions.defaultData))" }
+}
+
+/// Where the data comes from and how many threads work on it, for the commands
+/// whose `--data` defaults to `data/mnist` alone.
+typealias DataOptions = DataOptionGroup<PlainDataDefault>
+
+/// Where the data comes from and how many threads work on it: shared by every
+/// command that reads a dataset; `Default` says `--data`'s default in its help.
+struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
+    /// `--data`'s default.
+    static var defaultData: String { "data/mnist" }
+
+    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). \(Default.helpText)", valueName: "data"))
     var givenData: String?
 
     /// The dataset location: `--data`, else `defaultData`.
-    var data: String { givenData ?? DataOptions.defaultData }
+    var data: String { givenData ?? Self.defaultData }
 
     /// Whether `--data` was given (even with the default's value).
     var dataGiven: Bool { givenData != nil }
@@ -48,7 +74,7 @@ struct DataOptions: ParsableArguments {
     /// The largest `--threads`: far above any laptop's or workstation's cores, and
     /// well below the counts where starting the threads dominates a pass
     /// (`--threads 100000` took 20 s a step on 2 cores).
-    static let maximumThreads = 1024
+    static var maximumThreads: Int { 1024 }
 
     /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
     static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -68,17 +94,18 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// A command that reads a dataset with `DataOptions` (every command).
+/// A command that reads a dataset with `DataOptionGroup` (every command).
 protocol ReadsDataset {
-    var dataSettings: DataOptions { get }
+    /// `DataOptionGroup.threadsWarning` of its data options.
+    var threadsWarning: String? { get }
 }
 
-extension DistillCommand.Run: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
-extension DistillCommand.Sweep: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
-extension DistillCommand.Eval: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
-extension DistillCommand.Check: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
-extension DistillCommand.Bench: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
-extension DistillCommand.Convert: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Run: ReadsDataset { var threadsWarning: String? { options.dataOptions.threadsWarning } }
+extension DistillCommand.Sweep: ReadsDataset { var threadsWarning: String? { options.dataOptions.threadsWarning } }
+extension DistillCommand.Eval: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Check: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Bench: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Convert: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
 
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
@@ -269,10 +296,14 @@ func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [S
     return "(default: \(first); " + groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ") + ")"
 }
 
+/// The options that shape a distillation, for `sweep` (`run` takes
+/// `DistillOptionGroup<RunDataDefault>`, whose `--data` help names --resume).
+typealias DistillOptions = DistillOptionGroup<PlainDataDefault>
+
 /// The options that shape a distillation, shared by `run` and `sweep`. Every
 /// option left unset takes the chosen model's default (`ModelOptions`).
-struct DistillOptions: ParsableArguments {
-    @OptionGroup(title: "Data") var dataOptions: DataOptions
+struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
+    @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<Default>
     @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))
