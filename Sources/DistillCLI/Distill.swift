@@ -60,13 +60,42 @@ struct DistillCommand: ParsableCommand {
     /// --images-per-class 10`), which takes no positional argument.
     ///
     /// - Throws: `ValidationError` "unknown subcommand 'evl'; expected one of run,
-    ///   sweep, eval, check, bench, convert".
+    ///   sweep, eval, check, bench, convert; did you mean 'eval'?" (the question
+    ///   when one name is within `closeNameDistance` edits of it, `closestName`).
     static func refuseUnknownSubcommand(_ arguments: [String]) throws {
         let names = configuration.subcommands.map { $0._commandName }
         var words = arguments[...]
         if words.first == "help" { words = words.dropFirst() }
         guard let first = words.first, !first.hasPrefix("-"), !names.contains(first) else { return }
-        throw ValidationError("unknown subcommand '\(first)'; expected one of \(names.joined(separator: ", "))")
+        let suggestion = closestName(to: first, among: names).map { "; did you mean '\($0)'?" } ?? ""
+        throw ValidationError("unknown subcommand '\(first)'; expected one of \(names.joined(separator: ", "))\(suggestion)")
+    }
+
+    /// The most edits (`editDistance`) a mistyped name may be from a real one for it to be suggested.
+    static let closeNameDistance = 2
+
+    /// The name of `names` fewest edits from `word` (the first of those), when it
+    /// is within `closeNameDistance` edits and fewer than `word` has letters; nil otherwise.
+    static func closestName(to word: String, among names: [String]) -> String? {
+        let scored = names.map { (name: $0, distance: editDistance(word.lowercased(), $0)) }
+        guard let best = scored.min(by: { $0.distance < $1.distance }),
+              best.distance <= closeNameDistance, best.distance < word.count else { return nil }
+        return best.name
+    }
+
+    /// The Levenshtein distance between `a` and `b`: the fewest insertions,
+    /// deletions and substitutions of one character that turn `a` into `b`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     /// Ends the process for `error` thrown while parsing, validating or running
