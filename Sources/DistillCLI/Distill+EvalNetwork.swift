@@ -192,8 +192,8 @@ struct EvalNetworkOptions: ParsableArguments {
     /// The checks that involve `eval`'s own options; called from `Eval.validate`.
     func validate(distilled: String?, model: String?, l2: Double?) throws {
         switch (distilled, baseline) {
-        case (nil, nil): throw ValidationError("Give the set to evaluate: --distilled FOLDER, or --baseline with --network.")
-        case (.some, .some): throw ValidationError("Give either --distilled or --baseline, not both.")
+        case (nil, nil): throw ValidationError("give the set to evaluate: --distilled FOLDER, or --baseline with --network.")
+        case (.some, .some): throw ValidationError("give either --distilled or --baseline, not both.")
         default: break
         }
         if network != nil, model != nil || l2 != nil {

@@ -125,6 +125,6 @@ struct DistillCommand: ParsableCommand {
         if let error = error as? CLIError { return error.description }
         let message = ValueErrorText.rewritten(message(for: error), command: CommandLine.arguments.dropFirst().first).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
-        return "error: " + message
+        return "error: " + ValueErrorText.lowercasedOpening(message)
     }
 }
