@@ -263,7 +263,8 @@ extension DistillCommand.Sweep {
                 let spread = evaluator.seeds.count == 1 ? "" : " ± \(format(100 * report.result.testAccuracyStd, 2))"
                 return "\(key.replacingOccurrences(of: "_", with: " ")) \(format(100 * report.result.testAccuracyMean, 2))\(spread)%"
             }
-            print("\(k) per class, \(evaluator.title) (\(counted(evaluator.seeds.count, "seed"))): " + summary.joined(separator: ", ") + ".")
+            let spreadNote = evaluator.seeds.count == 1 ? "" : " (± : the population standard deviation over the seeds, in points of percent)"
+            print("\(k) per class, \(evaluator.title) (\(counted(evaluator.seeds.count, "seed"))): " + summary.joined(separator: ", ") + "." + spreadNote)
             return reports.mapValues(\.result)
         } catch let error as CLIError {
             throw error
