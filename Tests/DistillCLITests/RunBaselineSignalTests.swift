@@ -13,8 +13,12 @@ import Glibc
 /// (They used to run to their end, minutes for a kernel ceiling, unannounced.)
 @Suite struct RunBaselineSignalTests {
     /// Starts `distill run --baselines --steps 2` on `SweepSignalTests`' larger
-    /// dataset into `<scratch>/out` and waits for the baselines' announcement.
-    static func runInItsBaselines(_ scratch: ScratchFolder) throws -> (run: RunFaultTests.LiveRun, out: String, announced: Bool) {
+    /// dataset into `<scratch>/out`, waits for the baselines' announcement, sends
+    /// `signals` and hands the ended process's status and output, and `out`, to `check`.
+    static func signalInItsBaselines(_ name: String, _ signals: [Int32],
+                                     check: ((status: Int32?, stdout: String, stderr: String), String) throws -> Void) throws {
+        let scratch = try ScratchFolder(name)
+        defer { scratch.cleanUp() }
         let data = DataFolder(scratch: scratch.path)
         try SweepSignalTests.writeLargerDataset(data)
         let out = scratch.path + "/out"
@@ -23,39 +27,33 @@ import Glibc
         while let line = run.line(from: run.output) {
             if line.hasPrefix("Training the baselines and the ceiling (logistic on all the training data") { announced = true; break }
         }
-        return (run, out, announced)
+        #expect(announced)
+        for signal in signals { kill(run.process.processIdentifier, signal) }
+        try check(run.finish(), out)
     }
 
     @Test func aSignalDuringTheBaselinesStopsThemAndKeepsTheRun() throws {
-        let scratch = try ScratchFolder(#function)
-        defer { scratch.cleanUp() }
-        let (run, out, announced) = try Self.runInItsBaselines(scratch)
-        #expect(announced)
-        kill(run.process.processIdentifier, SIGTERM)
-        let end = run.finish()
-        #expect(end.status == 143, "\(end.stdout)\(end.stderr)")
-        #expect(end.stderr.contains(DistillationSession.baselineAcknowledgement), "\(end.stderr)")
-        #expect(!end.stderr.contains(StopOnSignal.acknowledgement))
-        #expect(end.stdout.contains("Stopped (SIGTERM) after the run's last step (2), so its baselines were not recorded; the outputs and checkpoint in \(out) are the run's (to have the baselines, run the same command again).\nDone: 2 steps"), "\(end.stdout)")
-        #expect(!end.stdout.contains("--resume"), "\(end.stdout)")
-        let metrics = try RunFaultTests.metrics(out)
-        #expect(metrics["baselines"] == nil && metrics["steps"] as? Int == 2)
+        try Self.signalInItsBaselines(#function, [SIGTERM]) { end, out in
+            #expect(end.status == 143, "\(end.stdout)\(end.stderr)")
+            #expect(end.stderr.contains(DistillationSession.baselineAcknowledgement), "\(end.stderr)")
+            #expect(!end.stderr.contains(StopOnSignal.acknowledgement))
+            #expect(end.stdout.contains("Stopped (SIGTERM) after the run's last step (2), so its baselines were not recorded; the outputs and checkpoint in \(out) are the run's (to have the baselines, run the same command again).\nDone: 2 steps"), "\(end.stdout)")
+            #expect(!end.stdout.contains("--resume"), "\(end.stdout)")
+            let metrics = try RunFaultTests.metrics(out)
+            #expect(metrics["baselines"] == nil && metrics["steps"] as? Int == 2)
+        }
     }
 
     /// Two signals: the process ends at once with the second's status, and does
     /// not suggest resuming the finished run (it would be refused).
     @Test func aSecondSignalDuringTheBaselinesEndsAtOnce() throws {
-        let scratch = try ScratchFolder(#function)
-        defer { scratch.cleanUp() }
-        let (run, out, announced) = try Self.runInItsBaselines(scratch)
-        #expect(announced)
-        kill(run.process.processIdentifier, SIGTERM)
-        kill(run.process.processIdentifier, SIGINT)
-        let end = run.finish()
-        // The second signal's exit (130) races the run's own end after the first
-        // (143): stopping the logistic ceiling at its next L-BFGS iteration is quick.
-        #expect(end.status == 130 || end.status == 143, "\(end.stdout)\(end.stderr)")
-        #expect(end.stderr.hasSuffix(DistillationSession.baselineSecondAcknowledgement(folder: out)), "\(end.stderr)")
-        #expect(!end.stderr.contains("--resume") && !end.stdout.contains("--resume"), "\(end.stdout)\(end.stderr)")
+        // Two different signals, which the kernel does not merge into one.
+        try Self.signalInItsBaselines(#function, [SIGTERM, SIGINT]) { end, out in
+            // The second signal's exit (130) races the run's own end after the first
+            // (143): stopping the logistic ceiling at its next L-BFGS iteration is quick.
+            #expect(end.status == 130 || end.status == 143, "\(end.stdout)\(end.stderr)")
+            #expect(end.stderr.hasSuffix(DistillationSession.baselineSecondAcknowledgement(folder: out)), "\(end.stderr)")
+            #expect(!end.stderr.contains("--resume") && !end.stdout.contains("--resume"), "\(end.stdout)\(end.stderr)")
+        }
     }
 }
