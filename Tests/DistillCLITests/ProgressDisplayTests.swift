@@ -292,6 +292,15 @@ private func hasControlCharacters(_ text: String) -> Bool {
         }
         // The summary goes to stderr, so stdout is JSON lines only.
         #expect(result.stderr.contains("Done: 6 steps in "))
+        // With --batch the step's figures are the batch's, named so (as in history.csv).
+        let batched = try runDistill(["--data", data.path, "--out", scratch.path + "/out-batch", "--steps", "2",
+                                      "--log-format", "json", "--batch", "6"])
+        #expect(batched.status == 0, "\(batched.stderr)")
+        for line in batched.stdout.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["batch_loss"] != nil && object["batch_accuracy"] != nil && object["batch_measured_after_step"] != nil)
+            #expect(object["train_loss"] == nil && object["train_accuracy"] == nil, "\(line)")
+        }
         #expect(JSONStepLines.number(.infinity) == "null" && JSONStepLines.number(0.25) == "0.25")
     }
 
