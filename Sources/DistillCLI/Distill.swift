@@ -42,8 +42,17 @@ struct DistillCommand: ParsableCommand {
         SignalsBeforeRun.install(while: SignalsBeforeRun.starting)
         lineBufferStandardOutput()
         do {
-            try refuseUnknownSubcommand(Array(CommandLine.arguments.dropFirst()))
-            var command = try parseAsRoot(nil)
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            try refuseUnknownSubcommand(arguments)
+            var command: any ParsableCommand
+            do { command = try parseAsRoot(nil) } catch {
+                // A mistyped option first, though a `validate()` refused the command before ArgumentParser saw it.
+                if exitCode(for: error) != .success, !(error is ExitCode), !message(for: error).hasPrefix("Unknown option"),
+                   let unknown = UnknownOptions.refusal(arguments) {
+                    throw ValidationError(unknown)
+                }
+                throw error
+            }
             if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
             if let warning = (command as? any ReadsDataset)?.threadsWarning { printError(warning) }
             try command.run()

@@ -15,6 +15,10 @@ import Testing
         (["run", "--no-such-option"], "error: unknown option '--no-such-option'"),
         (["run", "--stepz", "3"], "error: unknown option '--stepz'; did you mean '--steps'?"),
         (["run", "--baselines=1"], "error: the option '--baselines' does not take any value, but '1' was specified."),
+        // A mistyped option is said before what a `validate()` finds (which ran first).
+        (["eval", "--distiled", "x"], "error: unknown option '--distiled'; did you mean '--distilled'?"),
+        (["run", "--stepz", "3", "--images-per-class", "0"], "error: unknown option '--stepz'; did you mean '--steps'?"),
+        (["sweep", "--no-such-option=3", "--images-per-class", "0"], "error: unknown option '--no-such-option'"),
         (["sweep", "--images-per-class", "1,0"], "error: --images-per-class must list sizes of at least 1, got [1, 0]."),
         (["eval", "--distilled", "x", "--network", "mlp", "--seeds", "0"], "error: --seeds must lie between 1 and 100, got 0."),
         (["check", "--threads", "0"], "error: --threads must be at least 1, got 0."),
