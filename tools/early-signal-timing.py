@@ -26,6 +26,9 @@ import subprocess
 import tempfile
 import time
 
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
 
 def one(binary, data, delay_ms, sig, scratch):
     out = tempfile.mkdtemp(dir=scratch)

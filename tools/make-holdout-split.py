@@ -12,6 +12,10 @@ import gzip
 import os
 import struct
 import sys
+import signal
+
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 TRAIN = 50_000
 

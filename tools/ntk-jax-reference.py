@@ -18,6 +18,10 @@ import json
 import os
 import statistics
 import time
+import signal
+
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 import numpy as np
 import jax

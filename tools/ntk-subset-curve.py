@@ -47,6 +47,10 @@ import os
 import resource
 import sys
 import time
+import signal
+
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 import numpy as np
 import scipy.linalg

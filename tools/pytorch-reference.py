@@ -17,6 +17,10 @@ import gzip
 import json
 import os
 import time
+import signal
+
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 import numpy as np
 import torch

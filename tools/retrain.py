@@ -30,6 +30,10 @@ import math
 import os
 import sys
 import zlib
+import signal
+
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IDX_SIZES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}

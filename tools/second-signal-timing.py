@@ -21,6 +21,9 @@ import subprocess
 import tempfile
 import time
 
+# A reader that stops early (| head) ends the script quietly, without a BrokenPipeError.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
 
 def one_run(binary, data, options, out, wait):
     process = subprocess.Popen([binary, "run", "--data", data, "--out", out, "--steps", "1000000",

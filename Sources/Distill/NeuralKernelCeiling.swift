@@ -47,10 +47,14 @@ public enum NeuralKernelCeiling {
     /// Kernel ridge regression with `model`'s kernel and standardisation (ridge
     /// `l2 · tr(K)/n`, KIP's targets one-hot minus 1/C) on `subset(of: train)`,
     /// evaluated on the whole of `train` (with `model`'s outer loss, as the run and
-    /// its baselines are) and on `test`; nil when the factorisation fails or is
-    /// stopped (`stopRequested`, asked between its panels of 32 columns).
+    /// its baselines are) and on `test`; nil when the factorisation fails or when
+    /// stopped: `stopRequested` is asked before the kernel matrix, between the
+    /// factorisation's panels of 32 columns, and before each block of
+    /// `evaluationBlock` images of the evaluation (the kernel against every
+    /// training and test image, the longest part).
     public static func evaluate(model: NeuralKernelModel, train: LabeledImages, test: LabeledImages,
                                 l2: Double, threads: Int, stopRequested: () -> Bool = { false }) -> Evaluation.Pair? {
+        if stopRequested() { return nil }
         let support = subset(of: train)
         var images = Matrix(zeros: support.count, support.features)
         for i in 0..<support.count { images.values.replaceSubrange((i * support.features)..<((i + 1) * support.features), with: support.image(i)) }
@@ -60,7 +64,29 @@ public enum NeuralKernelCeiling {
         guard let alpha = problem.solution() else { return nil }
         let fit = InnerFit(images: images, labels: problem.labels, l2: l2, parameters: alpha, iterations: 0,
                            gradientNorm: problem.residual(alpha).norm, tolerance: 0)
-        return Evaluation.Pair(train: model.evaluate(fit, on: train, threads: threads),
-                               test: model.evaluate(fit, on: test, threads: threads))
+        guard let trainEvaluation = evaluate(model, fit, on: train, threads: threads, stopRequested: stopRequested),
+              let testEvaluation = evaluate(model, fit, on: test, threads: threads, stopRequested: stopRequested) else { return nil }
+        return Evaluation.Pair(train: trainEvaluation, test: testEvaluation)
+    }
+
+    /// Images per block of the ceiling's evaluation: a stop waits for at most one block.
+    static let evaluationBlock = 5000
+
+    /// `model.evaluate(fit, on: data)` in blocks of `block` images (the
+    /// mean loss weighted by each block's count, the correct predictions summed),
+    /// asking `stopRequested` before each block; nil once it answers true.
+    static func evaluate(_ model: NeuralKernelModel, _ fit: InnerFit, on data: LabeledImages, threads: Int,
+                         block: Int = evaluationBlock, stopRequested: () -> Bool) -> Evaluation? {
+        var lossSum = 0.0, correct = 0.0
+        for start in stride(from: 0, to: data.count, by: max(1, block)) {
+            if stopRequested() { return nil }
+            let end = min(data.count, start + max(1, block))
+            let block = end - start == data.count ? data : data.subset(Array(start..<end))
+            let evaluation = model.evaluate(fit, on: block, threads: threads)
+            lossSum += evaluation.loss * Double(end - start)
+            correct += (evaluation.accuracy * Double(end - start)).rounded()
+        }
+        let n = Double(max(1, data.count))
+        return Evaluation(loss: lossSum / n, accuracy: correct / n)
     }
 }

@@ -105,6 +105,8 @@ extension DistillCommand {
 
         /// The models bench times: the logistic one (`measure`) and the kernel ones (`measureKernel`).
         enum BenchModels: ModelChoices {
+            /// Bench times the implicit hypergradient only.
+            static var takesUnrolled: Bool { false }
             static var names: [String] { InnerModels.names.filter { $0 == LogisticModel.modelName || kernelModels.contains($0) } }
             static func refusal(_ model: String) -> String {
                 "distill bench times --model \(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""), got --model \(model)."

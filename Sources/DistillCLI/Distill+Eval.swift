@@ -49,7 +49,7 @@ extension DistillCommand {
         @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json); required unless --baseline is given.")
         var distilled: String?
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<EvalDataDefault>
 
         @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
         var l2: Double?

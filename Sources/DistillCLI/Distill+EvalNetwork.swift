@@ -95,7 +95,7 @@ struct NetworkOptions: ParsableArguments {
                                valueName: "soft|hard"))
     var labels: NetworkLabelChoice?
 
-    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train). Default: cross-entropy, or mse when a label is negative (soft cross-entropy is unbounded below there).",
+    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train). (default: cross-entropy, or mse when a label is negative: soft cross-entropy is unbounded below there)",
                                valueName: "cross-entropy|mse"))
     var softLabelLoss: SoftLabelLossChoice?
 
@@ -159,7 +159,7 @@ struct EvalNetworkOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The baseline's images per class (default 1; class-means has exactly 1).")
     var imagesPerClass: Int?
 
-    @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means (default: distill run's seed, so the images are those of the run's own baselines).")
+    @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means. (default: distill run's seed, so the images are those of the run's own baselines)")
     var seed: UInt64?
 
     var network: NetworkChoice? { common.network }
@@ -192,8 +192,8 @@ struct EvalNetworkOptions: ParsableArguments {
     /// The checks that involve `eval`'s own options; called from `Eval.validate`.
     func validate(distilled: String?, model: String?, l2: Double?) throws {
         switch (distilled, baseline) {
-        case (nil, nil): throw ValidationError("Give the set to evaluate: --distilled FOLDER, or --baseline with --network.")
-        case (.some, .some): throw ValidationError("Give either --distilled or --baseline, not both.")
+        case (nil, nil): throw ValidationError("give the set to evaluate: --distilled FOLDER, or --baseline with --network.")
+        case (.some, .some): throw ValidationError("give either --distilled or --baseline, not both.")
         default: break
         }
         if network != nil, model != nil || l2 != nil {
@@ -263,7 +263,8 @@ extension DistillCommand.Sweep {
                 let spread = evaluator.seeds.count == 1 ? "" : " ± \(format(100 * report.result.testAccuracyStd, 2))"
                 return "\(key.replacingOccurrences(of: "_", with: " ")) \(format(100 * report.result.testAccuracyMean, 2))\(spread)%"
             }
-            print("\(k) per class, \(evaluator.title) (\(counted(evaluator.seeds.count, "seed"))): " + summary.joined(separator: ", ") + ".")
+            let spreadNote = evaluator.seeds.count == 1 ? "" : " (± : the population standard deviation over the seeds, in points of percent)"
+            print("\(k) per class, \(evaluator.title) (\(counted(evaluator.seeds.count, "seed"))): " + summary.joined(separator: ", ") + "." + spreadNote)
             return reports.mapValues(\.result)
         } catch let error as CLIError {
             throw error

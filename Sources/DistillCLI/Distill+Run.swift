@@ -26,12 +26,12 @@ extension DistillCommand {
                   distill run --eval-every 20 --snapshot-every 20 --out out-watch
                 """)
 
-        @OptionGroup var options: DistillOptions
+        @OptionGroup var options: DistillOptionGroup<RunDataDefault>
 
         @Option(parsing: .unconditional, help: "How many synthetic images to learn for each class.")
         var imagesPerClass = DistillerConfiguration().imagesPerClass
 
-        @Option(help: "The folder to write the results into; created if missing (default: out, or the --resume folder).")
+        @Option(help: "The folder to write the results into; created if missing. (default: out, or the --resume folder)")
         var out: String?
 
         @Option(parsing: .unconditional, help: "Save a checkpoint every this many steps (0: only at the end), to resume an interrupted run.")
@@ -168,16 +168,26 @@ extension DistillCommand {
             let watch = try RunDisplay(display, quiet: quiet, dataset: session.dataset, out: out, zoom: zoom, classNames: classNames)
             let outputs = RunOutputs(folder: out, shape: shape), command = CommandLine.arguments
             // The outputs, report.html (and progress.png) and the checkpoint: one set.
+            // The baselines take from seconds to minutes (a kernel ceiling): announced as they start.
+            let model = configuration.model, train = session.dataset.train, quiet = self.quiet
             let result = try runStep { () throws(RunError) in
-                try session.run(observers: watch.observers, grid: grid) { outcome in
+                try session.run(observers: watch.observers, grid: grid, extras: { outcome in
                     try watch.extraFiles(outcome, outputs: outputs, zoom: zoom, command: command)
-                }
+                }, beforeBaselines: {
+                    guard !quiet else { return }
+                    let size = CeilingSize(model: model, train: train)
+                    let set = SweepReport(rows: [], target: nil, ceilingTrainingImages: size.isAll ? nil : size.images).ceilingSet
+                    watch.printFinal(Sweep.ceilingAnnouncement(model: model, size: size, set: set, baselines: "the baselines"))
+                })
             }
             // Why the run stopped before its last step (a signal, or --stop-after-step) comes first, then the summary.
             let received = session.signals.received
+            let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
             if result.stoppedEarly {
-                let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
                 watch.printFinal("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
+            } else if received != 0 && baselines {
+                // The steps are done (nothing to resume); the baselines were stopped and are not recorded.
+                watch.printFinal("\(reason) after the run's last step (\(configuration.steps)), so its baselines were not recorded; the outputs and checkpoint in \(out) are the run's (to have the baselines, run the same command again).")
             }
             watch.printSummary(result.outcome, folder: out, files: watch.writtenNames(outputs: result.files),
                                resumedFrom: checkpoint?.state.step)

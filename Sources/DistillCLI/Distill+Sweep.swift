@@ -283,8 +283,8 @@ extension DistillCommand.Sweep {
     /// The line printed before the baselines of the first size, which train the
     /// ceiling: the model, on which images, and for the NNGP and NTK models (one
     /// Cholesky factorisation of the kernel matrix) its size and memory.
-    static func ceilingAnnouncement(model: String, size: CeilingSize, set: String) -> String {
-        let start = "Training the baselines of this size and the ceiling (\(model) on \(set) at L2 \(fullDataCeilingL2))"
+    static func ceilingAnnouncement(model: String, size: CeilingSize, set: String, baselines: String = "the baselines of this size") -> String {
+        let start = "Training \(baselines) and the ceiling (\(model) on \(set) at L2 \(fullDataCeilingL2))"
         guard let bytes = size.kernelBytes(model: model) else { return start + "..." }
         // 10,000 images: 35 s for the factorisation alone on the idle 2-core machine (`NeuralKernelCeiling`).
         let long = size.images >= 5000 ? "; minutes on 2 cores" : ""

@@ -42,10 +42,19 @@ struct DistillCommand: ParsableCommand {
         SignalsBeforeRun.install(while: SignalsBeforeRun.starting)
         lineBufferStandardOutput()
         do {
-            try refuseUnknownSubcommand(Array(CommandLine.arguments.dropFirst()))
-            var command = try parseAsRoot(nil)
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            try refuseUnknownSubcommand(arguments)
+            var command: any ParsableCommand
+            do { command = try parseAsRoot(nil) } catch {
+                // A mistyped option first, though a `validate()` refused the command before ArgumentParser saw it.
+                if exitCode(for: error) != .success, !(error is ExitCode), !message(for: error).hasPrefix("Unknown option"),
+                   let unknown = UnknownOptions.refusal(arguments) {
+                    throw ValidationError(unknown)
+                }
+                throw error
+            }
             if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
-            if let warning = (command as? any ReadsDataset)?.dataSettings.threadsWarning { printError(warning) }
+            if let warning = (command as? any ReadsDataset)?.threadsWarning { printError(warning) }
             try command.run()
         } catch {
             exitReporting(error)
@@ -60,13 +69,43 @@ struct DistillCommand: ParsableCommand {
     /// --images-per-class 10`), which takes no positional argument.
     ///
     /// - Throws: `ValidationError` "unknown subcommand 'evl'; expected one of run,
-    ///   sweep, eval, check, bench, convert".
+    ///   sweep, eval, check, bench, convert; did you mean 'eval'?" (the question
+    ///   when one name is within `closeNameDistance` edits of it, `closestName`).
     static func refuseUnknownSubcommand(_ arguments: [String]) throws {
         let names = configuration.subcommands.map { $0._commandName }
         var words = arguments[...]
         if words.first == "help" { words = words.dropFirst() }
         guard let first = words.first, !first.hasPrefix("-"), !names.contains(first) else { return }
-        throw ValidationError("unknown subcommand '\(first)'; expected one of \(names.joined(separator: ", "))")
+        let suggestion = closestName(to: first, among: names).map { "; did you mean '\($0)'?" } ?? ""
+        throw ValidationError("unknown subcommand '\(first)'; expected one of \(names.joined(separator: ", "))\(suggestion)")
+    }
+
+    /// The most edits (`editDistance`) a mistyped name may be from a real one for it to be suggested.
+    static let closeNameDistance = 2
+
+    /// The name of `names` fewest edits from `word` (the first of those), when it
+    /// is within `closeNameDistance` edits and fewer than `word` has letters; nil otherwise.
+    static func closestName(to word: String, among names: [String]) -> String? {
+        let scored = names.map { (name: $0, distance: editDistance(word.lowercased(), $0)) }
+        guard let best = scored.min(by: { $0.distance < $1.distance }),
+              best.distance <= closeNameDistance, best.distance < word.count else { return nil }
+        return best.name
+    }
+
+    /// The Levenshtein distance between `a` and `b`: the fewest insertions,
+    /// deletions and substitutions of one character that turn `a` into `b`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        // previous[j]: the distance between the first i characters of a and the first j of b.
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     /// Ends the process for `error` thrown while parsing, validating or running
@@ -96,6 +135,6 @@ struct DistillCommand: ParsableCommand {
         if let error = error as? CLIError { return error.description }
         let message = ValueErrorText.rewritten(message(for: error), command: CommandLine.arguments.dropFirst().first).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
-        return "error: " + message
+        return "error: " + ValueErrorText.lowercasedOpening(message)
     }
 }

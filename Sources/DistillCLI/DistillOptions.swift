@@ -4,17 +4,43 @@ import DistillDatasets
 import DistillIO
 import Foundation
 
-/// Where the data comes from and how many threads work on it: shared by every
-/// command that reads a dataset.
-struct DataOptions: ParsableArguments {
-    /// `--data`'s default.
-    static let defaultData = "data/mnist"
+/// `--data`'s default as a command's help says it: `data/mnist`, or for a
+/// command that can read a run's recorded dataset, that first.
+protocol DataDefault {
+    /// The help's "(default: ...)".
+    static var helpText: String { get }
+}
 
-    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). Default: \(DataOptions.defaultData); for run --resume and for eval of a run's folder, the dataset the run recorded.", valueName: "data"))
+/// `data/mnist` (sweep, check, bench, convert).
+enum PlainDataDefault: DataDefault {
+    static var helpText: String { "(default: \(DataOptions.defaultData))" }
+}
+
+/// `run`: with --resume, the dataset the run recorded.
+enum RunDataDefault: DataDefault {
+    static var helpText: String { "(default: \(DataOptions.defaultData); with --resume, the dataset the run recorded)" }
+}
+
+/// `eval`: for a run's folder, the dataset the run recorded.
+enum EvalDataDefault: DataDefault {
+    static var helpText: String { "(default: for a run's folder, the dataset the run recorded in its metrics.json; else \(DataOptions.defaultData))" }
+}
+
+/// Where the data comes from and how many threads work on it, for the commands
+/// whose `--data` defaults to `data/mnist` alone.
+typealias DataOptions = DataOptionGroup<PlainDataDefault>
+
+/// Where the data comes from and how many threads work on it: shared by every
+/// command that reads a dataset; `Default` says `--data`'s default in its help.
+struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
+    /// `--data`'s default.
+    static var defaultData: String { "data/mnist" }
+
+    @Option(name: .customLong("data"), help: ArgumentHelp("The dataset folder, recognised by its content: MNIST-named IDX files (raw or .gz; rank-4 images are colour), class folders of PNG files (train/<class>/*.png and test/<class>/*.png, or <class>/*.png with --test-fraction), CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) or CIFAR-100 binary files (train.bin, test.bin). \(Default.helpText)", valueName: "data"))
     var givenData: String?
 
     /// The dataset location: `--data`, else `defaultData`.
-    var data: String { givenData ?? DataOptions.defaultData }
+    var data: String { givenData ?? Self.defaultData }
 
     /// Whether `--data` was given (even with the default's value).
     var dataGiven: Bool { givenData != nil }
@@ -48,7 +74,7 @@ struct DataOptions: ParsableArguments {
     /// The largest `--threads`: far above any laptop's or workstation's cores, and
     /// well below the counts where starting the threads dominates a pass
     /// (`--threads 100000` took 20 s a step on 2 cores).
-    static let maximumThreads = 1024
+    static var maximumThreads: Int { 1024 }
 
     /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
     static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -68,17 +94,18 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// A command that reads a dataset with `DataOptions` (every command).
+/// A command that reads a dataset with `DataOptionGroup` (every command).
 protocol ReadsDataset {
-    var dataSettings: DataOptions { get }
+    /// `DataOptionGroup.threadsWarning` of its data options.
+    var threadsWarning: String? { get }
 }
 
-extension DistillCommand.Run: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
-extension DistillCommand.Sweep: ReadsDataset { var dataSettings: DataOptions { options.dataOptions } }
-extension DistillCommand.Eval: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
-extension DistillCommand.Check: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
-extension DistillCommand.Bench: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
-extension DistillCommand.Convert: ReadsDataset { var dataSettings: DataOptions { dataOptions } }
+extension DistillCommand.Run: ReadsDataset { var threadsWarning: String? { options.dataOptions.threadsWarning } }
+extension DistillCommand.Sweep: ReadsDataset { var threadsWarning: String? { options.dataOptions.threadsWarning } }
+extension DistillCommand.Eval: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Check: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Bench: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Convert: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
 
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
@@ -89,6 +116,16 @@ protocol ModelChoices {
     static var names: [String] { get }
     /// The sentence refusing `model`, one of `InnerModels.names` or an unknown name.
     static func refusal(_ model: String) -> String
+    /// Whether the command takes `--hypergradient unrolled` (else `--hypergradient`
+    /// and `--unroll-steps` are left out of its help, and refused by its `validate`).
+    static var takesUnrolled: Bool { get }
+}
+
+extension ModelChoices {
+    static var takesUnrolled: Bool { true }
+
+    /// The help's visibility of the options of the unrolled hypergradient.
+    static var unrolledVisibility: ArgumentVisibility { takesUnrolled ? .default : .hidden }
 }
 
 /// Every inner model (run and sweep).
@@ -116,10 +153,12 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText(among: Choices.names) { $0.l2 })"))
     var l2: Double?
 
-    @Option(help: "How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).")
+    @Option(help: ArgumentHelp("How the gradient with respect to the synthetic images is taken: implicit (the implicit function theorem at a certified inner solution) or unrolled (reverse mode through --unroll-steps gradient-descent steps from zero; logistic model only).",
+                               visibility: Choices.unrolledVisibility))
     var hypergradient = DistillerConfiguration().hypergradient
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). Default: \(DistillerConfiguration().unrollSteps)."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many inner gradient-descent steps the unrolled hypergradient differentiates through (--hypergradient unrolled only). (default: \(DistillerConfiguration().unrollSteps))",
+                                                        visibility: Choices.unrolledVisibility))
     var unrollSteps: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Hidden ReLU layers of the network whose NNGP / NTK kernel --model nngp|ntk uses (1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))
@@ -234,13 +273,13 @@ var outerLossDefaultText: String {
     let from = NTKModel.meanSquaredErrorFromImagesPerClass
     let small = defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue }
     let large = (try? InnerModels.defaultConfiguration(model: NTKModel.modelName, imagesPerClass: from))?.outerLoss.rawValue ?? ""
-    return "\(small.dropLast()) (ntk from \(from) images per class: \(large))."
+    return "\(small.dropLast()); ntk from \(from) images per class: \(large))"
 }
 
-/// "Default: 300." when every model (or, with `kernelModelsOnly`, every kernel
-/// model that reads the setting) has the same default, else "Default: 0.012
-/// (ntk, nngp: 0)." with the logistic model's value first: the defaults depend on
-/// `--model`.
+/// "(default: 300)", ArgumentParser's own style, when every model (or, with
+/// `kernelModelsOnly`, every kernel model that reads the setting) has the same
+/// default, else "(default: 0.012; nngp, ntk: 0)" with the logistic model's
+/// value first: the defaults depend on `--model`.
 func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [String] = InnerModels.names,
                                 _ value: (DistillerConfiguration) -> V) -> String {
     let names = (kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names).filter { models.contains($0) }
@@ -249,18 +288,22 @@ func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [S
     }
     guard let first = values.first?.1 else { return "" }
     let others = values.filter { $0.1 != first }
-    guard !others.isEmpty else { return "Default: \(first)." }
+    guard !others.isEmpty else { return "(default: \(first))" }
     var groups: [(value: V, names: [String])] = []
     for (name, v) in others {
         if let i = groups.firstIndex(where: { $0.value == v }) { groups[i].names.append(name) } else { groups.append((v, [name])) }
     }
-    return "Default: \(first) (" + groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ") + ")."
+    return "(default: \(first); " + groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ") + ")"
 }
+
+/// The options that shape a distillation, for `sweep` (`run` takes
+/// `DistillOptionGroup<RunDataDefault>`, whose `--data` help names --resume).
+typealias DistillOptions = DistillOptionGroup<PlainDataDefault>
 
 /// The options that shape a distillation, shared by `run` and `sweep`. Every
 /// option left unset takes the chosen model's default (`ModelOptions`).
-struct DistillOptions: ParsableArguments {
-    @OptionGroup(title: "Data") var dataOptions: DataOptions
+struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
+    @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<Default>
     @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))
@@ -296,7 +339,7 @@ struct DistillOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
     var pull: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. Default: the whole training set.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Take each outer step's loss and hypergradient on N training images drawn at random without replacement (seeded by --seed and the step's number, so a resumed run draws the same ones) instead of the whole training set. A step's pass over the training images then costs about N/n of a full one, but its hypergradient is a noisy, unbiased estimate of the exact full-set one, and the training loss and accuracy each step records are the batch's. For training sets too large for a full pass at every step. (default: the whole training set)", valueName: "N"))
     var batch: Int?
 
     /// The dataset location.

@@ -26,7 +26,7 @@ struct EvalDataset {
     /// - Throws: `DistilledSetError` when the recorded dataset is not there any
     ///   more, or a split option given without `--data` contradicts the recorded one;
     ///   `RunError` when metrics.json's dataset fields are malformed.
-    static func choose(_ data: DataOptions, distilled: String?) throws -> EvalDataset {
+    static func choose<Default>(_ data: DataOptionGroup<Default>, distilled: String?) throws -> EvalDataset {
         if data.dataGiven {
             return EvalDataset(path: data.data, options: data.datasetOptions, source: "--data")
         }

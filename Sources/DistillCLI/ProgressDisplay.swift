@@ -177,13 +177,17 @@ func terminalColumns() -> Int {
 }
 
 /// One JSON object per step on its own line, for programs to read:
-/// `step, steps, train_loss, train_accuracy, objective, l2, inner_iterations,
-/// inner_gradient_norm, linear_solve_iterations, linear_solve_residual, seconds`, plus
-/// `test_accuracy` and `test_loss` on the steps where `--eval-every` measured
-/// them. Non-finite numbers are written as `null`. `train_loss`, `train_accuracy`
-/// and `objective` are those the step started from, before its update (step k's:
-/// the set after k - 1 updates, as history.csv's); `test_accuracy` and `test_loss`
-/// those of the set after it, as metrics.json's after the last step.
+/// `step, steps, train_loss, train_accuracy, train_measured_after_step, objective,
+/// l2, inner_iterations, inner_gradient_norm, linear_solve_iterations,
+/// linear_solve_residual, seconds`, plus `test_accuracy`, `test_loss` and
+/// `test_measured_after_step` on the steps where the test accuracy was measured.
+/// Non-finite numbers are written as `null`. `train_loss`, `train_accuracy` and
+/// `objective` are those the step started from, before its update (step k's: the
+/// set after k - 1 updates, as history.csv's), so `train_measured_after_step` is
+/// k - 1 (0: the starting images); `test_accuracy` and `test_loss` are those of the
+/// set after the step's update, `test_measured_after_step` k, as metrics.json's after
+/// the last step. With `--batch` the loss and accuracy are the step's batch's and
+/// named so, as in history.csv: `batch_loss`, `batch_accuracy`, `batch_measured_after_step`.
 final class JSONStepLines: DistillationObserver {
     let write: (String) -> Void
     let probe: TestAccuracyProbe?
@@ -195,16 +199,20 @@ final class JSONStepLines: DistillationObserver {
 
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
         if let warning = toleranceWarning(record) { printError(warning) }
+        // The step's loss and accuracy are of the set it started from: measured after step k - 1.
+        let measured = distiller.configuration.batch == nil ? "train" : "batch"
         var fields: [(String, String)] = [
             ("step", "\(record.step)"), ("steps", "\(distiller.configuration.steps)"),
-            ("train_loss", Self.number(record.trainLoss)), ("train_accuracy", Self.number(record.trainAccuracy)),
+            ("\(measured)_loss", Self.number(record.trainLoss)), ("\(measured)_accuracy", Self.number(record.trainAccuracy)),
+            ("\(measured)_measured_after_step", "\(record.step - 1)"),
             ("objective", Self.number(record.objective)), ("l2", Self.number(record.l2)),
             ("inner_iterations", "\(record.innerIterations)"), ("inner_gradient_norm", Self.number(record.innerGradientNorm)),
             ("linear_solve_iterations", "\(record.linearSolveIterations)"), ("linear_solve_residual", Self.number(record.linearSolveResidual)),
             ("seconds", Self.number(record.seconds)),
         ]
         if let latest = probe?.points.last, latest.step == record.step {
-            fields += [("test_accuracy", Self.number(latest.accuracy)), ("test_loss", Self.number(latest.loss))]
+            fields += [("test_accuracy", Self.number(latest.accuracy)), ("test_loss", Self.number(latest.loss)),
+                       ("test_measured_after_step", "\(latest.step)")]
         }
         write("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}\n")
         return .proceed

@@ -29,6 +29,12 @@ struct ReportPage {
         /// How many draws `testAccuracyStd` is over.
         var draws: Int? = nil
 
+        /// What the "±" of `accuracyText` is, for the page's note and under the
+        /// console's table: "± : the sample standard deviation ... over the 5 draws ...".
+        var spreadNote: String {
+            "± : the sample standard deviation of the test accuracy over the \(draws.map { "\($0) " } ?? "")draws of a baseline drawn at random (in points of percent)."
+        }
+
         /// The test accuracy as the page and the console show it: "46.84% ± 3.88"
         /// (points of percent) when it was drawn several times.
         var accuracyText: String {
@@ -173,9 +179,9 @@ struct ReportPage {
             ("final inner solve", innerSolve),
             ("L2 strength of the final model", NumberText.compact(m.learnedL2) + (m.learnL2 ? " (learned)" : "")),
         ]
-        // What the spread is, as the console's table gives it without saying.
+        // What the spread is, as under the console's table.
         let spread = (baselines ?? []).first { $0.testAccuracyStd != nil }.map { b in
-            "<p class=\"note\">± : the sample standard deviation of the test accuracy over the \(b.draws.map { "\($0) " } ?? "")draws of a baseline drawn at random.</p>\n"
+            "<p class=\"note\">\(escaped(b.spreadNote))</p>\n"
         } ?? ""
         return "<table class=\"results\">\(rows)</table>\n" + spread + table(details)
     }

@@ -15,7 +15,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How progress is printed: text (a live line on a terminal, a plain line every so often otherwise) or json (one JSON object per step on standard output, the rest on standard error).", valueName: "text|json"))
     var logFormat = LogFormat.text
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve (default: chosen from the run's length so that measuring costs under 5% of the run).", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Measure the test accuracy every N steps during the run (on a copy, so the run is unchanged), for the progress line and report.html's curve. (default: chosen from the run's length so that measuring costs under 5% of the run)", valueName: "N"))
     var evalEvery: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side, evenly spread from the first step to the last, left to right (it has no text: report.html captions each with its step).", valueName: "N"))
@@ -203,16 +203,20 @@ final class RunDisplay: @unchecked Sendable {
     }
 
     /// The run beside its baselines, one row each, in aligned columns: the
-    /// model, its test accuracy (± the standard deviation over draws) and its
-    /// training loss. `train`: the training set, for the ceiling's size (`CeilingSize`; nil: all of it).
+    /// model, its test accuracy (± the sample standard deviation over draws) and
+    /// its training loss; under it, when a row has a "±", the line saying what
+    /// it is (`ReportPage.Baseline.spreadNote`). `train`: the training set, for
+    /// the ceiling's size (`CeilingSize`; nil: all of it).
     static func baselineTable(_ m: RunMetrics, _ baselines: [BaselineResult], train: LabeledImages? = nil) -> [String] {
         var rows: [[String]] = [["model", "test accuracy", "train loss"],
                                 ["distilled (this run)", NumberText.percent(m.testAccuracy), NumberText.fixed(m.trainLoss, digits: 4)]]
+        var note: String? = nil
         for b in baselines {
             let row = ReportPage.Baseline(b, ceiling: train.map { CeilingSize(model: b.model, train: $0) })
             rows.append([row.name, row.accuracyText, NumberText.fixed(b.trainLoss, digits: 4)])
+            if note == nil, row.testAccuracyStd != nil { note = row.spreadNote }
         }
-        return TextTable.lines(rows, rightAligned: [false, true, true])
+        return TextTable.lines(rows, rightAligned: [false, true, true]) + (note.map { [$0] } ?? [])
     }
 
     func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) {

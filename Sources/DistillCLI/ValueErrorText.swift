@@ -46,6 +46,20 @@ enum ValueErrorText {
         return "\(option): expected \(expected), found '\(value)'"
     }
 
+    /// `message` in the form of every `distill` error line: its opening word in
+    /// lower case when it is a capitalised word (ArgumentParser's "Unknown option
+    /// '--stepz'. Did you mean '--steps'?", "Missing value for ...", a sentence of
+    /// ours), not a name in capitals (CIFAR, PNG); and ArgumentParser's
+    /// suggestion joined as ours are: "unknown option '--stepz'; did you mean '--steps'?".
+    static func lowercasedOpening(_ message: String) -> String {
+        var text = message.replacingOccurrences(of: "'. Did you mean '", with: "'; did you mean '")
+        let letters = Array(text.prefix(2))
+        if letters.count == 2, letters[0].isUppercase, letters[1].isLowercase {
+            text = text.prefix(1).lowercased() + text.dropFirst()
+        }
+        return text
+    }
+
     /// What `option` of `command` reads, said for a person; nil for an option
     /// this table does not know.
     static func kind(of option: String, command: String?, value: String) -> String? {

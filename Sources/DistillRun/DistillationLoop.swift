@@ -191,8 +191,10 @@ public let fullDataCeilingL2 = 1e-4
 ///
 /// `stopRequested` is asked before each of them: once it answers true, no
 /// further one is started and those trained so far are returned (a sweep
-/// stopped by a signal). A baseline already started runs to its end, except the
-/// logistic model's ceiling, which asks between its L-BFGS iterations.
+/// stopped by a signal, or `run --baselines`). A baseline already started runs
+/// to its end, except the ceiling: the logistic model's asks between its L-BFGS
+/// iterations, the NNGP / NTK one before its kernel matrix, between its Cholesky
+/// panels and between blocks of its evaluation (`NeuralKernelCeiling.evaluate`).
 ///
 /// - Throws: `RunError` when the training set cannot supply the sets.
 public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,

@@ -264,8 +264,20 @@ public final class DistillationSession: @unchecked Sendable {
         public var stoppedEarly: Bool { outcome.distiller.step < outcome.distiller.configuration.steps }
     }
 
+    /// Written to standard error when the first signal comes during the baselines.
+    public static let baselineAcknowledgement = "stopping the baselines (the one being trained at its next check: a ceiling's L-BFGS iteration or kernel or Cholesky panel); the run's steps are done, its outputs and checkpoint are written without the baselines... (a second Ctrl-C or SIGTERM stops at once)\n"
+
+    /// Written to standard error when a second signal ends the run during its baselines.
+    public static func baselineSecondAcknowledgement(folder: String) -> String {
+        "stopping now; the run's steps are done: \(folder) keeps its outputs and checkpoint, without the baselines.\n"
+    }
+
     /// Runs the remaining steps with the guards and `observers`, then writes the
     /// outputs (`grid` draws distilled.png), `extras` and the checkpoint as one set.
+    /// With `request.baselines`, the baselines are trained before that set is
+    /// written (`beforeBaselines` is called as they start), unless a signal
+    /// stopped the steps; a signal during them stops them and the set is written
+    /// without them (the first signal writes it at once, as during the steps).
     ///
     /// The first signal writes that set for the last finished step at once, on
     /// another thread (without the baselines, which take long): the folder a
@@ -276,7 +288,7 @@ public final class DistillationSession: @unchecked Sendable {
     ///   step are written first) or an output cannot be written (the folder is
     ///   left as it was).
     public func run(observers: [any DistillationObserver], grid: @escaping GridPicture,
-                    extras: ExtraFiles? = nil) throws(RunError) -> Result {
+                    extras: ExtraFiles? = nil, beforeBaselines: () -> Void = {}) throws(RunError) -> Result {
         let out = request.out, data = request.data
         try createOutputFolder()
         let dataset = self.dataset, commands = self.commands
@@ -322,7 +334,15 @@ public final class DistillationSession: @unchecked Sendable {
         }
         if let error = periodic.error { throw RunError("cannot write the checkpoint in \(Checkpoint.folder(in: out)): \(error)") }
         var outcome = measure(final, history: fullHistory, dataset: dataset, data: data, commands: commands)
-        if request.baselines { outcome.metrics.baselines = try baselines(dataset, configuration: final.configuration) }
+        // The baselines, unless a signal stopped the steps; a signal during them stops
+        // them (`stopRequested`), and the set is written without them.
+        if request.baselines && signals.received == 0 {
+            signals.duringBaselines(acknowledgement: Self.baselineAcknowledgement, second: Self.baselineSecondAcknowledgement(folder: out))
+            beforeBaselines()
+            let signals = self.signals
+            let trained = try baselines(dataset, configuration: final.configuration, stopRequested: { signals.received != 0 })
+            if signals.received == 0 { outcome.metrics.baselines = trained }
+        }
         do {
             try writeSet(outcome, state: final, grid: grid, extras: extras, precedence: .unlessLater)
         } catch {

@@ -159,6 +159,17 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         acknowledgementBytes = signalLineBuffer(acknowledgement)
     }
 
+    /// Switches to the baselines of a run whose steps are done (`run --baselines`):
+    /// the first signal is acknowledged with `acknowledgement` and still writes the
+    /// set of the last finished step at once (without the baselines); the caller
+    /// asks `received` between and within the baselines. A second one writes
+    /// `second` and ends the process with status 128 + the signal once that set
+    /// is complete. Both texts end with a newline.
+    public func duringBaselines(acknowledgement: String, second: String) {
+        secondSignalBytes = signalLineBuffer(second)
+        acknowledgementBytes = signalLineBuffer(acknowledgement)
+    }
+
     deinit {
         restoreStartingSignalDispositions()
         if writesCheckpoint {

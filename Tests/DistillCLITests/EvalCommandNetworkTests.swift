@@ -237,7 +237,7 @@ import Testing
     /// Each bad combination is rejected before any work, in one sentence.
     @Test(arguments: [
         (["--baseline", "random-real"], "needs --network"),
-        (["--network", "mlp"], "Give the set to evaluate"),
+        (["--network", "mlp"], "give the set to evaluate"),
         (["--distilled", "x", "--baseline", "kmeans", "--network", "mlp"], "not both"),
         (["--distilled", "x", "--augment"], "--augment sets how networks are trained"),
         (["--distilled", "x", "--augmentation", "dc"], "--augmentation sets how networks are trained"),

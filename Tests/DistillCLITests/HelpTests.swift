@@ -57,9 +57,17 @@ import _TestSupport
                 let names = (argument["names"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
                 // ArgumentParser's own --help and --version.
                 if names.contains("help") || names.contains("version") { continue }
-                let text = argument["abstract"] as? String ?? ""
+                let abstract = argument["abstract"] as? String ?? ""
+                // A default our text gives follows the sentence as ArgumentParser's own do: ". (default: 2)".
+                let text = abstract.range(of: ". (default: ", options: .backwards).map { String(abstract[..<$0.lowerBound]) + "." } ?? abstract
                 #expect(text.first?.isUppercase == true && text.hasSuffix("."),
-                        "\(name) --\(names.first ?? "?"): \"\(text)\" is not a sentence")
+                        "\(name) --\(names.first ?? "?"): \"\(abstract)\" is not a sentence")
+                #expect(!abstract.contains("Default:") && !abstract.contains("Defaults:"),
+                        "\(name) --\(names.first ?? "?"): \"\(abstract)\" says its default unlike ArgumentParser's \"(default: 2)\"")
+                if abstract.contains("(default: ") {
+                    #expect(abstract.hasSuffix(")") && abstract.contains(". (default: "),
+                            "\(name) --\(names.first ?? "?"): \"\(abstract)\" does not end with its default as \". (default: 2)\"")
+                }
                 checked += 1
             }
         }

@@ -9,17 +9,29 @@ import Glibc
 @Suite struct MistypedSubcommandTests {
     static let subcommands = "run, sweep, eval, check, bench, convert"
 
+    /// Within two edits of a subcommand, the error asks whether it was meant.
     @Test(arguments: [
-        (["evl", "--distilled", "out"], "evl"),
-        (["swep"], "swep"),
-        (["help", "nosuch"], "nosuch"),
-        (["Run", "--steps", "3"], "Run"),
+        (["evl", "--distilled", "out"], "evl", "eval"),
+        (["swep"], "swep", "sweep"),
+        (["help", "nosuch"], "nosuch", nil),
+        (["Run", "--steps", "3"], "Run", "run"),
+        (["benchmark"], "benchmark", nil),
+        (["chek"], "chek", "check"),
+        (["x"], "x", nil),
     ])
-    func aMistypedSubcommandIsNamed(arguments: [String], word: String) throws {
+    func aMistypedSubcommandIsNamed(arguments: [String], word: String, meant: String?) throws {
         let result = try distillCommand(arguments)
         #expect(result.status == 1)
-        #expect(result.stderr == "error: unknown subcommand '\(word)'; expected one of \(Self.subcommands)\n")
+        let question = meant.map { "; did you mean '\($0)'?" } ?? ""
+        #expect(result.stderr == "error: unknown subcommand '\(word)'; expected one of \(Self.subcommands)\(question)\n")
         #expect(result.stdout.isEmpty)
+    }
+
+    @Test func editDistanceByHand() {
+        #expect(DistillCommand.editDistance("evl", "eval") == 1)
+        #expect(DistillCommand.editDistance("kitten", "sitting") == 3)
+        #expect(DistillCommand.editDistance("", "run") == 3 && DistillCommand.editDistance("run", "") == 3)
+        #expect(DistillCommand.editDistance("sweep", "sweep") == 0)
     }
 
     /// The default command's options, a real subcommand and help still work.

@@ -47,7 +47,7 @@ private func record(_ x: Double, step: Int = 3) -> StepRecord {
             m.trainLoss = x; m.testAccuracy = x; m.trainAccuracy = x; m.seconds = x; m.secondsPerStep = x
             m.baselines = [BaselineResult(name: "random_real", model: "logistic", imagesPerClass: 1, l2: x, testAccuracy: x, testAccuracyStd: x,
                                           trainLoss: x, trainLossStd: x, draws: 5, seconds: x)]
-            #expect(RunDisplay.baselineTable(m, m.baselines ?? []).count == 4)
+            #expect(RunDisplay.baselineTable(m, m.baselines ?? []).count == 5)
             // JSON lines.
             let json = JSONStepLines.number(x)
             #expect(x.isFinite ? Double(json) == x : json == "null")

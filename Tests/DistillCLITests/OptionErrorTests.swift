@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import DistillCLI
 
 /// A bad option is reported the same way whoever finds it, in every command:
 /// ArgumentParser (a value that is not a number, an unknown option), a
@@ -11,7 +12,13 @@ import Testing
     static let cases: [(arguments: [String], line: String)] = [
         (["run", "--batch", "-5"], "error: --batch must be at least 1, got -5."),
         (["run", "--steps", "many"], "error: --steps: expected an integer, found 'many'"),
-        (["run", "--no-such-option"], "error: Unknown option '--no-such-option'"),
+        (["run", "--no-such-option"], "error: unknown option '--no-such-option'"),
+        (["run", "--stepz", "3"], "error: unknown option '--stepz'; did you mean '--steps'?"),
+        (["run", "--baselines=1"], "error: the option '--baselines' does not take any value, but '1' was specified."),
+        // A mistyped option is said before what a `validate()` finds (which ran first).
+        (["eval", "--distiled", "x"], "error: unknown option '--distiled'; did you mean '--distilled'?"),
+        (["run", "--stepz", "3", "--images-per-class", "0"], "error: unknown option '--stepz'; did you mean '--steps'?"),
+        (["sweep", "--no-such-option=3", "--images-per-class", "0"], "error: unknown option '--no-such-option'"),
         (["sweep", "--images-per-class", "1,0"], "error: --images-per-class must list sizes of at least 1, got [1, 0]."),
         (["eval", "--distilled", "x", "--network", "mlp", "--seeds", "0"], "error: --seeds must lie between 1 and 100, got 0."),
         (["check", "--threads", "0"], "error: --threads must be at least 1, got 0."),
@@ -25,6 +32,15 @@ import Testing
         #expect(result.status == 1, "\(arguments)")
         #expect(result.stderr == line + "\n", "\(arguments)")
         #expect(result.stdout.isEmpty)
+    }
+
+    /// ArgumentParser's own sentences open in lower case, as ours do (they used
+    /// to read "error: Missing value for ...", "error: Unknown option ...").
+    @Test func argumentParsersSentencesOpenInLowerCase() throws {
+        let missing = try distillCommand(["run", "--steps"])
+        #expect(missing.status == 1 && missing.stderr == "error: missing value for '--steps <steps>'\n", "\(missing.stderr)")
+        #expect(ValueErrorText.lowercasedOpening("CIFAR-10: no batches") == "CIFAR-10: no batches")
+        #expect(ValueErrorText.lowercasedOpening("Unknown option '--x'. Did you mean '--y'?") == "unknown option '--x'; did you mean '--y'?")
     }
 
     /// `--batch -5` (refused by `validate()`) and `--batch 13` (refused once the

@@ -48,7 +48,7 @@ import Testing
         let line = help.split(separator: "\n").first { $0.contains("--batch <N>") }.map(String.init) ?? ""
         #expect(line.contains("N training images drawn at random without replacement"))
         #expect(line.contains("costs about N/n of a full one") && line.contains("noisy, unbiased estimate of the exact full-set one"))
-        #expect(line.contains("Default: the whole training set."))
+        #expect(line.contains("(default: the whole training set)"))
         #expect(DistillCommand.Sweep.helpMessage(columns: 100_000).contains("--batch <N>"))
     }
 

@@ -189,6 +189,7 @@ private func hasControlCharacters(_ text: String) -> Bool {
             "distilled (this run)                      88.09%      0.6292",
             "random real (1 per class, L2 0.1)  55.12% ± 3.10      1.2345",
             "full data (all data, L2 0.0001)           92.64%      0.2700",
+            "± : the sample standard deviation of the test accuracy over the 5 draws of a baseline drawn at random (in points of percent).",
         ])
     }
 }
@@ -284,9 +285,22 @@ private func hasControlCharacters(_ text: String) -> Bool {
             }
             #expect(object["step"] as? Int == index + 1 && object["steps"] as? Int == 6)
             #expect((object["test_accuracy"] != nil) == ((index + 1) % 3 == 0))
+            // Each line says which set its figures measure: the training figures the
+            // set before the step's update, the test ones the set after it.
+            #expect(object["train_measured_after_step"] as? Int == index)
+            #expect(object["test_measured_after_step"] as? Int == ((index + 1) % 3 == 0 ? index + 1 : nil))
         }
         // The summary goes to stderr, so stdout is JSON lines only.
         #expect(result.stderr.contains("Done: 6 steps in "))
+        // With --batch the step's figures are the batch's, named so (as in history.csv).
+        let batched = try runDistill(["--data", data.path, "--out", scratch.path + "/out-batch", "--steps", "2",
+                                      "--log-format", "json", "--batch", "6"])
+        #expect(batched.status == 0, "\(batched.stderr)")
+        for line in batched.stdout.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["batch_loss"] != nil && object["batch_accuracy"] != nil && object["batch_measured_after_step"] != nil)
+            #expect(object["train_loss"] == nil && object["train_accuracy"] == nil, "\(line)")
+        }
         #expect(JSONStepLines.number(.infinity) == "null" && JSONStepLines.number(0.25) == "0.25")
     }
 

@@ -66,6 +66,26 @@ import _TestSupport
         return process.terminationStatus == 0
     }()
 
+    /// A reader that stops early (`tools/retrain.py --help | head`) ends the
+    /// scripts quietly: no BrokenPipeError traceback on standard error. The pipe's
+    /// reading end is closed before the script starts, so its first write fails.
+    @Test(.enabled(if: pythonWithNumpy, "python3 with numpy and scipy runs the tools"),
+          arguments: ["retrain.py", "ntk-subset-curve.py", "bench-reference.py"])
+    func helpIntoAClosedPipeIsQuiet(script: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestSupport.packageRoot() + "/tools/" + script, "--help"]
+        let output = Pipe(), errors = Pipe()
+        try output.fileHandleForReading.close()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        try output.fileHandleForWriting.close()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(stderr.isEmpty, "\(script): \(stderr)")
+    }
+
     /// tools/retrain.py refuses every bad input with one line naming the folder or
     /// file and what was expected, and status 1 (it used to print tracebacks).
     @Test(.enabled(if: pythonWithNumpy, "python3 with numpy and scipy runs tools/retrain.py"))

@@ -67,14 +67,14 @@ struct ScratchFolder {
             #expect(RerunCommand.settings(given.distillerConfiguration).contains(other.rawValue))
         }
         let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 400)
-        #expect(help.contains("Default: cross-entropy (ntk from \(from) images per class: mse)."))
+        #expect(help.contains("(default: cross-entropy; ntk from \(from) images per class: mse)"))
     }
 
     @Test func theHelpSaysTheDefaultsDependOnTheModel() {
         let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 1000)
         #expect(help.contains("The defaults of the other options depend on it."))
         let ntk = try? InnerModels.defaultConfiguration(model: "ntk")
-        #expect(help.contains("Default: \(DistillerConfiguration().pull) (nngp, ntk: \(ntk?.pull ?? -1))."))
+        #expect(help.contains("(default: \(DistillerConfiguration().pull); nngp, ntk: \(ntk?.pull ?? -1))"))
     }
 
     @Test func runIsTheDefaultSubcommand() throws {

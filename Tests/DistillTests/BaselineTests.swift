@@ -111,8 +111,11 @@ import DistillImages
         #expect(NTKModel.ceiling(model: LogisticModel(solver: NewtonCG(relativeTolerance: 1e-9)), train: train, test: test, l2: 1e-9, threads: 2) == nil)
     }
 
-    /// The NTK ceiling's Cholesky factorisation asks `stopRequested` between its
-    /// panels (as sweep's baselines pass it on a signal) and, stopped, gives no ceiling.
+    /// The NTK ceiling asks `stopRequested` (as run's and sweep's baselines pass it
+    /// on a signal) before its kernel matrix, between its Cholesky factorisation's
+    /// panels and before each block of its evaluation on the training and test
+    /// images, and, stopped, gives no ceiling. (It used to ask between the panels
+    /// only: a stop during the kernel against every image waited for its end.)
     @Test func theKernelCeilingStopsWhenAsked() throws {
         let (train, test) = Self.splits()
         let model = NeuralKernelModel(kernel: NeuralKernel(kind: .ntk, depth: 2, weightVariance: 2, biasVariance: 0.01),
@@ -125,7 +128,33 @@ import DistillImages
         let whole = NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
                                      stopRequested: { asked += 1; return false })
         #expect(whole != nil && whole == NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2))
-        #expect(asked == (NeuralKernelCeiling.subsetCount(of: train) + 31) / 32)
+        let panels = (NeuralKernelCeiling.subsetCount(of: train) + 31) / 32
+        #expect(asked == 1 + panels + 2)
+        // Stopped as the evaluation starts (after the last panel).
+        asked = 0
+        #expect(NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
+                                 stopRequested: { asked += 1; return asked > 1 + panels }) == nil)
+        #expect(asked == 2 + panels)
+    }
+
+    /// The ceiling's evaluation in blocks of images gives the whole set's loss
+    /// and accuracy, and stops before a block when asked.
+    @Test func theKernelCeilingsEvaluationInBlocksIsTheWholeOne() throws {
+        let (train, test) = Self.splits()
+        let model = NeuralKernelModel(kernel: NeuralKernel(kind: .nngp, depth: 2, weightVariance: 2, biasVariance: 0.01),
+                                      standardisation: .measured(on: test), outerLoss: .crossEntropy, threads: 2)
+        let fit = model.fit(images: Matrix(rows: test.count, columns: test.features, values: (0..<test.count).flatMap { test.image($0) }),
+                            labels: model.initialLabels(TestSupport.oneHot(test.labels.map { Int($0) }, classes: test.classes)), l2: 1e-3, from: nil)
+        let whole = model.evaluate(fit, on: train, threads: 2)
+        var asked = 0
+        let blocks = try #require(NeuralKernelCeiling.evaluate(model, fit, on: train, threads: 2, block: 7,
+                                                               stopRequested: { asked += 1; return false }))
+        #expect(asked == (train.count + 6) / 7)
+        #expect(abs(blocks.loss - whole.loss) < 1e-12 * max(1, whole.loss))
+        #expect(blocks.accuracy == whole.accuracy)
+        asked = 0
+        #expect(NeuralKernelCeiling.evaluate(model, fit, on: train, threads: 2, block: 7, stopRequested: { asked += 1; return asked == 3 }) == nil)
+        #expect(asked == 3)
     }
 
     @Test func meanAndStdByHand() {
