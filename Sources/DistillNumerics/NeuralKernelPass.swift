@@ -77,16 +77,84 @@ public final class NeuralKernelPass: Sendable {
     /// finite inputs; `dense` and `skipped` exist for tests and benchmarks.
     public enum ZeroPixels: Sendable { case automatic, dense, skipped }
 
+    /// Per image of a byte image set: the sum and the sum of squares of its stored
+    /// bytes (exact integers) and which of its 16-pixel chunks are nonzero
+    /// (`distill_nk_row_statistics`). They depend on the images alone, so they are
+    /// found once per image set (`init(data:threads:)`) and handed to every pass over
+    /// it (`NeuralKernelPass.init(... rowStatistics:)`); the AVX-512 sweep of
+    /// `m <= 16` support images then copies them instead of reading every byte once
+    /// more in each pass. The results are the same bits with or without them.
+    public struct RowStatistics: Sendable {
+        /// `Σ_k x_ik` per image (`count`).
+        public let sums: [Double]
+        /// `Σ_k x_ik²` per image (`count`).
+        public let squares: [Double]
+        /// `count x distill_nk_chunk_words(features)`: bit `c % 64` of word `c / 64` of
+        /// image `i` is set when its pixels `16c ..< 16c + 16` are not all zero.
+        public let chunks: [UInt64]
+
+        /// The statistics of `data`'s images, split over `threads`; nil for float pixels
+        /// (the pass uses them for bytes only). `kernel`: `.portable` finds them without
+        /// AVX-512 (the same values).
+        public init?(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic) {
+            guard case .bytes(let bytes) = data.pixels else { return nil }
+            let n = data.count, p = data.features, words = distill_nk_chunk_words(p)
+            let cKernel = kernel == .automatic ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
+            let parts = Parallel.chunks(of: n, parts: max(1, threads))
+            // Each thread's rows (written from the start of its arrays), concatenated in order.
+            let found = Parallel.map(parts: parts.count) { part -> (sums: [Double], squares: [Double], chunks: [UInt64]) in
+                let rows = parts[part]
+                var sums = [Double](repeating: 0, count: rows.count), squares = sums
+                var chunks = [UInt64](repeating: 0, count: rows.count * words)
+                if !rows.isEmpty {
+                    bytes.withUnsafeBytes { b in
+                    sums.withUnsafeMutableBufferPointer { s in
+                    squares.withUnsafeMutableBufferPointer { q in
+                    chunks.withUnsafeMutableBufferPointer { c in
+                        distill_nk_row_statistics(b.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) + rows.lowerBound * p },
+                                                  p, cKernel, 0, rows.count, s.baseAddress, q.baseAddress, c.baseAddress)
+                    }}}}
+                }
+                return (sums, squares, chunks)
+            }
+            sums = found.flatMap(\.sums)
+            squares = found.flatMap(\.squares)
+            chunks = found.flatMap(\.chunks)
+        }
+    }
+
     public let data: LabeledImages
     public let threads: Int
     public let usesAVX512: Bool
     public let zeroPixels: ZeroPixels
+    /// Where the pass's row statistics come from (the results are the same bits).
+    public enum RowStatisticsSource: Sendable {
+        /// Found when the pass is made, for the AVX-512 kernel over byte pixels.
+        case foundOnce
+        /// Found once for the image set by the caller, `RowStatistics(data: data, ...)`,
+        /// and kept across passes: for exactly these images (only their count is
+        /// checked; with another count they are found anew, as by `foundOnce`).
+        case given(RowStatistics?)
+        /// Not kept: the kernel finds them in each call, as before they were kept
+        /// (tests and benchmarks).
+        case eachCall
+    }
 
-    public init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, zeroPixels: ZeroPixels = .automatic) {
+    /// `data`'s row statistics that the AVX-512 kernel over byte pixels is given
+    /// (nil: it finds them in each call).
+    public let rowStatistics: RowStatistics?
+
+    public init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, zeroPixels: ZeroPixels = .automatic,
+                rowStatistics source: RowStatisticsSource = .foundOnce) {
         self.data = data
         self.threads = max(1, threads)
         usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
         self.zeroPixels = zeroPixels
+        switch source {
+        case _ where !usesAVX512, .eachCall: rowStatistics = nil
+        case .given(let given?) where given.sums.count == data.count: rowStatistics = given
+        case .given, .foundOnce: rowStatistics = RowStatistics(data: data, threads: threads)
+        }
     }
 
     /// Multiply-adds of one pass with the gradient, for `count` support images
@@ -125,6 +193,9 @@ public final class NeuralKernelPass: Sendable {
         let rowLinear = -2 * w * mean * scale / (dp * std * std)
         let rowConstant = w * mean * mean / (std * std) + b
         let (supportT, offset, q) = (supportTransposed, columnOffset, supportQ)
+        // The row statistics, or empty arrays (passed as NULL: found in each call).
+        let (rowSumsArray, rowSquaresArray, rowChunksArray) = (rowStatistics?.sums ?? [], rowStatistics?.squares ?? [],
+                                                               rowStatistics?.chunks ?? [])
         let kernel = usesAVX512 ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
         let chunks = Parallel.chunks(of: n, parts: threads)
         let sparse: Int32 = switch zeroPixels {
@@ -150,6 +221,9 @@ public final class NeuralKernelPass: Sendable {
                 q.withUnsafeBufferPointer { qs in
                 alpha.withUnsafeBufferPointer { a in
                 data.labels.withUnsafeBufferPointer { labels in
+                rowSumsArray.withUnsafeBufferPointer { rowSums in
+                rowSquaresArray.withUnsafeBufferPointer { rowSquares in
+                rowChunksArray.withUnsafeBufferPointer { rowChunks in
                     var problem = distill_nk_problem(
                         pixels: pixels, pixel_kind: kind, labels: labels.baseAddress,
                         features: p, classes: c, count: m, ldm: ldm, support_t: st.baseAddress,
@@ -158,7 +232,10 @@ public final class NeuralKernelPass: Sendable {
                         support_q: qs.baseAddress, alpha: a.baseAddress, depth: Int32(architecture.depth),
                         kind: architecture.tangent ? DISTILL_NK_NTK : DISTILL_NK_NNGP,
                         loss: loss == .meanSquaredError ? DISTILL_NK_LOSS_MSE : DISTILL_NK_LOSS_CROSS_ENTROPY,
-                        weight_variance: w, bias_variance: b, cone_epsilon: Self.coneEpsilon)
+                        weight_variance: w, bias_variance: b, cone_epsilon: Self.coneEpsilon,
+                        row_sums: rowSums.isEmpty ? nil : rowSums.baseAddress,
+                        row_squares: rowSquares.isEmpty ? nil : rowSquares.baseAddress,
+                        row_chunks: rowChunks.isEmpty ? nil : rowChunks.baseAddress)
                     return dAlpha.withUnsafeMutableBufferPointer { da in
                     dDot.withUnsafeMutableBufferPointer { dd in
                     dSum.withUnsafeMutableBufferPointer { ds in
@@ -167,7 +244,7 @@ public final class NeuralKernelPass: Sendable {
                                         &lossSum, &correct,
                                         wantGradient ? da.baseAddress : nil, dd.baseAddress, ds.baseAddress, dq.baseAddress)
                     }}}}
-                }}}}}
+                }}}}}}}}
             }
             let status: Int32
             switch data.pixels {
