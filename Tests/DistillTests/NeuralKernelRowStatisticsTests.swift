@@ -106,8 +106,8 @@ import _TestSupport
 
     /// The model's cache: the same pass twice gives the kept statistics (the same
     /// storage); another pass over other images of the same shape and count gets its
-    /// own; so does a new pass over the first images once the first pass has gone.
-    @Test func theCacheKeepsOnePassesStatisticsAndNoOtherPasses() throws {
+    /// own, and both stay kept while alive, up to the cache's capacity.
+    @Test func theCacheKeepsEachLivePassesStatisticsAndNoOtherPasses() throws {
         let first = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 11)
         let second = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 12)
         let cache = NeuralKernelRowCache()
@@ -121,6 +121,15 @@ import _TestSupport
         #expect(b.sums == Self.plainStatistics(second).sums && b.chunks == Self.plainStatistics(second).chunks)
         let again = try #require(cache.statistics(for: passA))
         #expect(again.sums == Self.plainStatistics(first).sums && again.chunks == Self.plainStatistics(first).chunks)
+        // Both passes alive (a benchmark's beside the distiller's): each keeps its own.
+        #expect(storage(again) == storage(a1))
+        let b2 = try #require(cache.statistics(for: passB))
+        #expect(storage(b2) == storage(b))
+        // More live passes than it keeps: the least recently used (passA) is found anew.
+        let others = (0..<NeuralKernelRowCache.capacity).map { OuterPass(data: Self.randomImages(count: 20, height: 4, width: 4, percent: 50, seed: UInt64(30 + $0)), threads: 1) }
+        for other in others { _ = cache.statistics(for: other) }
+        let evicted = try #require(cache.statistics(for: passA))
+        #expect(evicted.sums == a1.sums && storage(evicted) != storage(a1))
     }
 
     /// Through the model (its pass at 1 image per class: m = 10), alternating two training
