@@ -92,6 +92,16 @@ public final class NeuralKernelPass: Sendable {
         /// `count x distill_nk_chunk_words(features)`: bit `c % 64` of word `c / 64` of
         /// image `i` is set when its pixels `16c ..< 16c + 16` are not all zero.
         public let chunks: [UInt64]
+        /// The bytes they were found from (the same storage as the image set's, not a copy).
+        private let bytes: [UInt8]
+
+        /// Whether these are `data`'s statistics: found from the very same storage of bytes
+        /// (arrays are never changed in place while shared, so the same storage and count
+        /// are the same bytes). Equal bytes in other storage do not count (they are found anew).
+        public func describe(_ data: LabeledImages) -> Bool {
+            guard case .bytes(let other) = data.pixels, other.count == bytes.count, sums.count == data.count else { return false }
+            return other.withUnsafeBufferPointer { $0.baseAddress } == bytes.withUnsafeBufferPointer { $0.baseAddress }
+        }
 
         /// The statistics of `data`'s images, split over `threads`; nil for float pixels
         /// (the pass uses them for bytes only). `kernel`: `.portable` finds them without
@@ -117,6 +127,7 @@ public final class NeuralKernelPass: Sendable {
                 }
                 return (sums, squares, chunks)
             }
+            self.bytes = bytes
             sums = found.flatMap(\.sums)
             squares = found.flatMap(\.squares)
             chunks = found.flatMap(\.chunks)
@@ -132,8 +143,8 @@ public final class NeuralKernelPass: Sendable {
         /// Found when the pass is made, for the AVX-512 kernel over byte pixels.
         case foundOnce
         /// Found once for the image set by the caller, `RowStatistics(data: data, ...)`,
-        /// and kept across passes: for exactly these images (only their count is
-        /// checked; with another count they are found anew, as by `foundOnce`).
+        /// and kept across passes; used only if they `describe` this pass's `data`
+        /// (else found anew, as by `foundOnce`).
         case given(RowStatistics?)
         /// Not kept: the kernel finds them in each call, as before they were kept
         /// (tests and benchmarks).
@@ -152,7 +163,7 @@ public final class NeuralKernelPass: Sendable {
         self.zeroPixels = zeroPixels
         switch source {
         case _ where !usesAVX512, .eachCall: rowStatistics = nil
-        case .given(let given?) where given.sums.count == data.count: rowStatistics = given
+        case .given(let given?) where given.describe(data): rowStatistics = given
         case .given, .foundOnce: rowStatistics = RowStatistics(data: data, threads: threads)
         }
     }

@@ -104,6 +104,41 @@ import _TestSupport
         }
     }
 
+    /// Statistics describe only the image set whose storage they were found from: a pass
+    /// given another set's (even of the same shape and count) finds its own, and gives the
+    /// bits of a pass that finds them itself.
+    @Test func aPassGivenAnotherSetsStatisticsFindsItsOwn() throws {
+        let first = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 41)
+        let second = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 42)
+        let statistics = try #require(NeuralKernelPass.RowStatistics(data: first, threads: 2))
+        #expect(statistics.describe(first))
+        #expect(!statistics.describe(second))
+        guard case .bytes(let bytes) = first.pixels else { return }
+        func images(_ pixels: [UInt8]) -> LabeledImages {
+            LabeledImages(pixels: .bytes(pixels), scale: first.scale, labels: first.labels, shape: first.shape, classes: first.classes)
+        }
+        #expect(statistics.describe(images(bytes)))              // the same storage: arrays are shared, not copied
+        #expect(!statistics.describe(images(bytes.map { $0 })))  // equal bytes in storage of their own
+        let passOverSecond = NeuralKernelPass(data: second, threads: 2, rowStatistics: .given(statistics))
+        if passOverSecond.usesAVX512 {
+            #expect(passOverSecond.rowStatistics?.sums == Self.plainStatistics(second).sums)
+            #expect(NeuralKernelPass(data: first, threads: 2, rowStatistics: .given(statistics)).rowStatistics?.sums == statistics.sums)
+        }
+        var random = SplitMix64(seed: 43)
+        let m = 10, p = second.features
+        let support = (0..<(m * p)).map { _ in random.nextNormal() }
+        let alpha = (0..<(m * second.classes)).map { _ in 0.05 * random.nextNormal() }
+        let architecture = NeuralKernelArchitecture(tangent: true, depth: 2, weightVariance: 2, biasVariance: 0.01)
+        func run(_ pass: NeuralKernelPass) -> NeuralKernelPassResult {
+            pass.evaluate(support: support, count: m, alpha: alpha, architecture: architecture, mean: 0.13, std: 0.31,
+                          loss: .crossEntropy, gradient: true)
+        }
+        let ours = run(passOverSecond), own = run(NeuralKernelPass(data: second, threads: 2, rowStatistics: .eachCall))
+        #expect(ours.loss.bitPattern == own.loss.bitPattern)
+        let sameGradient = ours.supportGradient == own.supportGradient
+        #expect(sameGradient)
+    }
+
     /// The model's cache: the same pass twice gives the kept statistics (the same
     /// storage); another pass over other images of the same shape and count gets its
     /// own, and both stay kept while alive, up to the cache's capacity.
