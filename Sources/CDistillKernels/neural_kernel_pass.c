@@ -52,8 +52,8 @@
 // products have lanes over pixels, whole 16-pixel chunks are skipped instead, when the
 // call's first super-block has below NK_NARROW_CHUNKS_BELOW of its tiles' chunks nonzero
 // (MNIST: 58% of a row's chunks, 69% of a pair's): byte_sums (or, where the problem has
-// them, the image set's row statistics, which distill_nk_row_statistics found once by it) also gives each row's
-// nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
+// them, the image set's row statistics: its distill_outer_chunk_masks, the same bits) also
+// gives each row's nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
 // chunks nonzero in either row, listed by vpcompressb, and step 6 (gemm_backward_rows)
 // per strip of two chunks over the block's rows nonzero there (row bits per strip, from
 // the rows' chunk bits by vptestmq), converting those rows' bytes again rather than reading xf,
@@ -94,8 +94,6 @@ unsigned long long nk_profile[8];
 #define PI 3.141592653589793
 
 long distill_nk_ldm(long count) { return (count + 15) / 16 * 16; }
-
-long distill_nk_chunk_words(long features) { return (features + 1023) / 1024; }
 
 static long ld16(long n) { return (n + 15) / 16 * 16; }
 
@@ -501,8 +499,8 @@ AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *su
 
 /// Σx, Σx² (into sc->rowsum, sc->rowsq) and, with `chunks`, the nonzero-chunk bits (as
 /// byte_sums lays them out) of rows b0 ..< b0 + nb: copied from the problem's row
-/// statistics (distill_nk_row_statistics, found once for the image set) when it has
-/// them, else found by byte_sums; the same values either way.
+/// statistics (distill_nk_row_statistics and distill_outer_chunk_masks, found once for
+/// the image set) when it has them, else found by byte_sums; the same values either way.
 AVX512_VNNI static void block_statistics(const distill_nk_problem *pb, long b0, long nb, scratch *sc, uint64_t *chunks,
                                          long ldw) {
     const long p = pb->features;
@@ -513,7 +511,7 @@ AVX512_VNNI static void block_statistics(const distill_nk_problem *pb, long b0, 
     memcpy(sc->rowsum, pb->row_sums + b0, sizeof(double) * (size_t)nb);
     memcpy(sc->rowsq, pb->row_squares + b0, sizeof(double) * (size_t)nb);
     if (chunks) {
-        const long words = distill_nk_chunk_words(p);
+        const long words = distill_outer_mask_words(p);
         for (long i = 0; i < nb; i++)
             for (long w = 0; w < words; w++) chunks[w * ldw + i] = pb->row_chunks[(b0 + i) * words + w];
     }
@@ -2081,42 +2079,30 @@ double distill_peak_fma(long iterations, float *sink) {
 
 // ---------------------------------------------------------------------------
 
-/// distill_nk_row_statistics without AVX-512: per row the integer sums and each chunk's bit.
-static void row_statistics_portable(const uint8_t *pixels, long p, long begin, long end, double *sums, double *squares,
-                                    uint64_t *chunks) {
-    const long words = distill_nk_chunk_words(p);
+/// distill_nk_row_statistics without AVX-512: per row the integer sums.
+static void row_statistics_portable(const uint8_t *pixels, long p, long begin, long end, double *sums, double *squares) {
     for (long r = begin; r < end; r++) {
         const uint8_t *x = pixels + r * p;
         long s = 0, s2 = 0;
-        uint64_t *bits = chunks + r * words;
-        for (long w = 0; w < words; w++) bits[w] = 0;
-        for (long k = 0; k < p; k++) {
-            s += x[k]; s2 += (long)x[k] * x[k];
-            if (x[k]) bits[k / 1024] |= 1ull << ((k / 16) % 64);
-        }
+        for (long k = 0; k < p; k++) { s += x[k]; s2 += (long)x[k] * x[k]; }
         sums[r] = (double)s; squares[r] = (double)s2;
     }
 }
 
 void distill_nk_row_statistics(const uint8_t *pixels, long features, int kernel, long begin, long end,
-                               double *sums, double *squares, uint64_t *chunks) {
-    const long p = features, words = distill_nk_chunk_words(p);
+                               double *sums, double *squares) {
 #if defined(__x86_64__)
-    if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512() && has_avx512_vnni() && p <= 4096) {
-        // byte_sums 96 rows at a time (its chunk bits word-major: word w of row i at w NB + i).
-        uint64_t bits[4 * NB];
-        for (long r0 = begin; r0 < end; r0 += NB) {
+    if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512() && has_avx512_vnni() && features <= 4096) {
+        for (long r0 = begin; r0 < end; r0 += NB) {   // byte_sums NB rows at a time
             const long n = end - r0 < NB ? end - r0 : NB;
-            byte_sums(pixels + r0 * p, p, n, sums + r0, squares + r0, bits, NB);
-            for (long i = 0; i < n; i++)
-                for (long w = 0; w < words; w++) chunks[(r0 + i) * words + w] = bits[w * NB + i];
+            byte_sums(pixels + r0 * features, features, n, sums + r0, squares + r0, NULL, 0);
         }
         return;
     }
 #else
-    (void)kernel; (void)words;
+    (void)kernel;
 #endif
-    row_statistics_portable(pixels, p, begin, end, sums, squares, chunks);
+    row_statistics_portable(pixels, features, begin, end, sums, squares);
 }
 
 int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long end,

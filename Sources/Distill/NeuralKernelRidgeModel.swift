@@ -21,8 +21,6 @@ public struct NeuralKernelModel: ImplicitInnerModel {
     /// The threads the support set's Gram matrix, its VJP and their products
     /// are split over (the results are the same bits for any count).
     public var threads: Int
-    /// The training set's row statistics for the fused pass, found once per `OuterPass`.
-    private let rowCache = NeuralKernelRowCache()
 
     public init(kernel: NeuralKernel, standardisation: PixelStandardisation, outerLoss: KernelOuterLoss = .meanSquaredError,
                 relativeTolerance: Double = 1e-6, threads: Int = 1) {
@@ -108,8 +106,7 @@ public struct NeuralKernelModel: ImplicitInnerModel {
 
     private func passResult(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> (NeuralKernelPassResult, Matrix) {
         let u = cachedProblem(fit)?.standardised ?? standardisation.apply(fit.images)
-        let result = NeuralKernelPass(data: pass.data, threads: pass.threads, kernel: pass.usesAVX512 ? .automatic : .portable,
-                                      rowStatistics: pass.usesAVX512 ? .given(rowCache.statistics(for: pass)) : .eachCall)
+        let result = NeuralKernelPass(pass: pass)
             .evaluate(support: u.values, count: u.rows, alpha: fit.parameters.values, architecture: Self.architecture(kernel),
                       mean: standardisation.mean, std: standardisation.std, loss: Self.passLoss(outerLoss), gradient: gradient)
         return (result, u)

@@ -78,59 +78,49 @@ public final class NeuralKernelPass: Sendable {
     public enum ZeroPixels: Sendable { case automatic, dense, skipped }
 
     /// Per image of a byte image set: the sum and the sum of squares of its stored
-    /// bytes (exact integers) and which of its 16-pixel chunks are nonzero
-    /// (`distill_nk_row_statistics`). They depend on the images alone, so they are
-    /// found once per image set (`init(data:threads:)`) and handed to every pass over
-    /// it (`NeuralKernelPass.init(... rowStatistics:)`); the AVX-512 sweep of
-    /// `m <= 16` support images then copies them instead of reading every byte once
-    /// more in each pass. The results are the same bits with or without them.
-    public struct RowStatistics: Sendable {
+    /// bytes (exact integers) and which of its 16-pixel chunks are nonzero. They depend
+    /// on the images alone, so the image set's `OuterPass` finds them once, when a pass
+    /// first asks (`OuterPass.rowStatistics`), and keeps them as long as it keeps the
+    /// images; every pass made from it (`init(pass:zeroPixels:)`) is given them, and the
+    /// AVX-512 sweep of `m <= 16` support images copies them instead of reading every
+    /// byte once more in each pass. The results are the same bits with or without them.
+    public final class RowStatistics: Sendable {
         /// `Σ_k x_ik` per image (`count`).
         public let sums: [Double]
         /// `Σ_k x_ik²` per image (`count`).
         public let squares: [Double]
-        /// `count x distill_nk_chunk_words(features)`: bit `c % 64` of word `c / 64` of
-        /// image `i` is set when its pixels `16c ..< 16c + 16` are not all zero.
+        /// The image set's chunk masks (`distill_outer_chunk_masks`, the ones its
+        /// `OuterPass` skips zeros by, not a copy): `count x distill_outer_mask_words(features)`,
+        /// bit `c % 64` of word `c / 64` of image `i` set when its pixels `16c ..< 16c + 16`
+        /// are not all zero (the bits the fused pass would find itself).
         public let chunks: [UInt64]
-        /// The bytes they were found from (the same storage as the image set's, not a copy).
-        private let bytes: [UInt8]
 
-        /// Whether these are `data`'s statistics: found from the very same storage of bytes
-        /// (arrays are never changed in place while shared, so the same storage and count
-        /// are the same bytes). Equal bytes in other storage do not count (they are found anew).
-        public func describe(_ data: LabeledImages) -> Bool {
-            guard case .bytes(let other) = data.pixels, other.count == bytes.count, sums.count == data.count else { return false }
-            return other.withUnsafeBufferPointer { $0.baseAddress } == bytes.withUnsafeBufferPointer { $0.baseAddress }
-        }
-
-        /// The statistics of `data`'s images, split over `threads`; nil for float pixels
-        /// (the pass uses them for bytes only). `kernel`: `.portable` finds them without
-        /// AVX-512 (the same values).
-        public init?(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic) {
+        /// `data`'s sums (`distill_nk_row_statistics`, split over `threads`) beside its
+        /// chunk masks `chunks`; nil for float pixels (the pass uses them for bytes only).
+        /// `kernel`: `.portable` finds the sums without AVX-512 (the same values).
+        init?(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, chunks: [UInt64]) {
             guard case .bytes(let bytes) = data.pixels else { return nil }
-            let n = data.count, p = data.features, words = distill_nk_chunk_words(p)
+            precondition(chunks.count == data.count * distill_outer_mask_words(data.features), "RowStatistics: chunk masks")
+            let n = data.count, p = data.features
             let cKernel = kernel == .automatic ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
             let parts = Parallel.chunks(of: n, parts: max(1, threads))
             // Each thread's rows (written from the start of its arrays), concatenated in order.
-            let found = Parallel.map(parts: parts.count) { part -> (sums: [Double], squares: [Double], chunks: [UInt64]) in
+            let found = Parallel.map(parts: parts.count) { part -> (sums: [Double], squares: [Double]) in
                 let rows = parts[part]
                 var sums = [Double](repeating: 0, count: rows.count), squares = sums
-                var chunks = [UInt64](repeating: 0, count: rows.count * words)
                 if !rows.isEmpty {
                     bytes.withUnsafeBytes { b in
                     sums.withUnsafeMutableBufferPointer { s in
                     squares.withUnsafeMutableBufferPointer { q in
-                    chunks.withUnsafeMutableBufferPointer { c in
                         distill_nk_row_statistics(b.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) + rows.lowerBound * p },
-                                                  p, cKernel, 0, rows.count, s.baseAddress, q.baseAddress, c.baseAddress)
-                    }}}}
+                                                  p, cKernel, 0, rows.count, s.baseAddress, q.baseAddress)
+                    }}}
                 }
-                return (sums, squares, chunks)
+                return (sums, squares)
             }
-            self.bytes = bytes
             sums = found.flatMap(\.sums)
             squares = found.flatMap(\.squares)
-            chunks = found.flatMap(\.chunks)
+            self.chunks = chunks
         }
     }
 
@@ -138,34 +128,31 @@ public final class NeuralKernelPass: Sendable {
     public let threads: Int
     public let usesAVX512: Bool
     public let zeroPixels: ZeroPixels
-    /// Where the pass's row statistics come from (the results are the same bits).
-    public enum RowStatisticsSource: Sendable {
-        /// Found when the pass is made, for the AVX-512 kernel over byte pixels.
-        case foundOnce
-        /// Found once for the image set by the caller, `RowStatistics(data: data, ...)`,
-        /// and kept across passes; used only if they `describe` this pass's `data`
-        /// (else found anew, as by `foundOnce`).
-        case given(RowStatistics?)
-        /// Not kept: the kernel finds them in each call, as before they were kept
-        /// (tests and benchmarks).
-        case eachCall
-    }
-
     /// `data`'s row statistics that the AVX-512 kernel over byte pixels is given
     /// (nil: it finds them in each call).
     public let rowStatistics: RowStatistics?
 
-    public init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, zeroPixels: ZeroPixels = .automatic,
-                rowStatistics source: RowStatisticsSource = .foundOnce) {
+    /// A pass over `data` whose kernel finds the row statistics in each call.
+    public convenience init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic,
+                            zeroPixels: ZeroPixels = .automatic) {
+        self.init(data: data, threads: threads, usesAVX512: kernel == .automatic && distill_outer_has_avx512() != 0,
+                  zeroPixels: zeroPixels, rowStatistics: nil)
+    }
+
+    /// A pass over the training set `pass.data`, on its threads and kernel, given the
+    /// set's row statistics (`pass.rowStatistics`: found once for the set, on the first
+    /// such pass; the same bits as a pass that finds them in each call).
+    public convenience init(pass: OuterPass, zeroPixels: ZeroPixels = .automatic) {
+        self.init(data: pass.data, threads: pass.threads, usesAVX512: pass.usesAVX512, zeroPixels: zeroPixels,
+                  rowStatistics: pass.rowStatistics)
+    }
+
+    private init(data: LabeledImages, threads: Int, usesAVX512: Bool, zeroPixels: ZeroPixels, rowStatistics: RowStatistics?) {
         self.data = data
         self.threads = max(1, threads)
-        usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
+        self.usesAVX512 = usesAVX512
         self.zeroPixels = zeroPixels
-        switch source {
-        case _ where !usesAVX512, .eachCall: rowStatistics = nil
-        case .given(let given?) where given.describe(data): rowStatistics = given
-        case .given, .foundOnce: rowStatistics = RowStatistics(data: data, threads: threads)
-        }
+        self.rowStatistics = rowStatistics
     }
 
     /// Multiply-adds of one pass with the gradient, for `count` support images

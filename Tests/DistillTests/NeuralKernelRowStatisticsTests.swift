@@ -1,15 +1,14 @@
 @testable import Distill
 import DistillImages
-import DistillNumerics
+@testable import DistillNumerics
 import Testing
 import _TestSupport
 
 /// The byte images' row statistics the fused pass is given once per image set
-/// (`NeuralKernelPass.RowStatistics`: each image's Σx, Σx² and nonzero 16-pixel chunks)
-/// instead of finding them in each call: the statistics against a plain count, the pass
-/// given them against the pass that finds them itself (the same bits), and the model's
-/// cache of them (`NeuralKernelRowCache`), which must never hand one image set's
-/// statistics to a pass over another.
+/// (`NeuralKernelPass.RowStatistics`: each image's Σx, Σx² and nonzero 16-pixel chunks,
+/// `OuterPass.rowStatistics`) instead of finding them in each call: the statistics
+/// against a plain count, the pass given them against the pass that finds them itself
+/// (the same bits), and each `OuterPass` finding them once, for its own images only.
 @Suite struct NeuralKernelRowStatisticsTests {
     /// Random bytes, `percent`% nonzero, `count` images of height x width.
     static func randomImages(count: Int, height: Int, width: Int, percent: UInt64, seed: UInt64) -> LabeledImages {
@@ -50,17 +49,23 @@ import _TestSupport
                     Self.randomImages(count: 50, height: 28, width: 28, percent: 100, seed: 7)]
         for data in sets {
             let plain = Self.plainStatistics(data)
-            for kernel in [OuterPass.Kernel.automatic, .portable] {
-                for threads in [1, 3] {
-                    let found = try #require(NeuralKernelPass.RowStatistics(data: data, threads: threads, kernel: kernel))
+            for threads in [1, 3] {
+                let pass = OuterPass(data: data, threads: threads)
+                // The chunk bits are the pass's chunk masks (AVX-512 only; the portable kernel has none).
+                let chunks = pass.rowStatistics?.chunks ?? plain.chunks
+                #expect(chunks == plain.chunks, "p \(data.features), \(threads) threads: chunks")
+                for kernel in [OuterPass.Kernel.automatic, .portable] {
+                    let found = try #require(NeuralKernelPass.RowStatistics(data: data, threads: threads, kernel: kernel,
+                                                                            chunks: plain.chunks))
                     #expect(found.sums == plain.sums, "p \(data.features), \(kernel), \(threads) threads: sums")
                     #expect(found.squares == plain.squares, "p \(data.features), \(kernel), \(threads) threads: squares")
-                    #expect(found.chunks == plain.chunks, "p \(data.features), \(kernel), \(threads) threads: chunks")
                 }
             }
         }
         let floats = LabeledImages(pixels: .floats([0.5, 0]), scale: 1, labels: [0], shape: ImageShape(height: 1, width: 2), classes: 2)
-        #expect(NeuralKernelPass.RowStatistics(data: floats, threads: 1) == nil)
+        #expect(NeuralKernelPass.RowStatistics(data: floats, threads: 1, chunks: [1]) == nil)
+        #expect(OuterPass(data: floats, threads: 1).rowStatistics == nil)
+        #expect(OuterPass(data: sets[0], threads: 1, kernel: .portable).rowStatistics == nil)
     }
 
     /// The pass given the statistics (found once) against the pass that finds them in each
@@ -78,8 +83,8 @@ import _TestSupport
         let alpha = (0..<(m * data.classes)).map { _ in 0.05 * random.nextNormal() }
         let architecture = NeuralKernelArchitecture(tangent: true, depth: 2, weightVariance: 2, biasVariance: 0.01)
         for zeroPixels in [NeuralKernelPass.ZeroPixels.automatic, .dense] {
-            let kept = NeuralKernelPass(data: data, threads: 2, zeroPixels: zeroPixels)
-            let eachCall = NeuralKernelPass(data: data, threads: 2, zeroPixels: zeroPixels, rowStatistics: .eachCall)
+            let kept = NeuralKernelPass(pass: OuterPass(data: data, threads: 2), zeroPixels: zeroPixels)
+            let eachCall = NeuralKernelPass(data: data, threads: 2, zeroPixels: zeroPixels)
             #expect(kept.rowStatistics != nil || !kept.usesAVX512)
             #expect(eachCall.rowStatistics == nil)
             for loss in [NeuralKernelPass.Loss.meanSquaredError, .crossEntropy] {
@@ -104,72 +109,40 @@ import _TestSupport
         }
     }
 
-    /// Statistics describe only the image set whose storage they were found from: a pass
-    /// given another set's (even of the same shape and count) finds its own, and gives the
-    /// bits of a pass that finds them itself.
-    @Test func aPassGivenAnotherSetsStatisticsFindsItsOwn() throws {
-        let first = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 41)
-        let second = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 42)
-        let statistics = try #require(NeuralKernelPass.RowStatistics(data: first, threads: 2))
-        #expect(statistics.describe(first))
-        #expect(!statistics.describe(second))
-        guard case .bytes(let bytes) = first.pixels else { return }
-        func images(_ pixels: [UInt8]) -> LabeledImages {
-            LabeledImages(pixels: .bytes(pixels), scale: first.scale, labels: first.labels, shape: first.shape, classes: first.classes)
-        }
-        #expect(statistics.describe(images(bytes)))              // the same storage: arrays are shared, not copied
-        #expect(!statistics.describe(images(bytes.map { $0 })))  // equal bytes in storage of their own
-        let passOverSecond = NeuralKernelPass(data: second, threads: 2, rowStatistics: .given(statistics))
-        if passOverSecond.usesAVX512 {
-            #expect(passOverSecond.rowStatistics?.sums == Self.plainStatistics(second).sums)
-            #expect(NeuralKernelPass(data: first, threads: 2, rowStatistics: .given(statistics)).rowStatistics?.sums == statistics.sums)
-        }
-        var random = SplitMix64(seed: 43)
-        let m = 10, p = second.features
-        let support = (0..<(m * p)).map { _ in random.nextNormal() }
-        let alpha = (0..<(m * second.classes)).map { _ in 0.05 * random.nextNormal() }
-        let architecture = NeuralKernelArchitecture(tangent: true, depth: 2, weightVariance: 2, biasVariance: 0.01)
-        func run(_ pass: NeuralKernelPass) -> NeuralKernelPassResult {
-            pass.evaluate(support: support, count: m, alpha: alpha, architecture: architecture, mean: 0.13, std: 0.31,
-                          loss: .crossEntropy, gradient: true)
-        }
-        let ours = run(passOverSecond), own = run(NeuralKernelPass(data: second, threads: 2, rowStatistics: .eachCall))
-        #expect(ours.loss.bitPattern == own.loss.bitPattern)
-        let sameGradient = ours.supportGradient == own.supportGradient
-        #expect(sameGradient)
-    }
-
-    /// The model's cache: the same pass twice gives the kept statistics (the same
-    /// storage); another pass over other images of the same shape and count gets its
-    /// own, and both stay kept while alive, up to the cache's capacity.
-    @Test func theCacheKeepsEachLivePassesStatisticsAndNoOtherPasses() throws {
+    /// Each `OuterPass` finds its images' statistics once (the same object on every ask,
+    /// from any thread, and in every pass made from it), and only its own: passes over
+    /// two sets of the same shape and count, and a second pass over the same images,
+    /// each get statistics of their own images, also under `.dense` (whose chunk masks
+    /// are found only for these statistics).
+    @Test func eachOuterPassFindsItsOwnStatisticsOnce() throws {
         let first = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 11)
         let second = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 12)
-        let cache = NeuralKernelRowCache()
-        func storage(_ s: NeuralKernelPass.RowStatistics?) -> UnsafePointer<Double>? { s?.sums.withUnsafeBufferPointer { $0.baseAddress } }
         let passA = OuterPass(data: first, threads: 2)
-        let a1 = try #require(cache.statistics(for: passA))
-        let a2 = try #require(cache.statistics(for: passA))
-        #expect(storage(a1) == storage(a2))
-        let passB = OuterPass(data: second, threads: 2)
-        let b = try #require(cache.statistics(for: passB))
-        #expect(b.sums == Self.plainStatistics(second).sums && b.chunks == Self.plainStatistics(second).chunks)
-        let again = try #require(cache.statistics(for: passA))
-        #expect(again.sums == Self.plainStatistics(first).sums && again.chunks == Self.plainStatistics(first).chunks)
-        // Both passes alive (a benchmark's beside the distiller's): each keeps its own.
-        #expect(storage(again) == storage(a1))
-        let b2 = try #require(cache.statistics(for: passB))
-        #expect(storage(b2) == storage(b))
-        // More live passes than it keeps: the least recently used (passA) is found anew.
-        let others = (0..<NeuralKernelRowCache.capacity).map { OuterPass(data: Self.randomImages(count: 20, height: 4, width: 4, percent: 50, seed: UInt64(30 + $0)), threads: 1) }
-        for other in others { _ = cache.statistics(for: other) }
-        let evicted = try #require(cache.statistics(for: passA))
-        #expect(evicted.sums == a1.sums && storage(evicted) != storage(a1))
+        guard passA.usesAVX512 else { #expect(passA.rowStatistics == nil); return }
+        // Asked for by 8 threads at once, first: one object.
+        let asked = Parallel.map(parts: 8) { _ in ObjectIdentifier(passA.rowStatistics!) }
+        #expect(Set(asked).count == 1)
+        let a = try #require(passA.rowStatistics)
+        #expect(ObjectIdentifier(a) == asked[0])
+        #expect(NeuralKernelPass(pass: passA).rowStatistics === a)
+        #expect(NeuralKernelPass(pass: passA, zeroPixels: .dense).rowStatistics === a)
+        let plainA = Self.plainStatistics(first), plainB = Self.plainStatistics(second)
+        #expect(a.sums == plainA.sums && a.squares == plainA.squares && a.chunks == plainA.chunks)
+        for kernel in [OuterPass.ZeroPixels.automatic, .dense, .skipped] {
+            let passB = OuterPass(data: second, threads: 2, kernel: .automatic, zeroPixels: kernel)
+            let b = try #require(passB.rowStatistics)
+            #expect(b !== a && passB.rowStatistics === b, "\(kernel)")
+            #expect(b.sums == plainB.sums && b.squares == plainB.squares && b.chunks == plainB.chunks, "\(kernel)")
+        }
+        let passA2 = OuterPass(data: first, threads: 2)
+        let a2 = try #require(passA2.rowStatistics)
+        #expect(a2 !== a && a2.sums == a.sums && a2.chunks == a.chunks)
+        #expect(passA.rowStatistics === a)
     }
 
     /// Through the model (its pass at 1 image per class: m = 10), alternating two training
-    /// sets of the same shape and count, and a batch-like new pass each time: each loss and
-    /// gradient has the bits a fresh model (nothing kept) gives on that set.
+    /// sets of the same shape and count, and a batch-like new pass: each loss and gradient
+    /// has the bits a fresh model and a fresh pass (nothing kept) give on that set.
     @Test func theModelsPassOverAnotherSetIsNotGivenTheFirstSetsStatistics() throws {
         let first = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 21)
         let second = Self.randomImages(count: 300, height: 28, width: 28, percent: 20, seed: 22)
@@ -185,7 +158,7 @@ import _TestSupport
         for (pass, name) in [(passA, "first"), (passB, "second"), (passA, "first again"),
                              (OuterPass(data: second, threads: 2), "second, a new pass")] {
             let ours = kept.loss(of: fit, on: pass, gradient: true)
-            let fresh = model().loss(of: fit, on: pass, gradient: true)
+            let fresh = model().loss(of: fit, on: OuterPass(data: pass.data, threads: 2), gradient: true)
             #expect(ours.loss.bitPattern == fresh.loss.bitPattern, "\(name): loss")
             let sameGradient = ours.imageGradient?.values == fresh.imageGradient?.values
             #expect(ours.imageGradient != nil && sameGradient, "\(name): image gradient")
