@@ -10,9 +10,10 @@
  * Same problem as tools/nk-pass-bench.c (training images with noise as the support set,
  * random α, NTK, depth 3 unless given, w 2, b 0.01, MSE).
  *
- * Each version is given the image set's row statistics (its distill_nk_row_statistics, found
- * once before the timings, as NeuralKernelPass does) when it has that function (a weak
- * symbol); the new version not when built with -DNEW_NO_ROW_STATISTICS.
+ * Each version is given the image set's row statistics (Σx, Σx² from its
+ * distill_nk_row_statistics, the chunk bits from distill_outer_chunk_masks, found once before
+ * the timings, as OuterPass does) when it has that function (a weak symbol); the new version
+ * not when built with -DNEW_NO_ROW_STATISTICS.
  *
  * Built with -DNEW_SPARSE=n (DISTILL_NK_SPARSE_OFF 1 / _ON 2), the new version runs through
  * distill_nk_rows_with with that choice of skipping zero pixels.
@@ -33,15 +34,18 @@
 int base_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 int new_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 double new_peak_fma(long, float *);
-void new_nk_row_statistics(const uint8_t *, long, int, long, long, double *, double *, uint64_t *) __attribute__((weak));
-void base_nk_row_statistics(const uint8_t *, long, int, long, long, double *, double *, uint64_t *) __attribute__((weak));
+void new_nk_row_statistics(const uint8_t *, long, int, long, long, double *, double *) __attribute__((weak));
+void base_nk_row_statistics(const uint8_t *, long, int, long, long, double *, double *) __attribute__((weak));
 /// The problem with the row statistics `find` gives (NULL: pb itself, without them).
 static distill_nk_problem with_row_statistics(const distill_nk_problem *pb, const uint8_t *pixels, long n, long p,
-                                              void (*find)(const uint8_t *, long, int, long, long, double *, double *, uint64_t *)) {
+                                              void (*find)(const uint8_t *, long, int, long, long, double *, double *)) {
     distill_nk_problem out = *pb;
     if (find) {
-        double *sums = malloc(8 * n), *squares = malloc(8 * n); uint64_t *chunks = malloc(8 * n * ((p + 1023) / 1024));
-        find(pixels, p, DISTILL_KERNEL_AVX512, 0, n, sums, squares, chunks);
+        double *sums = malloc(8 * n), *squares = malloc(8 * n);
+        uint64_t *chunks = malloc(8 * n * distill_outer_mask_words(p));
+        find(pixels, p, DISTILL_KERNEL_AVX512, 0, n, sums, squares);
+        const distill_outer_problem outer = {pixels, DISTILL_PIXELS_U8, NULL, p, 10, NULL, distill_outer_ldw(p)};
+        distill_outer_chunk_masks(&outer, 0, n, chunks);
         out.row_sums = sums; out.row_squares = squares; out.row_chunks = chunks;
     }
     return out;
