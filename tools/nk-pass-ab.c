@@ -10,6 +10,11 @@
  * Same problem as tools/nk-pass-bench.c (training images with noise as the support set,
  * random α, NTK, depth 3 unless given, w 2, b 0.01, MSE).
  *
+ * Each version is given the image set's row statistics (Σx, Σx² from its
+ * distill_nk_row_statistics, the chunk bits from distill_outer_chunk_masks, found once before
+ * the timings, as OuterPass does) when it has that function (a weak symbol); the new version
+ * not when built with -DNEW_NO_ROW_STATISTICS.
+ *
  * Built with -DNEW_SPARSE=n (DISTILL_NK_SPARSE_OFF 1 / _ON 2), the new version runs through
  * distill_nk_rows_with with that choice of skipping zero pixels.
  *
@@ -29,6 +34,22 @@
 int base_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 int new_nk_rows(const distill_nk_problem *, int, long, long, double *, long *, double *, double *, double *, double *);
 double new_peak_fma(long, float *);
+void new_nk_row_statistics(const uint8_t *, long, int, long, long, double *, double *) __attribute__((weak));
+void base_nk_row_statistics(const uint8_t *, long, int, long, long, double *, double *) __attribute__((weak));
+/// The problem with the row statistics `find` gives (NULL: pb itself, without them).
+static distill_nk_problem with_row_statistics(const distill_nk_problem *pb, const uint8_t *pixels, long n, long p,
+                                              void (*find)(const uint8_t *, long, int, long, long, double *, double *)) {
+    distill_nk_problem out = *pb;
+    if (find) {
+        double *sums = malloc(8 * n), *squares = malloc(8 * n);
+        uint64_t *chunks = malloc(8 * n * distill_outer_mask_words(p));
+        find(pixels, p, DISTILL_KERNEL_AVX512, 0, n, sums, squares);
+        const distill_outer_problem outer = {pixels, DISTILL_PIXELS_U8, NULL, p, 10, NULL, distill_outer_ldw(p)};
+        distill_outer_chunk_masks(&outer, 0, n, chunks);
+        out.row_sums = sums; out.row_squares = squares; out.row_chunks = chunks;
+    }
+    return out;
+}
 #ifdef NEW_SPARSE
 int new_nk_rows_with(const distill_nk_problem *, int, distill_nk_options *, long, long, double *, long *, double *, double *, double *, double *);
 static int new_rows(const distill_nk_problem *pb, int kernel, long begin, long end, double *loss, long *correct,
@@ -75,6 +96,14 @@ int main(int argc, char **argv) {
     const distill_nk_problem pb = {pixels, DISTILL_PIXELS_U8, labels, p, c, m, ldm, support_t, w / (p * sd), offset,
                                    w / (p * sd * sd), -2 * w * mean / (p * sd * sd), w * mean * mean / (sd * sd) + b,
                                    support_q, alpha, depth, kind, loss_kind, w, b, 1e-6};
+    // Each version's problem: with the row statistics where it has them.
+    const distill_nk_problem pbb = with_row_statistics(&pb, pixels, n, p, base_nk_row_statistics);
+#ifndef NEW_NO_ROW_STATISTICS
+    const distill_nk_problem pbn = with_row_statistics(&pb, pixels, n, p, new_nk_row_statistics);
+#else
+    const distill_nk_problem pbn = pb;
+#endif
+    printf("given the row statistics: base %s, new %s\n", pbb.row_sums ? "yes" : "no", pbn.row_sums ? "yes" : "no");
     double *da = malloc(8 * m * c), *dd = malloc(8 * m * p), *ds = malloc(8 * m), *dq = malloc(8 * m);
     double *da2 = malloc(8 * m * c), *dd2 = malloc(8 * m * p), *ds2 = malloc(8 * m), *dq2 = malloc(8 * m);
     int same[2] = {1, 1};   // [1]: with the gradient, [0]: loss only
@@ -83,8 +112,8 @@ int main(int argc, char **argv) {
         double lb = 0, ln = 0; long cb = 0, cn = 0;
         memset(da, 0, 8 * m * c); memset(dd, 0, 8 * m * p); memset(ds, 0, 8 * m); memset(dq, 0, 8 * m);
         memset(da2, 0, 8 * m * c); memset(dd2, 0, 8 * m * p); memset(ds2, 0, 8 * m); memset(dq2, 0, 8 * m);
-        base_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &lb, &cb, g ? da : NULL, dd, ds, dq);
-        new_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &ln, &cn, g ? da2 : NULL, dd2, ds2, dq2);
+        base_nk_rows(&pbb, DISTILL_KERNEL_AVX512, 0, n, &lb, &cb, g ? da : NULL, dd, ds, dq);
+        new_nk_rows(&pbn, DISTILL_KERNEL_AVX512, 0, n, &ln, &cn, g ? da2 : NULL, dd2, ds2, dq2);
         same[g] = lb == ln && cb == cn && !memcmp(da, da2, 8 * m * c) && !memcmp(dd, dd2, 8 * m * p)
                   && !memcmp(ds, ds2, 8 * m) && !memcmp(dq, dq2, 8 * m);
         if (g)
@@ -99,10 +128,10 @@ int main(int argc, char **argv) {
         float sink; double t0 = now(); double fl = new_peak_fma(4000000, &sink); double peak = fl / (now() - t0);
         double loss = 0; long corr = 0;
         memset(da, 0, 8 * m * c); memset(dd, 0, 8 * m * p); memset(ds, 0, 8 * m); memset(dq, 0, 8 * m);
-        if (r % 2) { t0 = now(); new_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tn[r] = now() - t0;
-                     t0 = now(); base_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tb[r] = now() - t0; }
-        else       { t0 = now(); base_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tb[r] = now() - t0;
-                     t0 = now(); new_nk_rows(&pb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tn[r] = now() - t0; }
+        if (r % 2) { t0 = now(); new_nk_rows(&pbn, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tn[r] = now() - t0;
+                     t0 = now(); base_nk_rows(&pbb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tb[r] = now() - t0; }
+        else       { t0 = now(); base_nk_rows(&pbb, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tb[r] = now() - t0;
+                     t0 = now(); new_nk_rows(&pbn, DISTILL_KERNEL_AVX512, 0, n, &loss, &corr, da, dd, ds, dq); tn[r] = now() - t0; }
         ratio[r] = tn[r] / tb[r]; bb[r] = tb[r] / (ops / peak); bn[r] = tn[r] / (ops / peak);
     }
     qsort(ratio, reps, 8, cmpd); qsort(bb, reps, 8, cmpd); qsort(bn, reps, 8, cmpd); qsort(tb, reps, 8, cmpd); qsort(tn, reps, 8, cmpd);

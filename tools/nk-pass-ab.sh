@@ -12,6 +12,8 @@
 # NK_INPUT=random: uniformly random bytes instead of MNIST's images (a dense input);
 #   NK_INPUT=random40: random bytes, 40% of them nonzero (any percentage 1 to 99).
 # NK_DEPTH (default 3), NK_KIND=ntk|nngp (default ntk), NK_LOSS=mse|ce (default mse): the problem.
+# Each version is given the image set's row statistics where it has distill_nk_row_statistics
+#   (the chunk bits: distill_outer_chunk_masks; NK_NEW_ROWS=off: the new version not).
 # NK_NEW_SPARSE=off|on: the new version (which must have distill_nk_rows_with) never / always
 #   skips zero pixels (default: its automatic choice).
 set -euo pipefail
@@ -28,9 +30,14 @@ sparse_flag=""
 case "${NK_NEW_SPARSE:-}" in "") ;; off) sparse_flag="-DNEW_SPARSE=1";; on) sparse_flag="-DNEW_SPARSE=2";;
     *) echo "nk-pass-ab.sh: NK_NEW_SPARSE: expected off or on, got '$NK_NEW_SPARSE'" >&2; exit 1;; esac
 clang -O2 -c ${NK_BASE_CFLAGS:-} -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_rows_with=base_nk_rows_with -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
+    -Ddistill_nk_row_statistics=base_nk_row_statistics \
     -I"$base/include" -I"$base" "$base/neural_kernel_pass.c" -o "$work/base.o"
-clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_nk_rows_with=new_nk_rows_with -Ddistill_peak_fma=new_peak_fma -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
-clang -O2 $sparse_flag -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
+clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_nk_rows_with=new_nk_rows_with -Ddistill_peak_fma=new_peak_fma \
+    -Ddistill_nk_row_statistics=new_nk_row_statistics -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
+rows_flag=""
+case "${NK_NEW_ROWS:-}" in ""|on) ;; off) rows_flag="-DNEW_NO_ROW_STATISTICS";;
+    *) echo "nk-pass-ab.sh: NK_NEW_ROWS: expected on or off, got '$NK_NEW_ROWS'" >&2; exit 1;; esac
+clang -O2 $sparse_flag $rows_flag -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
 echo "base: $base"; echo "new: $new${NK_NEW_SPARSE:+ (sparse $NK_NEW_SPARSE)}"; echo "input: $input"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in ${NK_COUNTS:-10 100 500}; do

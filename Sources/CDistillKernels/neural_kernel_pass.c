@@ -1,7 +1,8 @@
 // The fused pass of the NNGP / NTK kernel ridge model (see distill_neural_kernel.h).
 // Per block of DISTILL_NK_BLOCK_ROWS rows:
 //   1. the stored pixels as Float32 (xf, zero-padded to ldp), converted once,
-//      and each row's Σx, Σx² (exact sums for bytes);
+//      and each row's Σx, Σx² (exact sums for bytes; the narrow sweep copies them from
+//      the problem's row statistics where it has them, block_statistics);
 //   2. A = xf Sᵀ (Float32, block x ldm), Σ_1 = dot_scale A + offset
 //      (AVX-512, bytes, m <= 16, VNNI: 1 and 2 in one sweep, load_forward_narrow, or
 //      load_forward_narrow_skip for sparse images, which leaves xf unwritten);
@@ -50,8 +51,9 @@
 // At m <= 16 (the narrow sweep: bytes, VNNI; MNIST at 1 image per class), where the
 // products have lanes over pixels, whole 16-pixel chunks are skipped instead, when the
 // call's first super-block has below NK_NARROW_CHUNKS_BELOW of its tiles' chunks nonzero
-// (MNIST: 58% of a row's chunks, 69% of a pair's): byte_sums also gives each row's
-// nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
+// (MNIST: 58% of a row's chunks, 69% of a pair's): byte_sums (or, where the problem has
+// them, the image set's row statistics: its distill_outer_chunk_masks, the same bits) also
+// gives each row's nonzero chunks as bits, the dot-product tiles (2 rows up to 12 columns) run over the
 // chunks nonzero in either row, listed by vpcompressb, and step 6 (gemm_backward_rows)
 // per strip of two chunks over the block's rows nonzero there (row bits per strip, from
 // the rows' chunk bits by vptestmq), converting those rows' bytes again rather than reading xf,
@@ -495,6 +497,26 @@ AVX512_VNNI static void byte_sums(const uint8_t *src, long p, long n, double *su
     }
 }
 
+/// Σx, Σx² (into sc->rowsum, sc->rowsq) and, with `chunks`, the nonzero-chunk bits (as
+/// byte_sums lays them out) of rows b0 ..< b0 + nb: copied from the problem's row
+/// statistics (distill_nk_row_statistics and distill_outer_chunk_masks, found once for
+/// the image set) when it has them, else found by byte_sums; the same values either way.
+AVX512_VNNI static void block_statistics(const distill_nk_problem *pb, long b0, long nb, scratch *sc, uint64_t *chunks,
+                                         long ldw) {
+    const long p = pb->features;
+    if (!pb->row_sums) {
+        byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+        return;
+    }
+    memcpy(sc->rowsum, pb->row_sums + b0, sizeof(double) * (size_t)nb);
+    memcpy(sc->rowsq, pb->row_squares + b0, sizeof(double) * (size_t)nb);
+    if (chunks) {
+        const long words = distill_outer_mask_words(p);
+        for (long i = 0; i < nb; i++)
+            for (long w = 0; w < words; w++) chunks[w * ldw + i] = pb->row_chunks[(b0 + i) * words + w];
+    }
+}
+
 /// layers_of for n rows (q_1 of row i: q1[i]), 8 rows at a time on Double lanes: the
 /// same correctly rounded operations (√, 1/√, w q / 2 + b), so the same bits, with the
 /// rows' square roots and divisions overlapping instead of one row's chain at a time.
@@ -577,7 +599,7 @@ AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b
 #undef LOAD_DOTS
     }
     // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
-    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, NULL, 0);
+    block_statistics(pb, b0, nb, sc, NULL, 0);
     double q1[4 * NB];   // padded <= 4 NB (super_blocks)
     for (long row = 0; row < padded; row++) {
         if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
@@ -1558,7 +1580,7 @@ LOAD_DOT_SKIP_TILE(1, 13) LOAD_DOT_SKIP_TILE(1, 14) LOAD_DOT_SKIP_TILE(1, 15) LO
 AVX512_VNNI static double narrow_chunk_density(const distill_nk_problem *pb, long b0, long nb, long m, scratch *sc,
                                                uint64_t *chunks, long ldw) {
     const long p = pb->features, rows = m <= 12 ? NK_NARROW_SKIP_ROWS : 1, words = (p + 1023) / 1024;
-    byte_sums((const uint8_t *)pb->pixels + b0 * p, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+    block_statistics(pb, b0, nb, sc, chunks, ldw);
     double taken = 0;
     for (long i = 0; i < nb; i += rows)
         for (long w = 0; w < words; w++) {
@@ -1589,7 +1611,7 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
 #endif
     uint8_t list[256 + 64];
     const uint8_t *bytes = (const uint8_t *)pb->pixels + b0 * p;
-    byte_sums(bytes, p, nb, sc->rowsum, sc->rowsq, chunks, ldw);
+    block_statistics(pb, b0, nb, sc, chunks, ldw);
     for (long row = nb; row < padded; row++)
         for (long w = 0; w < words; w++) chunks[w * ldw + row] = 0;
     double macs = 0;
@@ -2057,6 +2079,32 @@ double distill_peak_fma(long iterations, float *sink) {
 
 // ---------------------------------------------------------------------------
 
+/// distill_nk_row_statistics without AVX-512: per row the integer sums.
+static void row_statistics_portable(const uint8_t *pixels, long p, long begin, long end, double *sums, double *squares) {
+    for (long r = begin; r < end; r++) {
+        const uint8_t *x = pixels + r * p;
+        long s = 0, s2 = 0;
+        for (long k = 0; k < p; k++) { s += x[k]; s2 += (long)x[k] * x[k]; }
+        sums[r] = (double)s; squares[r] = (double)s2;
+    }
+}
+
+void distill_nk_row_statistics(const uint8_t *pixels, long features, int kernel, long begin, long end,
+                               double *sums, double *squares) {
+#if defined(__x86_64__)
+    if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512() && has_avx512_vnni() && features <= 4096) {
+        for (long r0 = begin; r0 < end; r0 += NB) {   // byte_sums NB rows at a time
+            const long n = end - r0 < NB ? end - r0 : NB;
+            byte_sums(pixels + r0 * features, features, n, sums + r0, squares + r0, NULL, 0);
+        }
+        return;
+    }
+#else
+    (void)kernel;
+#endif
+    row_statistics_portable(pixels, features, begin, end, sums, squares);
+}
+
 int distill_nk_rows(const distill_nk_problem *pb, int kernel, long begin, long end,
                     double *loss_sum, long *correct,
                     double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
@@ -2070,6 +2118,7 @@ int distill_nk_rows_with(const distill_nk_problem *pb, int kernel, distill_nk_op
     if (sparse != DISTILL_NK_SPARSE_AUTO && sparse != DISTILL_NK_SPARSE_OFF && sparse != DISTILL_NK_SPARSE_ON) return -1;
     const long p = pb->features, ldm = pb->ldm, ldp = ld16(p), depth = pb->depth;
     if (depth < 1 || depth > DISTILL_NK_MAX_DEPTH || pb->classes < 1 || pb->classes > DISTILL_NK_MAX_CLASSES) return -1;
+    if ((pb->row_sums != NULL) != (pb->row_squares != NULL) || (pb->row_sums != NULL) != (pb->row_chunks != NULL)) return -1;
     const size_t bytes = sizeof(float) * (size_t)(NB * ldp + 32 + NB * ldm + ldp)
                        + sizeof(double) * (size_t)(NB * ldm * 2 + NB * pb->classes + 2 * NB + 4 * depth * ldm)
                        + sizeof(row_layers) * NB + 64 * 16;   // 64: alignment slack per carved array

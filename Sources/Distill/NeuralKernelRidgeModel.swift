@@ -106,7 +106,7 @@ public struct NeuralKernelModel: ImplicitInnerModel {
 
     private func passResult(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> (NeuralKernelPassResult, Matrix) {
         let u = cachedProblem(fit)?.standardised ?? standardisation.apply(fit.images)
-        let result = NeuralKernelPass(data: pass.data, threads: pass.threads, kernel: pass.usesAVX512 ? .automatic : .portable)
+        let result = NeuralKernelPass(pass: pass)
             .evaluate(support: u.values, count: u.rows, alpha: fit.parameters.values, architecture: Self.architecture(kernel),
                       mean: standardisation.mean, std: standardisation.std, loss: Self.passLoss(outerLoss), gradient: gradient)
         return (result, u)

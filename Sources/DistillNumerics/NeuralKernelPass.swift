@@ -77,16 +77,82 @@ public final class NeuralKernelPass: Sendable {
     /// finite inputs; `dense` and `skipped` exist for tests and benchmarks.
     public enum ZeroPixels: Sendable { case automatic, dense, skipped }
 
+    /// Per image of a byte image set: the sum and the sum of squares of its stored
+    /// bytes (exact integers) and which of its 16-pixel chunks are nonzero. They depend
+    /// on the images alone, so the image set's `OuterPass` finds them once, when a pass
+    /// first asks (`OuterPass.rowStatistics`), and keeps them as long as it keeps the
+    /// images; every pass made from it (`init(pass:zeroPixels:)`) is given them, and the
+    /// AVX-512 sweep of `m <= 16` support images copies them instead of reading every
+    /// byte once more in each pass. The results are the same bits with or without them.
+    public final class RowStatistics: Sendable {
+        /// `Σ_k x_ik` per image (`count`).
+        public let sums: [Double]
+        /// `Σ_k x_ik²` per image (`count`).
+        public let squares: [Double]
+        /// The image set's chunk masks (`distill_outer_chunk_masks`, the ones its
+        /// `OuterPass` skips zeros by, not a copy): `count x distill_outer_mask_words(features)`,
+        /// bit `c % 64` of word `c / 64` of image `i` set when its pixels `16c ..< 16c + 16`
+        /// are not all zero (the bits the fused pass would find itself).
+        public let chunks: [UInt64]
+
+        /// `data`'s sums (`distill_nk_row_statistics`, split over `threads`) beside its
+        /// chunk masks `chunks`; nil for float pixels (the pass uses them for bytes only).
+        /// `kernel`: `.portable` finds the sums without AVX-512 (the same values).
+        init?(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, chunks: [UInt64]) {
+            guard case .bytes(let bytes) = data.pixels else { return nil }
+            precondition(chunks.count == data.count * distill_outer_mask_words(data.features), "RowStatistics: chunk masks")
+            let n = data.count, p = data.features
+            let cKernel = kernel == .automatic ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
+            let parts = Parallel.chunks(of: n, parts: max(1, threads))
+            // Each thread's rows (written from the start of its arrays), concatenated in order.
+            let found = Parallel.map(parts: parts.count) { part -> (sums: [Double], squares: [Double]) in
+                let rows = parts[part]
+                var sums = [Double](repeating: 0, count: rows.count), squares = sums
+                if !rows.isEmpty {
+                    bytes.withUnsafeBytes { b in
+                    sums.withUnsafeMutableBufferPointer { s in
+                    squares.withUnsafeMutableBufferPointer { q in
+                        distill_nk_row_statistics(b.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) + rows.lowerBound * p },
+                                                  p, cKernel, 0, rows.count, s.baseAddress, q.baseAddress)
+                    }}}
+                }
+                return (sums, squares)
+            }
+            sums = found.flatMap(\.sums)
+            squares = found.flatMap(\.squares)
+            self.chunks = chunks
+        }
+    }
+
     public let data: LabeledImages
     public let threads: Int
     public let usesAVX512: Bool
     public let zeroPixels: ZeroPixels
+    /// `data`'s row statistics that the AVX-512 kernel over byte pixels is given
+    /// (nil: it finds them in each call).
+    public let rowStatistics: RowStatistics?
 
-    public init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic, zeroPixels: ZeroPixels = .automatic) {
+    /// A pass over `data` whose kernel finds the row statistics in each call.
+    public convenience init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic,
+                            zeroPixels: ZeroPixels = .automatic) {
+        self.init(data: data, threads: threads, usesAVX512: kernel == .automatic && distill_outer_has_avx512() != 0,
+                  zeroPixels: zeroPixels, rowStatistics: nil)
+    }
+
+    /// A pass over the training set `pass.data`, on its threads and kernel, given the
+    /// set's row statistics (`pass.rowStatistics`: found once for the set, on the first
+    /// such pass; the same bits as a pass that finds them in each call).
+    public convenience init(pass: OuterPass, zeroPixels: ZeroPixels = .automatic) {
+        self.init(data: pass.data, threads: pass.threads, usesAVX512: pass.usesAVX512, zeroPixels: zeroPixels,
+                  rowStatistics: pass.rowStatistics)
+    }
+
+    private init(data: LabeledImages, threads: Int, usesAVX512: Bool, zeroPixels: ZeroPixels, rowStatistics: RowStatistics?) {
         self.data = data
         self.threads = max(1, threads)
-        usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
+        self.usesAVX512 = usesAVX512
         self.zeroPixels = zeroPixels
+        self.rowStatistics = rowStatistics
     }
 
     /// Multiply-adds of one pass with the gradient, for `count` support images
@@ -125,6 +191,9 @@ public final class NeuralKernelPass: Sendable {
         let rowLinear = -2 * w * mean * scale / (dp * std * std)
         let rowConstant = w * mean * mean / (std * std) + b
         let (supportT, offset, q) = (supportTransposed, columnOffset, supportQ)
+        // The row statistics, or empty arrays (passed as NULL: found in each call).
+        let (rowSumsArray, rowSquaresArray, rowChunksArray) = (rowStatistics?.sums ?? [], rowStatistics?.squares ?? [],
+                                                               rowStatistics?.chunks ?? [])
         let kernel = usesAVX512 ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
         let chunks = Parallel.chunks(of: n, parts: threads)
         let sparse: Int32 = switch zeroPixels {
@@ -150,6 +219,9 @@ public final class NeuralKernelPass: Sendable {
                 q.withUnsafeBufferPointer { qs in
                 alpha.withUnsafeBufferPointer { a in
                 data.labels.withUnsafeBufferPointer { labels in
+                rowSumsArray.withUnsafeBufferPointer { rowSums in
+                rowSquaresArray.withUnsafeBufferPointer { rowSquares in
+                rowChunksArray.withUnsafeBufferPointer { rowChunks in
                     var problem = distill_nk_problem(
                         pixels: pixels, pixel_kind: kind, labels: labels.baseAddress,
                         features: p, classes: c, count: m, ldm: ldm, support_t: st.baseAddress,
@@ -158,7 +230,10 @@ public final class NeuralKernelPass: Sendable {
                         support_q: qs.baseAddress, alpha: a.baseAddress, depth: Int32(architecture.depth),
                         kind: architecture.tangent ? DISTILL_NK_NTK : DISTILL_NK_NNGP,
                         loss: loss == .meanSquaredError ? DISTILL_NK_LOSS_MSE : DISTILL_NK_LOSS_CROSS_ENTROPY,
-                        weight_variance: w, bias_variance: b, cone_epsilon: Self.coneEpsilon)
+                        weight_variance: w, bias_variance: b, cone_epsilon: Self.coneEpsilon,
+                        row_sums: rowSums.isEmpty ? nil : rowSums.baseAddress,
+                        row_squares: rowSquares.isEmpty ? nil : rowSquares.baseAddress,
+                        row_chunks: rowChunks.isEmpty ? nil : rowChunks.baseAddress)
                     return dAlpha.withUnsafeMutableBufferPointer { da in
                     dDot.withUnsafeMutableBufferPointer { dd in
                     dSum.withUnsafeMutableBufferPointer { ds in
@@ -167,7 +242,7 @@ public final class NeuralKernelPass: Sendable {
                                         &lossSum, &correct,
                                         wantGradient ? da.baseAddress : nil, dd.baseAddress, ds.baseAddress, dq.baseAddress)
                     }}}}
-                }}}}}
+                }}}}}}}}
             }
             let status: Int32
             switch data.pixels {

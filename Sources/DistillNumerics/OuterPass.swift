@@ -1,5 +1,6 @@
 import CDistillKernels
 import DistillImages
+import Synchronization
 
 /// Loss, accuracy and weight-gradient of a linear softmax classifier over a whole
 /// labelled image set: the "outer pass" of dataset distillation.
@@ -51,9 +52,26 @@ public final class OuterPass: Sendable {
     public let usesAVX512: Bool
     public let zeroPixels: ZeroPixels
     /// Per image, which 16-pixel chunks of its bytes are nonzero (`distill_outer_chunk_masks`),
-    /// found once here for the AVX-512 kernel: `count x distill_outer_mask_words(features)`.
-    /// Empty for float pixels or the portable kernel.
+    /// found once here for the AVX-512 kernel: `count x distill_outer_mask_words(features)`
+    /// (also under `.dense`, which does not read them: the NTK / NNGP pass's `rowStatistics`
+    /// hold them). Empty for float pixels or the portable kernel.
     private let chunkMasks: [UInt64]
+    /// `rowStatistics` once found.
+    private let foundRowStatistics = Mutex<NeuralKernelPass.RowStatistics?>(nil)
+
+    /// The NTK / NNGP fused pass's statistics of `data`'s images (`NeuralKernelPass.RowStatistics`,
+    /// the chunk masks among them), for the passes made from this one
+    /// (`NeuralKernelPass(pass:)`): found when first asked for (by whichever thread; any
+    /// other waits for them), then the same object for as long as this pass lives. nil
+    /// where the fused pass does not read them: float pixels, the portable kernel.
+    public var rowStatistics: NeuralKernelPass.RowStatistics? {
+        guard usesAVX512, case .bytes = data.pixels else { return nil }
+        return foundRowStatistics.withLock { found in
+            if let found { return found }
+            found = NeuralKernelPass.RowStatistics(data: data, threads: threads, chunks: chunkMasks)
+            return found
+        }
+    }
 
     public convenience init(data: LabeledImages, threads: Int) {
         self.init(data: data, threads: threads, kernel: .automatic)
@@ -65,7 +83,7 @@ public final class OuterPass: Sendable {
         self.usesAVX512 = kernel == .automatic && distill_outer_has_avx512() != 0
         self.zeroPixels = zeroPixels
         var masks: [UInt64] = []
-        if usesAVX512, zeroPixels != .dense, case .bytes(let bytes) = data.pixels {
+        if usesAVX512, case .bytes(let bytes) = data.pixels {
             // Each thread's rows (the pass's split), concatenated in order.
             let words = distill_outer_mask_words(data.features)
             let chunks = Parallel.chunks(of: data.count, parts: max(1, threads))

@@ -43,7 +43,26 @@ typedef struct {
     double weight_variance, bias_variance;
     /// Below this 1 - c², ∂K̇/∂c is taken as 0 (the cone's symmetric derivative).
     double cone_epsilon;
+    /// Optional, byte pixels only: the image set's per-row statistics over these same
+    /// `pixels` (all rows the call reads; rows are numbered from `pixels`, as `labels` are):
+    /// row r's Σx at row_sums[r] and Σx² at row_squares[r] (distill_nk_row_statistics), and
+    /// its nonzero 16-pixel chunks at row_chunks[r words ...], the masks
+    /// distill_outer_chunk_masks gives (words = distill_outer_mask_words(features); the bits
+    /// this pass would find itself). The AVX-512 narrow sweep (m <= 16) then copies them
+    /// instead of reading every byte once more for them: the same results.
+    /// All three NULL (as a positional initialiser leaves them): found in each call.
+    /// Given together or not at all (otherwise distill_nk_rows returns -1).
+    const double *row_sums, *row_squares;
+    const uint64_t *row_chunks;
 } distill_nk_problem;
+
+/// Each byte image's Σx and Σx² for distill_nk_problem's row_sums and row_squares, rows
+/// begin..<end of `pixels` (count x features bytes, row r at pixels + r features):
+/// sums[r] = Σ_k x_rk and squares[r] = Σ_k x_rk² (exact: integers below 2^53); rows
+/// outside begin..<end are not touched. `kernel`: DISTILL_KERNEL_PORTABLE or _AVX512
+/// (used where the CPU has AVX-512 with VNNI and features <= 4096); the same values either way.
+void distill_nk_row_statistics(const uint8_t *pixels, long features, int kernel, long begin, long end,
+                               double *sums, double *squares);
 
 /// `count` rounded up to a multiple of 16.
 long distill_nk_ldm(long count);
