@@ -51,7 +51,8 @@ struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
     @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
     var splitSeed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
+    @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes) or the coarse ones (20 superclasses). \(choiceText(CIFAR.LabelSet.self, default: CIFAR.LabelSet.fine))", valueName: "fine|coarse"),
+            transform: choice)
     var labelSet: CIFAR.LabelSet?
 
     @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
@@ -60,13 +61,13 @@ struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
     func validate() throws {
         try refuseEmptyPath("--data", data)
         try refuseSubnormal([("--test-fraction", testFraction)])
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        guard threads >= 1 else { throw ValidationError("--threads: expected at least 1, found '\(threads)'") }
         guard threads <= Self.maximumThreads else {
-            throw ValidationError("--threads must lie between 1 and \(Self.maximumThreads), got \(threads) (this machine has \(counted(Self.processors, "processor")) available).")
+            throw ValidationError("--threads: expected a value between 1 and \(Self.maximumThreads), found '\(threads)'; this machine has \(counted(Self.processors, "processor")) available")
         }
         if let testFraction {
             guard isPositiveNormal(testFraction), testFraction < 1 else {
-                throw ValidationError("--test-fraction must lie strictly between 0 and 1, got \(testFraction).")
+                throw ValidationError("--test-fraction: expected a value strictly between 0 and 1, found '\(testFraction)'")
             }
         }
     }
@@ -132,7 +133,7 @@ extension ModelChoices {
 enum EveryModel: ModelChoices {
     static var names: [String] { InnerModels.names }
     static func refusal(_ model: String) -> String {
-        "--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model)."
+        "--model: expected one of \(ValueErrorText.alternatives(InnerModels.names)), found '\(model)'"
     }
 }
 
@@ -170,7 +171,7 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Bias variance σ_b² of the NNGP / NTK network (zero or positive). \(defaultsText(kernelModelsOnly: true) { $0.biasVariance })"))
     var biasVariance: Double?
 
-    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"))
+    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"), transform: choice)
     var outerLoss: KernelOuterLoss?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText(among: Choices.names) { $0.innerTolerance })"))
@@ -184,13 +185,13 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
         try refuseSubnormal([("--l2", l2), ("--inner-tolerance", innerTolerance), ("--linear-solve-tolerance", linearSolveTolerance),
                              ("--weight-variance", weightVariance)])
         try refuseSubnormal([("--bias-variance", biasVariance)], zeroAllowed: true)
-        if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") } }
-        if let innerTolerance { guard isPositiveNormal(innerTolerance), innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") } }
-        if let linearSolveTolerance { guard isPositiveNormal(linearSolveTolerance), linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") } }
-        if let unrollSteps { guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") } }
-        if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") } }
-        if let weightVariance { guard isPositiveNormal(weightVariance) else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") } }
-        if let biasVariance { guard biasVariance == 0 || isPositiveNormal(biasVariance) else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") } }
+        if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2: expected a positive number (the inner problem needs it to be strongly convex), found '\(l2)'") } }
+        if let innerTolerance { guard isPositiveNormal(innerTolerance), innerTolerance < 1 else { throw ValidationError("--inner-tolerance: expected a value strictly between 0 and 1, found '\(innerTolerance)'") } }
+        if let linearSolveTolerance { guard isPositiveNormal(linearSolveTolerance), linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance: expected a value strictly between 0 and 1, found '\(linearSolveTolerance)'") } }
+        if let unrollSteps { guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps: expected at least 1, found '\(unrollSteps)'") } }
+        if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth: expected a value between 1 and 8, found '\(depth)'") } }
+        if let weightVariance { guard isPositiveNormal(weightVariance) else { throw ValidationError("--weight-variance: expected a positive number, found '\(weightVariance)'") } }
+        if let biasVariance { guard biasVariance == 0 || isPositiveNormal(biasVariance) else { throw ValidationError("--bias-variance: expected zero or a positive number, found '\(biasVariance)'") } }
         guard hypergradient == .implicit || ((try? InnerModels.factory(named: model))?.supportsUnrolledHypergradient ?? false) else {
             throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model).")
         }
@@ -271,7 +272,7 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
 /// (`NTKModel.meanSquaredErrorFromImagesPerClass`).
 var outerLossDefaultText: String {
     let from = NTKModel.meanSquaredErrorFromImagesPerClass
-    let small = defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue }
+    let small = defaultsText(kernelModelsOnly: true, values: choices(KernelOuterLoss.self)) { $0.outerLoss.rawValue }
     let large = (try? InnerModels.defaultConfiguration(model: NTKModel.modelName, imagesPerClass: from))?.outerLoss.rawValue ?? ""
     return "\(small.dropLast()); ntk from \(from) images per class: \(large))"
 }
@@ -280,8 +281,19 @@ var outerLossDefaultText: String {
 /// `kernelModelsOnly`, every kernel model that reads the setting) has the same
 /// default, else "(default: 0.012; nngp, ntk: 0)" with the logistic model's
 /// value first: the defaults depend on `--model`.
+///
+/// With `values` (an option that takes one of a fixed set of words), the
+/// words come first, as ArgumentParser's own "(values: a, b; default: a)".
 func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [String] = InnerModels.names,
-                                _ value: (DistillerConfiguration) -> V) -> String {
+                                values: [String]? = nil, _ value: (DistillerConfiguration) -> V) -> String {
+    let text = defaultsText(kernelModelsOnly: kernelModelsOnly, among: models, value)
+    guard let values else { return text }
+    return choiceText(values, defaults: text.isEmpty ? nil : String(text.dropFirst("(default: ".count).dropLast()))
+}
+
+/// The "(default: ...)" of `defaultsText` without values.
+private func defaultsText<V: Equatable>(kernelModelsOnly: Bool, among models: [String],
+                                        _ value: (DistillerConfiguration) -> V) -> String {
     let names = (kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names).filter { models.contains($0) }
     let values: [(String, V)] = names.compactMap { name in
         (try? InnerModels.defaultConfiguration(model: name)).map { (name, value($0)) }
@@ -315,25 +327,30 @@ struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
     @Option(parsing: .unconditional, help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
-    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (standard normal noise divided by the number of pixels, nearly zero, as JAXopt's example), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (standard normal noise divided by the number of pixels, nearly zero, as JAXopt's example), real (random real images), mean (class means). \(defaultsText(values: choices(Initialisation.self)) { $0.initialisation.rawValue })"),
+            transform: choice)
     var initialisation: Initialisation?
 
-    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText { Switch($0.learnLabels).rawValue })", valueName: "on|off"))
+    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText(values: choices(Switch.self)) { Switch($0.learnLabels).rawValue })", valueName: "on|off"),
+            transform: choice)
     var learnLabels: Switch?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the labels, when they are learned. \(defaultsText { $0.labelLearningRate })"))
     var labelLearningRate: Double?
 
-    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2. \(defaultsText { Switch($0.learnL2).rawValue })", valueName: "on|off"))
+    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2. \(defaultsText(values: choices(Switch.self)) { Switch($0.learnL2).rawValue })", valueName: "on|off"),
+            transform: choice)
     var learnL2: Switch?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the logarithm of the L2 strength, when it is learned. \(defaultsText { $0.l2LearningRate })"))
     var l2LearningRate: Double?
 
-    @Option(help: ArgumentHelp("How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step). \(defaultsText { $0.schedule.rawValue })"))
+    @Option(help: ArgumentHelp("How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step). \(defaultsText(values: choices(LearningRateSchedule.self)) { $0.schedule.rawValue })"),
+            transform: choice)
     var schedule: LearningRateSchedule?
 
-    @Option(help: ArgumentHelp("Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none. \(defaultsText { $0.pixelRange.rawValue })"))
+    @Option(help: ArgumentHelp("Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none. \(defaultsText(values: choices(PixelRange.self)) { $0.pixelRange.rawValue })"),
+            transform: choice)
     var pixelRange: PixelRange?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
@@ -346,15 +363,15 @@ struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
     var data: String { dataOptions.data }
 
     func validate() throws {
-        if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
-        if let batch { guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") } }
+        if let steps { guard steps >= 1 else { throw ValidationError("--steps: expected at least 1, found '\(steps)'") } }
+        if let batch { guard batch >= 1 else { throw ValidationError("--batch: expected at least 1, found '\(batch)'") } }
         try refuseSubnormal([("--learning-rate", learningRate), ("--label-learning-rate", labelLearningRate),
                              ("--l2-learning-rate", l2LearningRate)])
         try refuseSubnormal([("--pull", pull)], zeroAllowed: true)
-        if let learningRate { guard isPositiveNormal(learningRate) else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") } }
-        if let labelLearningRate { guard isPositiveNormal(labelLearningRate) else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") } }
-        if let l2LearningRate { guard isPositiveNormal(l2LearningRate) else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") } }
-        if let pull { guard pull == 0 || isPositiveNormal(pull) else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") } }
+        if let learningRate { guard isPositiveNormal(learningRate) else { throw ValidationError("--learning-rate: expected a positive number, found '\(learningRate)'") } }
+        if let labelLearningRate { guard isPositiveNormal(labelLearningRate) else { throw ValidationError("--label-learning-rate: expected a positive number, found '\(labelLearningRate)'") } }
+        if let l2LearningRate { guard isPositiveNormal(l2LearningRate) else { throw ValidationError("--l2-learning-rate: expected a positive number, found '\(l2LearningRate)'") } }
+        if let pull { guard pull == 0 || isPositiveNormal(pull) else { throw ValidationError("--pull: expected zero or a positive number, found '\(pull)'") } }
     }
 
     /// Refuses an option that would have no effect on a new run of
@@ -419,6 +436,6 @@ func isPositiveNormal(_ x: Double) -> Bool { x.isNormal && x > 0 }
 func refuseSubnormal(_ values: [(name: String, value: Double?)], zeroAllowed: Bool = false) throws {
     for (name, value) in values {
         guard let value, value > 0, value.isFinite, !value.isNormal else { continue }
-        throw ValidationError("\(name) must be \(zeroAllowed ? "zero or " : "")a positive normal number (at least \(Double.leastNormalMagnitude)), got \(value), a subnormal one.")
+        throw ValidationError("\(name): expected \(zeroAllowed ? "zero or " : "")a positive normal number (at least \(Double.leastNormalMagnitude)), found '\(value)', a subnormal one")
     }
 }
