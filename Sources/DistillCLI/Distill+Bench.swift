@@ -67,7 +67,7 @@ extension DistillCommand {
         /// Loading takes far longer than a step; it is repeated at most this often.
         static let maximumLoadRepetitions = 5
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup var dataOptions: DataOptions
         @OptionGroup(title: "Inner model") var modelOptions: ModelOptionGroup<BenchModels>
 
         @Option(parsing: .unconditional, help: "How many synthetic images per class the timed steps use.")

@@ -35,7 +35,7 @@ extension DistillCommand {
                   distill check --measure unrolled --unroll-steps 500 --images-per-class 10
                 """)
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup var dataOptions: DataOptions
 
         var data: String { dataOptions.data }
         var threads: Int { dataOptions.threads }

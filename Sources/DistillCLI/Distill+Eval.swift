@@ -49,7 +49,7 @@ extension DistillCommand {
         @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json); required unless --baseline is given.")
         var distilled: String?
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<EvalDataDefault>
+        @OptionGroup var dataOptions: DataOptionGroup<EvalDataDefault>
 
         @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive). (default: the one in the set's metrics.json)")
         var l2: Double?

@@ -31,8 +31,54 @@ enum EvalDataDefault: DataDefault {
 typealias DataOptions = DataOptionGroup<PlainDataDefault>
 
 /// Where the data comes from and how many threads work on it: shared by every
-/// command that reads a dataset; `Default` says `--data`'s default in its help.
+/// command that passes over a dataset; `Default` says `--data`'s default in its
+/// help. The data options are shown under the DATA heading, `--threads` (not
+/// a property of the data) among the general options.
 struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
+    /// `--data`'s default.
+    static var defaultData: String { DataSourceOptions<Default>.defaultData }
+
+    @OptionGroup(title: "Data") var source: DataSourceOptions<Default>
+
+    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
+    var threads = DistillerConfiguration().threads
+
+    var givenData: String? { source.givenData }
+    var data: String { source.data }
+    var dataGiven: Bool { source.dataGiven }
+    var testFraction: Double? { source.testFraction }
+    var splitSeed: UInt64 { source.splitSeed }
+    var labelSet: CIFAR.LabelSet? { source.labelSet }
+    var datasetOptions: DatasetOptions { source.datasetOptions }
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads: expected at least 1, found '\(threads)'") }
+        guard threads <= Self.maximumThreads else {
+            throw ValidationError("--threads: expected a value between 1 and \(Self.maximumThreads), found '\(threads)'; this machine has \(counted(Self.processors, "processor")) available")
+        }
+    }
+
+    /// The largest `--threads`: far above any laptop's or workstation's cores, and
+    /// well below the counts where starting the threads dominates a pass
+    /// (`--threads 100000` took 20 s a step on 2 cores).
+    static var maximumThreads: Int { 1024 }
+
+    /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
+    static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// A warning when `threads` is more than the processors available
+    /// (and than the default, so that the default warns on no machine); nil
+    /// otherwise. Not an error: results depend on the thread count, and a run
+    /// made elsewhere is reproduced with its own count.
+    var threadsWarning: String? {
+        guard threads > max(Self.processors, DistillerConfiguration().threads) else { return nil }
+        return "warning: --threads \(threads) is more than the \(counted(Self.processors, "processor")) available; the passes will be slower than with --threads \(Self.processors), but results depend on the thread count, so \(threads) are used"
+    }
+}
+
+/// Where the data comes from: `--data` and how it is split and labelled
+/// (`convert` takes these alone: it makes no passes over the data).
+struct DataSourceOptions<Default: DataDefault>: ParsableArguments {
     /// `--data`'s default.
     static var defaultData: String { "data/mnist" }
 
@@ -55,38 +101,14 @@ struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
             transform: choice)
     var labelSet: CIFAR.LabelSet?
 
-    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
-    var threads = DistillerConfiguration().threads
-
     func validate() throws {
         try refuseEmptyPath("--data", data)
         try refuseSubnormal([("--test-fraction", testFraction)])
-        guard threads >= 1 else { throw ValidationError("--threads: expected at least 1, found '\(threads)'") }
-        guard threads <= Self.maximumThreads else {
-            throw ValidationError("--threads: expected a value between 1 and \(Self.maximumThreads), found '\(threads)'; this machine has \(counted(Self.processors, "processor")) available")
-        }
         if let testFraction {
             guard isPositiveNormal(testFraction), testFraction < 1 else {
                 throw ValidationError("--test-fraction: expected a value strictly between 0 and 1, found '\(testFraction)'")
             }
         }
-    }
-
-    /// The largest `--threads`: far above any laptop's or workstation's cores, and
-    /// well below the counts where starting the threads dominates a pass
-    /// (`--threads 100000` took 20 s a step on 2 cores).
-    static var maximumThreads: Int { 1024 }
-
-    /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
-    static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
-
-    /// A one-line warning when `--threads` is more than the processors available
-    /// (and than the default, so that the default warns on no machine); nil
-    /// otherwise. Not an error: results depend on the thread count, and a run
-    /// made elsewhere is reproduced with its own count.
-    var threadsWarning: String? {
-        guard threads > max(Self.processors, DistillerConfiguration().threads) else { return nil }
-        return "warning: --threads \(threads) is more than the \(counted(Self.processors, "processor")) available; the passes will be slower than with --threads \(Self.processors), but results depend on the thread count, so \(threads) are used"
     }
 
     /// How the dataset is loaded: what `DatasetSources.load` and `LoadedDataset` take.
@@ -106,7 +128,7 @@ extension DistillCommand.Sweep: ReadsDataset { var threadsWarning: String? { opt
 extension DistillCommand.Eval: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
 extension DistillCommand.Check: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
 extension DistillCommand.Bench: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
-extension DistillCommand.Convert: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Convert: ReadsDataset { var threadsWarning: String? { nil } }  // no --threads: no passes
 
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
@@ -315,7 +337,7 @@ typealias DistillOptions = DistillOptionGroup<PlainDataDefault>
 /// The options that shape a distillation, shared by `run` and `sweep`. Every
 /// option left unset takes the chosen model's default (`ModelOptions`).
 struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
-    @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<Default>
+    @OptionGroup var dataOptions: DataOptionGroup<Default>
     @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))

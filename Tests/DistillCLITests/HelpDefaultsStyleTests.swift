@@ -116,3 +116,24 @@ import Testing
         #expect(Self.faults(entry).isEmpty, "\(entry): \(Self.faults(entry))")
     }
 }
+
+/// `--threads` is among the general options, not under DATA (it is not a
+/// property of the data), and `convert`, which makes no passes, has none.
+@Suite struct ThreadsOptionPlaceTests {
+    @Test(arguments: ["run", "sweep", "eval", "check", "bench"])
+    func threadsIsAGeneralOption(command: String) throws {
+        let type = try #require(DistillCommand.configuration.subcommands.first { $0._commandName == command })
+        let help = DistillCommand.helpMessage(for: type, columns: 1000)
+        let options = try #require(help.range(of: "\nOPTIONS:\n"))
+        let data = try #require(help.range(of: "\nDATA:\n"))
+        let threads = try #require(help.range(of: "  --threads <threads>"))
+        #expect(threads.lowerBound > options.lowerBound, "\(command)")
+        #expect(data.lowerBound < options.lowerBound)
+    }
+
+    @Test func convertTakesNoThreads() throws {
+        let help = DistillCommand.helpMessage(for: DistillCommand.Convert.self, columns: 1000)
+        #expect(!help.contains("--threads"))
+        #expect(throws: (any Error).self) { _ = try DistillCommand.Convert.parse(["--out", "x", "--threads", "2"]) }
+    }
+}
