@@ -4,11 +4,13 @@
 #
 #   tools/report-screenshot.sh [OUT_FOLDER [SCREENSHOT.png [WIDTHxHEIGHT]]]
 #
-# Defaults: out/, OUT_FOLDER/report-screenshot.png, 1200x1600.
+# Defaults: out/, OUT_FOLDER-report.png (beside the run's folder, not in it:
+# the folder holds only what distill writes, so `distill run --replace` has
+# nothing of ours to keep or to delete), 1200x1600.
 # Needs Chromium (Debian: apt-get install -y chromium).
 set -euo pipefail
 out="${1:-out}"
-shot="${2:-$out/report-screenshot.png}"
+shot="${2:-${out%/}-report.png}"
 size="${3:-1200x1600}"
 report="$(cd "$out" && pwd)/report.html"
 [ -f "$report" ] || { echo "error: $report: no report; run distill first" >&2; exit 1; }

@@ -67,7 +67,7 @@ extension DistillCommand {
         /// Loading takes far longer than a step; it is repeated at most this often.
         static let maximumLoadRepetitions = 5
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup var dataOptions: DataOptions
         @OptionGroup(title: "Inner model") var modelOptions: ModelOptionGroup<BenchModels>
 
         @Option(parsing: .unconditional, help: "How many synthetic images per class the timed steps use.")
@@ -80,8 +80,8 @@ extension DistillCommand {
         var json = false
 
         func validate() throws {
-            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
-            guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions).") }
+            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class: expected at least 1, found '\(imagesPerClass)'") }
+            guard repetitions >= 1 else { throw ValidationError("--repetitions: expected at least 1, found '\(repetitions)'") }
             guard BenchModels.names.contains(modelOptions.model) else { throw ValidationError(BenchModels.refusal(modelOptions.model)) }
             // The logistic model's steps are timed with the implicit hypergradient only.
             if modelOptions.hypergradient == .unrolled || modelOptions.unrollSteps != nil {

@@ -35,7 +35,7 @@ extension DistillCommand {
                   distill check --measure unrolled --unroll-steps 500 --images-per-class 10
                 """)
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup var dataOptions: DataOptions
 
         var data: String { dataOptions.data }
         var threads: Int { dataOptions.threads }
@@ -49,20 +49,20 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "How many pixels of the synthetic set the finite differences probe.")
         var coordinates = 12
 
-        @Option(parsing: .unconditional, help: "How many distillation steps (logistic model, default settings) to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
+        @Option(parsing: .unconditional, help: "How many distillation steps of the logistic model, with run's settings, to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
         var steps = 50
 
         @Option(parsing: .unconditional, help: "The L2 strength of the inner logistic regression (positive).")
         var l2 = DistillerConfiguration().l2
 
-        @Option(name: .customLong("init"), help: "How the synthetic images start: noise, real or mean.")
+        @Option(name: .customLong("init"), help: "How the synthetic images start.")
         var initialisation = DistillerConfiguration().initialisation
 
 
         @Option(parsing: .unconditional, help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled).")
         var unrollSteps = SizeList(sizes: [10, 100, 500])
 
-        @Option(help: "Time one hypergradient of this method (implicit or unrolled) and report its peak memory, instead of checking.")
+        @Option(help: "Time one hypergradient of this method and report its peak memory, instead of checking.")
         var measure: HypergradientMethod?
 
         @Option(parsing: .unconditional, help: "How many hypergradients --measure times (the median is reported).")
@@ -72,14 +72,14 @@ extension DistillCommand {
         var json = false
 
         func validate() throws {
-            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
-            guard coordinates >= 1 else { throw ValidationError("--coordinates must be at least 1, got \(coordinates).") }
-            guard steps >= 0 else { throw ValidationError("--steps must be zero or more, got \(steps).") }
+            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class: expected at least 1, found '\(imagesPerClass)'") }
+            guard coordinates >= 1 else { throw ValidationError("--coordinates: expected at least 1, found '\(coordinates)'") }
+            guard steps >= 0 else { throw ValidationError("--steps: expected zero or more, found '\(steps)'") }
             try refuseSubnormal([("--l2", l2)])
-            guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number, got \(l2).") }
-            guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
+            guard isPositiveNormal(l2) else { throw ValidationError("--l2: expected a positive number, found '\(l2)'") }
+            guard repeats >= 1 else { throw ValidationError("--repeats: expected at least 1, found '\(repeats)'") }
             guard !unrollSteps.sizes.isEmpty, unrollSteps.sizes.allSatisfy({ $0 >= 1 }) else {
-                throw ValidationError("--unroll-steps must list step counts of at least 1, got \(unrollSteps.sizes).")
+                throw ValidationError("--unroll-steps: expected a list of step counts of at least 1, found '\(unrollSteps.sizes)'")
             }
             if measure == .unrolled, unrollSteps.sizes.count != 1 {
                 throw ValidationError("--measure unrolled times one step count: give --unroll-steps a single value, got \(unrollSteps.sizes).")

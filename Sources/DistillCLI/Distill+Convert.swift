@@ -30,7 +30,7 @@ extension DistillCommand {
                   distill convert --data ~/photos --test-fraction 0.2 --out photos-split-idx
                 """)
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptions
+        @OptionGroup(title: "Data") var dataOptions: DataSourceOptions<PlainDataDefault>
 
         @Option(help: ArgumentHelp("The folder to write the IDX files into; created if missing. It must not hold an IDX dataset already.", valueName: "dir"))
         var out: String

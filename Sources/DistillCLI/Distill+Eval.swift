@@ -10,7 +10,7 @@ import Foundation
 extension DistillCommand {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Evaluate a distilled set written as IDX files on a dataset's test split.",
+            abstract: "Test a distilled set (IDX files) on a dataset's test split with its inner model, or train networks on it or on a baseline set (--network, --baseline).",
             discussion: """
                 Reads the synthetic images `distilled-images-idx3-float` (any IDX numeric type, \
                 shape m x H x W with the dataset's image size, m x H x W x C for colour) and their labels from the folder \
@@ -49,12 +49,12 @@ extension DistillCommand {
         @Option(help: "The folder holding the distilled set (images, labels and optionally metrics.json); required unless --baseline is given.")
         var distilled: String?
 
-        @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<EvalDataDefault>
+        @OptionGroup var dataOptions: DataOptionGroup<EvalDataDefault>
 
-        @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive); by default read from metrics.json.")
+        @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive). (default: the one in the set's metrics.json)")
         var l2: Double?
 
-        @Option(help: ArgumentHelp("The inner model to train on the set; by default the one in metrics.json, else logistic.",
+        @Option(help: ArgumentHelp("The inner model to train on the set. \(choiceText(InnerModels.names, defaults: "the one in the set's metrics.json, else logistic"))",
                                    valueName: InnerModels.names.joined(separator: "|")))
         var model: String?
 
@@ -71,9 +71,9 @@ extension DistillCommand {
         func validate() throws {
             try refuseEmptyPath("--distilled", distilled)
             try refuseSubnormal([("--l2", l2)])
-            if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number, got \(l2).") } }
+            if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2: expected a positive number, found '\(l2)'") } }
             if let model, !InnerModels.names.contains(model) {
-                throw ValidationError("--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model).")
+                throw ValidationError("--model: expected one of \(ValueErrorText.alternatives(InnerModels.names)), found '\(model)'")
             }
             try networkOptions.validate(distilled: distilled, model: model, l2: l2)
         }

@@ -84,29 +84,29 @@ enum NetworkBaselineChoice: String, ExpressibleByArgument, CaseIterable, Sendabl
 
 /// The network and its training protocol: shared by `eval` and `sweep`.
 struct NetworkOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Train networks from scratch on the set and report their test accuracy: convnet (ConvNet-3 of DC/DSA/DM/MTT), mlp (ReLU, PyTorch's initialisation) or ntk-mlp (NTK parameterisation, centred).",
-                               valueName: NetworkChoice.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(help: ArgumentHelp("Train networks from scratch on the set and report their test accuracy: convnet (ConvNet-3 of DC/DSA/DM/MTT), mlp (ReLU, PyTorch's initialisation) or ntk-mlp (NTK parameterisation, centred). \(choiceText(NetworkChoice.self))",
+                               valueName: NetworkChoice.allCases.map(\.rawValue).joined(separator: "|")), transform: choice)
     var network: NetworkChoice?
 
     @Option(parsing: .unconditional, help: "How many networks to train (seeds 1 to N), each from its own random initialisation; random real images are drawn anew for each.")
     var seeds = 5
 
-    @Option(help: ArgumentHelp("The labels the networks train on: soft (the set's learned labels; the default when the set has them) or hard (class ids, one-hot, the default otherwise and for baselines).",
-                               valueName: "soft|hard"))
+    @Option(help: ArgumentHelp("The labels the networks train on: soft (the set's learned labels) or hard (class ids, one-hot). \(choiceText(choices(NetworkLabelChoice.self), defaults: "soft when the set has learned labels, else hard; hard for baselines"))",
+                               valueName: "soft|hard"), transform: choice)
     var labels: NetworkLabelChoice?
 
-    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train). (default: cross-entropy, or mse when a label is negative: soft cross-entropy is unbounded below there)",
-                               valueName: "cross-entropy|mse"))
+    @Option(help: ArgumentHelp("The networks' loss on learned labels: cross-entropy (soft cross-entropy, the loss of hard labels) or mse (mean squared error, as KIP and FRePo train); soft cross-entropy is unbounded below when a label is negative. \(choiceText(choices(SoftLabelLossChoice.self), defaults: "cross-entropy, or mse when a label is negative"))",
+                               valueName: "cross-entropy|mse"), transform: choice)
     var softLabelLoss: SoftLabelLossChoice?
 
     @Flag(help: "Augment each batch as DSA does (crop, scale or rotation; no flips) and train 1000 epochs instead of 300.")
     var augment = false
 
-    @Option(help: ArgumentHelp("Augment, and train 1000 epochs, with this augmentation (implies --augment): dsa (the default of --augment: one of crop, scale, rotation per batch, bilinear, as DSA) or dc (DC's MNIST evaluation: one of crop by up to 4 pixels with mean fill, nearest-neighbour scale by 0.8-1.2, rotation by up to 45 degrees per image).",
-                               valueName: AugmentationChoice.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(help: ArgumentHelp("Augment, and train 1000 epochs, with this augmentation (implies --augment): dsa (what --augment alone uses: one of crop, scale, rotation per batch, bilinear, as DSA) or dc (DC's MNIST evaluation: one of crop by up to 4 pixels with mean fill, nearest-neighbour scale by 0.8-1.2, rotation by up to 45 degrees per image). \(choiceText(AugmentationChoice.self))",
+                               valueName: AugmentationChoice.allCases.map(\.rawValue).joined(separator: "|")), transform: choice)
     var augmentation: AugmentationChoice?
 
-    @Option(parsing: .unconditional, help: "Train this many epochs instead of the protocol's (300, or 1000 with --augment or --augmentation); the rate is divided by 10 at half.")
+    @Option(parsing: .unconditional, help: "Train this many epochs instead of the protocol's; the rate is divided by 10 at half. (default: 300, or 1000 with --augment or --augmentation)")
     var epochs: Int?
 
     /// The augmentation chosen: `--augmentation`'s, or DSA's for `--augment` alone, or none.
@@ -124,8 +124,8 @@ struct NetworkOptions: ParsableArguments {
                 throw ValidationError("\(name) sets how networks are trained, so it needs --network convnet|mlp|ntk-mlp.")
             }
         }
-        guard (1...100).contains(seeds) else { throw ValidationError("--seeds must lie between 1 and 100, got \(seeds).") }
-        if let epochs { guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs).") } }
+        guard (1...100).contains(seeds) else { throw ValidationError("--seeds: expected a value between 1 and 100, found '\(seeds)'") }
+        if let epochs { guard epochs >= 1 else { throw ValidationError("--epochs: expected at least 1, found '\(epochs)'") } }
     }
 
     /// The training protocol: DC's (`TrainingProtocol.dc`) with these options, and
@@ -146,17 +146,17 @@ struct NetworkOptions: ParsableArguments {
 struct EvalNetworkOptions: ParsableArguments {
     @OptionGroup var common: NetworkOptions
 
-    @Option(parsing: .unconditional, help: "MLP: hidden units per layer (128; ntk-mlp 1024). ConvNet: channels per convolution (128).")
+    @Option(parsing: .unconditional, help: "MLP: hidden units per layer; ConvNet: channels per convolution. (default: 128; ntk-mlp: 1024)")
     var width: Int?
 
-    @Option(parsing: .unconditional, help: "MLP: hidden ReLU layers before the classifier (2, DC's MLP; counted as run's --depth counts the NTK's). ConvNet: convolution blocks (3).")
+    @Option(parsing: .unconditional, help: "MLP: hidden ReLU layers before the classifier, counted as run's --depth counts the NTK's; ConvNet: convolution blocks. (default: 2, DC's MLP; convnet: 3)")
     var depth: Int?
 
-    @Option(help: ArgumentHelp("Evaluate a baseline set instead of a distilled one, with the same network and protocol: random real training images (drawn anew for each network seed), the class means, or k-means centroids of each class.",
-                               valueName: NetworkBaselineChoice.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(help: ArgumentHelp("Evaluate a baseline set instead of a distilled one, with the same network and protocol: random real training images (drawn anew for each network seed), the class means, or k-means centroids of each class. \(choiceText(NetworkBaselineChoice.self))",
+                               valueName: NetworkBaselineChoice.allCases.map(\.rawValue).joined(separator: "|")), transform: choice)
     var baseline: NetworkBaselineChoice?
 
-    @Option(parsing: .unconditional, help: "The baseline's images per class (default 1; class-means has exactly 1).")
+    @Option(parsing: .unconditional, help: "The baseline's images per class; class-means has exactly 1. (default: 1)")
     var imagesPerClass: Int?
 
     @Option(parsing: .unconditional, help: "The seed of the baseline's random draws and of k-means. (default: distill run's seed, so the images are those of the run's own baselines)")
@@ -165,15 +165,15 @@ struct EvalNetworkOptions: ParsableArguments {
     var network: NetworkChoice? { common.network }
 
     func validate() throws {
-        if let width { guard width >= 1 else { throw ValidationError("--width must be at least 1, got \(width).") } }
+        if let width { guard width >= 1 else { throw ValidationError("--width: expected at least 1, found '\(width)'") } }
         if let depth {
             // An MLP may have no hidden layer (its classifier alone); a ConvNet needs a block.
             let fewest = common.network == .convnet ? 1 : 0
             guard depth >= fewest else {
-                throw ValidationError("--depth must be at least \(fewest)\(fewest == 0 ? " (hidden layers)" : " (convolution blocks)"), got \(depth).")
+                throw ValidationError("--depth: expected at least \(fewest)\(fewest == 0 ? " (hidden layers)" : " (convolution blocks)"), found '\(depth)'")
             }
         }
-        if let k = imagesPerClass { guard k >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(k).") } }
+        if let k = imagesPerClass { guard k >= 1 else { throw ValidationError("--images-per-class: expected at least 1, found '\(k)'") } }
         if common.network == nil {
             if width != nil || depth != nil { throw ValidationError("--width and --depth shape the networks of --network, which is missing.") }
             if baseline != nil { throw ValidationError("--baseline is evaluated with a network, so it needs --network convnet|mlp|ntk-mlp.") }

@@ -63,10 +63,10 @@ extension DistillCommand {
         func validate() throws {
             try refuseEmptyPath("--out", out)
             try refuseEmptyPath("--resume", resume)
-            guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more, got \(checkpointEvery).") }
-            if let stop = stopAfterStep, stop < 1 { throw ValidationError("--stop-after-step must be at least 1, got \(stop).") }
-            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class must be at least 1, got \(imagesPerClass).") }
-            guard (1...64).contains(zoom) else { throw ValidationError("--zoom must lie between 1 and 64, got \(zoom).") }
+            guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every: expected 0 or more, found '\(checkpointEvery)'") }
+            if let stop = stopAfterStep, stop < 1 { throw ValidationError("--stop-after-step: expected at least 1, found '\(stop)'") }
+            guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class: expected at least 1, found '\(imagesPerClass)'") }
+            guard (1...64).contains(zoom) else { throw ValidationError("--zoom: expected a value between 1 and 64, found '\(zoom)'") }
             // A resumed run keeps its own settings (compared in `ResumeOptions`).
             if resume == nil {
                 try options.refuseUnreadSettings(imagesPerClass: imagesPerClass)

@@ -31,7 +31,7 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "The sizes to try, as a comma-separated list of images per class.")
         var imagesPerClass = SizeList(sizes: [1, 2, 5, 10, 20, 50])
 
-        @Option(parsing: .unconditional, help: "A test accuracy to reach, as a fraction (0.92) or a percentage (92).")
+        @Option(parsing: .unconditional, help: ArgumentHelp(TargetAccuracyText.help))
         var targetAccuracy: Double?
 
         @Option(help: "The folder to write the sweep into; created if missing.")
@@ -45,13 +45,13 @@ extension DistillCommand {
 
         @OptionGroup(title: "Network evaluation") var networkOptions: NetworkOptions
 
-        @Option(help: ArgumentHelp("On (the default) or off, a value unlike run's flag --baselines: also train the model on random real images and class means or k-means centroids of each size, and once on all the training data (for nngp and ntk a class-balanced subset of 10,000 images), for comparison.", valueName: "on|off"))
+        @Option(help: ArgumentHelp("On or off, a value unlike run's flag --baselines: also train the model on random real images and class means or k-means centroids of each size, and once on all the training data (for nngp and ntk a class-balanced subset of 10,000 images), for comparison.", valueName: "on|off"))
         var baselines = Switch.on
 
         func validate() throws {
             try refuseEmptyPath("--out", out)
             guard !imagesPerClass.sizes.isEmpty, imagesPerClass.sizes.allSatisfy({ $0 >= 1 }) else {
-                throw ValidationError("--images-per-class must list sizes of at least 1, got \(imagesPerClass.sizes).")
+                throw ValidationError("--images-per-class: expected a list of sizes of at least 1, found '\(imagesPerClass.sizes)'")
             }
             if let repeated = Dictionary(grouping: imagesPerClass.sizes, by: { $0 }).filter({ $0.value.count > 1 }).keys.min() {
                 throw ValidationError("--images-per-class lists \(repeated) more than once (\(imagesPerClass.sizes.map(String.init).joined(separator: ","))): each size is one run in its own folder ipc-\(repeated); list every size once.")
@@ -60,7 +60,7 @@ extension DistillCommand {
             if let target = targetAccuracy {
                 try refuseSubnormal([("--target-accuracy", target)])
                 guard isPositiveNormal(target), target <= 100 else {
-                    throw ValidationError("--target-accuracy must be a fraction in (0, 1] or a percentage in (1, 100], got \(target).")
+                    throw ValidationError("--target-accuracy: expected a fraction in (0, 1] or a percentage in (1, 100], found '\(target)'")
                 }
             }
         }

@@ -55,6 +55,7 @@ struct DistillCommand: ParsableCommand {
             }
             if !(command is Run || command is Sweep) { SignalsBeforeRun.remove() }
             if let warning = (command as? any ReadsDataset)?.threadsWarning { printError(warning) }
+            if let warning = TargetAccuracyText.warning((command as? Sweep)?.targetAccuracy) { printError(warning) }
             try command.run()
         } catch {
             exitReporting(error)
@@ -84,12 +85,15 @@ struct DistillCommand: ParsableCommand {
     static let closeNameDistance = 2
 
     /// The name of `names` fewest edits from `word` (the first of those), when it
-    /// is within `closeNameDistance` edits and fewer than `word` has letters; nil otherwise.
+    /// is within `closeNameDistance` edits and fewer than `word` has letters;
+    /// else the first name that `word` starts with, or that starts with `word`
+    /// of at least 2 letters (`evaluate`, `conv`); nil otherwise.
     static func closestName(to word: String, among names: [String]) -> String? {
-        let scored = names.map { (name: $0, distance: editDistance(word.lowercased(), $0)) }
-        guard let best = scored.min(by: { $0.distance < $1.distance }),
-              best.distance <= closeNameDistance, best.distance < word.count else { return nil }
-        return best.name
+        let word = word.lowercased()
+        let scored = names.map { (name: $0, distance: editDistance(word, $0)) }
+        if let best = scored.min(by: { $0.distance < $1.distance }),
+           best.distance <= closeNameDistance, best.distance < word.count { return best.name }
+        return names.first { word.hasPrefix($0) } ?? names.first { word.count >= 2 && $0.hasPrefix(word) }
     }
 
     /// The Levenshtein distance between `a` and `b`: the fewest insertions,
@@ -131,9 +135,10 @@ struct DistillCommand: ParsableCommand {
     static var _errorPrefix: String { "error: " }
 
     /// The line `exitReporting` writes for `error` (not an `ExitCode`, help or version).
-    static func oneLineErrorMessage(_ error: any Error) -> String {
+    static func oneLineErrorMessage(_ error: any Error, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> String {
         if let error = error as? CLIError { return error.description }
-        let message = ValueErrorText.rewritten(message(for: error), command: CommandLine.arguments.dropFirst().first).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let said = ValueErrorText.withRawValue(message(for: error), arguments: arguments)
+        let message = ValueErrorText.rewritten(said, command: arguments.first).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: " ")
         return "error: " + ValueErrorText.lowercasedOpening(message)
     }

@@ -31,8 +31,54 @@ enum EvalDataDefault: DataDefault {
 typealias DataOptions = DataOptionGroup<PlainDataDefault>
 
 /// Where the data comes from and how many threads work on it: shared by every
-/// command that reads a dataset; `Default` says `--data`'s default in its help.
+/// command that passes over a dataset; `Default` says `--data`'s default in its
+/// help. The data options are shown under the DATA heading, `--threads` (not
+/// a property of the data) among the general options.
 struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
+    /// `--data`'s default.
+    static var defaultData: String { DataSourceOptions<Default>.defaultData }
+
+    @OptionGroup(title: "Data") var source: DataSourceOptions<Default>
+
+    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
+    var threads = DistillerConfiguration().threads
+
+    var givenData: String? { source.givenData }
+    var data: String { source.data }
+    var dataGiven: Bool { source.dataGiven }
+    var testFraction: Double? { source.testFraction }
+    var splitSeed: UInt64 { source.splitSeed }
+    var labelSet: CIFAR.LabelSet? { source.labelSet }
+    var datasetOptions: DatasetOptions { source.datasetOptions }
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads: expected at least 1, found '\(threads)'") }
+        guard threads <= Self.maximumThreads else {
+            throw ValidationError("--threads: expected a value between 1 and \(Self.maximumThreads), found '\(threads)'; this machine has \(counted(Self.processors, "processor")) available")
+        }
+    }
+
+    /// The largest `--threads`: far above any laptop's or workstation's cores, and
+    /// well below the counts where starting the threads dominates a pass
+    /// (`--threads 100000` took 20 s a step on 2 cores).
+    static var maximumThreads: Int { 1024 }
+
+    /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
+    static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// A warning when `threads` is more than the processors available
+    /// (and than the default, so that the default warns on no machine); nil
+    /// otherwise. Not an error: results depend on the thread count, and a run
+    /// made elsewhere is reproduced with its own count.
+    var threadsWarning: String? {
+        guard threads > max(Self.processors, DistillerConfiguration().threads) else { return nil }
+        return "warning: --threads \(threads) is more than the \(counted(Self.processors, "processor")) available; the passes will be slower than with --threads \(Self.processors), but results depend on the thread count, so \(threads) are used"
+    }
+}
+
+/// Where the data comes from: `--data` and how it is split and labelled
+/// (`convert` takes these alone: it makes no passes over the data).
+struct DataSourceOptions<Default: DataDefault>: ParsableArguments {
     /// `--data`'s default.
     static var defaultData: String { "data/mnist" }
 
@@ -51,41 +97,18 @@ struct DataOptionGroup<Default: DataDefault>: ParsableArguments {
     @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
     var splitSeed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes, the default) or the coarse ones (20 superclasses).", valueName: "fine|coarse"))
+    @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes) or the coarse ones (20 superclasses). \(choiceText(CIFAR.LabelSet.self, default: CIFAR.LabelSet.fine))", valueName: "fine|coarse"),
+            transform: choice)
     var labelSet: CIFAR.LabelSet?
-
-    @Option(parsing: .unconditional, help: "How many threads the passes over the training and test sets use.")
-    var threads = DistillerConfiguration().threads
 
     func validate() throws {
         try refuseEmptyPath("--data", data)
         try refuseSubnormal([("--test-fraction", testFraction)])
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
-        guard threads <= Self.maximumThreads else {
-            throw ValidationError("--threads must lie between 1 and \(Self.maximumThreads), got \(threads) (this machine has \(counted(Self.processors, "processor")) available).")
-        }
         if let testFraction {
             guard isPositiveNormal(testFraction), testFraction < 1 else {
-                throw ValidationError("--test-fraction must lie strictly between 0 and 1, got \(testFraction).")
+                throw ValidationError("--test-fraction: expected a value strictly between 0 and 1, found '\(testFraction)'")
             }
         }
-    }
-
-    /// The largest `--threads`: far above any laptop's or workstation's cores, and
-    /// well below the counts where starting the threads dominates a pass
-    /// (`--threads 100000` took 20 s a step on 2 cores).
-    static var maximumThreads: Int { 1024 }
-
-    /// The processors this process may use (`ProcessInfo.activeProcessorCount`).
-    static var processors: Int { ProcessInfo.processInfo.activeProcessorCount }
-
-    /// A one-line warning when `--threads` is more than the processors available
-    /// (and than the default, so that the default warns on no machine); nil
-    /// otherwise. Not an error: results depend on the thread count, and a run
-    /// made elsewhere is reproduced with its own count.
-    var threadsWarning: String? {
-        guard threads > max(Self.processors, DistillerConfiguration().threads) else { return nil }
-        return "warning: --threads \(threads) is more than the \(counted(Self.processors, "processor")) available; the passes will be slower than with --threads \(Self.processors), but results depend on the thread count, so \(threads) are used"
     }
 
     /// How the dataset is loaded: what `DatasetSources.load` and `LoadedDataset` take.
@@ -105,7 +128,7 @@ extension DistillCommand.Sweep: ReadsDataset { var threadsWarning: String? { opt
 extension DistillCommand.Eval: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
 extension DistillCommand.Check: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
 extension DistillCommand.Bench: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
-extension DistillCommand.Convert: ReadsDataset { var threadsWarning: String? { dataOptions.threadsWarning } }
+extension DistillCommand.Convert: ReadsDataset { var threadsWarning: String? { nil } }  // no --threads: no passes
 
 extension CIFAR.LabelSet: ExpressibleByArgument {}
 
@@ -132,7 +155,7 @@ extension ModelChoices {
 enum EveryModel: ModelChoices {
     static var names: [String] { InnerModels.names }
     static func refusal(_ model: String) -> String {
-        "--model must be one of \(InnerModels.names.joined(separator: ", ")), got \(model)."
+        "--model: expected one of \(ValueErrorText.alternatives(InnerModels.names)), found '\(model)'"
     }
 }
 
@@ -170,7 +193,7 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Bias variance σ_b² of the NNGP / NTK network (zero or positive). \(defaultsText(kernelModelsOnly: true) { $0.biasVariance })"))
     var biasVariance: Double?
 
-    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"))
+    @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk on the training set: mse (KIP's, against one-hot minus 1/C) or cross-entropy (of the predictions as logits). \(outerLossDefaultText)"), transform: choice)
     var outerLoss: KernelOuterLoss?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The inner solve stops when its gradient norm is below this fraction of the gradient norm at zero. \(defaultsText(among: Choices.names) { $0.innerTolerance })"))
@@ -184,13 +207,13 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
         try refuseSubnormal([("--l2", l2), ("--inner-tolerance", innerTolerance), ("--linear-solve-tolerance", linearSolveTolerance),
                              ("--weight-variance", weightVariance)])
         try refuseSubnormal([("--bias-variance", biasVariance)], zeroAllowed: true)
-        if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2 must be a positive number (the inner problem needs it to be strongly convex), got \(l2).") } }
-        if let innerTolerance { guard isPositiveNormal(innerTolerance), innerTolerance < 1 else { throw ValidationError("--inner-tolerance must lie strictly between 0 and 1, got \(innerTolerance).") } }
-        if let linearSolveTolerance { guard isPositiveNormal(linearSolveTolerance), linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance must lie strictly between 0 and 1, got \(linearSolveTolerance).") } }
-        if let unrollSteps { guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps must be at least 1, got \(unrollSteps).") } }
-        if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth must lie between 1 and 8, got \(depth).") } }
-        if let weightVariance { guard isPositiveNormal(weightVariance) else { throw ValidationError("--weight-variance must be a positive number, got \(weightVariance).") } }
-        if let biasVariance { guard biasVariance == 0 || isPositiveNormal(biasVariance) else { throw ValidationError("--bias-variance must be zero or a positive number, got \(biasVariance).") } }
+        if let l2 { guard isPositiveNormal(l2) else { throw ValidationError("--l2: expected a positive number (the inner problem needs it to be strongly convex), found '\(l2)'") } }
+        if let innerTolerance { guard isPositiveNormal(innerTolerance), innerTolerance < 1 else { throw ValidationError("--inner-tolerance: expected a value strictly between 0 and 1, found '\(innerTolerance)'") } }
+        if let linearSolveTolerance { guard isPositiveNormal(linearSolveTolerance), linearSolveTolerance < 1 else { throw ValidationError("--linear-solve-tolerance: expected a value strictly between 0 and 1, found '\(linearSolveTolerance)'") } }
+        if let unrollSteps { guard unrollSteps >= 1 else { throw ValidationError("--unroll-steps: expected at least 1, found '\(unrollSteps)'") } }
+        if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth: expected a value between 1 and 8, found '\(depth)'") } }
+        if let weightVariance { guard isPositiveNormal(weightVariance) else { throw ValidationError("--weight-variance: expected a positive number, found '\(weightVariance)'") } }
+        if let biasVariance { guard biasVariance == 0 || isPositiveNormal(biasVariance) else { throw ValidationError("--bias-variance: expected zero or a positive number, found '\(biasVariance)'") } }
         guard hypergradient == .implicit || ((try? InnerModels.factory(named: model))?.supportsUnrolledHypergradient ?? false) else {
             throw ValidationError("--hypergradient unrolled works with --model logistic only, got --model \(model).")
         }
@@ -271,7 +294,7 @@ struct ModelOptionGroup<Choices: ModelChoices>: ParsableArguments {
 /// (`NTKModel.meanSquaredErrorFromImagesPerClass`).
 var outerLossDefaultText: String {
     let from = NTKModel.meanSquaredErrorFromImagesPerClass
-    let small = defaultsText(kernelModelsOnly: true) { $0.outerLoss.rawValue }
+    let small = defaultsText(kernelModelsOnly: true, values: choices(KernelOuterLoss.self)) { $0.outerLoss.rawValue }
     let large = (try? InnerModels.defaultConfiguration(model: NTKModel.modelName, imagesPerClass: from))?.outerLoss.rawValue ?? ""
     return "\(small.dropLast()); ntk from \(from) images per class: \(large))"
 }
@@ -280,8 +303,19 @@ var outerLossDefaultText: String {
 /// `kernelModelsOnly`, every kernel model that reads the setting) has the same
 /// default, else "(default: 0.012; nngp, ntk: 0)" with the logistic model's
 /// value first: the defaults depend on `--model`.
+///
+/// With `values` (an option that takes one of a fixed set of words), the
+/// words come first, as ArgumentParser's own "(values: a, b; default: a)".
 func defaultsText<V: Equatable>(kernelModelsOnly: Bool = false, among models: [String] = InnerModels.names,
-                                _ value: (DistillerConfiguration) -> V) -> String {
+                                values: [String]? = nil, _ value: (DistillerConfiguration) -> V) -> String {
+    let text = defaultsText(kernelModelsOnly: kernelModelsOnly, among: models, value)
+    guard let values else { return text }
+    return choiceText(values, defaults: text.isEmpty ? nil : String(text.dropFirst("(default: ".count).dropLast()))
+}
+
+/// The "(default: ...)" of `defaultsText` without values.
+private func defaultsText<V: Equatable>(kernelModelsOnly: Bool, among models: [String],
+                                        _ value: (DistillerConfiguration) -> V) -> String {
     let names = (kernelModelsOnly ? [NNGPModel.modelName, NTKModel.modelName] : InnerModels.names).filter { models.contains($0) }
     let values: [(String, V)] = names.compactMap { name in
         (try? InnerModels.defaultConfiguration(model: name)).map { (name, value($0)) }
@@ -303,7 +337,7 @@ typealias DistillOptions = DistillOptionGroup<PlainDataDefault>
 /// The options that shape a distillation, shared by `run` and `sweep`. Every
 /// option left unset takes the chosen model's default (`ModelOptions`).
 struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
-    @OptionGroup(title: "Data") var dataOptions: DataOptionGroup<Default>
+    @OptionGroup var dataOptions: DataOptionGroup<Default>
     @OptionGroup(title: "Inner model") var modelOptions: ModelOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("How many outer steps (inner solve, implicit gradient, Adam update) to take. \(defaultsText { $0.steps })"))
@@ -315,25 +349,30 @@ struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
     @Option(parsing: .unconditional, help: "The seed of the random generator; the same seed and thread count give the same result.")
     var seed: UInt64 = DistillerConfiguration().seed
 
-    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (standard normal noise divided by the number of pixels, nearly zero, as JAXopt's example), real (random real images), mean (class means). \(defaultsText { $0.initialisation.rawValue })"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start: noise (standard normal noise divided by the number of pixels, nearly zero, as JAXopt's example), real (random real images), mean (class means). \(defaultsText(values: choices(Initialisation.self)) { $0.initialisation.rawValue })"),
+            transform: choice)
     var initialisation: Initialisation?
 
-    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText { Switch($0.learnLabels).rawValue })", valueName: "on|off"))
+    @Option(help: ArgumentHelp("Learn the labels as free real numbers along with the images. \(defaultsText(values: choices(Switch.self)) { Switch($0.learnLabels).rawValue })", valueName: "on|off"),
+            transform: choice)
     var learnLabels: Switch?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the labels, when they are learned. \(defaultsText { $0.labelLearningRate })"))
     var labelLearningRate: Double?
 
-    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2. \(defaultsText { Switch($0.learnL2).rawValue })", valueName: "on|off"))
+    @Option(help: ArgumentHelp("Learn the inner model's L2 strength (through its logarithm), starting from --l2. \(defaultsText(values: choices(Switch.self)) { Switch($0.learnL2).rawValue })", valueName: "on|off"),
+            transform: choice)
     var learnL2: Switch?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Adam's learning rate on the logarithm of the L2 strength, when it is learned. \(defaultsText { $0.l2LearningRate })"))
     var l2LearningRate: Double?
 
-    @Option(help: ArgumentHelp("How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step). \(defaultsText { $0.schedule.rawValue })"))
+    @Option(help: ArgumentHelp("How the learning rates change over the run: constant, or cosine (decaying to 0 at the last step). \(defaultsText(values: choices(LearningRateSchedule.self)) { $0.schedule.rawValue })"),
+            transform: choice)
     var schedule: LearningRateSchedule?
 
-    @Option(help: ArgumentHelp("Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none. \(defaultsText { $0.pixelRange.rawValue })"))
+    @Option(help: ArgumentHelp("Where the synthetic pixels may go: unit (clipped to [0, 1] after every step, so they are real images) or none. \(defaultsText(values: choices(PixelRange.self)) { $0.pixelRange.rawValue })"),
+            transform: choice)
     var pixelRange: PixelRange?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the pull of each synthetic image towards its class's mean training image (0 turns it off); it keeps the images readable. \(defaultsText { $0.pull })"))
@@ -346,15 +385,15 @@ struct DistillOptionGroup<Default: DataDefault>: ParsableArguments {
     var data: String { dataOptions.data }
 
     func validate() throws {
-        if let steps { guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps).") } }
-        if let batch { guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch).") } }
+        if let steps { guard steps >= 1 else { throw ValidationError("--steps: expected at least 1, found '\(steps)'") } }
+        if let batch { guard batch >= 1 else { throw ValidationError("--batch: expected at least 1, found '\(batch)'") } }
         try refuseSubnormal([("--learning-rate", learningRate), ("--label-learning-rate", labelLearningRate),
                              ("--l2-learning-rate", l2LearningRate)])
         try refuseSubnormal([("--pull", pull)], zeroAllowed: true)
-        if let learningRate { guard isPositiveNormal(learningRate) else { throw ValidationError("--learning-rate must be a positive number, got \(learningRate).") } }
-        if let labelLearningRate { guard isPositiveNormal(labelLearningRate) else { throw ValidationError("--label-learning-rate must be a positive number, got \(labelLearningRate).") } }
-        if let l2LearningRate { guard isPositiveNormal(l2LearningRate) else { throw ValidationError("--l2-learning-rate must be a positive number, got \(l2LearningRate).") } }
-        if let pull { guard pull == 0 || isPositiveNormal(pull) else { throw ValidationError("--pull must be zero or a positive number, got \(pull).") } }
+        if let learningRate { guard isPositiveNormal(learningRate) else { throw ValidationError("--learning-rate: expected a positive number, found '\(learningRate)'") } }
+        if let labelLearningRate { guard isPositiveNormal(labelLearningRate) else { throw ValidationError("--label-learning-rate: expected a positive number, found '\(labelLearningRate)'") } }
+        if let l2LearningRate { guard isPositiveNormal(l2LearningRate) else { throw ValidationError("--l2-learning-rate: expected a positive number, found '\(l2LearningRate)'") } }
+        if let pull { guard pull == 0 || isPositiveNormal(pull) else { throw ValidationError("--pull: expected zero or a positive number, found '\(pull)'") } }
     }
 
     /// Refuses an option that would have no effect on a new run of
@@ -419,6 +458,6 @@ func isPositiveNormal(_ x: Double) -> Bool { x.isNormal && x > 0 }
 func refuseSubnormal(_ values: [(name: String, value: Double?)], zeroAllowed: Bool = false) throws {
     for (name, value) in values {
         guard let value, value > 0, value.isFinite, !value.isNormal else { continue }
-        throw ValidationError("\(name) must be \(zeroAllowed ? "zero or " : "")a positive normal number (at least \(Double.leastNormalMagnitude)), got \(value), a subnormal one.")
+        throw ValidationError("\(name): expected \(zeroAllowed ? "zero or " : "")a positive normal number (at least \(Double.leastNormalMagnitude)), found '\(value)', a subnormal one")
     }
 }

@@ -21,7 +21,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Write the grid of images every N steps to snapshots/step-NNNNN.png, and a progress.png that shows a few of them side by side, evenly spread from the first step to the last, left to right (it has no text: report.html captions each with its step).", valueName: "N"))
     var snapshotEvery: Int?
 
-    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html (by default the dataset's names: class folder names, CIFAR's names files, else each class's index).", valueName: "file"))
+    @Option(help: ArgumentHelp("A text file naming the classes, one name per line in class order, for report.html. (default: the dataset's names: class folder names, CIFAR's names files, else each class's index)", valueName: "file"))
     var classNames: String?
 
     func validate() throws {

@@ -46,6 +46,26 @@ enum ValueErrorText {
         return "\(option): expected \(expected), found '\(value)'"
     }
 
+    /// `message` ("--pull: expected zero or a positive number, found '-1.0'",
+    /// a `validate()`'s refusal of a value it read) with the value as the user
+    /// typed it in `arguments` ("found '-1'"), not as Swift prints the number
+    /// it read; `message` itself when it names no option's value or
+    /// `arguments` does not give the option (`--x value` or `--x=value`, the
+    /// last one given, as ArgumentParser takes).
+    static func withRawValue(_ message: String, arguments: [String]) -> String {
+        guard message.hasPrefix("--"), let colon = message.range(of: ": expected "),
+              let found = message.range(of: ", found '", range: colon.upperBound..<message.endIndex),
+              let close = message.range(of: "'", range: found.upperBound..<message.endIndex) else { return message }
+        let option = String(message[..<colon.lowerBound])
+        var raw: String?
+        for (i, argument) in arguments.enumerated() {
+            if argument == option, i + 1 < arguments.count { raw = arguments[i + 1] }
+            if argument.hasPrefix(option + "=") { raw = String(argument.dropFirst(option.count + 1)) }
+        }
+        guard let raw else { return message }
+        return String(message[..<found.upperBound]) + raw + message[close.lowerBound...]
+    }
+
     /// `message` in the form of every `distill` error line: its opening word in
     /// lower case when it is a capitalised word (ArgumentParser's "Unknown option
     /// '--stepz'. Did you mean '--steps'?", "Missing value for ...", a sentence of

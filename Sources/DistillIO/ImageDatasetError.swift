@@ -74,10 +74,11 @@ public struct StoredImageShape: Sendable, Equatable, CustomStringConvertible {
         self.bitDepth = bitDepth
     }
 
-    /// "28x28 grey 8-bit" or "32x32 RGB 16-bit" (height x width).
+    /// "28 wide x 20 high grey 8-bit" or "32 wide x 32 high RGB 16-bit"
+    /// (`PNGImage.sizeText`: width first, as `file` says it, and named).
     public var description: String {
         let colour = channels == 1 ? "grey" : channels == 3 ? "RGB" : "\(channels)-channel"
-        return "\(height)x\(width) \(colour) \(bitDepth)-bit"
+        return "\(PNGImage.sizeText(width: width, height: height)) \(colour) \(bitDepth)-bit"
     }
 }
 

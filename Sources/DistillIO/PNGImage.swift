@@ -49,7 +49,7 @@ public struct PNGImage: Sendable, Equatable {
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws(PNGError) {
         let count = try PNGImage.byteCount(width: width, height: height, channels: channels)
         guard pixels.count == count else {
-            throw .invalidImage("\(width) x \(height) x \(channels) needs \(count) bytes, got \(pixels.count)")
+            throw .invalidImage("\(PNGImage.sizeText(width: width, height: height)) x \(channels) channel\(channels == 1 ? "" : "s") needs \(count) bytes, got \(pixels.count)")
         }
         self.width = width
         self.height = height
@@ -65,6 +65,10 @@ public struct PNGImage: Sendable, Equatable {
         return Array(pixels[start..<start + channels])
     }
 
+    /// "28 wide x 20 high": an image's size in every PNG message, saying which
+    /// number is the width (columns) and which the height (rows).
+    public static func sizeText(width: Int, height: Int) -> String { "\(width) wide x \(height) high" }
+
     /// `width * height * channels`, checked: every factor positive, no overflow,
     /// each side at most `maximumSide`, rows addressable by libpng (32-bit
     /// stride), total within `maximumByteCount`.
@@ -73,15 +77,15 @@ public struct PNGImage: Sendable, Equatable {
             throw .invalidImage("\(channels) channels; expected 1, 2, 3 or 4")
         }
         guard width > 0, height > 0 else {
-            throw .invalidImage("size \(width) x \(height); both must be at least 1")
+            throw .invalidImage("size \(sizeText(width: width, height: height)); both must be at least 1")
         }
         guard width <= maximumSide, height <= maximumSide else {
-            throw .invalidImage("size \(width) x \(height): libpng writes and reads at most \(maximumSide) pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)")
+            throw .invalidImage("size \(sizeText(width: width, height: height)): libpng writes and reads at most \(maximumSide) pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)")
         }
         let (row, rowOverflow) = width.multipliedReportingOverflow(by: channels)
         let (total, totalOverflow) = row.multipliedReportingOverflow(by: height)
         guard !rowOverflow, !totalOverflow, row <= Int(Int32.max), total <= maximumByteCount else {
-            throw .invalidImage("size \(width) x \(height) x \(channels) exceeds \(maximumByteCount) bytes")
+            throw .invalidImage("size \(sizeText(width: width, height: height)) x \(channels) channel\(channels == 1 ? "" : "s") exceeds \(maximumByteCount) bytes")
         }
         return total
     }

@@ -267,7 +267,7 @@ import Glibc
 
     /// A distilled.png over libpng's size limit is found before step 1 (issue 11 point 3).
     @Test func aGridLargerThanPNGAllows() throws {
-        try expectFailure("error: distilled.png cannot be made at this size (invalid image: size 51210 x 38420 x 1 exceeds 1073741824 bytes); use a smaller --zoom (at most 47 at this size) or --images-per-class",
+        try expectFailure("error: distilled.png cannot be made at this size (invalid image: size 51210 wide x 38420 high x 1 channel exceeds 1073741824 bytes); use a smaller --zoom (at most 47 at this size) or --images-per-class",
                           arguments: ["--zoom", "64", "--images-per-class", "4"]) { data in
             try data.write(IDXArray(shape: [12, 200, 200], elements: .ubyte((0..<480_000).map { UInt8($0 % 251) })),
                            to: "train-images-idx3-ubyte")
@@ -359,16 +359,16 @@ import Glibc
     // A bad option value is one line and status 1, as every error (`DistillCommand.exitReporting`).
 
     @Test(arguments: [
-        (["--steps", "0"], "--steps must be at least 1, got 0."),
-        (["--steps=-5"], "--steps must be at least 1, got -5."),
-        (["--images-per-class", "0"], "--images-per-class must be at least 1, got 0."),
-        (["--images-per-class=-2"], "--images-per-class must be at least 1, got -2."),
-        (["--learning-rate", "0"], "--learning-rate must be a positive number, got 0.0."),
-        (["--learning-rate=-0.1"], "--learning-rate must be a positive number, got -0.1."),
-        (["--learning-rate", "inf"], "--learning-rate must be a positive number, got inf."),
-        (["--l2", "0"], "--l2 must be a positive number (the inner problem needs it to be strongly convex), got 0.0."),
-        (["--l2=-1"], "--l2 must be a positive number (the inner problem needs it to be strongly convex), got -1.0."),
-        (["--threads", "0"], "--threads must be at least 1, got 0."),
+        (["--steps", "0"], "--steps: expected at least 1, found '0'"),
+        (["--steps=-5"], "--steps: expected at least 1, found '-5'"),
+        (["--images-per-class", "0"], "--images-per-class: expected at least 1, found '0'"),
+        (["--images-per-class=-2"], "--images-per-class: expected at least 1, found '-2'"),
+        (["--learning-rate", "0"], "--learning-rate: expected a positive number, found '0'"),
+        (["--learning-rate=-0.1"], "--learning-rate: expected a positive number, found '-0.1'"),
+        (["--learning-rate", "inf"], "--learning-rate: expected a positive number, found 'inf'"),
+        (["--l2", "0"], "--l2: expected a positive number (the inner problem needs it to be strongly convex), found '0'"),
+        (["--l2=-1"], "--l2: expected a positive number (the inner problem needs it to be strongly convex), found '-1'"),
+        (["--threads", "0"], "--threads: expected at least 1, found '0'"),
         (["--steps", "many"], "--steps: expected an integer, found 'many'"),
     ])
     func anOutOfRangeOption(arguments: [String], message: String) throws {

@@ -31,10 +31,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--images-per-class", "0"], "--images-per-class must be at least 1"),
-        (["--repetitions", "0"], "--repetitions must be at least 1"),
-        (["--repetitions=-2"], "--repetitions must be at least 1"),
-        (["--threads", "0"], "--threads must be at least 1"),
+        (["--images-per-class", "0"], "--images-per-class: expected at least 1"),
+        (["--repetitions", "0"], "--repetitions: expected at least 1"),
+        (["--repetitions=-2"], "--repetitions: expected at least 1"),
+        (["--threads", "0"], "--threads: expected at least 1"),
     ])
     func badValuesAreRejectedWithASentence(arguments: [String], message: String) {
         do {

@@ -15,7 +15,7 @@ import DistillNumerics
     }
 
     @Test(arguments: [
-        (["--unroll-steps", "0"], "--unroll-steps must be at least 1"),
+        (["--unroll-steps", "0"], "--unroll-steps: expected at least 1"),
         (["--hypergradient", "unrolled", "--model", "ridge"], "--hypergradient unrolled works with --model logistic only, got --model ridge."),
         (["--hypergradient", "unrolled", "--model", "kernel-ridge"], "--hypergradient unrolled works with --model logistic only, got --model kernel-ridge."),
     ])
@@ -29,11 +29,11 @@ import DistillNumerics
     }
 
     @Test(arguments: [
-        (["--coordinates", "0"], "--coordinates must be at least 1"),
-        (["--steps=-1"], "--steps must be zero or more"),
-        (["--unroll-steps", "10,0"], "--unroll-steps must list step counts of at least 1"),
+        (["--coordinates", "0"], "--coordinates: expected at least 1"),
+        (["--steps=-1"], "--steps: expected zero or more"),
+        (["--unroll-steps", "10,0"], "--unroll-steps: expected a list of step counts of at least 1"),
         (["--measure", "unrolled"], "--measure unrolled times one step count"),
-        (["--repeats", "0"], "--repeats must be at least 1"),
+        (["--repeats", "0"], "--repeats: expected at least 1"),
     ])
     func badCheckOptionsAreRejectedWithASentence(arguments: [String], message: String) {
         do {

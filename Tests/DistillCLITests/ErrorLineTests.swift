@@ -11,7 +11,7 @@ import Testing
     /// ArgumentParser's own exit path (`exit(withError:)`, `fullMessage(for:)`)
     /// writes the same "error: " as `exitReporting`, not its default "Error: ".
     @Test func argumentParsersOwnExitPathUsesTheSameForm() throws {
-        var errors: [any Error] = [ValidationError("--batch must be at least 1, got -5.")]
+        var errors: [any Error] = [ValidationError("--batch: expected at least 1, found '-5'")]
         for arguments in [["run", "--steps", "many"], ["run", "--no-such-option"], ["eval", "--seeds"]] {
             do { _ = try DistillCommand.parseAsRoot(arguments) } catch { errors.append(error) }
         }

@@ -58,14 +58,16 @@ import _TestSupport
                 // ArgumentParser's own --help and --version.
                 if names.contains("help") || names.contains("version") { continue }
                 let abstract = argument["abstract"] as? String ?? ""
-                // A default our text gives follows the sentence as ArgumentParser's own do: ". (default: 2)".
-                let text = abstract.range(of: ". (default: ", options: .backwards).map { String(abstract[..<$0.lowerBound]) + "." } ?? abstract
+                // Values and a default our text gives follow the sentence as ArgumentParser's own do:
+                // ". (values: a, b; default: a)", ". (default: 2)" (`HelpDefaultsStyleTests`).
+                let end = abstract.range(of: ". (values: ", options: .backwards) ?? abstract.range(of: ". (default: ", options: .backwards)
+                let text = end.map { String(abstract[..<$0.lowerBound]) + "." } ?? abstract
                 #expect(text.first?.isUppercase == true && text.hasSuffix("."),
                         "\(name) --\(names.first ?? "?"): \"\(abstract)\" is not a sentence")
                 #expect(!abstract.contains("Default:") && !abstract.contains("Defaults:"),
                         "\(name) --\(names.first ?? "?"): \"\(abstract)\" says its default unlike ArgumentParser's \"(default: 2)\"")
                 if abstract.contains("(default: ") {
-                    #expect(abstract.hasSuffix(")") && abstract.contains(". (default: "),
+                    #expect(abstract.hasSuffix(")") && (abstract.contains(". (default: ") || abstract.contains(". (values: ")),
                             "\(name) --\(names.first ?? "?"): \"\(abstract)\" does not end with its default as \". (default: 2)\"")
                 }
                 checked += 1

@@ -46,7 +46,7 @@ import Testing
     @Test func baselinesSayFlagOrValue() {
         #expect(Self.help(DistillCommand.Run.self).contains("--baselines               A flag (sweep's --baselines takes on or off)")
                 || Self.help(DistillCommand.Run.self).contains("A flag (sweep's --baselines takes on or off)"))
-        #expect(Self.help(DistillCommand.Sweep.self).contains("On (the default) or off, a value unlike run's flag --baselines"))
+        #expect(Self.help(DistillCommand.Sweep.self).contains("On or off, a value unlike run's flag --baselines"))
     }
 
     /// Every USAGE line fits an 80-column terminal (convert's was 136 characters).

@@ -9,17 +9,25 @@ import Glibc
 @Suite struct MistypedSubcommandTests {
     static let subcommands = "run, sweep, eval, check, bench, convert"
 
-    /// Within two edits of a subcommand, the error asks whether it was meant.
-    @Test(arguments: [
+    /// Within two edits of a subcommand, or starting with one's name or
+    /// starting one's name, the error asks whether it was meant.
+    static let mistyped: [(arguments: [String], word: String, meant: String?)] = [
         (["evl", "--distilled", "out"], "evl", "eval"),
         (["swep"], "swep", "sweep"),
         (["help", "nosuch"], "nosuch", nil),
         (["Run", "--steps", "3"], "Run", "run"),
-        (["benchmark"], "benchmark", nil),
+        (["benchmark"], "benchmark", "bench"),
+        (["evaluate", "--distilled", "out"], "evaluate", "eval"),
+        (["Evaluation"], "Evaluation", "eval"),
+        (["conv"], "conv", "convert"),
+        (["sweeps-all"], "sweeps-all", "sweep"),
         (["chek"], "chek", "check"),
         (["x"], "x", nil),
-    ])
-    func aMistypedSubcommandIsNamed(arguments: [String], word: String, meant: String?) throws {
+    ]
+
+    @Test(arguments: mistyped.indices)
+    func aMistypedSubcommandIsNamed(index: Int) throws {
+        let (arguments, word, meant) = Self.mistyped[index]
         let result = try distillCommand(arguments)
         #expect(result.status == 1)
         let question = meant.map { "; did you mean '\($0)'?" } ?? ""
@@ -37,7 +45,7 @@ import Glibc
     /// The default command's options, a real subcommand and help still work.
     @Test func optionsOfTheDefaultCommandAndHelpStillWork() throws {
         let run = try distillCommand(["--images-per-class", "0"])
-        #expect(run.stderr == "error: --images-per-class must be at least 1, got 0.\n")
+        #expect(run.stderr == "error: --images-per-class: expected at least 1, found '0'\n")
         let help = try distillCommand(["help", "eval"])
         #expect(help.status == 0 && help.stdout.contains("USAGE: distill eval"))
         let top = try distillCommand(["help"])

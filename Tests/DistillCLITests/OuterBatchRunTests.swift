@@ -10,9 +10,9 @@ import Testing
 /// carried over by `--resume` (bit-identical to a run never stopped), listed
 /// by `--help`, and timed per batch by the duration estimate.
 @Suite(.serialized) struct OuterBatchRunTests {
-    @Test(arguments: [(["--batch", "0"], "--batch must be at least 1, got 0."),
-                      (["--batch=-3"], "--batch must be at least 1, got -3."),
-                      (["--batch", "-5"], "--batch must be at least 1, got -5.")])
+    @Test(arguments: [(["--batch", "0"], "--batch: expected at least 1, found '0'"),
+                      (["--batch=-3"], "--batch: expected at least 1, found '-3'"),
+                      (["--batch", "-5"], "--batch: expected at least 1, found '-5'")])
     func aBatchBelowOneIsRefused(arguments: [String], message: String) throws {
         let s = try RunFaultTests.Scratch("batch-below-one")
         defer { s.scratch.cleanUp() }

@@ -67,7 +67,7 @@ struct ScratchFolder {
             #expect(RerunCommand.settings(given.distillerConfiguration).contains(other.rawValue))
         }
         let help = DistillCommand.helpMessage(for: DistillCommand.Run.self, columns: 400)
-        #expect(help.contains("(default: cross-entropy; ntk from \(from) images per class: mse)"))
+        #expect(help.contains("(values: mse, cross-entropy; default: cross-entropy; ntk from \(from) images per class: mse)"))
     }
 
     @Test func theHelpSaysTheDefaultsDependOnTheModel() {
@@ -97,18 +97,18 @@ struct ScratchFolder {
     }
 
     @Test(arguments: [
-        (["--steps", "0"], "--steps must be at least 1"),
-        (["--steps=-3"], "--steps must be at least 1"),
-        (["--images-per-class", "0"], "--images-per-class must be at least 1"),
-        (["--learning-rate", "0"], "--learning-rate must be a positive number"),
-        (["--learning-rate=-1"], "--learning-rate must be a positive number"),
-        (["--learning-rate", "nan"], "--learning-rate must be a positive number"),
-        (["--l2", "0"], "--l2 must be a positive number"),
-        (["--l2=-0.1"], "--l2 must be a positive number"),
-        (["--threads", "0"], "--threads must be at least 1"),
-        (["--inner-tolerance", "2"], "--inner-tolerance must lie strictly between 0 and 1"),
-        (["--linear-solve-tolerance", "0"], "--linear-solve-tolerance must lie strictly between 0 and 1"),
-        (["--zoom", "0"], "--zoom must lie between 1 and 64"),
+        (["--steps", "0"], "--steps: expected at least 1"),
+        (["--steps=-3"], "--steps: expected at least 1"),
+        (["--images-per-class", "0"], "--images-per-class: expected at least 1"),
+        (["--learning-rate", "0"], "--learning-rate: expected a positive number"),
+        (["--learning-rate=-1"], "--learning-rate: expected a positive number"),
+        (["--learning-rate", "nan"], "--learning-rate: expected a positive number"),
+        (["--l2", "0"], "--l2: expected a positive number"),
+        (["--l2=-0.1"], "--l2: expected a positive number"),
+        (["--threads", "0"], "--threads: expected at least 1"),
+        (["--inner-tolerance", "2"], "--inner-tolerance: expected a value strictly between 0 and 1"),
+        (["--linear-solve-tolerance", "0"], "--linear-solve-tolerance: expected a value strictly between 0 and 1"),
+        (["--zoom", "0"], "--zoom: expected a value between 1 and 64"),
     ])
     func badValuesAreRejectedWithASentence(arguments: [String], message: String) {
         do {

@@ -118,7 +118,7 @@ import Glibc
         let out = scratch.path + "/out"
         let result = try Self.distill(["run", "--data", data.path, "--out", out, "--zoom", "64", "--steps", "2", "--quiet"])
         #expect(result.status == 1)
-        #expect(result.stderr == "error: distilled.png cannot be made at this size (invalid image: size 3072008 x 68: libpng writes and reads at most 1000000 pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)); use a smaller --zoom (at most 20 at this size) or --images-per-class\n")
+        #expect(result.stderr == "error: distilled.png cannot be made at this size (invalid image: size 3072008 wide x 68 high: libpng writes and reads at most 1000000 pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)); use a smaller --zoom (at most 20 at this size) or --images-per-class\n")
         #expect(!FileManager.default.fileExists(atPath: out))
         var configuration = DistillerConfiguration()
         configuration.imagesPerClass = 1
@@ -143,25 +143,25 @@ import Glibc
         let out = scratch.path + "/out"
         let result = try Self.distill(["run", "--data", data.path, "--out", out, "--zoom", "1", "--snapshot-every", "1", "--steps", "2", "--quiet"])
         #expect(result.status == 1)
-        #expect(result.stderr == "error: progress.png (--snapshot-every) cannot be made at this size (invalid image: size 2160152 x 29: libpng writes and reads at most 1000000 pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)); leave out --snapshot-every\n")
+        #expect(result.stderr == "error: progress.png (--snapshot-every) cannot be made at this size (invalid image: size 2160152 wide x 29 high: libpng writes and reads at most 1000000 pixels on a side (PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX)); leave out --snapshot-every\n")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     static let subnormals: [([String], String)] = [
-        (["run", "--l2", "1e-320"], "error: --l2 must be a positive normal number (at least 2.2250738585072014e-308), got 1e-320, a subnormal one."),
-        (["run", "--learning-rate", "1e-310"], "error: --learning-rate must be a positive normal number (at least 2.2250738585072014e-308), got 1e-310, a subnormal one."),
-        (["run", "--label-learning-rate", "1e-310"], "error: --label-learning-rate must be a positive normal number"),
-        (["run", "--l2-learning-rate", "1e-310"], "error: --l2-learning-rate must be a positive normal number"),
-        (["run", "--pull", "1e-320"], "error: --pull must be zero or a positive normal number"),
-        (["run", "--inner-tolerance", "1e-320"], "error: --inner-tolerance must be a positive normal number"),
-        (["run", "--linear-solve-tolerance", "1e-320"], "error: --linear-solve-tolerance must be a positive normal number"),
-        (["run", "--model", "ntk", "--weight-variance", "1e-320"], "error: --weight-variance must be a positive normal number"),
-        (["run", "--model", "ntk", "--bias-variance", "1e-320"], "error: --bias-variance must be zero or a positive normal number"),
-        (["sweep", "--l2", "1e-320"], "error: --l2 must be a positive normal number"),
-        (["sweep", "--target-accuracy", "1e-320"], "error: --target-accuracy must be a positive normal number"),
-        (["eval", "--distilled", "x", "--l2", "1e-320"], "error: --l2 must be a positive normal number"),
-        (["check", "--l2", "1e-320"], "error: --l2 must be a positive normal number"),
-        (["run", "--test-fraction", "1e-320"], "error: --test-fraction must be a positive normal number"),
+        (["run", "--l2", "1e-320"], "error: --l2: expected a positive normal number (at least 2.2250738585072014e-308), found '1e-320', a subnormal one"),
+        (["run", "--learning-rate", "1e-310"], "error: --learning-rate: expected a positive normal number (at least 2.2250738585072014e-308), found '1e-310', a subnormal one"),
+        (["run", "--label-learning-rate", "1e-310"], "error: --label-learning-rate: expected a positive normal number"),
+        (["run", "--l2-learning-rate", "1e-310"], "error: --l2-learning-rate: expected a positive normal number"),
+        (["run", "--pull", "1e-320"], "error: --pull: expected zero or a positive normal number"),
+        (["run", "--inner-tolerance", "1e-320"], "error: --inner-tolerance: expected a positive normal number"),
+        (["run", "--linear-solve-tolerance", "1e-320"], "error: --linear-solve-tolerance: expected a positive normal number"),
+        (["run", "--model", "ntk", "--weight-variance", "1e-320"], "error: --weight-variance: expected a positive normal number"),
+        (["run", "--model", "ntk", "--bias-variance", "1e-320"], "error: --bias-variance: expected zero or a positive normal number"),
+        (["sweep", "--l2", "1e-320"], "error: --l2: expected a positive normal number"),
+        (["sweep", "--target-accuracy", "1e-320"], "error: --target-accuracy: expected a positive normal number"),
+        (["eval", "--distilled", "x", "--l2", "1e-320"], "error: --l2: expected a positive normal number"),
+        (["check", "--l2", "1e-320"], "error: --l2: expected a positive normal number"),
+        (["run", "--test-fraction", "1e-320"], "error: --test-fraction: expected a positive normal number"),
     ]
 
     @Test(arguments: subnormals.indices)

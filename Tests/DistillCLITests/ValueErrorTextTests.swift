@@ -21,6 +21,19 @@ import Testing
         (["run", "--learn-labels", "yes"], "error: --learn-labels: expected one of on or off, found 'yes'"),
         (["eval", "--distilled", "x", "--network", "foo"], "error: --network: expected one of mlp, convnet or ntk-mlp, found 'foo'"),
         (["bench", "--threads", "two"], "error: --threads: expected an integer, found 'two'"),
+        // A value read but refused by a command's `validate()`: the same wording, the value as typed.
+        (["run", "--model", "foo"], "error: --model: expected one of logistic, ridge, kernel-ridge, nngp or ntk, found 'foo'"),
+        (["eval", "--distilled", "x", "--model", "foo"], "error: --model: expected one of logistic, ridge, kernel-ridge, nngp or ntk, found 'foo'"),
+        (["eval", "--distilled", "x", "--network", "cnn"], "error: --network: expected one of mlp, convnet or ntk-mlp, found 'cnn'"),
+        (["eval", "--distilled", "x", "--network", "mlp", "--labels", "x"], "error: --labels: expected one of soft or hard, found 'x'"),
+        (["run", "--outer-loss", "x"], "error: --outer-loss: expected one of mse or cross-entropy, found 'x'"),
+        (["run", "--log-format", "xml"], "error: --log-format: expected one of text or json, found 'xml'"),
+        (["run", "--learning-rate", "0"], "error: --learning-rate: expected a positive number, found '0'"),
+        (["run", "--learning-rate=0e0"], "error: --learning-rate: expected a positive number, found '0e0'"),
+        (["run", "--pull", "-1"], "error: --pull: expected zero or a positive number, found '-1'"),
+        (["run", "--l2", "1e-320"], "error: --l2: expected a positive normal number (at least 2.2250738585072014e-308), found '1e-320', a subnormal one"),
+        (["sweep", "--target-accuracy", "150"], "error: --target-accuracy: expected a fraction in (0, 1] or a percentage in (1, 100], found '150'"),
+        (["run", "--batch", "-5"], "error: --batch: expected at least 1, found '-5'"),
     ]
 
     @Test(arguments: cases.indices)
@@ -48,6 +61,13 @@ import Testing
                 #expect(!result.stderr.contains("is invalid for"), "\(command) \(option): \(result.stderr)")
             }
         }
+    }
+
+    @Test func theRawValueIsTheLastGiven() {
+        let message = "--pull: expected zero or a positive number, found '-1.0'"
+        #expect(ValueErrorText.withRawValue(message, arguments: ["--pull", "2", "--pull", "-1"]) == "--pull: expected zero or a positive number, found '-1'")
+        #expect(ValueErrorText.withRawValue(message, arguments: ["--pull=-1.00"]) == "--pull: expected zero or a positive number, found '-1.00'")
+        #expect(ValueErrorText.withRawValue(message, arguments: ["--steps", "3"]) == message)
     }
 
     @Test func otherMessagesAreLeftAlone() {

@@ -141,3 +141,16 @@ func treeFileErrors() throws {
     try tree.makeFolder("b/2.png")
     expectImageDatasetError(tree.file("b/2.png"), .isAFolder) { _ = try ImageFolderTree.loadClasses(tree.path) }
 }
+
+@Test("an image of another size is said as width and height, named: 28 wide x 20 high, as `file` says 28 x 20")
+func shapeSaysWhichIsWidth() throws {
+    #expect(StoredImageShape(height: 20, width: 28, channels: 1, bitDepth: 8).description == "28 wide x 20 high grey 8-bit")
+    let tree = try TestTree()
+    defer { tree.remove() }
+    let square = TestPNG(width: 28, height: 28, colorType: .grey, bitDepth: 8, samples: testSamples(count: 28 * 28, maximum: 255, seed: 1))
+    let wide = TestPNG(width: 28, height: 20, colorType: .grey, bitDepth: 8, samples: testSamples(count: 28 * 20, maximum: 255, seed: 2))
+    for name in ["a/1.png", "b/1.png"] { try tree.write(square.encoded(), to: name) }
+    try tree.write(wide.encoded(), to: "b/2.png")
+    let error = #expect(throws: ImageDatasetError.self) { _ = try ImageFolderTree.loadClasses(tree.path) }
+    #expect(error?.description == "\(tree.file("b/2.png")): expected a 28 wide x 28 high grey 8-bit image (as \(tree.file("a/1.png"))), found 28 wide x 20 high grey 8-bit; images are never resized")
+}
