@@ -27,6 +27,10 @@ final class LiveProgressLine: DistillationObserver {
     let columns: () -> Int
     let interval: Double
     let probe: TestAccuracyProbe?
+    /// Whether a signal's line on standard error may land on this line's terminal
+    /// (standard error is a terminal): the line is then marked open while drawn
+    /// (`OpenProgressLine`), so that the signal handler ends it before its own line.
+    let sharesTerminalWithErrors: Bool
 
     private var start = 0.0
     private var firstStep = 0
@@ -37,8 +41,10 @@ final class LiveProgressLine: DistillationObserver {
     static let clearLine = "\r\u{1B}[2K"
 
     init(write: @escaping (String) -> Void, now: @escaping () -> Double = Stopwatch.now,
-         columns: @escaping () -> Int = { terminalColumns() }, interval: Double = 0.1, probe: TestAccuracyProbe? = nil) {
+         columns: @escaping () -> Int = { terminalColumns() }, interval: Double = 0.1, probe: TestAccuracyProbe? = nil,
+         sharesTerminalWithErrors: Bool = false) {
         self.write = write
+        self.sharesTerminalWithErrors = sharesTerminalWithErrors
         self.now = now
         self.columns = columns
         self.interval = interval
@@ -61,6 +67,7 @@ final class LiveProgressLine: DistillationObserver {
         if let warning = toleranceWarning(record) {
             // The warning goes to stderr on its own line; the progress line is redrawn after it.
             if drawn { write(Self.clearLine) }
+            if sharesTerminalWithErrors { OpenProgressLine.close() }
             printError(warning)
             lastDraw = -.infinity
         }
@@ -68,13 +75,17 @@ final class LiveProgressLine: DistillationObserver {
         if t - lastDraw >= interval || record.step >= steps {
             lastDraw = t
             drawn = true
+            // Marked before it is drawn: a signal's line that comes meanwhile still starts on its own line.
+            if sharesTerminalWithErrors { OpenProgressLine.opened() }
             write(Self.clearLine + line(record, steps: steps, elapsed: t - start))
         }
         return .proceed
     }
 
+    /// Ends the line, unless a signal's line already ended it.
     func finished(_ outcome: DistillationOutcome) {
-        if drawn { write("\n") }
+        guard drawn else { return }
+        if !sharesTerminalWithErrors || OpenProgressLine.close() { write("\n") }
     }
 
     /// The progress line for `record` of `steps`, `elapsed` seconds after the

@@ -36,6 +36,36 @@ func signalLineBuffer(_ text: String) -> UnsafeMutableBufferPointer<UInt8> {
     return buffer
 }
 
+/// Whether a progress line is drawn on the terminal without its newline, with
+/// standard error on a terminal too (`OpenProgressLine`): the signal handler then
+/// ends that line before writing its own, so that its line does not glue onto it.
+let progressLineOpen = Atomic<Bool>(false)
+
+/// A newline, prepared for the signal handler.
+nonisolated(unsafe) let newlineBytes = signalLineBuffer("\n")
+
+/// Writes `bytes` on standard error from the signal handler (async-signal-safe:
+/// an atomic exchange and write(2)), after a newline that ends an open progress
+/// line (`OpenProgressLine`).
+func writeSignalLine(_ bytes: UnsafeMutableBufferPointer<UInt8>, to fd: Int32 = 2) {
+    if progressLineOpen.exchange(false, ordering: .sequentiallyConsistent) { _ = write(fd, newlineBytes.baseAddress, newlineBytes.count) }
+    _ = write(fd, bytes.baseAddress, bytes.count)
+}
+
+/// The progress line a terminal shows while it is redrawn in place (`\r`, no
+/// newline): marked open while drawn, so that the line a signal handler writes
+/// (the stop's acknowledgement, the second signal's line) starts on a line of
+/// its own; the next redraw then starts below that line.
+public enum OpenProgressLine {
+    /// Marks the line open; call before drawing it.
+    public static func opened() { progressLineOpen.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Marks the line closed; returns whether it was open (false: a signal's line
+    /// already ended it, so no newline is needed).
+    @discardableResult
+    public static func close() -> Bool { progressLineOpen.exchange(false, ordering: .sequentiallyConsistent) }
+}
+
 /// The acknowledgement of the steps' phase, prepared once.
 nonisolated(unsafe) let stepAcknowledgementBytes = signalLineBuffer(StopOnSignal.acknowledgement)
 
@@ -105,16 +135,18 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         signalWorkPosted.store(false, ordering: .sequentiallyConsistent)
         acknowledgementBytes = stepAcknowledgementBytes
         _ = signalSemaphore
+        _ = newlineBytes
+        OpenProgressLine.close()
         // Replaces `SignalsBeforeRun`'s handler; a SIGINT ignored at the process's
         // start stays ignored (`interruptIgnoredAtStart`).
         installStopHandler { received in
             if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
                 if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
                 firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
-                _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
+                writeSignalLine(acknowledgementBytes)
             } else {
                 while !firstSignalHandled.load(ordering: .sequentiallyConsistent) {}
-                if let bytes = secondSignalBytes { _ = write(2, bytes.baseAddress, bytes.count) }
+                if let bytes = secondSignalBytes { writeSignalLine(bytes) }
                 ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
             }
         }
