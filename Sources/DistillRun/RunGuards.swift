@@ -66,6 +66,9 @@ public enum OpenProgressLine {
     public static func close() -> Bool { progressLineOpen.exchange(false, ordering: .sequentiallyConsistent) }
 }
 
+/// `StopOnSignal.closedOutputAcknowledgement`, prepared once.
+nonisolated(unsafe) let closedOutputBytes = signalLineBuffer(StopOnSignal.closedOutputAcknowledgement)
+
 /// The acknowledgement of the steps' phase, prepared once.
 nonisolated(unsafe) let stepAcknowledgementBytes = signalLineBuffer(StopOnSignal.acknowledgement)
 
@@ -105,7 +108,8 @@ final class LatestState: Sendable {
 }
 
 /// Turns SIGINT and SIGTERM into a request to stop after the current step,
-/// so that the run can save a checkpoint and its outputs before exiting.
+/// so that the run can save a checkpoint and its outputs before exiting; a
+/// closed standard output (`ClosedOutput`) stops it the same way, as SIGPIPE.
 ///
 /// The first signal is acknowledged at once on standard error ("stopping
 /// after this step...") and the outputs and checkpoint of the last finished
@@ -120,6 +124,9 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     public static func secondAcknowledgement(folder: String) -> String {
         "stopping now; \(folder) keeps the outputs and checkpoint of the last finished step: continue with: distill run --resume \(folder)\n"
     }
+
+    /// Written to standard error when standard output is found closed (`ClosedOutput`).
+    public static let closedOutputAcknowledgement = "standard output was closed (a broken pipe): stopping after this step, then writing the outputs and a checkpoint...\n"
 
     /// Written to standard error when the first signal arrives.
     public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C or SIGTERM stops sooner, keeping those of the last finished step)\n"
@@ -234,7 +241,19 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     /// whose outputs must not be written; the divergence guard then stops the run.
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
         if DivergenceGuard.isUsable(distiller) { latest.value.withLock { $0 = (distiller, history) } }
+        if received == 0, ClosedOutput.failed { stopForClosedOutput() }
         return received != 0 ? .stop : .proceed
+    }
+
+    /// Stops the run as a first SIGPIPE would (`received` is SIGPIPE): standard
+    /// output was closed, so the progress has no reader; the outputs and a
+    /// checkpoint are written as for SIGTERM, and a second signal still ends the
+    /// process at once. Does nothing when a signal came first.
+    func stopForClosedOutput() {
+        guard stopSignal.compareExchange(expected: 0, desired: SIGPIPE, ordering: .sequentiallyConsistent).exchanged else { return }
+        if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
+        firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
+        writeSignalLine(closedOutputBytes)
     }
 }
 
