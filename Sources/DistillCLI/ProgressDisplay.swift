@@ -229,6 +229,7 @@ func terminalColumns() -> Int {
 /// set after the step's update, `test_measured_after_step` k, as metrics.json's after
 /// the last step. With `--batch` the loss and accuracy are the step's batch's and
 /// named so, as in history.csv: `batch_loss`, `batch_accuracy`, `batch_measured_after_step`.
+/// The run's opening line goes to standard error, as text (`started`).
 final class JSONStepLines: DistillationObserver {
     let write: (String) -> Void
     let probe: TestAccuracyProbe?
@@ -236,6 +237,12 @@ final class JSONStepLines: DistillationObserver {
     init(write: @escaping (String) -> Void, probe: TestAccuracyProbe? = nil) {
         self.write = write
         self.probe = probe
+    }
+
+    /// The opening line ("Distilling ...") goes to standard error, with the
+    /// summary: standard output holds only the steps' objects.
+    func started(_ distiller: Distiller, dataset: LoadedDataset) {
+        printError(startLine(distiller, dataset: dataset))
     }
 
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {

@@ -344,7 +344,8 @@ private final class AfterStep: DistillationObserver {
             #expect(object["train_measured_after_step"] as? Int == index)
             #expect(object["test_measured_after_step"] as? Int == ((index + 1) % 3 == 0 ? index + 1 : nil))
         }
-        // The summary goes to stderr, so stdout is JSON lines only.
+        // The opening line and the summary go to stderr, so stdout is JSON lines only.
+        #expect(result.stderr.hasPrefix("Distilling 12 training images of 4x4 pixels"), "\(result.stderr)")
         #expect(result.stderr.contains("Done: 6 steps in "))
         // With --batch the step's figures are the batch's, named so (as in history.csv).
         let batched = try runDistill(["--data", data.path, "--out", scratch.path + "/out-batch", "--steps", "2",
