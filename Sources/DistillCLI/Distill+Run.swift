@@ -182,12 +182,15 @@ extension DistillCommand {
             }
             // Why the run stopped before its last step (a signal, or --stop-after-step) comes first, then the summary.
             let received = session.signals.received
-            let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
+            let reason = received == SIGINT ? "Interrupted (SIGINT)" : received == SIGTERM ? "Stopped (SIGTERM)"
+                : received == SIGPIPE ? "Stopped (standard output closed)" : "Stopped"
             if result.stoppedEarly {
-                watch.printFinal("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
+                // Standard output has no reader after a broken pipe: the way to continue goes to standard error.
+                (received == SIGPIPE ? printError : watch.printFinal)("\(reason) after step \(result.outcome.distiller.step) of \(configuration.steps); the checkpoint is in \(Checkpoint.folder(in: out)). Continue with: distill run --resume \(out)")
             } else if received != 0 && baselines {
                 // The steps are done (nothing to resume); the baselines were stopped and are not recorded.
-                watch.printFinal("\(reason) after the run's last step (\(configuration.steps)), so its baselines were not recorded; the outputs and checkpoint in \(out) are the run's (to have the baselines, run the same command again).")
+                // The same command alone is refused (the folder holds a finished run): --replace or another --out.
+                watch.printFinal("\(reason) after the run's last step (\(configuration.steps)), so its baselines were not recorded; the outputs and checkpoint in \(out) are the run's (to have the baselines, run the same command again with --replace, which also runs its steps again, or with another --out).")
             }
             watch.printSummary(result.outcome, folder: out, files: watch.writtenNames(outputs: result.files),
                                resumedFrom: checkpoint?.state.step)

@@ -236,7 +236,8 @@ extension DistillCommand {
         /// untrained (`baselineNames`); nil when it did not come during them.
         private func interrupted(_ signal: Int32, size: Int, result: DistillationSession.Result, folder: String, done: [Int],
                                  measured: Bool = false, notTrained: [String]? = nil) {
-            let reason = signal == SIGINT ? "Interrupted (SIGINT)" : signal == SIGTERM ? "Stopped (SIGTERM)" : "Stopped"
+            let reason = signal == SIGINT ? "Interrupted (SIGINT)" : signal == SIGTERM ? "Stopped (SIGTERM)"
+                : signal == SIGPIPE ? "Stopped (standard output closed)" : "Stopped"
             let steps = result.outcome.distiller.configuration.steps, step = result.outcome.distiller.step
             var complete = done
             var lines: [String] = []
@@ -256,7 +257,10 @@ extension DistillCommand {
                 }
                 lines.append("\(reason) after the run of \(size) per class finished (\(counted(steps, "step")), in \(folder))" + baselineText)
             }
-            for line in lines + stopSummary(size: size, complete: complete, baselinesMissing: notTrained != nil) { print(line) }
+            // Standard output has no reader after a broken pipe: the account goes to standard error.
+            for line in lines + stopSummary(size: size, complete: complete, baselinesMissing: notTrained != nil) {
+                if signal == SIGPIPE { printError(line) } else { print(line) }
+            }
         }
 
         /// The lines that end a stopped sweep's account: the sizes complete, the

@@ -23,10 +23,13 @@ struct EvalDataset {
 
     /// Chooses the dataset for the set in `distilled` (nil: a baseline set, no folder).
     ///
-    /// - Throws: `DistilledSetError` when the recorded dataset is not there any
+    /// - Throws: `RunError` when `distilled` is not a folder; `DistilledSetError`
+    ///   when the recorded dataset is not there any
     ///   more, or a split option given without `--data` contradicts the recorded one;
     ///   `RunError` when metrics.json's dataset fields are malformed.
     static func choose<Default>(_ data: DataOptionGroup<Default>, distilled: String?) throws -> EvalDataset {
+        // A missing --distilled folder is named as such, not by the first file read in it.
+        if let distilled { try RunFiles.requireFolder(distilled, expected: "the folder of a distilled set (the --out folder of a run)") }
         if data.dataGiven {
             return EvalDataset(path: data.data, options: data.datasetOptions, source: "--data")
         }

@@ -16,7 +16,8 @@ import Darwin
 /// latest test accuracy. It always fits the terminal's width (asked again at
 /// every redraw, so resizing works): the bar shrinks first, then whole fields
 /// are dropped, least important first (`ProgressFields`); a field is never
-/// cut. It is redrawn at most every `interval` seconds, and always at the last
+/// cut. While the width stays, the bar and the fields shown never grow back
+/// (the last line, without an ETA, keeps the run's bar). It is redrawn at most every `interval` seconds, and always at the last
 /// step; the final line is kept, followed by a newline, when the run finishes.
 final class LiveProgressLine: DistillationObserver {
     /// Writes text as it is (no newline added).
@@ -27,18 +28,29 @@ final class LiveProgressLine: DistillationObserver {
     let columns: () -> Int
     let interval: Double
     let probe: TestAccuracyProbe?
+    /// Whether a signal's line on standard error may land on this line's terminal
+    /// (standard error is a terminal): the line is then marked open while drawn
+    /// (`OpenProgressLine`), so that the signal handler ends it before its own line.
+    let sharesTerminalWithErrors: Bool
 
     private var start = 0.0
     private var firstStep = 0
     private var lastDraw = -Double.infinity
     private var drawn = false
+    /// The layout drawn last (`ProgressFields.layout`) and the width it was fitted
+    /// to: the bar and the fields shown never grow back while the width stays.
+    private var layout: (width: Int, index: Int)?
+    /// The last step drawn, for the line `finished` redraws with the final figures.
+    private var lastDrawn: (record: StepRecord, steps: Int, elapsed: Double)?
 
     /// The escape sequence that returns to the start of the line and clears it.
     static let clearLine = "\r\u{1B}[2K"
 
     init(write: @escaping (String) -> Void, now: @escaping () -> Double = Stopwatch.now,
-         columns: @escaping () -> Int = { terminalColumns() }, interval: Double = 0.1, probe: TestAccuracyProbe? = nil) {
+         columns: @escaping () -> Int = { terminalColumns() }, interval: Double = 0.1, probe: TestAccuracyProbe? = nil,
+         sharesTerminalWithErrors: Bool = false) {
         self.write = write
+        self.sharesTerminalWithErrors = sharesTerminalWithErrors
         self.now = now
         self.columns = columns
         self.interval = interval
@@ -46,8 +58,8 @@ final class LiveProgressLine: DistillationObserver {
     }
 
     convenience init(write: @escaping (String) -> Void, now: @escaping () -> Double = Stopwatch.now,
-                     columns: Int, interval: Double = 0.1, probe: TestAccuracyProbe? = nil) {
-        self.init(write: write, now: now, columns: { columns }, interval: interval, probe: probe)
+                     columns: Int, interval: Double = 0.1, probe: TestAccuracyProbe? = nil, sharesTerminalWithErrors: Bool = false) {
+        self.init(write: write, now: now, columns: { columns }, interval: interval, probe: probe, sharesTerminalWithErrors: sharesTerminalWithErrors)
     }
 
     func started(_ distiller: Distiller, dataset: LoadedDataset) {
@@ -61,6 +73,7 @@ final class LiveProgressLine: DistillationObserver {
         if let warning = toleranceWarning(record) {
             // The warning goes to stderr on its own line; the progress line is redrawn after it.
             if drawn { write(Self.clearLine) }
+            if sharesTerminalWithErrors { OpenProgressLine.close() }
             printError(warning)
             lastDraw = -.infinity
         }
@@ -68,23 +81,43 @@ final class LiveProgressLine: DistillationObserver {
         if t - lastDraw >= interval || record.step >= steps {
             lastDraw = t
             drawn = true
+            // Marked before it is drawn: a signal's line that comes meanwhile still starts on its own line.
+            if sharesTerminalWithErrors { OpenProgressLine.opened() }
+            lastDrawn = (record, steps, t - start)
             write(Self.clearLine + line(record, steps: steps, elapsed: t - start))
         }
         return .proceed
     }
 
+    /// Ends the line, unless a signal's line already ended it.
+    ///
+    /// The last step's line is drawn before the run measures its final test
+    /// accuracy: when the probe (an observer before this one) has closed its curve
+    /// with that figure, the line is redrawn with it. Its elapsed time is the wall
+    /// time since the first step began, with the test-accuracy measurements; the
+    /// summary's "of distillation" counts the steps alone.
     func finished(_ outcome: DistillationOutcome) {
-        if drawn { write("\n") }
+        guard drawn else { return }
+        let open = !sharesTerminalWithErrors || OpenProgressLine.close()
+        if open, let (record, steps, elapsed) = lastDrawn, let latest = probe?.points.last, latest.step == record.step {
+            write(Self.clearLine + line(record, steps: steps, elapsed: elapsed))
+        }
+        if open { write("\n") }
     }
 
     /// The progress line for `record` of `steps`, `elapsed` seconds after the
-    /// start, fitted to one column less than the terminal's width (so that it never wraps).
+    /// start, fitted to one column less than the terminal's width (so that it never
+    /// wraps), in the layout drawn last or a narrower one while the width stays.
     func line(_ record: StepRecord, steps: Int, elapsed: Double) -> String {
         let done = record.step - firstStep
         let eta = done > 0 ? elapsed / Double(done) * Double(max(0, steps - record.step)) : .nan
         let test = probe?.points.last.map { (accuracy: $0.accuracy, step: $0.step) }
-        return ProgressFields(step: record.step, steps: steps, elapsed: elapsed, eta: eta, loss: record.trainLoss,
-                              innerIterations: record.innerIterations, test: test).line(width: columns() - 1)
+        let width = columns() - 1
+        let fields = ProgressFields(step: record.step, steps: steps, elapsed: elapsed, eta: eta, loss: record.trainLoss,
+                                    innerIterations: record.innerIterations, test: test)
+        let drawn = fields.layout(width: width, from: layout?.width == width ? layout?.index ?? 0 : 0)
+        layout = (width, drawn.index)
+        return drawn.text
     }
 }
 
@@ -124,9 +157,21 @@ struct ProgressFields {
     }
 
     /// The line with as many fields as fit in `width` characters.
-    func line(width: Int) -> String {
-        var shown = Set(Field.allCases)
-        func render(_ barWidth: Int) -> String {
+    func line(width: Int) -> String { layout(width: width).text }
+
+    /// The layouts from the widest to the narrowest: the bar at 24, 22, ..., 10
+    /// characters with every field, then at 10 with the first 1, 2, ...
+    /// fields of `dropOrder` dropped.
+    static let layoutCount = 8 + dropOrder.count
+
+    /// The line in the widest layout, from the `from`-th on (see `layoutCount`),
+    /// that fits in `width` characters, and that layout's index. A live line
+    /// passes the layout it drew last, so that its bar never grows back (the
+    /// last line, which has no ETA, would otherwise widen it).
+    func layout(width: Int, from first: Int = 0) -> (text: String, index: Int) {
+        func render(_ index: Int) -> String {
+            let barWidth = max(10, 24 - 2 * index)
+            let shown = Set(Field.allCases).subtracting(Self.dropOrder.prefix(max(0, index - 7)))
             var parts: [String] = []
             for field in Field.allCases where shown.contains(field) {
                 guard let text = text(field, barWidth: barWidth) else { continue }
@@ -135,16 +180,12 @@ struct ProgressFields {
             }
             return parts.joined(separator: "  ")
         }
-        for barWidth in stride(from: 24, through: 10, by: -2) {
-            let text = render(barWidth)
-            if text.count <= width { return text }
+        let last = Self.layoutCount - 1
+        for index in min(max(0, first), last)...last {
+            let text = render(index)
+            if text.count <= width { return (text, index) }
         }
-        for field in Self.dropOrder {
-            shown.remove(field)
-            let text = render(10)
-            if text.count <= width { return text }
-        }
-        return render(10)  // `k/N` alone, even on a terminal narrower than it
+        return (render(last), last)  // `k/N` alone, even on a terminal narrower than it
     }
 }
 
@@ -188,6 +229,7 @@ func terminalColumns() -> Int {
 /// set after the step's update, `test_measured_after_step` k, as metrics.json's after
 /// the last step. With `--batch` the loss and accuracy are the step's batch's and
 /// named so, as in history.csv: `batch_loss`, `batch_accuracy`, `batch_measured_after_step`.
+/// The run's opening line goes to standard error, as text (`started`).
 final class JSONStepLines: DistillationObserver {
     let write: (String) -> Void
     let probe: TestAccuracyProbe?
@@ -195,6 +237,12 @@ final class JSONStepLines: DistillationObserver {
     init(write: @escaping (String) -> Void, probe: TestAccuracyProbe? = nil) {
         self.write = write
         self.probe = probe
+    }
+
+    /// The opening line ("Distilling ...") goes to standard error, with the
+    /// summary: standard output holds only the steps' objects.
+    func started(_ distiller: Distiller, dataset: LoadedDataset) {
+        printError(startLine(distiller, dataset: dataset))
     }
 
     func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {

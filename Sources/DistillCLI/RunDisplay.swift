@@ -82,7 +82,7 @@ final class RunDisplay: @unchecked Sendable {
         case _ where !progress: break
         case (true, _, _): observers.append(ProgressLines(log: { _ in }))  // warnings only
         case (false, .json, _): observers.append(JSONStepLines(write: { writeOut($0) }, probe: probe))
-        case (false, .text, true): observers.append(LiveProgressLine(write: { writeOut($0) }, probe: probe))
+        case (false, .text, true): observers.append(LiveProgressLine(write: { writeOut($0) }, probe: probe, sharesTerminalWithErrors: isatty(2) == 1))
         // Plain lines first, so the opening line comes before the first measurement's.
         case (false, .text, false): observers.insert(ProgressLines(log: { print($0) }), at: 0)
         }

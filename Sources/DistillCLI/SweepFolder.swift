@@ -56,7 +56,7 @@ struct SweepFolder {
         for size in sizes {
             let folder = folder(size), found = OutputFolderLock.runFiles(in: folder)
             if !found.isEmpty {
-                throw CLIError("\(folder): the folder holds another run's outputs (\(found.joined(separator: ", "))); pass --replace to delete them, or choose another --out")
+                throw CLIError(OccupiedFolder(folder, files: found).sweepRefusal)
             }
         }
         let earlier = earlierOutputs

@@ -140,10 +140,16 @@ public struct Checkpoint: Sendable {
 
     /// Reads the checkpoint in `<out>/checkpoint/`.
     ///
-    /// - Throws: `RunError` naming the file and what was expected versus found.
+    /// - Throws: `RunError` naming the file and what was expected versus found
+    ///   (`out` missing, not a folder, or without a checkpoint: named as such).
     public static func read(from out: String) throws(RunError) -> Checkpoint {
         let folder = Self.folder(in: out)
         let manifestPath = folder + "/checkpoint.json"
+        let earlier = "the --out folder of an earlier run"
+        try RunFiles.requireFolder(out, expected: earlier)
+        guard FileManager.default.fileExists(atPath: manifestPath) else {
+            throw RunError("\(out): no checkpoint (\(RunFiles.checkpoint)/checkpoint.json); expected \(earlier)")
+        }
         let manifest: Manifest
         do {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: manifestPath))

@@ -185,27 +185,10 @@ public final class DistillationSession: @unchecked Sendable {
         let continuing = request.resume != nil && request.resumeFolder.map { Self.sameFolder($0, out) } == true
         let found = OutputFolderLock.runFiles(in: out)
         if !continuing && !found.isEmpty {
-            guard request.replace else { throw Self.occupiedFolder(out, files: found) }
+            guard request.replace else { throw RunError(OccupiedFolder(out, files: found).runRefusal) }
             try OutputFolderLock.removeRun(in: out)
         }
         self.lock = lock
-    }
-
-    /// Why a new run refuses `out`, which holds another run's `files`, and what
-    /// to do: a finished run (its checkpoint at its last step) cannot be
-    /// continued, so a new `--out` or `--replace` (or, to run that one longer,
-    /// `--resume` with more `--steps`); an unfinished one can be continued with
-    /// `--resume`; without a readable checkpoint, only `--replace` or a new `--out`.
-    static func occupiedFolder(_ out: String, files: [String]) -> RunError {
-        let listed = files.joined(separator: ", ")
-        guard let checkpoint = try? Checkpoint.read(from: out) else {
-            return RunError("\(out): the folder holds another run's outputs (\(listed)); pass --replace to delete them and write this run's, or choose another --out")
-        }
-        let step = checkpoint.state.step, steps = checkpoint.manifest.configuration.steps
-        if step >= steps {
-            return RunError("\(out): the folder holds a finished run (\(step) of \(steps) steps; \(listed)); choose another --out for this run, or pass --replace to delete that run's files and write this one's (to run that one longer instead: distill run --resume \(out) --steps N, with N above \(step))")
-        }
-        return RunError("\(out): the folder holds another run's outputs, stopped at step \(step) of \(steps) (\(listed)); pass --replace to delete them and write this run's, continue that run with --resume \(out), or choose another --out")
     }
 
     /// `path` made absolute (symbolic links resolved); `path` itself when it cannot be resolved.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The names of the files a run writes into its output folder: one list shared
 /// by the writers and every reader (eval, resume, retrain, report).
 public enum RunFiles {
@@ -26,4 +28,19 @@ public enum RunFiles {
     public static let snapshots = "snapshots"
     /// The checkpoint folder.
     public static let checkpoint = "checkpoint"
+}
+
+extension RunFiles {
+    /// Refuses `path` unless it is a folder, in one line naming it and what was
+    /// expected: "/x: no such folder; expected the --out folder of an earlier run",
+    /// or "/x: not a folder; expected ...". `expected` says which folder.
+    ///
+    /// - Throws: `RunError` when `path` is missing or not a folder.
+    public static func requireFolder(_ path: String, expected: String) throws(RunError) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw RunError("\(path): no such folder; expected \(expected)")
+        }
+        guard isFolder.boolValue else { throw RunError("\(path): not a folder; expected \(expected)") }
+    }
 }

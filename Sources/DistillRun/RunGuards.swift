@@ -36,6 +36,39 @@ func signalLineBuffer(_ text: String) -> UnsafeMutableBufferPointer<UInt8> {
     return buffer
 }
 
+/// Whether a progress line is drawn on the terminal without its newline, with
+/// standard error on a terminal too (`OpenProgressLine`): the signal handler then
+/// ends that line before writing its own, so that its line does not glue onto it.
+let progressLineOpen = Atomic<Bool>(false)
+
+/// A newline, prepared for the signal handler.
+nonisolated(unsafe) let newlineBytes = signalLineBuffer("\n")
+
+/// Writes `bytes` on standard error from the signal handler (async-signal-safe:
+/// an atomic exchange and write(2)), after a newline that ends an open progress
+/// line (`OpenProgressLine`).
+func writeSignalLine(_ bytes: UnsafeMutableBufferPointer<UInt8>, to fd: Int32 = 2) {
+    if progressLineOpen.exchange(false, ordering: .sequentiallyConsistent) { _ = write(fd, newlineBytes.baseAddress, newlineBytes.count) }
+    _ = write(fd, bytes.baseAddress, bytes.count)
+}
+
+/// The progress line a terminal shows while it is redrawn in place (`\r`, no
+/// newline): marked open while drawn, so that the line a signal handler writes
+/// (the stop's acknowledgement, the second signal's line) starts on a line of
+/// its own; the next redraw then starts below that line.
+public enum OpenProgressLine {
+    /// Marks the line open; call before drawing it.
+    public static func opened() { progressLineOpen.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Marks the line closed; returns whether it was open (false: a signal's line
+    /// already ended it, so no newline is needed).
+    @discardableResult
+    public static func close() -> Bool { progressLineOpen.exchange(false, ordering: .sequentiallyConsistent) }
+}
+
+/// `StopOnSignal.closedOutputAcknowledgement`, prepared once.
+nonisolated(unsafe) let closedOutputBytes = signalLineBuffer(StopOnSignal.closedOutputAcknowledgement)
+
 /// The acknowledgement of the steps' phase, prepared once.
 nonisolated(unsafe) let stepAcknowledgementBytes = signalLineBuffer(StopOnSignal.acknowledgement)
 
@@ -75,7 +108,8 @@ final class LatestState: Sendable {
 }
 
 /// Turns SIGINT and SIGTERM into a request to stop after the current step,
-/// so that the run can save a checkpoint and its outputs before exiting.
+/// so that the run can save a checkpoint and its outputs before exiting; a
+/// closed standard output (`ClosedOutput`) stops it the same way, as SIGPIPE.
 ///
 /// The first signal is acknowledged at once on standard error ("stopping
 /// after this step...") and the outputs and checkpoint of the last finished
@@ -91,6 +125,9 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         "stopping now; \(folder) keeps the outputs and checkpoint of the last finished step: continue with: distill run --resume \(folder)\n"
     }
 
+    /// Written to standard error when standard output is found closed (`ClosedOutput`).
+    public static let closedOutputAcknowledgement = "standard output was closed (a broken pipe): stopping after this step, then writing the outputs and a checkpoint...\n"
+
     /// Written to standard error when the first signal arrives.
     public static let acknowledgement = "stopping after this step, then writing the outputs and a checkpoint... (a second Ctrl-C or SIGTERM stops sooner, keeping those of the last finished step)\n"
 
@@ -105,16 +142,18 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
         signalWorkPosted.store(false, ordering: .sequentiallyConsistent)
         acknowledgementBytes = stepAcknowledgementBytes
         _ = signalSemaphore
+        _ = newlineBytes
+        OpenProgressLine.close()
         // Replaces `SignalsBeforeRun`'s handler; a SIGINT ignored at the process's
         // start stays ignored (`interruptIgnoredAtStart`).
         installStopHandler { received in
             if stopSignal.compareExchange(expected: 0, desired: received, ordering: .sequentiallyConsistent).exchanged {
                 if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
                 firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
-                _ = write(2, acknowledgementBytes.baseAddress, acknowledgementBytes.count)
+                writeSignalLine(acknowledgementBytes)
             } else {
                 while !firstSignalHandled.load(ordering: .sequentiallyConsistent) {}
-                if let bytes = secondSignalBytes { _ = write(2, bytes.baseAddress, bytes.count) }
+                if let bytes = secondSignalBytes { writeSignalLine(bytes) }
                 ExitDeferral.exitNowOrAfterWrites(status: 128 + received)
             }
         }
@@ -202,7 +241,19 @@ public final class StopOnSignal: DistillationObserver, @unchecked Sendable {
     /// whose outputs must not be written; the divergence guard then stops the run.
     public func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
         if DivergenceGuard.isUsable(distiller) { latest.value.withLock { $0 = (distiller, history) } }
+        if received == 0, ClosedOutput.failed { stopForClosedOutput() }
         return received != 0 ? .stop : .proceed
+    }
+
+    /// Stops the run as a first SIGPIPE would (`received` is SIGPIPE): standard
+    /// output was closed, so the progress has no reader; the outputs and a
+    /// checkpoint are written as for SIGTERM, and a second signal still ends the
+    /// process at once. Does nothing when a signal came first.
+    func stopForClosedOutput() {
+        guard stopSignal.compareExchange(expected: 0, desired: SIGPIPE, ordering: .sequentiallyConsistent).exchanged else { return }
+        if signalWriterReady.load(ordering: .sequentiallyConsistent) { postSignalWork() }
+        firstSignalHandled.store(true, ordering: .sequentiallyConsistent)
+        writeSignalLine(closedOutputBytes)
     }
 }
 

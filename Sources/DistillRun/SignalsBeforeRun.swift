@@ -22,8 +22,13 @@ let interruptIgnoredAtStart: Bool = {
 /// have blocked them (the mask survives exec), and a blocked signal would never
 /// reach the handler. Unblocking comes second, so that a signal already pending
 /// at exec (sent while blocked) reaches the handler, not the default action.
+///
+/// SIGPIPE is ignored for the whole process: a write to a closed pipe then fails
+/// with EPIPE (see `ClosedOutput`), instead of ending the process silently with
+/// a folder holding only a checkpoint and a lock.
 func installStopHandler(_ handler: @convention(c) (Int32) -> Void) {
     _ = interruptIgnoredAtStart
+    signal(SIGPIPE, SIG_IGN)
     if !interruptIgnoredAtStart { signal(SIGINT, handler) }
     signal(SIGTERM, handler)
     var set = sigset_t()
@@ -96,9 +101,11 @@ public enum SignalsBeforeRun {
     /// Gives SIGINT and SIGTERM back the dispositions they had when the process
     /// started (the default action, or ignored), for a command that does not
     /// stop on them with a line of its own once it has started (`eval`, `check`,
-    /// `bench`, `convert`).
+    /// `bench`, `convert`); SIGPIPE too, so that a closed pipe ends them as any
+    /// Unix tool (`distill check | head`).
     public static func remove() {
         restoreStartingSignalDispositions()
+        signal(SIGPIPE, SIG_DFL)
     }
 
     /// The line written when `signal` interrupts `activity`.

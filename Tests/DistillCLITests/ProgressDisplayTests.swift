@@ -4,6 +4,10 @@ import Testing
 @testable import Distill
 import DistillIO
 @testable import DistillCLI
+@testable import DistillRun
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The small dataset of BadInputTests (3 classes of 4x4 images), loaded.
 private func smallDataset(in scratch: ScratchFolder) throws -> LoadedDataset {
@@ -31,7 +35,57 @@ private func hasControlCharacters(_ text: String) -> Bool {
     text.unicodeScalars.contains { $0 != "\n" && ($0.value < 0x20 || $0.value == 0x7F) }
 }
 
+/// What the signal handler's `writeSignalLine` writes, read back from a pipe.
+private func signalLineWritten(_ text: String) -> String {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { return "(no pipe)" }
+    writeSignalLine(signalLineBuffer(text), to: fds[1])
+    close(fds[1])
+    var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+    while case let n = read(fds[0], &buffer, buffer.count), n > 0 { bytes += buffer[0..<n] }
+    close(fds[0])
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Calls `body` after step `step` (a signal arriving then).
+private final class AfterStep: DistillationObserver {
+    let step: Int, body: () -> Void
+    init(_ step: Int, _ body: @escaping () -> Void) { self.step = step; self.body = body }
+    func stepped(_ record: StepRecord, distiller: Distiller, history: [StepRecord]) -> StepDecision {
+        if record.step == step { body() }
+        return .proceed
+    }
+}
+
 @Suite struct LiveProgressLineTests {
+    /// A signal's line (the stop's acknowledgement, the second signal's line, the
+    /// baselines') starts on a line of its own on a terminal: the handler ends the
+    /// drawn progress line first, and the line's own end adds no blank line after it.
+    @Test func aSignalsLineStartsOnItsOwnLine() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        OpenProgressLine.close()
+        #expect(signalLineWritten("stopping\n") == "stopping\n")
+        var output = "", acknowledgements: [String] = []
+        let line = LiveProgressLine(write: { output += $0 }, now: { 0 }, columns: 80, sharesTerminalWithErrors: true)
+        let signal = AfterStep(2) {
+            acknowledgements.append(signalLineWritten("stopping after this step\n"))
+            acknowledgements.append(signalLineWritten("stopping now\n"))
+        }
+        _ = try distilSmall(scratch, steps: 4, observers: [line, signal])
+        #expect(acknowledgements == ["\nstopping after this step\n", "stopping now\n"])
+        // Drawn again after the signal, then ended by `finished`.
+        #expect(output.contains("4/4") && output.hasSuffix("\n") && !output.hasSuffix("\n\n"))
+        #expect(!OpenProgressLine.close())
+        // Without a signal, `finished` ends the line once.
+        output = ""
+        let other = try ScratchFolder()
+        defer { other.cleanUp() }
+        _ = try distilSmall(other, steps: 2, observers: [line])
+        #expect(output.hasSuffix("\n") && !output.hasSuffix("\n\n"))
+        #expect(!OpenProgressLine.close())
+    }
+
     @Test func redrawsInPlaceWithCarriageReturnsAndEndsWithANewline() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanUp() }
@@ -290,7 +344,8 @@ private func hasControlCharacters(_ text: String) -> Bool {
             #expect(object["train_measured_after_step"] as? Int == index)
             #expect(object["test_measured_after_step"] as? Int == ((index + 1) % 3 == 0 ? index + 1 : nil))
         }
-        // The summary goes to stderr, so stdout is JSON lines only.
+        // The opening line and the summary go to stderr, so stdout is JSON lines only.
+        #expect(result.stderr.hasPrefix("Distilling 12 training images of 4x4 pixels"), "\(result.stderr)")
         #expect(result.stderr.contains("Done: 6 steps in "))
         // With --batch the step's figures are the batch's, named so (as in history.csv).
         let batched = try runDistill(["--data", data.path, "--out", scratch.path + "/out-batch", "--steps", "2",

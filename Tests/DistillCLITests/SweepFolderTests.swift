@@ -16,6 +16,26 @@ import Glibc
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
     }
 
+    /// A size's folder holding a stopped run: the sweep says what `run` says of
+    /// it (`OccupiedFolder`), with the ways out that work for each command, and
+    /// the advised `distill run --resume` is accepted.
+    @Test func aStoppedRunInASizesFolderIsDescribedAsRunDescribesIt() throws {
+        let s = try RunFaultTests.Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/sweep", folder = out + "/ipc-1"
+        let stopped = try RunFaultTests.distill(["run", "--data", s.data.path, "--out", folder, "--images-per-class", "1",
+                                                 "--steps", "4", "--stop-after-step", "2", "--quiet"])
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        let files = "metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, checkpoint"
+        let sweep = try RunFaultTests.distill(["sweep", "--data", s.data.path, "--out", out, "--images-per-class", "1"] + Self.quick)
+        #expect(sweep.status == 1)
+        #expect(sweep.stderr == "error: \(folder): the folder holds another run's outputs, stopped at step 2 of 4 (\(files)); pass --replace to delete them, or choose another --out (to continue that run instead: distill run --resume \(folder))\n")
+        let run = try RunFaultTests.distill(["run", "--data", s.data.path, "--out", folder, "--images-per-class", "1", "--steps", "4", "--quiet"])
+        #expect(run.stderr == "error: \(folder): the folder holds another run's outputs, stopped at step 2 of 4 (\(files)); pass --replace to delete them and write this run's, continue that run with --resume \(folder), or choose another --out\n")
+        let resumed = try RunFaultTests.distill(["run", "--resume", folder, "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+
     @Test func aFolderHoldingAnEarlierSweepIsRefusedBeforeAnyWorkUnlessReplaced() throws {
         let s = try RunFaultTests.Scratch()
         defer { s.scratch.cleanUp() }
@@ -27,7 +47,7 @@ import Glibc
         // The same sizes again: the first size's folder holds a run.
         let again = try RunFaultTests.distill(["sweep", "--data", s.data.path, "--out", out, "--images-per-class", "1,2"] + Self.quick)
         #expect(again.status == 1)
-        #expect(again.stderr == "error: \(out)/ipc-1: the folder holds another run's outputs (metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, checkpoint); pass --replace to delete them, or choose another --out\n")
+        #expect(again.stderr == "error: \(out)/ipc-1: the folder holds a finished run (1 of 1 steps; metrics.json, history.csv, distilled.png, distilled-images-idx3-float, distilled-labels-idx1-ubyte, distilled-labels-idx2-float, report.html, checkpoint); pass --replace to delete them, or choose another --out (to run that one longer instead: distill run --resume \(out)/ipc-1 --steps N, with N above 1)\n")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/ipc-1/metrics.json")) == metrics)
 
         // Other sizes: the earlier summaries and runs would stay beside the new ones.

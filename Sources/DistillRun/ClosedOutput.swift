@@ -1,0 +1,15 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#endif
+
+/// Standard output closed under the run (`distill run | head`): SIGPIPE is
+/// ignored (`installStopHandler`), so a write to the closed pipe fails with
+/// EPIPE instead of killing the process silently; the run then stops after its
+/// step as for SIGTERM (`StopOnSignal`), leaving its outputs and a checkpoint.
+enum ClosedOutput {
+    /// Whether a write to standard output has failed (its stream's error flag,
+    /// which stays set: a closed pipe, a full disk).
+    static var failed: Bool { ferror(stdout) != 0 }
+}
