@@ -941,6 +941,13 @@ AVX512 INLINE void group_forward(const distill_nk_problem *pb, const float *a_ro
             _mm512_storeu_ps(av->k + g * ldm + j, _mm512_loadu_ps((pb->kind == DISTILL_NK_NTK ? av->run_theta : av->sigma) + g * ldm + j));
 }
 
+/// dst[0..16) += v's 16 lanes, each widened to Double (the low eight lanes, then the high).
+AVX512 INLINE void add_widened(double *dst, __m512 v) {
+    _mm512_storeu_pd(dst, _mm512_add_pd(_mm512_loadu_pd(dst), _mm512_cvtps_pd(_mm512_castps512_ps256(v))));
+    _mm512_storeu_pd(dst + 8, _mm512_add_pd(_mm512_loadu_pd(dst + 8),
+                     _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))));
+}
+
 /// The reverse sweep of group_forward for the cotangents av->gk (row g at g ldm):
 /// ∂/∂Σ_1 into D's rows d_rows (Float32, ldm apart) and added to av->d_sum; ∂/∂q_1(s_j)
 /// added to av->d_q; both added row by row in order.
@@ -989,13 +996,8 @@ AVX512 INLINE void group_backward(const distill_nk_problem *pb, const row_layers
             const __m512 d = _mm512_add_ps(_mm512_loadu_ps(av->sigma + g * ldm + j), _mm512_loadu_ps(av->run_theta + g * ldm + j));
             const __m512 acc = _mm512_loadu_ps(av->acc + g * ldm + j);
             _mm512_storeu_ps(d_rows + g * lda + j, d);
-            double *ds = av->d_sum + j, *dq = av->d_q + j;
-            _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
-            _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
-                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
-            _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
-            _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
-                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+            add_widened(av->d_sum + j, d);
+            add_widened(av->d_q + j, acc);
         }
 }
 
@@ -1133,13 +1135,8 @@ AVX512 static void packed_backward(const distill_nk_problem *pb, long rows, avx_
             const __mmask16 real = lanes_below(m - j);
             const __m512 d = _mm512_maskz_loadu_ps(real, av->sigma + g * m + j), acc = _mm512_maskz_loadu_ps(real, av->acc + g * m + j);
             _mm512_storeu_ps(d_rows + g * lda + j, d);
-            double *ds = av->d_sum + j, *dq = av->d_q + j;
-            _mm512_storeu_pd(ds, _mm512_add_pd(_mm512_loadu_pd(ds), _mm512_cvtps_pd(_mm512_castps512_ps256(d))));
-            _mm512_storeu_pd(ds + 8, _mm512_add_pd(_mm512_loadu_pd(ds + 8),
-                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)))));
-            _mm512_storeu_pd(dq, _mm512_add_pd(_mm512_loadu_pd(dq), _mm512_cvtps_pd(_mm512_castps512_ps256(acc))));
-            _mm512_storeu_pd(dq + 8, _mm512_add_pd(_mm512_loadu_pd(dq + 8),
-                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)))));
+            add_widened(av->d_sum + j, d);
+            add_widened(av->d_q + j, acc);
         }
 }
 
