@@ -66,6 +66,7 @@
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
 #include "kernel_support.h"
+#include "neural_kernel_amx.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -536,6 +537,17 @@ AVX512 static void layers_avx512(const distill_nk_problem *pb, const double *q1,
     }
 }
 
+/// The layer data of rows 0..<padded from their sums (sc->rowsum, sc->rowsq, rows < nb);
+/// padding rows get sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
+AVX512 static void rows_layers(const distill_nk_problem *pb, long nb, long padded, scratch *sc) {
+    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
+    for (long row = 0; row < padded; row++) {
+        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
+        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
+    }
+    layers_avx512(pb, q1, padded, sc->rows);
+}
+
 /// Byte rows converted and multiplied in one sweep (m <= 16, the support as rows): ROWS
 /// rows' stored bytes (src[r], p of them) converted 16 at a time to Float32 and stored
 /// into xf (rows ldp apart, zero past p) and each converted vector multiplied with the J
@@ -598,14 +610,18 @@ AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b
         }
 #undef LOAD_DOTS
     }
-    // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
     block_statistics(pb, b0, nb, sc, NULL, 0);
-    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
-    for (long row = 0; row < padded; row++) {
-        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
-        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
-    }
-    layers_avx512(pb, q1, padded, sc->rows);
+    rows_layers(pb, nb, padded, sc);
+}
+
+/// load_forward_narrow on AMX-INT8 tiles (distill_amx_forward: A exact in integers,
+/// rounded once to Float32, not the FMA chain's bits): rows b0..<b0+nb's A rows (lda
+/// apart; rows nb..<padded +0), sums and layer data; rows up to `end` may be read.
+AVX512_VNNI static void load_forward_amx(const distill_nk_problem *pb, long b0, long nb, long padded, scratch *sc,
+                                         const distill_amx *tiles, float *a, long lda, long end) {
+    distill_amx_forward(tiles, (const uint8_t *)pb->pixels + b0 * pb->features, nb, padded, end - b0, a, lda);
+    block_statistics(pb, b0, nb, sc, NULL, 0);
+    rows_layers(pb, nb, padded, sc);
 }
 
 /// How many support images the dot-product tiles take: all of them when m <= 16,
@@ -1650,12 +1666,7 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
         const long real = nb - i < rows ? (nb - i > 0 ? nb - i : 0) : rows;
         macs += (double)(real * pixels) * (double)J;
     }
-    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
-    for (long row = 0; row < padded; row++) {
-        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
-        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
-    }
-    layers_avx512(pb, q1, padded, sc->rows);
+    rows_layers(pb, nb, padded, sc);
     return macs;
 }
 
@@ -1824,16 +1835,20 @@ static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (
 
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q,
-                              int sparse, double *multiply_adds) {
+                              int sparse, int products, double *multiply_adds, int *used_amx) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     // A's (and D's) rows: ldm apart unless that is an even number of 64-byte lines, which
     // would map a tile's rows to a few L1 sets (ldm = 512: two); then 16 more.
     const long lda = (ldm / 16) % 2 ? ldm : ldm + 16;
-    const long nsub = super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
     const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     // Byte pixels and m <= 16 (and VNNI, for the sums): conversion and forward products in
     // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
     const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
+    // The narrow sweep's products on AMX-INT8 tiles (load_forward_amx, distill_amx_backward),
+    // over super-blocks of DISTILL_AMX_BACKWARD_ROWS rows (the backward's K dimension).
+    const int amx = narrow && products == DISTILL_NK_PRODUCTS_AUTO && distill_amx_usable();
+    _Static_assert(DISTILL_AMX_BACKWARD_ROWS == 2 * NB, "the AMX path's super-block is two blocks");
+    const long nsub = amx ? 2 : super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
     // Packed lanes (packs(m)): lp lanes a unit of PACK_ROWS rows; the state arrays hold
     // depth x su, the running values su (a group's rows of ldm lanes, or a packed unit).
     const long lp = packs(m) ? ld16(PACK_ROWS * m) : 0, su = lp > GROUP * ldm ? lp : GROUP * ldm;
@@ -1858,7 +1873,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     // The narrow sweep (m <= 16) over each row's nonzero 16-pixel chunks, and the backward over
     // each chunk's nonzero rows: each row's chunk bits (rows_max x words) and per block each
     // chunk's rows (nsub x nch x 2 words).
-    const int narrow_can = narrow && sparse != DISTILL_NK_SPARSE_OFF;
+    const int narrow_can = narrow && !amx && sparse != DISTILL_NK_SPARSE_OFF;
     const long words = (p + 1023) / 1024, nch = ldp / 16;
     const int may_skip = sparse != DISTILL_NK_SPARSE_OFF && pb->pixel_kind == DISTILL_PIXELS_U8 && p <= 65535
                          && (forward_can || backward_can);
@@ -1866,8 +1881,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     const size_t sparse_bytes = may_skip ? sizeof(uint16_t) * (size_t)(rows_max * (ldi + nchunks + 1)) + sizeof(int32_t) * (size_t)(nsub * (p + 1) + p)
                                            + (size_t)(nsub * NB * p) : 0;
     const size_t narrow_bytes = narrow_can ? sizeof(uint64_t) * (size_t)(rows_max * words + nsub * nch * 2) : 0;
+    const size_t amx_bytes = amx ? distill_amx_scratch_bytes(p) : 0;
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes
-                        + narrow_bytes + 64 * 44);   // 64: alignment slack per carved array (43)
+                        + narrow_bytes + amx_bytes + 64 * 45);   // 64: alignment slack per carved array (44)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -1901,10 +1917,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     uint8_t *px_rows = may_skip ? CARVE(uint8_t, nsub * NB * p) : NULL;
     uint64_t *row_chunks = narrow_can ? CARVE(uint64_t, rows_max * words) : NULL;
     uint64_t *chunk_rows_bits = narrow_can ? CARVE(uint64_t, nsub * nch * 2) : NULL;
+    char *amx_scratch = amx ? CARVE(char, amx_bytes) : NULL;
 #undef CARVE
     pack_panels(pb->support_t, ldm, gemm_vectors, p, support_t);
     for (long j = 0; j < dots; j++)
         for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? pb->support_t[k * ldm + dot0 + j] : 0.0f;
+    distill_amx tiles;
+    if (amx) distill_amx_begin(&tiles, s_rows, ldp, m, p, amx_scratch);
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long e = 0; e < lp; e++) {   // each packed lane's row and column (lanes past PACK_ROWS m: row 0, column 0)
         const long g = e < PACK_ROWS * m ? e / m : 0, j = e < PACK_ROWS * m ? e % m : 0;
@@ -1944,11 +1963,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             sparse_forward = may_skip && forward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
             sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
         }
-        if (!narrow_skip)
+        if (amx) macs += (double)(ns * p) * (double)m * (d_alpha ? 2.0 : 1.0);
+        else if (!narrow_skip)
             macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
                   + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
                   + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
-        if (narrow_skip) {
+        if (amx) PROFILE(1, load_forward_amx(pb, b0, ns, padded, &sc, &tiles, sc.a, lda, end));
+        else if (narrow_skip) {
             double done = 0;
             PROFILE(1, done = load_forward_narrow_skip(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end, row_chunks, rows_max));
             macs += done;
@@ -2002,7 +2023,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                     PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
                 }
             }
-        if (d_alpha && narrow_skip) {
+        if (d_alpha && amx)
+            PROFILE(7, distill_amx_backward(&tiles, sc.a, lda, (const uint8_t *)pb->pixels + b0 * p, ns, dot_sum, ldp));
+        else if (d_alpha && narrow_skip) {
             double pixels = 0;
             PROFILE(7, for (long t = 0; t < used; t++)
                            pixels += chunk_rows(row_chunks + t * NB, rows_max, block_rows[t], p, chunk_rows_bits + t * nch * 2);
@@ -2031,7 +2054,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             for (long j = 0; j < m; j++)
                 for (long k = 0; k < p; k++) d_dot[j * p + k] += dot_sum[j * ldp + k];
     }
+    if (amx) distill_amx_end();
     if (multiply_adds) *multiply_adds += macs;
+    if (used_amx && amx) *used_amx = 1;
     free(base);
     return 0;
 }
@@ -2113,6 +2138,8 @@ int distill_nk_rows_with(const distill_nk_problem *pb, int kernel, distill_nk_op
                          double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const int sparse = options ? options->sparse : DISTILL_NK_SPARSE_AUTO;
     if (sparse != DISTILL_NK_SPARSE_AUTO && sparse != DISTILL_NK_SPARSE_OFF && sparse != DISTILL_NK_SPARSE_ON) return -1;
+    const int products = options ? options->products : DISTILL_NK_PRODUCTS_AUTO;
+    if (products != DISTILL_NK_PRODUCTS_AUTO && products != DISTILL_NK_PRODUCTS_FMA) return -1;
     const long p = pb->features, ldm = pb->ldm, ldp = ld16(p), depth = pb->depth;
     if (depth < 1 || depth > DISTILL_NK_MAX_DEPTH || pb->classes < 1 || pb->classes > DISTILL_NK_MAX_CLASSES) return -1;
     if ((pb->row_sums != NULL) != (pb->row_squares != NULL) || (pb->row_sums != NULL) != (pb->row_chunks != NULL)) return -1;
@@ -2158,8 +2185,8 @@ int distill_nk_rows_with(const distill_nk_problem *pb, int kernel, distill_nk_op
 #if defined(__x86_64__)
     if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512())
     {
-        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, sparse,
-                        options ? &options->multiply_adds : NULL) != 0) { free(base); return -1; }
+        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, sparse, products,
+                        options ? &options->multiply_adds : NULL, options ? &options->used_amx : NULL) != 0) { free(base); return -1; }
     } else
 #endif
     {
