@@ -37,8 +37,11 @@ int distill_amx_usable(void) {
     return v;
 }
 
-/// The tile configuration (palette 1): every tile used is 16 rows of 64 bytes:
-/// 0-3 the four digits' sums, 4 and 6 the A operands, 5 and 7 the B operands.
+/// The tile configuration (palette 1): all eight tiles 16 rows of 64 bytes. The
+/// products' results take T = ceil(4 count / 16) tiles (one column or row per digit t and
+/// support image j, at t count + j), in two sets (tiles 0..<T and 3..<3+T) when T <= 3,
+/// so that one group's results are stored and joined while the next group's products
+/// run; tile 6 holds the A operand and tile 7 the B operand.
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -46,14 +49,15 @@ typedef struct {
 } tile_config;
 
 static long chunks_of(long p) { return (p + 63) / 64; }
+static long tiles_of(long count) { return (4 * count + 15) / 16; }
 
 size_t distill_amx_scratch_bytes(long p) {
     const long chunks = chunks_of(p);
-    return (size_t)(chunks * 4096)                                    // support
+    return (size_t)(chunks * 4096)                                    // support: chunks x up to 4 tiles
            + (size_t)(16 * 64 * chunks)                               // pad
-           + (size_t)(4 * 16 * DISTILL_AMX_BACKWARD_ROWS)             // digits
+           + (size_t)(4 * 16 * DISTILL_AMX_BACKWARD_ROWS)             // digits: 3 chunks x up to 4 tiles
            + (size_t)(4 * chunks * (DISTILL_AMX_BACKWARD_ROWS / 4) * 64)   // packed (4 pixel blocks a chunk)
-           + (size_t)(4 * 256 * 4)                                    // sums
+           + (size_t)(2 * 4 * 256 * 4)                                // sums: two sets of up to 4 tiles
            + 5 * 64;                                                  // alignment
 }
 
@@ -77,7 +81,7 @@ static int exponent_for(float top) {
 }
 
 AMX void distill_amx_begin(distill_amx *amx, const float *s_rows, long ldp, long count, long p, void *scratch) {
-    const long chunks = chunks_of(p);
+    const long chunks = chunks_of(p), T = tiles_of(count);
     char *cursor = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
 #define TAKE(type, n) ((type *)(cursor += (((size_t)(n) + 63) & ~(size_t)63), cursor - (((size_t)(n) + 63) & ~(size_t)63)))
     amx->features = p; amx->count = count; amx->chunks = chunks;
@@ -85,14 +89,15 @@ AMX void distill_amx_begin(distill_amx *amx, const float *s_rows, long ldp, long
     amx->pad = TAKE(uint8_t, 16 * 64 * chunks);
     amx->digits = TAKE(int8_t, 4 * 16 * DISTILL_AMX_BACKWARD_ROWS);
     amx->packed = TAKE(uint8_t, 4 * chunks * (DISTILL_AMX_BACKWARD_ROWS / 4) * 64);
-    amx->sums = TAKE(int32_t, 4 * 256);
+    amx->sums = TAKE(int32_t, 2 * 4 * 256);
 #undef TAKE
     memset(amx->support, 0, (size_t)(chunks * 4096));
-    memset(amx->digits, 0, (size_t)(4 * 16 * DISTILL_AMX_BACKWARD_ROWS));   // rows >= count stay zero
+    memset(amx->digits, 0, (size_t)(4 * 16 * DISTILL_AMX_BACKWARD_ROWS));   // rows >= 4 count stay zero
     amx->not_finite = 0;
     for (long j = 0; j < 16; j++) amx->exponent[j] = 0;
-    // Per support row: its exponent, its integers' digits into the B tiles: chunk c, digit t,
-    // tile row r holds pixels 64c + 4r ..< 64c + 4r + 4 of every support row j at bytes 4j ..< 4j + 4.
+    // Per support row: its exponent, its integers' digits into the B tiles: chunk c, tile τ,
+    // tile row r holds pixels 64c + 4r ..< 64c + 4r + 4 of column ν = t count + j (digit t of
+    // support row j) at bytes 4 (ν - 16 τ) ..< 4 (ν - 16 τ) + 4.
     for (long j = 0; j < count; j++) {
         const float *s = s_rows + j * ldp;
         float top = 0;
@@ -115,7 +120,10 @@ AMX void distill_amx_begin(distill_amx *amx, const float *s_rows, long ldp, long
             for (int t = 0; t < 4; t++) _mm512_storeu_si512(lanes[t], d[t]);
             for (long u = 0; u < 16 && k0 + u < p; u++) {
                 const long k = k0 + u, c = k / 64, r = (k % 64) / 4;
-                for (int t = 0; t < 4; t++) amx->support[c * 4096 + t * 1024 + r * 64 + 4 * j + k % 4] = (int8_t)lanes[t][u];
+                for (long t = 0; t < 4; t++) {
+                    const long v = t * count + j, tile = v / 16;
+                    amx->support[(c * T + tile) * 1024 + r * 64 + 4 * (v % 16) + k % 4] = (int8_t)lanes[t][u];
+                }
             }
         }
     }
@@ -128,14 +136,15 @@ AMX void distill_amx_begin(distill_amx *amx, const float *s_rows, long ldp, long
 
 AMX void distill_amx_end(void) { _tile_release(); }
 
-/// The four digit sums of a 16 x 16 tile (amx->sums, digit-major, row-major within) joined
-/// into row r's 16 columns as Double, s0 + 2^8 s1 + 2^16 s2 + 2^24 s3 (every partial sum an
-/// integer below 2^53: exact), times 2^scale per column (exact).
-AMX static inline void joined_row(const int32_t *sums, long r, __m512d scale_lo, __m512d scale_hi, __m512d *lo_out, __m512d *hi_out) {
+/// The four digit sums of support row j's columns, at `at`, `at` + stride, + 2 stride,
+/// + 3 stride (16 lanes from each: lanes `live`), joined as Double: s0 + 2^8 s1 + 2^16 s2 +
+/// 2^24 s3 (every partial sum an integer below 2^53: exact), times 2^scale per lane (exact).
+AMX static inline void joined(const int32_t *at, long stride, __mmask16 live, __m512d scale_lo, __m512d scale_hi,
+                              __m512d *lo_out, __m512d *hi_out) {
     __m512d v[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    const __m512d shift = _mm512_set1_pd(256.0);
     for (int t = 3; t >= 0; t--) {
-        const __m512i s = _mm512_loadu_si512(sums + 256 * t + r * 16);
-        const __m512d shift = _mm512_set1_pd(256.0);
+        const __m512i s = _mm512_maskz_loadu_epi32(live, at + t * stride);
         v[0] = _mm512_fmadd_pd(v[0], shift, _mm512_cvtepi32_pd(_mm512_castsi512_si256(s)));
         v[1] = _mm512_fmadd_pd(v[1], shift, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(s, 1)));
     }
@@ -143,54 +152,112 @@ AMX static inline void joined_row(const int32_t *sums, long r, __m512d scale_lo,
     *hi_out = _mm512_scalef_pd(v[1], scale_hi);
 }
 
+/// One group of 16 rows' forward products into result set S (T tiles, 1 <= T <= 4; S = 1 only
+/// when T <= 3): zeroed, then per 64-pixel chunk the rows' bytes (A, rows `stride` apart) by
+/// each tile's digit columns. A macro: tile numbers are immediates.
+#define FORWARD_GROUP(T, S)                                                                                \
+    AMX static void forward_group_##T##_##S(const int8_t *support, long chunks, const uint8_t *src, long stride) {                                    \
+        enum { first = (S) * 3 };                                                                          \
+        _tile_zero(first);                                                                                 \
+        if (T > 1) _tile_zero(first + 1);                                                                  \
+        if (T > 2) _tile_zero(first + 2);                                                                  \
+        if (T > 3) _tile_zero(3);                                                                          \
+        for (long c = 0; c < chunks; c++) {                                                                \
+            const int8_t *b = support + c * (T) * 1024;                                                    \
+            _tile_loadd(6, src + 64 * c, stride);                                                          \
+            _tile_loadd(7, b, 64); _tile_dpbusd(first, 6, 7);                                              \
+            if (T > 1) { _tile_loadd(7, b + 1024, 64); _tile_dpbusd(first + 1, 6, 7); }                    \
+            if (T > 2) { _tile_loadd(7, b + 2048, 64); _tile_dpbusd(first + 2, 6, 7); }                    \
+            if (T > 3) { _tile_loadd(7, b + 3072, 64); _tile_dpbusd(3, 6, 7); }                            \
+        }                                                                                                  \
+    }                                                                                                      \
+    AMX static void forward_store_##T##_##S(int32_t *sums) {                                               \
+        enum { first = (S) * 3 };                                                                          \
+        _tile_stored(first, sums, (T) * 64);                                                               \
+        if (T > 1) _tile_stored(first + 1, sums + 16, (T) * 64);                                           \
+        if (T > 2) _tile_stored(first + 2, sums + 32, (T) * 64);                                           \
+        if (T > 3) _tile_stored(3, sums + 48, (T) * 64);                                                   \
+    }
+FORWARD_GROUP(1, 0) FORWARD_GROUP(1, 1) FORWARD_GROUP(2, 0) FORWARD_GROUP(2, 1) FORWARD_GROUP(3, 0) FORWARD_GROUP(3, 1)
+FORWARD_GROUP(4, 0)
+
+AMX static void forward_group(long T, int set, const int8_t *support, long chunks, const uint8_t *src, long stride) {
+    switch (T * 2 + set) {
+    case 2: forward_group_1_0(support, chunks, src, stride); break;
+    case 3: forward_group_1_1(support, chunks, src, stride); break;
+    case 4: forward_group_2_0(support, chunks, src, stride); break;
+    case 5: forward_group_2_1(support, chunks, src, stride); break;
+    case 6: forward_group_3_0(support, chunks, src, stride); break;
+    case 7: forward_group_3_1(support, chunks, src, stride); break;
+    default: forward_group_4_0(support, chunks, src, stride); break;
+    }
+}
+
+AMX static void forward_store(long T, int set, int32_t *sums) {
+    switch (T * 2 + set) {
+    case 2: forward_store_1_0(sums); break;
+    case 3: forward_store_1_1(sums); break;
+    case 4: forward_store_2_0(sums); break;
+    case 5: forward_store_2_1(sums); break;
+    case 6: forward_store_3_0(sums); break;
+    case 7: forward_store_3_1(sums); break;
+    default: forward_store_4_0(sums); break;
+    }
+}
+
+/// A's rows r0 ..< r0 + live from a stored group (sums: 16 rows of 16 T int32, column t count + j).
+AMX static void forward_join(const distill_amx *amx, const int32_t *sums, long T, long live, float *a, long lda,
+                             __m512d scale_lo, __m512d scale_hi) {
+    const long m = amx->count;
+    const __mmask16 columns = (__mmask16)((1u << m) - 1u);
+    const __m512 nan = _mm512_set1_ps(__builtin_nanf(""));
+    for (long r = 0; r < live; r++) {
+        __m512d lo, hi;
+        joined(sums + r * 16 * T, m, columns, scale_lo, scale_hi, &lo, &hi);
+        __m512 v = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+        if (amx->not_finite) v = _mm512_mask_mov_ps(v, (__mmask16)amx->not_finite, nan);
+        _mm512_storeu_ps(a + r * lda, v);
+    }
+}
+
 AMX void distill_amx_forward(const distill_amx *amx, const uint8_t *x, long rows, long padded, long readable, float *a,
                              long lda) {
-    const long p = amx->features, chunks = amx->chunks, span = 64 * chunks;
+    const long p = amx->features, chunks = amx->chunks, span = 64 * chunks, T = tiles_of(amx->count);
+    const int sets = T <= 3 ? 2 : 1;
     int32_t exps[16];
     for (int j = 0; j < 16; j++) exps[j] = amx->exponent[j];
     const __m512d scale_lo = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)exps));
     const __m512d scale_hi = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)(exps + 8)));
-    const __m512 nan = _mm512_set1_ps(__builtin_nanf(""));
+    long pending = -1;   // the group whose results wait in the other set
     for (long r0 = 0; r0 < rows; r0 += 16) {
         const long live = rows - r0 < 16 ? rows - r0 : 16;
+        const int set = sets == 2 ? (int)((r0 / 16) % 2) : 0;
         // The tile reads 16 rows of `span` bytes from row r0: past the last readable byte, copy.
         const uint8_t *src = x + r0 * p;
         long stride = p;
         if (live < 16 || (r0 + 15) * p + span > readable * p) {
-            memset(amx->pad, 0, (size_t)(16 * span));
-            for (long r = 0; r < live; r++) memcpy(amx->pad + r * span, x + (r0 + r) * p, (size_t)p);
-            src = amx->pad;
+            uint8_t *pad = amx->pad;
+            memset(pad, 0, (size_t)(16 * span));
+            for (long r = 0; r < live; r++) memcpy(pad + r * span, x + (r0 + r) * p, (size_t)p);
+            src = pad;
             stride = span;
         }
-        _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-        // The next 16 rows' bytes requested meanwhile, a chunk's lines per chunk (a prefetch never faults).
-        const char *next = (const char *)(x + (r0 + 16) * p);
-        for (long c = 0; c < chunks; c++) {
-            const int8_t *b = amx->support + c * 4096;
-            for (long r = 0; r < 16; r++) _mm_prefetch(next + r * p + 64 * c, _MM_HINT_T0);
-            if (c % 2 == 0) {
-                _tile_loadd(4, src + 64 * c, stride);
-                _tile_loadd(5, b, 64); _tile_dpbusd(0, 4, 5);
-                _tile_loadd(7, b + 1024, 64); _tile_dpbusd(1, 4, 7);
-                _tile_loadd(5, b + 2048, 64); _tile_dpbusd(2, 4, 5);
-                _tile_loadd(7, b + 3072, 64); _tile_dpbusd(3, 4, 7);
-            } else {
-                _tile_loadd(6, src + 64 * c, stride);
-                _tile_loadd(5, b, 64); _tile_dpbusd(0, 6, 5);
-                _tile_loadd(7, b + 1024, 64); _tile_dpbusd(1, 6, 7);
-                _tile_loadd(5, b + 2048, 64); _tile_dpbusd(2, 6, 5);
-                _tile_loadd(7, b + 3072, 64); _tile_dpbusd(3, 6, 7);
-            }
+        forward_group(T, set, amx->support, chunks, src, stride);
+        if (sets == 1) {
+            forward_store(T, 0, amx->sums);
+            forward_join(amx, amx->sums, T, live, a + r0 * lda, lda, scale_lo, scale_hi);
+        } else if (pending >= 0) {   // the previous group's results, while this group's products run
+            const int32_t *sums = amx->sums + (1 - set) * 1024;
+            forward_store(T, 1 - set, (int32_t *)sums);
+            forward_join(amx, sums, T, rows - pending < 16 ? rows - pending : 16, a + pending * lda, lda, scale_lo, scale_hi);
         }
-        _tile_stored(0, amx->sums, 64); _tile_stored(1, amx->sums + 256, 64);
-        _tile_stored(2, amx->sums + 512, 64); _tile_stored(3, amx->sums + 768, 64);
-        for (long r = 0; r < live; r++) {
-            __m512d lo, hi;
-            joined_row(amx->sums, r, scale_lo, scale_hi, &lo, &hi);
-            __m512 v = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
-            if (amx->not_finite) v = _mm512_mask_mov_ps(v, (__mmask16)amx->not_finite, nan);
-            _mm512_storeu_ps(a + (r0 + r) * lda, v);
-        }
+        pending = r0;
+    }
+    if (sets == 2 && pending >= 0) {
+        const int set = (int)((pending / 16) % 2);
+        int32_t *sums = amx->sums + set * 1024;
+        forward_store(T, set, sums);
+        forward_join(amx, sums, T, rows - pending < 16 ? rows - pending : 16, a + pending * lda, lda, scale_lo, scale_hi);
     }
     for (long r = rows; r < padded; r++) _mm512_storeu_ps(a + r * lda, _mm512_setzero_ps());
 }
@@ -198,9 +265,78 @@ AMX void distill_amx_forward(const distill_amx *amx, const uint8_t *x, long rows
 /// Zero bytes for the backward's rows past `rows` (features <= 4096, 64 more for a whole chunk).
 static const uint8_t zero_bytes[4096 + 64];
 
+/// One pixel block's backward products into result set S (T tiles): per 64-row chunk h <
+/// kchunks the block's packed bytes (B) by each tile's digit rows (A: digits + (h T + τ) 1024).
+#define BACKWARD_BLOCK(T, S)                                                                               \
+    AMX static void backward_block_##T##_##S(const int8_t *digits, const uint8_t *b, long kchunks) {      \
+        enum { first = (S) * 3 };                                                                          \
+        _tile_zero(first);                                                                                 \
+        if (T > 1) _tile_zero(first + 1);                                                                  \
+        if (T > 2) _tile_zero(first + 2);                                                                  \
+        if (T > 3) _tile_zero(3);                                                                          \
+        for (long h = 0; h < kchunks; h++) {                                                               \
+            const int8_t *dg = digits + h * (T) * 1024;                                                    \
+            _tile_loadd(7, b + h * 1024, 64);                                                              \
+            _tile_loadd(6, dg, 64); _tile_dpbsud(first, 6, 7);                                             \
+            if (T > 1) { _tile_loadd(6, dg + 1024, 64); _tile_dpbsud(first + 1, 6, 7); }                   \
+            if (T > 2) { _tile_loadd(6, dg + 2048, 64); _tile_dpbsud(first + 2, 6, 7); }                   \
+            if (T > 3) { _tile_loadd(6, dg + 3072, 64); _tile_dpbsud(3, 6, 7); }                           \
+        }                                                                                                  \
+    }                                                                                                      \
+    AMX static void backward_store_##T##_##S(int32_t *sums) {                                              \
+        enum { first = (S) * 3 };                                                                          \
+        _tile_stored(first, sums, 64);                                                                     \
+        if (T > 1) _tile_stored(first + 1, sums + 256, 64);                                                \
+        if (T > 2) _tile_stored(first + 2, sums + 512, 64);                                                \
+        if (T > 3) _tile_stored(3, sums + 768, 64);                                                        \
+    }
+BACKWARD_BLOCK(1, 0) BACKWARD_BLOCK(1, 1) BACKWARD_BLOCK(2, 0) BACKWARD_BLOCK(2, 1) BACKWARD_BLOCK(3, 0) BACKWARD_BLOCK(3, 1)
+BACKWARD_BLOCK(4, 0)
+
+AMX static void backward_block(long T, int set, const int8_t *digits, const uint8_t *b, long kchunks) {
+    switch (T * 2 + set) {
+    case 2: backward_block_1_0(digits, b, kchunks); break;
+    case 3: backward_block_1_1(digits, b, kchunks); break;
+    case 4: backward_block_2_0(digits, b, kchunks); break;
+    case 5: backward_block_2_1(digits, b, kchunks); break;
+    case 6: backward_block_3_0(digits, b, kchunks); break;
+    case 7: backward_block_3_1(digits, b, kchunks); break;
+    default: backward_block_4_0(digits, b, kchunks); break;
+    }
+}
+
+AMX static void backward_store(long T, int set, int32_t *sums) {
+    switch (T * 2 + set) {
+    case 2: backward_store_1_0(sums); break;
+    case 3: backward_store_1_1(sums); break;
+    case 4: backward_store_2_0(sums); break;
+    case 5: backward_store_2_1(sums); break;
+    case 6: backward_store_3_0(sums); break;
+    case 7: backward_store_3_1(sums); break;
+    default: backward_store_4_0(sums); break;
+    }
+}
+
+/// A stored pixel block's sums (rows t count + j, 16 pixels each) joined and added to
+/// dot_sum's columns 16 kb ..< 16 kb + 16.
+AMX static void backward_join(const int32_t *sums, long m, const int32_t *exps, uint16_t bad, double *dot_sum, long ldp,
+                              long kb) {
+    for (long j = 0; j < m; j++) {
+        __m512d lo, hi;
+        const __m512d s = _mm512_set1_pd((double)exps[j]);
+        joined(sums + j * 16, m * 16, (__mmask16)0xffff, s, s, &lo, &hi);
+        if ((bad >> j) & 1) { lo = _mm512_set1_pd(__builtin_nan("")); hi = lo; }
+        double *o = dot_sum + j * ldp + 16 * kb;
+        _mm512_storeu_pd(o, _mm512_add_pd(_mm512_loadu_pd(o), lo));
+        _mm512_storeu_pd(o + 8, _mm512_add_pd(_mm512_loadu_pd(o + 8), hi));
+    }
+}
+
 AMX void distill_amx_backward(const distill_amx *amx, const float *d, long lda, const uint8_t *x, long rows, double *dot_sum,
                               long ldp) {
     const long p = amx->features, m = amx->count, chunks = amx->chunks, groups = DISTILL_AMX_BACKWARD_ROWS / 4;
+    const long T = tiles_of(m);
+    const int sets = T <= 3 ? 2 : 1;
     const __mmask16 columns = (__mmask16)((1u << m) - 1u);
     // D's columns: their largest magnitudes (rows < rows), and which hold an infinite or NaN value.
     __m512 top = _mm512_setzero_ps();
@@ -214,20 +350,24 @@ AMX void distill_amx_backward(const distill_amx *amx, const float *d, long lda, 
     _mm512_storeu_ps(tops, top);
     int32_t exps[16];
     for (int j = 0; j < 16; j++) exps[j] = (bad >> j) & 1 ? 0 : exponent_for(tops[j]);
-    // The A tiles: digit t, row j, byte i: the digit of row i's integer in column j (rows >= rows: 0).
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // The A tiles: chunk h of 64 rows, tile τ, row ρ - 16 τ for ρ = t m + j: digit t of the
+    // integers of D's column j, byte i - 64 h for row i (rows >= `rows`: 0).
+    const __m512i lane = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)lda));
     for (long j = 0; j < m; j++) {
         const __m512 power = _mm512_set1_ps((float)-exps[j]);
         for (long i0 = 0; i0 < DISTILL_AMX_BACKWARD_ROWS; i0 += 16) {
-            const __mmask16 live = i0 >= rows ? 0 : (rows - i0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (rows - i0)) - 1u));
-            __m512 v = _mm512_setzero_ps();
-            if (live) v = _mm512_mask_i32gather_ps(v, live, _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)lda)), d + i0 * lda + j, 4);
-            if ((bad >> j) & 1) v = _mm512_setzero_ps();
+            const __mmask16 live = i0 >= rows || ((bad >> j) & 1) ? 0
+                                 : (rows - i0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (rows - i0)) - 1u));
+            const __m512 v = live ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane, d + i0 * lda + j, 4) : _mm512_setzero_ps();
             __m512i digit[4];
             digits4(_mm512_cvtps_epi32(_mm512_scalef_ps(v, power)), digit);
-            for (int t = 0; t < 4; t++)
-                _mm_storeu_si128((__m128i *)(amx->digits + t * 16 * DISTILL_AMX_BACKWARD_ROWS + j * DISTILL_AMX_BACKWARD_ROWS + i0),
+            const long h = i0 / 64;
+            for (long t = 0; t < 4; t++) {
+                const long row = t * m + j;
+                _mm_storeu_si128((__m128i *)(amx->digits + (h * T + row / 16) * 1024 + (row % 16) * 64 + (i0 % 64)),
                                  _mm512_cvtepi32_epi8(digit[t]));
+            }
         }
     }
     // The B tiles: X in groups of 4 rows, per pixel block of 16 (4 per chunk): 64 bytes per
@@ -253,31 +393,24 @@ AMX void distill_amx_backward(const distill_amx *amx, const float *d, long lda, 
             _mm512_store_si512(out + 3 * groups * 64, _mm512_shuffle_i32x4(b01, b23, 0xDD));
         }
     }
-    const __m512d scale_lo = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)exps));
-    const __m512d scale_hi = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)(exps + 8)));
-    const long kchunks = (rows + 63) / 64;
-    for (long kb = 0; kb < ldp / 16; kb++) {
-        const uint8_t *b = amx->packed + kb * groups * 64;
-        _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-        for (long h = 0; h < kchunks; h++) {
-            const int8_t *dg = amx->digits + 64 * h;
-            _tile_loadd(5, b + h * 1024, 64);
-            _tile_loadd(4, dg, DISTILL_AMX_BACKWARD_ROWS); _tile_dpbsud(0, 4, 5);
-            _tile_loadd(6, dg + 16 * DISTILL_AMX_BACKWARD_ROWS, DISTILL_AMX_BACKWARD_ROWS); _tile_dpbsud(1, 6, 5);
-            _tile_loadd(4, dg + 32 * DISTILL_AMX_BACKWARD_ROWS, DISTILL_AMX_BACKWARD_ROWS); _tile_dpbsud(2, 4, 5);
-            _tile_loadd(6, dg + 48 * DISTILL_AMX_BACKWARD_ROWS, DISTILL_AMX_BACKWARD_ROWS); _tile_dpbsud(3, 6, 5);
+    const long kchunks = (rows + 63) / 64, blocks = ldp / 16;
+    for (long kb = 0; kb < blocks; kb++) {
+        const int set = sets == 2 ? (int)(kb % 2) : 0;
+        backward_block(T, set, amx->digits, amx->packed + kb * groups * 64, kchunks);
+        if (sets == 1) {
+            backward_store(T, 0, amx->sums);
+            backward_join(amx->sums, m, exps, bad, dot_sum, ldp, kb);
+        } else if (kb > 0) {   // the previous block's results, while this block's products run
+            int32_t *sums = amx->sums + (1 - set) * 1024;
+            backward_store(T, 1 - set, sums);
+            backward_join(sums, m, exps, bad, dot_sum, ldp, kb - 1);
         }
-        _tile_stored(0, amx->sums, 64); _tile_stored(1, amx->sums + 256, 64);
-        _tile_stored(2, amx->sums + 512, 64); _tile_stored(3, amx->sums + 768, 64);
-        for (long j = 0; j < m; j++) {
-            __m512d lo, hi;
-            const __m512d s = _mm512_set1_pd((double)exps[j]);
-            joined_row(amx->sums, j, s, s, &lo, &hi);
-            if ((bad >> j) & 1) { lo = _mm512_set1_pd(__builtin_nan("")); hi = lo; }
-            double *o = dot_sum + j * ldp + 16 * kb;
-            _mm512_storeu_pd(o, _mm512_add_pd(_mm512_loadu_pd(o), lo));
-            _mm512_storeu_pd(o + 8, _mm512_add_pd(_mm512_loadu_pd(o + 8), hi));
-        }
+    }
+    if (sets == 2 && blocks > 0) {
+        const int set = (int)((blocks - 1) % 2);
+        int32_t *sums = amx->sums + set * 1024;
+        backward_store(T, set, sums);
+        backward_join(sums, m, exps, bad, dot_sum, ldp, blocks - 1);
     }
 }
 

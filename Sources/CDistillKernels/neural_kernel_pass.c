@@ -1268,6 +1268,94 @@ AVX512 static void group_loss_mse(long classes, double (*f)[DISTILL_NK_MAX_CLASS
     for (int r = 0; r < 4; r++) *loss += 0.5 * sums[r];
 }
 
+/// e^x on 8 Double lanes (x <= 0 here; any finite x works below 709): x = k ln 2 + r with k
+/// the nearest integer to x / ln 2 and |r| <= ln 2 / 2 (ln 2 in two parts, so r is exact to
+/// about 2^-60), e^r by its Taylor polynomial to degree 13 (truncation below 5e-18 relative),
+/// then 2^k e^r by vscalefpd (0 for x below about -745, as exp). Measured against glibc's exp:
+/// within 2 ulp over [-745, 0] (NeuralKernelLossTests).
+AVX512 static inline __m512d exp_pd(__m512d x) {
+    const __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT);
+    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(6.93147180369123816490e-01), x);   // ln 2, high 32 bits
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(1.90821492927058770002e-10), r);           // ln 2 - high part
+    static const double inverse_factorials[14] = {
+        1.0, 1.0, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+        1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800};
+    __m512d p = _mm512_set1_pd(inverse_factorials[13]);
+    for (int t = 12; t >= 0; t--) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(inverse_factorials[t]));
+    return _mm512_scalef_pd(p, k);
+}
+
+/// log y on 8 Double lanes for finite y >= 1 (here: a sum of exponentials whose largest is 1):
+/// y = m 2^e with m in [√½, √2), log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| <= 0.172, by its
+/// odd series to t^23 (truncation below 1e-19), plus e ln 2 (in two parts). Within 2 ulp of
+/// glibc's log over [1, 1e6] (NeuralKernelLossTests).
+AVX512 static inline __m512d log_pd(__m512d y) {
+    __m512d m = _mm512_getmant_pd(y, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    __m512d e = _mm512_getexp_pd(y);
+    const __mmask8 high = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GE_OQ);
+    m = _mm512_mask_mul_pd(m, high, m, _mm512_set1_pd(0.5));
+    e = _mm512_mask_add_pd(e, high, e, _mm512_set1_pd(1.0));
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d t = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one)), t2 = _mm512_mul_pd(t, t);
+    __m512d p = _mm512_set1_pd(1.0 / 23);
+    for (int k = 21; k >= 1; k -= 2) p = _mm512_fmadd_pd(p, t2, _mm512_set1_pd(1.0 / k));
+    const __m512d log_m = _mm512_mul_pd(_mm512_add_pd(t, t), p);
+    return _mm512_fmadd_pd(e, _mm512_set1_pd(6.93147180369123816490e-01),
+                           _mm512_fmadd_pd(e, _mm512_set1_pd(1.90821492927058770002e-10), log_m));
+}
+
+/// row_loss with the cross-entropy for rows 0 ..< rows <= GROUP of f (labels[r] each): the
+/// first arg-max as there; e^(f_q - f_max) by exp_pd 8 classes at a time, their sum (lanes,
+/// then a tree), log of the rows' sums by log_pd at once; the rows' losses added to *loss in
+/// row order; with want_g, f_q <- e_q / sum - [q = label]. Not row_loss's bits (libm's exp
+/// and log, a sequential sum); within a few ulp of them.
+AVX512 static void group_loss_ce(long classes, double (*f)[DISTILL_NK_MAX_CLASSES], const int32_t *labels, long rows,
+                                 double *loss, long *correct, int want_g) {
+    double sums[8] = {1, 1, 1, 1, 1, 1, 1, 1}, tops[GROUP], at_label[GROUP];   // lanes past `rows`: log 1
+    for (long r = 0; r < rows; r++) {
+        long arg = 0;
+        double best = f[r][0];
+        for (long q = 1; q < classes; q++) {
+            const int above = f[r][q] > best;
+            arg = above ? q : arg;
+            best = above ? f[r][q] : best;
+        }
+        *correct += arg == labels[r];
+        tops[r] = best;
+        at_label[r] = f[r][labels[r]];
+        const __m512d top = _mm512_set1_pd(best);
+        __m512d sum = _mm512_setzero_pd();
+        for (long q = 0; q < classes; q += 8) {
+            const __mmask8 live = classes - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (classes - q)) - 1u);
+            const __m512d e = exp_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(live, f[r] + q), top));
+            sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd(live, e));
+            if (want_g) _mm512_mask_storeu_pd(f[r] + q, live, e);   // divided by the sum below
+        }
+        sums[r] = _mm512_reduce_add_pd(sum);
+    }
+    double logs[8];
+    _mm512_storeu_pd(logs, log_pd(_mm512_loadu_pd(sums)));
+    for (long r = 0; r < rows; r++) {
+        *loss += tops[r] + logs[r] - at_label[r];
+        if (!want_g) continue;
+        const __m512d sum = _mm512_set1_pd(sums[r]);
+        for (long q = 0; q < classes; q += 8) {
+            const __mmask8 live = classes - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (classes - q)) - 1u);
+            _mm512_mask_storeu_pd(f[r] + q, live, _mm512_div_pd(_mm512_maskz_loadu_pd(live, f[r] + q), sum));
+        }
+        f[r][labels[r]] -= 1.0;
+    }
+}
+
+/// exp_pd of x[0..<n] and log_pd of y[0..<n] (distill_nk_exp_log).
+AVX512 static void exp_log_avx512(const double *x, const double *y, long n, double *exp_x, double *log_y) {
+    for (long i = 0; i < n; i += 8) {
+        const __mmask8 live = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_pd(exp_x + i, live, exp_pd(_mm512_maskz_loadu_pd(live, x + i)));
+        _mm512_mask_storeu_pd(log_y + i, live, log_pd(_mm512_mask_loadu_pd(_mm512_set1_pd(1.0), live, y + i)));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Sparse byte images (MNIST: about 19% of the pixels nonzero). For a finite support
 // set the products can skip zero pixels without changing a bit: every Float32
@@ -1799,6 +1887,15 @@ AVX512 static void gemm_backward_rows(const float *d, long lda, const uint8_t *s
     }
 }
 
+/// The fewest support images whose narrow sweep (m <= 16) takes AMX tiles for its products:
+/// the tiles compute 4 m of their 16 columns (one per digit and image), so at m = 1 or 2 the
+/// FMA loops, which skip zero chunks, take less time. Measured on MNIST (tools/nk-pass-ab.sh,
+/// depth 2, 30000 rows, one thread, against the FMA pass): new / base 1.12 at m = 1, 1.07 at
+/// 2, 0.96 at 3, 0.94 at 4, 0.83 at 6, 0.79 at 8, 0.77 at 10, 0.62 at 16 (load average 3.2).
+#ifndef NK_AMX_FROM
+#define NK_AMX_FROM 3
+#endif
+
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
 /// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
 /// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
@@ -1845,8 +1942,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
     const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
     // The narrow sweep's products on AMX-INT8 tiles (load_forward_amx, distill_amx_backward),
-    // over super-blocks of DISTILL_AMX_BACKWARD_ROWS rows (the backward's K dimension).
-    const int amx = narrow && products == DISTILL_NK_PRODUCTS_AUTO && distill_amx_usable();
+    // over super-blocks of DISTILL_AMX_BACKWARD_ROWS rows (the backward's K dimension), from
+    // NK_AMX_FROM support images.
+    const int amx = narrow && m >= NK_AMX_FROM && products == DISTILL_NK_PRODUCTS_AUTO && distill_amx_usable();
     _Static_assert(DISTILL_AMX_BACKWARD_ROWS == 2 * NB, "the AMX path's super-block is two blocks");
     const long nsub = amx ? 2 : super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
     // Packed lanes (packs(m)): lp lanes a unit of PACK_ROWS rows; the state arrays hold
@@ -1992,7 +2090,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                 for (long g0 = 0; g0 < urows; g0 += GROUP) {
                     const long rows = urows - g0 < GROUP ? urows - g0 : GROUP, i = u + g0;
                     PROFILE(3, unpack_rows(k_packed, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
-                    if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
+                    if (pb->loss == DISTILL_NK_LOSS_CROSS_ENTROPY)
+                        PROFILE(4, group_loss_ce(c, f, pb->labels + b0 + i, rows, loss, correct, d_alpha != NULL));
+                    else if (rows == GROUP)
                         PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
                     else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
                     if (d_alpha) {
@@ -2012,7 +2112,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                 if (d_alpha) PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 1));
                 else PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 0));
                 PROFILE(3, group_predictions(av.alpha_t, c, ldm, &av, f));
-                if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
+                if (pb->loss == DISTILL_NK_LOSS_CROSS_ENTROPY)
+                    PROFILE(4, group_loss_ce(c, f, pb->labels + b0 + i, rows, loss, correct, d_alpha != NULL));
+                else if (rows == GROUP)
                     PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
                 else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
                 if (d_alpha) {
@@ -2077,6 +2179,17 @@ AVX512 static double peak_avx512(long iterations, float *sink) {
     return (double)iterations * 12 * 16 * 2;
 }
 #endif
+
+int distill_nk_exp_log(const double *x, const double *y, long n, double *exp_x, double *log_y) {
+#if defined(__x86_64__)
+    if (distill_outer_has_avx512()) {
+        exp_log_avx512(x, y, n, exp_x, log_y);
+        return 0;
+    }
+#endif
+    (void)x; (void)y; (void)n; (void)exp_x; (void)log_y;
+    return -1;
+}
 
 static double peak_portable(long iterations, float *sink) {
     float acc[12][8];

@@ -123,6 +123,10 @@ int distill_nk_rows_with(const distill_nk_problem *problem, int kernel, distill_
                          double *loss_sum, long *correct,
                          double *d_alpha, double *d_dot, double *d_sum, double *d_q);
 
+/// The AVX-512 pass's e^x and log y (its cross-entropy loss), exposed for tests: exp_x[i] =
+/// e^x[i] for x[i] <= 0 (finite; 0 below about -745) and log_y[i] = log y[i] for finite
+/// y[i] >= 1, i < n, each within a few ulp. Returns -1 (and writes nothing) without AVX-512.
+int distill_nk_exp_log(const double *x, const double *y, long n, double *exp_x, double *log_y);
 /// A compute-bound loop: `iterations` rounds of 12 independent chains of
 /// 16-lane Float32 fused multiply-adds (AVX-512; 8-lane FMA or plain C
 /// elsewhere). Returns the floating-point operations done (2 per lane per FMA);
