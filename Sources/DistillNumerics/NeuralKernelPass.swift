@@ -62,7 +62,9 @@ public struct NeuralKernelPassResult: Sendable {
 /// order: deterministic for a thread count.
 ///
 /// Precision: the products are Float32 over 784 terms (relative error about
-/// 1e-7 on Σ_1) and the AVX-512 recursion is Float32 (a single-precision
+/// 1e-7 on Σ_1), or on AMX-INT8 tiles (`Products`) exact products of the bytes with
+/// the support values rounded at `2^-31` of each image's largest, rounded once; the
+/// AVX-512 recursion is Float32 (a single-precision
 /// arccos polynomial, about 1e-7); the loss and gradients agree with the
 /// Double reference to about 2e-7 relative (measured). Because the cosine carries that
 /// Float32 error, the cone threshold (`∂K̇/∂c` taken as 0 below this `1 - c²`)
@@ -79,8 +81,8 @@ public final class NeuralKernelPass: Sendable {
     /// finite inputs; `dense` and `skipped` exist for tests and benchmarks.
     public enum ZeroPixels: Sendable { case automatic, dense, skipped }
 
-    /// Which units run the two products with the support set for byte images and at
-    /// most 16 support images (`distill_nk_options.products`; elsewhere always the FMA
+    /// Which units run the two products with the support set for byte images and 3 to
+    /// 16 support images (`distill_nk_options.products`; elsewhere always the FMA
     /// loops): AMX-INT8 tiles where the CPU and the OS allow them (`automatic`), or the
     /// Float32 FMA loops (`fusedMultiplyAdd`, for tests and benchmarks). On the tiles
     /// each product `<x, u_j>` is exact in integers for the bytes `x` and `u_j` written as

@@ -95,7 +95,7 @@ int distill_nk_rows(const distill_nk_problem *problem, int kernel, long begin, l
 #define DISTILL_NK_SPARSE_ON 2
 
 /// distill_nk_options.products: which units run the two products with the support set
-/// for byte images and at most 16 support images (elsewhere always the FMA loops):
+/// for byte images and 3 to 16 support images (elsewhere always the FMA loops):
 /// AMX-INT8 tiles where the CPU and OS allow them (AUTO, the default; exact integer
 /// products of the bytes with the Float32 values written as 2^e times 31-bit integers,
 /// each product rounded once: see neural_kernel_amx.h), or the Float32 FMA loops (FMA,
