@@ -16,7 +16,8 @@
  * not when built with -DNEW_NO_ROW_STATISTICS.
  *
  * Built with -DNEW_SPARSE=n (DISTILL_NK_SPARSE_OFF 1 / _ON 2), the new version runs through
- * distill_nk_rows_with with that choice of skipping zero pixels.
+ * distill_nk_rows_with with that choice of skipping zero pixels; with -DNEW_PRODUCTS=n
+ * (DISTILL_NK_PRODUCTS_FMA 1), with that choice of units for the products.
  *
  * Usage: nk-pass-ab IMAGES LABELS m rows repetitions [depth] [input] [ntk|nngp] [mse|ce]
  * input: "mnist" (default), "random": the training images replaced by uniformly random
@@ -50,11 +51,18 @@ static distill_nk_problem with_row_statistics(const distill_nk_problem *pb, cons
     }
     return out;
 }
-#ifdef NEW_SPARSE
+#if defined(NEW_SPARSE) || defined(NEW_PRODUCTS)
+#ifndef NEW_SPARSE
+#define NEW_SPARSE 0
+#endif
 int new_nk_rows_with(const distill_nk_problem *, int, distill_nk_options *, long, long, double *, long *, double *, double *, double *, double *);
 static int new_rows(const distill_nk_problem *pb, int kernel, long begin, long end, double *loss, long *correct,
                     double *da, double *dd, double *ds, double *dq) {
+#ifdef NEW_PRODUCTS
+    distill_nk_options options = {NEW_SPARSE, 0, NEW_PRODUCTS, 0};
+#else
     distill_nk_options options = {NEW_SPARSE, 0};
+#endif
     return new_nk_rows_with(pb, kernel, &options, begin, end, loss, correct, da, dd, ds, dq);
 }
 #define new_nk_rows new_rows

@@ -16,6 +16,8 @@
 #   (the chunk bits: distill_outer_chunk_masks; NK_NEW_ROWS=off: the new version not).
 # NK_NEW_SPARSE=off|on: the new version (which must have distill_nk_rows_with) never / always
 #   skips zero pixels (default: its automatic choice).
+# NK_NEW_PRODUCTS=fma: the new version's products on the FMA loops, never on AMX tiles
+#   (default auto: AMX-INT8 tiles where it has them and the CPU allows, for m <= 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] && [ -f "$1/neural_kernel_pass.c" ] || { echo "nk-pass-ab.sh: expected a folder with neural_kernel_pass.c, got '${1:-}'" >&2; exit 1; }
@@ -29,16 +31,29 @@ case "$input" in mnist|random|random[1-9]|random[1-9][0-9]) ;; *) echo "nk-pass-
 sparse_flag=""
 case "${NK_NEW_SPARSE:-}" in "") ;; off) sparse_flag="-DNEW_SPARSE=1";; on) sparse_flag="-DNEW_SPARSE=2";;
     *) echo "nk-pass-ab.sh: NK_NEW_SPARSE: expected off or on, got '$NK_NEW_SPARSE'" >&2; exit 1;; esac
-clang -O2 -c ${NK_BASE_CFLAGS:-} -Ddistill_nk_rows=base_nk_rows -Ddistill_nk_rows_with=base_nk_rows_with -Ddistill_nk_ldm=base_nk_ldm -Ddistill_peak_fma=base_peak_fma \
-    -Ddistill_nk_row_statistics=base_nk_row_statistics \
-    -I"$base/include" -I"$base" "$base/neural_kernel_pass.c" -o "$work/base.o"
-clang -O2 -c ${NK_NEW_CFLAGS:-} -Ddistill_nk_rows=new_nk_rows -Ddistill_nk_rows_with=new_nk_rows_with -Ddistill_peak_fma=new_peak_fma \
-    -Ddistill_nk_row_statistics=new_nk_row_statistics -I"$new/include" -I"$new" "$new/neural_kernel_pass.c" -o "$work/new.o"
+# A version's AMX products (neural_kernel_amx.c, where it has them), renamed like its pass.
+amx_names() { for f in usable scratch_bytes begin end forward backward; do printf -- '-Ddistill_amx_%s=%s_amx_%s ' "$f" "$1" "$f"; done; }
+compile_version() {   # name dir extra-flags
+    local name="$1" dir="$2" flags="$3" objects="$work/$1-pass.o"
+    clang -O2 -c $flags $(amx_names "$name") -Ddistill_nk_rows=${name}_nk_rows -Ddistill_nk_rows_with=${name}_nk_rows_with \
+        $([ "$name" = base ] && echo -Ddistill_nk_ldm=base_nk_ldm) -Ddistill_peak_fma=${name}_peak_fma -Ddistill_nk_row_statistics=${name}_nk_row_statistics \
+        -I"$dir/include" -I"$dir" "$dir/neural_kernel_pass.c" -o "$work/$name-pass.o"
+    if [ -f "$dir/neural_kernel_amx.c" ]; then
+        clang -O2 -c $flags $(amx_names "$name") -I"$dir/include" -I"$dir" "$dir/neural_kernel_amx.c" -o "$work/$name-amx.o"
+        objects="$objects $work/$name-amx.o"
+    fi
+    ld -r $objects -o "$work/$name.o"
+}
+compile_version base "$base" "${NK_BASE_CFLAGS:-}"
+compile_version new "$new" "${NK_NEW_CFLAGS:-}"
 rows_flag=""
 case "${NK_NEW_ROWS:-}" in ""|on) ;; off) rows_flag="-DNEW_NO_ROW_STATISTICS";;
     *) echo "nk-pass-ab.sh: NK_NEW_ROWS: expected on or off, got '$NK_NEW_ROWS'" >&2; exit 1;; esac
-clang -O2 $sparse_flag $rows_flag -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
-echo "base: $base"; echo "new: $new${NK_NEW_SPARSE:+ (sparse $NK_NEW_SPARSE)}"; echo "input: $input"
+products_flag=""
+case "${NK_NEW_PRODUCTS:-}" in ""|auto) ;; fma) products_flag="-DNEW_PRODUCTS=1";;
+    *) echo "nk-pass-ab.sh: NK_NEW_PRODUCTS: expected auto or fma, got '$NK_NEW_PRODUCTS'" >&2; exit 1;; esac
+clang -O2 $sparse_flag $rows_flag $products_flag -I"$new/include" tools/nk-pass-ab.c "$work/base.o" "$work/new.o" "$new/outer_pass.c" -lm -o "$work/ab"
+echo "base: $base"; echo "new: $new${NK_NEW_SPARSE:+ (sparse $NK_NEW_SPARSE)}${NK_NEW_PRODUCTS:+ (products $NK_NEW_PRODUCTS)}"; echo "input: $input"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in ${NK_COUNTS:-10 100 500}; do
     rows=20000; [ "$m" -le 16 ] && rows=30000

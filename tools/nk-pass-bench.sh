@@ -23,13 +23,15 @@ source tools/mnist-training-files.sh
 mnist_training_files nk-pass-bench.sh "${1:-}" "$work"
 src="$(realpath "${NK_SOURCE:-Sources/CDistillKernels}")"
 echo "kernels: $src"
-clang -O2 ${NK_PROFILE:+-DNK_PROFILE} -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" -lm -lpthread -o "$work/bench"
+# The AMX products, where this version has them.
+amx_source=""; [ -f "$src/neural_kernel_amx.c" ] && amx_source="$src/neural_kernel_amx.c"
+clang -O2 ${NK_PROFILE:+-DNK_PROFILE} -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" $amx_source -lm -lpthread -o "$work/bench"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${NK_PARTS:-}" ]; then
     names=("bytes to Float32" "X S^T" "recursion" "predictions" "loss" "d alpha" "reverse sweep" "D^T X")
     cp "$work/bench" "$work/parts-all"
     for v in 0 1 2 3 4 5 6 7; do
-        clang -O2 -DNK_SKIP=$((1 << v)) -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" -lm -lpthread -o "$work/parts-$v"
+        clang -O2 -DNK_SKIP=$((1 << v)) -DNK_PASS_SOURCE="\"$src/neural_kernel_pass.c\"" -I"$src/include" -I"$src" tools/nk-pass-bench.c "$src/outer_pass.c" $amx_source -lm -lpthread -o "$work/parts-$v"
     done
     median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
     for m in ${NK_COUNTS:-10 100 500}; do

@@ -66,6 +66,7 @@
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
 #include "kernel_support.h"
+#include "neural_kernel_amx.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -536,6 +537,17 @@ AVX512 static void layers_avx512(const distill_nk_problem *pb, const double *q1,
     }
 }
 
+/// The layer data of rows 0..<padded from their sums (sc->rowsum, sc->rowsq, rows < nb);
+/// padding rows get sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
+AVX512 static void rows_layers(const distill_nk_problem *pb, long nb, long padded, scratch *sc) {
+    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
+    for (long row = 0; row < padded; row++) {
+        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
+        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
+    }
+    layers_avx512(pb, q1, padded, sc->rows);
+}
+
 /// Byte rows converted and multiplied in one sweep (m <= 16, the support as rows): ROWS
 /// rows' stored bytes (src[r], p of them) converted 16 at a time to Float32 and stored
 /// into xf (rows ldp apart, zero past p) and each converted vector multiplied with the J
@@ -598,14 +610,18 @@ AVX512_VNNI static void load_forward_narrow(const distill_nk_problem *pb, long b
         }
 #undef LOAD_DOTS
     }
-    // The rows' sums and layer data; padding rows: sums 0 and q_1 = row_constant, as load_block_avx512 gives them.
     block_statistics(pb, b0, nb, sc, NULL, 0);
-    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
-    for (long row = 0; row < padded; row++) {
-        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
-        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
-    }
-    layers_avx512(pb, q1, padded, sc->rows);
+    rows_layers(pb, nb, padded, sc);
+}
+
+/// load_forward_narrow on AMX-INT8 tiles (distill_amx_forward: A exact in integers,
+/// rounded once to Float32, not the FMA chain's bits): rows b0..<b0+nb's A rows (lda
+/// apart; rows nb..<padded +0), sums and layer data; rows up to `end` may be read.
+AVX512_VNNI static void load_forward_amx(const distill_nk_problem *pb, long b0, long nb, long padded, scratch *sc,
+                                         const distill_amx *tiles, float *a, long lda, long end) {
+    distill_amx_forward(tiles, (const uint8_t *)pb->pixels + b0 * pb->features, nb, padded, end - b0, a, lda);
+    block_statistics(pb, b0, nb, sc, NULL, 0);
+    rows_layers(pb, nb, padded, sc);
 }
 
 /// How many support images the dot-product tiles take: all of them when m <= 16,
@@ -1252,6 +1268,94 @@ AVX512 static void group_loss_mse(long classes, double (*f)[DISTILL_NK_MAX_CLASS
     for (int r = 0; r < 4; r++) *loss += 0.5 * sums[r];
 }
 
+/// e^x on 8 Double lanes (x <= 0 here; any finite x works below 709): x = k ln 2 + r with k
+/// the nearest integer to x / ln 2 and |r| <= ln 2 / 2 (ln 2 in two parts, so r is exact to
+/// about 2^-60), e^r by its Taylor polynomial to degree 13 (truncation below 5e-18 relative),
+/// then 2^k e^r by vscalefpd (0 for x below about -745, as exp). Measured against glibc's exp:
+/// within 2 ulp over [-745, 0] (NeuralKernelLossTests).
+AVX512 static inline __m512d exp_pd(__m512d x) {
+    const __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT);
+    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(6.93147180369123816490e-01), x);   // ln 2, high 32 bits
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(1.90821492927058770002e-10), r);           // ln 2 - high part
+    static const double inverse_factorials[14] = {
+        1.0, 1.0, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+        1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800};
+    __m512d p = _mm512_set1_pd(inverse_factorials[13]);
+    for (int t = 12; t >= 0; t--) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(inverse_factorials[t]));
+    return _mm512_scalef_pd(p, k);
+}
+
+/// log y on 8 Double lanes for finite y >= 1 (here: a sum of exponentials whose largest is 1):
+/// y = m 2^e with m in [√½, √2), log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| <= 0.172, by its
+/// odd series to t^23 (truncation below 1e-19), plus e ln 2 (in two parts). Within 2 ulp of
+/// glibc's log over [1, 1e6] (NeuralKernelLossTests).
+AVX512 static inline __m512d log_pd(__m512d y) {
+    __m512d m = _mm512_getmant_pd(y, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    __m512d e = _mm512_getexp_pd(y);
+    const __mmask8 high = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GE_OQ);
+    m = _mm512_mask_mul_pd(m, high, m, _mm512_set1_pd(0.5));
+    e = _mm512_mask_add_pd(e, high, e, _mm512_set1_pd(1.0));
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d t = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one)), t2 = _mm512_mul_pd(t, t);
+    __m512d p = _mm512_set1_pd(1.0 / 23);
+    for (int k = 21; k >= 1; k -= 2) p = _mm512_fmadd_pd(p, t2, _mm512_set1_pd(1.0 / k));
+    const __m512d log_m = _mm512_mul_pd(_mm512_add_pd(t, t), p);
+    return _mm512_fmadd_pd(e, _mm512_set1_pd(6.93147180369123816490e-01),
+                           _mm512_fmadd_pd(e, _mm512_set1_pd(1.90821492927058770002e-10), log_m));
+}
+
+/// row_loss with the cross-entropy for rows 0 ..< rows <= GROUP of f (labels[r] each): the
+/// first arg-max as there; e^(f_q - f_max) by exp_pd 8 classes at a time, their sum (lanes,
+/// then a tree), log of the rows' sums by log_pd at once; the rows' losses added to *loss in
+/// row order; with want_g, f_q <- e_q / sum - [q = label]. Not row_loss's bits (libm's exp
+/// and log, a sequential sum); within a few ulp of them.
+AVX512 static void group_loss_ce(long classes, double (*f)[DISTILL_NK_MAX_CLASSES], const int32_t *labels, long rows,
+                                 double *loss, long *correct, int want_g) {
+    double sums[8] = {1, 1, 1, 1, 1, 1, 1, 1}, tops[GROUP], at_label[GROUP];   // lanes past `rows`: log 1
+    for (long r = 0; r < rows; r++) {
+        long arg = 0;
+        double best = f[r][0];
+        for (long q = 1; q < classes; q++) {
+            const int above = f[r][q] > best;
+            arg = above ? q : arg;
+            best = above ? f[r][q] : best;
+        }
+        *correct += arg == labels[r];
+        tops[r] = best;
+        at_label[r] = f[r][labels[r]];
+        const __m512d top = _mm512_set1_pd(best);
+        __m512d sum = _mm512_setzero_pd();
+        for (long q = 0; q < classes; q += 8) {
+            const __mmask8 live = classes - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (classes - q)) - 1u);
+            const __m512d e = exp_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(live, f[r] + q), top));
+            sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd(live, e));
+            if (want_g) _mm512_mask_storeu_pd(f[r] + q, live, e);   // divided by the sum below
+        }
+        sums[r] = _mm512_reduce_add_pd(sum);
+    }
+    double logs[8];
+    _mm512_storeu_pd(logs, log_pd(_mm512_loadu_pd(sums)));
+    for (long r = 0; r < rows; r++) {
+        *loss += tops[r] + logs[r] - at_label[r];
+        if (!want_g) continue;
+        const __m512d sum = _mm512_set1_pd(sums[r]);
+        for (long q = 0; q < classes; q += 8) {
+            const __mmask8 live = classes - q >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (classes - q)) - 1u);
+            _mm512_mask_storeu_pd(f[r] + q, live, _mm512_div_pd(_mm512_maskz_loadu_pd(live, f[r] + q), sum));
+        }
+        f[r][labels[r]] -= 1.0;
+    }
+}
+
+/// exp_pd of x[0..<n] and log_pd of y[0..<n] (distill_nk_exp_log).
+AVX512 static void exp_log_avx512(const double *x, const double *y, long n, double *exp_x, double *log_y) {
+    for (long i = 0; i < n; i += 8) {
+        const __mmask8 live = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_pd(exp_x + i, live, exp_pd(_mm512_maskz_loadu_pd(live, x + i)));
+        _mm512_mask_storeu_pd(log_y + i, live, log_pd(_mm512_mask_loadu_pd(_mm512_set1_pd(1.0), live, y + i)));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Sparse byte images (MNIST: about 19% of the pixels nonzero). For a finite support
 // set the products can skip zero pixels without changing a bit: every Float32
@@ -1650,12 +1754,7 @@ AVX512_VNNI static double load_forward_narrow_skip(const distill_nk_problem *pb,
         const long real = nb - i < rows ? (nb - i > 0 ? nb - i : 0) : rows;
         macs += (double)(real * pixels) * (double)J;
     }
-    double q1[4 * NB];   // padded <= 4 NB (super_blocks)
-    for (long row = 0; row < padded; row++) {
-        if (row >= nb) { sc->rowsum[row] = 0; sc->rowsq[row] = 0; q1[row] = pb->row_constant; }
-        else q1[row] = pb->row_square * sc->rowsq[row] + pb->row_linear * sc->rowsum[row] + pb->row_constant;
-    }
-    layers_avx512(pb, q1, padded, sc->rows);
+    rows_layers(pb, nb, padded, sc);
     return macs;
 }
 
@@ -1788,6 +1887,15 @@ AVX512 static void gemm_backward_rows(const float *d, long lda, const uint8_t *s
     }
 }
 
+/// The fewest support images whose narrow sweep (m <= 16) takes AMX tiles for its products:
+/// the tiles compute 4 m of their 16 columns (one per digit and image), so at m = 1 or 2 the
+/// FMA loops, which skip zero chunks, take less time. Measured on MNIST (tools/nk-pass-ab.sh,
+/// depth 2, 30000 rows, one thread, against the FMA pass): new / base 1.12 at m = 1, 1.07 at
+/// 2, 0.96 at 3, 0.94 at 4, 0.83 at 6, 0.79 at 8, 0.77 at 10, 0.62 at 16 (load average 3.2).
+#ifndef NK_AMX_FROM
+#define NK_AMX_FROM 3
+#endif
+
 /// Blocks of NB rows per super-block: the forward GEMM sweeps the packed Sᵀ, and the
 /// backward one dot_sum, once per super-block, so that when those two exceed 1.5 MiB
 /// (they then leave L2, 2 MiB a core here, little room) more rows share each sweep, up
@@ -1824,16 +1932,21 @@ static long super_blocks(long ldm, long lda, long ldp) { (void)ldm; (void)lda; (
 
 AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end, const support_layers *sl,
                               double *loss, long *correct, double *d_alpha, double *d_dot, double *d_sum, double *d_q,
-                              int sparse, double *multiply_adds) {
+                              int sparse, int products, double *multiply_adds, int *used_amx) {
     const long p = pb->features, m = pb->count, ldm = pb->ldm, ldp = ld16(p), c = pb->classes, depth = pb->depth;
     // A's (and D's) rows: ldm apart unless that is an even number of 64-byte lines, which
     // would map a tile's rows to a few L1 sets (ldm = 512: two); then 16 more.
     const long lda = (ldm / 16) % 2 ? ldm : ldm + 16;
-    const long nsub = super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
     const long dots = dot_columns(m), dot0 = m - dots, gemm_vectors = dots ? dot0 / 16 : ldm / 16;   // dot0: a multiple of 16 when dots > 0
     // Byte pixels and m <= 16 (and VNNI, for the sums): conversion and forward products in
     // one sweep (load_forward_narrow); else load_block_avx512 and gemm_forward_dots.
     const int narrow = pb->pixel_kind == DISTILL_PIXELS_U8 && dots == m && p <= 4096 && has_avx512_vnni();
+    // The narrow sweep's products on AMX-INT8 tiles (load_forward_amx, distill_amx_backward),
+    // over super-blocks of DISTILL_AMX_BACKWARD_ROWS rows (the backward's K dimension), from
+    // NK_AMX_FROM support images.
+    const int amx = narrow && m >= NK_AMX_FROM && products == DISTILL_NK_PRODUCTS_AUTO && distill_amx_usable();
+    _Static_assert(DISTILL_AMX_BACKWARD_ROWS == 2 * NB, "the AMX path's super-block is two blocks");
+    const long nsub = amx ? 2 : super_blocks(ldm, lda, ldp), rows_max = nsub * NB;
     // Packed lanes (packs(m)): lp lanes a unit of PACK_ROWS rows; the state arrays hold
     // depth x su, the running values su (a group's rows of ldm lanes, or a packed unit).
     const long lp = packs(m) ? ld16(PACK_ROWS * m) : 0, su = lp > GROUP * ldm ? lp : GROUP * ldm;
@@ -1858,7 +1971,7 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     // The narrow sweep (m <= 16) over each row's nonzero 16-pixel chunks, and the backward over
     // each chunk's nonzero rows: each row's chunk bits (rows_max x words) and per block each
     // chunk's rows (nsub x nch x 2 words).
-    const int narrow_can = narrow && sparse != DISTILL_NK_SPARSE_OFF;
+    const int narrow_can = narrow && !amx && sparse != DISTILL_NK_SPARSE_OFF;
     const long words = (p + 1023) / 1024, nch = ldp / 16;
     const int may_skip = sparse != DISTILL_NK_SPARSE_OFF && pb->pixel_kind == DISTILL_PIXELS_U8 && p <= 65535
                          && (forward_can || backward_can);
@@ -1866,8 +1979,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     const size_t sparse_bytes = may_skip ? sizeof(uint16_t) * (size_t)(rows_max * (ldi + nchunks + 1)) + sizeof(int32_t) * (size_t)(nsub * (p + 1) + p)
                                            + (size_t)(nsub * NB * p) : 0;
     const size_t narrow_bytes = narrow_can ? sizeof(uint64_t) * (size_t)(rows_max * words + nsub * nch * 2) : 0;
+    const size_t amx_bytes = amx ? distill_amx_scratch_bytes(p) : 0;
     char *base = malloc(sizeof(float) * floats + sizeof(double) * doubles + sizeof(row_layers) * (size_t)rows_max + sparse_bytes
-                        + narrow_bytes + 64 * 44);   // 64: alignment slack per carved array (43)
+                        + narrow_bytes + amx_bytes + 64 * 45);   // 64: alignment slack per carved array (44)
     if (!base) return -1;
     char *cursor = base;
 #define CARVE(type, n) ((type *)(cursor = (char *)(((uintptr_t)cursor + 63) & ~(uintptr_t)63), cursor += sizeof(type) * (size_t)(n), cursor - sizeof(type) * (size_t)(n)))
@@ -1901,10 +2015,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
     uint8_t *px_rows = may_skip ? CARVE(uint8_t, nsub * NB * p) : NULL;
     uint64_t *row_chunks = narrow_can ? CARVE(uint64_t, rows_max * words) : NULL;
     uint64_t *chunk_rows_bits = narrow_can ? CARVE(uint64_t, nsub * nch * 2) : NULL;
+    char *amx_scratch = amx ? CARVE(char, amx_bytes) : NULL;
 #undef CARVE
     pack_panels(pb->support_t, ldm, gemm_vectors, p, support_t);
     for (long j = 0; j < dots; j++)
         for (long k = 0; k < ldp; k++) s_rows[j * ldp + k] = k < p ? pb->support_t[k * ldm + dot0 + j] : 0.0f;
+    distill_amx tiles;
+    if (amx) distill_amx_begin(&tiles, s_rows, ldp, m, p, amx_scratch);
     for (long t = 0; t < depth * ldm; t++) { av.sq[t] = (float)sl->sq[t]; av.rq[t] = (float)sl->rq[t]; av.iq[t] = (float)sl->iq[t]; }
     for (long e = 0; e < lp; e++) {   // each packed lane's row and column (lanes past PACK_ROWS m: row 0, column 0)
         const long g = e < PACK_ROWS * m ? e / m : 0, j = e < PACK_ROWS * m ? e % m : 0;
@@ -1944,11 +2061,13 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             sparse_forward = may_skip && forward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
             sparse_backward = may_skip && backward_can && (sparse == DISTILL_NK_SPARSE_ON || density < NK_SPARSE_BELOW);
         }
-        if (!narrow_skip)
+        if (amx) macs += (double)(ns * p) * (double)m * (d_alpha ? 2.0 : 1.0);
+        else if (!narrow_skip)
             macs += (double)(ns * p) * (double)(narrow ? m : gemm_columns + dots - (sparse_forward ? sparse_columns : 0))
                   + (sparse_forward ? (double)nonzeros * (double)sparse_columns : 0.0)
                   + (d_alpha ? (double)(sparse_backward ? nonzeros : ns * p) * (double)m : 0.0);
-        if (narrow_skip) {
+        if (amx) PROFILE(1, load_forward_amx(pb, b0, ns, padded, &sc, &tiles, sc.a, lda, end));
+        else if (narrow_skip) {
             double done = 0;
             PROFILE(1, done = load_forward_narrow_skip(pb, b0, ns, padded, ldp, &sc, s_rows, m, sc.a, lda, rows_max, end, row_chunks, rows_max));
             macs += done;
@@ -1971,7 +2090,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                 for (long g0 = 0; g0 < urows; g0 += GROUP) {
                     const long rows = urows - g0 < GROUP ? urows - g0 : GROUP, i = u + g0;
                     PROFILE(3, unpack_rows(k_packed, m, ldm, g0, rows, av.k); group_predictions(av.alpha_t, c, ldm, &av, f));
-                    if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
+                    if (pb->loss == DISTILL_NK_LOSS_CROSS_ENTROPY)
+                        PROFILE(4, group_loss_ce(c, f, pb->labels + b0 + i, rows, loss, correct, d_alpha != NULL));
+                    else if (rows == GROUP)
                         PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
                     else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
                     if (d_alpha) {
@@ -1991,7 +2112,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                 if (d_alpha) PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 1));
                 else PROFILE(2, group_forward(pb, a_rows, lda, &sc.rows[i], rows, &av, ldm, 0));
                 PROFILE(3, group_predictions(av.alpha_t, c, ldm, &av, f));
-                if (rows == GROUP && pb->loss == DISTILL_NK_LOSS_MSE)
+                if (pb->loss == DISTILL_NK_LOSS_CROSS_ENTROPY)
+                    PROFILE(4, group_loss_ce(c, f, pb->labels + b0 + i, rows, loss, correct, d_alpha != NULL));
+                else if (rows == GROUP)
                     PROFILE(4, group_loss_mse(c, f, pb->labels + b0 + i, loss, correct, d_alpha != NULL));
                 else PROFILE(4, for (long g = 0; g < rows; g++) row_loss(pb, f[g], pb->labels[b0 + i + g], loss, correct, d_alpha != NULL));
                 if (d_alpha) {
@@ -2002,7 +2125,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
                     PROFILE(6, group_backward(pb, &sc.rows[i], rows, &av, ldm, slope, a_rows, lda));
                 }
             }
-        if (d_alpha && narrow_skip) {
+        if (d_alpha && amx)
+            PROFILE(7, distill_amx_backward(&tiles, sc.a, lda, (const uint8_t *)pb->pixels + b0 * p, ns, dot_sum, ldp));
+        else if (d_alpha && narrow_skip) {
             double pixels = 0;
             PROFILE(7, for (long t = 0; t < used; t++)
                            pixels += chunk_rows(row_chunks + t * NB, rows_max, block_rows[t], p, chunk_rows_bits + t * nch * 2);
@@ -2031,7 +2156,9 @@ AVX512 static int rows_avx512(const distill_nk_problem *pb, long begin, long end
             for (long j = 0; j < m; j++)
                 for (long k = 0; k < p; k++) d_dot[j * p + k] += dot_sum[j * ldp + k];
     }
+    if (amx) distill_amx_end();
     if (multiply_adds) *multiply_adds += macs;
+    if (used_amx && amx) *used_amx = 1;
     free(base);
     return 0;
 }
@@ -2052,6 +2179,17 @@ AVX512 static double peak_avx512(long iterations, float *sink) {
     return (double)iterations * 12 * 16 * 2;
 }
 #endif
+
+int distill_nk_exp_log(const double *x, const double *y, long n, double *exp_x, double *log_y) {
+#if defined(__x86_64__)
+    if (distill_outer_has_avx512()) {
+        exp_log_avx512(x, y, n, exp_x, log_y);
+        return 0;
+    }
+#endif
+    (void)x; (void)y; (void)n; (void)exp_x; (void)log_y;
+    return -1;
+}
 
 static double peak_portable(long iterations, float *sink) {
     float acc[12][8];
@@ -2113,6 +2251,8 @@ int distill_nk_rows_with(const distill_nk_problem *pb, int kernel, distill_nk_op
                          double *d_alpha, double *d_dot, double *d_sum, double *d_q) {
     const int sparse = options ? options->sparse : DISTILL_NK_SPARSE_AUTO;
     if (sparse != DISTILL_NK_SPARSE_AUTO && sparse != DISTILL_NK_SPARSE_OFF && sparse != DISTILL_NK_SPARSE_ON) return -1;
+    const int products = options ? options->products : DISTILL_NK_PRODUCTS_AUTO;
+    if (products != DISTILL_NK_PRODUCTS_AUTO && products != DISTILL_NK_PRODUCTS_FMA) return -1;
     const long p = pb->features, ldm = pb->ldm, ldp = ld16(p), depth = pb->depth;
     if (depth < 1 || depth > DISTILL_NK_MAX_DEPTH || pb->classes < 1 || pb->classes > DISTILL_NK_MAX_CLASSES) return -1;
     if ((pb->row_sums != NULL) != (pb->row_squares != NULL) || (pb->row_sums != NULL) != (pb->row_chunks != NULL)) return -1;
@@ -2158,8 +2298,8 @@ int distill_nk_rows_with(const distill_nk_problem *pb, int kernel, distill_nk_op
 #if defined(__x86_64__)
     if (kernel == DISTILL_KERNEL_AVX512 && distill_outer_has_avx512())
     {
-        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, sparse,
-                        options ? &options->multiply_adds : NULL) != 0) { free(base); return -1; }
+        if (rows_avx512(pb, begin, end, &sl, &loss, &hits, d_alpha, d_dot, d_sum, d_q, sparse, products,
+                        options ? &options->multiply_adds : NULL, options ? &options->used_amx : NULL) != 0) { free(base); return -1; }
     } else
 #endif
     {

@@ -98,10 +98,12 @@ public struct NeuralKernelModel: ImplicitInnerModel {
                             : nil)
     }
 
-    /// The multiply-adds of the fused pass with the gradient (`NeuralKernelPassResult.multiplyAdds`:
-    /// `2 n m p` dense, fewer where zero pixels were skipped), for benchmarks; runs the pass once.
-    public func passMultiplyAdds(of fit: InnerFit, on pass: OuterPass) -> Double {
-        passResult(of: fit, on: pass, gradient: true).0.multiplyAdds
+    /// The work of the fused pass with the gradient, for benchmarks (runs the pass once): its
+    /// multiply-adds (`NeuralKernelPassResult.multiplyAdds`: `2 n m p` dense, fewer where zero
+    /// pixels were skipped) and whether its products ran on AMX-INT8 tiles.
+    public func passWork(of fit: InnerFit, on pass: OuterPass) -> (multiplyAdds: Double, usedAMX: Bool) {
+        let result = passResult(of: fit, on: pass, gradient: true).0
+        return (result.multiplyAdds, result.usedAMX)
     }
 
     private func passResult(of fit: InnerFit, on pass: OuterPass, gradient: Bool) -> (NeuralKernelPassResult, Matrix) {

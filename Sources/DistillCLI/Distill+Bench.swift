@@ -34,7 +34,11 @@ extension DistillCommand {
                 pass's 4 n m p operations (its two products with the support set) as GFLOP/s and \
                 as a ratio to the same measured bound, and the share of those dense multiply-adds \
                 the pass actually did (it skips zero pixels of sparse byte images such as MNIST's, \
-                with the same results; the rate counts the dense operations). Its row "loss only" \
+                with the same results; the rate counts the dense operations). For byte images and \
+                3 to 16 support images (MNIST at one image per class) on a CPU with AMX-INT8 tiles, \
+                the two products run on the tiles instead, as exact integer products of the bytes \
+                with each support value's four 8-bit digits; the table says so, and the bound \
+                still counts the dense Float32 operations at the peak FMA rate. Its row "loss only" \
                 (forward_pass_ms in --json) times the same pass without the gradients: the loss and \
                 accuracy alone, which is what measuring a synthetic set on a dataset costs (the test \
                 accuracy during a run, the final model's train and test figures, the baselines). \
@@ -53,7 +57,7 @@ extension DistillCommand {
                 outer_pass_gbps and multiply_add_fraction, and a few more (step_to_pass_ratio, iteration counts, the \
                 sizes); with --model nngp or ntk, the keys pass_ms, forward_pass_ms (the loss \
                 only), inner_solve_ms, step_ms, load_ms, pass_gflops, bound_ms, \
-                multiply_add_fraction and a few more.
+                multiply_add_fraction, amx_products and a few more.
 
                 Examples:
                   distill bench

@@ -48,7 +48,8 @@ extension DistillCommand.Bench {
         let passSeconds = median(passTimes)
         // The share of the dense 2 n m p multiply-adds the pass did (below 1 where it skipped
         // zero pixels): the GFLOP/s and the bound above count the dense operations.
-        let multiplyAddFraction = model.passMultiplyAdds(of: fit, on: pass) / (flops / 2)
+        let work = model.passWork(of: fit, on: pass)
+        let multiplyAddFraction = work.multiplyAdds / (flops / 2)
         return KernelBenchReport(
             model: configuration.model, depth: configuration.kernelDepth,
             passMs: 1000 * passSeconds, forwardPassMs: 1000 * median(forwardTimes), innerSolveMs: 1000 * median(innerTimes),
@@ -58,7 +59,7 @@ extension DistillCommand.Bench {
             stepToBoundRatio: median(stepRatios), multiplyAddFraction: multiplyAddFraction, peakRSSBytes: ProcessMemory.peakResidentBytes() ?? 0,
             threads: threads, imagesPerClass: imagesPerClass, supportImages: m, repetitions: repetitions,
             trainImages: train.count, features: train.features, classes: train.classes,
-            avx512: NeuralKernelPass(data: train, threads: threads).usesAVX512)
+            avx512: NeuralKernelPass(data: train, threads: threads).usesAVX512, amxProducts: work.usedAMX)
     }
 }
 
@@ -96,9 +97,13 @@ struct KernelBenchReport: Codable, Equatable {
     var features: Int
     var classes: Int
     var avx512: Bool
+    /// Whether the two products ran on AMX-INT8 tiles (exact integer products; byte images,
+    /// 3 to 16 support images, a CPU and OS that allow the tiles: `NeuralKernelPass.Products`).
+    var amxProducts: Bool
 
     enum CodingKeys: String, CodingKey {
         case model, depth, threads, repetitions, classes, features, avx512
+        case amxProducts = "amx_products"
         case passMs = "pass_ms", forwardPassMs = "forward_pass_ms", innerSolveMs = "inner_solve_ms", stepMs = "step_ms"
         case loadMs = "load_ms", passGflops = "pass_gflops", peakGflops = "peak_gflops", boundMs = "bound_ms"
         case passToBoundRatio = "pass_to_bound_ratio", stepToBoundRatio = "step_to_bound_ratio"
@@ -112,9 +117,14 @@ struct KernelBenchReport: Codable, Equatable {
     var table: String {
         func ms(_ x: Double) -> String { format(x, 2) + " ms" }
         let rows: [(String, String)] = [
-            ("fused pass", ms(passMs) + "  (\(format(passGflops, 1)) GFLOP/s, \(format(passToBoundRatio, 2))x the bound\(avx512 ? ", AVX-512" : ""))"),
-            ("  work done", "\(format(100 * multiplyAddFraction, 1))% of the dense 2 n m p multiply-adds (zero pixels skipped; "
-                + "GFLOP/s and the bound count the dense ones)"),
+            ("fused pass", ms(passMs) + "  (\(format(passGflops, 1)) GFLOP/s, \(format(passToBoundRatio, 2))x the bound"
+                + "\(avx512 ? ", AVX-512" : "")\(amxProducts ? ", products on AMX-INT8 tiles" : ""))"),
+            amxProducts
+                ? ("  work done", "the dense 2 n m p multiply-adds, as exact integer products on the tiles (each support "
+                    + "value as four 8-bit digits: \(4 * supportImages) tile columns for \(supportImages) images); GFLOP/s and "
+                    + "the bound count the dense Float32 ones")
+                : ("  work done", "\(format(100 * multiplyAddFraction, 1))% of the dense 2 n m p multiply-adds (zero pixels skipped; "
+                    + "GFLOP/s and the bound count the dense ones)"),
             ("  loss only", ms(forwardPassMs)),
             ("compute bound", ms(boundMs) + "  (4 n m p operations at the peak FMA loop's \(format(peakGflops, 1)) GFLOP/s, same run)"),
             ("inner solve", ms(innerSolveMs)),

@@ -41,6 +41,8 @@ public struct NeuralKernelPassResult: Sendable {
     /// gradient (`n m p` without) when dense; fewer where zero pixels of byte images
     /// were skipped (`NeuralKernelPass.ZeroPixels`; the same results, not a faster FMA).
     public var multiplyAdds: Double
+    /// Whether the products ran on AMX-INT8 tiles (`NeuralKernelPass.Products`).
+    public var usedAMX: Bool = false
 }
 
 /// One fused pass over a labelled image set for the kernel ridge predictor
@@ -60,7 +62,9 @@ public struct NeuralKernelPassResult: Sendable {
 /// order: deterministic for a thread count.
 ///
 /// Precision: the products are Float32 over 784 terms (relative error about
-/// 1e-7 on Σ_1) and the AVX-512 recursion is Float32 (a single-precision
+/// 1e-7 on Σ_1), or on AMX-INT8 tiles (`Products`) exact products of the bytes with
+/// the support values rounded at `2^-31` of each image's largest, rounded once; the
+/// AVX-512 recursion is Float32 (a single-precision
 /// arccos polynomial, about 1e-7); the loss and gradients agree with the
 /// Double reference to about 2e-7 relative (measured). Because the cosine carries that
 /// Float32 error, the cone threshold (`∂K̇/∂c` taken as 0 below this `1 - c²`)
@@ -76,6 +80,15 @@ public final class NeuralKernelPass: Sendable {
     /// (`dense`) or always (`skipped`). The results are the same bits either way for
     /// finite inputs; `dense` and `skipped` exist for tests and benchmarks.
     public enum ZeroPixels: Sendable { case automatic, dense, skipped }
+
+    /// Which units run the two products with the support set for byte images and 3 to
+    /// 16 support images (`distill_nk_options.products`; elsewhere always the FMA
+    /// loops): AMX-INT8 tiles where the CPU and the OS allow them (`automatic`), or the
+    /// Float32 FMA loops (`fusedMultiplyAdd`, for tests and benchmarks). On the tiles
+    /// each product `<x, u_j>` is exact in integers for the bytes `x` and `u_j` written as
+    /// `2^e` times 31-bit integers (so within `2^-31` of `u_j`'s largest value), rounded
+    /// once; the FMA loops round at each of their `p` additions. Not the same bits.
+    public enum Products: Sendable { case automatic, fusedMultiplyAdd }
 
     /// Per image of a byte image set: the sum and the sum of squares of its stored
     /// bytes (exact integers) and which of its 16-pixel chunks are nonzero. They depend
@@ -128,30 +141,33 @@ public final class NeuralKernelPass: Sendable {
     public let threads: Int
     public let usesAVX512: Bool
     public let zeroPixels: ZeroPixels
+    public let products: Products
     /// `data`'s row statistics that the AVX-512 kernel over byte pixels is given
     /// (nil: it finds them in each call).
     public let rowStatistics: RowStatistics?
 
     /// A pass over `data` whose kernel finds the row statistics in each call.
     public convenience init(data: LabeledImages, threads: Int, kernel: OuterPass.Kernel = .automatic,
-                            zeroPixels: ZeroPixels = .automatic) {
+                            zeroPixels: ZeroPixels = .automatic, products: Products = .automatic) {
         self.init(data: data, threads: threads, usesAVX512: kernel == .automatic && distill_outer_has_avx512() != 0,
-                  zeroPixels: zeroPixels, rowStatistics: nil)
+                  zeroPixels: zeroPixels, products: products, rowStatistics: nil)
     }
 
     /// A pass over the training set `pass.data`, on its threads and kernel, given the
     /// set's row statistics (`pass.rowStatistics`: found once for the set, on the first
     /// such pass; the same bits as a pass that finds them in each call).
-    public convenience init(pass: OuterPass, zeroPixels: ZeroPixels = .automatic) {
+    public convenience init(pass: OuterPass, zeroPixels: ZeroPixels = .automatic, products: Products = .automatic) {
         self.init(data: pass.data, threads: pass.threads, usesAVX512: pass.usesAVX512, zeroPixels: zeroPixels,
-                  rowStatistics: pass.rowStatistics)
+                  products: products, rowStatistics: pass.rowStatistics)
     }
 
-    private init(data: LabeledImages, threads: Int, usesAVX512: Bool, zeroPixels: ZeroPixels, rowStatistics: RowStatistics?) {
+    private init(data: LabeledImages, threads: Int, usesAVX512: Bool, zeroPixels: ZeroPixels, products: Products,
+                 rowStatistics: RowStatistics?) {
         self.data = data
         self.threads = max(1, threads)
         self.usesAVX512 = usesAVX512
         self.zeroPixels = zeroPixels
+        self.products = products
         self.rowStatistics = rowStatistics
     }
 
@@ -196,13 +212,14 @@ public final class NeuralKernelPass: Sendable {
                                                                rowStatistics?.chunks ?? [])
         let kernel = usesAVX512 ? DISTILL_KERNEL_AVX512 : DISTILL_KERNEL_PORTABLE
         let chunks = Parallel.chunks(of: n, parts: threads)
+        let productsChoice: Int32 = products == .automatic ? DISTILL_NK_PRODUCTS_AUTO : DISTILL_NK_PRODUCTS_FMA
         let sparse: Int32 = switch zeroPixels {
         case .automatic: DISTILL_NK_SPARSE_AUTO
         case .dense: DISTILL_NK_SPARSE_OFF
         case .skipped: DISTILL_NK_SPARSE_ON
         }
         struct Partial: Sendable {
-            var loss = 0.0, correct = 0, multiplyAdds = 0.0
+            var loss = 0.0, correct = 0, multiplyAdds = 0.0, usedAMX = false
             var dAlpha: [Double], dDot: [Double], dSum: [Double], dQ: [Double]
         }
         let parts = Parallel.map(parts: chunks.count) { part -> Partial in
@@ -211,7 +228,9 @@ public final class NeuralKernelPass: Sendable {
             var dSum = [Double](repeating: 0, count: wantGradient ? m : 0)
             var dQ = [Double](repeating: 0, count: wantGradient ? m : 0)
             var lossSum = 0.0, correct = 0
-            var options = distill_nk_options(sparse: sparse, multiply_adds: 0)
+            var options = distill_nk_options(sparse: sparse, multiply_adds: 0,
+                                             products: productsChoice,
+                                             used_amx: 0)
             // distill_nk_rows_with's status: 0, or -1 when its scratch memory could not be allocated.
             func run(_ pixels: UnsafeRawPointer?, _ kind: Int32) -> Int32 {
                 supportT.withUnsafeBufferPointer { st in
@@ -250,6 +269,7 @@ public final class NeuralKernelPass: Sendable {
             case .floats(let floats): status = floats.withUnsafeBytes { run($0.baseAddress, DISTILL_PIXELS_F32) }
             }
             return Partial(loss: status == 0 ? lossSum : .nan, correct: correct, multiplyAdds: options.multiply_adds,
+                           usedAMX: options.used_amx != 0,
                            dAlpha: dAlpha, dDot: dDot, dSum: dSum, dQ: dQ)
         }
         var total = Partial(dAlpha: [Double](repeating: 0, count: wantGradient ? m * c : 0),
@@ -260,6 +280,7 @@ public final class NeuralKernelPass: Sendable {
             total.loss += part.loss
             total.correct += part.correct
             total.multiplyAdds += part.multiplyAdds
+            total.usedAMX = total.usedAMX || part.usedAMX
             for t in total.dAlpha.indices { total.dAlpha[t] += part.dAlpha[t] }
             for t in total.dDot.indices { total.dDot[t] += part.dDot[t] }
             for t in total.dSum.indices { total.dSum[t] += part.dSum[t]; total.dQ[t] += part.dQ[t] }
@@ -278,7 +299,7 @@ public final class NeuralKernelPass: Sendable {
         }
         return NeuralKernelPassResult(loss: total.loss * invN, correct: total.correct,
                                       coefficientGradient: total.dAlpha.map { $0 * invN }, supportGradient: supportGradient,
-                                      multiplyAdds: total.multiplyAdds)
+                                      multiplyAdds: total.multiplyAdds, usedAMX: total.usedAMX)
     }
 }
 

@@ -24,7 +24,8 @@ import Testing
         let report = KernelBenchReport(
             model: "ntk", depth: 2, passMs: 2, forwardPassMs: 1, innerSolveMs: 1, stepMs: 3, loadMs: 1, passGflops: 1,
             peakGflops: 2, boundMs: 1, passToBoundRatio: 2, stepToBoundRatio: 3, multiplyAddFraction: 0.5, peakRSSBytes: 1,
-            threads: 1, imagesPerClass: 1, supportImages: 10, repetitions: 1, trainImages: 10, features: 4, classes: 10, avx512: false)
+            threads: 1, imagesPerClass: 1, supportImages: 10, repetitions: 1, trainImages: 10, features: 4, classes: 10, avx512: false,
+            amxProducts: false)
         #expect(report.table.contains("\n    loss only  "))
         #expect(report.json.contains("\"forward_pass_ms\""))
         #expect(help.contains("Its row \"loss only\" (forward_pass_ms in --json) times the same pass without the gradients"))

@@ -64,6 +64,12 @@ import _TestSupport
     /// rows share each sweep of them (a full super-block of 192 rows and a partial
     /// one of 9 or 10), with A's rows padded to 272 columns (256 is an even number of
     /// cache lines). Same reference and tolerances as above.
+    /// Whether the CPU has AMX-INT8 tiles (Linux's flags; the OS's permission is asked by the pass).
+    static let hasAMX: Bool = {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return info.contains("amx_int8") && info.contains("amx_tile")
+    }()
+
     @Test(arguments: [1, 10, 13, 16, 17, 29, 100, 113, 256])
     func tileShapesAndRemaindersMatchTheDoubleReference(m: Int) throws {
         let (train, _) = try TestSupport.mnist()
@@ -74,6 +80,10 @@ import _TestSupport
         let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(40 + m), scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
+        if m <= 16 {   // the FMA loops too, where AMX tiles would take the products
+            expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, products: .fusedMultiplyAdd,
+                                       label: "ntk m \(m) FMA")
+        }
         let result = expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, label: "ntk m \(m)")
         // Deterministic for a thread count: a second pass gives the same bits.
         let again = NeuralKernelPass(data: data, threads: 2).evaluate(
@@ -103,7 +113,10 @@ import _TestSupport
         let alpha = TestSupport.randomMatrix(m, train.classes, seed: UInt64(95 + m), scale: 0.5)
         let problem = NeuralKernelRidgeRegression(images: s, labels: Matrix(zeros: m, train.classes), l2: 0.1,
                                                   kernel: kernel, standardisation: standardisation)
-        expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, label: "\(kind) depth \(depth) m \(m) \(m == 13 ? "rows of ldm lanes" : "packed")")
+        for products in [NeuralKernelPass.Products.automatic, .fusedMultiplyAdd] {
+            expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, products: products,
+                                       label: "\(kind) depth \(depth) m \(m) \(m == 13 ? "rows of ldm lanes" : "packed") \(products)")
+        }
     }
 
     /// The fused pass of `problem`'s support set with coefficients `alpha` over `data`
@@ -113,11 +126,12 @@ import _TestSupport
     /// loss-only pass equal to the gradient pass's loss. Returns the gradient pass.
     @discardableResult
     func expectPassMatchesReference(_ problem: NeuralKernelRidgeRegression, alpha: Matrix, on data: LabeledImages,
-                                    kernel variant: OuterPass.Kernel, label: String) -> NeuralKernelPassResult {
+                                    kernel variant: OuterPass.Kernel, products: NeuralKernelPass.Products = .automatic,
+                                    label: String) -> NeuralKernelPassResult {
         let m = problem.count, standardisation = problem.standardisation
         let x = Matrix(rows: data.count, columns: data.features, values: (0..<data.count).flatMap { data.image($0) })
         let reference = problem.outerLoss(on: x, labels: data.labels.map(Int.init), coefficients: alpha, loss: .meanSquaredError)
-        let pass = NeuralKernelPass(data: data, threads: 2, kernel: variant)
+        let pass = NeuralKernelPass(data: data, threads: 2, kernel: variant, products: products)
         func evaluate(gradient: Bool) -> NeuralKernelPassResult {
             pass.evaluate(support: problem.standardised.values, count: m, alpha: alpha.values,
                           architecture: NeuralKernelModel.architecture(problem.kernel), mean: standardisation.mean,
@@ -126,11 +140,16 @@ import _TestSupport
         let result = evaluate(gradient: true)
         #expect(abs(result.loss - reference.loss) < 1e-6 * reference.loss)
         #expect(abs(result.correct - reference.correct) <= 1)
-        let error = DerivativeCheck.report("\(label) \(pass.usesAVX512 ? "AVX-512" : "portable")", [
+        let units = !pass.usesAVX512 ? "portable" : (result.usedAMX ? "AVX-512, AMX products" : "AVX-512")
+        let error = DerivativeCheck.report("\(label) \(units)", [
             ("dα", result.coefficientGradient, reference.coefficientGradient.values),
             ("dS", result.supportGradient.map { $0 / standardisation.std }, reference.imageGradient.values),
         ])
         #expect(error < 1e-5)
+        // The tiles run where they can (byte images, 3 <= m <= 16, AVX-512 with VNNI, AMX-INT8) unless told not to.
+        let tiles = products == .automatic && pass.usesAVX512 && (3...16).contains(m) && NeuralKernelPassTests.hasAMX
+                    && NeuralKernelSparsePassTests.hasVNNI
+        #expect(result.usedAMX == tiles, "\(label): AMX products \(result.usedAMX), expected \(tiles)")
         let plain = evaluate(gradient: false)
         #expect(plain.loss == result.loss && plain.correct == result.correct)
         return result
@@ -169,6 +188,8 @@ import _TestSupport
         for variant: OuterPass.Kernel in [.automatic, .portable] {
             expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: variant, label: "ntk m \(m) p \(features)")
         }
+        expectPassMatchesReference(problem, alpha: alpha, on: data, kernel: .automatic, products: .fusedMultiplyAdd,
+                                   label: "ntk m \(m) p \(features) FMA")
     }
 
     /// `rows` training rows drawn with `random`, then `m` support images (pixel units):

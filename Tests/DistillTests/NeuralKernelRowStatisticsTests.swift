@@ -72,7 +72,7 @@ import _TestSupport
     /// call: the same bits of the loss, the accuracy count and both gradients, with and
     /// without the gradient, for both losses, at the support counts whose AVX-512 sweep
     /// reads them (m <= 16: 1, 5, 10, 13, 16; pairs of rows up to 12, single rows above)
-    /// and one that does not (m = 20), over zero chunks skipped and dense, on 2 threads
+    /// and one that does not (m = 20), over zero chunks skipped and dense (FMA loops) and on AMX tiles, on 2 threads
     /// (the second's rows start mid-set, so the statistics' row numbers are checked).
     @Test(arguments: [1, 5, 10, 13, 16, 20])
     func thePassGivenTheStatisticsGivesTheSameBits(m: Int) {
@@ -82,9 +82,10 @@ import _TestSupport
         let support = (0..<(m * p)).map { _ in random.nextNormal() }
         let alpha = (0..<(m * data.classes)).map { _ in 0.05 * random.nextNormal() }
         let architecture = NeuralKernelArchitecture(tangent: true, depth: 2, weightVariance: 2, biasVariance: 0.01)
-        for zeroPixels in [NeuralKernelPass.ZeroPixels.automatic, .dense] {
-            let kept = NeuralKernelPass(pass: OuterPass(data: data, threads: 2), zeroPixels: zeroPixels)
-            let eachCall = NeuralKernelPass(data: data, threads: 2, zeroPixels: zeroPixels)
+        for (zeroPixels, products) in [(NeuralKernelPass.ZeroPixels.automatic, NeuralKernelPass.Products.fusedMultiplyAdd),
+                                       (.dense, .fusedMultiplyAdd), (.automatic, .automatic)] {
+            let kept = NeuralKernelPass(pass: OuterPass(data: data, threads: 2), zeroPixels: zeroPixels, products: products)
+            let eachCall = NeuralKernelPass(data: data, threads: 2, zeroPixels: zeroPixels, products: products)
             #expect(kept.rowStatistics != nil || !kept.usesAVX512)
             #expect(eachCall.rowStatistics == nil)
             for loss in [NeuralKernelPass.Loss.meanSquaredError, .crossEntropy] {
@@ -94,7 +95,7 @@ import _TestSupport
                                       std: 0.31, loss: loss, gradient: gradient)
                     }
                     let (a, b) = (run(kept), run(eachCall))
-                    let label = "m \(m), \(zeroPixels), \(loss), gradient \(gradient)"
+                    let label = "m \(m), \(zeroPixels), \(products), \(loss), gradient \(gradient)"
                     #expect(a.loss.isFinite, "\(label)")
                     #expect(a.loss.bitPattern == b.loss.bitPattern, "\(label): loss")
                     #expect(a.correct == b.correct, "\(label): correct")

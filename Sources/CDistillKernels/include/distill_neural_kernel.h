@@ -94,23 +94,39 @@ int distill_nk_rows(const distill_nk_problem *problem, int kernel, long begin, l
 #define DISTILL_NK_SPARSE_OFF 1
 #define DISTILL_NK_SPARSE_ON 2
 
+/// distill_nk_options.products: which units run the two products with the support set
+/// for byte images and 3 to 16 support images (elsewhere always the FMA loops):
+/// AMX-INT8 tiles where the CPU and OS allow them (AUTO, the default; exact integer
+/// products of the bytes with the Float32 values written as 2^e times 31-bit integers,
+/// each product rounded once: see neural_kernel_amx.h), or the Float32 FMA loops (FMA,
+/// for tests and benchmarks, and the bits of every version before AMX).
+#define DISTILL_NK_PRODUCTS_AUTO 0
+#define DISTILL_NK_PRODUCTS_FMA 1
 /// Options of distill_nk_rows_with.
 typedef struct {
-    /// DISTILL_NK_SPARSE_AUTO, _OFF or _ON.
+    /// DISTILL_NK_SPARSE_AUTO, _OFF or _ON (the FMA loops' choice; AMX tiles take every pixel).
     int sparse;
     /// Output: increased by the multiply-adds the two products with the support set
     /// did (entries of support columns < count, pixels < features, rows begin..<end;
     /// the dense count is (end - begin) x features x count per product, and the
-    /// backward product runs only with the gradient).
+    /// backward product runs only with the gradient; on AMX tiles, the dense count).
     double multiply_adds;
+    /// DISTILL_NK_PRODUCTS_AUTO or _FMA.
+    int products;
+    /// Output: set to 1 when the products ran on AMX tiles.
+    int used_amx;
 } distill_nk_options;
 
 /// distill_nk_rows with options (NULL: the defaults). Also returns -1 for an
-/// unknown `sparse`.
+/// unknown `sparse` or `products`.
 int distill_nk_rows_with(const distill_nk_problem *problem, int kernel, distill_nk_options *options, long begin, long end,
                          double *loss_sum, long *correct,
                          double *d_alpha, double *d_dot, double *d_sum, double *d_q);
 
+/// The AVX-512 pass's e^x and log y (its cross-entropy loss), exposed for tests: exp_x[i] =
+/// e^x[i] for x[i] <= 0 (finite; 0 below about -745) and log_y[i] = log y[i] for finite
+/// y[i] >= 1, i < n, each within a few ulp. Returns -1 (and writes nothing) without AVX-512.
+int distill_nk_exp_log(const double *x, const double *y, long n, double *exp_x, double *log_y);
 /// A compute-bound loop: `iterations` rounds of 12 independent chains of
 /// 16-lane Float32 fused multiply-adds (AVX-512; 8-lane FMA or plain C
 /// elsewhere). Returns the floating-point operations done (2 per lane per FMA);
