@@ -223,8 +223,36 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
     /// split over `threads` (the same bits for any count: every entry is computed
     /// on its own).
     func gram(dots: Matrix, firstLayer q1: [Double], features d: Int, threads: Int) -> Matrix {
-        let m = q1.count, depth = self.depth, q = layerVariances(q1)
-        let chunks = Parallel.triangularChunks(of: m, parts: threads)
+        let m = q1.count, q = layerVariances(q1)
+        var values = [Double](repeating: 0, count: m * m)
+        gramRows(Parallel.triangularChunks(of: m, parts: threads), dots: dots, firstLayer: q1, layers: q, features: d, into: &values)
+        return Matrix(rows: m, columns: m, values: values)
+    }
+
+    /// `gram(dots:firstLayer:features:threads:)`, the same bits, in blocks of
+    /// `blockRows` rows (each split over `threads` by area), `stopRequested`
+    /// asked before each block; nil once it answers true. A block of rows
+    /// `a..<b` computes about `(b - a) · b` entries.
+    func gram(dots: Matrix, firstLayer q1: [Double], features d: Int, threads: Int,
+              blockRows: Int, stopRequested: () -> Bool) -> Matrix? {
+        let m = q1.count, q = layerVariances(q1), block = max(1, blockRows)
+        var values = [Double](repeating: 0, count: m * m)
+        for start in stride(from: 0, to: m, by: block) {
+            if stopRequested() { return nil }
+            gramRows(Parallel.triangularChunks(of: start..<min(m, start + block), parts: threads),
+                     dots: dots, firstLayer: q1, layers: q, features: d, into: &values)
+        }
+        return Matrix(rows: m, columns: m, values: values)
+    }
+
+    /// The rows `j` of `chunks` (contiguous, one per thread) of `K(S, S)` into
+    /// `values` (`m x m`, row-major): the diagonal by its closed form, the
+    /// entries `(j, k < j)` by the recursion, each also written at `(k, j)`.
+    /// `q` is `layerVariances(q1)`; every entry is computed on its own (the
+    /// same bits for any split).
+    private func gramRows(_ chunks: [Range<Int>], dots: Matrix, firstLayer q1: [Double], layers q: [Double], features d: Int,
+                          into values: inout [Double]) {
+        let m = q1.count, depth = self.depth
         // Each part: the entries (j, k < j) of its rows, row after row.
         let blocks = Parallel.map(parts: chunks.count) { part -> [Double] in
             let r = chunks[part], size = (r.lowerBound + r.upperBound) * r.count / 2
@@ -245,7 +273,6 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
                 initialized = size
             }
         }
-        var values = [Double](repeating: 0, count: m * m)
         values.withUnsafeMutableBufferPointer { out in
             for (part, r) in chunks.enumerated() {
                 blocks[part].withUnsafeBufferPointer { block in
@@ -262,7 +289,6 @@ public struct NeuralKernel: Sendable, Equatable, Codable {
                 }
             }
         }
-        return Matrix(rows: m, columns: m, values: values)
     }
 
     /// `∂⟨G, K(X, Y)⟩/∂Y` (`rows(Y) x d`) for a cotangent `G` (`rows(X) x rows(Y)`), X fixed.

@@ -48,10 +48,14 @@ public enum NeuralKernelCeiling {
     /// `l2 · tr(K)/n`, KIP's targets one-hot minus 1/C) on `subset(of: train)`,
     /// evaluated on the whole of `train` (with `model`'s outer loss, as the run and
     /// its baselines are) and on `test`; nil when the factorisation fails or when
-    /// stopped: `stopRequested` is asked before the kernel matrix, between the
-    /// factorisation's panels of 32 columns, and before each block of
-    /// `evaluationBlock` images of the evaluation (the kernel against every
-    /// training and test image, the longest part).
+    /// stopped: `stopRequested` is asked before the kernel matrix, before each
+    /// block of `NeuralKernelRidgeRegression.kernelBlockRows` rows of its dot
+    /// products and of the kernel matrix itself, between the factorisation's
+    /// panels of 32 columns, and before each block of `evaluationBlock` images
+    /// of the evaluation (the kernel against every training and test image, the
+    /// longest part). A stop waits for at most one of these blocks (about 0.2 s
+    /// at 10,000 images on 2 cores) or the copies between the kernel matrix and
+    /// the first panel (about 1 s).
     public static func evaluate(model: NeuralKernelModel, train: LabeledImages, test: LabeledImages,
                                 l2: Double, threads: Int, stopRequested: () -> Bool = { false }) -> Evaluation.Pair? {
         if stopRequested() { return nil }
@@ -60,8 +64,8 @@ public enum NeuralKernelCeiling {
         for i in 0..<support.count { images.values.replaceSubrange((i * support.features)..<((i + 1) * support.features), with: support.image(i)) }
         var oneHot = Matrix(zeros: support.count, support.classes)
         for i in 0..<support.count { oneHot[i, Int(support.labels[i])] = 1 }
-        let problem = model.problem(images: images, labels: model.initialLabels(oneHot), l2: l2, stopRequested: stopRequested)
-        guard let alpha = problem.solution() else { return nil }
+        guard let problem = model.problem(images: images, labels: model.initialLabels(oneHot), l2: l2, stopRequested: stopRequested),
+              let alpha = problem.solution() else { return nil }
         let fit = InnerFit(images: images, labels: problem.labels, l2: l2, parameters: alpha, iterations: 0,
                            gradientNorm: problem.residual(alpha).norm, tolerance: 0)
         guard let trainEvaluation = evaluate(model, fit, on: train, threads: threads, stopRequested: stopRequested),

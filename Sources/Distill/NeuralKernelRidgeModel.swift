@@ -46,7 +46,15 @@ public struct NeuralKernelModel: ImplicitInnerModel {
                              values: [Double](repeating: -1 / Double(max(1, oneHot.columns)), count: oneHot.values.count)))
     }
 
-    func problem(images: Matrix, labels: Matrix, l2: Double, stopRequested: () -> Bool = { false }) -> NeuralKernelRidgeRegression {
+    func problem(images: Matrix, labels: Matrix, l2: Double) -> NeuralKernelRidgeRegression {
+        NeuralKernelRidgeRegression(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation,
+                                    threads: threads)
+    }
+
+    /// `problem(images:labels:l2:)`, stoppable: nil once `stopRequested`
+    /// answers true (asked between the blocks of its kernel matrix and the
+    /// panels of its factorisation, `NeuralKernelRidgeRegression.init?`).
+    func problem(images: Matrix, labels: Matrix, l2: Double, stopRequested: () -> Bool) -> NeuralKernelRidgeRegression? {
         NeuralKernelRidgeRegression(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation,
                                     threads: threads, stopRequested: stopRequested)
     }

@@ -98,26 +98,83 @@ public struct NeuralKernelRidgeRegression: Sendable {
     /// `q_1` of every row of `U` (`NeuralKernel.firstLayerVariances`).
     let firstLayer: [Double]
 
-    /// `stopRequested` is asked between the panels of the Cholesky factorisation
-    /// (`CholeskyFactorization`); once it returns true, `factorization` is nil.
+    /// The problem on `images` (`m x p`, pixel units) and `labels` (`m x C`):
+    /// `U`, `U Uᵀ`, `K` and the factorisation of `K + r I` (nil when it is not
+    /// numerically positive definite), over `threads`.
     public init(images: Matrix, labels: Matrix, l2: Double, kernel: NeuralKernel, standardisation: PixelStandardisation,
-                threads: Int = 1, stopRequested: () -> Bool = { false }) {
+                threads: Int = 1) {
         precondition(images.rows == labels.rows, "NeuralKernelRidgeRegression: images and labels differ in count")
+        let threads = Self.threads(threads, images: images.rows)
+        let standardised = standardisation.apply(images)
+        let dots = standardised.multipliedBySelfTransposed(threads: threads)
+        let firstLayer = kernel.firstLayerVariances(standardised)
+        let gram = kernel.gram(dots: dots, firstLayer: firstLayer, features: standardised.columns, threads: threads)
+        self.init(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation, threads: threads,
+                  standardised: standardised, dots: dots, firstLayer: firstLayer, gram: gram,
+                  factorization: CholeskyFactorization(symmetric: Self.regularised(gram, l2: l2).values, dimension: gram.rows,
+                                                       threads: threads))
+    }
+
+    /// `init(images:labels:l2:kernel:standardisation:threads:)`, the same bits,
+    /// stoppable: `U Uᵀ` and `K` are built in blocks of `blockRows` rows and
+    /// `stopRequested` is asked before each block of each (before the whole of
+    /// `U Uᵀ` for fewer than 16 pixels) and before each panel of 32 columns of
+    /// the Cholesky factorisation (`CholeskyFactorization`); nil once it
+    /// answers true (a factorisation that fails otherwise gives a problem
+    /// whose `factorization` is nil, as that init does).
+    public init?(images: Matrix, labels: Matrix, l2: Double, kernel: NeuralKernel, standardisation: PixelStandardisation,
+                 threads: Int = 1, blockRows: Int = kernelBlockRows, stopRequested: () -> Bool) {
+        precondition(images.rows == labels.rows, "NeuralKernelRidgeRegression: images and labels differ in count")
+        var stopped = false
+        func stop() -> Bool {
+            if !stopped { stopped = stopRequested() }
+            return stopped
+        }
+        let threads = Self.threads(threads, images: images.rows)
+        let standardised = standardisation.apply(images)
+        guard let dots = standardised.multipliedBySelfTransposed(threads: threads, blockRows: blockRows, stopRequested: stop)
+        else { return nil }
+        let firstLayer = kernel.firstLayerVariances(standardised)
+        guard let gram = kernel.gram(dots: dots, firstLayer: firstLayer, features: standardised.columns, threads: threads,
+                                     blockRows: blockRows, stopRequested: stop) else { return nil }
+        let factorization = CholeskyFactorization(symmetric: Self.regularised(gram, l2: l2).values, dimension: gram.rows,
+                                                  threads: threads, stopRequested: stop)
+        if stopped { return nil }
+        self.init(images: images, labels: labels, l2: l2, kernel: kernel, standardisation: standardisation, threads: threads,
+                  standardised: standardised, dots: dots, firstLayer: firstLayer, gram: gram, factorization: factorization)
+    }
+
+    /// Rows per block of the stoppable init's `U Uᵀ` and `K`: a stop waits for at
+    /// most one block, at 10,000 images (the ceiling) 256 x 10,000 dot products of
+    /// 784 pixels or kernel entries, about 0.1-0.2 s on 2 cores (the whole of
+    /// either took 2-4 s under load 2.5).
+    public static let kernelBlockRows = 256
+
+    private init(images: Matrix, labels: Matrix, l2: Double, kernel: NeuralKernel, standardisation: PixelStandardisation,
+                 threads: Int, standardised: Matrix, dots: Matrix, firstLayer: [Double], gram: Matrix,
+                 factorization: CholeskyFactorization?) {
         self.images = images
         self.labels = labels
         self.l2 = l2
         self.kernel = kernel
         self.standardisation = standardisation
-        self.threads = max(1, min(threads, images.rows / Self.rowsPerThread))
-        standardised = standardisation.apply(images)
-        dots = standardised.multipliedBySelfTransposed(threads: self.threads)
-        firstLayer = kernel.firstLayerVariances(standardised)
-        gram = kernel.gram(dots: dots, firstLayer: firstLayer, features: standardised.columns, threads: self.threads)
-        let ridge = l2 * Self.meanDiagonal(gram)
+        self.threads = threads
+        self.standardised = standardised
+        self.dots = dots
+        self.firstLayer = firstLayer
+        self.gram = gram
+        self.factorization = factorization
+    }
+
+    /// The `threads` asked for, at most one per `rowsPerThread` images.
+    private static func threads(_ threads: Int, images: Int) -> Int { max(1, min(threads, images / rowsPerThread)) }
+
+    /// `K + r I`, `r = λ tr(K) / m`.
+    private static func regularised(_ gram: Matrix, l2: Double) -> Matrix {
+        let ridge = l2 * meanDiagonal(gram)
         var a = gram
         for j in 0..<a.rows { a[j, j] += ridge }
-        factorization = CholeskyFactorization(symmetric: a.values, dimension: a.rows, threads: self.threads,
-                                              stopRequested: stopRequested)
+        return a
     }
 
     public var count: Int { images.rows }

@@ -153,7 +153,7 @@ extension DistillCommand {
                     let pending = Self.baselineNames(imagesPerClass: size, withCeiling: reused == nil)
                     // A signal now stops before the next baseline; the run itself is complete.
                     session.signals.afterSteps(
-                        acknowledgement: "stopping once the baseline being trained ends (a ceiling: at its next L-BFGS iteration or Cholesky panel); \(size) per class's run is complete in \(folder), its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n",
+                        acknowledgement: "stopping once the baseline being trained ends (a ceiling: at its next L-BFGS iteration or next block of its kernel matrix, Cholesky factorisation or evaluation); \(size) per class's run is complete in \(folder), its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n",
                         second: "stopping now; \(size) per class's run is complete in \(folder), its baselines were not recorded.\n"
                             + stopSummary(size: size, complete: rows.map(\.imagesPerClass) + [size], baselinesMissing: true)
                                 .joined(separator: "\n") + "\n")

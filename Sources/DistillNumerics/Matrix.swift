@@ -163,13 +163,38 @@ public struct Matrix: Sendable, Equatable {
     /// whose two factors may be swapped without changing a bit.
     public func multipliedBySelfTransposed(threads: Int) -> Matrix {
         guard columns >= Self.narrow else { return multipliedTransposed(by: self) }
-        let m = rows, p = columns, code = ProductKernel.automatic.code
-        // Bands of `selfGramBand` rows, each against the rows up to its last one,
-        // written into a lower-triangle copy of the result; the bands split over
-        // `threads` by area.
-        let band = Self.selfGramBand
-        let chunks = Parallel.triangularChunks(of: m, parts: threads)
+        let m = rows
         var out = [Double](repeating: 0, count: m * m)
+        // The rows split over `threads` by area.
+        selfProductRows(Parallel.triangularChunks(of: m, parts: threads), into: &out)
+        Self.mirrorLowerTriangle(&out, m)
+        return Matrix(rows: m, columns: m, values: out)
+    }
+
+    /// `multipliedBySelfTransposed(threads:)`, the same bits, its lower triangle
+    /// computed in blocks of `blockRows` rows (each split over `threads` by
+    /// area), `stopRequested` asked before each block (before the whole product
+    /// for fewer than 16 columns, which takes the plain product); nil once it
+    /// answers true. A block of rows `a..<b` costs about `(b - a) · b · columns`
+    /// multiply-adds.
+    public func multipliedBySelfTransposed(threads: Int, blockRows: Int, stopRequested: () -> Bool) -> Matrix? {
+        guard columns >= Self.narrow else { return stopRequested() ? nil : multipliedTransposed(by: self) }
+        let m = rows, block = max(1, blockRows)
+        var out = [Double](repeating: 0, count: m * m)
+        for start in stride(from: 0, to: m, by: block) {
+            if stopRequested() { return nil }
+            selfProductRows(Parallel.triangularChunks(of: start..<min(m, start + block), parts: threads), into: &out)
+        }
+        Self.mirrorLowerTriangle(&out, m)
+        return Matrix(rows: m, columns: m, values: out)
+    }
+
+    /// The entries `(i, j ≤ i)` of `self · selfᵀ` for the rows `i` of `chunks`
+    /// (contiguous, one per thread) into `out` (`rows x rows`, row-major), in
+    /// bands of `selfGramBand` rows, each against the rows up to its last one
+    /// (every entry the same bits for any bands: a sum over the columns in one order).
+    private func selfProductRows(_ chunks: [Range<Int>], into out: inout [Double]) {
+        let m = rows, p = columns, code = ProductKernel.automatic.code, band = Self.selfGramBand
         out.withUnsafeMutableBufferPointer { out in
             let target = SendableBuffer(out)
             values.withUnsafeBufferPointer { a in
@@ -185,11 +210,16 @@ public struct Matrix: Sendable, Equatable {
                     return true
                 }
             }
+        }
+    }
+
+    /// Copies the strict lower triangle of `out` (`m x m`, row-major) onto its upper one.
+    private static func mirrorLowerTriangle(_ out: inout [Double], _ m: Int) {
+        out.withUnsafeMutableBufferPointer { out in
             for i in 0..<m {
                 for j in 0..<i { out[j * m + i] = out[i * m + j] }
             }
         }
-        return Matrix(rows: m, columns: m, values: out)
     }
 
     /// Rows per band of `multipliedBySelfTransposed` (the part of the band above

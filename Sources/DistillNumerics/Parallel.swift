@@ -34,6 +34,21 @@ public enum Parallel {
         }
         return (0..<parts).map { bounds[$0]..<bounds[$0 + 1] }.filter { !$0.isEmpty }
     }
+
+    /// Splits the rows `rows` of a lower triangle (row `i` holding `i + 1`
+    /// entries) into `parts` contiguous ranges of near-equal area: boundaries at
+    /// `√(a² + t (b² - a²) / parts)` for `rows = a..<b`. Empty ranges are dropped.
+    public static func triangularChunks(of rows: Range<Int>, parts: Int) -> [Range<Int>] {
+        let parts = max(1, min(parts, max(1, rows.count)))
+        let a = Double(rows.lowerBound), b = Double(rows.upperBound)
+        var bounds = [rows.lowerBound]
+        for part in 1...parts {
+            let bound = part == parts ? rows.upperBound
+                : Int((a * a + Double(part) / Double(parts) * (b * b - a * a)).squareRoot().rounded())
+            bounds.append(min(rows.upperBound, max(bounds[bounds.count - 1], bound)))
+        }
+        return (0..<parts).map { bounds[$0]..<bounds[$0 + 1] }.filter { !$0.isEmpty }
+    }
 }
 
 /// One write-once slot per part; each part writes only its own slot.

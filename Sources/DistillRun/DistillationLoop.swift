@@ -193,8 +193,9 @@ public let fullDataCeilingL2 = 1e-4
 /// further one is started and those trained so far are returned (a sweep
 /// stopped by a signal, or `run --baselines`). A baseline already started runs
 /// to its end, except the ceiling: the logistic model's asks between its L-BFGS
-/// iterations, the NNGP / NTK one before its kernel matrix, between its Cholesky
-/// panels and between blocks of its evaluation (`NeuralKernelCeiling.evaluate`).
+/// iterations, the NNGP / NTK one before its kernel matrix, between blocks of
+/// rows of its kernel matrix (and of the dot products it is made of), between its
+/// Cholesky panels and between blocks of its evaluation (`NeuralKernelCeiling.evaluate`).
 ///
 /// - Throws: `RunError` when the training set cannot supply the sets.
 public func baselines(_ dataset: LoadedDataset, configuration: DistillerConfiguration,

@@ -248,7 +248,7 @@ public final class DistillationSession: @unchecked Sendable {
     }
 
     /// Written to standard error when the first signal comes during the baselines.
-    public static let baselineAcknowledgement = "stopping the baselines (the one being trained at its next check: a ceiling's L-BFGS iteration or kernel or Cholesky panel); the run's steps are done, its outputs and checkpoint are written without the baselines... (a second Ctrl-C or SIGTERM stops at once)\n"
+    public static let baselineAcknowledgement = "stopping the baselines (the one being trained at its next check: a ceiling's L-BFGS iteration or next block of its kernel matrix, Cholesky factorisation or evaluation); the run's steps are done, its outputs and checkpoint are written without the baselines... (a second Ctrl-C or SIGTERM stops at once)\n"
 
     /// Written to standard error when a second signal ends the run during its baselines.
     public static func baselineSecondAcknowledgement(folder: String) -> String {

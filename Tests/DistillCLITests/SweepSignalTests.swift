@@ -52,7 +52,7 @@ import Glibc
         kill(run.process.processIdentifier, SIGTERM)
         let end = run.finish()
         #expect(end.status == 143, "\(end.stdout)\(end.stderr)")
-        #expect(end.stderr.contains("stopping once the baseline being trained ends (a ceiling: at its next L-BFGS iteration or Cholesky panel); 1 per class's run is complete in \(out)/ipc-1, its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n"), "\(end.stderr)")
+        #expect(end.stderr.contains("stopping once the baseline being trained ends (a ceiling: at its next L-BFGS iteration or next block of its kernel matrix, Cholesky factorisation or evaluation); 1 per class's run is complete in \(out)/ipc-1, its baselines will not be recorded... (a second Ctrl-C or SIGTERM stops at once)\n"), "\(end.stderr)")
         #expect(!end.stderr.contains(StopOnSignal.acknowledgement))
         #expect(!end.stdout.contains("Ceiling:"), "\(end.stdout)")
         let lines = end.stdout.split(separator: "\n").map(String.init)

@@ -112,10 +112,12 @@ import DistillImages
     }
 
     /// The NTK ceiling asks `stopRequested` (as run's and sweep's baselines pass it
-    /// on a signal) before its kernel matrix, between its Cholesky factorisation's
+    /// on a signal) before its kernel matrix, before each block of rows of its
+    /// dot products and of its kernel matrix, between its Cholesky factorisation's
     /// panels and before each block of its evaluation on the training and test
     /// images, and, stopped, gives no ceiling. (It used to ask between the panels
-    /// only: a stop during the kernel against every image waited for its end.)
+    /// only: a stop during the kernel against every image waited for its end, and
+    /// one during the kernel matrix for the matrix.)
     @Test func theKernelCeilingStopsWhenAsked() throws {
         let (train, test) = Self.splits()
         let model = NeuralKernelModel(kernel: NeuralKernel(kind: .ntk, depth: 2, weightVariance: 2, biasVariance: 0.01),
@@ -128,13 +130,19 @@ import DistillImages
         let whole = NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
                                      stopRequested: { asked += 1; return false })
         #expect(whole != nil && whole == NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2))
-        let panels = (NeuralKernelCeiling.subsetCount(of: train) + 31) / 32
-        #expect(asked == 1 + panels + 2)
+        let count = NeuralKernelCeiling.subsetCount(of: train), panels = (count + 31) / 32
+        let kernelBlocks = 2 * ((count + NeuralKernelRidgeRegression.kernelBlockRows - 1) / NeuralKernelRidgeRegression.kernelBlockRows)
+        #expect(asked == 1 + kernelBlocks + panels + 2)
         // Stopped as the evaluation starts (after the last panel).
         asked = 0
         #expect(NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
-                                 stopRequested: { asked += 1; return asked > 1 + panels }) == nil)
-        #expect(asked == 2 + panels)
+                                 stopRequested: { asked += 1; return asked > 1 + kernelBlocks + panels }) == nil)
+        #expect(asked == 2 + kernelBlocks + panels)
+        // Stopped during the dot products (their second block).
+        asked = 0
+        #expect(NTKModel.ceiling(model: model, train: train, test: test, l2: 1e-9, threads: 2,
+                                 stopRequested: { asked += 1; return asked == 3 }) == nil)
+        #expect(asked == 3)
     }
 
     /// The ceiling's evaluation in blocks of images gives the whole set's loss
