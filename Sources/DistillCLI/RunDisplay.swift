@@ -26,8 +26,8 @@ struct DisplayOptions: ParsableArguments {
 
     func validate() throws {
         try refuseEmptyPath("--class-names", classNames, expected: "a file name")
-        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1, got \(evalEvery).") }
-        if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1, got \(snapshotEvery).") }
+        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every: expected at least 1, found '\(evalEvery)'") }
+        if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every: expected at least 1, found '\(snapshotEvery)'") }
     }
 
     /// The class names: from `--class-names`, else the dataset's own
