@@ -224,6 +224,9 @@ extension DistillCommand.Eval {
                                           seed: networkOptions.seed ?? DistillerConfiguration().seed, threads: threads)
         }
         guard let distilled else { throw CLIError("--distilled is missing") }
+        if let warning = DistilledSet.classNamesWarning(folder: distilled, datasetPath: source.path, classNames: dataset.classNames) {
+            printError(warning)
+        }
         return try evaluator.evaluate(distilled: distilled, labels: networkOptions.common.labels)
     }
 }
