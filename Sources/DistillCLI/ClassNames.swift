@@ -39,6 +39,20 @@ enum ClassNames {
         return try parse(text, classes: classes, file: path)
     }
 
+    /// Refuses `names` (read from `file`) when they are the dataset's own class
+    /// names (`datasetNames`, in class order: a PNG tree's sorted folder names,
+    /// CIFAR's or class-names.txt's) in another order, compared without regard to
+    /// case: such a file would caption each class with another's name (a file
+    /// "Red, Green, Blue" for the folders blue, green, red put "Red" under the
+    /// blue images, silently).
+    ///
+    /// - Throws: `CLIError` naming the file, the class order expected and the order found.
+    static func refuseReordered(_ names: [String], datasetNames: [String], file: String) throws(CLIError) {
+        let lowered = names.map { $0.lowercased() }, dataset = datasetNames.map { $0.lowercased() }
+        guard lowered != dataset, lowered.sorted() == dataset.sorted() else { return }
+        throw CLIError("\(file): the dataset's class names in another order: expected them in class order (\(datasetNames.joined(separator: ", "))), found \(names.joined(separator: ", ")); put the lines in that order, or leave --class-names out to use the dataset's names")
+    }
+
     /// The names in `text` (the contents of `file`); throws an error naming
     /// the file if a line is empty or there is not one line per class.
     static func parse(_ text: String, classes: Int, file: String) throws(CLIError) -> [String] {

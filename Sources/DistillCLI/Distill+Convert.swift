@@ -32,7 +32,7 @@ extension DistillCommand {
 
         @OptionGroup(title: "Data") var dataOptions: DataSourceOptions<PlainDataDefault>
 
-        @Option(help: ArgumentHelp("The folder to write the IDX files into; created if missing. It must not hold an IDX dataset already.", valueName: "dir"))
+        @Option(help: ArgumentHelp("The folder to write the IDX files into; created if missing. It must not hold an IDX dataset already, nor a run's or a sweep's outputs.", valueName: "dir"))
         var out: String
 
         @Flag(help: "Print nothing but errors.")
@@ -76,11 +76,15 @@ extension DistillCommand {
         /// names; read back, the folder has the same classes, in the same order.
         ///
         /// - Throws: a class with no training image (an IDX folder's classes are its
-        ///   distinct training label values, so it would not round-trip), or a
-        ///   folder that already holds an IDX dataset.
+        ///   distinct training label values, so it would not round-trip), a
+        ///   folder that already holds an IDX dataset, or one that holds a run's
+        ///   or a sweep's outputs (`occupant(of:)`).
         static func files(_ dataset: Dataset, into folder: String) throws(CLIError) -> [(path: String, bytes: [UInt8])] {
             if IDXFolderSource.recognises(folder) {
                 throw CLIError("\(folder): expected a new or empty folder, found an IDX dataset in it; remove it or choose another --out")
+            }
+            if let found = occupant(of: folder) {
+                throw CLIError("\(folder): expected a new or empty folder, found \(found); choose another --out")
             }
             if let empty = dataset.train.classCounts.firstIndex(of: 0) {
                 throw CLIError("\(dataset.location): class \(empty) ('\(dataset.classNames[empty])') has no training image; expected at least one training image of every class, which an IDX folder's labels (its classes are the distinct training label values) need")
@@ -96,6 +100,19 @@ extension DistillCommand {
             } catch { throw CLIError(error) }
             files.append((path(ClassNamesFile.idxFolderName), ClassNamesFile.encode(dataset.classNames)))
             return files
+        }
+
+        /// What `folder` holds of a `distill run` or `distill sweep` ("a run's
+        /// outputs (metrics.json, checkpoint)", "a sweep's outputs (sweep.csv,
+        /// ipc-1)"), which a dataset written among them would be mixed with (and
+        /// `run --replace` would leave behind); nil when it holds neither.
+        static func occupant(of folder: String) -> String? {
+            let run = OutputFolderLock.runFiles(in: folder)
+            let sweep = SweepFolder(out: folder, sizes: [])
+            let sweepFiles = SweepFolder.summaries.filter { access(folder + "/" + $0, F_OK) == 0 } + sweep.sizeFolders
+            if !sweepFiles.isEmpty { return "a sweep's outputs (\(sweepFiles.joined(separator: ", ")))" }
+            if !run.isEmpty { return "a run's outputs (\(run.joined(separator: ", ")))" }
+            return nil
         }
 
         /// `count x H x W` (one channel) or `count x H x W x C`: bytes as stored, other

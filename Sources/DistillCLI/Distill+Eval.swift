@@ -87,6 +87,7 @@ extension DistillCommand {
                         return
                     }
                     let report = try evaluate()
+                    if let warning = report.classWarning { printError(warning) }
                     print(json ? try report.json() : report.sentences)
                 } catch { throw CLIError(error) }
             }
@@ -100,6 +101,7 @@ extension DistillCommand {
             let dataset = try source.load(distilled: distilled)
             let train = dataset.train, test = dataset.test
             let set = try DistilledSet.load(distilled, shape: dataset.shape, classes: dataset.classes, classValues: dataset.classValues)
+            let classWarning = DistilledSet.classNamesWarning(folder: distilled, datasetPath: source.path, classNames: dataset.classNames)
             let (l2, l2Source) = try self.l2.map { ($0, "--l2") } ?? DistilledSet.l2(in: distilled)
             // With --model, a metrics.json of another version is no obstacle.
             let recorded = model == nil ? try DistilledSet.configuration(in: distilled) : try? DistilledSet.configuration(in: distilled)
@@ -120,7 +122,7 @@ extension DistillCommand {
                 trainAccuracy: trainEval.accuracy, trainLoss: trainEval.loss,
                 innerGradientNorm: fit.gradientNorm, innerTolerance: fit.tolerance,
                 innerIterations: fit.iterations, innerConverged: fit.converged,
-                readability: readability, seconds: clock.seconds)
+                readability: readability, seconds: clock.seconds, classWarning: classWarning)
         }
     }
 }
@@ -153,6 +155,10 @@ struct EvalReport: Codable, Equatable {
     var innerConverged: Bool
     var readability: Readability
     var seconds: Double
+    /// "warning: ..." when the dataset names its classes otherwise than the run
+    /// that made the set recorded them (`DistilledSet.classNamesWarning`); said on
+    /// standard error, not in the JSON.
+    var classWarning: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case distilled, dataset, model, images, classes, labels, l2, readability, seconds
@@ -252,6 +258,33 @@ struct DistilledSet {
         var labels = Matrix(zeros: m, classes)
         for (j, c) in classIds.enumerated() { labels[j, c] = 1 }
         return DistilledSet(images: images, labels: labels, classes: classIds, labelsFile: RunFiles.classLabels)
+    }
+
+    /// The class names the folder's metrics.json records (`class_names`, in class
+    /// order), or nil when it has none (a set made by another tool).
+    static func recordedClassNames(in folder: String) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: folder + "/" + RunFiles.metrics),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["class_names"] as? [String]
+    }
+
+    /// A warning when the dataset at `datasetPath` names its classes (`classNames`,
+    /// in class order) otherwise than the run that made the set in `folder`
+    /// recorded them: the set's labels are columns (or class ids) in class order,
+    /// so they are matched to the dataset's classes by position, and an accuracy
+    /// measured so may mean nothing (a PNG tree whose folders are named otherwise
+    /// gave 0%). Nil when they agree or nothing is recorded.
+    static func classNamesWarning(folder: String, datasetPath: String, classNames: [String]) -> String? {
+        guard let recorded = recordedClassNames(in: folder), recorded != classNames else { return nil }
+        let order = Set(recorded) == Set(classNames) ? "the same names in another order" : "other classes"
+        return "warning: \(datasetPath) has the classes \(Self.names(classNames)), but \(folder)/\(RunFiles.metrics) records \(Self.names(recorded)) (\(order)); "
+            + "the set's labels are taken as the dataset's classes by position, so what is measured may mean nothing"
+    }
+
+    /// `names` quoted and joined by commas; the first 8, then how many in all, when long.
+    static func names(_ names: [String]) -> String {
+        let quoted = names.map { "'\($0)'" }
+        return names.count <= 10 ? quoted.joined(separator: ", ") : quoted.prefix(8).joined(separator: ", ") + ", ... (\(names.count) classes)"
     }
 
     /// A label as written: an integer without a fraction, else its shortest text.

@@ -224,6 +224,9 @@ extension DistillCommand.Eval {
                                           seed: networkOptions.seed ?? DistillerConfiguration().seed, threads: threads)
         }
         guard let distilled else { throw CLIError("--distilled is missing") }
+        if let warning = DistilledSet.classNamesWarning(folder: distilled, datasetPath: source.path, classNames: dataset.classNames) {
+            printError(warning)
+        }
         return try evaluator.evaluate(distilled: distilled, labels: networkOptions.common.labels)
     }
 }
@@ -560,7 +563,9 @@ struct NetworkEvalReport: Codable, Equatable {
     var sentences: String {
         let r = result
         let what = baseline == nil ? "the \(images) images of \(set) (\(labelsFile ?? labels))"
-            : "\(imagesPerClass ?? 0) \(set) \(imagesPerClass == 1 ? "image" : "images") per class (seed \(baselineSeed ?? 0)\(baseline == "random_real" ? ", drawn anew per network" : ""))"
+            : "\(imagesPerClass ?? 0) \(set) \(imagesPerClass == 1 ? "image" : "images") per class"
+                // The class means draw nothing: no seed to name.
+                + (baseline == "class_means" ? "" : " (seed \(baselineSeed ?? 0)\(baseline == "random_real" ? ", drawn anew per network" : ""))")
         let perSeed = r.seeds.indices.map { i in
             r.diverged[i] ? "seed \(r.seeds[i]): diverged in epoch \(r.divergedAtEpoch[i] ?? 0), not tested"
                 : "seed \(r.seeds[i]): \(format(100 * r.testAccuracies[i], 2))%"

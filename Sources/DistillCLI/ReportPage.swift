@@ -209,11 +209,34 @@ struct ReportPage {
             ("dataset", "\(m.dataset) (\(m.classes) classes of \(m.imageHeight)x\(m.imageWidth) pixels)"),
             ("images per class", "\(m.imagesPerClass)"), ("steps", "\(m.steps)"),
             ("inner model", m.model),
+        ] + modelSettings + [
             ("learning rate", NumberText.shortest(m.learningRate) + " (\(m.configuration.schedule.rawValue) schedule)"), ("L2", l2),
             ("labels", m.learnLabels ? "learned (soft labels, starting one-hot)" : "one-hot (fixed)"),
             ("pixel range", m.pixelRange), ("pull", NumberText.shortest(m.pull)),
             ("initialisation", m.initialisation), ("seed", "\(m.seed)"), ("threads", "\(m.threads)"),
         ]
+    }
+
+    /// The rows of the settings only some models read, for those this run's
+    /// model read (`RecordedConfiguration.recorded`): the NNGP/NTK network
+    /// (depth, variances) and outer loss, the RBF bandwidth, an unrolled
+    /// hypergradient and the outer batch. Without them the page of `--model ntk
+    /// --depth 3 --outer-loss mse` did not say which kernel or loss it used.
+    var modelSettings: [(String, String)] {
+        let c = metrics.configuration, v = c.values
+        var rows: [(String, String)] = []
+        if c.recorded.contains(.kernelDepth) { rows.append(("depth", "\(v.kernelDepth) hidden ReLU layers")) }
+        if c.recorded.contains(.weightVariance) { rows.append(("weight variance", NumberText.shortest(v.weightVariance))) }
+        if c.recorded.contains(.biasVariance) { rows.append(("bias variance", NumberText.shortest(v.biasVariance))) }
+        if c.recorded.contains(.outerLoss) { rows.append(("outer loss", v.outerLoss.rawValue)) }
+        if c.recorded.contains(.kernelBandwidth), let bandwidth = v.kernelBandwidth {
+            rows.append(("kernel bandwidth", NumberText.shortest(bandwidth)))
+        }
+        if v.hypergradient == .unrolled {
+            rows.append(("hypergradient", "unrolled" + (c.recorded.contains(.unrollSteps) ? " through \(v.unrollSteps) steps" : "")))
+        }
+        if c.recorded.contains(.batch), let batch = v.batch { rows.append(("batch", "\(batch) training images a step")) }
+        return rows
     }
 
     private var timing: [(String, String)] {

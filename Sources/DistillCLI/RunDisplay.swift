@@ -26,14 +26,22 @@ struct DisplayOptions: ParsableArguments {
 
     func validate() throws {
         try refuseEmptyPath("--class-names", classNames, expected: "a file name")
-        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1, got \(evalEvery).") }
-        if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1, got \(snapshotEvery).") }
+        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every: expected at least 1, found '\(evalEvery)'") }
+        if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every: expected at least 1, found '\(snapshotEvery)'") }
     }
 
     /// The class names: from `--class-names`, else the dataset's own
     /// (`datasetNames`: an IDX folder's label values), else each class's index.
+    ///
+    /// - Throws: `CLIError` for a names file that cannot be read or has not one
+    ///   name per class, or that holds the dataset's own names in another order
+    ///   (`ClassNames.refuseReordered`).
     func names(classes: Int, datasetNames: [String]? = nil) throws(CLIError) -> [String] {
-        try classNames.map { path throws(CLIError) in try ClassNames.load(path, classes: classes) }
+        try classNames.map { path throws(CLIError) in
+            let names = try ClassNames.load(path, classes: classes)
+            if let datasetNames { try ClassNames.refuseReordered(names, datasetNames: datasetNames, file: path) }
+            return names
+        }
             ?? datasetNames.flatMap { $0.count == classes ? $0 : nil }
             ?? ClassNames.defaults(classes: classes)
     }

@@ -249,6 +249,26 @@ import Glibc
         }
     }
 
+    /// The class named is the smallest one, whose count the advice gives, not the
+    /// first one short of images (MNIST's `--init real --images-per-class 6000`
+    /// named class 0, 5923 images, and advised 5421, class 5's count).
+    @Test func initRealNamesTheSmallestClass() throws {
+        try expectFailure("error: --init real needs 4 training image(s) of class 2, the training set has 2; use --images-per-class 2 or --init noise",
+                          arguments: ["--init", "real", "--images-per-class", "4"]) { data in
+            try data.write(IDXArray(shape: [12], elements: .ubyte([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2])),
+                           to: "train-labels-idx1-ubyte")
+        }
+    }
+
+    /// The same for the baselines' check: the smallest class, whose count the advice gives.
+    @Test func baselinesNameTheSmallestClass() throws {
+        try expectFailure("error: --images-per-class 4 with --baselines: the random-real and k-means baselines need 4 training images of every class, but class 2 has 2; use --images-per-class 2 or leave out --baselines",
+                          arguments: ["--images-per-class", "4", "--baselines", "--steps", "3"]) { data in
+            try data.write(IDXArray(shape: [12], elements: .ubyte([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2])),
+                           to: "train-labels-idx1-ubyte")
+        }
+    }
+
     @Test func moreImagesPerClassThanInitRealCanSupply() throws {
         try expectFailure("error: --init real needs 4 training image(s) of class 0, the training set has 2; use --images-per-class 2 or --init noise",
                           arguments: ["--init", "real", "--images-per-class", "4"]) { data in

@@ -122,6 +122,13 @@ import Testing
         left.result = oneLeft
         #expect(left.sentences.contains("Test accuracy 50.00% (the one seed that did not diverge: no spread)"), "\(left.sentences)")
         #expect(left.sentences.contains("Diverged: 1 of 2 networks") && !left.sentences.contains("±"))
+        // A baseline names its seed, except the class means, which draw nothing ("(seed 0)" was said of them).
+        var means = report
+        means.baseline = "class_means"; means.set = "class-means"; means.imagesPerClass = 1; means.baselineSeed = 0
+        #expect(means.sentences.contains("trained from scratch on 1 class-means image per class, tested"), "\(means.sentences)")
+        var kmeans = means
+        kmeans.baseline = "kmeans"; kmeans.set = "kmeans"; kmeans.baselineSeed = 3
+        #expect(kmeans.sentences.contains("on 1 kmeans image per class (seed 3), tested"), "\(kmeans.sentences)")
     }
 
     /// On a `distill run` folder: its learned labels by default (soft

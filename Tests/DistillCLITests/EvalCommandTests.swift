@@ -208,6 +208,7 @@ import DistillImages
         try FileManager.default.copyItem(atPath: tree, toPath: copy)
         let given = try DistillCommand.Eval.parse(["--distilled", out, "--data", copy, "--test-fraction", "0.2"]).evaluate()
         #expect(given.dataset == copy && given.datasetSource == "--data" && given.testAccuracy == report.testAccuracy)
+        #expect(report.classWarning == nil && given.classWarning == nil)
 
         // Changed files: refused as --resume refuses them.
         try FileManager.default.removeItem(atPath: tree + "/class0/0.png")
@@ -228,5 +229,30 @@ import DistillImages
         #expect { try DistillCommand.Eval.parse(["--distilled", out]).evaluate() } throws: { error in
             String(describing: error) == "\(out) was made from gone-relative/tree (a path relative to the folder the run was started in), which is not there from here; run eval from that folder, or pass --data"
         }
+    }
+
+    /// A dataset whose classes are named otherwise than the run recorded them (a
+    /// PNG tree with a folder renamed, which moves the classes' order) is warned
+    /// of, naming both lists: the set's labels are matched to its classes by
+    /// position, and the accuracy measured so means nothing (it was silent).
+    @Test func classesNamedOtherwiseThanTheRunsAreWarnedOf() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let tree = scratch.path + "/tree", out = scratch.path + "/out", renamed = scratch.path + "/renamed"
+        try Self.colourTree(tree)
+        try DistillCommand.Run.parse(["--data", tree, "--test-fraction", "0.2", "--images-per-class", "1", "--steps", "3",
+                                      "--out", out, "--quiet"]).run()
+        try FileManager.default.copyItem(atPath: tree, toPath: renamed)
+        try FileManager.default.moveItem(atPath: renamed + "/class2", toPath: renamed + "/a-class2")
+        let report = try DistillCommand.Eval.parse(["--distilled", out, "--data", renamed, "--test-fraction", "0.2"]).evaluate()
+        #expect(report.classWarning == "warning: \(renamed) has the classes 'a-class2', 'class0', 'class1', but \(out)/metrics.json records 'class0', 'class1', 'class2' (other classes); the set's labels are taken as the dataset's classes by position, so what is measured may mean nothing")
+        // Said on standard error, before the result; the JSON on standard output stays one object.
+        let result = try distillCommand(["eval", "--distilled", out, "--data", renamed, "--test-fraction", "0.2", "--json"])
+        #expect(result.status == 0)
+        #expect(result.stderr == report.classWarning.map { $0 + "\n" })
+        #expect(result.stdout.hasPrefix("{") && result.stdout.split(separator: "\n").count == 1)
+        // The same names in another order are said so.
+        #expect(DistilledSet.classNamesWarning(folder: out, datasetPath: "d", classNames: ["class1", "class0", "class2"])?
+            .contains("(the same names in another order)") == true)
     }
 }

@@ -300,5 +300,18 @@ import _TestSupport
         #expect { try DistillCommand.Convert.files(try DatasetSources.load(cifar), into: idx) } throws: { error in
             "\(error)" == "error: \(idx): expected a new or empty folder, found an IDX dataset in it; remove it or choose another --out"
         }
+        // So is converting into a run's or a sweep's folder: the dataset would be mixed with its outputs.
+        let run = scratch.path + "/run", sweep = scratch.path + "/sweep"
+        try FileManager.default.createDirectory(atPath: run + "/checkpoint", withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: run + "/metrics.json"))
+        try FileManager.default.createDirectory(atPath: sweep + "/ipc-1", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: sweep + "/sweep.csv"))
+        #expect { try DistillCommand.Convert.files(try DatasetSources.load(cifar), into: run) } throws: { error in
+            "\(error)" == "error: \(run): expected a new or empty folder, found a run's outputs (metrics.json, checkpoint); choose another --out"
+        }
+        #expect { try DistillCommand.Convert.files(try DatasetSources.load(cifar), into: sweep) } throws: { error in
+            "\(error)" == "error: \(sweep): expected a new or empty folder, found a sweep's outputs (sweep.csv, ipc-1); choose another --out"
+        }
+        #expect(!FileManager.default.fileExists(atPath: run + "/train-images-idx3-ubyte"))
     }
 }

@@ -160,6 +160,25 @@ func expectSelfContained(_ html: String, sourceLocation: SourceLocation = #_sour
         #expect(plain.count == 2 + 6 + 2 + 2 + 4)   // run, size/steps/seed, --threads, --model ntk, --data/--out
     }
 
+    /// The options table names the settings of the run's own model: a kernel
+    /// run's depth, variances and outer loss (the page did not say them), and a
+    /// logistic run's page has none of those rows.
+    @Test func theOptionsNameTheModelsOwnSettings() throws {
+        var m = Self.metrics
+        #expect(ReportPage(metrics: m, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                           baselines: nil, rerun: ["distill"], files: [], evaluationSeconds: nil).modelSettings.isEmpty)
+        m.model = "ntk"
+        m.configuration = try JSONDecoder().decode(RecordedConfiguration.self, from: Data(#"""
+            {"model": "ntk", "kernelDepth": 3, "weightVariance": 2.0, "biasVariance": 0.01, "outerLoss": "mse", "batch": 2000}
+            """#.utf8))
+        let page = ReportPage(metrics: m, history: Self.history, testAccuracy: [], classes: [Self.picture], snapshots: [],
+                              baselines: nil, rerun: ["distill"], files: [], evaluationSeconds: nil)
+        #expect(page.modelSettings.map { "\($0.0): \($0.1)" } == ["depth: 3 hidden ReLU layers", "weight variance: 2.0",
+                                                                 "bias variance: 0.01", "outer loss: mse", "batch: 2000 training images a step"])
+        #expect(page.html.contains("<th>depth</th><td>3 hidden ReLU layers</td>"))
+        #expect(page.html.contains("<th>outer loss</th><td>mse</td>"))
+    }
+
     @Test func withoutMeasurementsTheAccuracyIsOneLabelledPointAndANote() throws {
         let page = ReportPage(metrics: Self.metrics, history: Self.history, testAccuracy: [], classes: [Self.picture],
                               snapshots: [], baselines: nil, rerun: ["distill", "run"], files: ["distilled.png"],

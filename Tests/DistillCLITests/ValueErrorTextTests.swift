@@ -34,6 +34,8 @@ import Testing
         (["run", "--l2", "1e-320"], "error: --l2: expected a positive normal number (at least 2.2250738585072014e-308), found '1e-320', a subnormal one"),
         (["sweep", "--target-accuracy", "150"], "error: --target-accuracy: expected a fraction in (0, 1] or a percentage in (1, 100], found '150'"),
         (["run", "--batch", "-5"], "error: --batch: expected at least 1, found '-5'"),
+        (["run", "--eval-every", "0"], "error: --eval-every: expected at least 1, found '0'"),
+        (["run", "--snapshot-every", "00"], "error: --snapshot-every: expected at least 1, found '00'"),
     ]
 
     @Test(arguments: cases.indices)
