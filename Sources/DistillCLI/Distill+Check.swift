@@ -24,6 +24,17 @@ extension DistillCommand {
                 too. Then it shows the implicit gradient's error when the inner solve stops \
                 early (relative tolerance 1e-1, 1e-2, 1e-3, 1e-6).
 
+                With `--model nngp|ntk` (the kernel ridge models, with their run defaults at \
+                --images-per-class), it takes the set after `--steps` steps of that model and \
+                compares the hypergradient a run takes, in images, labels and the L2 strength \
+                (through the fused pass and the model's own linear solve), with the same \
+                implicit hypergradient in float64 (a plain kernel over the training set, a \
+                Cholesky solve) and with central finite differences of the float64 loss on \
+                `--coordinates` pixels, 2 labels and the L2 strength, each side re-solving \
+                the inner problem exactly. On MNIST at 1 image per class it takes about 20 \
+                seconds on 2 cores (each difference is two float64 passes over the training \
+                set); the time grows with the images per class.
+
                 With `--measure implicit|unrolled`, it instead times one hypergradient (cold \
                 start, default tolerances, median of `--repeats`) and reads the process's peak \
                 memory from /proc/self/status (VmHWM, reset after loading the data): run one \
@@ -33,6 +44,7 @@ extension DistillCommand {
                   distill check
                   distill check --images-per-class 10 --steps 20 --coordinates 20
                   distill check --measure unrolled --unroll-steps 500 --images-per-class 10
+                  distill check --model ntk --steps 20
                 """)
 
         @OptionGroup var dataOptions: DataOptions
@@ -49,18 +61,50 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "How many pixels of the synthetic set the finite differences probe.")
         var coordinates = 12
 
-        @Option(parsing: .unconditional, help: "How many distillation steps of the logistic model, with run's settings, to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
+        @Option(name: .customLong("model"), help: ArgumentHelp("The inner model whose hypergradient is checked: logistic, or the kernel ridge models nngp and ntk (no unrolling, no --measure). \(choiceText(Self.models, defaults: LogisticModel.modelName))",
+                                   valueName: Self.models.joined(separator: "|")))
+        var modelName: String?
+
+        /// `--model`, or its default.
+        var model: String { modelName ?? LogisticModel.modelName }
+
+        /// The models `--model` takes.
+        static let models = [LogisticModel.modelName, NNGPModel.modelName, NTKModel.modelName]
+
+        @Option(parsing: .unconditional, help: "How many distillation steps of the model, with run's settings, to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
         var steps = 50
 
-        @Option(parsing: .unconditional, help: "The L2 strength of the inner logistic regression (positive).")
-        var l2 = DistillerConfiguration().l2
+        @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(Self.defaultsText { NumberText.shortest($0.l2) })"))
+        var l2: Double?
 
-        @Option(name: .customLong("init"), help: "How the synthetic images start.")
-        var initialisation = DistillerConfiguration().initialisation
+        @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start. \(choiceText(choices(Initialisation.self), defaults: Self.defaultsList { $0.initialisation.rawValue }))"),
+                transform: choice)
+        var initialisation: Initialisation?
+
+        /// A model's defaults in check (logistic: `DistillerConfiguration()`'s; the kernel
+        /// models: their run defaults at one image per class, whose l2 and init do not depend on the count).
+        static func defaults(_ model: String) -> DistillerConfiguration {
+            model == LogisticModel.modelName ? DistillerConfiguration()
+                : ((try? InnerModels.defaultConfiguration(model: model, imagesPerClass: 1)) ?? DistillerConfiguration())
+        }
+
+        /// "logistic's value; nngp, ntk: theirs" (the second part only where it differs).
+        static func defaultsList(_ value: (DistillerConfiguration) -> String) -> String {
+            let logistic = value(defaults(LogisticModel.modelName))
+            let others = models.dropFirst().filter { value(defaults($0)) != logistic }
+            guard let first = others.first else { return logistic }
+            return logistic + "; " + others.joined(separator: ", ") + ": " + value(defaults(first))
+        }
+
+        /// "(default: …)" of `defaultsList`.
+        static func defaultsText(_ value: (DistillerConfiguration) -> String) -> String { "(default: \(defaultsList(value)))" }
 
 
-        @Option(parsing: .unconditional, help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled).")
-        var unrollSteps = SizeList(sizes: [10, 100, 500])
+        @Option(parsing: .unconditional, help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled; logistic model only). (default: 10,100,500)")
+        var unrollSteps: SizeList?
+
+        /// `--unroll-steps`, or its default.
+        var unrolledStepCounts: [Int] { unrollSteps?.sizes ?? [10, 100, 500] }
 
         @Option(help: "Time one hypergradient of this method and report its peak memory, instead of checking.")
         var measure: HypergradientMethod?
@@ -75,14 +119,23 @@ extension DistillCommand {
             guard imagesPerClass >= 1 else { throw ValidationError("--images-per-class: expected at least 1, found '\(imagesPerClass)'") }
             guard coordinates >= 1 else { throw ValidationError("--coordinates: expected at least 1, found '\(coordinates)'") }
             guard steps >= 0 else { throw ValidationError("--steps: expected zero or more, found '\(steps)'") }
-            try refuseSubnormal([("--l2", l2)])
-            guard isPositiveNormal(l2) else { throw ValidationError("--l2: expected a positive number, found '\(l2)'") }
-            guard repeats >= 1 else { throw ValidationError("--repeats: expected at least 1, found '\(repeats)'") }
-            guard !unrollSteps.sizes.isEmpty, unrollSteps.sizes.allSatisfy({ $0 >= 1 }) else {
-                throw ValidationError("--unroll-steps: expected a list of step counts of at least 1, found '\(unrollSteps.sizes)'")
+            guard Self.models.contains(model) else {
+                throw ValidationError("--model: expected one of \(ValueErrorText.alternatives(Self.models)), found '\(model)'")
             }
-            if measure == .unrolled, unrollSteps.sizes.count != 1 {
-                throw ValidationError("--measure unrolled times one step count: give --unroll-steps a single value, got \(unrollSteps.sizes).")
+            if model != LogisticModel.modelName {
+                if measure != nil { throw ValidationError("--measure times the logistic model's hypergradients only; leave it out with --model \(model)") }
+                if unrollSteps != nil { throw ValidationError("--unroll-steps: the kernel ridge models are not unrolled; leave it out with --model \(model)") }
+            }
+            if let l2 {
+                try refuseSubnormal([("--l2", l2)])
+                guard isPositiveNormal(l2) else { throw ValidationError("--l2: expected a positive number, found '\(l2)'") }
+            }
+            guard repeats >= 1 else { throw ValidationError("--repeats: expected at least 1, found '\(repeats)'") }
+            guard !unrolledStepCounts.isEmpty, unrolledStepCounts.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--unroll-steps: expected a list of step counts of at least 1, found '\(unrolledStepCounts)'")
+            }
+            if measure == .unrolled, unrolledStepCounts.count != 1 {
+                throw ValidationError("--measure unrolled times one step count: give --unroll-steps a single value, got \(unrolledStepCounts).")
             }
         }
 
@@ -92,26 +145,34 @@ extension DistillCommand {
 
         private func execute() throws(CLIError) {
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: data, options: dataOptions.datasetOptions) }
-            var configuration = DistillerConfiguration()
+            var configuration = model == LogisticModel.modelName ? Self.defaults(model)
+                : ((try? InnerModels.defaultConfiguration(model: model, imagesPerClass: imagesPerClass)) ?? DistillerConfiguration())
             configuration.imagesPerClass = imagesPerClass
             configuration.seed = seed
-            configuration.l2 = l2
-            configuration.initialisation = initialisation
+            if let l2 { configuration.l2 = l2 }
+            if let initialisation { configuration.initialisation = initialisation }
             configuration.threads = threads
             var distiller = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: configuration) }
             // The header goes out at once (standard output is line-buffered), so
             // that a pipe sees the check start rather than nothing until the end.
             if !json && measure == nil {
-                print("Hypergradient check on \(data): \(dataset.train.count) training images, \(distiller.images.rows) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(initialisation.rawValue)) after \(counted(steps, "distillation step")); computing...")
+                print("Hypergradient check\(model == LogisticModel.modelName ? "" : " of --model \(model)") on \(data): \(dataset.train.count) training images, \(distiller.images.rows) synthetic images (\(imagesPerClass) per class, seed \(seed), init \(configuration.initialisation.rawValue)) after \(counted(steps, "distillation step")); computing...")
             }
             for _ in 0..<steps { _ = distiller.step(clock: { 0 }) }
+            if let kernelModel = distiller.model as? NeuralKernelModel {
+                let report = KernelHypergradientCheck(distiller: &distiller, model: kernelModel, train: dataset.train, pixels: coordinates,
+                                                      labels: 2, seed: seed, threads: threads)
+                print(json ? report.json : report.text(header: "λ = \(NumberText.shortest(distiller.l2)) after the steps; \(kernelModel.kernel.kind) of depth \(kernelModel.kernel.depth), \(kernelModel.outerLoss.rawValue) outer loss."))
+                if !report.passed { throw CLIError("a hypergradient check failed (see the verdicts above)") }
+                return
+            }
             let problem = SoftmaxRegression(images: distiller.images, labels: distiller.labels, l2: distiller.l2)
             if let measure {
                 let result = HypergradientMeasurement(problem: problem, train: dataset.train, method: measure,
-                                                      unrollSteps: unrollSteps.sizes[0], repeats: repeats, threads: threads)
+                                                      unrollSteps: unrolledStepCounts[0], repeats: repeats, threads: threads)
                 print(json ? result.json : result.sentence)
             } else {
-                let report = HypergradientCheck(problem: problem, train: dataset.train, unrollSteps: unrollSteps.sizes,
+                let report = HypergradientCheck(problem: problem, train: dataset.train, unrollSteps: unrolledStepCounts,
                                                 coordinates: coordinates, seed: seed, threads: threads)
                 print(json ? report.json : report.text(header: "λ = \(NumberText.shortest(problem.l2)) after the steps."))
                 if !report.passed { throw CLIError("a hypergradient check failed (see the verdicts above)") }
@@ -389,11 +450,11 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
 }
 
 /// `text` left-aligned in a column of `width` characters.
-private func pad(_ text: String, _ width: Int) -> String {
+func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }
 
-private func encodedJSON(_ value: some Encodable) -> String {
+func encodedJSON(_ value: some Encodable) -> String {
     let encoder = JSONEncoder.total()
     encoder.outputFormatting = [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
