@@ -178,7 +178,8 @@ public func measure(_ distiller: Distiller, history: [StepRecord], dataset: Load
         datasetSHA256: dataset.fileHashes, configuration: RecordedConfiguration(configuration, model: distiller.model),
         readability: dataset.classMeans.map { Readability(images: distiller.images, classes: distiller.imageClasses, classMeans: $0,
                                                            channels: dataset.shape.channels) },
-        baselines: nil, dataOptions: dataset.dataset.options, classValues: dataset.dataset.classValues)
+        baselines: nil, dataOptions: dataset.dataset.options, classValues: dataset.dataset.classValues,
+        pixelStandardisation: (distiller.model as? NeuralKernelModel)?.standardisation)
     return DistillationOutcome(distiller: distiller, history: history, metrics: metrics)
 }
 

@@ -65,6 +65,10 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     public var readability: Readability?
     /// The same model trained on simple sets of the same size, and on all the data.
     public var baselines: [BaselineResult]?
+    /// The NNGP / NTK models only: the affine map from pixels (in [0, 1] for byte
+    /// images, the stored value times the scale) to what the kernel sees, `(x - mean) / std`,
+    /// with the training set's global pixel mean and standard deviation.
+    public var pixelStandardisation: PixelStandardisation?
     /// The fraction of each class held out as the test split (`--test-fraction`,
     /// a single class-per-folder tree only) and the split's seed; absent otherwise.
     public var testFraction: Double?
@@ -72,7 +76,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
     /// CIFAR-100's label set (`fine` or `coarse`); absent for other formats.
     public var labelSet: String?
 
-    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, resumedWith: [String]? = nil, version: String, datasetSHA256: [String: String], configuration: RecordedConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil) {
+    public init(dataset: String, datasetFormat: String, model: String, classes: Int, classNames: [String], imageHeight: Int, imageWidth: Int, imageChannels: Int, imagesPerClass: Int, steps: Int, learningRate: Double, l2: Double, learnedL2: Double, learnLabels: Bool, learnL2: Bool, pixelRange: String, pull: Double, seed: UInt64, initialisation: String, threads: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, innerGradientNorm: Double, innerTolerance: Double, innerIterations: Int, seconds: Double, secondsPerStep: Double, loadSeconds: Double, commandLine: String, resumedWith: [String]? = nil, version: String, datasetSHA256: [String: String], configuration: RecordedConfiguration, readability: Readability? = nil, baselines: [BaselineResult]? = nil, dataOptions: DatasetOptions = DatasetOptions(), classValues: [Int]? = nil, pixelStandardisation: PixelStandardisation? = nil) {
         self.dataset = dataset
         self.datasetFormat = datasetFormat
         self.model = model
@@ -111,6 +115,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
         self.configuration = configuration
         self.readability = readability
         self.baselines = baselines
+        self.pixelStandardisation = pixelStandardisation
         testFraction = dataOptions.testFraction
         splitSeed = dataOptions.testFraction == nil ? nil : dataOptions.splitSeed
         labelSet = dataOptions.labelSet?.rawValue
@@ -133,6 +138,7 @@ public struct RunMetrics: Codable, Equatable, Sendable {
         case secondsPerStep = "seconds_per_step", loadSeconds = "load_seconds"
         case commandLine = "command_line", resumedWith = "resumed_with", version, datasetSHA256 = "dataset_sha256", configuration, readability, baselines
         case testFraction = "test_fraction", splitSeed = "split_seed", labelSet = "label_set"
+        case pixelStandardisation = "pixel_standardisation"
     }
 }
 

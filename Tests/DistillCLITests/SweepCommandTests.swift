@@ -72,6 +72,12 @@ import DistillIO
         for size in [1, 2] {
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/ipc-\(size)/metrics.json")))
             #expect(metrics.imagesPerClass == size && metrics.model == "ntk")
+            // The standardisation the kernel saw: the training set's pixel mean and standard deviation.
+            let train = try LoadedDataset(path: data).train
+            #expect(metrics.pixelStandardisation == PixelStandardisation.measured(on: train))
+            let object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/ipc-\(size)/metrics.json"))) as? [String: Any])
+            let recorded = try #require(object["pixel_standardisation"] as? [String: Double])
+            #expect(recorded["mean"] == metrics.pixelStandardisation?.mean && recorded["std"] == metrics.pixelStandardisation?.std)
             let baselines = try #require(metrics.baselines)
             #expect(baselines.map(\.name) == ["random_real", size == 1 ? "class_means" : "kmeans", "full_data"])
             #expect(baselines.allSatisfy { $0.model == "ntk" && $0.testAccuracy > 0.1 })
