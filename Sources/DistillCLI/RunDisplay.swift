@@ -187,7 +187,7 @@ final class RunDisplay: @unchecked Sendable {
         // A run stopped before its last step (a signal, --stop-after-step) is not done.
         // The steps' total time (every session's, after --resume: metrics' `seconds`, not the
         // time since this command started), then the median step's time (a slow first step does not count).
-        var time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        var time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.milliseconds(m.secondsPerStep)))"
         // After --resume the totals are every session's: said so, with this session's share.
         if let start = resumedFrom {
             let own = outcome.history.filter { $0.step > start && $0.step <= step }
