@@ -37,7 +37,7 @@ extension DistillCommand {
         @Option(help: "The folder to write the sweep into; created if missing.")
         var out = "out-sweep"
 
-        @Flag(help: "Print only errors and the final summary.")
+        @Flag(help: "Print only errors and the results: the ceiling's line, one line per size as it finishes (and one for its networks with --network), the files written and, with --target-accuracy, the smallest size reaching it; not the steps' lines, the baselines' announcements, the networks' progress or a large or long sweep's estimates.")
         var quiet = false
 
         @Flag(help: "Delete an earlier sweep's outputs found in --out (its summaries and every ipc-K folder's run) before starting; without it such a folder is refused.")
