@@ -35,4 +35,37 @@ import Glibc
         #expect(try RunFaultTests.metrics(out)["steps"] as? Int == checkpoint.state.step)
         #expect(RunFaultTests.partialFiles(under: s.path).isEmpty)
     }
+
+    /// `distill sweep | head -1`: the sweep stops during its first size as `run`
+    /// does (status 141, the account on standard error), that size's folder keeps
+    /// its outputs and checkpoint and resumes with `run --resume`, and no later
+    /// size is run.
+    @Test func aClosedPipeStopsTheSweepDuringASizeAndKeepsItsOutputs() throws {
+        let s = try RunFaultTests.Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/sweep"
+        // Plain lines at step 1 and every 2,000 steps: the closed pipe is found at the first after it closes.
+        let run = try RunFaultTests.LiveRun(["--data", s.data.path, "--out", out, "--images-per-class", "1,2", "--steps", "20000"],
+                                            command: "sweep")
+        let first = run.line(from: run.output)
+        #expect(first?.hasPrefix("Distilling 12 training images of 4x4 pixels") == true, "\(first ?? "nil")")
+        try run.output.fileHandleForReading.close()
+        let errors = run.errors.fileHandleForReading.readDataToEndOfFile()
+        run.process.waitUntilExit()
+        let stderr = String(decoding: errors, as: UTF8.self)
+        #expect(run.process.terminationReason == .exit, "killed by a signal: \(stderr)")
+        #expect(run.process.terminationStatus == 128 + SIGPIPE, "\(stderr)")
+        #expect(stderr.contains(StopOnSignal.closedOutputAcknowledgement), "\(stderr)")
+        #expect(stderr.contains("Stopped (standard output closed) during 1 per class, after step ")
+                && stderr.contains("continue it with: distill run --resume \(out)/ipc-1\n"), "\(stderr)")
+        #expect(stderr.contains("No size is complete.\nNot run: 2 per class. A sweep does not resume;"), "\(stderr)")
+        let checkpoint = try Checkpoint.read(from: out + "/ipc-1")
+        #expect(checkpoint.state.step >= 1 && checkpoint.state.step < 20000)
+        #expect(try RunFaultTests.metrics(out + "/ipc-1")["steps"] as? Int == checkpoint.state.step)
+        #expect(!FileManager.default.fileExists(atPath: out + "/ipc-2") && !FileManager.default.fileExists(atPath: out + "/sweep.csv"))
+        #expect(RunFaultTests.partialFiles(under: s.path).isEmpty)
+        let next = checkpoint.state.step + 1
+        let resumed = try runDistill(["--resume", out + "/ipc-1", "--stop-after-step", "\(next)", "--quiet"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("Ran \(next) of the 20000 steps in "), "\(resumed.stdout)\(resumed.stderr)")
+    }
 }
