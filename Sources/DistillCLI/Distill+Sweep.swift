@@ -119,6 +119,14 @@ extension DistillCommand {
             // The ceiling, with the outer loss its training loss was measured with.
             var fullData: (result: BaselineResult, outerLoss: KernelOuterLoss)?
             for size in imagesPerClass.sizes {
+                // Standard output closed while the last size finished (`sweep --quiet | head -1`):
+                // stop before this one, as its first step would, rather than leave it begun.
+                if let last = rows.last?.imagesPerClass, ClosedOutput.failed {
+                    for line in ["Stopped (standard output closed) before the run of \(size) per class."] + stopSummary(size: last, complete: rows.map(\.imagesPerClass)) {
+                        printError(line)
+                    }
+                    return SIGPIPE
+                }
                 let folder = sweepFolder.folder(size)
                 // The same guarded run as `distill run`: guards, checkpoints, signals.
                 let request = DistillationSession.Request(configuration: options.configuration(imagesPerClass: size), data: options.data,

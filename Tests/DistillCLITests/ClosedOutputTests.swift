@@ -68,4 +68,35 @@ import Glibc
         let resumed = try runDistill(["--resume", out + "/ipc-1", "--stop-after-step", "\(next)", "--quiet"])
         #expect(resumed.status == 0 && resumed.stdout.contains("Ran \(next) of the 20000 steps in "), "\(resumed.stdout)\(resumed.stderr)")
     }
+
+    /// `distill sweep --quiet | head -1` closed as a size finished (its ceiling's
+    /// line and its own the last written): the sweep stops before the next size,
+    /// which it used to begin and leave stopped after one step, with status 141
+    /// and the account on standard error.
+    @Test func aSweepWhoseOutputClosedAsASizeFinishedStopsBeforeTheNext() throws {
+        let s = try RunFaultTests.Scratch()
+        defer { s.scratch.cleanUp() }
+        let out = s.path + "/sweep"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(distillExecutable))
+        process.arguments = ["sweep", "--data", s.data.path, "--out", out, "--images-per-class", "1,2", "--steps", "3", "--quiet"]
+        // A pipe without a reader from the start: the first line (the ceiling's, after size 1's baselines) fails.
+        let output = Pipe(), errors = Pipe()
+        try output.fileHandleForReading.close()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGPIPE, "\(stderr)")
+        #expect(stderr == """
+            Stopped (standard output closed) before the run of 2 per class.
+            Complete: 1 per class (\(out)/ipc-1).
+            Not run: 2 per class. A sweep does not resume; for it, run the same command with --images-per-class 2 and another --out.
+            sweep.csv, sweep.md and sweep.svg were not written.
+
+            """, "\(stderr)")
+        #expect(try RunFaultTests.metrics(out + "/ipc-1")["baselines"] != nil)
+        #expect(!FileManager.default.fileExists(atPath: out + "/ipc-2") && !FileManager.default.fileExists(atPath: out + "/sweep.csv"))
+    }
 }
