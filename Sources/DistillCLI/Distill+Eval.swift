@@ -28,7 +28,9 @@ extension DistillCommand {
                 It trains the inner model the run used (`model` and its settings in the folder's \
                 metrics.json; `--model` for a set made elsewhere, logistic by default) on them \
                 alone to optimality (certified to 1e-9 of the gradient norm at zero), with the L2 \
-                strength from `--l2`, else from `learned_l2` or `l2` in metrics.json, and prints \
+                strength from `--l2`, else from `learned_l2` or `l2` in metrics.json. A `--model` \
+                other than the run's is refused without `--l2`: the run's L2 strength is its own \
+                model's (an ntk run's means nothing to logistic). It prints \
                 which model it trained, its test accuracy and loss, its training loss and \
                 accuracy, the gradient norm reached, and the images' readability: their Pearson \
                 correlation with their class's mean training image (mean and minimum; an image's \
@@ -51,7 +53,7 @@ extension DistillCommand {
 
         @OptionGroup var dataOptions: DataOptionGroup<EvalDataDefault>
 
-        @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive). (default: the one in the set's metrics.json)")
+        @Option(parsing: .unconditional, help: "The L2 strength of the model trained on the set (positive); required with a --model other than the run's, whose recorded L2 strength is for its own model. (default: the one in the set's metrics.json)")
         var l2: Double?
 
         @Option(help: ArgumentHelp("The inner model to train on the set. \(choiceText(InnerModels.names, defaults: "the one in the set's metrics.json, else logistic"))",
@@ -96,6 +98,7 @@ extension DistillCommand {
         /// Loads the dataset and the distilled set, trains the run's model and measures.
         func evaluate() throws -> EvalReport {
             guard let distilled else { throw DistilledSetError(description: "--distilled: expected the folder of a distilled set, found none") }
+            try refuseAnotherModelsL2(distilled)
             let clock = Stopwatch()
             let source = try EvalDataset.choose(dataOptions, distilled: distilled)
             let dataset = try source.load(distilled: distilled)
@@ -124,6 +127,25 @@ extension DistillCommand {
                 innerIterations: fit.iterations, innerConverged: fit.converged,
                 readability: readability, seconds: clock.seconds, classWarning: classWarning)
         }
+    }
+}
+
+extension DistillCommand.Eval {
+    /// Refuses, before anything is loaded, `--model` other than the model of the
+    /// run in `distilled` (its metrics.json's `configuration.model`, else `model`)
+    /// without `--l2`: the L2 strength the run records was learned or chosen for
+    /// its own model (an NTK run's 4.8e-3 means nothing to logistic regression),
+    /// so the one for `--model` must be given; the message offers the run's value
+    /// to use it anyway. A folder without a recorded model (a set made by another
+    /// tool) is not refused.
+    ///
+    /// - Throws: `DistilledSetError` naming metrics.json, both models, the recorded
+    ///   L2 strength and the `--l2` to give.
+    func refuseAnotherModelsL2(_ distilled: String) throws {
+        guard let model, l2 == nil, let recorded = DistilledSet.recordedModel(in: distilled), recorded != model else { return }
+        let (value, source) = try DistilledSet.l2(in: distilled)
+        let key = source.hasPrefix("metrics.json ") ? String(source.dropFirst("metrics.json ".count)) : source
+        throw DistilledSetError(description: "\(distilled)/\(RunFiles.metrics): --model \(model) is not the run's model (\(recorded)), whose L2 strength (\(key) \(scientific(value))) is for \(recorded), not \(model); give --l2 for \(model) (--l2 \(NumberText.shortest(value)) uses the run's anyway)")
     }
 }
 
@@ -266,6 +288,15 @@ struct DistilledSet {
         guard let data = FileManager.default.contents(atPath: folder + "/" + RunFiles.metrics),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return object["class_names"] as? [String]
+    }
+
+    /// The inner model the run that made the set in `folder` used, as its
+    /// metrics.json records it (`configuration.model`, else `model`), or nil when
+    /// it records none (no metrics.json, a set made by another tool).
+    static func recordedModel(in folder: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: folder + "/" + RunFiles.metrics),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return (object["configuration"] as? [String: Any])?["model"] as? String ?? object["model"] as? String
     }
 
     /// A warning when the dataset at `datasetPath` names its classes (`classNames`,

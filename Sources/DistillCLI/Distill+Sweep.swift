@@ -37,7 +37,7 @@ extension DistillCommand {
         @Option(help: "The folder to write the sweep into; created if missing.")
         var out = "out-sweep"
 
-        @Flag(help: "Print only errors and the final summary.")
+        @Flag(help: "Print only errors and the results: the ceiling's line, one line per size as it finishes (and one for its networks with --network), the files written and, with --target-accuracy, the smallest size reaching it; not the steps' lines, the baselines' announcements, the networks' progress or a large or long sweep's estimates.")
         var quiet = false
 
         @Flag(help: "Delete an earlier sweep's outputs found in --out (its summaries and every ipc-K folder's run) before starting; without it such a folder is refused.")
@@ -119,6 +119,14 @@ extension DistillCommand {
             // The ceiling, with the outer loss its training loss was measured with.
             var fullData: (result: BaselineResult, outerLoss: KernelOuterLoss)?
             for size in imagesPerClass.sizes {
+                // Standard output closed while the last size finished (`sweep --quiet | head -1`):
+                // stop before this one, as its first step would, rather than leave it begun.
+                if let last = rows.last?.imagesPerClass, ClosedOutput.failed {
+                    for line in ["Stopped (standard output closed) before the run of \(size) per class."] + stopSummary(size: last, complete: rows.map(\.imagesPerClass)) {
+                        printError(line)
+                    }
+                    return SIGPIPE
+                }
                 let folder = sweepFolder.folder(size)
                 // The same guarded run as `distill run`: guards, checkpoints, signals.
                 let request = DistillationSession.Request(configuration: options.configuration(imagesPerClass: size), data: options.data,

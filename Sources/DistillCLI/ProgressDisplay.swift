@@ -94,8 +94,9 @@ final class LiveProgressLine: DistillationObserver {
     /// The last step's line is drawn before the run measures its final test
     /// accuracy: when the probe (an observer before this one) has closed its curve
     /// with that figure, the line is redrawn with it. Its elapsed time is the wall
-    /// time since the first step began, with the test-accuracy measurements; the
-    /// summary's "of distillation" counts the steps alone.
+    /// time since the first step began, with the test-accuracy measurements and
+    /// checkpoints; the summary's "of distillation" counts the steps alone and
+    /// says so (`RunDisplay.distillationCovers`).
     func finished(_ outcome: DistillationOutcome) {
         guard drawn else { return }
         let open = !sharesTerminalWithErrors || OpenProgressLine.close()

@@ -241,7 +241,7 @@ struct ReportPage {
 
     private var timing: [(String, String)] {
         let m = metrics
-        var rows = [("all steps, in total", NumberText.duration(m.seconds)), ("median step", "\(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms"),
+        var rows = [("all steps, in total", NumberText.duration(m.seconds)), ("median step", NumberText.milliseconds(m.secondsPerStep)),
                     ("loading the data", NumberText.duration(m.loadSeconds))]
         if let evaluationSeconds, !testAccuracy.isEmpty {
             rows.append(("measuring the test accuracy during the run", NumberText.duration(evaluationSeconds)))

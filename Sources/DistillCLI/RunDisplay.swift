@@ -181,13 +181,18 @@ final class RunDisplay: @unchecked Sendable {
     /// a table when they were trained. Its first line says "Done" only when the
     /// run reached its last step. `resumedFrom`: the step a resumed run's session
     /// started from (nil: the run was not resumed).
+    ///
+    /// Its time is that of the steps alone (`distillationCovers`), unlike the live
+    /// progress line's elapsed time (`LiveProgressLine.finished`).
     func summary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) -> String {
         let m = outcome.metrics
         let step = outcome.distiller.step, steps = outcome.distiller.configuration.steps
         // A run stopped before its last step (a signal, --stop-after-step) is not done.
         // The steps' total time (every session's, after --resume: metrics' `seconds`, not the
         // time since this command started), then the median step's time (a slow first step does not count).
-        var time = "\(NumberText.duration(m.seconds)) of distillation (median step \(NumberText.fixed(1000 * m.secondsPerStep, digits: 1)) ms)"
+        // Said to cover the steps alone: the live line's elapsed time, the wall time since the first
+        // step, also counts the test-accuracy checks and the checkpoints, and is often larger.
+        var time = "\(NumberText.duration(m.seconds)) of distillation (\(Self.distillationCovers); median step \(NumberText.milliseconds(m.secondsPerStep)))"
         // After --resume the totals are every session's: said so, with this session's share.
         if let start = resumedFrom {
             let own = outcome.history.filter { $0.step > start && $0.step <= step }
@@ -226,6 +231,9 @@ final class RunDisplay: @unchecked Sendable {
         }
         return TextTable.lines(rows, rightAligned: [false, true, true]) + (note.map { [$0] } ?? [])
     }
+
+    /// What the summary's "N s of distillation" counts, said after it.
+    static let distillationCovers = "the steps alone, without test-accuracy checks or saving"
 
     func printSummary(_ outcome: DistillationOutcome, folder: String, files: [String], resumedFrom: Int? = nil) {
         printFinal(summary(outcome, folder: folder, files: files, resumedFrom: resumedFrom))

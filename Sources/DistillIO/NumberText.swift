@@ -111,13 +111,21 @@ public enum NumberText {
         return fixed(x, digits: max(0, significant - 1 - exponent))
     }
 
-    /// Seconds as people read durations: `21.4 ms`, `512 ms` (under a second),
+    /// Seconds as people read durations: `12 µs` (what would round to `0.0 ms`;
+    /// `< 1 µs` under half a microsecond), `21.4 ms`, `512 ms` (under a second),
     /// `4.3 s`, `2m05s`, `1h02m`, or for more than 10,000 hours `1.20e+04 h`;
-    /// `?` for NaN, negative or infinite.
+    /// `0 s` for exactly zero (nothing was timed) and `?` for NaN, negative or infinite.
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
-        // Below the rounding to "1.0 s": milliseconds, with a decimal under 100 ms.
-        if seconds < 0.099_95 { return fixed(1000 * seconds, digits: 1) + " ms" }
+        guard seconds > 0 else { return "0 s" }
+        // Below the rounding to "1.0 s": milliseconds, with a decimal under 100 ms;
+        // below the rounding to "0.1 ms", microseconds (a tiny dataset's step said "0.0 ms").
+        if seconds < 0.099_95 {
+            let milliseconds = fixed(1000 * seconds, digits: 1)
+            guard milliseconds == "0.0" else { return milliseconds + " ms" }
+            let microseconds = fixed(1e6 * seconds, digits: 0)
+            return (microseconds == "0" ? "< 1" : microseconds) + " \u{00B5}s"
+        }
         if seconds < 0.95 { return fixed(1000 * seconds, digits: 0) + " ms" }
         if seconds < 59.95 { return fixed(seconds, digits: 1) + " s" }
         let whole = seconds.rounded()
@@ -126,6 +134,16 @@ public enum NumberText {
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         if total < 3600 { return "\(total / 60)m\(two(total % 60))s" }
         return "\(total / 3600)h\(two(total / 60 % 60))m"
+    }
+
+    /// Seconds as milliseconds with one decimal, at any size (`12.3 ms`,
+    /// `1234.5 ms`: step times, compared across runs), except what would read
+    /// `0.0 ms`, given in microseconds as `duration` gives it (`12 µs`, `0 s`);
+    /// `?` for NaN, negative or infinite.
+    public static func milliseconds(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let text = fixed(1000 * seconds, digits: 1)
+        return text == "0.0" ? duration(seconds) : text + " ms"
     }
 
     static func nonFinite(_ x: Double) -> String {

@@ -112,6 +112,36 @@ import DistillImages
         #expect(soft1.readability == hard.readability)
     }
 
+    /// `--model` other than the run's without `--l2` is refused (the NTK run's learned
+    /// L2 strength was silently used for logistic regression), naming the file, both
+    /// models, the recorded L2 and the `--l2` to give; with `--l2` it is evaluated.
+    @Test func anotherModelThanTheRunsNeedsItsOwnL2() throws {
+        let f = try Fixture()
+        defer { f.scratch.cleanUp() }
+        try f.writeMetrics(#"{"model": "ntk", "l2": 0.001, "learned_l2": 0.0048, "configuration": {"model": "ntk"}}"#)
+        let expected = "\(f.set)/metrics.json: --model logistic is not the run's model (ntk), whose L2 strength (learned_l2 4.80e-03) is for ntk, not logistic; give --l2 for logistic (--l2 0.0048 uses the run's anyway)"
+        #expect { try f.eval(["--model", "logistic"]) } throws: { error in String(describing: error) == expected }
+        // A run whose metrics.json records its model at the top level only, and `l2` alone.
+        try f.writeMetrics(#"{"model": "ridge", "l2": 0.1}"#)
+        #expect { try f.eval(["--model", "logistic"]) } throws: { error in
+            String(describing: error).hasSuffix("metrics.json: --model logistic is not the run's model (ridge), whose L2 strength (l2 1.00e-01) is for ridge, not logistic; give --l2 for logistic (--l2 0.1 uses the run's anyway)")
+        }
+        let given = try f.eval(["--model", "logistic", "--l2", "0.01"])
+        #expect(given.model == "logistic" && given.l2 == 0.01 && given.l2Source == "--l2")
+        // The run's own model, or a folder that records none, takes the recorded L2 as before.
+        try f.writeMetrics(#"{"model": "logistic", "l2": 0.1, "learned_l2": 0.02}"#)
+        #expect(try f.eval(["--model", "logistic"]).l2 == 0.02)
+        try f.writeMetrics(#"{"l2": 0.1}"#)
+        #expect(try f.eval(["--model", "logistic"]).l2 == 0.1)
+        // Through the executable: one line on standard error, status 1.
+        try f.writeMetrics(#"{"model": "ntk", "l2": 0.001, "learned_l2": 0.0048, "configuration": {"model": "ntk"}}"#)
+        let eval = try distillCommand(["eval", "--distilled", f.set, "--data", f.data, "--model", "logistic"])
+        #expect(eval.status == 1 && eval.stdout.isEmpty && eval.stderr == "error: " + expected + "\n", "\(eval.stderr)")
+        let help = try distillCommand(["eval", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: #" +"#, with: " ", options: .regularExpression)
+        #expect(help.contains("required with a --model other than the run's"), "\(help)")
+    }
+
     @Test func aMissingL2IsAnErrorNamingWhatWasMissing() throws {
         let f = try Fixture()
         defer { f.scratch.cleanUp() }

@@ -332,7 +332,7 @@ import Glibc
         #expect(resumed.stdout.contains("Done: ") && !resumed.stdout.contains("Ran ") && !resumed.stdout.contains("Stopped after"), "\(resumed.stdout)")
         // Its totals are every session's, and it says so, with this session's steps and time.
         let done = try #require(resumed.stdout.split(separator: "\n").first { $0.hasPrefix("Done: ") })
-        #expect(done.range(of: #"^Done: 10 steps in [0-9.]+ m?s of distillation \(median step [0-9.]+ ms\), every session's; this one ran steps 4 to 10 in [0-9.]+ m?s\.$"#,
+        #expect(done.range(of: #"^Done: 10 steps in [0-9.]+ [m\#u{00B5}]?s of distillation \(the steps alone, without test-accuracy checks or saving; median step [0-9.]+ [m\#u{00B5}]s\), every session's; this one ran steps 4 to 10 in [0-9.]+ [m\#u{00B5}]?s\.$"#,
                            options: .regularExpression) != nil, "\(done)")
         #expect(!stopped.stdout.contains("every session's"))
     }

@@ -97,6 +97,28 @@ import DistillIO
     /// that it takes minutes.
     /// sweep.md gives each size's distillation time as the run's closing line
     /// does (`NumberText.duration`): a 22 ms run is "21.8 ms", never "0.0".
+    /// `--quiet` prints what its help says (it said "only errors and the final
+    /// summary" while a line for the ceiling and one per size were printed): the
+    /// ceiling's line, one line per size, the files written and the target's line,
+    /// and none of the steps' lines or announcements.
+    @Test func quietPrintsWhatItsHelpSays() throws {
+        let help = DistillCommand.Sweep.helpMessage(columns: 10_000)
+        #expect(help.contains("Print only errors and the results: the ceiling's line, one line per size as it finishes (and one for its networks with --network), the files written and, with --target-accuracy, the smallest size reaching it;"), "\(help)")
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanUp() }
+        let data = DataFolder(scratch: scratch.path), out = scratch.path + "/sweep"
+        try data.writeSmallDataset()
+        let sweep = try distillCommand(["sweep", "--data", data.path, "--out", out, "--images-per-class", "1,2", "--steps", "3",
+                                        "--target-accuracy", "0.01", "--quiet"])
+        #expect(sweep.status == 0 && sweep.stderr.isEmpty, "\(sweep.stderr)")
+        let lines = sweep.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 5, "\(sweep.stdout)")
+        guard lines.count == 5 else { return }
+        #expect(lines[0].hasPrefix("Ceiling: logistic on all the training data at L2 "), "\(lines[0])")
+        #expect(lines[1].hasPrefix("1 per class: test accuracy ") && lines[2].hasPrefix("2 per class: test accuracy "), "\(sweep.stdout)")
+        #expect(lines[3].hasPrefix("Wrote \(out)/sweep.csv, ") && lines[4].hasPrefix("The smallest size reaching 1.00% test accuracy: "), "\(sweep.stdout)")
+    }
+
     @Test func sweepMarkdownGivesShortRunsInMilliseconds() {
         let rows = [(1, 0.021_8), (2, 0.512), (5, 4.3), (10, 125.0)].map {
             SweepRow(imagesPerClass: $0.0, testAccuracy: 0.9, trainLoss: 0.3, correlation: nil, seconds: $0.1, baselines: [])

@@ -88,7 +88,14 @@ extension Float {
         #expect(NumberText.duration(4.26) == "4.3 s" && NumberText.duration(125) == "2m05s" && NumberText.duration(3725) == "1h02m")
         #expect(NumberText.duration(59.97) == "1m00s")
         // Under a second, milliseconds (a 2-step run used to say "Done in 0.0 s").
-        #expect(NumberText.duration(0.0214) == "21.4 ms" && NumberText.duration(0) == "0.0 ms" && NumberText.duration(0.09996) == "100 ms")
+        #expect(NumberText.duration(0.0214) == "21.4 ms" && NumberText.duration(0.09996) == "100 ms")
+        // What would read "0.0 ms" (a tiny dataset's step) is given in microseconds; exactly
+        // zero (nothing timed) is "0 s", and a positive time never reads as zero.
+        #expect(NumberText.duration(0.000_012) == "12 \u{00B5}s" && NumberText.duration(0.000_049_9) == "50 \u{00B5}s")
+        #expect(NumberText.duration(0.000_051) == "0.1 ms" && NumberText.duration(0.000_000_3) == "< 1 \u{00B5}s")
+        #expect(NumberText.duration(0) == "0 s" && NumberText.duration(-1) == "?")
+        #expect(NumberText.milliseconds(0.0123) == "12.3 ms" && NumberText.milliseconds(1.2345) == "1234.5 ms")
+        #expect(NumberText.milliseconds(0.000_012) == "12 \u{00B5}s" && NumberText.milliseconds(0) == "0 s" && NumberText.milliseconds(.nan) == "?")
         #expect(NumberText.duration(0.512) == "512 ms" && NumberText.duration(0.9499) == "950 ms" && NumberText.duration(0.95) == "1.0 s")
         #expect(NumberText.duration(1e300) == "2.78e+296 h" && NumberText.duration(.nan) == "?")
     }
