@@ -62,6 +62,13 @@
 // This holds for finite support values and finite cotangents D: with an infinite or NaN
 // one the dense products would have made 0 x inf = NaN where the sparse ones skip it.
 // distill_nk_rows_with's options force either path (tests) and count the multiply-adds done.
+//
+// AMX tiles (byte images, NK_AMX_FROM <= m <= 16, a CPU and OS with AMX-INT8; the default
+// unless the options ask for the FMA loops): the narrow sweep's two products run on the
+// tiles instead (neural_kernel_amx.c: exact integer products, each rounded once; not the
+// FMA loops' bits), over super-blocks of two blocks; the rest of the pass is unchanged.
+// The cross-entropy (AVX-512) takes e^x and log on Double lanes (exp_pd, log_pd, within
+// 2 ulp of glibc) for a group of rows at once (group_loss_ce).
 
 #include "distill_kernels.h"
 #include "distill_neural_kernel.h"
@@ -1272,7 +1279,7 @@ AVX512 static void group_loss_mse(long classes, double (*f)[DISTILL_NK_MAX_CLASS
 /// the nearest integer to x / ln 2 and |r| <= ln 2 / 2 (ln 2 in two parts, so r is exact to
 /// about 2^-60), e^r by its Taylor polynomial to degree 13 (truncation below 5e-18 relative),
 /// then 2^k e^r by vscalefpd (0 for x below about -745, as exp). Measured against glibc's exp:
-/// within 2 ulp over [-745, 0] (NeuralKernelLossTests).
+/// within 2 ulp over [-745, 0] (NeuralKernelAMXTests).
 AVX512 static inline __m512d exp_pd(__m512d x) {
     const __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT);
     __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(6.93147180369123816490e-01), x);   // ln 2, high 32 bits
@@ -1288,7 +1295,7 @@ AVX512 static inline __m512d exp_pd(__m512d x) {
 /// log y on 8 Double lanes for finite y >= 1 (here: a sum of exponentials whose largest is 1):
 /// y = m 2^e with m in [√½, √2), log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| <= 0.172, by its
 /// odd series to t^23 (truncation below 1e-19), plus e ln 2 (in two parts). Within 2 ulp of
-/// glibc's log over [1, 1e6] (NeuralKernelLossTests).
+/// glibc's log over [1, 1e6] (NeuralKernelAMXTests).
 AVX512 static inline __m512d log_pd(__m512d y) {
     __m512d m = _mm512_getmant_pd(y, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
     __m512d e = _mm512_getexp_pd(y);

@@ -12,6 +12,19 @@ import Glibc
 /// outputs and a checkpoint are written, the folder can be resumed, and
 /// standard error says so.
 @Suite struct ClosedOutputTests {
+    /// Closes `run`'s standard output as `head` would, waits for it, and returns its
+    /// standard error, having checked that it exited (not killed) with status 141 and
+    /// acknowledged the closed output.
+    static func closeOutputAndWait(_ run: RunFaultTests.LiveRun) throws -> String {
+        try run.output.fileHandleForReading.close()
+        let errors = run.errors.fileHandleForReading.readDataToEndOfFile()
+        run.process.waitUntilExit()
+        let stderr = String(decoding: errors, as: UTF8.self)
+        #expect(run.process.terminationReason == .exit, "killed by a signal: \(stderr)")
+        #expect(run.process.terminationStatus == 128 + SIGPIPE, "\(stderr)")
+        #expect(stderr.contains(StopOnSignal.closedOutputAcknowledgement), "\(stderr)")
+        return stderr
+    }
     /// JSON lines: one a step, so the closed pipe is found at the next step.
     @Test func aClosedPipeStopsTheRunAfterItsStepAndKeepsItsOutputs() throws {
         let s = try RunFaultTests.Scratch()
@@ -22,13 +35,7 @@ import Glibc
         // Read the opening line, then close the pipe as `head -1` would.
         let first = run.line(from: run.output)
         #expect(first?.hasPrefix("{") == true, "\(first ?? "nil")")
-        try run.output.fileHandleForReading.close()
-        let errors = run.errors.fileHandleForReading.readDataToEndOfFile()
-        run.process.waitUntilExit()
-        let stderr = String(decoding: errors, as: UTF8.self)
-        #expect(run.process.terminationReason == .exit, "killed by a signal: \(stderr)")
-        #expect(run.process.terminationStatus == 128 + SIGPIPE, "\(stderr)")
-        #expect(stderr.contains(StopOnSignal.closedOutputAcknowledgement), "\(stderr)")
+        let stderr = try Self.closeOutputAndWait(run)
         #expect(stderr.contains("Stopped (standard output closed) after step ") && stderr.contains("Continue with: distill run --resume \(out)"), "\(stderr)")
         let checkpoint = try Checkpoint.read(from: out)
         #expect(checkpoint.state.step >= 1 && checkpoint.state.step < Int(steps)!)
@@ -49,13 +56,7 @@ import Glibc
                                             command: "sweep")
         let first = run.line(from: run.output)
         #expect(first?.hasPrefix("Distilling 12 training images of 4x4 pixels") == true, "\(first ?? "nil")")
-        try run.output.fileHandleForReading.close()
-        let errors = run.errors.fileHandleForReading.readDataToEndOfFile()
-        run.process.waitUntilExit()
-        let stderr = String(decoding: errors, as: UTF8.self)
-        #expect(run.process.terminationReason == .exit, "killed by a signal: \(stderr)")
-        #expect(run.process.terminationStatus == 128 + SIGPIPE, "\(stderr)")
-        #expect(stderr.contains(StopOnSignal.closedOutputAcknowledgement), "\(stderr)")
+        let stderr = try Self.closeOutputAndWait(run)
         #expect(stderr.contains("Stopped (standard output closed) during 1 per class, after step ")
                 && stderr.contains("continue it with: distill run --resume \(out)/ipc-1\n"), "\(stderr)")
         #expect(stderr.contains("No size is complete.\nNot run: 2 per class. A sweep does not resume;"), "\(stderr)")
