@@ -134,7 +134,7 @@ extension DistillCommand.Eval {
     /// Refuses, before anything is loaded, `--model` other than the model of the
     /// run in `distilled` (its metrics.json's `configuration.model`, else `model`)
     /// without `--l2`: the L2 strength the run records was learned or chosen for
-    /// its own model (an NTK run's 4.8e-3 means nothing to logistic regression),
+    /// its own model (an NTK run's 4.7e-3 means nothing to logistic regression),
     /// so the one for `--model` must be given; the message offers the run's value
     /// to use it anyway. A folder without a recorded model (a set made by another
     /// tool) is not refused.

@@ -52,7 +52,7 @@ extension DistillCommand {
         @Flag(help: "Delete the files of another run found in --out (every output, progress.png, snapshots/ and checkpoint/) before starting; without it such a folder is refused.")
         var replace = false
 
-        @Flag(help: "A flag (sweep's --baselines takes on or off): also train the same model on random real images, class means or k-means centroids of the same size, and on all the training data (about 15 s more on MNIST; for nngp and ntk a class-balanced subset of 10,000 images, the largest one Cholesky factorisation handles in about a minute: a few minutes and about 3.3 GB more), and record them in metrics.json and report.html.")
+        @Flag(help: "A flag (sweep's --baselines takes on or off): also train the same model on random real images, class means or k-means centroids of the same size, and on all the training data (about 15 s more on MNIST; for nngp and ntk a class-balanced subset of 10,000 images, the largest one Cholesky factorisation handles in under a minute: up to a minute or two and about 3.3 GB more), and record them in metrics.json and report.html.")
         var baselines = false
 
         @OptionGroup(title: "Watching the run") var display: DisplayOptions

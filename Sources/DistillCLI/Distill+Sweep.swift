@@ -298,8 +298,8 @@ extension DistillCommand.Sweep {
     static func ceilingAnnouncement(model: String, size: CeilingSize, set: String, baselines: String = "the baselines of this size") -> String {
         let start = "Training \(baselines) and the ceiling (\(model) on \(set) at L2 \(fullDataCeilingL2))"
         guard let bytes = size.kernelBytes(model: model) else { return start + "..." }
-        // 10,000 images: 35 s for the factorisation alone on the idle 2-core machine (`NeuralKernelCeiling`).
-        let long = size.images >= 5000 ? "; minutes on 2 cores" : ""
+        // 10,000 images on MNIST: 25 s in all on the 2-core machine when idle, 40 s loaded (2026-11-30).
+        let long = size.images >= 5000 ? "; up to a minute or two on 2 cores" : ""
         return start + ": one Cholesky factorisation of its \(size.images) x \(size.images) kernel matrix (about \(ResourceEstimate.text(Double(bytes))) of memory), then the kernel against every training and test image\(long)..."
     }
 

@@ -22,13 +22,32 @@ import Testing
     @Test func theLossOnlyRowIsExplainedInTheHelp() throws {
         let help = DistillCommand.helpMessage(for: DistillCommand.Bench.self, columns: 1000)
         let report = KernelBenchReport(
-            model: "ntk", depth: 2, passMs: 2, forwardPassMs: 1, innerSolveMs: 1, stepMs: 3, loadMs: 1, passGflops: 1,
+            model: "ntk", depth: 2, outerLoss: "mse", passMs: 2, forwardPassMs: 1, innerSolveMs: 1, stepMs: 3, loadMs: 1, passGflops: 1,
             peakGflops: 2, boundMs: 1, passToBoundRatio: 2, stepToBoundRatio: 3, multiplyAddFraction: 0.5, peakRSSBytes: 1,
             threads: 1, imagesPerClass: 1, supportImages: 10, repetitions: 1, trainImages: 10, features: 4, classes: 10, avx512: false,
             amxProducts: false)
         #expect(report.table.contains("\n    loss only  "))
         #expect(report.json.contains("\"forward_pass_ms\""))
         #expect(help.contains("Its row \"loss only\" (forward_pass_ms in --json) times the same pass without the gradients"))
+    }
+
+    /// The NTK table's header names the outer loss it timed (the default and `--outer-loss mse`
+    /// used to print the same header), and "work done" says what the products did: the share
+    /// skipped, none skipped (at 2 per class on MNIST nothing can be), or AMX tiles.
+    @Test func theKernelTableNamesItsLossAndWhatTheProductsDid() {
+        var report = KernelBenchReport(
+            model: "ntk", depth: 2, outerLoss: "cross-entropy", passMs: 2, forwardPassMs: 1, innerSolveMs: 1, stepMs: 3, loadMs: 1,
+            passGflops: 1, peakGflops: 2, boundMs: 1, passToBoundRatio: 2, stepToBoundRatio: 3, multiplyAddFraction: 1,
+            peakRSSBytes: 1, threads: 1, imagesPerClass: 2, supportImages: 20, repetitions: 1, trainImages: 10, features: 4,
+            classes: 10, avx512: true, amxProducts: false)
+        #expect(report.table.contains("--model ntk --depth 2 --outer-loss cross-entropy, n = 10"))
+        #expect(report.json.contains("\"outer_loss\"") && report.json.contains("cross-entropy"))
+        #expect(report.workDone == "100.0% of the dense 2 n m p multiply-adds (no zero pixels skipped at this support set size)")
+        report.multiplyAddFraction = 0.207
+        #expect(report.workDone.hasPrefix("20.7% of the dense 2 n m p multiply-adds (zero pixels skipped;"))
+        report.amxProducts = true
+        #expect(report.workDone.contains("as exact integer products on AMX-INT8 tiles"))
+        #expect(report.table.contains("products on AMX-INT8 tiles)"))
     }
 
     @Test(arguments: [
