@@ -45,6 +45,7 @@ extension DistillCommand {
                   distill check --images-per-class 10 --steps 20 --coordinates 20
                   distill check --measure unrolled --unroll-steps 500 --images-per-class 10
                   distill check --model ntk --steps 20
+                  distill check --model ntk --images-per-class 2 --outer-loss mse --depth 3 --steps 5
                 """)
 
         @OptionGroup var dataOptions: DataOptions
@@ -74,12 +75,18 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "How many distillation steps of the model, with run's settings, to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
         var steps = 50
 
-        @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(Self.defaultsText { NumberText.shortest($0.l2) })"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(Self.checkDefaultsText { NumberText.shortest($0.l2) })"))
         var l2: Double?
 
-        @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start. \(choiceText(choices(Initialisation.self), defaults: Self.defaultsList { $0.initialisation.rawValue }))"),
+        @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start. \(choiceText(choices(Initialisation.self), defaults: Self.checkDefaultsList { $0.initialisation.rawValue }))"),
                 transform: choice)
         var initialisation: Initialisation?
+
+        @Option(parsing: .unconditional, help: ArgumentHelp("Hidden ReLU layers of the NNGP / NTK network (--model nngp|ntk; 1 to 8). \(defaultsText(kernelModelsOnly: true) { $0.kernelDepth })"))
+        var depth: Int?
+
+        @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk: mse (KIP's) or cross-entropy, as run takes it. \(outerLossDefaultText)"), transform: choice)
+        var outerLoss: KernelOuterLoss?
 
         /// A model's defaults in check (logistic: `DistillerConfiguration()`'s; the kernel
         /// models: their run defaults at one image per class, whose l2 and init do not depend on the count).
@@ -89,15 +96,15 @@ extension DistillCommand {
         }
 
         /// "logistic's value; nngp, ntk: theirs" (the second part only where it differs).
-        static func defaultsList(_ value: (DistillerConfiguration) -> String) -> String {
+        static func checkDefaultsList(_ value: (DistillerConfiguration) -> String) -> String {
             let logistic = value(defaults(LogisticModel.modelName))
             let others = models.dropFirst().filter { value(defaults($0)) != logistic }
             guard let first = others.first else { return logistic }
             return logistic + "; " + others.joined(separator: ", ") + ": " + value(defaults(first))
         }
 
-        /// "(default: …)" of `defaultsList`.
-        static func defaultsText(_ value: (DistillerConfiguration) -> String) -> String { "(default: \(defaultsList(value)))" }
+        /// "(default: …)" of `checkDefaultsList`.
+        static func checkDefaultsText(_ value: (DistillerConfiguration) -> String) -> String { "(default: \(checkDefaultsList(value)))" }
 
 
         @Option(parsing: .unconditional, help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled; logistic model only). (default: 10,100,500)")
@@ -122,7 +129,11 @@ extension DistillCommand {
             guard Self.models.contains(model) else {
                 throw ValidationError("--model: expected one of \(ValueErrorText.alternatives(Self.models)), found '\(model)'")
             }
-            if model != LogisticModel.modelName {
+            if model == LogisticModel.modelName {
+                if depth != nil { throw ValidationError("--depth: the logistic model has no hidden layers; give it with --model nngp or ntk") }
+                if outerLoss != nil { throw ValidationError("--outer-loss: the logistic model's outer loss is the cross-entropy; give it with --model nngp or ntk") }
+            } else {
+                if let depth { guard (1...8).contains(depth) else { throw ValidationError("--depth: expected a value between 1 and 8, found '\(depth)'") } }
                 if measure != nil { throw ValidationError("--measure times the logistic model's hypergradients only; leave it out with --model \(model)") }
                 if unrollSteps != nil { throw ValidationError("--unroll-steps: the kernel ridge models are not unrolled; leave it out with --model \(model)") }
             }
@@ -151,6 +162,8 @@ extension DistillCommand {
             configuration.seed = seed
             if let l2 { configuration.l2 = l2 }
             if let initialisation { configuration.initialisation = initialisation }
+            if let depth { configuration.kernelDepth = depth }
+            if let outerLoss { configuration.outerLoss = outerLoss }
             configuration.threads = threads
             var distiller = try runStep { () throws(RunError) in try makeDistiller(dataset, configuration: configuration) }
             // The header goes out at once (standard output is line-buffered), so

@@ -38,6 +38,9 @@ import DistillNumerics
         (["--model", "ntk", "--measure", "implicit"], "--measure times the logistic model's hypergradients only"),
         (["--model", "nngp", "--unroll-steps", "5"], "--unroll-steps: the kernel ridge models are not unrolled"),
         (["--model", "ntk", "--l2", "0"], "--l2: expected a positive number, found '0.0'"),
+        (["--depth", "3"], "--depth: the logistic model has no hidden layers"),
+        (["--outer-loss", "mse"], "--outer-loss: the logistic model's outer loss is the cross-entropy"),
+        (["--model", "ntk", "--depth", "9"], "--depth: expected a value between 1 and 8, found '9'"),
     ])
     func badCheckOptionsAreRejectedWithASentence(arguments: [String], message: String) {
         do {
@@ -128,8 +131,11 @@ import DistillNumerics
         #expect(report.verdicts.count == 3)
         for verdict in report.verdicts { #expect(verdict.passed, "\(model): \(verdict.comparison) \(verdict.value)") }
         #expect(report.rows[0].errorVersusFiniteDifferences < 1e-7, "\(report.rows[0])")
-        // The command itself, with its JSON.
+        // The command itself, and with the other loss and depth (as a run's --outer-loss and --depth).
         try check.run()
+        let other = model == "ntk" ? "mse" : "cross-entropy"
+        try DistillCommand.Check.parse(["--data", scratch.path, "--model", model, "--steps", "2", "--coordinates", "2",
+                                        "--outer-loss", other, "--depth", "1", "--json"]).run()
     }
 
     @Test func theCommandRunsAndMeasures() throws {
