@@ -91,10 +91,10 @@ struct DataSourceOptions<Default: DataDefault>: ParsableArguments {
     /// Whether `--data` was given (even with the default's value).
     var dataGiven: Bool { givenData != nil }
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split; a run records it in metrics.json).", valueName: "F"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("For a single class-per-folder PNG tree (<class>/*.png): the fraction of each class held out as the test split, strictly between 0 and 1 (a seeded, stratified split; run and sweep record it in metrics.json).", valueName: "F"))
     var testFraction: Double?
 
-    @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from --seed, so that runs with different seeds are tested on the same images).")
+    @Option(parsing: .unconditional, help: "The seed of the --test-fraction split (kept apart from the distillation's --seed where a command has one, so that runs with different seeds are tested on the same images).")
     var splitSeed: UInt64 = 0
 
     @Option(help: ArgumentHelp("For CIFAR-100: the fine labels (100 classes) or the coarse ones (20 superclasses). \(choiceText(CIFAR.LabelSet.self, default: CIFAR.LabelSet.fine))", valueName: "fine|coarse"),
