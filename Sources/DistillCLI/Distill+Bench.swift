@@ -48,7 +48,9 @@ extension DistillCommand {
                 that tools/ntk-jax-reference.sh times.
 
                 The parts are timed in turn within each repetition, and the step / pass ratio is \
-                the median of the ratios of a step to the pass timed just before it. Timings are \
+                the median of the ratios of a step to the pass timed just before it; likewise each \
+                ratio to the bound is the median of a repetition's time over the bound measured \
+                just before it, so neither need equal the ratio of the two medians printed. Timings are \
                 wall-clock medians: on a busy machine, compare figures from the same run rather \
                 than across runs.
 
