@@ -45,7 +45,6 @@ extension DistillCommand {
                   distill check --images-per-class 10 --steps 20 --coordinates 20
                   distill check --measure unrolled --unroll-steps 500 --images-per-class 10
                   distill check --model ntk --steps 20
-                  distill check --model ntk --images-per-class 2 --outer-loss mse --depth 3 --steps 5
                 """)
 
         @OptionGroup var dataOptions: DataOptions
