@@ -65,6 +65,43 @@ import Testing
         }
     }
 
+    /// Colour images as CIFAR-10 stores them (32 x 32 x 3 = 3072 bytes, 48 chunks of 64
+    /// pixels, dense and uniformly random) and a row length that is no multiple of 16
+    /// (27 x 27 = 729): the tiles against the FMA loops, 10 support images, 2 threads,
+    /// both losses: the loss to 1e-7 relative (dense random bytes make the FMA loops'
+    /// Float32 sums over up to 3072 terms round more than MNIST's: 1.2e-9 measured at
+    /// 729), both gradients to 1e-6 of their largest entry, as below.
+    @Test(arguments: [(32, 3), (27, 1)])
+    func colourAndOddSizedImagesAgreeWithTheFMALoops(side: Int, channels: Int) {
+        let p = side * side * channels, n = 213, m = 10
+        var random = SplitMix64(seed: UInt64(p))
+        let bytes = (0..<(n * p)).map { _ in UInt8(random.next() % 256) }
+        let data = LabeledImages(pixels: .bytes(bytes), scale: 1 / 255, labels: (0..<n).map { Int32($0 % 10) },
+                                 shape: ImageShape(height: side, width: side, channels: channels), classes: 10)
+        let support = (0..<(m * p)).map { _ in random.nextNormal() }
+        let alpha = (0..<(m * data.classes)).map { _ in 0.05 * random.nextNormal() }
+        let architecture = NeuralKernelArchitecture(tangent: true, depth: 2, weightVariance: 2, biasVariance: 0.01)
+        for loss in [NeuralKernelPass.Loss.meanSquaredError, .crossEntropy] {
+            func run(_ products: NeuralKernelPass.Products) -> NeuralKernelPassResult {
+                NeuralKernelPass(data: data, threads: 2, products: products).evaluate(
+                    support: support, count: m, alpha: alpha, architecture: architecture, mean: 0.5, std: 0.29,
+                    loss: loss, gradient: true)
+            }
+            let tiles = run(.automatic), fma = run(.fusedMultiplyAdd)
+            #expect(tiles.loss.isFinite)
+            let avx512 = NeuralKernelPass(data: data, threads: 2).usesAVX512
+            #expect(tiles.usedAMX == (avx512 && NeuralKernelPassTests.hasAMX && NeuralKernelSparsePassTests.hasVNNI))
+            #expect(!fma.usedAMX)
+            #expect(abs(tiles.loss - fma.loss) <= 1e-7 * abs(fma.loss), "\(loss)")
+            for (a, b, name) in [(tiles.supportGradient, fma.supportGradient, "∂L/∂U"),
+                                 (tiles.coefficientGradient, fma.coefficientGradient, "∂L/∂α")] {
+                let largest = b.map(abs).max() ?? 0
+                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-6 * largest, "\(loss) \(name): \(worst) against largest \(largest)")
+            }
+        }
+    }
+
     /// Row counts at the tiles' edges on one thread (super-blocks of 192 rows, groups of 16):
     /// 400 rows end with a full group of 16 whose 64-byte chunks would read past the data
     /// (copied first), 401 with a group of one; 192 and 208 are whole super-blocks and one
