@@ -74,10 +74,10 @@ extension DistillCommand {
         @Option(parsing: .unconditional, help: "How many distillation steps of the model, with run's settings, to take before checking; with --init noise and 0 steps the images are nearly zero, the inner problem nearly quadratic and every method nearly exact.")
         var steps = 50
 
-        @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(Self.checkDefaultsText { NumberText.shortest($0.l2) })"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The L2 strength of the inner model (positive); the starting value when it is learned. \(defaultsText(among: Self.models) { $0.l2 })"))
         var l2: Double?
 
-        @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start. \(choiceText(choices(Initialisation.self), defaults: Self.checkDefaultsList { $0.initialisation.rawValue }))"),
+        @Option(name: .customLong("init"), help: ArgumentHelp("How the synthetic images start. \(defaultsText(among: Self.models, values: choices(Initialisation.self)) { $0.initialisation.rawValue })"),
                 transform: choice)
         var initialisation: Initialisation?
 
@@ -86,25 +86,6 @@ extension DistillCommand {
 
         @Option(help: ArgumentHelp("The outer loss of --model nngp|ntk: mse (KIP's) or cross-entropy, as run takes it. \(outerLossDefaultText)"), transform: choice)
         var outerLoss: KernelOuterLoss?
-
-        /// A model's defaults in check (logistic: `DistillerConfiguration()`'s; the kernel
-        /// models: their run defaults at one image per class, whose l2 and init do not depend on the count).
-        static func defaults(_ model: String) -> DistillerConfiguration {
-            model == LogisticModel.modelName ? DistillerConfiguration()
-                : ((try? InnerModels.defaultConfiguration(model: model, imagesPerClass: 1)) ?? DistillerConfiguration())
-        }
-
-        /// "logistic's value; nngp, ntk: theirs" (the second part only where it differs).
-        static func checkDefaultsList(_ value: (DistillerConfiguration) -> String) -> String {
-            let logistic = value(defaults(LogisticModel.modelName))
-            let others = models.dropFirst().filter { value(defaults($0)) != logistic }
-            guard let first = others.first else { return logistic }
-            return logistic + "; " + others.joined(separator: ", ") + ": " + value(defaults(first))
-        }
-
-        /// "(default: …)" of `checkDefaultsList`.
-        static func checkDefaultsText(_ value: (DistillerConfiguration) -> String) -> String { "(default: \(checkDefaultsList(value)))" }
-
 
         @Option(parsing: .unconditional, help: "The numbers of unrolled gradient-descent steps to compare, as a comma-separated list (one value with --measure unrolled; logistic model only). (default: 10,100,500)")
         var unrollSteps: SizeList?
@@ -155,8 +136,8 @@ extension DistillCommand {
 
         private func execute() throws(CLIError) {
             let dataset = try runStep { () throws(RunError) in try LoadedDataset(path: data, options: dataOptions.datasetOptions) }
-            var configuration = model == LogisticModel.modelName ? Self.defaults(model)
-                : ((try? InnerModels.defaultConfiguration(model: model, imagesPerClass: imagesPerClass)) ?? DistillerConfiguration())
+            // The model's run defaults (the logistic model's are DistillerConfiguration()'s).
+            var configuration = (try? InnerModels.defaultConfiguration(model: model, imagesPerClass: imagesPerClass)) ?? DistillerConfiguration()
             configuration.imagesPerClass = imagesPerClass
             configuration.seed = seed
             if let l2 { configuration.l2 = l2 }
