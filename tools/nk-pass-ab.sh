@@ -36,7 +36,7 @@ amx_names() { for f in usable scratch_bytes begin end forward backward; do print
 compile_version() {   # name dir extra-flags
     local name="$1" dir="$2" flags="$3" objects="$work/$1-pass.o"
     clang -O2 -c $flags $(amx_names "$name") -Ddistill_nk_rows=${name}_nk_rows -Ddistill_nk_rows_with=${name}_nk_rows_with \
-        $([ "$name" = base ] && echo -Ddistill_nk_ldm=base_nk_ldm) -Ddistill_peak_fma=${name}_peak_fma -Ddistill_nk_row_statistics=${name}_nk_row_statistics \
+        $([ "$name" = base ] && echo -Ddistill_nk_ldm=base_nk_ldm) -Ddistill_peak_fma=${name}_peak_fma -Ddistill_nk_row_statistics=${name}_nk_row_statistics -Ddistill_nk_exp_log=${name}_nk_exp_log \
         -I"$dir/include" -I"$dir" "$dir/neural_kernel_pass.c" -o "$work/$name-pass.o"
     if [ -f "$dir/neural_kernel_amx.c" ]; then
         clang -O2 -c $flags $(amx_names "$name") -I"$dir/include" -I"$dir" "$dir/neural_kernel_amx.c" -o "$work/$name-amx.o"

@@ -181,29 +181,15 @@ AMX static inline void joined(const int32_t *at, long stride, __mmask16 live, __
 FORWARD_GROUP(1, 0) FORWARD_GROUP(1, 1) FORWARD_GROUP(2, 0) FORWARD_GROUP(2, 1) FORWARD_GROUP(3, 0) FORWARD_GROUP(3, 1)
 FORWARD_GROUP(4, 0)
 
-AMX static void forward_group(long T, int set, const int8_t *support, long chunks, const uint8_t *src, long stride) {
-    switch (T * 2 + set) {
-    case 2: forward_group_1_0(support, chunks, src, stride); break;
-    case 3: forward_group_1_1(support, chunks, src, stride); break;
-    case 4: forward_group_2_0(support, chunks, src, stride); break;
-    case 5: forward_group_2_1(support, chunks, src, stride); break;
-    case 6: forward_group_3_0(support, chunks, src, stride); break;
-    case 7: forward_group_3_1(support, chunks, src, stride); break;
-    default: forward_group_4_0(support, chunks, src, stride); break;
-    }
-}
-
-AMX static void forward_store(long T, int set, int32_t *sums) {
-    switch (T * 2 + set) {
-    case 2: forward_store_1_0(sums); break;
-    case 3: forward_store_1_1(sums); break;
-    case 4: forward_store_2_0(sums); break;
-    case 5: forward_store_2_1(sums); break;
-    case 6: forward_store_3_0(sums); break;
-    case 7: forward_store_3_1(sums); break;
-    default: forward_store_4_0(sums); break;
-    }
-}
+/// The group and store functions by T 2 + set (result set 1 only where T <= 3).
+typedef void (*forward_group_fn)(const int8_t *support, long chunks, const uint8_t *src, long stride);
+typedef void (*store_fn)(int32_t *sums);
+static const forward_group_fn forward_groups[9] = {
+    [2] = forward_group_1_0, [3] = forward_group_1_1, [4] = forward_group_2_0, [5] = forward_group_2_1,
+    [6] = forward_group_3_0, [7] = forward_group_3_1, [8] = forward_group_4_0};
+static const store_fn forward_stores[9] = {
+    [2] = forward_store_1_0, [3] = forward_store_1_1, [4] = forward_store_2_0, [5] = forward_store_2_1,
+    [6] = forward_store_3_0, [7] = forward_store_3_1, [8] = forward_store_4_0};
 
 /// A's rows r0 ..< r0 + live from a stored group (sums: 16 rows of 16 T int32, column t count + j).
 AMX static void forward_join(const distill_amx *amx, const int32_t *sums, long T, long live, float *a, long lda,
@@ -228,36 +214,28 @@ AMX void distill_amx_forward(const distill_amx *amx, const uint8_t *x, long rows
     for (int j = 0; j < 16; j++) exps[j] = amx->exponent[j];
     const __m512d scale_lo = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)exps));
     const __m512d scale_hi = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)(exps + 8)));
-    long pending = -1;   // the group whose results wait in the other set
-    for (long r0 = 0; r0 < rows; r0 += 16) {
-        const long live = rows - r0 < 16 ? rows - r0 : 16;
-        const int set = sets == 2 ? (int)((r0 / 16) % 2) : 0;
-        // The tile reads 16 rows of `span` bytes from row r0: past the last readable byte, copy.
-        const uint8_t *src = x + r0 * p;
-        long stride = p;
-        if (live < 16 || (r0 + 15) * p + span > readable * p) {
-            uint8_t *pad = amx->pad;
-            memset(pad, 0, (size_t)(16 * span));
-            for (long r = 0; r < live; r++) memcpy(pad + r * span, x + (r0 + r) * p, (size_t)p);
-            src = pad;
-            stride = span;
+    // Group g's products go into set g % 2 (two sets) and its results are stored and joined
+    // after group g + 1's products are issued, so that the two overlap; with one set, at once.
+    const long groups = (rows + 15) / 16, lag = sets == 2 ? 1 : 0;
+    for (long g = 0; g <= groups; g++) {
+        if (g < groups) {
+            const long r0 = 16 * g, live = rows - r0 < 16 ? rows - r0 : 16;
+            // The tile reads 16 rows of `span` bytes from row r0: past the last readable byte, copy.
+            const uint8_t *src = x + r0 * p;
+            long stride = p;
+            if (live < 16 || (r0 + 15) * p + span > readable * p) {
+                memset(amx->pad, 0, (size_t)(16 * span));
+                for (long r = 0; r < live; r++) memcpy(amx->pad + r * span, x + (r0 + r) * p, (size_t)p);
+                src = amx->pad;
+                stride = span;
+            }
+            forward_groups[T * 2 + g % sets](amx->support, chunks, src, stride);
         }
-        forward_group(T, set, amx->support, chunks, src, stride);
-        if (sets == 1) {
-            forward_store(T, 0, amx->sums);
-            forward_join(amx, amx->sums, T, live, a + r0 * lda, lda, scale_lo, scale_hi);
-        } else if (pending >= 0) {   // the previous group's results, while this group's products run
-            const int32_t *sums = amx->sums + (1 - set) * 1024;
-            forward_store(T, 1 - set, (int32_t *)sums);
-            forward_join(amx, sums, T, rows - pending < 16 ? rows - pending : 16, a + pending * lda, lda, scale_lo, scale_hi);
-        }
-        pending = r0;
-    }
-    if (sets == 2 && pending >= 0) {
-        const int set = (int)((pending / 16) % 2);
-        int32_t *sums = amx->sums + set * 1024;
-        forward_store(T, set, sums);
-        forward_join(amx, sums, T, rows - pending < 16 ? rows - pending : 16, a + pending * lda, lda, scale_lo, scale_hi);
+        const long done = g - lag;
+        if (done < 0 || done >= groups) continue;
+        int32_t *sums = amx->sums + (done % sets) * 1024;
+        forward_stores[T * 2 + done % sets](sums);
+        forward_join(amx, sums, T, rows - 16 * done < 16 ? rows - 16 * done : 16, a + 16 * done * lda, lda, scale_lo, scale_hi);
     }
     for (long r = rows; r < padded; r++) _mm512_storeu_ps(a + r * lda, _mm512_setzero_ps());
 }
@@ -293,29 +271,14 @@ static const uint8_t zero_bytes[4096 + 64];
 BACKWARD_BLOCK(1, 0) BACKWARD_BLOCK(1, 1) BACKWARD_BLOCK(2, 0) BACKWARD_BLOCK(2, 1) BACKWARD_BLOCK(3, 0) BACKWARD_BLOCK(3, 1)
 BACKWARD_BLOCK(4, 0)
 
-AMX static void backward_block(long T, int set, const int8_t *digits, const uint8_t *b, long kchunks) {
-    switch (T * 2 + set) {
-    case 2: backward_block_1_0(digits, b, kchunks); break;
-    case 3: backward_block_1_1(digits, b, kchunks); break;
-    case 4: backward_block_2_0(digits, b, kchunks); break;
-    case 5: backward_block_2_1(digits, b, kchunks); break;
-    case 6: backward_block_3_0(digits, b, kchunks); break;
-    case 7: backward_block_3_1(digits, b, kchunks); break;
-    default: backward_block_4_0(digits, b, kchunks); break;
-    }
-}
-
-AMX static void backward_store(long T, int set, int32_t *sums) {
-    switch (T * 2 + set) {
-    case 2: backward_store_1_0(sums); break;
-    case 3: backward_store_1_1(sums); break;
-    case 4: backward_store_2_0(sums); break;
-    case 5: backward_store_2_1(sums); break;
-    case 6: backward_store_3_0(sums); break;
-    case 7: backward_store_3_1(sums); break;
-    default: backward_store_4_0(sums); break;
-    }
-}
+/// The block and store functions by T 2 + set, as forward_groups.
+typedef void (*backward_block_fn)(const int8_t *digits, const uint8_t *b, long kchunks);
+static const backward_block_fn backward_blocks[9] = {
+    [2] = backward_block_1_0, [3] = backward_block_1_1, [4] = backward_block_2_0, [5] = backward_block_2_1,
+    [6] = backward_block_3_0, [7] = backward_block_3_1, [8] = backward_block_4_0};
+static const store_fn backward_stores[9] = {
+    [2] = backward_store_1_0, [3] = backward_store_1_1, [4] = backward_store_2_0, [5] = backward_store_2_1,
+    [6] = backward_store_3_0, [7] = backward_store_3_1, [8] = backward_store_4_0};
 
 /// A stored pixel block's sums (rows t count + j, 16 pixels each) joined and added to
 /// dot_sum's columns 16 kb ..< 16 kb + 16.
@@ -393,24 +356,15 @@ AMX void distill_amx_backward(const distill_amx *amx, const float *d, long lda, 
             _mm512_store_si512(out + 3 * groups * 64, _mm512_shuffle_i32x4(b01, b23, 0xDD));
         }
     }
-    const long kchunks = (rows + 63) / 64, blocks = ldp / 16;
-    for (long kb = 0; kb < blocks; kb++) {
-        const int set = sets == 2 ? (int)(kb % 2) : 0;
-        backward_block(T, set, amx->digits, amx->packed + kb * groups * 64, kchunks);
-        if (sets == 1) {
-            backward_store(T, 0, amx->sums);
-            backward_join(amx->sums, m, exps, bad, dot_sum, ldp, kb);
-        } else if (kb > 0) {   // the previous block's results, while this block's products run
-            int32_t *sums = amx->sums + (1 - set) * 1024;
-            backward_store(T, 1 - set, sums);
-            backward_join(sums, m, exps, bad, dot_sum, ldp, kb - 1);
-        }
-    }
-    if (sets == 2 && blocks > 0) {
-        const int set = (int)((blocks - 1) % 2);
-        int32_t *sums = amx->sums + set * 1024;
-        backward_store(T, set, sums);
-        backward_join(sums, m, exps, bad, dot_sum, ldp, blocks - 1);
+    // As in the forward: block kb's results are stored and joined after block kb + 1's products are issued.
+    const long kchunks = (rows + 63) / 64, blocks = ldp / 16, lag = sets == 2 ? 1 : 0;
+    for (long kb = 0; kb <= blocks; kb++) {
+        if (kb < blocks) backward_blocks[T * 2 + kb % sets](amx->digits, amx->packed + kb * groups * 64, kchunks);
+        const long done = kb - lag;
+        if (done < 0 || done >= blocks) continue;
+        int32_t *sums = amx->sums + (done % sets) * 1024;
+        backward_stores[T * 2 + done % sets](sums);
+        backward_join(sums, m, exps, bad, dot_sum, ldp, done);
     }
 }
 
