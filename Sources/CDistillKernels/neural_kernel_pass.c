@@ -179,15 +179,20 @@ static double entry_backward(const distill_nk_problem *pb, double sigma, const r
 // ---------------------------------------------------------------------------
 // Loss of one row of predictions f (c values), its gradient into f.
 
-static void row_loss(const distill_nk_problem *pb, double *f, long label, double *loss, long *correct, int want_g) {
-    const long c = pb->classes;
+/// The first arg-max of f[0..<c], without a branch on the data.
+static inline long first_argmax(const double *f, long c) {
     long arg = 0;
     double best = f[0];
-    for (long q = 1; q < c; q++) {   // the first arg-max, without a branch on the data
+    for (long q = 1; q < c; q++) {
         const int above = f[q] > best;
         arg = above ? q : arg;
         best = above ? f[q] : best;
     }
+    return arg;
+}
+
+static void row_loss(const distill_nk_problem *pb, double *f, long label, double *loss, long *correct, int want_g) {
+    const long c = pb->classes, arg = first_argmax(f, c);
     *correct += arg == label;
     if (pb->loss == DISTILL_NK_LOSS_MSE) {
         const double off = 1.0 / (double)c;
@@ -1320,13 +1325,8 @@ AVX512 static void group_loss_ce(long classes, double (*f)[DISTILL_NK_MAX_CLASSE
                                  double *loss, long *correct, int want_g) {
     double sums[8] = {1, 1, 1, 1, 1, 1, 1, 1}, tops[GROUP], at_label[GROUP];   // lanes past `rows`: log 1
     for (long r = 0; r < rows; r++) {
-        long arg = 0;
-        double best = f[r][0];
-        for (long q = 1; q < classes; q++) {
-            const int above = f[r][q] > best;
-            arg = above ? q : arg;
-            best = above ? f[r][q] : best;
-        }
+        const long arg = first_argmax(f[r], classes);
+        const double best = f[r][arg];
         *correct += arg == labels[r];
         tops[r] = best;
         at_label[r] = f[r][labels[r]];
